@@ -190,6 +190,8 @@ def parse_dob(text: str | int | float | _dt.date, *, today: _dt.date | None = No
     s = fold_name(raw).strip(" ,.")
     if not s:
         raise IdentityError("dob_empty")
+    if not s.isascii():  # non-ASCII digits and letters are never part of a date we accept
+        raise IdentityError("dob_format", text=raw)
     s = _PREFIX.sub("", _TIME.sub("", s).strip())
     return _check(_parse(s, raw, today), today, raw)
 

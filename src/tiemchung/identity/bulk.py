@@ -1,0 +1,233 @@
+"""The bulk path: the same standardisation as DuckDB SQL macros, for millions of rows.
+
+Reconciliation standardises whole extracts (millions of rows); calling Python per row would
+take minutes. :func:`register_macros` defines SQL macros on a DuckDB connection; every table
+in them (fold pairs, separators, CCCD provinces, phone prefixes, date patterns, tone-style
+pairs) is generated here from the Python module that owns it, never copied by hand. Only
+built-in DuckDB functions are used: no extension is loaded or downloaded.
+
+>>> import duckdb
+>>> con = duckdb.connect()
+>>> register_macros(con)
+>>> con.sql("SELECT tc_fold_name('Nguyễn  Đức'), tc_id_kind('001.090.012345'), "
+...         "tc_phone('+84 168 234 5678')").fetchall()[0]
+('nguyen duc', 'cccd', '0382345678')
+
+Macros and their Python counterparts (SQL gives ``NULL`` where Python raises):
+
+=================================  ================================================
+``tc_fold_name(x)``                :func:`~tiemchung.identity.fold_name` (exact)
+``tc_normalize_name(x)``           :func:`~tiemchung.identity.normalize_name` (see below)
+``tc_id_digits(x)``                ``parse_national_id(x).digits``
+``tc_id_kind(x)``                  ``.kind`` (``cccd``/``cmnd``)
+``tc_id_province(x)``              ``.province_code`` (3-digit CCCD prefix)
+``tc_id_province_name(x)``         ``.province_name``
+``tc_id_sex(x)``                   ``.sex`` (``male``/``female``)
+``tc_id_birth_year(x)``            ``.birth_year`` (century + two digits)
+``tc_phone(x)``                    :func:`~tiemchung.identity.normalize_phone`
+``tc_dob(x)``                      :func:`~tiemchung.identity.parse_dob` on text, as
+                                   ``STRUCT(year, month, day, precision, day_first)``
+=================================  ================================================
+
+Not exact, and why:
+
+* ``tc_normalize_name`` applies the display rules (NFC, spacing, capitals, also after ``-`` and
+  ``'``) and the old-style tone placement for open ``oa``/``oe``/``uy`` syllables (``Hoà`` ->
+  ``Hòa``, ``Thuỷ`` -> ``Thủy``), which is the variation real data has (it comes from the
+  typing-tool setting). Python also moves a tone typed on a wrong vowel in any other rhyme
+  (``Hòang`` -> ``Hoàng``); doing that in SQL needs a syllable parser per word, so the bulk
+  path leaves such rare words as they are. Parity is tested on names whose tones are either
+  well placed or differ by that style.
+* Legacy-encoding repair (:func:`~tiemchung.identity.repair_encoding`) and Telex repair score
+  whole strings against the syllable grammar; they have no SQL form. Run them in Python on the
+  (few) rows that :func:`suspect_encoding_sql` flags.
+* ``tc_dob`` uses ``current_date`` for "not in the future" and the two-digit-year century,
+  where Python uses ``today`` (default: the current date).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from . import dates, ids, letters, phones
+
+_TONE_STYLE_ONSET: Final = "bcdđghklmnprstvx"
+
+
+def _q(text: str) -> str:
+    """SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _re_class(chars: str) -> str:
+    """RE2 character class matching exactly ``chars``."""
+    return "[" + "".join(f"\\x{{{ord(c):04X}}}" for c in chars) + "]"
+
+
+def _style_pairs() -> list[tuple[str, str]]:
+    """New-style open oa/oe/uy endings -> old style, e.g. ``oà`` -> ``òa``."""
+    out = []
+    for first, second in (("o", "a"), ("o", "e"), ("u", "y")):
+        for tone in range(1, 6):
+            out.append((first + letters.compose(second, tone),
+                        letters.compose(first, tone) + second))
+    return out
+
+
+def macro_sql() -> list[str]:
+    """The ``CREATE OR REPLACE MACRO`` statements, in dependency order."""
+    fold_from = "".join(a for a, _ in letters.FOLD_PAIRS) + letters.FOLD_DELETE
+    fold_to = "".join(b for _, b in letters.FOLD_PAIRS)
+    ws = _re_class(letters.whitespace())
+    pairs = _style_pairs()
+    style_re = ("^[" + _TONE_STYLE_ONSET + "]*(?:"
+                + "|".join(a for a, _ in pairs) + ")$")
+    style_case = " ".join(f"WHEN {_q(a)} THEN {_q(b)}" for a, b in pairs)
+    prov_case = " ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in ids.CCCD_PROVINCES.items())
+    old = phones.OLD_MOBILE_PREFIXES
+    old_list = ", ".join(_q(k) for k in old)
+    old_case = " ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in old.items())
+    mobile = ", ".join(_q(k) for k in phones.MOBILE_STARTS)
+    d = dates
+    return [
+        # --- names ---------------------------------------------------------------------
+        f"CREATE OR REPLACE MACRO tc_squash(x) AS trim(regexp_replace(x, '{ws}+', ' ', 'g'))",
+        f"CREATE OR REPLACE MACRO tc_fold_name(x) AS "
+        f"tc_squash(lower(translate(x, {_q(fold_from)}, {_q(fold_to)})))",
+        "CREATE OR REPLACE MACRO tc__cap(p) AS "
+        "CASE WHEN p = '' THEN p ELSE upper(p[1:1]) || p[2:] END",
+        f"CREATE OR REPLACE MACRO tc__tone_style(p) AS CASE WHEN regexp_matches(p, "
+        f"{_q(style_re)}) THEN left(p, length(p) - 2) || CASE right(p, 2) {style_case} END "
+        f"ELSE p END",
+        "CREATE OR REPLACE MACRO tc__syllable(p) AS tc__cap(tc__tone_style(p))",
+        "CREATE OR REPLACE MACRO tc__word(w) AS array_to_string(list_transform("
+        "string_split(w, '-'), lambda h: array_to_string(list_transform("
+        "string_split(h, ''''), lambda a: array_to_string(list_transform("
+        "string_split(a, '’'), lambda s: tc__syllable(s)), '’')), '''')), '-')",
+        "CREATE OR REPLACE MACRO tc_normalize_name(x) AS array_to_string(list_transform("
+        "string_split(lower(tc_squash(nfc_normalize(x))), ' '), lambda w: tc__word(w)), ' ')",
+        # --- ID numbers ----------------------------------------------------------------
+        f"CREATE OR REPLACE MACRO tc_id_digits(x) AS CASE WHEN regexp_full_match("
+        f"translate(x, {_q(ids.ID_SEPARATORS)}, ''), '[0-9]{{12}}|[0-9]{{9}}') THEN "
+        f"translate(x, {_q(ids.ID_SEPARATORS)}, '') END",
+        "CREATE OR REPLACE MACRO tc_id_kind(x) AS "
+        "CASE length(tc_id_digits(x)) WHEN 12 THEN 'cccd' WHEN 9 THEN 'cmnd' END",
+        "CREATE OR REPLACE MACRO tc__cccd(x) AS "
+        "CASE WHEN length(tc_id_digits(x)) = 12 THEN tc_id_digits(x) END",
+        "CREATE OR REPLACE MACRO tc_id_province(x) AS "
+        "CASE WHEN tc__cccd(x)[1:1] = '0' THEN tc__cccd(x)[1:3] END",
+        f"CREATE OR REPLACE MACRO tc_id_province_name(x) AS "
+        f"CASE tc_id_province(x) {prov_case} END",
+        "CREATE OR REPLACE MACRO tc_id_sex(x) AS CASE WHEN tc__cccd(x) IS NOT NULL THEN "
+        "CASE WHEN TRY_CAST(tc__cccd(x)[4:4] AS INTEGER) % 2 = 1 THEN 'female' ELSE 'male' END END",
+        "CREATE OR REPLACE MACRO tc_id_birth_year(x) AS 1900 + 100 * "
+        "(TRY_CAST(tc__cccd(x)[4:4] AS INTEGER) // 2) + TRY_CAST(tc__cccd(x)[5:6] AS INTEGER)",
+        # --- phones --------------------------------------------------------------------
+        "CREATE OR REPLACE MACRO tc__phone_stage(s) AS CASE "
+        "WHEN s IS NULL OR NOT regexp_full_match(s, '\\+?[0-9]+') THEN NULL "
+        "WHEN s[1:1] = '+' THEN CASE WHEN s[2:3] = '84' THEN '0' || s[4:] END "
+        "WHEN s[1:2] = '00' THEN CASE WHEN s[3:4] = '84' THEN '0' || s[5:] END "
+        "WHEN s[1:2] = '84' AND length(s) IN (11, 12) THEN '0' || s[3:] "
+        "WHEN s[1:1] <> '0' AND length(s) IN (9, 10) THEN '0' || s "
+        "ELSE s END",
+        f"CREATE OR REPLACE MACRO tc__phone_final(n) AS CASE "
+        f"WHEN length(n) = 10 AND n[1:2] IN ({mobile}) THEN n "
+        f"WHEN length(n) = 11 AND n[1:4] IN ({old_list}) THEN "
+        f"(CASE n[1:4] {old_case} END) || n[5:] "
+        f"WHEN length(n) = 11 AND n[1:2] = '02' THEN n END",
+        f"CREATE OR REPLACE MACRO tc_phone(x) AS tc__phone_final(tc__phone_stage("
+        f"translate(x, {_q(phones.PHONE_SEPARATORS)}, '')))",
+        # --- dates of birth ------------------------------------------------------------
+        f"CREATE OR REPLACE MACRO tc__dob_clean(x) AS regexp_replace(trim(regexp_replace("
+        f"trim(tc_fold_name(x), ' ,.'), {_q(d._TIME.pattern)}, '')), "
+        f"{_q(d._PREFIX.pattern.replace('(?=', '(?:'))}, '')",
+        "CREATE OR REPLACE MACRO tc__serial(n) AS CASE WHEN n <> 60 THEN "
+        "DATE '1899-12-30' + (n + CASE WHEN n < 60 THEN 1 ELSE 0 END) END",
+        "CREATE OR REPLACE MACRO tc__pd(y, m, d, df) AS "
+        "{'y': TRY_CAST(y AS INTEGER), 'm': TRY_CAST(m AS INTEGER), 'd': TRY_CAST(d AS INTEGER), "
+        "'df': df}",
+        "CREATE OR REPLACE MACRO tc__pd_date(dt) AS "
+        "tc__pd(year(dt), month(dt), day(dt), false)",
+        "CREATE OR REPLACE MACRO tc__dmy(d, m, y) AS tc__pd(y, m, d, "
+        "TRY_CAST(d AS INTEGER) <> TRY_CAST(m AS INTEGER) AND TRY_CAST(d AS INTEGER) <= 12 "
+        "AND TRY_CAST(m AS INTEGER) <= 12)",
+        "CREATE OR REPLACE MACRO tc__yy(yy) AS CASE WHEN "
+        "year(current_date) // 100 * 100 + TRY_CAST(yy AS INTEGER) <= year(current_date) "
+        "THEN year(current_date) // 100 * 100 + TRY_CAST(yy AS INTEGER) "
+        "ELSE year(current_date) // 100 * 100 + TRY_CAST(yy AS INTEGER) - 100 END",
+        f"CREATE OR REPLACE MACRO tc__dob_parts(s) AS CASE "
+        f"WHEN s IS NULL OR s = '' OR NOT regexp_full_match(s, '[\\x00-\\x7F]*') THEN NULL "
+        f"WHEN regexp_full_match(s, '[0-9]+') THEN CASE length(s) "
+        f"  WHEN 4 THEN tc__pd(s, NULL, NULL, false) "
+        f"  WHEN 5 THEN tc__pd_date(tc__serial(TRY_CAST(s AS INTEGER))) "
+        f"  WHEN 8 THEN CASE WHEN TRY_CAST(s[5:8] AS INTEGER) BETWEEN {d.MIN_YEAR} AND 2100 "
+        f"    THEN tc__dmy(s[1:2], s[3:4], s[5:8]) "
+        f"    ELSE tc__pd(s[1:4], s[5:6], s[7:8], false) END END "
+        f"WHEN regexp_full_match(s, {_q(d._YMD.pattern)}) THEN tc__pd("
+        f"  regexp_extract(s, {_q(d._YMD.pattern)}, 1), regexp_extract(s, "
+        f"{_q(d._YMD.pattern)}, 2), regexp_extract(s, {_q(d._YMD.pattern)}, 3), false) "
+        f"WHEN regexp_full_match(s, {_q(d._DMY.pattern)}) THEN tc__dmy("
+        f"  regexp_extract(s, {_q(d._DMY.pattern)}, 1), regexp_extract(s, "
+        f"{_q(d._DMY.pattern)}, 2), CASE WHEN length(regexp_extract(s, {_q(d._DMY.pattern)}, "
+        f"3)) = 2 THEN tc__yy(regexp_extract(s, {_q(d._DMY.pattern)}, 3)) "
+        f"ELSE TRY_CAST(regexp_extract(s, {_q(d._DMY.pattern)}, 3) AS INTEGER) END) "
+        f"WHEN regexp_full_match(s, {_q(d._YM.pattern)}) THEN tc__pd("
+        f"  regexp_extract(s, {_q(d._YM.pattern)}, 1), "
+        f"regexp_extract(s, {_q(d._YM.pattern)}, 2), NULL, false) "
+        f"WHEN regexp_full_match(s, {_q(d._MY.pattern)}) THEN tc__pd("
+        f"  regexp_extract(s, {_q(d._MY.pattern)}, 2), "
+        f"regexp_extract(s, {_q(d._MY.pattern)}, 1), NULL, false) "
+        f"WHEN regexp_full_match(s, {_q(d._SERIAL.pattern)}) THEN "
+        f"  tc__pd_date(tc__serial(TRY_CAST(regexp_extract(s, {_q(d._SERIAL.pattern)}, 1) "
+        f"AS INTEGER))) "
+        f"WHEN (contains(s, 'nam') OR contains(s, 'thang')) AND regexp_full_match(s, "
+        f"{_q(d._WORDS.pattern)}) AND NOT (regexp_extract(s, {_q(d._WORDS.pattern)}, 1) <> '' "
+        f"AND regexp_extract(s, {_q(d._WORDS.pattern)}, 2) = '') THEN tc__pd("
+        f"  regexp_extract(s, {_q(d._WORDS.pattern)}, 3), "
+        f"NULLIF(regexp_extract(s, {_q(d._WORDS.pattern)}, 2), ''), "
+        f"NULLIF(regexp_extract(s, {_q(d._WORDS.pattern)}, 1), ''), false) "
+        f"END",
+        f"CREATE OR REPLACE MACRO tc__dob_valid(p) AS CASE WHEN p IS NOT NULL "
+        f"AND p.y >= {d.MIN_YEAR} "
+        f"AND (p.m IS NULL OR p.m BETWEEN 1 AND 12) "
+        f"AND (p.d IS NULL OR try(make_date(p.y, p.m, p.d)) IS NOT NULL) "
+        f"AND try(make_date(p.y, coalesce(p.m, 1), coalesce(p.d, 1))) <= current_date "
+        f"THEN {{'year': p.y, 'month': p.m, 'day': p.d, "
+        f"'precision': CASE WHEN p.d IS NOT NULL THEN 'day' WHEN p.m IS NOT NULL "
+        f"THEN 'month' ELSE 'year' END, 'day_first': p.df}} END",
+        "CREATE OR REPLACE MACRO tc_dob(x) AS tc__dob_valid(tc__dob_parts(tc__dob_clean(x)))",
+    ]
+
+
+def register_macros(con: Any) -> None:
+    """Define every ``tc_*`` macro on ``con`` (a ``duckdb.DuckDBPyConnection``).
+
+    Idempotent (``CREATE OR REPLACE``); temporary to the connection's catalog.
+    """
+    for stmt in macro_sql():
+        con.execute(stmt)
+
+
+def suspect_encoding_sql(column: str) -> str:
+    """SQL predicate for rows worth a Python :func:`~tiemchung.identity.repair_encoding` pass:
+    text with a character that clean Vietnamese never contains (TCVN3/VNI accent bytes,
+    mojibake lead characters). A pre-filter only: it over-selects and never repairs.
+
+    >>> suspect_encoding_sql("name")[:40]
+    "regexp_matches(name, '[\\\\x{0080}-\\\\x{00BF}"
+    """
+    clean = set(letters.VIETNAMESE_LETTERS)
+    suspects = "".join(chr(c) for c in range(0x80, 0x100) if chr(c) not in clean)
+    return f"regexp_matches({column}, '{_re_class_ranges(suspects)}')"
+
+
+def _re_class_ranges(chars: str) -> str:
+    cps = sorted(ord(c) for c in chars)
+    parts, start, prev = [], cps[0], cps[0]
+    for cp in [*cps[1:], -1]:
+        if cp != prev + 1:
+            parts.append(f"\\x{{{start:04X}}}" if start == prev
+                         else f"\\x{{{start:04X}}}-\\x{{{prev:04X}}}")
+            start = cp
+        prev = cp
+    return "[" + "".join(parts) + "]"
