@@ -1,0 +1,68 @@
+"""One settings object for every entry point (CLI, server, tests).
+
+Everything is read from the environment with the ``TIEMCHUNG_`` prefix, so the same process
+configuration works for `tiemchung serve`, `tiemchung init` and the test suite alike.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration.
+
+    >>> Settings(database_url="sqlite:///x.db").is_sqlite
+    True
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TIEMCHUNG_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    token_ttl_minutes: int = 8 * 60
+    # Vietnam does not observe daylight saving; "today" for a dose date is Vietnam's today.
+    timezone: str = "Asia/Ho_Chi_Minh"
+    log_level: str = "INFO"
+    # Group commit: the writer commits at most this many queued writes in one transaction.
+    writer_max_batch: int = 512
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured URL, or a SQLite file inside ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tiemchung.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.data_dir / "keys" / "token-secret"
+
+    def token_secret(self, *, create: bool = False) -> bytes:
+        """The HMAC secret that signs bearer tokens; created (0600) by ``tiemchung init``."""
+        path = self.secret_key_path
+        if not path.exists():
+            if not create:
+                raise FileNotFoundError(
+                    f"token secret missing at {path}; run `tiemchung init` "
+                    f"(khoá ký token chưa có, hãy chạy `tiemchung init`)"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(32).hex().encode())
+        return path.read_bytes().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

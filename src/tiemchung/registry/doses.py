@@ -1,0 +1,491 @@
+"""Recording doses: rule checks, linking to the register person, idempotency.
+
+A dose is keyed by the client's UUID: the same submission twice is the same dose, and a UUID
+reused for different content is refused rather than silently ignored. The person's data is
+kept as the site entered it (cleaned of formatting only); the link to the register person is
+made when the typed identity agrees with the register, and the dose is saved ``unverified``
+otherwise — the vaccination happened, so the data must not be lost.
+
+One set-based implementation serves a single POST and a 1,000-dose batch alike: it prefetches
+what the rules need in a few queries, checks items in order (so dose 1 and dose 2 of a person
+in the same batch see each other) and inserts the accepted rows in one statement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import insert, or_, select
+from sqlalchemy.orm import Session
+
+from tiemchung.registry.catalog import Catalog
+from tiemchung.registry.errors import ServiceError, forbidden, rule_error
+from tiemchung.registry.fields import (
+    clean_dob,
+    clean_id,
+    clean_name,
+    clean_phone,
+    clean_sex,
+    dob_compatible,
+)
+from tiemchung.registry.models import AuditEvent, Dose, Person, VaccinationSession
+from tiemchung.registry.scope import Actor, Role
+
+VERIFIED = "verified"
+UNVERIFIED = "unverified"
+
+DOSE_COLUMNS = (
+    "id",
+    "client_uuid",
+    "record_id",
+    "person_pk",
+    "national_id",
+    "full_name",
+    "dob",
+    "sex",
+    "phone",
+    "ward_code",
+    "address",
+    "product_code",
+    "lot_id",
+    "dose_number",
+    "dose_date",
+    "site_id",
+    "session_id",
+    "entered_by",
+    "status",
+    "area_ward_code",
+    "area_province_code",
+)
+
+
+@dataclass(frozen=True)
+class DoseSubmission:
+    """What a site submits for one dose (the API's ``DoseCreate`` maps onto this)."""
+
+    client_uuid: uuid.UUID
+    full_name: str
+    product_code: str
+    lot_number: str
+    dose_number: int
+    dose_date: date
+    site_id: str
+    national_id: str | None = None
+    dob: str | None = None
+    sex: str | None = None
+    phone: str | None = None
+    ward_code: str | None = None
+    address: str | None = None
+    person_id: str | None = None
+    session_id: int | None = None
+    record_id: str | None = None
+
+    def content_hash(self) -> str:
+        data = asdict(self)
+        data.pop("client_uuid")
+        raw = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass
+class DoseResult:
+    """The answer for one submission: the stored dose (created or replayed) or the error."""
+
+    created: bool = False
+    dose: dict[str, Any] | None = None
+    person_id: str | None = None
+    error: ServiceError | None = None
+
+    @property
+    def status(self) -> int:
+        if self.error is not None:
+            return self.error.status
+        return 201 if self.created else 200
+
+
+@dataclass
+class _Pending:
+    index: int
+    sub: DoseSubmission
+    row: dict[str, Any] = field(default_factory=dict)
+
+
+def record_dose(
+    session: Session, catalog: Catalog, actor: Actor, sub: DoseSubmission, *, today: date
+) -> DoseResult:
+    """Record one dose; raises :class:`ServiceError` when a rule is broken."""
+    result = record_doses(session, catalog, actor, [sub], today=today)[0]
+    if result.error is not None:
+        raise result.error
+    return result
+
+
+def record_doses(
+    session: Session,
+    catalog: Catalog,
+    actor: Actor,
+    subs: Sequence[DoseSubmission],
+    *,
+    today: date,
+) -> list[DoseResult]:
+    """Record many doses in order; a broken rule fails that item only. No commit here."""
+    results = [DoseResult() for _ in subs]
+    hashes = [s.content_hash() for s in subs]
+
+    # 1. Replays: a UUID already stored (or seen earlier in this batch) is the same dose.
+    stored = {
+        d.client_uuid: d
+        for d in session.scalars(
+            select(Dose).where(Dose.client_uuid.in_({s.client_uuid for s in subs}))
+        )
+    }
+    pending: list[_Pending] = []
+    first_in_batch: dict[uuid.UUID, int] = {}
+    twins: dict[int, int] = {}  # a UUID repeated inside the batch answers like its first
+    for i, sub in enumerate(subs):
+        if sub.client_uuid in stored:
+            existing = stored[sub.client_uuid]
+            results[i] = _replay(session, existing, hashes[i] == existing.submission_hash)
+        elif sub.client_uuid in first_in_batch:
+            j = first_in_batch[sub.client_uuid]
+            if hashes[i] == hashes[j]:
+                twins[i] = j
+            else:
+                results[i].error = _uuid_conflict()
+        else:
+            first_in_batch[sub.client_uuid] = i
+            try:
+                prepared = _prepare(catalog, actor, sub, i, today)
+                if sub.session_id is not None:
+                    _check_session(session, sub)
+                pending.append(prepared)
+            except ServiceError as exc:
+                results[i].error = exc
+
+    # 2. Link persons and check dose sequences against stored history plus this batch.
+    persons = _prefetch_persons(session, pending)
+    history = _prefetch_history(session, pending, persons)
+    accepted: list[_Pending] = []
+    for p in pending:
+        person = _link_person(persons, p)
+        if isinstance(person, ServiceError):
+            results[p.index].error = person
+            continue
+        key: tuple[str, Any] | None = (
+            ("pk", person.id)
+            if person is not None
+            else ("id", p.row["national_id"])
+            if p.row["national_id"]
+            else None
+        )
+        if key is not None:
+            try:
+                _check_sequence(catalog, history.setdefault(key, {}), p.sub)
+            except ServiceError as exc:
+                results[p.index].error = exc
+                continue
+            history[key][p.sub.dose_number] = (p.sub.dose_date, p.sub.product_code)
+        _finish_row(catalog, p, person)
+        results[p.index].person_id = person.person_id if person is not None else None
+        accepted.append(p)
+
+    # 3. Insert accepted rows and their audit events, each in one statement.
+    if accepted:
+        rows = [dict(p.row, submission_hash=hashes[p.index]) for p in accepted]
+        ids = session.scalars(
+            insert(Dose).returning(Dose.id, sort_by_parameter_order=True), rows
+        ).all()
+        session.execute(
+            insert(AuditEvent),
+            [
+                {
+                    "user_id": actor.user_id,
+                    "username": actor.username,
+                    "action": "dose.create",
+                    "entity": "dose",
+                    "entity_id": str(dose_id),
+                    "detail": {"site_id": p.row["site_id"], "status": p.row["status"]},
+                }
+                for p, dose_id in zip(accepted, ids, strict=True)
+            ],
+        )
+        for p, dose_id in zip(accepted, ids, strict=True):
+            results[p.index].created = True
+            results[p.index].dose = {c: p.row.get(c) for c in DOSE_COLUMNS} | {"id": dose_id}
+
+    for i, j in twins.items():
+        twin = results[j]
+        results[i] = DoseResult(False, twin.dose, twin.person_id, twin.error)
+    return results
+
+
+def _uuid_conflict() -> ServiceError:
+    return rule_error(
+        "client_uuid",
+        "idempotency_conflict",
+        "Mã gửi (UUID) này đã được dùng cho một mũi tiêm khác",
+        "this client UUID was already used for a different dose",
+        status=409,
+    )
+
+
+def _replay(session: Session, existing: Dose, same_content: bool) -> DoseResult:
+    if not same_content:
+        return DoseResult(error=_uuid_conflict())
+    person_id = None
+    if existing.person_pk is not None:
+        person_id = session.scalar(select(Person.person_id).where(Person.id == existing.person_pk))
+    return DoseResult(
+        created=False,
+        person_id=person_id,
+        dose={c: getattr(existing, c) for c in DOSE_COLUMNS},
+    )
+
+
+def _prepare(
+    catalog: Catalog, actor: Actor, sub: DoseSubmission, index: int, today: date
+) -> _Pending:
+    """Checks that need no database beyond reference data; cleans the typed fields."""
+    site = catalog.site(sub.site_id)
+    if site is None or not site.active:
+        raise rule_error(
+            "site_id", "unknown_site", "Không có điểm tiêm này", "no such vaccination site"
+        )
+    if not actor.can_record_at(site):
+        raise forbidden(
+            "site_id",
+            "Bạn không được ghi nhận mũi tiêm tại điểm tiêm này",
+            "you may not record doses at this site",
+        )
+    if sub.ward_code is not None:
+        ward = catalog.ward(sub.ward_code)
+        if ward is None:
+            raise rule_error(
+                "ward_code",
+                "unknown_ward",
+                "Mã phường/xã không tồn tại",
+                "no ward with this code (2021 GSO codes)",
+            )
+        if actor.role in (Role.PROVINCE, Role.COMMUNE) and not actor.covers_area(
+            ward.province_code, ward.code
+        ):
+            raise forbidden(
+                "ward_code", "Phường/xã nằm ngoài địa bàn của bạn", "this ward is outside your area"
+            )
+    product = catalog.product(sub.product_code)
+    if product is None:
+        raise rule_error(
+            "product_code",
+            "unknown_product",
+            "Không có loại vắc xin này",
+            "no such vaccine product",
+        )
+    lot = catalog.lot(sub.product_code, sub.lot_number)
+    if lot is None:
+        raise rule_error(
+            "lot_number",
+            "unknown_lot",
+            "Lô vắc xin không tồn tại cho loại này",
+            "no such lot for this product",
+        )
+    if sub.dose_date > today:
+        raise rule_error(
+            "dose_date", "future_date", "Ngày tiêm ở tương lai", "the dose date is in the future"
+        )
+    if lot.expiry < sub.dose_date:
+        raise rule_error(
+            "lot_number",
+            "lot_expired",
+            f"Lô vắc xin đã hết hạn ngày {lot.expiry:%d/%m/%Y}",
+            f"the lot expired on {lot.expiry.isoformat()}",
+        )
+    if not 1 <= sub.dose_number <= 10:
+        raise rule_error(
+            "dose_number", "out_of_range", "Mũi số phải từ 1 đến 10", "dose number must be 1 to 10"
+        )
+    display_name, _key = clean_name(sub.full_name)
+    row = {
+        "client_uuid": sub.client_uuid,
+        "record_id": sub.record_id,
+        "national_id": clean_id(sub.national_id).value,
+        "full_name": display_name,
+        "dob": clean_dob(sub.dob),
+        "sex": clean_sex(sub.sex),
+        "phone": clean_phone(sub.phone),
+        "ward_code": sub.ward_code,
+        "address": sub.address.strip() if sub.address else None,
+        "product_code": product.code,
+        "lot_id": lot.id,
+        "dose_number": sub.dose_number,
+        "dose_date": sub.dose_date,
+        "site_id": site.site_id,
+        "session_id": sub.session_id,
+        "entered_by": actor.user_id,
+    }
+    return _Pending(index, sub, row)
+
+
+def _check_session(session: Session, sub: DoseSubmission) -> None:
+    vs = session.get(VaccinationSession, sub.session_id)
+    if vs is None:
+        raise rule_error(
+            "session_id", "unknown_session", "Không có buổi tiêm này", "no such session"
+        )
+    if (vs.site_id, vs.session_date, vs.product_code) != (
+        sub.site_id,
+        sub.dose_date,
+        sub.product_code,
+    ):
+        raise rule_error(
+            "session_id",
+            "session_mismatch",
+            "Buổi tiêm không khớp điểm tiêm, ngày tiêm hoặc loại vắc xin",
+            "the session's site, date or product differs from the dose",
+        )
+
+
+@dataclass
+class _Persons:
+    by_person_id: dict[str, Person]
+    by_any_id: dict[str, list[Person]]
+
+
+def _prefetch_persons(session: Session, pending: list[_Pending]) -> _Persons:
+    ids = {p.row["national_id"] for p in pending if p.row["national_id"]}
+    pids = {p.sub.person_id for p in pending if p.sub.person_id}
+    found: list[Person] = []
+    if ids or pids:
+        found = list(
+            session.scalars(
+                select(Person).where(
+                    or_(
+                        Person.national_id.in_(ids),
+                        Person.old_id.in_(ids),
+                        Person.person_id.in_(pids),
+                    )
+                )
+            )
+        )
+    by_any: dict[str, list[Person]] = {}
+    for person in found:
+        for key in {person.national_id, person.old_id} - {None}:
+            by_any.setdefault(key, []).append(person)  # type: ignore[arg-type]
+    return _Persons({p.person_id: p for p in found}, by_any)
+
+
+def _prefetch_history(
+    session: Session, pending: list[_Pending], persons: _Persons
+) -> dict[tuple[str, Any], dict[int, tuple[date, str]]]:
+    """Stored doses per person (by register pk) and per typed ID for unlinked doses."""
+    pks = {p.id for p in persons.by_person_id.values()}
+    ids = {p.row["national_id"] for p in pending if p.row["national_id"]}
+    history: dict[tuple[str, Any], dict[int, tuple[date, str]]] = {}
+    if not pks and not ids:
+        return history
+    rows = session.execute(
+        select(
+            Dose.person_pk, Dose.national_id, Dose.dose_number, Dose.dose_date, Dose.product_code
+        ).where(or_(Dose.person_pk.in_(pks), Dose.national_id.in_(ids)))
+    ).all()
+    for pk, nid, number, when, product in rows:
+        key = ("pk", pk) if pk is not None else ("id", nid)
+        history.setdefault(key, {})[number] = (when, product)
+    return history
+
+
+def _link_person(persons: _Persons, p: _Pending) -> Person | ServiceError | None:
+    """The register person this dose verifiably belongs to, or None (saved as unverified).
+
+    Verified means: the ID (12-digit or old 9-digit) as entered is the person's, the
+    name is the same and the date of birth agrees as far as both are known. Anything less is
+    left to reconciliation and the commune worklist rather than guessed here.
+    """
+    national_id = p.row["national_id"]
+    if p.sub.person_id is not None:
+        chosen = persons.by_person_id.get(p.sub.person_id)
+        if chosen is None:
+            return rule_error(
+                "person_id",
+                "unknown_person",
+                "Không có người này trong sổ dân cư",
+                "no such person in the register",
+            )
+        ids = {chosen.national_id, chosen.old_id} - {None}
+        if (national_id is None or national_id in ids) and _agrees(chosen, p.row):
+            return chosen
+        return None
+    if national_id is None:
+        return None
+    agreeing = [c for c in persons.by_any_id.get(national_id, []) if _agrees(c, p.row)]
+    return agreeing[0] if len(agreeing) == 1 else None
+
+
+def _agrees(person: Person, row: dict[str, Any]) -> bool:
+    """The typed identity agrees with the register once formatting is standardised.
+
+    Names are compared in display form (NFC, case, spacing and tone placement normalised), not
+    folded: a name typed without diacritics is a wrong field that the commune must confirm.
+    """
+    return (
+        person.full_name == row["full_name"]
+        and dob_compatible(person.dob, row["dob"])
+        and (person.sex is None or row["sex"] is None or person.sex == row["sex"])
+    )
+
+
+def _check_sequence(
+    catalog: Catalog, previous: dict[int, tuple[date, str]], sub: DoseSubmission
+) -> None:
+    """Dose N needs dose N-1 at least the product's minimum interval earlier; no N twice."""
+    if sub.dose_number in previous:
+        raise rule_error(
+            "dose_number",
+            "dose_already_recorded",
+            f"Mũi {sub.dose_number} của người này đã được ghi nhận",
+            f"dose {sub.dose_number} is already recorded for this person",
+            status=409,
+        )
+    if sub.dose_number == 1:
+        return
+    prior = previous.get(sub.dose_number - 1)
+    if prior is None:
+        raise rule_error(
+            "dose_number",
+            "previous_dose_missing",
+            f"Chưa có mũi {sub.dose_number - 1} trước mũi {sub.dose_number}",
+            f"dose {sub.dose_number - 1} must be recorded before dose {sub.dose_number}",
+        )
+    prior_date, prior_product = prior
+    prior_prod = catalog.product(prior_product)
+    interval = prior_prod.min_interval_days if prior_prod is not None else 0
+    earliest = prior_date + timedelta(days=interval)
+    if sub.dose_date < earliest:
+        raise rule_error(
+            "dose_date",
+            "min_interval",
+            f"Mũi {sub.dose_number} sớm nhất từ ngày {earliest:%d/%m/%Y} "
+            f"({interval} ngày sau mũi trước)",
+            f"dose {sub.dose_number} may be given from {earliest.isoformat()} "
+            f"({interval} days after the previous dose)",
+        )
+
+
+def _finish_row(catalog: Catalog, p: _Pending, person: Person | None) -> None:
+    row = p.row
+    row["person_pk"] = person.id if person is not None else None
+    row["status"] = VERIFIED if person is not None else UNVERIFIED
+    if person is not None:
+        row["area_ward_code"], row["area_province_code"] = person.ward_code, person.province_code
+        return
+    ward = catalog.ward(row["ward_code"]) if row["ward_code"] else None
+    site = catalog.site(row["site_id"])
+    row["area_ward_code"] = row["ward_code"]
+    row["area_province_code"] = (
+        ward.province_code if ward is not None else site.province_code if site else None
+    )

@@ -1,0 +1,58 @@
+"""Service errors: each names the field and the rule broken, in Vietnamese and English.
+
+The API turns them into RFC 9457 problem documents; the CLI prints them. Nothing half-written
+survives one: services raise before committing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FieldProblem:
+    field: str
+    rule: str
+    message_vi: str
+    message_en: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "field": self.field,
+            "rule": self.rule,
+            "message": f"{self.message_vi} / {self.message_en}",
+        }
+
+
+@dataclass
+class ServiceError(Exception):
+    """A request the registry refuses. ``status`` is the HTTP status the API answers with."""
+
+    status: int
+    title: str
+    problems: list[FieldProblem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        parts = [f"{p.field}: {p.message_en} ({p.rule})" for p in self.problems]
+        return f"{self.title}: " + "; ".join(parts) if parts else self.title
+
+
+def rule_error(field_: str, rule: str, vi: str, en: str, *, status: int = 422) -> ServiceError:
+    """A single-field rule violation (422 unless the rule says otherwise)."""
+    return ServiceError(
+        status, "Rule violated / Vi phạm quy tắc", [FieldProblem(field_, rule, vi, en)]
+    )
+
+
+def forbidden(field_: str, vi: str, en: str) -> ServiceError:
+    return ServiceError(
+        403, "Outside your area / Ngoài phạm vi", [FieldProblem(field_, "out_of_area", vi, en)]
+    )
+
+
+def not_found(field_: str, what_vi: str, what_en: str) -> ServiceError:
+    return ServiceError(
+        404,
+        "Not found / Không tìm thấy",
+        [FieldProblem(field_, "not_found", f"Không tìm thấy {what_vi}", f"{what_en} not found")],
+    )

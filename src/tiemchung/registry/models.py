@@ -1,0 +1,240 @@
+"""The registry's stored types (SQLAlchemy 2, typed).
+
+What the API accepts and returns are separate pydantic types (``tiemchung.api.schemas``); these
+are what is stored. The schema itself is owned by the Alembic migrations in
+``tiemchung/registry/migrations``: the application never calls ``create_all``.
+
+Area columns (``ward_code``, ``province_code``) use the pre-July-2025 GSO codes that the
+2021–22 data carries; ``admin_units`` keeps both that scheme ("2021") and the 2025 one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AdminUnit(Base):
+    """A province, district or ward, in one of two coding schemes (2021 three-level, 2025)."""
+
+    __tablename__ = "admin_units"
+
+    scheme: Mapped[str] = mapped_column(String(4), primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    level: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(120))
+    parent_code: Mapped[str | None] = mapped_column(String(8))
+    province_code: Mapped[str] = mapped_column(String(8))
+
+    __table_args__ = (Index("ix_admin_units_province", "scheme", "province_code"),)
+
+
+class Person(Base):
+    """A person of the local snapshot of the national population register."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(40), unique=True)
+    national_id: Mapped[str | None] = mapped_column(String(12), index=True)
+    old_id: Mapped[str | None] = mapped_column(String(12), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    # Folded name (no diacritics, lower case): the look-up key for name + date of birth.
+    name_key: Mapped[str] = mapped_column(String(200))
+    # ISO form keeping the register's precision: "1990-03-05", "1990-03" or "1990".
+    dob: Mapped[str | None] = mapped_column(String(10))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    ward_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    province_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(15))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    __table_args__ = (Index("ix_persons_name_dob", "name_key", "dob"),)
+
+
+class Site(Base):
+    """A vaccination site (health station, hospital, mobile team)."""
+
+    __tablename__ = "sites"
+
+    site_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    ward_code: Mapped[str] = mapped_column(String(8), index=True)
+    province_code: Mapped[str] = mapped_column(String(8), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Product(Base):
+    """A vaccine product with its EU DCC value-set codes and its schedule rules."""
+
+    __tablename__ = "products"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    mp: Mapped[str] = mapped_column(String(60))  # EU DCC vaccine-medicinal-product
+    ma: Mapped[str] = mapped_column(String(60))  # EU DCC vaccine-mah-manf
+    vp: Mapped[str] = mapped_column(String(60))  # EU DCC vaccine-prophylaxis
+    primary_doses: Mapped[int] = mapped_column(Integer)
+    min_interval_days: Mapped[int] = mapped_column(Integer)
+
+
+class Lot(Base):
+    __tablename__ = "lots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
+    lot_number: Mapped[str] = mapped_column(String(40))
+    expiry: Mapped[date] = mapped_column(Date)
+
+    __table_args__ = (UniqueConstraint("product_code", "lot_number"),)
+
+
+class VaccinationSession(Base):
+    """A planned vaccination session at a site on a day with one product."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"), index=True)
+    session_date: Mapped[date] = mapped_column(Date, index=True)
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
+    planned_count: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default="planned")
+
+
+class User(Base):
+    """A platform user: a role and the area the role is scoped to."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))
+    province_code: Mapped[str | None] = mapped_column(String(8))
+    ward_code: Mapped[str | None] = mapped_column(String(8))
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.site_id"))
+    person_pk: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Dose(Base):
+    """A dose record: the person's data as entered, and the register person once verified."""
+
+    __tablename__ = "doses"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    client_uuid: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    # Hash of the canonical submission: a retry with the same UUID must carry the same content.
+    submission_hash: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    person_pk: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    national_id: Mapped[str | None] = mapped_column(String(20), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    dob: Mapped[str | None] = mapped_column(String(10))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    phone: Mapped[str | None] = mapped_column(String(15))
+    ward_code: Mapped[str | None] = mapped_column(String(8))
+    address: Mapped[str | None] = mapped_column(Text)
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"))
+    dose_number: Mapped[int] = mapped_column(Integer)
+    dose_date: Mapped[date] = mapped_column(Date, index=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"), index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(12))
+    # The area the dose belongs to: the register person's ward once linked, else as entered.
+    area_ward_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    area_province_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    person: Mapped[Person | None] = relationship(lazy="raise")
+
+
+class Correction(Base):
+    """One changed field of a dose record or person, with who, why and where it came from."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    dose_id: Mapped[int | None] = mapped_column(ForeignKey("doses.id"), index=True)
+    person_pk: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    field: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(10))  # automatic | review | citizen
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(40))
+    evidence: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Ticket(Base):
+    """A citizen's report of wrong data, routed to the ward of their register person."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_pk: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    dose_id: Mapped[int | None] = mapped_column(ForeignKey("doses.id"))
+    ward_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    field: Mapped[str] = mapped_column(String(40))
+    proposed_value: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    deadline: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEvent(Base):
+    """Append-only log of every change and every read of a person's data.
+
+    The migration installs triggers that refuse UPDATE and DELETE on this table.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str | None] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
