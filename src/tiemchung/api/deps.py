@@ -1,0 +1,74 @@
+"""Dependencies routes declare: the platform, a read session, the authenticated actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from tiemchung.api.security import actor_from_token
+from tiemchung.core import Platform
+from tiemchung.registry.errors import FieldProblem, ServiceError
+from tiemchung.registry.scope import Actor, Role
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_platform(request: Request) -> Platform:
+    return request.app.state.platform  # type: ignore[no-any-return]
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def read_session(platform: PlatformDep) -> Iterator[Session]:
+    with platform.sessions() as session:
+        yield session
+
+
+ReadSession = Annotated[Session, Depends(read_session)]
+
+
+def _unauthorized(rule: str, vi: str, en: str) -> ServiceError:
+    return ServiceError(
+        401, "Not authenticated / Chưa đăng nhập", [FieldProblem("Authorization", rule, vi, en)]
+    )
+
+
+def current_actor(platform: PlatformDep, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
+    if not token:
+        raise _unauthorized("missing_token", "Cần đăng nhập", "a bearer token is required")
+    try:
+        actor = actor_from_token(platform.settings.token_secret(), token)
+    except jwt.ExpiredSignatureError as exc:
+        raise _unauthorized(
+            "token_expired", "Phiên đăng nhập đã hết hạn", "the token has expired"
+        ) from exc
+    except (jwt.PyJWTError, ValueError, KeyError) as exc:
+        raise _unauthorized("invalid_token", "Token không hợp lệ", "invalid token") from exc
+    if actor.user_id is None or not platform.user_active(actor.user_id):
+        raise _unauthorized("inactive_user", "Tài khoản đã bị khoá", "the user is disabled")
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def require_roles(actor: Actor, *roles: Role) -> None:
+    if actor.role not in roles:
+        raise ServiceError(
+            403,
+            "Forbidden / Không có quyền",
+            [
+                FieldProblem(
+                    "role",
+                    "role_not_allowed",
+                    f"Vai trò {actor.role.value} không được phép",
+                    f"role {actor.role.value} may not do this",
+                )
+            ],
+        )

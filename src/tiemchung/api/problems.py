@@ -1,0 +1,106 @@
+"""RFC 9457 problem documents for every error the API returns.
+
+Each names the field and the rule broken (``errors[].field``, ``errors[].rule``), with a
+message in Vietnamese and English, so a site's software can show the nurse what to fix.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tiemchung.registry.errors import ServiceError
+
+log = logging.getLogger(__name__)
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem_body(
+    status: int,
+    title: str,
+    *,
+    detail: str | None = None,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    rule = errors[0]["rule"] if errors else str(status)
+    body: dict[str, Any] = {
+        "type": f"urn:tiemchung:problem:{rule}",
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def service_error_body(exc: ServiceError, instance: str | None = None) -> dict[str, Any]:
+    errors = [p.as_dict() for p in exc.problems]
+    detail = "; ".join(e["message"] for e in errors) or None
+    return problem_body(exc.status, exc.title, detail=detail, instance=instance, errors=errors)
+
+
+def _response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=body["status"], media_type=MEDIA_TYPE, headers=headers)
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for e in errors:
+        rule = e.get("type", "invalid")
+        msg = e.get("msg", "invalid")
+        if rule == "extra_forbidden":
+            msg = "Trường không được hỗ trợ / unknown field"
+        elif rule == "missing":
+            msg = "Thiếu trường bắt buộc / required field missing"
+        elif rule == "json_invalid":
+            msg = f"JSON không hợp lệ / malformed JSON: {e.get('ctx', {}).get('error', '')}"
+        out.append({"field": _field_of(tuple(e.get("loc", ()))), "rule": rule, "message": msg})
+    return out
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service(request: Request, exc: ServiceError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return _response(service_error_body(exc, request.url.path), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(list(exc.errors()))
+        malformed = any(e["rule"] == "json_invalid" for e in errors)
+        status = 400 if malformed else 422
+        title = (
+            "Malformed request / Yêu cầu sai định dạng"
+            if malformed
+            else ("Invalid request / Dữ liệu không hợp lệ")
+        )
+        return _response(problem_body(status, title, instance=request.url.path, errors=errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _response(
+            problem_body(exc.status_code, str(exc.detail), instance=request.url.path),
+            getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return _response(
+            problem_body(500, "Internal error / Lỗi hệ thống", instance=request.url.path)
+        )

@@ -1,0 +1,63 @@
+"""Register persons: look-up by ID, old ID, or name + date of birth (+ ward); every read audited."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+
+from tiemchung.api.deps import CurrentActor, PlatformDep
+from tiemchung.api.routes.doses import _ERRORS
+from tiemchung.api.schemas import Page, PersonDetail, PersonDose, PersonPublic
+from tiemchung.registry.audit import audit_many
+from tiemchung.registry.errors import not_found
+from tiemchung.registry.persons import PersonQuery, find_persons, get_person, person_doses
+
+router = APIRouter(tags=["persons"])
+
+
+@router.get("/persons", response_model=Page[PersonPublic], responses=_ERRORS)
+async def list_persons(
+    actor: CurrentActor,
+    platform: PlatformDep,
+    national_id: str | None = None,
+    old_id: str | None = None,
+    full_name: str | None = None,
+    dob: str | None = None,
+    ward_code: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[PersonPublic]:
+    """Persons of the caller's area matching the filters. A site may only look a person up
+    by ID number or by full name + date of birth, never list."""
+    query = PersonQuery(national_id, old_id, full_name, dob, ward_code)
+
+    def read() -> tuple[list[PersonPublic], int]:
+        with platform.sessions() as session:
+            rows, total = find_persons(session, actor, query, limit=limit, offset=offset)
+            return [PersonPublic.model_validate(p) for p in rows], total
+
+    items, total = await run_in_threadpool(read)
+    ids = [p.person_id for p in items]
+    await platform.write(lambda s: audit_many(s, actor, "person.read", "person", ids))
+    return Page[PersonPublic](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/persons/{person_id}", response_model=PersonDetail, responses=_ERRORS)
+async def read_person(person_id: str, actor: CurrentActor, platform: PlatformDep) -> PersonDetail:
+    """One person with their dose history (404 when absent or outside the caller's area)."""
+
+    def read() -> PersonDetail | None:
+        with platform.sessions() as session:
+            person = get_person(session, actor, person_id)
+            if person is None:
+                return None
+            doses = [PersonDose.model_validate(d) for d in person_doses(session, person)]
+            return PersonDetail(**PersonPublic.model_validate(person).model_dump(), doses=doses)
+
+    detail = await run_in_threadpool(read)
+    if detail is None:
+        raise not_found("person_id", "người này", "person")
+    await platform.write(lambda s: audit_many(s, actor, "person.read", "person", [person_id]))
+    return detail

@@ -1,0 +1,198 @@
+"""What the API accepts (``…Create``) and returns (``…Public``): separate from what is stored."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tiemchung.registry.doses import DoseSubmission
+
+T = TypeVar("T")
+
+_DOSE_EXAMPLE = {
+    "client_uuid": "3f1c2a9e-7b4d-4f0a-9c11-2b7e5d8a6c01",
+    "full_name": "Trần Thị Mai",
+    "national_id": "040190123456",
+    "dob": "12/05/1990",
+    "sex": "Nữ",
+    "phone": "0912345678",
+    "ward_code": "16681",
+    "address": "Xóm 3",
+    "product_code": "PFIZER",
+    "lot_number": "FK1234",
+    "dose_number": 1,
+    "dose_date": "2021-10-05",
+    "site_id": "S0001",
+}
+
+
+class DoseCreate(BaseModel):
+    """One dose as a site records it. ``client_uuid`` makes retries safe."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_DOSE_EXAMPLE]})
+
+    client_uuid: uuid.UUID = Field(description="Chosen by the client; a retry reuses it.")
+    full_name: str = Field(min_length=1, max_length=200)
+    national_id: str | None = Field(None, max_length=30, description="CCCD, CMND or passport")
+    dob: str | None = Field(None, max_length=40, description="dd/mm/yyyy, yyyy-mm-dd, yyyy…")
+    sex: str | None = Field(None, max_length=10, description="Nam/Nữ or M/F")
+    phone: str | None = Field(None, max_length=20)
+    ward_code: str | None = Field(None, pattern=r"^\d{5}$", description="2021 GSO ward code")
+    address: str | None = Field(None, max_length=500)
+    product_code: str = Field(min_length=1, max_length=20)
+    lot_number: str = Field(min_length=1, max_length=40)
+    dose_number: int = Field(ge=1, le=10)
+    dose_date: date
+    site_id: str = Field(min_length=1, max_length=20)
+    person_id: str | None = Field(None, max_length=40, description="Register person, if known")
+    session_id: int | None = None
+    record_id: str | None = Field(None, max_length=40)
+
+    def to_submission(self) -> DoseSubmission:
+        return DoseSubmission(**self.model_dump())
+
+
+class DosePublic(BaseModel):
+    id: int
+    client_uuid: uuid.UUID
+    status: str = Field(description="verified | unverified")
+    person_id: str | None = Field(None, description="The linked register person, if verified")
+    full_name: str
+    national_id: str | None
+    dob: str | None
+    sex: str | None
+    phone: str | None
+    ward_code: str | None
+    address: str | None
+    product_code: str
+    lot_id: int | None
+    dose_number: int
+    dose_date: date
+    site_id: str
+    session_id: int | None
+    record_id: str | None
+
+
+class DoseBatchCreate(BaseModel):
+    """Up to 1,000 doses; each is checked on its own and answered on its own."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"doses": [_DOSE_EXAMPLE]}]}
+    )
+
+    doses: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=1000,
+        description="Each item has the fields of DoseCreate and is validated separately.",
+    )
+
+
+class DoseBatchItem(BaseModel):
+    index: int
+    status: int = Field(description="201 created, 200 already recorded, 4xx refused")
+    dose: DosePublic | None = None
+    problem: dict[str, Any] | None = None
+
+
+class DoseBatchResult(BaseModel):
+    created: int
+    existing: int
+    failed: int
+    results: list[DoseBatchItem]
+
+
+class PersonPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    person_id: str
+    national_id: str | None
+    old_id: str | None
+    full_name: str
+    dob: str | None
+    sex: str | None
+    ward_code: str | None
+    province_code: str | None
+    address: str | None
+    phone: str | None
+
+
+class PersonDose(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    product_code: str
+    dose_number: int
+    dose_date: date
+    site_id: str
+    status: str
+
+
+class PersonDetail(PersonPublic):
+    doses: list[PersonDose]
+
+
+class SitePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    site_id: str
+    name: str
+    ward_code: str
+    province_code: str
+    active: bool
+
+
+class LotPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    lot_number: str
+    expiry: date
+
+
+class ProductPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    mp: str = Field(description="EU DCC vaccine-medicinal-product code")
+    ma: str = Field(description="EU DCC vaccine-mah-manf code")
+    vp: str = Field(description="EU DCC vaccine-prophylaxis code")
+    primary_doses: int
+    min_interval_days: int
+    lots: list[LotPublic] = []
+
+
+class SessionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    site_id: str
+    session_date: date
+    product_code: str
+    planned_count: int
+    status: str
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    role: str
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    migration: str | None
+    migration_head: str
+    version: str

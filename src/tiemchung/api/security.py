@@ -1,0 +1,52 @@
+"""Signed bearer tokens (HS256 JWT) carrying the caller's role and area scope."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from tiemchung.registry.models import User
+from tiemchung.registry.scope import Actor, Role
+
+ALGORITHM = "HS256"
+AUDIENCE = "tiemchung-api"
+
+
+def create_token(secret: bytes, user: User, ttl_minutes: int) -> tuple[str, int]:
+    """A token for ``user`` and its lifetime in seconds."""
+    now = datetime.now(UTC)
+    ttl = timedelta(minutes=ttl_minutes)
+    claims = {
+        "sub": user.username,
+        "uid": user.id,
+        "role": user.role,
+        "prov": user.province_code,
+        "ward": user.ward_code,
+        "site": user.site_id,
+        "pk": user.person_pk,
+        "iat": now,
+        "exp": now + ttl,
+        "aud": AUDIENCE,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM), int(ttl.total_seconds())
+
+
+def actor_from_token(secret: bytes, token: str) -> Actor:
+    """Decode and check a token; raises ``jwt.PyJWTError`` when invalid or expired."""
+    c = jwt.decode(
+        token,
+        secret,
+        algorithms=[ALGORITHM],
+        audience=AUDIENCE,
+        options={"require": ["exp", "sub", "uid", "role"]},
+    )
+    return Actor(
+        user_id=int(c["uid"]),
+        username=str(c["sub"]),
+        role=Role(c["role"]),
+        province_code=c.get("prov"),
+        ward_code=c.get("ward"),
+        site_id=c.get("site"),
+        person_pk=c.get("pk"),
+    )
