@@ -1,0 +1,289 @@
+"""`tiemchung` command line: one entry point over the same core the API serves."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from tiemchung.config import Settings, get_settings
+
+app = typer.Typer(
+    help="tiemchung — nền tảng dữ liệu tiêm chủng / vaccination data platform", no_args_is_help=True
+)
+users_app = typer.Typer(help="Users and roles / Người dùng và vai trò", no_args_is_help=True)
+register_app = typer.Typer(help="Population register / Sổ dân cư", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(register_app, name="register")
+console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    console.print(f"[red]✗[/red] {message}")
+    raise typer.Exit(code)
+
+
+def initialise(settings: Settings) -> dict[str, object]:
+    """Create keys, migrate to head and load administrative units; safe to run again."""
+    from sqlalchemy import func, select
+
+    from tiemchung.registry import migrate
+    from tiemchung.registry.db import make_engine, make_sessionmaker
+    from tiemchung.registry.models import AdminUnit
+    from tiemchung.registry.places import load_admin_units
+
+    settings.token_secret(create=True)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate.upgrade(engine)
+        with make_sessionmaker(engine)() as s:
+            units = s.scalar(select(func.count()).select_from(AdminUnit)) or 0
+            if units == 0:
+                units = load_admin_units(s)
+                s.commit()
+        return {"revision": migrate.current_revision(engine), "admin_units": units}
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def init() -> None:
+    """Migrate the database to the current schema and create the token key."""
+    settings = get_settings()
+    info = initialise(settings)
+    console.print(
+        f"[green]✓[/green] database at revision {info['revision']}, "
+        f"{info['admin_units']} administrative units, keys in {settings.data_dir}/keys"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the web application and the HTTP API."""
+    import uvicorn
+
+    from tiemchung import logmask
+
+    settings = get_settings()
+    logmask.install(settings.log_level)
+    uvicorn.run(
+        "tiemchung.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=True,
+    )
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="central|province|commune|site|citizen")],
+    province: Annotated[str | None, typer.Option(help="province code (province role)")] = None,
+    ward: Annotated[str | None, typer.Option(help="ward code (commune role)")] = None,
+    site: Annotated[str | None, typer.Option(help="site id (site role)")] = None,
+    person: Annotated[str | None, typer.Option(help="register person id (citizen)")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="password; prompted when omitted, or read from TIEMCHUNG_PASSWORD"),
+    ] = None,
+) -> None:
+    """Create a user with a role and the area it is scoped to."""
+    from tiemchung.core import Platform
+    from tiemchung.registry.errors import ServiceError
+    from tiemchung.registry.scope import Actor, Role
+    from tiemchung.registry.users import create_user
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        _fail(f"--role must be one of {[r.value for r in Role]}, not '{role}'", 2)
+        return
+    password = password or os.environ.get("TIEMCHUNG_PASSWORD") or getpass.getpass("Password: ")
+    platform = Platform()
+    try:
+        with platform.sessions() as s:
+            user = create_user(
+                s,
+                Actor.system("cli"),
+                username,
+                password,
+                role_value,
+                province_code=province,
+                ward_code=ward,
+                site_id=site,
+                person_id=person,
+            )
+            s.commit()
+            console.print(f"[green]✓[/green] user {user.username} ({user.role}) created")
+    except ServiceError as exc:
+        _fail(str(exc), 2)
+    finally:
+        platform.close()
+
+
+def _read_mapping(path: Path | None) -> dict[str, str] | None:
+    if path is None:
+        return None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        _fail(f"{path}: cannot read the mapping ({exc})", 2)
+    columns = data.get("columns", data)
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        _fail(f'{path}: expected a [columns] table of canonical = "file column" pairs', 2)
+    return dict(columns)
+
+
+def _count_rows(file: Path) -> int | None:
+    if file.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(file).metadata.num_rows)
+    if file.suffix.lower() in (".csv", ".txt") and file.exists():
+        with file.open("rb") as fh:
+            return max(sum(buf.count(b"\n") for buf in iter(lambda: fh.read(1 << 20), b"")) - 1, 0)
+    return None
+
+
+@register_app.command("import")
+def register_import(
+    file: Path,
+    map_file: Annotated[Path | None, typer.Option("--map", help="TOML [columns] mapping")] = None,
+    rejects: Annotated[Path | None, typer.Option(help="where rejected rows go")] = None,
+) -> None:
+    """Import a register snapshot (CSV or Parquet); rejected rows are kept with reasons."""
+    from tiemchung.core import Platform
+    from tiemchung.registry.register_import import ImportFileError, import_register
+    from tiemchung.registry.scope import Actor
+
+    mapping = _read_mapping(map_file)
+    platform = Platform()
+    try:
+        with (
+            platform.sessions() as s,
+            Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:,}/{task.total:,} rows"),
+                TimeRemainingColumn(),
+                console=console,
+            ) as bar,
+        ):
+            task = bar.add_task(f"import {file.name}", total=_count_rows(file))
+            report = import_register(
+                s,
+                Actor.system("cli"),
+                file,
+                mapping=mapping,
+                rejects_path=rejects,
+                progress=lambda n: bar.advance(task, n),
+            )
+    except ImportFileError as exc:
+        _fail(str(exc), 2)
+        return
+    finally:
+        platform.close()
+    console.print(
+        f"[green]✓[/green] {report.rows_imported:,} persons imported of "
+        f"{report.rows_read:,} rows read"
+    )
+    if report.rows_rejected:
+        console.print(
+            f"[yellow]![/yellow] {report.rows_rejected:,} rows rejected "
+            f"({report.reasons}); kept in {report.rejects_file}"
+        )
+
+
+@app.command()
+def doctor() -> None:
+    """Check the database is reachable, migrations are current and keys are present."""
+    from sqlalchemy import text
+
+    from tiemchung.registry import migrate
+    from tiemchung.registry.db import make_engine
+
+    settings = get_settings()
+    ok = True
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        console.print(f"[green]✓[/green] database reachable ({engine.url.get_backend_name()})")
+        current, head = migrate.current_revision(engine), migrate.head_revision()
+        if current == head:
+            console.print(f"[green]✓[/green] migrations current ({head})")
+        else:
+            ok = False
+            console.print(
+                f"[red]✗[/red] migrations at {current}, head is {head}: run `tiemchung init`"
+            )
+    except Exception as exc:
+        ok = False
+        console.print(f"[red]✗[/red] database unreachable: {type(exc).__name__}: {exc}")
+    finally:
+        engine.dispose()
+    key = settings.secret_key_path
+    if key.exists():
+        mode = key.stat().st_mode & 0o777
+        if mode & 0o077:
+            ok = False
+            console.print(f"[red]✗[/red] {key} is readable by others (mode {mode:o}); chmod 600")
+        else:
+            console.print(f"[green]✓[/green] token key present ({key})")
+    else:
+        ok = False
+        console.print(f"[red]✗[/red] token key missing at {key}: run `tiemchung init`")
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="folder for the demo database")
+    ] = None,
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    host: Annotated[str, typer.Option(help="interface")] = "127.0.0.1",
+    serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="start the server")] = True,
+) -> None:
+    """Create a SQLite database with a synthetic province, print logins and serve it."""
+    import tempfile
+
+    from tiemchung.demo import DEMO_PASSWORD, build_demo
+
+    directory = directory or Path(tempfile.mkdtemp(prefix="tiemchung-demo-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ["TIEMCHUNG_DATA_DIR"] = str(directory)
+    os.environ["TIEMCHUNG_DATABASE_URL"] = f"sqlite:///{(directory / 'tiemchung.db').resolve()}"
+    get_settings.cache_clear()
+    settings = get_settings()
+    initialise(settings)
+    summary = build_demo(settings)
+    out = Console()
+    out.print(f"[bold]tiemchung demo[/bold] — {directory}")
+    for key, value in summary["counts"].items():
+        out.print(f"  {key}: {value:,}")
+    out.print(f"\nLogins (password [bold]{DEMO_PASSWORD}[/bold]):")
+    for username, what in summary["users"]:
+        out.print(f"  {username:<14} {what}")
+    if serve_:
+        out.print(f"\nAPI docs: http://{host}:{port}/api/v1/docs")
+        sys.stdout.flush()
+        serve(host=host, port=port, workers=1)
+
+
+if __name__ == "__main__":
+    app()
