@@ -1,0 +1,156 @@
+"""The dose API: idempotency, batches, problem documents for every kind of bad input."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from tests.api.conftest import Api
+from tests.factories import payload, world
+from tiemchung.core import Platform
+from tiemchung.registry.models import AuditEvent, Dose
+
+
+def _doses(platform: Platform) -> int:
+    with platform.sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(Dose)) or 0)
+
+
+def _problem(r, status: int) -> dict:  # type: ignore[no-untyped-def]
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["status"] == status and body["title"]
+    return body
+
+
+def test_retry_returns_the_original_dose(api: Api, platform: Platform) -> None:
+    body = payload("an")
+    first = api.post("/doses", "site_a1", json=body)
+    second = api.post("/doses", "site_a1", json=body)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["id"] == second.json()["id"]
+    assert first.json()["status"] == "verified" and first.json()["person_id"] == "P-AN"
+    assert _doses(platform) == 1
+
+
+def test_malformed_json_is_400(api: Api, platform: Platform) -> None:
+    r = api.post(
+        "/doses",
+        "site_a1",
+        content=b'{"client_uuid": ',
+        headers={"content-type": "application/json"},
+    )
+    body = _problem(r, 400)
+    assert body["errors"][0]["rule"] == "json_invalid"
+    assert _doses(platform) == 0
+
+
+def test_unknown_field_and_wrong_type_are_named(api: Api, platform: Platform) -> None:
+    body = payload("an") | {"bogus": 1, "dose_number": "two"}
+    problem = _problem(api.post("/doses", "site_a1", json=body), 422)
+    named = {(e["field"], e["rule"]) for e in problem["errors"]}
+    assert ("bogus", "extra_forbidden") in named
+    assert ("dose_number", "int_parsing") in named
+    missing = _problem(api.post("/doses", "site_a1", json={"full_name": "A"}), 422)
+    assert {"client_uuid", "dose_date", "site_id"} <= {e["field"] for e in missing["errors"]}
+    assert _doses(platform) == 0
+
+
+def test_rule_violations_are_problem_documents(api: Api, platform: Platform) -> None:
+    w = world()
+    tomorrow = date.today() + timedelta(days=2)
+    cases = [
+        (payload("an", lot_number="NOPE"), 422, "lot_number", "unknown_lot"),
+        (payload("an", dose_number=2), 422, "dose_number", "previous_dose_missing"),
+        (payload("an", dose_date=tomorrow), 422, "dose_date", "future_date"),
+        (payload(None, ward_code=w.wards["b1"]), 403, "ward_code", "out_of_area"),
+    ]
+    for body, status, field, rule in cases:
+        problem = _problem(api.post("/doses", "ward_a1", json=body), status)
+        assert problem["errors"][0]["field"] == field
+        assert problem["errors"][0]["rule"] == rule
+        assert problem["type"].endswith(rule)
+        assert " / " in problem["errors"][0]["message"]  # Vietnamese / English
+    assert _doses(platform) == 0
+
+
+def test_batch_answers_each_item(api: Api, platform: Platform) -> None:
+    good = payload("an")
+    items = [good, payload("binh") | {"bogus": True}, payload("cuong", lot_number="NOPE"), good]
+    r = api.post("/doses:batch", "site_a1", json={"doses": items})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert [x["status"] for x in out["results"]] == [201, 422, 422, 200]
+    assert (out["created"], out["existing"], out["failed"]) == (1, 1, 2)
+    assert out["results"][1]["problem"]["errors"][0]["field"] == "doses.1.bogus"
+    assert out["results"][2]["problem"]["errors"][0]["field"] == "lot_number"
+    assert _doses(platform) == 1
+
+
+def test_batch_limit(api: Api) -> None:
+    r = api.post("/doses:batch", "site_a1", json={"doses": [payload("an")] * 1001})
+    assert _problem(r, 422)["errors"][0]["field"] == "doses"
+
+
+def test_bad_credentials_and_bad_tokens(api: Api) -> None:
+    r = api.client.post("/api/v1/auth/token", data={"username": "central", "password": "nope"})
+    assert _problem(r, 401)["errors"][0]["rule"] == "bad_credentials"
+    r = api.client.get("/api/v1/doses", headers={"Authorization": "Bearer not.a.token"})
+    assert _problem(r, 401)["errors"][0]["rule"] == "invalid_token"
+
+
+def test_expired_token_is_refused(api: Api, platform: Platform) -> None:
+    import jwt
+
+    from tiemchung.api.security import ALGORITHM, AUDIENCE
+
+    old = jwt.encode(
+        {"sub": "central", "uid": 1, "role": "central", "aud": AUDIENCE, "exp": 1_600_000_000},
+        platform.settings.token_secret(),
+        algorithm=ALGORITHM,
+    )
+    r = api.client.get("/api/v1/doses", headers={"Authorization": f"Bearer {old}"})
+    assert _problem(r, 401)["errors"][0]["rule"] == "token_expired"
+
+
+def test_reads_of_person_data_are_audited(api: Api, platform: Platform) -> None:
+    assert api.get("/persons/P-AN", "ward_a1").status_code == 200
+    assert (
+        api.get("/persons", "ward_a1", params={"national_id": "001190654321"}).json()["total"] == 1
+    )
+    with platform.sessions() as s:
+        reads = s.execute(
+            select(AuditEvent.username, AuditEvent.entity_id).where(
+                AuditEvent.action == "person.read"
+            )
+        ).all()
+    assert ("ward_a1", "P-AN") in reads and ("ward_a1", "P-BINH") in reads
+
+
+def test_person_detail_has_dose_history(api: Api) -> None:
+    assert api.post("/doses", "site_a1", json=payload("an")).status_code == 201
+    detail = api.get("/persons/P-AN", "citizen_an").json()
+    assert [d["dose_number"] for d in detail["doses"]] == [1]
+    assert detail["full_name"] == "Nguyễn Văn An"
+
+
+def test_health_and_openapi(api: Api) -> None:
+    health = api.client.get("/api/v1/health").json()
+    assert health["status"] == "ok" and health["migration"] == health["migration_head"]
+    spec = api.client.get("/api/v1/openapi.json").json()
+    for path in (
+        "/api/v1/doses",
+        "/api/v1/doses:batch",
+        "/api/v1/persons",
+        "/api/v1/persons/{person_id}",
+        "/api/v1/sites",
+        "/api/v1/products",
+        "/api/v1/sessions",
+        "/api/v1/auth/token",
+        "/api/v1/health",
+    ):
+        assert path in spec["paths"], path
+    schemas = spec["components"]["schemas"]
+    assert schemas["DoseCreate"]["examples"][0]["client_uuid"]

@@ -1,0 +1,103 @@
+"""Shared fixtures: a real PostgreSQL server for the run, and a fresh database per test.
+
+Tests that take the ``database_url`` fixture run twice, on SQLite and on PostgreSQL. Each
+test gets its own copy of a template database that is migrated and seeded once per run
+(a file copy for SQLite, ``CREATE DATABASE … TEMPLATE`` for PostgreSQL), so tests never see
+each other's rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.factories import seed_world
+from tests.pgserver import PostgresServer
+from tiemchung.config import Settings
+from tiemchung.core import Platform
+from tiemchung.registry import migrate
+from tiemchung.registry.db import make_engine, make_sessionmaker
+
+BACKENDS = ["sqlite", "postgresql"]
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _build_template(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+        with make_sessionmaker(engine)() as session:
+            seed_world(session)
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    _build_template(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: PostgresServer) -> str:
+    admin = make_engine(pg_server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE DATABASE tiemchung_template"))
+    admin.dispose()
+    _build_template(pg_server.url("tiemchung_template"))
+    return "tiemchung_template"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated and seeded database of the given backend for this test."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "test.db"
+        shutil.copy(template, path)
+        return f"sqlite:///{path}"
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    template_name: str = request.getfixturevalue("pg_template")
+    name = f"t_{next(_counter)}"
+    admin = make_engine(server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
+    admin.dispose()
+    return server.url(name)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    s = Settings(data_dir=tmp_path / "data", database_url=database_url)
+    s.token_secret(create=True)
+    return s
+
+
+@pytest.fixture
+def platform(settings: Settings) -> Iterator[Platform]:
+    core = Platform(settings).start()
+    try:
+        yield core
+    finally:
+        core.close()

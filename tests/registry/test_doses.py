@@ -1,0 +1,220 @@
+"""Dose rules, linking and idempotency, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import resolve_scope, submission, world
+from tiemchung.core import Platform
+from tiemchung.registry.doses import DoseResult, DoseSubmission, record_doses
+from tiemchung.registry.models import AuditEvent, Dose
+from tiemchung.registry.scope import Actor, Role
+
+SYSTEM = Actor.system("tests")
+
+
+def record(
+    platform: Platform,
+    subs: Sequence[DoseSubmission],
+    actor: Actor = SYSTEM,
+    today: date = date(2022, 6, 1),
+) -> list[DoseResult]:
+    return platform.writer.run(
+        lambda s: record_doses(s, platform.catalog, actor, list(subs), today=today)
+    )
+
+
+def one(platform: Platform, sub: DoseSubmission, actor: Actor = SYSTEM) -> DoseResult:
+    return record(platform, [sub], actor)[0]
+
+
+def count_doses(platform: Platform) -> int:
+    with platform.sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(Dose)) or 0)
+
+
+def rule_of(result: DoseResult) -> tuple[int, str, str]:
+    assert result.error is not None, "expected the dose to be refused"
+    p = result.error.problems[0]
+    return result.error.status, p.field, p.rule
+
+
+def test_matching_identity_links_to_register_person(platform: Platform) -> None:
+    r = one(platform, submission("an"))
+    assert r.created and r.status == 201
+    assert r.dose is not None and r.dose["status"] == "verified"
+    assert r.person_id == "P-AN"
+    assert r.dose["area_ward_code"] == world().wards["a1"]
+
+
+def test_formatting_differences_still_verify(platform: Platform) -> None:
+    # Upper case, no extra info, day-first date, ID typed with spaces: same person.
+    r = one(
+        platform,
+        submission(
+            "an",
+            full_name="NGUYỄN  VĂN AN",
+            dob="12/04/1985",
+            national_id="001 085 123 456",
+            sex="Nam",
+        ),
+    )
+    assert r.dose is not None and r.dose["status"] == "verified"
+    assert r.dose["national_id"] == "001085123456"
+    assert r.dose["dob"] == "1985-04-12"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"full_name": "Nguyễn Văn Ân"},  # another name that folds the same
+        {"full_name": "Nguyen Van An"},  # diacritics missing: a wrong field, not formatting
+        {"dob": "1985-12-04"},  # day and month swapped
+        {"sex": "Nữ"},
+    ],
+)
+def test_disagreeing_identity_is_saved_unverified_not_rejected(
+    platform: Platform, overrides: dict
+) -> None:
+    r = one(platform, submission("an", **overrides))
+    assert r.created and r.dose is not None
+    assert r.dose["status"] == "unverified" and r.person_id is None
+    assert count_doses(platform) == 1
+
+
+def test_old_id_and_partial_register_dob_link(platform: Platform) -> None:
+    r1 = one(platform, submission("binh", national_id="012345678"))
+    assert r1.person_id == "P-BINH"
+    r2 = one(platform, submission("cuong", dob="1978-05-05"))  # register knows only the year
+    assert r2.person_id == "P-CUONG"
+
+
+def test_same_submission_twice_is_one_dose(platform: Platform) -> None:
+    sub = submission("an")
+    first = one(platform, sub)
+    again = one(platform, sub)
+    assert (first.status, again.status) == (201, 200)
+    assert first.dose is not None and again.dose is not None
+    assert again.dose["id"] == first.dose["id"]
+    assert count_doses(platform) == 1
+
+
+def test_uuid_reused_for_other_content_is_a_conflict(platform: Platform) -> None:
+    sub = submission("an")
+    one(platform, sub)
+    other = submission("an", client_uuid=sub.client_uuid, lot_number="AZ-OK", product_code="AZ")
+    assert rule_of(one(platform, other)) == (409, "client_uuid", "idempotency_conflict")
+
+
+def test_dose_two_needs_dose_one_and_the_interval(platform: Platform) -> None:
+    d1 = date(2021, 10, 1)
+    assert rule_of(one(platform, submission("an", dose_number=2, dose_date=d1))) == (
+        422,
+        "dose_number",
+        "previous_dose_missing",
+    )
+    assert one(platform, submission("an", dose_date=d1)).created
+    too_early = submission("an", dose_number=2, dose_date=d1 + timedelta(days=20))
+    assert rule_of(one(platform, too_early)) == (422, "dose_date", "min_interval")
+    on_time = submission("an", dose_number=2, dose_date=d1 + timedelta(days=21))  # Pfizer: 21
+    assert one(platform, on_time).created
+    again = submission("an", dose_number=2, dose_date=d1 + timedelta(days=30))
+    assert rule_of(one(platform, again)) == (409, "dose_number", "dose_already_recorded")
+
+
+def test_sequence_of_unlinked_doses_follows_the_typed_id(platform: Platform) -> None:
+    stranger = dict(national_id="079190000001", full_name="Võ Thị Lạ", dob="1990-01-01")
+    assert one(platform, submission(None, **stranger)).dose["status"] == "unverified"  # type: ignore[index]
+    second = submission(None, **stranger, dose_number=2, dose_date=date(2021, 10, 5))
+    assert rule_of(one(platform, second)) == (422, "dose_date", "min_interval")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"dose_date": date(2022, 6, 2)}, (422, "dose_date", "future_date")),
+        ({"lot_number": "NOPE"}, (422, "lot_number", "unknown_lot")),
+        ({"lot_number": "AZ-OK"}, (422, "lot_number", "unknown_lot")),  # lot of another product
+        (
+            {"lot_number": "PF-OLD", "dose_date": date(2022, 1, 5)},
+            (422, "lot_number", "lot_expired"),
+        ),
+        ({"product_code": "XYZ"}, (422, "product_code", "unknown_product")),
+        ({"site_id": "S-NOWHERE"}, (422, "site_id", "unknown_site")),
+        ({"ward_code": "99999"}, (422, "ward_code", "unknown_ward")),
+        ({"dob": "31/02/1990"}, (422, "dob", None)),
+        ({"dose_number": 0}, (422, "dose_number", "out_of_range")),
+        ({"full_name": "   "}, (422, "full_name", "required")),
+        ({"session_id": 999999}, (422, "session_id", "unknown_session")),
+    ],
+)
+def test_rule_violations_name_field_and_rule(
+    platform: Platform, overrides: dict, expected: tuple
+) -> None:
+    status, field, rule = rule_of(one(platform, submission("an", **overrides)))
+    assert (status, field) == expected[:2]
+    if expected[2] is not None:
+        assert rule == expected[2]
+    assert count_doses(platform) == 0  # nothing half-written
+
+
+def test_batch_items_fail_alone_and_see_each_other(platform: Platform) -> None:
+    d1 = date(2021, 9, 1)
+    subs = [
+        submission("an", dose_date=d1),
+        submission("an", dose_date=d1, lot_number="NOPE"),  # fails alone
+        submission("an", dose_number=2, dose_date=d1 + timedelta(days=25)),  # needs item 0
+        submission("dung", site_id=world().sites["b1"]),
+    ]
+    subs.append(subs[3])  # the same UUID twice in one batch: one dose
+    results = record(platform, subs)
+    assert [r.status for r in results] == [201, 422, 201, 201, 200]
+    assert results[4].dose is not None and results[3].dose is not None
+    assert results[4].dose["id"] == results[3].dose["id"]
+    assert count_doses(platform) == 3
+
+
+def test_every_recorded_dose_is_audited(platform: Platform) -> None:
+    results = record(platform, [submission("an"), submission("dung")])
+    with platform.sessions() as s:
+        ids = set(s.scalars(select(AuditEvent.entity_id).where(AuditEvent.action == "dose.create")))
+    assert ids == {str(r.dose["id"]) for r in results if r.dose}
+
+
+def _actor(username: str, role: Role, **scope: str) -> Actor:
+    resolved = resolve_scope(scope)
+    prov = {"a": "01", "b": "40"}
+    province = resolved.get("province_code")
+    if role is Role.COMMUNE:
+        province = prov[scope["ward_code"][0]]
+    return Actor(
+        user_id=None,
+        username=username,
+        role=role,
+        province_code=province,
+        ward_code=resolved.get("ward_code"),
+        site_id=resolved.get("site_id"),
+    )
+
+
+def test_site_user_records_only_at_its_own_site(platform: Platform) -> None:
+    site_b1 = _actor("s", Role.SITE, site_id="b1")
+    assert rule_of(one(platform, submission("an"), site_b1)) == (403, "site_id", "out_of_area")
+    ok = one(platform, submission("an", site_id=world().sites["b1"]), site_b1)
+    assert ok.created  # a resident of another province vaccinated at this site
+
+
+def test_commune_user_cannot_record_people_of_another_ward(platform: Platform) -> None:
+    commune = _actor("c", Role.COMMUNE, ward_code="a1")
+    out_of_area = submission(None, ward_code=world().wards["b1"])
+    assert rule_of(one(platform, out_of_area, commune)) == (403, "ward_code", "out_of_area")
+    assert one(platform, submission("an"), commune).created
+
+
+def test_citizen_cannot_record(platform: Platform) -> None:
+    citizen = Actor(user_id=None, username="x", role=Role.CITIZEN, person_pk=1)
+    assert rule_of(one(platform, submission("an"), citizen))[0] == 403
