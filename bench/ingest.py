@@ -1,0 +1,336 @@
+"""Ingest benchmark: a real uvicorn server loaded over loopback from this separate process.
+
+For SQLite and PostgreSQL (a throw-away server started here):
+  1. import a register snapshot CSV (default 1M invented persons) — rows/s;
+  2. single POST /doses at a fixed concurrency — doses/s, p50/p99 latency;
+  3. batched POST /doses:batch (1,000 per request) — doses/s, p50/p99 per batch;
+  4. baseline in the same run: GET /api/v1/health on the same server and client, the
+     framework's ceiling on this machine, to report the dose path as a ratio of it.
+
+    .venv/bin/python bench/ingest.py [--people N] [--single N] [--batches N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.pgserver import PostgresServer  # noqa: E402
+
+from bench._common import Timer, write_result  # noqa: E402
+from bench._http import Connection  # noqa: E402
+from tiemchung.cli import initialise  # noqa: E402
+from tiemchung.config import Settings  # noqa: E402
+from tiemchung.demo import DEMO_PROVINCE, invent_people, seed_reference  # noqa: E402
+from tiemchung.identity import iter_admin_units  # noqa: E402
+from tiemchung.registry.db import make_engine, make_sessionmaker  # noqa: E402
+from tiemchung.registry.register_import import import_register  # noqa: E402
+from tiemchung.registry.scope import Actor, Role  # noqa: E402
+from tiemchung.registry.users import create_user  # noqa: E402
+
+PASSWORD = "bench-pass-123"
+
+
+def write_register(path: Path, n: int) -> list[dict[str, Any]]:
+    wards = [
+        u
+        for u in iter_admin_units("2021")
+        if u.level == "ward" and u.province_code == DEMO_PROVINCE
+    ]
+    rng = random.Random(7)
+    cols = [
+        "person_id",
+        "national_id",
+        "old_id",
+        "full_name",
+        "dob",
+        "sex",
+        "ward_code",
+        "address",
+        "phone",
+    ]
+    people = []
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(cols)
+        for p in invent_people(n, wards, rng):
+            w.writerow([p[c] for c in cols])
+            people.append(
+                {
+                    "national_id": p["national_id"],
+                    "full_name": p["full_name"],
+                    "dob": p["dob"],
+                    "sex": p["sex"],
+                    "ward_code": p["ward_code"],
+                }
+            )
+    return people
+
+
+def prepare(settings: Settings, register_csv: Path) -> dict[str, Any]:
+    initialise(settings)
+    engine = make_engine(settings.resolved_database_url)
+    sessions = make_sessionmaker(engine)
+    wards = [
+        u
+        for u in iter_admin_units("2021")
+        if u.level == "ward" and u.province_code == DEMO_PROVINCE
+    ][:8]
+    with sessions() as s:
+        sites = seed_reference(s, wards, random.Random(1))
+        s.commit()
+        create_user(
+            s, Actor.system("bench"), "bench-site", PASSWORD, Role.SITE, site_id=sites[0].site_id
+        )
+        s.commit()
+        with Timer() as t:
+            report = import_register(s, Actor.system("bench"), register_csv)
+    engine.dispose()
+    return {
+        "site_id": sites[0].site_id,
+        "import_seconds": round(t.seconds, 2),
+        "import_rows": report.rows_imported,
+        "import_rows_per_s": round(report.rows_imported / t.seconds),
+    }
+
+
+def dose(person: dict[str, Any], site_id: str) -> dict[str, Any]:
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        **person,
+        "product_code": "PFIZER",
+        "lot_number": "PF0002",
+        "dose_number": 1,
+        "dose_date": "2021-10-05",
+        "site_id": site_id,
+    }
+
+
+async def load(
+    port: int,
+    token: str,
+    requests: list[bytes] | None,
+    *,
+    path: str,
+    concurrency: int,
+    seconds: float | None,
+    method: str = "POST",
+) -> dict[str, Any]:
+    """Send the pre-built bodies (or GETs for ``seconds``) on ``concurrency`` connections."""
+    headers = {"Authorization": f"Bearer {token}"}
+    conns = [await Connection("127.0.0.1", port, headers).open() for _ in range(concurrency)]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    queue = list(reversed(requests)) if requests is not None else None
+    deadline = time.perf_counter() + seconds if seconds else None
+
+    async def worker(conn: Connection) -> None:
+        get_raw = conn.encode("GET", path)
+        while True:
+            if queue is not None:
+                if not queue:
+                    return
+                raw = conn.encode(method, path, queue.pop())
+            else:
+                if deadline is not None and time.perf_counter() > deadline:
+                    return
+                raw = get_raw
+            t0 = time.perf_counter()
+            status, _ = await conn.request(raw)
+            latencies.append(time.perf_counter() - t0)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in conns))
+    wall = time.perf_counter() - start
+    for c in conns:
+        c.close()
+    lat = sorted(latencies)
+    return {
+        "requests": len(lat),
+        "seconds": round(wall, 2),
+        "requests_per_s": round(len(lat) / wall, 1),
+        "p50_ms": round(statistics.median(lat) * 1000, 2),
+        "p99_ms": round(lat[int(len(lat) * 0.99) - 1] * 1000, 2),
+        "statuses": statuses,
+    }
+
+
+def run_backend(
+    name: str,
+    url: str,
+    data_dir: Path,
+    people: list[dict[str, Any]],
+    register_csv: Path,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    settings = Settings(data_dir=data_dir, database_url=url)
+    info = prepare(settings, register_csv)
+    print(
+        f"[{name}] register import: {info['import_rows']:,} rows in {info['import_seconds']} s",
+        flush=True,
+    )
+    port = 18000 + random.randint(0, 999)
+    env = dict(
+        os.environ,
+        TIEMCHUNG_DATABASE_URL=url,
+        TIEMCHUNG_DATA_DIR=str(data_dir),
+        TIEMCHUNG_LOG_LEVEL="WARNING",
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tiemchung.api.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        token = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/auth/token",
+            data={"username": "bench-site", "password": PASSWORD},
+        ).json()["access_token"]
+        site = info["site_id"]
+        pool = iter(people)
+        result: dict[str, Any] = {"register_import": info}
+        result["baseline_health"] = asyncio.run(
+            load(
+                port,
+                token,
+                None,
+                path="/api/v1/health",
+                concurrency=args.concurrency,
+                seconds=args.seconds / 2,
+                method="GET",
+            )
+        )
+        n_single = int(args.single)
+        singles = [json.dumps(dose(next(pool), site)).encode() for _ in range(n_single)]
+        result["single"] = asyncio.run(
+            load(
+                port,
+                token,
+                singles,
+                path="/api/v1/doses",
+                concurrency=args.concurrency,
+                seconds=None,
+            )
+        )
+        batches = [
+            json.dumps({"doses": [dose(next(pool), site) for _ in range(1000)]}).encode()
+            for _ in range(int(args.batches))
+        ]
+        b = asyncio.run(
+            load(
+                port,
+                token,
+                batches,
+                path="/api/v1/doses:batch",
+                concurrency=args.batch_concurrency,
+                seconds=None,
+            )
+        )
+        b["doses_per_s"] = round(b["requests_per_s"] * 1000, 1)
+        result["batched"] = b
+        result["single_vs_health_ratio"] = round(
+            result["single"]["requests_per_s"] / result["baseline_health"]["requests_per_s"], 3
+        )
+        print(f"[{name}] {json.dumps({k: v for k, v in result.items()}, indent=1)}", flush=True)
+        return result
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--people", type=int, default=1_000_000)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--single", type=int, default=20_000, help="single POSTs per backend")
+    ap.add_argument("--batches", type=int, default=60, help="1,000-dose batches per backend")
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--batch-concurrency", type=int, default=2)
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    args = ap.parse_args()
+    backends = args.backends.split(",")
+    need = args.single + args.batches * 1000
+    if need > args.people:
+        ap.error(f"--people must be at least {need} (one fresh person per dose)")
+
+    work = Path(tempfile.mkdtemp(prefix="tiemchung-bench-"))
+    register_csv = work / "register.csv"
+    with Timer() as t:
+        people = write_register(register_csv, args.people)
+    print(f"register CSV: {args.people:,} rows written in {t.seconds:.1f} s", flush=True)
+    results: dict[str, Any] = {}
+    for name in backends:
+        random.Random(name).shuffle(people)
+        if name == "sqlite":
+            url = f"sqlite:///{work / 'sqlite' / 'tiemchung.db'}"
+            results[name] = run_backend(name, url, work / "sqlite", people, register_csv, args)
+        else:
+            pg = PostgresServer().start()
+            try:
+                admin = make_engine(pg.url(), isolation_level="AUTOCOMMIT")
+                with admin.connect() as c:
+                    c.exec_driver_sql("CREATE DATABASE bench")
+                admin.dispose()
+                results[name] = run_backend(
+                    name, pg.url("bench"), work / "pg", people, register_csv, args
+                )
+            finally:
+                pg.stop()
+    path = write_result(
+        "ingest",
+        inputs={
+            "people": args.people,
+            "single_posts": args.single,
+            "batches_of_1000": args.batches,
+            "concurrency": args.concurrency,
+            "batch_concurrency": args.batch_concurrency,
+            "server_workers": 1,
+            "targets": {
+                "single_per_s": 1000,
+                "batched_doses_per_s": 10000,
+                "p99_ms": 50,
+                "register_1m_import_s": 120,
+            },
+        },
+        results=results,
+        packages=["fastapi", "uvicorn", "sqlalchemy", "psycopg", "pydantic"],
+    )
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
