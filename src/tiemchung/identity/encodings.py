@@ -180,8 +180,10 @@ def decode_tcvn3(text: str) -> str:
     decoded = text.translate(TCVN3_DECODE)
     if decoded == text and not any(ord(c) in TCVN3_DECODE for c in text):
         return text
-    # .VnTimeH: a toned letter inside an otherwise upper-case word was typed as a capital.
-    # "Other" letters are those the table did not touch (ý decodes to itself, so test the key).
+    # .VnTimeH: a toned letter inside an upper-case word was typed as a capital. A word gives
+    # that evidence only with two or more other letters, all capitals ("NGUYÔN"); a shorter
+    # word ("Mü" is "Mỹ" or "MỸ") follows the rest of the text. "Other" letters are those the
+    # table did not touch (ý decodes to itself, so test the key, not a change).
     others = [c for c in text if c.isalpha() and ord(c) not in TCVN3_DECODE]
     text_upper = bool(others) and all(c.isupper() for c in others)
     words = decoded.split(" ")
@@ -189,8 +191,8 @@ def decode_tcvn3(text: str) -> str:
         if not any(c in _TCVN3_LOWER_ONLY for c in w):
             continue
         rest = [c for c in s if c.isalpha() and ord(c) not in TCVN3_DECODE]
-        rest += [c for c in w if c.isupper()]
-        if (rest and all(c.isupper() for c in rest)) or (not rest and text_upper):
+        rest += [c for c in s if ord(c) in TCVN3_DECODE and TCVN3_DECODE[ord(c)].isupper()]
+        if (len(rest) >= 2 and all(c.isupper() for c in rest)) or (len(rest) < 2 and text_upper):
             words[i] = w.upper()
     return " ".join(words)
 
@@ -231,23 +233,29 @@ def decode_mojibake(text: str) -> str:
 
 
 # --- detection ---------------------------------------------------------------------------------
-_WORD_EDGE: Final = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+# Punctuation trimmed from word edges: ASCII and the General Punctuation block only, because
+# Latin-1 symbols (« § ¦ ¹ µ ...) are exactly the TCVN3/VNI bytes the scoring must see.
+_WORD_EDGE: Final = re.compile(r"^[\x00-\x40\x5b-\x60\x7b-\x7f\u2000-\u206f]+"
+                               r"|[\x00-\x40\x5b-\x60\x7b-\x7f\u2000-\u206f]+$")
 
 
 @lru_cache(maxsize=1 << 15)
-def _bad_word(word: str) -> int:
-    """0 for a clean Vietnamese/ASCII word, 1 for a non-syllable, 2 for foreign letters."""
+def _word_class(word: str) -> int:
+    """0 ASCII/no letters, 1 Vietnamese syllable, 2 Vietnamese letters but not a syllable,
+    3 a letter outside the Vietnamese alphabet."""
     core = _WORD_EDGE.sub("", word)
     if not core or core.isascii():
         return 0
     if any(c not in ALPHABET for c in core):
-        return 2
-    low = core.lower()
-    return 0 if all(is_syllable(p) for p in re.split(r"[-'’]", low) if p) else 1
+        return 3
+    return 1 if all(is_syllable(p) for p in re.split(r"[-'’]", core.lower()) if p) else 2
 
 
-def _score(text: str) -> int:
-    return sum(_bad_word(w) for w in text.split())
+def _score(text: str) -> tuple[int, int, int]:
+    """(badness, non-syllable words, syllables with diacritics) of a text."""
+    classes = [_word_class(w) for w in text.split()]
+    bad = sum(1 if c == 2 else 2 for c in classes if c >= 2)
+    return bad, classes.count(2), classes.count(1)
 
 
 def _latin1_only(text: str) -> bool:
@@ -271,7 +279,7 @@ def repair_encoding(text: str) -> str:
     text = require_text(text)
     if text.isascii():
         return text
-    base = _score(unicodedata.normalize("NFC", text))
+    base = _score(unicodedata.normalize("NFC", text))[0]
     if base == 0:
         return text
     candidates: list[str] = []
@@ -283,9 +291,11 @@ def repair_encoding(text: str) -> str:
         candidates.append(decode_tcvn3(text))
     best, best_score = text, base
     for cand in candidates:
-        s = _score(cand)
-        if s < best_score:
-            best, best_score = cand, s
+        bad, non_syllables, syllables = _score(cand)
+        # Better than the input, no foreign letters left, and mostly real syllables: a
+        # decoding of foreign text ("François" -> "Franỗois") reads as gibberish instead.
+        if bad < best_score and bad == non_syllables and syllables >= max(1, non_syllables):
+            best, best_score = cand, bad
     return best
 
 

@@ -32,8 +32,8 @@ ONSETS: Final = ("ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "t
 
 _RHYME_TEXT = """
 a ac ach ai am an ang anh ao ap at au ay
-ă ăc ăm ăn ăng ăp ăt
-â âc âm ân âng âp ât âu ây
+ăc ăm ăn ăng ăp ăt
+âc âm ân âng âp ât âu ây
 e ec em en eng eo ep et
 ê êch êm ên ênh êp êt êu
 i ia ich im in inh ip it iu iêc iêm iên iêng iêp iêt iêu
@@ -52,6 +52,7 @@ y yêm yên yêng yêt yêu
 RHYMES: Final[frozenset[str]] = frozenset(_RHYME_TEXT.split())
 
 _STOPS: Final = ("c", "ch", "p", "t")
+_QU_Y: Final = frozenset({"ynh", "yt", "ych"})  # quỳnh, quýt, quých: rhymes uynh, uyt, uych
 _VOWELS: Final = frozenset(VOWEL_INFO)
 _MARKED: Final = frozenset("ăâêôơư")
 
@@ -90,14 +91,16 @@ def is_syllable(word: str) -> bool:
         return False
     onset, rhyme = split_onset(plain)
     if rhyme not in RHYMES:
-        if onset != "gi" or "i" + rhyme not in RHYMES:  # "giếng" is g + iêng
+        # "giếng" is g + iêng; "quỳnh" is qu + (u)ynh: the glide u belongs to both spellings
+        if onset == "gi" and "i" + rhyme in RHYMES:
+            onset, rhyme = "g", "i" + rhyme
+        elif not (onset == "qu" and rhyme in _QU_Y):
             return False
-        onset, rhyme = "g", "i" + rhyme
     if onset in ("gh", "ngh", "k") and rhyme[0] not in "eêiy":
         return False
     if tone and rhyme.endswith(_STOPS) and tone not in (2, 5):
         return False
-    return not (onset == "qu" and rhyme[0] in "uư")
+    return not (onset == "qu" and rhyme[0] in "uưoô")
 
 
 def _tone_index(plain: str, onset_len: int) -> int | None:
