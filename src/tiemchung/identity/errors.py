@@ -99,7 +99,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Hệ {scheme} không có cấp {level}", "Scheme {scheme} has no {level} level"),
     "place_ambiguous": (
         "Tên {text!r} khớp nhiều đơn vị: {codes}", "Name {text!r} matches several units: {codes}"),
-    "place_code": ("Mã đơn vị hành chính không hợp lệ {code!r}", "Invalid unit code {code!r}"),
+    "place_code": ("Mã đơn vị hành chính không hợp lệ {value!r}", "Invalid unit code {value!r}"),
 }
 
 

@@ -176,7 +176,7 @@ def iter_admin_units(scheme: Scheme) -> Iterator[AdminUnit]:
 def _by_code(code: str | int, level: Level, scheme: Scheme) -> AdminUnit | None:
     text = str(code).strip()
     if isinstance(code, bool) or not (text.isdigit() and text.isascii()) or len(text) > 8:
-        raise IdentityError("place_code", code=code)
+        raise IdentityError("place_code", value=code)
     return _index(scheme).by_code.get((level, str(int(text)).zfill(_WIDTH[level])))
 
 

@@ -100,7 +100,7 @@ def is_syllable(word: str) -> bool:
         return False
     if tone and rhyme.endswith(_STOPS) and tone not in (2, 5):
         return False
-    return not (onset == "qu" and rhyme[0] in "uưoô")
+    return not (onset == "qu" and rhyme[0] in "uưo")
 
 
 def _tone_index(plain: str, onset_len: int) -> int | None:
