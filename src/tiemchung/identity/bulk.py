@@ -93,7 +93,7 @@ def macro_sql() -> list[str]:
         # --- names ---------------------------------------------------------------------
         f"CREATE OR REPLACE MACRO tc_squash(x) AS trim(regexp_replace(x, '{ws}+', ' ', 'g'))",
         f"CREATE OR REPLACE MACRO tc_fold_name(x) AS "
-        f"tc_squash(lower(translate(x, {_q(fold_from)}, {_q(fold_to)})))",
+        f"tc_squash(lower(translate(nfc_normalize(x), {_q(fold_from)}, {_q(fold_to)})))",
         "CREATE OR REPLACE MACRO tc__cap(p) AS "
         "CASE WHEN p = '' THEN p ELSE upper(p[1:1]) || p[2:] END",
         f"CREATE OR REPLACE MACRO tc__tone_style(p) AS CASE WHEN regexp_matches(p, "
@@ -140,7 +140,7 @@ def macro_sql() -> list[str]:
         # --- dates of birth ------------------------------------------------------------
         f"CREATE OR REPLACE MACRO tc__dob_clean(x) AS regexp_replace(trim(regexp_replace("
         f"trim(tc_fold_name(x), ' ,.'), {_q(d._TIME.pattern)}, '')), "
-        f"{_q(d._PREFIX.pattern.replace('(?=', '(?:'))}, '')",
+        f"{_q(d._PREFIX.pattern.replace('(?=', '('))}, '\\1')",  # RE2 has no lookahead
         "CREATE OR REPLACE MACRO tc__serial(n) AS CASE WHEN n <> 60 THEN "
         "DATE '1899-12-30' + (n + CASE WHEN n < 60 THEN 1 ELSE 0 END) END",
         "CREATE OR REPLACE MACRO tc__pd(y, m, d, df) AS "
@@ -208,17 +208,52 @@ def register_macros(con: Any) -> None:
         con.execute(stmt)
 
 
-def suspect_encoding_sql(column: str) -> str:
-    """SQL predicate for rows worth a Python :func:`~tiemchung.identity.repair_encoding` pass:
-    text with a character that clean Vietnamese never contains (TCVN3/VNI accent bytes,
-    mojibake lead characters). A pre-filter only: it over-selects and never repairs.
+def _clean_bigrams() -> set[str]:
+    """Every two-letter sequence found in some well-formed Vietnamese syllable."""
+    from .syllables import ONSETS, RHYMES, place_tone
 
-    >>> suspect_encoding_sql("name")[:40]
-    "regexp_matches(name, '[\\\\x{0080}-\\\\x{00BF}"
+    out: set[str] = set()
+    for onset in ("", *ONSETS):
+        for rhyme in RHYMES:
+            for tone in range(6):
+                word = onset + rhyme
+                i = next(k for k, c in enumerate(word) if c in letters.VOWEL_INFO and
+                         k >= len(onset))
+                word = place_tone(word[:i] + letters.compose(word[i], tone) + word[i + 1:])
+                word = f" {word} "  # word edges count: "â" never ends a word
+                out.update(word[k:k + 2] for k in range(len(word) - 1))
+    for new, old in _style_pairs():  # the other tone style (new style oà/uý) is clean too
+        out.update((new, old, new[1] + " ", " " + old[0]))
+    return out
+
+
+def suspect_encoding_sql(column: str) -> str:
+    """SQL predicate for rows worth a Python :func:`~tiemchung.identity.repair_encoding` pass.
+
+    True when the text has a Latin-1 character that clean Vietnamese never contains (TCVN3
+    bytes, mojibake lead characters) or puts a Latin-1 letter next to a letter that no
+    Vietnamese syllable puts it next to (VNI ``eâ``, ``yõ``; TCVN3 ``NguyÔn``). A pre-filter
+    only: it over-selects and never repairs, and like
+    :func:`repair_encoding` it cannot see legacy text made only of clean-looking syllables.
+
+    >>> suspect_encoding_sql("name")[:32]
+    "regexp_matches(name, '(?i)(?:[\\x"
     """
     clean = set(letters.VIETNAMESE_LETTERS)
-    suspects = "".join(chr(c) for c in range(0x80, 0x100) if chr(c) not in clean)
-    return f"regexp_matches({column}, '{_re_class_ranges(suspects)}')"
+    odd = "".join(chr(c) for c in range(0x80, 0x100) if chr(c) not in clean)
+    bigrams = _clean_bigrams()
+    universe = sorted({c.lower() for c in letters.ALPHABET})
+    alts = []
+    for ch in sorted(c for c in clean if c.islower() and ord(c) < 0x100):
+        after = "".join(y for y in universe if ch + y not in bigrams)
+        before = "".join(x for x in universe if x + ch not in bigrams)
+        alts.append(_re_class(ch) + _re_class(after))
+        alts.append(_re_class(before) + _re_class(ch))
+        if ch + " " not in bigrams:
+            alts.append(_re_class(ch) + "(?:$|\\PL)")
+        if " " + ch not in bigrams:
+            alts.append("(?:^|\\PL)" + _re_class(ch))
+    return f"regexp_matches({column}, '(?i)(?:{_re_class_ranges(odd)}|{'|'.join(alts)})')"
 
 
 def _re_class_ranges(chars: str) -> str:

@@ -31,7 +31,8 @@ Detection
 Vietnamese (a character outside the Vietnamese alphabet, or not a possible syllable) and only
 replaces the text when a repair is strictly better. Clean Unicode Vietnamese and plain ASCII come
 back unchanged (the same object). A legacy string whose every byte also reads as clean Vietnamese
-(e.g. TCVN3 ``tó`` for ``tú``) carries no evidence and is left alone.
+(e.g. TCVN3 ``tó`` for ``tú``) carries no evidence and is left alone, and so is a (short) text
+that two encodings decode equally well (``ña`` is TCVN3 ``ủa`` and VNI ``đa``).
 """
 
 from __future__ import annotations
@@ -191,7 +192,8 @@ def decode_tcvn3(text: str) -> str:
         if not any(c in _TCVN3_LOWER_ONLY for c in w):
             continue
         rest = [c for c in s if c.isalpha() and ord(c) not in TCVN3_DECODE]
-        rest += [c for c in s if ord(c) in TCVN3_DECODE and TCVN3_DECODE[ord(c)].isupper()]
+        rest += [TCVN3_DECODE[ord(c)] for c in s
+                 if ord(c) in TCVN3_DECODE and TCVN3_DECODE[ord(c)].isupper()]
         if (len(rest) >= 2 and all(c.isupper() for c in rest)) or (len(rest) < 2 and text_upper):
             words[i] = w.upper()
     return " ".join(words)
@@ -289,14 +291,18 @@ def repair_encoding(text: str) -> str:
     if _latin1_only(text):  # legacy 8-bit text never has code points above U+00FF
         candidates.append(decode_vni(text))
         candidates.append(decode_tcvn3(text))
-    best, best_score = text, base
+    best, best_score, tied = text, base, False
     for cand in candidates:
         bad, non_syllables, syllables = _score(cand)
         # Better than the input, no foreign letters left, and mostly real syllables: a
         # decoding of foreign text ("François" -> "Franỗois") reads as gibberish instead.
-        if bad < best_score and bad == non_syllables and syllables >= max(1, non_syllables):
-            best, best_score = cand, bad
-    return best
+        if bad == non_syllables and syllables >= max(1, non_syllables):
+            if bad < best_score:
+                best, best_score, tied = cand, bad, False
+            elif bad == best_score and cand != best and best is not text:
+                tied = True
+    # Two encodings read equally well ("ña" is TCVN3 "ủa" and VNI "đa"): do not guess.
+    return text if tied else best
 
 
 def detect_encoding(text: str) -> str:

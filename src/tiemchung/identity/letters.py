@@ -87,6 +87,7 @@ def _fold_map() -> dict[int, str | None]:
     table[ord("đ")] = "d"
     table[ord("Đ")] = "D"
     table[ord("Ð")] = "D"  # U+00D0 ETH: a common look-alike typed for Đ
+    table[ord("ð")] = "d"  # and its lower case, which normalize_name produces from it
     # Other precomposed Latin letters whose decomposition is an ASCII letter + marks.
     for cp in [*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00)]:
         if cp in table:

@@ -38,8 +38,10 @@ def _cap(part: str) -> str:
     if not part:
         return part
     first = part[0].upper()
-    if len(first) != 1:  # "ß".upper() == "SS": keep such letters as they are
-        first = part[0]
+    # Keep letters whose capital does not lower back to them ("ß" -> "SS", "µ" -> "Μ" -> "μ"):
+    # capitalising must never change the matching key.
+    if len(first) != 1 or first.lower() != part[0]:
+        return part
     return first + part[1:]
 
 
@@ -91,6 +93,8 @@ def fold_name(text: str) -> str:
     text = require_text(text)
     if text.isascii():
         return " ".join(text.lower().split())
+    if not unicodedata.is_normalized("NFC", text):  # same canonical form as normalize_name
+        text = unicodedata.normalize("NFC", text)
     return " ".join(text.translate(FOLD_TABLE).lower().split())
 
 

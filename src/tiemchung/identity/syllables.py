@@ -17,6 +17,8 @@ Tone placement ("old style", the convention chosen for display, see ``docs/ident
 ('hòa', 'thủy', 'hoàng', 'quý')
 >>> is_syllable("nguyễn"), is_syllable("nguyeenx"), is_syllable("hóc"), is_syllable("hõc")
 (True, False, True, False)
+>>> is_syllable("hoà"), is_syllable("hòa"), is_syllable("hòang")
+(True, True, False)
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ def is_syllable(word: str) -> bool:
     plain, tone, marks = _tone_of(word)
     if marks > 1:
         return False
+    if marks and word != place_tone(word) and word != _new_style(place_tone(word)):
+        return False  # the tone sits on a vowel that never carries it in this rhyme
     onset, rhyme = split_onset(plain)
     if rhyme not in RHYMES:
         # "giếng" is g + iêng; "quỳnh" is qu + (u)ynh: the glide u belongs to both spellings
@@ -98,9 +102,19 @@ def is_syllable(word: str) -> bool:
             return False
     if onset in ("gh", "ngh", "k") and rhyme[0] not in "eêiy":
         return False
-    if tone and rhyme.endswith(_STOPS) and tone not in (2, 5):
+    if rhyme.endswith(_STOPS) and tone not in (2, 5):  # stops take only sắc or nặng
         return False
     return not (onset == "qu" and rhyme[0] in "uưo")
+
+
+def _new_style(word: str) -> str:
+    """The new-style spelling of an old-style open oa/oe/uy syllable (``hòa`` -> ``hoà``)."""
+    if len(word) >= 2 and word[-1] in "aey":
+        info = VOWEL_INFO.get(word[-2])
+        if info and info[1] and info[0] + word[-1] in ("oa", "oe", "uy") and not (
+                word[-2:-1] and word[:-2].endswith("q")):
+            return word[:-2] + info[0] + compose(word[-1], info[1])
+    return word
 
 
 def _tone_index(plain: str, onset_len: int) -> int | None:

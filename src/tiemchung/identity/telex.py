@@ -112,7 +112,6 @@ def _recase(decoded: str, original: str) -> str:
     return decoded
 
 
-@lru_cache(maxsize=1 << 14)
 def decode_typing(word: str) -> str | None:
     """Decode one ASCII word typed in Telex or VNI, or ``None`` if it is not such residue.
 
@@ -121,6 +120,11 @@ def decode_typing(word: str) -> str | None:
     >>> decode_typing("Nguyeenx"), decode_typing("Nguye6n4"), decode_typing("Nguyen")
     ('Nguyễn', 'Nguyễn', None)
     """
+    return _decode_typing(require_text(word))
+
+
+@lru_cache(maxsize=1 << 14)
+def _decode_typing(word: str) -> str | None:
     low = word.lower()
     if not low.isascii() or is_syllable(low):
         return None
@@ -165,7 +169,7 @@ def repair_typing(text: str) -> str:
         if word.isdigit() or len(word) == 1 or is_syllable(word.lower()):
             out.append(tok)
             continue
-        dec = decode_typing(word)
+        dec = _decode_typing(word)
         if dec is None:
             return text
         out.append(pre + dec + post)
