@@ -10,16 +10,19 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import cached_property
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from tiemchung.config import Settings, get_settings
 from tiemchung.registry.catalog import Catalog
 from tiemchung.registry.db import make_engine, make_sessionmaker
-from tiemchung.registry.models import User
+from tiemchung.registry.doses import DoseResult, DoseSubmission, record_submissions
+from tiemchung.registry.models import AuditEvent, User
+from tiemchung.registry.scope import Actor
 from tiemchung.registry.writer import Writer
 
 T = TypeVar("T")
@@ -37,6 +40,14 @@ class Platform:
         self.writer = Writer(self.sessions, max_batch=self.settings.writer_max_batch)
         self.tz = ZoneInfo(self.settings.timezone)
         self._active_users: dict[int, tuple[float, bool]] = {}
+        # Stored once: the writer groups queued items by handler identity.
+        self._dose_handler = self._record_items
+        self._audit_handler = self._audit_items
+
+    @cached_property
+    def token_secret(self) -> bytes:
+        """The token-signing key, read once (``tiemchung init`` creates it)."""
+        return self.settings.token_secret()
 
     def start(self) -> Platform:
         self.writer.start()
@@ -53,6 +64,42 @@ class Platform:
     async def write(self, job: Callable[[Session], T]) -> T:
         """Run ``job`` on the writer; returns once its group commit is durable."""
         return await asyncio.wrap_future(self.writer.submit(job))
+
+    async def record_dose(self, actor: Actor, sub: DoseSubmission) -> DoseResult:
+        """Record one dose; concurrent calls are checked and inserted together."""
+        fut = self.writer.submit_item(self._dose_handler, (actor, sub))
+        return await asyncio.wrap_future(fut)  # type: ignore[no-any-return]
+
+    async def audit_read(self, actor: Actor, action: str, entity: str, ids: list[str]) -> None:
+        """Append read events; concurrent reads share one insert and one commit."""
+        if ids:
+            await asyncio.wrap_future(
+                self.writer.submit_item(self._audit_handler, (actor, action, entity, ids))
+            )
+
+    def _record_items(
+        self, session: Session, items: list[tuple[Actor, DoseSubmission]]
+    ) -> list[DoseResult]:
+        return record_submissions(session, self.catalog, items, today=self.today())
+
+    @staticmethod
+    def _audit_items(
+        session: Session, items: list[tuple[Actor, str, str, list[str]]]
+    ) -> list[None]:
+        rows = [
+            {
+                "user_id": a.user_id,
+                "username": a.username,
+                "action": action,
+                "entity": entity,
+                "entity_id": eid,
+                "detail": None,
+            }
+            for a, action, entity, ids in items
+            for eid in ids
+        ]
+        session.execute(insert(AuditEvent.__table__), rows)
+        return [None] * len(items)
 
     def user_active(self, user_id: int, ttl: float = 30.0) -> bool:
         """Whether a token's user is still active (cached briefly: checked on every request)."""

@@ -34,25 +34,3 @@ def audit(
             detail=detail,
         )
     )
-
-
-def audit_many(
-    session: Session, actor: Actor, action: str, entity: str, entity_ids: list[str]
-) -> None:
-    """One event per entity, in one statement (reads of a page of persons or doses)."""
-    if not entity_ids:
-        return
-    session.execute(
-        insert(AuditEvent),
-        [
-            {
-                "user_id": actor.user_id,
-                "username": actor.username,
-                "action": action,
-                "entity": entity,
-                "entity_id": eid,
-                "detail": None,
-            }
-            for eid in entity_ids
-        ],
-    )

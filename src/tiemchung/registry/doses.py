@@ -17,7 +17,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import Any
 
@@ -87,10 +87,13 @@ class DoseSubmission:
     record_id: str | None = None
 
     def content_hash(self) -> str:
-        data = asdict(self)
-        data.pop("client_uuid")
-        raw = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+        """SHA-256 of everything but the UUID: a retry must carry the same content."""
+        values = [getattr(self, f) for f in _HASHED_FIELDS]
+        raw = json.dumps(values, default=str, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(raw.encode()).hexdigest()
+
+
+_HASHED_FIELDS = tuple(f.name for f in fields(DoseSubmission) if f.name != "client_uuid")
 
 
 @dataclass
@@ -134,7 +137,21 @@ def record_doses(
     *,
     today: date,
 ) -> list[DoseResult]:
-    """Record many doses in order; a broken rule fails that item only. No commit here."""
+    """Record many doses of one actor in order; a broken rule fails that item only."""
+    return record_submissions(session, catalog, [(actor, s) for s in subs], today=today)
+
+
+def record_submissions(
+    session: Session,
+    catalog: Catalog,
+    items: Sequence[tuple[Actor, DoseSubmission]],
+    *,
+    today: date,
+) -> list[DoseResult]:
+    """Record doses of possibly different callers (the writer coalesces concurrent requests
+    into one call). Items are checked in order; nothing is committed here."""
+    subs = [s for _, s in items]
+    actors = [a for a, _ in items]
     results = [DoseResult() for _ in subs]
     hashes = [s.content_hash() for s in subs]
 
@@ -161,9 +178,10 @@ def record_doses(
         else:
             first_in_batch[sub.client_uuid] = i
             try:
-                prepared = _prepare(catalog, actor, sub, i, today)
+                prepared = _prepare(catalog, actors[i], sub, i, today)
                 if sub.session_id is not None:
                     _check_session(session, sub)
+                prepared.row["submission_hash"] = hashes[i]
                 pending.append(prepared)
             except ServiceError as exc:
                 results[i].error = exc
@@ -197,16 +215,21 @@ def record_doses(
 
     # 3. Insert accepted rows and their audit events, each in one statement.
     if accepted:
-        rows = [dict(p.row, submission_hash=hashes[p.index]) for p in accepted]
-        ids = session.scalars(
-            insert(Dose).returning(Dose.id, sort_by_parameter_order=True), rows
+        rows = [p.row for p in accepted]
+        # Core insert with unordered RETURNING keeps SQLite and PostgreSQL on their batched
+        # "insertmanyvalues" path; ids are matched back by the (unique) client UUID.
+        table = Dose.__table__
+        returned = session.execute(
+            insert(table).returning(table.c.client_uuid, table.c.id), rows
         ).all()
+        id_of = {u: i for u, i in returned}
+        ids = [id_of[p.row["client_uuid"]] for p in accepted]
         session.execute(
-            insert(AuditEvent),
+            insert(AuditEvent.__table__),
             [
                 {
-                    "user_id": actor.user_id,
-                    "username": actor.username,
+                    "user_id": actors[p.index].user_id,
+                    "username": actors[p.index].username,
                     "action": "dose.create",
                     "entity": "dose",
                     "entity_id": str(dose_id),

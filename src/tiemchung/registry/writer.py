@@ -2,9 +2,12 @@
 
 Every write of the server goes through here. Each queued job runs in its own SAVEPOINT, so a
 job that breaks a rule rolls back alone; the batch then commits once (one fsync for SQLite
-with ``synchronous=FULL``, one WAL flush for PostgreSQL). A caller's future resolves only
-after that commit, so an HTTP 2xx is never sent for a write that is not durable — the property
-the crash test checks. If the commit itself fails, every job of the batch gets the error.
+with ``synchronous=FULL``, one WAL flush for PostgreSQL). Items queued with
+:meth:`Writer.submit_item` for the same handler are also *executed* together — concurrent
+single-dose requests become one set-based call — and are retried one by one if that call
+fails. A caller's future resolves only after that commit, so an HTTP 2xx is never sent for a
+write that is not durable — the property the crash test checks. If the commit itself fails,
+every job of the batch gets the error.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
+
+#: A handler takes many queued items and returns one result per item, in order.
+BatchHandler = Callable[[Session, list[Any]], list[Any]]
 log = logging.getLogger(__name__)
 
 _STOP = object()
@@ -46,6 +52,12 @@ class Writer:
         """Queue ``job(session)``; the future resolves after its batch is committed."""
         fut: Future[T] = Future()
         self._queue.put((job, fut))
+        return fut
+
+    def submit_item(self, handler: BatchHandler, item: Any) -> Future[Any]:
+        """Queue ``item`` for ``handler``; consecutive items of one handler run in one call."""
+        fut: Future[Any] = Future()
+        self._queue.put((_Item(handler, item), fut))
         return fut
 
     def run(self, job: Callable[[Session], T], timeout: float | None = 60) -> T:
@@ -78,22 +90,18 @@ class Writer:
             if stop_after:
                 return
 
-    def _commit_batch(self, batch: list[tuple[Callable[[Session], Any], Future[Any]]]) -> None:
+    def _commit_batch(self, batch: list[tuple[Any, Future[Any]]]) -> None:
+        live = [(job, fut) for job, fut in batch if fut.set_running_or_notify_cancel()]
         done: list[tuple[Future[Any], bool, Any]] = []
         try:
             with self._sessions() as session:
                 session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-                for job, fut in batch:
-                    if not fut.set_running_or_notify_cancel():
-                        continue
-                    savepoint = session.begin_nested()
-                    try:
-                        result = job(session)
-                        savepoint.commit()
-                        done.append((fut, True, result))
-                    except Exception as exc:  # a job's failure is that caller's answer
-                        savepoint.rollback()
-                        done.append((fut, False, exc))
+                for group in _groups(live):
+                    if isinstance(group[0][0], _Item):
+                        done.extend(self._run_items(session, group))
+                    else:
+                        job, fut = group[0]
+                        done.append(_in_savepoint(session, lambda s, j=job: j(s), fut))
                 session.commit()
         except Exception as exc:
             log.exception("group commit failed; %d writes not saved", len(batch))
@@ -108,3 +116,57 @@ class Writer:
                 fut.set_result(value)
             else:
                 fut.set_exception(value)
+
+    @staticmethod
+    def _run_items(
+        session: Session, group: list[tuple[Any, Future[Any]]]
+    ) -> list[tuple[Future[Any], bool, Any]]:
+        handler = group[0][0].handler
+        items = [job.item for job, _ in group]
+        savepoint = session.begin_nested()
+        try:
+            results = handler(session, items)
+            savepoint.commit()
+            return [(fut, True, r) for (_, fut), r in zip(group, results, strict=True)]
+        except Exception as exc:
+            savepoint.rollback()
+            if len(group) == 1:
+                return [(group[0][1], False, exc)]
+        # The grouped call failed: run each item alone so one bad item fails alone.
+        return [
+            _in_savepoint(session, lambda s, it=job.item: handler(s, [it])[0], fut)
+            for job, fut in group
+        ]
+
+
+class _Item:
+    __slots__ = ("handler", "item")
+
+    def __init__(self, handler: BatchHandler, item: Any) -> None:
+        self.handler, self.item = handler, item
+
+
+def _groups(live: list[tuple[Any, Future[Any]]]) -> list[list[tuple[Any, Future[Any]]]]:
+    """Consecutive items of one handler form a group; every plain job is a group of one."""
+    groups: list[list[tuple[Any, Future[Any]]]] = []
+    for entry in live:
+        job = entry[0]
+        last = groups[-1][0][0] if groups else None
+        if isinstance(job, _Item) and isinstance(last, _Item) and last.handler is job.handler:
+            groups[-1].append(entry)
+        else:
+            groups.append([entry])
+    return groups
+
+
+def _in_savepoint(
+    session: Session, job: Callable[[Session], Any], fut: Future[Any]
+) -> tuple[Future[Any], bool, Any]:
+    savepoint = session.begin_nested()
+    try:
+        result = job(session)
+        savepoint.commit()
+        return (fut, True, result)
+    except Exception as exc:  # a job's failure is that caller's answer
+        savepoint.rollback()
+        return (fut, False, exc)
