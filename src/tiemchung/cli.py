@@ -171,6 +171,10 @@ def register_import(
     from tiemchung.registry.scope import Actor
 
     mapping = _read_mapping(map_file)
+    if not file.is_file():
+        _fail(f"{file}: no such file (không tìm thấy tệp)", 2)
+    total = _count_rows(file)
+    counter = "{task.completed:,}/{task.total:,} rows" if total else "{task.completed:,} rows"
     platform = Platform()
     try:
         with (
@@ -178,12 +182,12 @@ def register_import(
             Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
-                TextColumn("{task.completed:,}/{task.total:,} rows"),
+                TextColumn(counter),
                 TimeRemainingColumn(),
                 console=console,
             ) as bar,
         ):
-            task = bar.add_task(f"import {file.name}", total=_count_rows(file))
+            task = bar.add_task(f"import {file.name}", total=total)
             report = import_register(
                 s,
                 Actor.system("cli"),

@@ -203,8 +203,9 @@ def import_register(
         actor,
         "register.import",
         "register",
-        str(file),
+        file.name[-64:],
         {
+            "path": str(file.resolve()),
             "read": report.rows_read,
             "imported": report.rows_imported,
             "rejected": report.rows_rejected,

@@ -10,7 +10,6 @@ from starlette.concurrency import run_in_threadpool
 from tiemchung.api.deps import CurrentActor, PlatformDep
 from tiemchung.api.routes.doses import _ERRORS
 from tiemchung.api.schemas import Page, PersonDetail, PersonDose, PersonPublic
-from tiemchung.registry.audit import audit_many
 from tiemchung.registry.errors import not_found
 from tiemchung.registry.persons import PersonQuery, find_persons, get_person, person_doses
 
@@ -40,7 +39,7 @@ async def list_persons(
 
     items, total = await run_in_threadpool(read)
     ids = [p.person_id for p in items]
-    await platform.write(lambda s: audit_many(s, actor, "person.read", "person", ids))
+    await platform.audit_read(actor, "person.read", "person", ids)
     return Page[PersonPublic](items=items, total=total, limit=limit, offset=offset)
 
 
@@ -59,5 +58,5 @@ async def read_person(person_id: str, actor: CurrentActor, platform: PlatformDep
     detail = await run_in_threadpool(read)
     if detail is None:
         raise not_found("person_id", "người này", "person")
-    await platform.write(lambda s: audit_many(s, actor, "person.read", "person", [person_id]))
+    await platform.audit_read(actor, "person.read", "person", [person_id])
     return detail
