@@ -204,6 +204,8 @@ def run_backend(
             "--port",
             str(port),
             "--no-access-log",
+            "--workers",
+            str(args.workers),
             "--log-level",
             "warning",
         ],
@@ -281,6 +283,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--batch-concurrency", type=int, default=2)
     ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = ap.parse_args()
     backends = args.backends.split(",")
     need = args.single + args.batches * 1000
@@ -318,7 +321,7 @@ def main() -> None:
             "batches_of_1000": args.batches,
             "concurrency": args.concurrency,
             "batch_concurrency": args.batch_concurrency,
-            "server_workers": 1,
+            "server_workers": args.workers,
             "targets": {
                 "single_per_s": 1000,
                 "batched_doses_per_s": 10000,
