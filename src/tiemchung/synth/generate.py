@@ -167,8 +167,9 @@ def make_cell(world: World, cell: int, legacy_sites: frozenset[int] = frozenset(
     # --- records, in entry order (by dose date and site) ------------------------------------
     rd = ent.rec_dose
     is_dup = ent.rec_dup_of >= 0
+    # (a double entry is typed after the original: after the day's originals)
     order = np.lexsort(
-        (is_dup, doses.number[rd], people.gid[doses.person[rd]], ent.rec_site, doses.date[rd])
+        (doses.number[rd], people.gid[doses.person[rd]], ent.rec_site, is_dup, doses.date[rd])
     )
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
@@ -442,12 +443,19 @@ def _legacy_sites(world: World) -> list[int]:
 
 
 def legacy_encodings(world: World, sites: list[int]) -> dict[int, str]:
+    """The font encoding of each legacy file: the profile's shares as exact quotas (largest
+    remainder), dealt to the files in a seeded random order."""
     lg = world.profile["legacy"]
-    u = rng_for(world.seed, 1 << 30, 3).random(len(sites))
-    return {
-        s: "tcvn3" if x < lg["tcvn3"] else "vni" if x < lg["tcvn3"] + lg["vni"] else "unicode"
-        for s, x in zip(sites, u.tolist(), strict=True)
-    }
+    n = len(sites)
+    shares = {"tcvn3": lg["tcvn3"], "vni": lg["vni"]}
+    shares["unicode"] = max(0.0, 1.0 - shares["tcvn3"] - shares["vni"])
+    exact = {k: v * n for k, v in shares.items()}
+    quota = {k: int(v) for k, v in exact.items()}
+    for k in sorted(exact, key=lambda k: quota[k] - exact[k])[: n - sum(quota.values())]:
+        quota[k] += 1
+    dealt = [k for k in ("tcvn3", "vni", "unicode") for _ in range(quota[k])]
+    order = rng_for(world.seed, 1 << 30, 3).permutation(n)
+    return {sites[int(i)]: enc for i, enc in zip(order, dealt, strict=True)}
 
 
 def _write_legacy(world: World, out: Path, sites: list[int], parts: list[pa.Table]) -> str:

@@ -127,7 +127,7 @@ def vaccinate(world: World, people: People, rng: np.random.Generator) -> Doses:
     ba = v["intervals"]["booster_after_primary"]
     slot = need  # the booster is dose number primary_doses + 1
     bdate = np.maximum(b_from, last + rng.integers(ba[0], ba[1] + 1, n)) + np.floor(
-        rng.exponential(30.0, n)
+        rng.exponential(20.0, n)
     ).astype(np.int64)
     boosted = primary_done & adult & (rng.random(n) < v["booster"]) & (bdate <= end)
     bprod = _mix(rng, mixes["booster"], n)
