@@ -255,6 +255,58 @@ def doctor() -> None:
 
 
 @app.command()
+def synth(
+    people: Annotated[int, typer.Option("--people", help="residents to generate")] = 10_000,
+    seed: Annotated[int, typer.Option(help="random seed: same seed, same files")] = 2021,
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("synth-out"),
+    fmt: Annotated[str, typer.Option("--format", help="parquet|csv|xlsx")] = "parquet",
+    profile: Annotated[
+        Path | None, typer.Option(help="TOML file overriding rates of the default profile")
+    ] = None,
+    legacy: Annotated[
+        bool, typer.Option("--legacy", help="also write per-site legacy .xlsx files")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="processes (default: up to 2); output is the same")
+    ] = None,
+) -> None:
+    """Generate a synthetic population, its vaccination records and the truth about them."""
+    from tiemchung.synth import ProfileError, generate, load_profile
+
+    if fmt not in ("parquet", "csv", "xlsx"):
+        _fail(f"--format must be parquet, csv or xlsx, not '{fmt}'", 2)
+    if people < 1:
+        _fail("--people must be at least 1", 2)
+    try:
+        prof = load_profile(profile)
+    except ProfileError as exc:
+        _fail(str(exc), 2)
+        return
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} cells"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task(f"synth {people:,} people", total=None)
+        try:
+            summary = generate(
+                people, seed, out, fmt=fmt, profile=prof, legacy=legacy, workers=workers,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except ValueError as exc:
+            _fail(str(exc), 2)
+            return
+    counts, rates = summary["counts"], summary["rates"]
+    console.print(
+        f"[green]✓[/green] {counts['register']:,} register persons, {counts['records']:,} "
+        f"dose records ({rates['wrong']:.1%} with a wrong field, {rates['never_entered']:.1%} "
+        f"of doses never entered, {counts['duplicates']:,} duplicates) in {out}"
+    )
+
+
+@app.command()
 def demo(
     directory: Annotated[
         Path | None, typer.Option("--dir", help="folder for the demo database")
