@@ -1,26 +1,27 @@
-"""A small built-in synthetic province for `tiemchung demo` and the tests.
+"""The demo province for `tiemchung demo`, made by the synthetic generator.
 
-Every person here is invented (random picks from short name lists, IDs built from the CCCD
-layout). The full synthetic generator (``tiemchung.synth``) replaces this for realistic
-volumes; this set only has to exercise every page and every role.
+:func:`build_demo` generates ~50,000 invented people in a few real wards of Nghệ An with
+``tiemchung.synth`` and loads them the way real data arrives: the register snapshot through the
+register import, the dose records through the backlog import. :func:`invent_people` and
+:func:`seed_reference` are a smaller, simpler generator kept for the ingest benchmark, which
+needs clean register rows to post doses against.
 """
 
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from tiemchung.config import Settings
 from tiemchung.core import Platform
-from tiemchung.identity import fold_name, iter_admin_units
-from tiemchung.registry.doses import DoseSubmission, record_doses
-from tiemchung.registry.models import Lot, Person, Product, Site, VaccinationSession
+from tiemchung.identity import fold_name
+from tiemchung.registry.models import Dose, Lot, Person, Product, Site, VaccinationSession
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.registry.users import create_user
 from tiemchung.vaccines import VACCINES
@@ -127,72 +128,95 @@ def seed_reference(session: Session, wards: list[Any], rng: random.Random) -> li
     return sites
 
 
-def build_demo(settings: Settings, people: int = 2000, seed: int = 2021) -> dict[str, Any]:
-    """Load the demo province into an initialised database; returns counts and logins."""
-    rng = random.Random(seed)
-    wards = [
-        u
-        for u in iter_admin_units("2021")
-        if u.level == "ward" and u.province_code == DEMO_PROVINCE
-    ][:8]
+def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> dict[str, Any]:
+    """Load the demo province into an initialised database; returns counts and logins.
+
+    The province is made by the synthetic generator (``tiemchung.synth``) into
+    ``<data dir>/synth``: a few real wards of Nghệ An, its register snapshot (imported like any
+    register file), its sites and sessions, and the 2021–22 dose records as the sites entered
+    them, loaded as the backlog (all ``unverified`` until reconciliation links them).
+    """
+    from tiemchung.registry.backlog import import_dose_records
+    from tiemchung.registry.register_import import import_register
+    from tiemchung.synth import generate, load_profile
+
+    out = Path(settings.data_dir) / "synth"
+    profile = load_profile(overrides={"population": {"provinces": {DEMO_PROVINCE: 1.0}}})
+    made = generate(people, seed, out, profile=profile)
     platform = Platform(settings).start()
+    actor = Actor.system("demo")
     try:
         with platform.sessions() as s:
             if s.scalar(select(Person.id).limit(1)) is not None:
                 raise RuntimeError("the demo database already has people; use a new --dir")
-            sites = seed_reference(s, wards, rng)
-            persons = list(invent_people(people, wards, rng))
-            s.execute(insert(Person), persons)
+            sites = _load_reference(s, out)
             s.commit()
+            register = import_register(s, actor, out / "register.parquet")
+            backlog = import_dose_records(s, actor, out / "records.parquet")
         platform.catalog.reload()
-        subs = []
-        for p in persons:
-            if rng.random() < 0.15:
-                continue  # not yet vaccinated
-            site = rng.choice([x for x in sites if x.ward_code == p["ward_code"]] or sites)
-            product = rng.choice(["AZ", "PFIZER", "VEROCELL", "MODERNA"])
-            first = date(2021, 8, 1) + timedelta(days=rng.randint(0, 90))
-            dates = [first, first + timedelta(days=rng.randint(28, 84))]
-            for n, when in enumerate(dates, start=1):
-                if n == 2 and rng.random() < 0.2:
-                    break
-                subs.append(
-                    DoseSubmission(
-                        client_uuid=uuid.UUID(int=rng.getrandbits(128)),
-                        full_name=p["full_name"],
-                        national_id=p["national_id"],
-                        dob=p["dob"],
-                        sex=p["sex"],
-                        phone=p["phone"],
-                        ward_code=p["ward_code"],
-                        product_code=product,
-                        lot_number=f"{product[:2]}0002",
-                        dose_number=n,
-                        dose_date=when,
-                        site_id=site.site_id,
-                    )
-                )
-        actor = Actor.system("demo")
-        today = platform.today()
-        failed = 0
-        for start in range(0, len(subs), 1000):
-            chunk = subs[start : start + 1000]
-            results = platform.writer.run(
-                lambda s, c=chunk: record_doses(s, platform.catalog, actor, c, today=today)
+        with platform.sessions() as s:
+            first = s.scalar(select(Person.person_id).order_by(Person.id).limit(1))
+            counts = {
+                "persons": s.scalar(select(func.count()).select_from(Person)),
+                "sites": s.scalar(select(func.count()).select_from(Site)),
+                "sessions": s.scalar(select(func.count()).select_from(VaccinationSession)),
+                "doses": s.scalar(select(func.count()).select_from(Dose)),
+                "wards": made["wards"],
+            }
+        if register.rows_rejected or backlog.rows_rejected:
+            raise RuntimeError(
+                f"demo data refused: register {register.reasons}, doses {backlog.reasons}"
             )
-            failed += sum(r.error is not None for r in results)
-        users = _demo_users(platform, sites, persons)
-        return {
-            "counts": {
-                "persons": len(persons),
-                "sites": len(sites),
-                "doses": len(subs) - failed,
-                "wards": len(wards),
-            },
-            "users": users,
-        }
+        users = _demo_users(platform, sites, [{"person_id": first}])
+        return {"counts": counts, "users": users, "synth": str(out)}
     finally:
         platform.close()
+
+
+def _load_reference(session: Session, out: Path) -> list[Site]:
+    """Products (EU DCC codes), a few lots each, the generated sites and sessions."""
+    import pyarrow.parquet as pq
+
+    session.execute(insert(Product), pq.read_table(out / "products.parquet").to_pylist())
+    session.execute(
+        insert(Lot),
+        [
+            {
+                "product_code": v.code,
+                "lot_number": f"{v.code[:2]}{n:04d}",
+                "expiry": date(2022, 6, 30) if n % 2 else date(2027, 12, 31),
+            }
+            for v in VACCINES
+            for n in range(1, 5)
+        ],
+    )
+    sites = [
+        Site(
+            site_id=r["site_id"],
+            name=r["name"],
+            ward_code=r["ward_code"],
+            province_code=r["province_code"],
+            active=True,
+        )
+        for r in pq.read_table(out / "sites.parquet").to_pylist()
+    ]
+    session.add_all(sites)
+    session.flush()
+    sessions = pq.read_table(out / "sessions.parquet").to_pylist()
+    session.execute(
+        insert(VaccinationSession),
+        [
+            {
+                "site_id": r["site_id"],
+                "session_date": r["session_date"],
+                "product_code": r["vaccine"],
+                "planned_count": r["planned_count"],
+                "status": "done",
+            }
+            for r in sessions
+        ],
+    )
+    return sites
 
 
 def _demo_users(

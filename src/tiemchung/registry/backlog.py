@@ -188,6 +188,7 @@ def import_dose_records(
     )
     table = Dose.__table__
     seen: dict[str, str] = {}
+    memo = _Memo()
     row_no = 1
     with Path(rejects_path).open("w", encoding="utf-8", newline="") as fh:
         rejects = csv.writer(fh)
@@ -198,7 +199,7 @@ def import_dose_records(
                 row_no += 1
                 report.rows_read += 1
                 try:
-                    row = _clean(raw, sites, products, ward_province)
+                    row = _clean(raw, sites, products, ward_province, memo)
                 except _RejectError as exc:
                     _reject(rejects, report, row_no, exc.key, str(exc), raw, names)
                     continue
@@ -280,6 +281,30 @@ def import_dose_records(
     return report
 
 
+class _Memo:
+    """Per-import memo of the field cleaners: the same typed values recur (every dose of a
+    person repeats its identity; a few hundred dose dates cover two years)."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self.cache: dict[tuple[str, str | None], Any] = {}
+
+    def __call__(self, kind: str, value: str | None, fn: Callable[[Any], Any]) -> Any:
+        key = (kind, value)
+        try:
+            hit = self.cache[key]
+        except KeyError:
+            if len(self.cache) > self.limit:
+                self.cache.clear()
+            try:
+                hit = self.cache[key] = (True, fn(value))
+            except (ServiceError, _RejectError) as exc:
+                hit = self.cache[key] = (False, exc)
+        if hit[0]:
+            return hit[1]
+        raise hit[1]
+
+
 def _text(raw: Mapping[str, Any], key: str) -> str | None:
     value = raw.get(key)
     if value is None:
@@ -293,7 +318,9 @@ def _clean(
     sites: Mapping[str, tuple[str, str]],
     products: Mapping[str, str],
     ward_province: Mapping[str, str],
+    memo: _Memo | None = None,
 ) -> dict[str, Any]:
+    memo = memo or _Memo()
     rid = _text(raw, "record_id")
     if rid is None:
         raise _RejectError("record_id:required", "record_id is empty")
@@ -306,7 +333,7 @@ def _clean(
     product = products.get(vaccine) or products.get(vaccine.casefold())
     if product is None:
         raise _RejectError("vaccine:unknown_product", f"no vaccine product '{vaccine}'")
-    when = _dose_date(_text(raw, "dose_date"))
+    when = memo("dose_date", _text(raw, "dose_date"), _dose_date)
     try:
         number = int(_text(raw, "dose_number") or "")
     except ValueError:
@@ -314,14 +341,14 @@ def _clean(
     if not 1 <= number <= 10:
         raise _RejectError("dose_number:out_of_range", "dose number must be 1 to 10")
     try:
-        name, _key = clean_name(_text(raw, "full_name") or "")
-        dob = clean_dob(_text(raw, "dob"))
-        sex = clean_sex(_text(raw, "sex"))
-        phone = clean_phone(_text(raw, "phone"))
+        name, _key = memo("name", _text(raw, "full_name") or "", clean_name)
+        dob = memo("dob", _text(raw, "dob"), clean_dob)
+        sex = memo("sex", _text(raw, "sex"), clean_sex)
+        phone = memo("phone", _text(raw, "phone"), clean_phone)
     except ServiceError as exc:
         first = exc.problems[0]
         raise _RejectError(f"{first.field}:{first.rule}", str(exc)) from None
-    national = clean_id(_text(raw, "national_id")).value
+    national = memo("id", _text(raw, "national_id"), clean_id).value
     ward = _text(raw, "ward_code")
     if ward is not None:
         ward = ward.zfill(5)
