@@ -292,7 +292,13 @@ def synth(
         task = bar.add_task(f"synth {people:,} people", total=None)
         try:
             summary = generate(
-                people, seed, out, fmt=fmt, profile=prof, legacy=legacy, workers=workers,
+                people,
+                seed,
+                out,
+                fmt=fmt,
+                profile=prof,
+                legacy=legacy,
+                workers=workers,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         except ValueError as exc:
