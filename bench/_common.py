@@ -34,7 +34,9 @@ def machine() -> dict[str, Any]:
     try:
         cpu = subprocess.run(
             ["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout.strip()
     except OSError:
         cpu = ""
@@ -43,6 +45,8 @@ def machine() -> dict[str, Any]:
         "ram_gib": round(mem_kb / 1024 / 1024, 1),
         "cpu": cpu,
         "python": sys.version.split()[0],
+        # Other work on this 2-core machine skews every figure: record how busy it was.
+        "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "platform": platform.platform(),
     }
 
@@ -58,8 +62,9 @@ def versions(packages: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def write_result(name: str, *, inputs: dict[str, Any], results: dict[str, Any],
-                 packages: Iterable[str] = ()) -> Path:
+def write_result(
+    name: str, *, inputs: dict[str, Any], results: dict[str, Any], packages: Iterable[str] = ()
+) -> Path:
     """Write ``bench/results/<name>.json`` and return its path."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     doc = {
