@@ -97,6 +97,16 @@ SITES_TOTAL = dict(
     central=4, prov_a=2, prov_b=2, ward_a1=1, ward_b1=1, site_a1=1, site_b1=1, citizen_an=403
 )
 SESSIONS_TOTAL = SITES_TOTAL
+SITE_A1_DETAIL = dict(
+    central=200,
+    prov_a=200,
+    prov_b=404,
+    ward_a1=200,
+    ward_b1=404,
+    site_a1=200,
+    site_b1=404,
+    citizen_an=403,
+)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -116,6 +126,7 @@ def test_role_area_matrix(api: Api, role: str) -> None:
     assert total("/doses") == DOSE_LIST_TOTAL[role]
     assert api.get(f"/doses/{ids['an']}", role).status_code == DOSE_AN_DETAIL[role]
     assert total("/sites") == SITES_TOTAL[role]
+    assert api.get(f"/sites/{w.sites['a1']}", role).status_code == SITE_A1_DETAIL[role]
     assert total("/sessions") == SESSIONS_TOTAL[role]
     assert api.get("/products", role).status_code == 200
 
@@ -137,7 +148,17 @@ def test_role_area_matrix(api: Api, role: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/persons", "/persons/P-AN", "/doses", "/doses/1", "/sites", "/sessions", "/products"]
+    "path",
+    [
+        "/persons",
+        "/persons/P-AN",
+        "/doses",
+        "/doses/1",
+        "/sites",
+        "/sites/S-A1",
+        "/sessions",
+        "/products",
+    ],
 )
 def test_every_endpoint_needs_a_token(api: Api, path: str) -> None:
     r = api.get(path, None)
