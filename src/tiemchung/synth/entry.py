@@ -404,19 +404,11 @@ def _dob(people: People, i: int, kinds, rr: list[float], f: dict, x: int) -> str
     if KIND_INDEX["dob_jan_first"] in kinds:
         return "01/01/" + str(y) if rr[14] >= f["dob_iso"] else f"{y}-01-01"
     if KIND_INDEX["dob_year_typo"] in kinds:
-        cands = [
-            y + 1,
-            y - 1,
-            y + 10,
-            y - 10,
-            int(str(y)[:2] + str(y)[3] + str(y)[2]),
-            y + 4,
-            y - 4,
-            y - 8,
-        ]
-        start = x % len(cands)
-        for k in range(len(cands)):
-            ny = cands[(start + k) % len(cands)]
+        # a slip of one digit, ten years, or the last two digits swapped; a 29 February that
+        # no longer exists moves by four or eight years instead
+        typos = [y + 1, y - 1, y + 10, y - 10, int(str(y)[:2] + str(y)[3] + str(y)[2])]
+        start = x % len(typos)
+        for ny in [*typos[start:], *typos[:start], y - 4, y + 4, y - 8]:
             if (
                 ny != y
                 and 1900 <= ny <= 2021
