@@ -36,7 +36,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import IdentityError, parse_dob
@@ -92,7 +92,7 @@ def client_uuid_for(record_id: str) -> uuid.UUID:
 
 
 def _read(
-    source: Path | Iterable[Mapping[str, Any]],
+    source: Path | str | Iterable[Mapping[str, Any]],
 ) -> tuple[str, list[str], Iterator[list[dict]]]:
     if not isinstance(source, str | Path):
         rows = list(source) if not isinstance(source, list) else source
@@ -187,6 +187,7 @@ def import_dose_records(
         ).all()
     )
     table = Dose.__table__
+    assert isinstance(table, Table)
     seen: dict[str, str] = {}
     memo = _Memo()
     row_no = 1
@@ -221,7 +222,7 @@ def import_dose_records(
                 seen[rid] = row["submission_hash"]
                 row["_row"], row["_raw"] = row_no, raw
                 cleaned.append(row)
-            stored = (
+            stored: dict[uuid.UUID, str] = (
                 dict(
                     session.execute(
                         select(table.c.client_uuid, table.c.submission_hash).where(
@@ -354,7 +355,7 @@ def _clean(
         ward = ward.zfill(5)
         if ward not in ward_province:
             raise _RejectError("ward_code:unknown_ward", f"no 2021 ward with code '{ward}'")
-    site_ward, site_province = sites[site_id]
+    site_ward, site_province = sites[site_id or ""]
     content = [_text(raw, c) for c in RECORD_COLUMNS]
     digest = hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
     return {

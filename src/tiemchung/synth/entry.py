@@ -80,7 +80,8 @@ def to_telex(word: str) -> str:
     """Telex keystrokes of a word typed with the Vietnamese input method off
     (``Nguyễn`` -> ``Nguyeenx``). The identity toolkit decodes these (``repair_typing``)
     but has no encoder, so the generator carries this one."""
-    out, tone = [], ""
+    out: list[str] = []
+    tone = ""
     for ch in unicodedata.normalize("NFD", word):
         if ch in _TELEX_TONE:
             tone = _TELEX_TONE[ch]
