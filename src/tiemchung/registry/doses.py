@@ -21,10 +21,11 @@ from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Row, insert, select
 from sqlalchemy.orm import Session
 
 from tiemchung.registry.catalog import Catalog
+from tiemchung.registry.db import in_keys
 from tiemchung.registry.errors import ServiceError, forbidden, rule_error
 from tiemchung.registry.fields import (
     clean_dob,
@@ -152,6 +153,7 @@ def record_submissions(
     into one call). Items are checked in order; nothing is committed here."""
     subs = [s for _, s in items]
     actors = [a for a, _ in items]
+    dialect = session.get_bind().dialect.name
     results = [DoseResult() for _ in subs]
     hashes = [s.content_hash() for s in subs]
 
@@ -159,7 +161,7 @@ def record_submissions(
     stored = {
         d.client_uuid: d
         for d in session.scalars(
-            select(Dose).where(Dose.client_uuid.in_({s.client_uuid for s in subs}))
+            select(Dose).where(in_keys(Dose.client_uuid, {s.client_uuid for s in subs}, dialect))
         )
     }
     pending: list[_Pending] = []
@@ -187,8 +189,8 @@ def record_submissions(
                 results[i].error = exc
 
     # 2. Link persons and check dose sequences against stored history plus this batch.
-    persons = _prefetch_persons(session, pending)
-    history = _prefetch_history(session, pending, persons)
+    persons = _prefetch_persons(session, pending, dialect)
+    history = _prefetch_history(session, pending, persons, dialect)
     accepted: list[_Pending] = []
     for p in pending:
         person = _link_person(persons, p)
@@ -216,14 +218,19 @@ def record_submissions(
     # 3. Insert accepted rows and their audit events, each in one statement.
     if accepted:
         rows = [p.row for p in accepted]
-        # Core insert with unordered RETURNING keeps SQLite and PostgreSQL on their batched
-        # "insertmanyvalues" path; ids are matched back by the (unique) client UUID.
+        # A plain executemany, then the ids by UUID: both drivers batch this well, where a
+        # multi-row INSERT ... RETURNING with 20,000 placeholders is slow to build.
         table = Dose.__table__
-        returned = session.execute(
-            insert(table).returning(table.c.client_uuid, table.c.id), rows
-        ).all()
-        id_of = {u: i for u, i in returned}
-        ids = [id_of[p.row["client_uuid"]] for p in accepted]
+        session.execute(insert(table), rows)
+        uuids = [p.row["client_uuid"] for p in accepted]
+        id_of = dict(
+            session.execute(
+                select(table.c.client_uuid, table.c.id).where(
+                    in_keys(table.c.client_uuid, uuids, dialect)
+                )
+            ).all()
+        )
+        ids = [id_of[u] for u in uuids]
         session.execute(
             insert(AuditEvent.__table__),
             [
@@ -373,56 +380,71 @@ def _check_session(session: Session, sub: DoseSubmission) -> None:
         )
 
 
+# The columns the rules need, fetched as plain rows: hydrating ORM objects for a thousand
+# candidates cost a fifth of a batch.
+_PERSON_COLUMNS = (
+    Person.id,
+    Person.person_id,
+    Person.national_id,
+    Person.old_id,
+    Person.full_name,
+    Person.dob,
+    Person.sex,
+    Person.ward_code,
+    Person.province_code,
+)
+PersonRow = Row[Any]
+
+
 @dataclass
 class _Persons:
-    by_person_id: dict[str, Person]
-    by_any_id: dict[str, list[Person]]
+    by_person_id: dict[str, PersonRow]
+    by_any_id: dict[str, list[PersonRow]]
 
 
-def _prefetch_persons(session: Session, pending: list[_Pending]) -> _Persons:
+def _prefetch_persons(session: Session, pending: list[_Pending], dialect: str) -> _Persons:
+    """Candidate persons by typed ID (12-digit or old) and by chosen person_id.
+
+    One query per key rather than an OR of IN lists, so each uses its index on a
+    100M-person register instead of inviting a sequential scan.
+    """
     ids = {p.row["national_id"] for p in pending if p.row["national_id"]}
     pids = {p.sub.person_id for p in pending if p.sub.person_id}
-    found: list[Person] = []
-    if ids or pids:
-        found = list(
-            session.scalars(
-                select(Person).where(
-                    or_(
-                        Person.national_id.in_(ids),
-                        Person.old_id.in_(ids),
-                        Person.person_id.in_(pids),
-                    )
-                )
-            )
-        )
-    by_any: dict[str, list[Person]] = {}
-    for person in found:
+    found: dict[int, PersonRow] = {}
+    for column, keys in ((Person.national_id, ids), (Person.old_id, ids), (Person.person_id, pids)):
+        if keys:
+            stmt = select(*_PERSON_COLUMNS).where(in_keys(column, keys, dialect))
+            for person in session.execute(stmt):
+                found[person.id] = person
+    by_any: dict[str, list[PersonRow]] = {}
+    for person in found.values():
         for key in {person.national_id, person.old_id} - {None}:
             by_any.setdefault(key, []).append(person)  # type: ignore[arg-type]
-    return _Persons({p.person_id: p for p in found}, by_any)
+    return _Persons({p.person_id: p for p in found.values()}, by_any)
 
 
 def _prefetch_history(
-    session: Session, pending: list[_Pending], persons: _Persons
+    session: Session, pending: list[_Pending], persons: _Persons, dialect: str
 ) -> dict[tuple[str, Any], dict[int, tuple[date, str]]]:
-    """Stored doses per person (by register pk) and per typed ID for unlinked doses."""
+    """Stored doses per register person, and per typed ID for doses not yet linked."""
     pks = {p.id for p in persons.by_person_id.values()}
     ids = {p.row["national_id"] for p in pending if p.row["national_id"]}
     history: dict[tuple[str, Any], dict[int, tuple[date, str]]] = {}
-    if not pks and not ids:
-        return history
-    rows = session.execute(
-        select(
-            Dose.person_pk, Dose.national_id, Dose.dose_number, Dose.dose_date, Dose.product_code
-        ).where(or_(Dose.person_pk.in_(pks), Dose.national_id.in_(ids)))
-    ).all()
+    cols = (Dose.person_pk, Dose.national_id, Dose.dose_number, Dose.dose_date, Dose.product_code)
+    rows: list[Any] = []
+    if pks:
+        rows += session.execute(select(*cols).where(in_keys(Dose.person_pk, pks, dialect))).all()
+    if ids:
+        rows += session.execute(
+            select(*cols).where(in_keys(Dose.national_id, ids, dialect), Dose.person_pk.is_(None))
+        ).all()
     for pk, nid, number, when, product in rows:
         key = ("pk", pk) if pk is not None else ("id", nid)
         history.setdefault(key, {})[number] = (when, product)
     return history
 
 
-def _link_person(persons: _Persons, p: _Pending) -> Person | ServiceError | None:
+def _link_person(persons: _Persons, p: _Pending) -> PersonRow | ServiceError | None:
     """The register person this dose verifiably belongs to, or None (saved as unverified).
 
     Verified means: the ID (12-digit or old 9-digit) as entered is the person's, the
@@ -449,7 +471,7 @@ def _link_person(persons: _Persons, p: _Pending) -> Person | ServiceError | None
     return agreeing[0] if len(agreeing) == 1 else None
 
 
-def _agrees(person: Person, row: dict[str, Any]) -> bool:
+def _agrees(person: PersonRow, row: dict[str, Any]) -> bool:
     """The typed identity agrees with the register once formatting is standardised.
 
     Names are compared in display form (NFC, case, spacing and tone placement normalised), not
@@ -499,7 +521,7 @@ def _check_sequence(
         )
 
 
-def _finish_row(catalog: Catalog, p: _Pending, person: Person | None) -> None:
+def _finish_row(catalog: Catalog, p: _Pending, person: PersonRow | None) -> None:
     row = p.row
     row["person_pk"] = person.id if person is not None else None
     row["status"] = VERIFIED if person is not None else UNVERIFIED
