@@ -37,6 +37,7 @@ from tests.pgserver import PostgresServer  # noqa: E402
 from bench._common import Timer, write_result  # noqa: E402
 from bench._http import Connection  # noqa: E402
 from tiemchung.cli import initialise  # noqa: E402
+from tiemchung.columns import REGISTER_COLUMNS  # noqa: E402
 from tiemchung.config import Settings  # noqa: E402
 from tiemchung.demo import DEMO_PROVINCE, invent_people, seed_reference  # noqa: E402
 from tiemchung.identity import iter_admin_units  # noqa: E402
@@ -55,17 +56,7 @@ def write_register(path: Path, n: int) -> list[dict[str, Any]]:
         if u.level == "ward" and u.province_code == DEMO_PROVINCE
     ]
     rng = random.Random(7)
-    cols = [
-        "person_id",
-        "national_id",
-        "old_id",
-        "full_name",
-        "dob",
-        "sex",
-        "ward_code",
-        "address",
-        "phone",
-    ]
+    cols = list(REGISTER_COLUMNS)
     people = []
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)

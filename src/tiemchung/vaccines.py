@@ -36,3 +36,14 @@ VACCINES: tuple[Vaccine, ...] = (
 )
 
 BY_CODE = {v.code: v for v in VACCINES}
+
+#: How sites wrote each product on paper and in their spreadsheets (the legacy files).
+LEGACY_NAMES: dict[str, str] = {
+    "AZ": "AstraZeneca",
+    "PFIZER": "Pfizer",
+    "MODERNA": "Moderna",
+    "VEROCELL": "Vero Cell",
+    "SPUTNIKV": "Sputnik V",
+    "ABDALA": "Abdala",
+    "HAYATVAX": "Hayat-Vax",
+}

@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
+from tiemchung.columns import RECORD_COLUMNS
 from tiemchung.identity import IdentityError, parse_dob
 from tiemchung.registry.audit import audit
 from tiemchung.registry.doses import UNVERIFIED
@@ -46,21 +47,8 @@ from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
 from tiemchung.registry.models import AdminUnit, Dose, Product, Site
 from tiemchung.registry.scope import Actor
+from tiemchung.vaccines import LEGACY_NAMES
 
-RECORD_COLUMNS = (
-    "record_id",
-    "national_id",
-    "full_name",
-    "dob",
-    "sex",
-    "phone",
-    "ward_code",
-    "address",
-    "vaccine",
-    "dose_number",
-    "dose_date",
-    "site_id",
-)
 BACKLOG_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:tiemchung:backlog-dose-record")
 BATCH_ROWS = 5_000
 
@@ -174,9 +162,7 @@ def import_dose_records(
     products = {p.code: p.code for p in session.scalars(select(Product))}
     for p in session.scalars(select(Product)):
         products.setdefault(p.name.casefold(), p.code)
-    from tiemchung.synth.tables import LEGACY_VACCINE_NAMES
-
-    for code, name in LEGACY_VACCINE_NAMES.items():
+    for code, name in LEGACY_NAMES.items():
         if code in products:
             products.setdefault(name.casefold(), code)
     ward_province = dict(

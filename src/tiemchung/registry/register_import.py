@@ -18,28 +18,18 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from tiemchung.columns import REGISTER_COLUMNS
 from tiemchung.registry.audit import audit
 from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
 from tiemchung.registry.models import AdminUnit, Person
 from tiemchung.registry.scope import Actor
 
-REGISTER_COLUMNS = (
-    "person_id",
-    "national_id",
-    "old_id",
-    "full_name",
-    "dob",
-    "sex",
-    "ward_code",
-    "address",
-    "phone",
-)
 REQUIRED = ("person_id", "full_name")
 BATCH_ROWS = 20_000
 
@@ -212,6 +202,9 @@ def import_register(
         },
     )
     session.commit()
+    if dialect == "postgresql":  # fresh statistics, or the planner scans a new register
+        session.execute(text("ANALYZE persons"))
+        session.commit()
     if report.rows_rejected:
         report.rejects_file = str(rejects_path)
     else:

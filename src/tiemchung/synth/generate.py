@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tiemchung.columns import RECORD_COLUMNS, REGISTER_COLUMNS, TRUTH_COLUMNS
 from tiemchung.identity import to_tcvn3, to_vni, ward_by_code
 from tiemchung.vaccines import VACCINES
 
@@ -31,33 +32,6 @@ from .output import Sink, write_table, write_xlsx
 from .population import World, days, make_people, rng_for
 from .profile import Profile, load_profile
 from .vaccination import PRODUCTS, vaccinate
-
-REGISTER_COLUMNS = (
-    "person_id",
-    "national_id",
-    "old_id",
-    "full_name",
-    "dob",
-    "sex",
-    "ward_code",
-    "address",
-    "phone",
-)
-RECORD_COLUMNS = (
-    "record_id",
-    "national_id",
-    "full_name",
-    "dob",
-    "sex",
-    "phone",
-    "ward_code",
-    "address",
-    "vaccine",
-    "dose_number",
-    "dose_date",
-    "site_id",
-)
-TRUTH_COLUMNS = ("record_id", "person_id", "duplicate_of", "wrong_fields")
 
 
 def _strings(names: tuple[str, ...]) -> pa.Schema:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from tiemchung.vaccines import LEGACY_NAMES
+
 # --- Surnames ---------------------------------------------------------------------------------
 # (north form, south form, share %). Shares: the widely quoted survey of Vietnamese surnames
 # (Nguyễn ~38.4, Trần 11, Lê 9.5, Phạm 7.1, Hoàng/Huỳnh 5.1, Phan 4.5, Vũ/Võ 3.9, Đặng 2.1,
@@ -741,15 +743,7 @@ LEGACY_HEADERS: Final = (
     "Ngày tiêm",
 )
 #: What a site wrote in "Tên vắc xin" for each product code.
-LEGACY_VACCINE_NAMES: Final = {
-    "AZ": "AstraZeneca",
-    "PFIZER": "Pfizer",
-    "MODERNA": "Moderna",
-    "VEROCELL": "Vero Cell",
-    "SPUTNIKV": "Sputnik V",
-    "ABDALA": "Abdala",
-    "HAYATVAX": "Hayat-Vax",
-}
+LEGACY_VACCINE_NAMES: Final = LEGACY_NAMES  # defined with the products in tiemchung.vaccines
 
 # New-style tone placement (Hoà, Thuỷ) that many keyboards produce; normalize_name puts the
 # tone back in the old-style place, so this is formatting, not an error.
