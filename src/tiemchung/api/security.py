@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import jwt
 
@@ -33,7 +35,19 @@ def create_token(secret: bytes, user: User, ttl_minutes: int) -> tuple[str, int]
 
 
 def actor_from_token(secret: bytes, token: str) -> Actor:
-    """Decode and check a token; raises ``jwt.PyJWTError`` when invalid or expired."""
+    """Decode and check a token; raises ``jwt.PyJWTError`` when invalid or expired.
+
+    A site sends the same token all shift: the verified claims are cached, and the expiry is
+    checked again on every call, so a cached token stops working the second it expires.
+    """
+    actor, expires = _verified(secret, token)
+    if time.time() >= expires:
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    return actor
+
+
+@lru_cache(maxsize=8192)
+def _verified(secret: bytes, token: str) -> tuple[Actor, float]:
     c = jwt.decode(
         token,
         secret,
@@ -49,4 +63,4 @@ def actor_from_token(secret: bytes, token: str) -> Actor:
         ward_code=c.get("ward"),
         site_id=c.get("site"),
         person_pk=c.get("pk"),
-    )
+    ), float(c["exp"])
