@@ -1,0 +1,288 @@
+"""Comparisons of a dose record's typed identity (``l_`` columns) with a register person
+(``r_`` columns), built for Vietnamese data entry.
+
+A comparison is a list of levels tried in order; the first that holds gives the pair its
+*gamma* (the level's position; ``-1`` for the null level, which carries no evidence). Each
+level is a small class with ``create_sql(dialect)`` and a ``label``, like Splink's. The levels
+name the mistakes people actually make: an ID with one digit wrong or two swapped, the old
+9-digit CMND, the ID of someone else in the household; a date with day and month swapped, the
+01-01 or year-only placeholder, a year off by one keystroke; a name with its middle name
+dropped or one letter wrong; a neighbouring ward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .dialects import Dialect
+
+
+def _hamming(a: str, b: str) -> str:
+    """Hamming distance, NULL for texts of different lengths (``hamming`` raises on those;
+    a CASE guarantees it never sees them, which AND does not: engines reorder conjuncts)."""
+    return f"(CASE WHEN length({a}) = length({b}) THEN hamming({a}, {b}) END)"
+
+
+class Level:
+    """One comparison level: a SQL condition on a candidate pair and a label."""
+
+    label: str = ""
+    is_null: bool = False
+    #: register column holding the term frequency that replaces ``u`` on this level
+    tf_column: str | None = None
+
+    def create_sql(self, dialect: Dialect) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Null(Level):
+    """Either side is missing: no evidence either way."""
+
+    conditions: tuple[str, ...]
+    is_null: bool = True
+    label: str = "missing"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return " OR ".join(f"({c})" for c in self.conditions)
+
+
+@dataclass(frozen=True)
+class Exact(Level):
+    """``l_col = r_col`` (optionally against another register column)."""
+
+    col: str
+    other: str | None = None
+    label: str = "exact"
+    tf_column: str | None = None
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return f"l_{self.col} = r_{self.other or self.col}"
+
+
+@dataclass(frozen=True)
+class OneSubstitution(Level):
+    """Same length, one character different (one mistyped digit)."""
+
+    col: str
+    other: str
+    label: str = "1 digit wrong"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        a, b = f"l_{self.col}", f"r_{self.other}"
+        return f"{_hamming(a, b)} = 1"
+
+
+@dataclass(frozen=True)
+class Transposed(Level):
+    """Two neighbouring characters swapped (and nothing else)."""
+
+    col: str
+    other: str
+    label: str = "2 digits swapped"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        a, b = f"l_{self.col}", f"r_{self.other}"
+        # hamming first: 100x cheaper than damerau_levenshtein, which then runs on few pairs
+        return f"{_hamming(a, b)} = 2 AND damerau_levenshtein({a}, {b}) = 1"
+
+
+@dataclass(frozen=True)
+class Household(Level):
+    """The record's ID is another register person's, who lives at this person's address:
+    a parent's ID typed on a child's record, or the reverse."""
+
+    label: str = "household ID"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return "l_id_owner_addr = r_addr_key AND l_id_owner <> r_person_id"
+
+
+@dataclass(frozen=True)
+class SameParts(Level):
+    """Surname and given name agree but the number of words differs: a middle name dropped
+    (``Nguyễn Hùng`` for ``Nguyễn Văn Hùng``) or added."""
+
+    label: str = "middle dropped"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return "l_surname = r_surname AND l_given = r_given AND l_ntok <> r_ntok"
+
+
+@dataclass(frozen=True)
+class JaroWinkler(Level):
+    """Jaro-Winkler similarity of the folded names at least ``threshold``."""
+
+    col: str
+    threshold: float
+
+    @property
+    def label(self) -> str:  # type: ignore[override]
+        return f"jw>={self.threshold}"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return f"jaro_winkler_similarity(l_{self.col}, r_{self.col}) >= {self.threshold}"
+
+
+@dataclass(frozen=True)
+class DobExactDay(Level):
+    label: str = "exact"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return "l_dob_iso = r_dob_iso AND l_dob_prec = 'day'"
+
+
+@dataclass(frozen=True)
+class DobExactPartial(Level):
+    label: str = "same partial"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return "l_dob_iso = r_dob_iso"
+
+
+@dataclass(frozen=True)
+class DobSwapped(Level):
+    label: str = "d/m swapped"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return "l_dob_y = r_dob_y AND l_dob_m = r_dob_d AND l_dob_d = r_dob_m"
+
+
+@dataclass(frozen=True)
+class DobPlaceholder(Level):
+    label: str = "placeholder"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return "l_dob_y = r_dob_y AND (l_dob_prec = 'year' OR (l_dob_m = 1 AND l_dob_d = 1))"
+
+
+@dataclass(frozen=True)
+class DobCompatible(Level):
+    label: str = "compatible"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return (
+            "l_dob_y = r_dob_y AND (l_dob_m IS NULL OR r_dob_m IS NULL OR l_dob_m = r_dob_m) "
+            "AND (l_dob_d IS NULL OR r_dob_d IS NULL OR l_dob_d = r_dob_d)"
+        )
+
+
+@dataclass(frozen=True)
+class DobYearTypo(Level):
+    label: str = "year typo"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        ly, ry = "CAST(l_dob_y AS STRING)", "CAST(r_dob_y AS STRING)"
+        return (
+            "l_dob_m IS NOT DISTINCT FROM r_dob_m AND l_dob_d IS NOT DISTINCT FROM r_dob_d "
+            f"AND (abs(l_dob_y - r_dob_y) = 1 OR {_hamming(ly, ry)} = 1 "
+            f"OR ({_hamming(ly, ry)} = 2 AND damerau_levenshtein({ly}, {ry}) = 1))"
+        )
+
+
+@dataclass(frozen=True)
+class Else(Level):
+    label: str = "different"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return "TRUE"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A field compared through ordered levels. ``needs`` are the canonical input columns it
+    reads; a comparison whose columns an input lacks is left out of the model."""
+
+    name: str
+    needs: tuple[str, ...]
+    levels: tuple[Level, ...]
+
+    @property
+    def gamma(self) -> str:
+        return f"gamma_{self.name}"
+
+    @property
+    def scored(self) -> tuple[Level, ...]:
+        """The levels that carry evidence (all but the null level), in gamma order."""
+        return tuple(lv for lv in self.levels if not lv.is_null)
+
+    def gamma_sql(self, dialect: Dialect) -> str:
+        parts = []
+        k = 0
+        for lv in self.levels:
+            if lv.is_null:
+                parts.append(f"WHEN {lv.create_sql(dialect)} THEN -1")
+            elif isinstance(lv, Else):
+                parts.append(f"ELSE {k}")
+            else:
+                parts.append(f"WHEN {lv.create_sql(dialect)} THEN {k}")
+                k += 1
+            if isinstance(lv, Else):
+                break
+        return f"CASE {' '.join(parts)} END AS {self.gamma}"
+
+
+def default_comparisons() -> tuple[Comparison, ...]:
+    """The comparisons this data needs; any whose columns are missing is dropped later."""
+    return (
+        Comparison(
+            "national_id",
+            ("national_id",),
+            (
+                Null(("l_id_key IS NULL", "r_nid IS NULL AND r_old_id IS NULL")),
+                Exact("id_key", "nid"),
+                Exact("id_key", "old_id", label="old ID"),
+                OneSubstitution("id_key", "nid"),
+                Transposed("id_key", "nid"),
+                Household(),
+                Else(),
+            ),
+        ),
+        Comparison(
+            "full_name",
+            ("full_name",),
+            (
+                Null(("l_name_fold IS NULL", "r_name_fold IS NULL")),
+                Exact("name_fold", tf_column="r_name_tf"),
+                SameParts(),
+                JaroWinkler("name_fold", 0.95),
+                JaroWinkler("name_fold", 0.88),
+                Else(),
+            ),
+        ),
+        Comparison(
+            "dob",
+            ("dob",),
+            (
+                Null(("l_dob_y IS NULL", "r_dob_y IS NULL")),
+                DobExactDay(),
+                DobExactPartial(),
+                DobSwapped(),
+                DobPlaceholder(),
+                DobCompatible(),
+                DobYearTypo(),
+                Else(),
+            ),
+        ),
+        Comparison(
+            "sex",
+            ("sex",),
+            (Null(("l_sex IS NULL", "r_sex IS NULL")), Exact("sex"), Else()),
+        ),
+        Comparison(
+            "ward_code",
+            ("ward_code",),
+            (
+                Null(("l_ward IS NULL", "r_ward IS NULL")),
+                Exact("ward"),
+                Exact("district", label="same district"),
+                Exact("province", label="same province"),
+                Else(),
+            ),
+        ),
+        Comparison(
+            "phone",
+            ("phone",),
+            (Null(("l_phone IS NULL", "r_phone IS NULL")), Exact("phone"), Else()),
+        ),
+    )

@@ -1,0 +1,260 @@
+"""Scoring, classification and the record-level decisions, as SQL built from the model.
+
+* **best**: each identity's candidates weighted (sum of log2 m/u, names term-frequency
+  adjusted), the best kept with the sum over all its candidates;
+* **decided**: the posterior of the best, the decision (auto / review / not found), the
+  fields that are wrong, the register values that correct them, the explanation;
+* **records**: conflicts (two records claim one person's dose on far-apart dates), double
+  entries, and the final ``links`` row of every record.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .comparisons import Comparison
+from .model import Model
+from .steps import Plan
+
+#: days apart within which two records of one dose are the same dose typed twice
+DUPLICATE_WINDOW = 3
+
+LINK_COLUMNS = (
+    "record_id",
+    "person_id",
+    "action",
+    "match_probability",
+    "mismatches",
+    "corrections",
+    "duplicate_of",
+    "explanation",
+)
+
+
+#: field names as the explanation writes them (it is repeated on millions of rows)
+SHORT = {"national_id": "id", "full_name": "name", "ward_code": "ward"}
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _num(x: float) -> str:
+    return repr(float(x))
+
+
+def _log2(x: float) -> float:
+    return math.log2(max(float(x), 1e-300))
+
+
+def weight_sql(comp: Comparison, model: Model, prefix: str = "") -> str:
+    """Match weight (log2 Bayes factor) of one comparison; on a term-frequency level the
+    register frequency of the value replaces u, so a common name weighs less than a rare."""
+    p = model.params(comp.name)
+    assert p is not None
+    parts = ["WHEN -1 THEN 0.0"]
+    for k, (w, m, tf) in enumerate(zip(p.weights(), p.m, p.tf, strict=True)):
+        if tf:
+            parts.append(f"WHEN {k} THEN {_num(_log2(m))} - log2(greatest({prefix}{tf}, 1e-9))")
+        else:
+            parts.append(f"WHEN {k} THEN {_num(w)}")
+    return f"(CASE {prefix}{comp.gamma} {' '.join(parts)} ELSE 0.0 END)"
+
+
+def total_weight_sql(plan: Plan, model: Model) -> str:
+    return " + ".join(weight_sql(c, model) for c in plan.comparisons) or "0.0"
+
+
+def best_sql(plan: Plan, model: Model) -> str:
+    """Best candidate per identity, with ``z`` = sum over its candidates of 2^(w - w_best).
+
+    Exact-pass identities have their one pair; the others are ranked (ties broken by
+    person_id, so every engine picks the same).
+    """
+    w = total_weight_sql(plan, model)
+    g = "".join(f"{c.gamma}, " for c in plan.comparisons)
+    rg = "".join(f"r.{c.gamma}, " for c in plan.comparisons)
+    return (
+        f"WITH s AS (SELECT iid, person_id, {g}r_name_tf, {w} AS w FROM scored_in "
+        "WHERE NOT is_exact), "
+        "r AS (SELECT *, row_number() OVER (PARTITION BY iid ORDER BY w DESC, person_id) "
+        "AS rk, max(w) OVER (PARTITION BY iid) AS wmax FROM s), "
+        "z AS (SELECT iid, sum(pow(2.0, w - wmax)) AS z, count(*) AS n_cand FROM r "
+        "GROUP BY iid), "
+        "nx AS (SELECT iid, person_id AS next_person, w AS next_w FROM r WHERE rk = 2) "
+        f"SELECT r.iid, r.person_id, FALSE AS is_exact, {rg}r.r_name_tf, r.w, z.z, z.n_cand, "
+        "r.w + log2(z.z) AS lz, nx.next_person, nx.next_w "
+        "FROM r JOIN z ON z.iid = r.iid LEFT JOIN nx ON nx.iid = r.iid WHERE r.rk = 1 "
+        f"UNION ALL SELECT iid, person_id, TRUE AS is_exact, {g}r_name_tf, {w} AS w, "
+        f"1.0 AS z, 1 AS n_cand, {w} AS lz, CAST(NULL AS STRING) AS next_person, "
+        "CAST(NULL AS DOUBLE) AS next_w FROM scored_in WHERE is_exact"
+    )
+
+
+def posterior_sql(model: Model, n_register: int) -> str:
+    """P(best | data): each identity is somebody in the register with prior ``pi`` (any of
+    the N persons equally) or nobody; candidate j has Bayes factor 2^w_j. Then
+    P(best) = 2^(w + a) / ((1 - pi) + sum_j 2^(w_j + a)), a = log2(pi / N), written so it
+    cannot overflow. A record close to two people gets at most about half."""
+    a = _log2(model.pi) - _log2(n_register)
+    return f"1.0 / (b.z + {_num(1 - model.pi)} * pow(2.0, -(b.w + {_num(a)})))"
+
+
+def explanation_sql(plan: Plan, model: Model, n_register: int) -> str:
+    """The comparisons of the best pair, each with its level and weight, then the prior and
+    the runner-up: what a reviewer needs to see why."""
+    d = plan.dialect
+    items = []
+    for comp in plan.comparisons:
+        p = model.params(comp.name)
+        assert p is not None
+        short = SHORT.get(comp.name, comp.name)
+        whens = [f"WHEN -1 THEN {_lit(short + ' missing')}"]
+        for k, (lab, w, m, tf) in enumerate(zip(p.labels, p.weights(), p.m, p.tf, strict=True)):
+            if tf:
+                expr = d.fmt_weight(f"{_num(_log2(m))} - log2(greatest(b.{tf}, 1e-9))")
+                whens.append(f"WHEN {k} THEN concat({_lit(f'{short} {lab} ')}, {expr}, 'tf')")
+            else:
+                whens.append(f"WHEN {k} THEN {_lit(f'{short} {lab} {w:+.1f}')}")
+        items.append(f"CASE b.{comp.gamma} {' '.join(whens)} END")
+    prior = _log2(model.pi) - _log2(n_register)
+    items.append(_lit(f"prior {prior:+.1f}"))
+    items.append(
+        "CASE WHEN b.next_person IS NOT NULL THEN concat('runner-up ', b.next_person, ' ', "
+        f"{d.fmt_weight('b.next_w')}) END"
+    )
+    return f"concat_ws('; ', CASE WHEN b.is_exact THEN 'exact pass' END, {', '.join(items)})"
+
+
+def mismatch_items(plan: Plan) -> list[tuple[str, str, str]]:
+    """(field, SQL that the record's value is substantively wrong, register value) for the
+    fields both inputs carry. A missing record value is wrong; so is a register without one
+    (nothing to verify against), as ``wrong_fields`` defines it."""
+    out = []
+    if plan.both("national_id"):
+        out.append(("national_id", "coalesce(i.id_key <> g.nid, TRUE)", "g.nid"))
+    if plan.both("full_name"):
+        out.append(("full_name", "i.name_norm IS DISTINCT FROM g.name_norm", "g.name_disp"))
+    if plan.both("dob"):
+        out.append(("dob", "coalesce(i.dob_iso <> g.dob_iso, TRUE)", "g.dob_iso"))
+    if plan.both("sex"):
+        out.append(("sex", "coalesce(i.sex <> g.sex, TRUE)", "g.sex"))
+    if plan.both("ward_code"):
+        out.append(("ward_code", "i.ward IS DISTINCT FROM g.ward", "g.ward"))
+    return out
+
+
+def decided_sql(plan: Plan, model: Model, n_register: int) -> str:
+    """Per identity: decision, person (when plausible), posterior, mismatches, corrections
+    (JSON field -> register value), explanation, and the area it counts under."""
+    t_auto = _num(model.thresholds["auto"])
+    t_pl = _num(model.thresholds["plausible"])
+    items = mismatch_items(plan)
+    mism = (
+        "concat_ws(';', " + ", ".join(f"CASE WHEN {c} THEN '{f}' END" for f, c, _ in items) + ")"
+        if items
+        else "''"
+    )
+    corr_parts = ", ".join(
+        f'CASE WHEN {c} AND {v} IS NOT NULL THEN concat(\'"{f}": "\', '
+        f"{plan.dialect.json_escape(v)}, '\"') END"
+        for f, c, v in items
+    )
+    corr = f"concat('{{', concat_ws(', ', {corr_parts}), '}}')" if items else "'{}'"
+    decision = (
+        "CASE WHEN i.problem IS NOT NULL THEN 'review' WHEN b.iid IS NULL THEN 'not_found' "
+        f"WHEN b.is_exact OR b.p >= {t_auto} THEN 'auto' WHEN b.p >= {t_pl} THEN 'review' "
+        "ELSE 'not_found' END"
+    )
+    found = "decision <> 'not_found' AND problem IS NULL"
+    expl = explanation_sql(plan, model, n_register)
+    return (
+        f"SELECT iid, decision, CASE WHEN {found} THEN person_id END AS person_id, p, "
+        f"is_exact, nf_key, CASE WHEN {found} THEN mismatches END AS mismatches, "
+        f"CASE WHEN {found} THEN corrections END AS corrections, explanation, "
+        f"CASE WHEN {found} THEN p_ward ELSE ward END AS ward, "
+        f"CASE WHEN {found} THEN p_province ELSE province END AS province FROM ("
+        f"SELECT i.iid, i.problem, i.nf_key, i.ward, i.province, {decision} AS decision, "
+        "b.person_id, coalesce(b.p, 0.0) AS p, coalesce(b.is_exact, FALSE) AS is_exact, "
+        f"{mism} AS mismatches, {corr} AS corrections, "
+        "CASE WHEN i.problem IS NOT NULL THEN i.problem "
+        f"WHEN b.iid IS NULL THEN 'no candidate in the register' ELSE {expl} END AS explanation, "
+        "g.ward AS p_ward, g.province AS p_province "
+        f"FROM ident i LEFT JOIN (SELECT b.*, {posterior_sql(model, n_register)} AS p "
+        "FROM best b) b ON b.iid = i.iid LEFT JOIN reg g ON g.person_id = b.person_id) x"
+    )
+
+
+_RECORDS = (
+    "r AS (SELECT r.record_id, r.no_id, r.dose_number, r.dose_day, d.decision, d.person_id, "
+    "d.is_exact, d.nf_key FROM rec_iid r LEFT JOIN decided d ON d.iid = r.iid)"
+)
+
+
+def conflicts_sql(window: int = DUPLICATE_WINDOW) -> str:
+    """Records that claim one person's same dose on dates too far apart to be one dose: at
+    most one of them is that person, so those the exact pass did not settle go to review."""
+    return (
+        f"WITH {_RECORDS}, "
+        "a AS (SELECT record_id, person_id, dose_number, dose_day, is_exact FROM r "
+        "WHERE decision = 'auto' AND NOT no_id AND dose_number IS NOT NULL "
+        "AND dose_day IS NOT NULL), "
+        "g AS (SELECT person_id, dose_number, min(dose_day) AS d0, max(dose_day) AS d1 FROM a "
+        f"GROUP BY person_id, dose_number HAVING max(dose_day) - min(dose_day) > {window}) "
+        "SELECT a.record_id, concat('conflict: another record claims dose ', "
+        "CAST(a.dose_number AS STRING), ' of ', a.person_id, ' ', "
+        "CAST(g.d1 - g.d0 AS STRING), ' days apart') AS reason "
+        "FROM a JOIN g ON g.person_id = a.person_id AND g.dose_number = a.dose_number "
+        "WHERE NOT a.is_exact"
+    )
+
+
+def duplicates_sql(window: int = DUPLICATE_WINDOW) -> str:
+    """Double entries: one person (or, for records not found, one typed identity), one dose
+    number, dates within ``window`` days (the same date at two sites included); each is a
+    duplicate of the first entry of its cluster (earliest date, then record order)."""
+    return (
+        f"WITH {_RECORDS}, "
+        "e AS (SELECT r.record_id, r.dose_number, r.dose_day, "
+        "CASE WHEN r.decision = 'auto' THEN concat('p:', r.person_id) "
+        "WHEN r.decision = 'not_found' THEN concat('k:', r.nf_key) END AS who "
+        "FROM r LEFT JOIN conflicts c ON c.record_id = r.record_id "
+        "WHERE c.record_id IS NULL AND NOT r.no_id AND r.dose_number IS NOT NULL "
+        "AND r.dose_day IS NOT NULL), "
+        # only groups of two or more records can hold a double entry: window over those
+        "m AS (SELECT who, dose_number FROM e WHERE who IS NOT NULL GROUP BY who, dose_number "
+        "HAVING count(*) > 1), "
+        "o AS (SELECT e.*, lag(e.dose_day) OVER (PARTITION BY e.who, e.dose_number "
+        "ORDER BY e.dose_day, e.record_id) AS prev_day FROM e JOIN m ON m.who = e.who "
+        "AND m.dose_number = e.dose_number), "
+        f"c AS (SELECT *, sum(CASE WHEN prev_day IS NULL OR dose_day - prev_day > {window} "
+        "THEN 1 ELSE 0 END) OVER (PARTITION BY who, dose_number ORDER BY dose_day, record_id "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cluster FROM o), "
+        "f AS (SELECT *, first_value(record_id) OVER (PARTITION BY who, dose_number, cluster "
+        "ORDER BY dose_day, record_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
+        "AS first_id FROM c) "
+        "SELECT record_id, first_id AS duplicate_of FROM f WHERE record_id <> first_id"
+    )
+
+
+def links_sql() -> str:
+    """One row per record: the ``links`` columns, plus ward/province (for the summary) and
+    the row number (to write in input order)."""
+    action = (
+        "CASE WHEN r.no_id THEN 'review' WHEN c.record_id IS NOT NULL THEN 'review' "
+        "WHEN u.record_id IS NOT NULL THEN 'duplicate' "
+        "WHEN d.decision = 'auto' AND d.mismatches = '' THEN 'verified' "
+        "WHEN d.decision = 'auto' THEN 'corrected' ELSE d.decision END"
+    )
+    expl = (
+        "concat_ws('; ', CASE WHEN r.no_id THEN 'unparseable: no record_id' END, c.reason, "
+        "d.explanation)"
+    )
+    return (
+        f"SELECT r.record_id, d.person_id, {action} AS action, "
+        "round(d.p, 6) AS match_probability, d.mismatches, d.corrections, "
+        f"u.duplicate_of, {expl} AS explanation, d.ward, d.province, r._row "
+        "FROM rec_iid r LEFT JOIN decided d ON d.iid = r.iid "
+        "LEFT JOIN conflicts c ON c.record_id = r.record_id "
+        "LEFT JOIN duplicates u ON u.record_id = r.record_id ORDER BY r._row"
+    )

@@ -1,0 +1,58 @@
+"""Every difference between the SQL of DuckDB and of Spark, in one place.
+
+The pipeline builds one SQL text per step; it asks the dialect only for the few things the two
+engines spell differently. Functions Spark lacks (``jaro_winkler_similarity``,
+``damerau_levenshtein``) are not spelled differently: the Spark engine registers them under the
+DuckDB names, computed by DuckDB itself on Arrow batches, so both engines share semantics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """SQL spellings that differ between engines."""
+
+    name: str
+
+    def quote(self, identifier: str) -> str:
+        """Quote a column name taken from a user's file (it may hold spaces, accents)."""
+        if self.name == "spark":
+            return "`" + identifier.replace("`", "``") + "`"
+        return '"' + identifier.replace('"', '""') + '"'
+
+    def fmt_weight(self, expr: str) -> str:
+        """A weight as text with sign and one decimal (``+12.3``), rounded first so both
+        engines print the same digits."""
+        fn = "format_string" if self.name == "spark" else "printf"
+        return f"{fn}('%+.1f', round({expr}, 1))"
+
+    def fmt_prob(self, expr: str) -> str:
+        fn = "format_string" if self.name == "spark" else "printf"
+        return f"{fn}('%.6f', {expr})"
+
+    def json_escape(self, expr: str) -> str:
+        """Backslashes and double quotes escaped for a JSON string (Spark reads backslash in
+        a SQL literal as an escape; DuckDB does not)."""
+        if self.name == "spark":
+            return f"replace(replace({expr}, '\\\\', '\\\\\\\\'), '\"', '\\\\\"')"
+        return f"replace(replace({expr}, '\\', '\\\\'), '\"', '\\\"')"
+
+    def row_id(self) -> str:
+        """A unique integer per row of the result (not dense, not ordered)."""
+        if self.name == "spark":
+            return "monotonically_increasing_id()"
+        return "row_number() OVER ()"
+
+    def bucket(self, expr: str, buckets: int) -> str:
+        """A stable pseudo-random bucket in ``[0, buckets)`` of a text or number, used to take
+        deterministic samples (the same on every run of one engine)."""
+        if self.name == "spark":
+            return f"pmod(xxhash64({expr}), {buckets})"
+        return f"(hash({expr}) % {buckets})"
+
+
+DUCKDB = Dialect("duckdb")
+SPARK = Dialect("spark")

@@ -1,0 +1,71 @@
+"""The interface every engine implements: a handful of hooks, nothing about record linkage."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+
+from ..dialects import Dialect
+from ..inputs import InputSpec
+
+#: A value-level standardiser: (duckdb connection, source table with column ``v``, output
+#: table name) -> None. Both engines run it with DuckDB, so both share its semantics.
+ValueFn = Callable[[object, str, str], None]
+
+
+class Engine(ABC):
+    """Runs named SQL steps and keeps their results as tables until the run ends.
+
+    A table that :meth:`run` made survives a crash (DuckDB: a database file; Spark: Parquet
+    in the work folder), which is what lets a run resume from its last finished stage.
+    """
+
+    dialect: Dialect
+    work: Path
+
+    @abstractmethod
+    def load_input(self, name: str, spec: InputSpec, columns: list[str]) -> None:
+        """Make table ``name``: ``_row`` (1-based data row) and the given canonical columns
+        (which the spec maps), all text, every row of the file kept."""
+
+    @abstractmethod
+    def load_arrow(self, name: str, table: pa.Table) -> None:
+        """Make table ``name`` from a small Arrow table built in Python."""
+
+    @abstractmethod
+    def run(self, name: str, sql: str) -> None:
+        """Materialise ``sql`` as table ``name`` (replacing it)."""
+
+    @abstractmethod
+    def fetch(self, sql: str) -> pa.Table:
+        """Run a query whose result is small and return it."""
+
+    @abstractmethod
+    def standardise(self, name: str, source_sql: str, fn: ValueFn, schema: pa.Schema) -> None:
+        """Make table ``name`` by applying ``fn`` (DuckDB SQL, with Python for the rare values
+        that need it) to the distinct values that ``source_sql`` yields as column ``v``."""
+
+    @abstractmethod
+    def has_table(self, name: str) -> bool:
+        """Whether ``name`` exists (from this run or, when resuming, an earlier one)."""
+
+    @abstractmethod
+    def export(self, sql: str, path: Path, fmt: str) -> None:
+        """Write the result of ``sql`` to one file (``csv`` or ``parquet``)."""
+
+    @abstractmethod
+    def checkpoint(self) -> None:
+        """Make everything materialised so far durable."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def count(self, name: str) -> int:
+        return int(self.fetch(f"SELECT count(*) AS n FROM {name}").column(0)[0].as_py())
+
+    def scalar(self, sql: str) -> object:
+        t = self.fetch(sql)
+        return t.column(0)[0].as_py() if t.num_rows else None

@@ -1,0 +1,144 @@
+"""The DuckDB engine: one process, a database file in the work folder, memory and threads
+capped so a national-size run cannot take the machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from tiemchung.identity.bulk import register_macros
+
+from ..dialects import DUCKDB
+from ..inputs import InputSpec, xlsx_table
+from .base import Engine, ValueFn
+
+DEFAULT_MEMORY = "1500MB"
+
+
+class DuckDBEngine(Engine):
+    """Tables live in ``work/state.duckdb``; spills go to ``work/tmp``."""
+
+    dialect = DUCKDB
+
+    def __init__(
+        self,
+        work: Path,
+        *,
+        threads: int | None = None,
+        memory: str | None = None,
+        durable: bool = False,
+    ):
+        self.work = work
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "tmp").mkdir(exist_ok=True)
+        # In memory (spilling to work/tmp past the memory limit) is ~3x faster than a
+        # database file; a file is used when the run must be able to resume.
+        self.durable = durable
+        self.con = duckdb.connect(str(work / "state.duckdb") if durable else ":memory:")
+        self.threads = threads or min(2, os.cpu_count() or 1)
+        self.con.execute(f"SET threads = {int(self.threads)}")
+        self.con.execute("SET memory_limit = ?", [memory or DEFAULT_MEMORY])
+        self.con.execute("SET temp_directory = ?", [str(work / "tmp")])
+        self.con.execute("SET preserve_insertion_order = false")
+        register_macros(self.con)
+
+    # --- inputs ------------------------------------------------------------------------------
+    def _select_list(self, spec: InputSpec, columns: list[str]) -> str:
+        q = self.dialect.quote
+        return ", ".join(f"CAST({q(spec.columns[c])} AS VARCHAR) AS {c}" for c in columns)
+
+    def load_input(self, name: str, spec: InputSpec, columns: list[str]) -> None:
+        cols = self._select_list(spec, columns)
+        if spec.fmt == ".xlsx":
+            table = xlsx_table(spec)
+            self.con.register("_xlsx", table)
+            try:
+                self.con.execute(
+                    f"CREATE OR REPLACE TABLE {name} AS SELECT row_number() OVER () AS _row, "
+                    f"{', '.join(columns)} FROM _xlsx"
+                )
+            finally:
+                self.con.unregister("_xlsx")
+            return
+        if spec.fmt == ".parquet":
+            self.con.execute(
+                f"CREATE OR REPLACE TABLE {name} AS SELECT file_row_number + 1 AS _row, {cols} "
+                "FROM read_parquet(?, file_row_number = true)",
+                [str(spec.path)],
+            )
+            return
+        # CSV: every value as text; a short row is padded with NULLs, never dropped.
+        self.con.execute("SET preserve_insertion_order = true")
+        try:
+            self.con.execute(
+                f"CREATE OR REPLACE TABLE {name} AS SELECT row_number() OVER () AS _row, {cols} "
+                "FROM read_csv(?, header = true, all_varchar = true, null_padding = true, "
+                "auto_detect = true)",
+                [str(spec.path)],
+            )
+        finally:
+            self.con.execute("SET preserve_insertion_order = false")
+
+    def load_arrow(self, name: str, table: pa.Table) -> None:
+        self.con.register("_arrow_in", table)
+        try:
+            self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _arrow_in")
+        finally:
+            self.con.unregister("_arrow_in")
+
+    # --- steps -------------------------------------------------------------------------------
+    def run(self, name: str, sql: str) -> None:
+        ordered = " ORDER BY " in sql[-60:]  # keep a final ORDER BY's order in the table
+        if ordered:
+            self.con.execute("SET preserve_insertion_order = true")
+        try:
+            self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+        finally:
+            if ordered:
+                self.con.execute("SET preserve_insertion_order = false")
+
+    def fetch(self, sql: str) -> pa.Table:
+        return self.con.sql(sql).to_arrow_table()
+
+    def standardise(self, name: str, source_sql: str, fn: ValueFn, schema: pa.Schema) -> None:
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW _src AS SELECT DISTINCT v FROM ({source_sql})"
+        )
+        fn(self.con, "_src", name)
+        self.con.execute("DROP VIEW IF EXISTS _src")
+
+    def has_table(self, name: str) -> bool:
+        return bool(
+            self.con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+                [name],
+            ).fetchone()[0]  # type: ignore[index]
+        )
+
+    def export(self, sql: str, path: Path, fmt: str) -> None:
+        if fmt == "csv":
+            opts = "FORMAT csv, HEADER true"
+        elif fmt == "parquet":
+            opts = "FORMAT parquet, COMPRESSION zstd"
+        else:
+            raise ValueError(fmt)
+        self.con.execute("SET preserve_insertion_order = true")
+        try:
+            self.con.execute(f"COPY ({sql}) TO '{_path_literal(path)}' ({opts})")
+        finally:
+            self.con.execute("SET preserve_insertion_order = false")
+
+    def checkpoint(self) -> None:
+        if self.durable:
+            self.con.execute("CHECKPOINT")
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _path_literal(path: Path) -> str:
+    """COPY ... TO takes no bind parameter for its target; the path is ours (OUT/...), quoted."""
+    return str(path).replace("'", "''")

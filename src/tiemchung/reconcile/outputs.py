@@ -1,0 +1,110 @@
+"""What a run leaves in OUT: ``links.csv``, ``links.parquet``, ``summary.json``,
+``report.html`` and ``model.json``.
+
+The summary holds the counts the source reports used (doses verified, verified with wrong
+information by field, not found, duplicates), overall, by province and by ward.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from tiemchung.identity import iter_admin_units
+
+from . import report
+from .decide import LINK_COLUMNS
+
+if TYPE_CHECKING:
+    from .run import Context
+
+ACTIONS = ("verified", "corrected", "review", "not_found", "duplicate")
+FIELDS = ("national_id", "full_name", "dob", "sex", "ward_code")
+
+
+@lru_cache(maxsize=1)
+def unit_names() -> dict[str, str]:
+    """2021 province and ward codes -> names (a ward and a province never share a code
+    length, so one dictionary serves both)."""
+    return {u.code: u.name for u in iter_admin_units("2021") if u.level in ("province", "ward")}
+
+
+def _counts_sql(group: str | None) -> str:
+    cols = ", ".join(f"sum(CASE WHEN action = '{a}' THEN 1 ELSE 0 END) AS {a}" for a in ACTIONS)
+    fields = ", ".join(
+        f"sum(CASE WHEN action = 'corrected' AND instr(mismatches, '{f}') > 0 THEN 1 ELSE 0 "
+        f"END) AS wrong_{f}"
+        for f in FIELDS
+    )
+    if group is None:
+        return f"SELECT count(*) AS records, {cols}, {fields} FROM links"
+    return (
+        f"SELECT {group} AS code, count(*) AS records, {cols}, {fields} FROM links "
+        f"GROUP BY {group} ORDER BY {group}"
+    )
+
+
+def _shape(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"records": int(row["records"] or 0)}
+    for a in ACTIONS:
+        out[a] = int(row[a] or 0)
+    out["verified_with_wrong_information"] = out["corrected"]
+    out["wrong_by_field"] = {f: int(row[f"wrong_{f}"] or 0) for f in FIELDS}
+    return out
+
+
+def summary(ctx: Context) -> dict[str, Any]:
+    eng = ctx.engine
+    names = unit_names()
+    overall = _shape(eng.fetch(_counts_sql(None)).to_pylist()[0])
+    areas = {}
+    for level, col in (("province", "province"), ("ward", "ward")):
+        rows = []
+        for r in eng.fetch(_counts_sql(col)).to_pylist():
+            code = r["code"]
+            rows.append({"code": code, "name": names.get(code) if code else None, **_shape(r)})
+        areas[level] = rows
+    model = ctx.model
+    assert model is not None
+    n_ident = eng.count("ident")
+    n_exact = eng.count("exact")
+    return {
+        "records": overall["records"],
+        "register": int(ctx.facts.get("n_register") or eng.count("reg")),
+        "overall": overall,
+        "by_province": areas["province"],
+        "by_ward": areas["ward"],
+        "pipeline": {
+            "engine": ctx.opts.engine,
+            "identities": n_ident,
+            "exact_pass_identities": n_exact,
+            "probabilistic_identities": n_ident - n_exact,
+            "blocking_rules": ctx.plan.blocking_rules(),
+            "candidate_pairs": eng.count("cand"),
+            "comparisons": [c.name for c in ctx.plan.comparisons],
+            "conflicts_sent_to_review": eng.count("conflicts"),
+            "timings_s": ctx.timings,
+        },
+        "model": {
+            "pi": round(model.pi, 6),
+            "thresholds": model.thresholds,
+            "given": ctx.given_model,
+        },
+    }
+
+
+def write_all(ctx: Context) -> None:
+    out = ctx.opts.out
+    eng = ctx.engine
+    cols = ", ".join(LINK_COLUMNS)
+    select = f"SELECT {cols} FROM links"  # links is in input order already
+    eng.export(select, out / "links.parquet", "parquet")
+    eng.export(select, out / "links.csv", "csv")
+    assert ctx.model is not None
+    (out / "model.json").write_text(ctx.model.to_json(), encoding="utf-8")
+    doc = summary(ctx)
+    (out / "summary.json").write_text(
+        json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (out / "report.html").write_text(report.render(doc, ctx.model), encoding="utf-8")

@@ -1,0 +1,277 @@
+"""The reconciliation run: stages in order, each materialising its tables through an engine,
+with progress and resume.
+
+Every problem with the inputs is found by :func:`prepare` before the engine starts. After each
+stage the engine makes its tables durable and ``OUT/.work/state.json`` records the stage as
+done; ``resume=True`` skips the stages a crashed or interrupted run had finished, provided the
+inputs, the mapping, the engine and the model are the same (their fingerprint is checked).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import decide, outputs
+from .engines import Engine, make_engine
+from .errors import ModelError, ReconcileInputError
+from .inputs import InputSpec, check_shared_mapping, inspect_input, read_mapping
+from .model import Model, choose_auto_threshold, estimate_pi
+from .standardise import KINDS
+from .steps import RAW_IDENTITY, Plan
+from .train import train
+
+Progress = Callable[[str, int, int], None]
+#: inputs above this size make the DuckDB engine keep its tables on disk (resumable)
+DURABLE_BYTES = 2 << 30
+
+
+@dataclass
+class Options:
+    records: Path
+    register: Path
+    out: Path
+    mapping: Path | None = None
+    engine: str = "duckdb"
+    model: Path | None = None
+    threads: int | None = None
+    memory: str | None = None
+    resume: bool = False
+    keep_work: bool = False
+    #: keep stage tables on disk so an interrupted run can resume (slower); ``None``: only
+    #: for large inputs (more than DURABLE_BYTES of files) and always with Spark
+    durable: bool | None = None
+
+
+@dataclass
+class Context:
+    opts: Options
+    plan: Plan
+    engine: Engine
+    model: Model | None
+    given_model: bool
+    timings: dict[str, float] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def work(self) -> Path:
+        return self.opts.out / ".work"
+
+
+# --- stages ----------------------------------------------------------------------------------
+REC_LOAD = ("record_id", *RAW_IDENTITY, "dose_number", "dose_date")
+
+
+def stage_load(ctx: Context) -> None:
+    plan = ctx.plan
+    ctx.engine.load_input("rec_in", plan.rec, [c for c in REC_LOAD if plan.rec.has(c)])
+    ctx.engine.load_input("reg_in", plan.reg, list(plan.reg.columns))
+    ctx.engine.run("raw", plan.raw_sql())
+
+
+def stage_standardise(ctx: Context) -> None:
+    for kind, source in ctx.plan.value_sources().items():
+        fn, schema = KINDS[kind]
+        ctx.engine.standardise(f"v_{kind}", source, fn, schema)
+    ctx.engine.run("reg", ctx.plan.reg_sql())
+    ctx.engine.run("ident0", ctx.plan.ident0_sql())
+
+
+def stage_collapse(ctx: Context) -> None:
+    ctx.engine.run("ident", ctx.plan.ident_sql())
+    ctx.engine.run("raw_map", ctx.plan.raw_map_sql())
+    ctx.engine.run("rec_iid", ctx.plan.rec_iid_sql())
+
+
+def stage_exact(ctx: Context) -> None:
+    ctx.engine.run("exact", ctx.plan.exact_sql())
+    ctx.engine.run(
+        "resid",
+        "SELECT i.* FROM ident i LEFT JOIN exact e ON e.iid = i.iid "
+        "WHERE e.iid IS NULL AND i.problem IS NULL",
+    )
+
+
+def stage_train(ctx: Context) -> None:
+    if ctx.given_model:
+        return
+    ctx.model = train(ctx.engine, ctx.plan, _n_register(ctx))
+    (ctx.work / "model.json").write_text(ctx.model.to_json(), encoding="utf-8")
+
+
+def stage_predict(ctx: Context) -> None:
+    assert ctx.model is not None
+    plan, eng = ctx.plan, ctx.engine
+    eng.run("cand", plan.candidates_sql("resid", plan.blocking_rules()))
+    eng.run(
+        "pairs",
+        "SELECT iid, person_id, FALSE AS is_exact FROM cand UNION ALL "
+        "SELECT iid, person_id, TRUE AS is_exact FROM exact",
+    )
+    eng.run("scored_in", plan.gamma_sql("pairs", extra=("is_exact",)))
+    eng.run("best", decide.best_sql(plan, ctx.model))
+
+
+def stage_classify(ctx: Context) -> None:
+    assert ctx.model is not None
+    n_reg = _n_register(ctx)
+    if not ctx.given_model:
+        t = ctx.engine.fetch(
+            "SELECT b.w, b.z, b.lz, i.n FROM best b JOIN ident i ON i.iid = b.iid "
+            "WHERE NOT b.is_exact"
+        )
+        n_resid = ctx.engine.count("resid")
+        lz = t.column("lz").to_numpy(zero_copy_only=False)
+        # identities of the rest with no candidate at all: nobody, with certainty
+        lz_all = np.r_[lz, np.full(max(n_resid - len(lz), 0), -1e9)]
+        pi = estimate_pi(lz_all, float(np.log2(n_reg)))
+        w = t.column("w").to_numpy(zero_copy_only=False)
+        z = t.column("z").to_numpy(zero_copy_only=False)
+        a = np.log2(pi) - np.log2(n_reg)
+        p = 1.0 / (z + (1 - pi) * np.exp2(-(w + a)))
+        n = t.column("n").to_numpy(zero_copy_only=False)
+        auto = choose_auto_threshold(p, n)
+        ctx.model.pi = pi
+        ctx.model.thresholds = {"auto": auto, "plausible": 0.5}
+        ctx.model.training["expected_auto_precision_residual"] = _expected_precision(p, n, auto)
+        (ctx.work / "model.json").write_text(ctx.model.to_json(), encoding="utf-8")
+    ctx.engine.run("decided", decide.decided_sql(ctx.plan, ctx.model, n_reg))
+
+
+def _expected_precision(p: np.ndarray, n: np.ndarray, t: float) -> float | None:
+    sel = p >= t
+    if not sel.any():
+        return None
+    return round(float((p[sel] * n[sel]).sum() / n[sel].sum()), 6)
+
+
+def stage_records(ctx: Context) -> None:
+    eng = ctx.engine
+    eng.run("conflicts", decide.conflicts_sql())
+    eng.run("duplicates", decide.duplicates_sql())
+    eng.run("links", decide.links_sql())
+
+
+def stage_write(ctx: Context) -> None:
+    assert ctx.model is not None
+    outputs.write_all(ctx)
+
+
+STAGES: tuple[tuple[str, Callable[[Context], None]], ...] = (
+    ("load", stage_load),
+    ("standardise", stage_standardise),
+    ("collapse", stage_collapse),
+    ("exact", stage_exact),
+    ("train", stage_train),
+    ("predict", stage_predict),
+    ("classify", stage_classify),
+    ("records", stage_records),
+    ("write", stage_write),
+)
+
+
+def _n_register(ctx: Context) -> int:
+    if "n_register" not in ctx.facts:
+        ctx.facts["n_register"] = ctx.engine.count("reg")
+    return int(ctx.facts["n_register"])
+
+
+# --- the run ---------------------------------------------------------------------------------
+@dataclass
+class Prepared:
+    plan_specs: tuple[InputSpec, InputSpec]
+    model: Model | None
+
+
+def prepare(opts: Options) -> Prepared:
+    """Every check that can fail on the inputs, before any work."""
+    mapping = read_mapping(opts.mapping)
+    rec = inspect_input(opts.records, "records", mapping)
+    reg = inspect_input(opts.register, "register", mapping)
+    check_shared_mapping(mapping, [rec, reg])
+    model = Model.load(opts.model) if opts.model else None
+    return Prepared((rec, reg), model)
+
+
+def _fingerprint(opts: Options) -> str:
+    h = hashlib.sha256()
+    for p in (opts.records, opts.register, opts.mapping, opts.model):
+        if p is not None:
+            st = Path(p).stat()
+            h.update(f"{Path(p).resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    h.update(opts.engine.encode())
+    return h.hexdigest()
+
+
+def reconcile(opts: Options, progress: Progress | None = None) -> dict[str, Any]:
+    """Run every stage; returns the summary (also in ``OUT/summary.json``)."""
+    prepared = prepare(opts)
+    rec, reg = prepared.plan_specs
+    opts.out.mkdir(parents=True, exist_ok=True)
+    work = opts.out / ".work"
+    state_path = work / "state.json"
+    fingerprint = _fingerprint(opts)
+    done: list[str] = []
+    if opts.resume and state_path.exists():
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        if state.get("fingerprint") == fingerprint and state.get("durable"):
+            done = list(state.get("done", []))
+    if not done and work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    durable = opts.durable
+    if durable is None:
+        durable = opts.resume or sum(p.stat().st_size for p in (rec.path, reg.path)) > DURABLE_BYTES
+    engine = make_engine(
+        opts.engine, work, threads=opts.threads, memory=opts.memory, durable=durable
+    )
+    plan = Plan(rec, reg, engine.dialect)
+    model = prepared.model
+    if model is not None:
+        model.check(plan.comparisons, str(opts.model))
+    elif "train" in done and (work / "model.json").exists():
+        model = Model.load(work / "model.json")
+    ctx = Context(opts, plan, engine, model, prepared.model is not None)
+    if done:
+        ctx.timings = json.loads(state_path.read_text(encoding="utf-8")).get("timings", {})
+    try:
+        for i, (name, fn) in enumerate(STAGES):
+            if progress:
+                progress(name, i, len(STAGES))
+            if name in done:
+                continue
+            t0 = time.perf_counter()
+            fn(ctx)
+            engine.checkpoint()
+            ctx.timings[name] = round(time.perf_counter() - t0, 3)
+            done.append(name)
+            state_path.write_text(
+                json.dumps(
+                    {
+                        "fingerprint": fingerprint,
+                        "durable": durable,
+                        "done": done,
+                        "timings": ctx.timings,
+                    }
+                ),
+                encoding="utf-8",
+            )
+        if progress:
+            progress("done", len(STAGES), len(STAGES))
+        summary = json.loads((opts.out / "summary.json").read_text(encoding="utf-8"))
+    finally:
+        engine.close()
+    if not opts.keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    return summary
+
+
+__all__ = ["ModelError", "Options", "ReconcileInputError", "prepare", "reconcile"]

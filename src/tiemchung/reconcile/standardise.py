@@ -1,0 +1,251 @@
+"""Standardise: every identity value put in one comparable form, with the semantics of
+:mod:`tiemchung.identity`.
+
+Names, ID numbers and dates repeat heavily (a person's doses usually repeat one typing, and
+common names repeat across people), so each *distinct* value is standardised once and joined
+back: that is also the first half of the collapse stage. The value functions below run DuckDB
+SQL (the ``tc_*`` macros of :mod:`tiemchung.identity.bulk`) on a table of distinct values; the
+Spark engine runs the very same functions on Arrow batches inside its executors, so the two
+engines cannot disagree on a standardised value.
+
+Python runs only on the few values the SQL pre-filters flag: legacy font encodings
+(:func:`~tiemchung.identity.repair_encoding`) and Telex/VNI typing residue
+(:func:`~tiemchung.identity.repair_typing`). An encoding repair is formatting (the person typed
+the right name in another font), so it feeds both the display form used to find mismatches and
+the folded form used to link; a typing repair is not (``Nguyeenx`` *is* a wrong name), so it
+feeds only the folded form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import pyarrow as pa
+
+from tiemchung.identity import iter_admin_units, repair_encoding, repair_typing
+from tiemchung.identity.bulk import _TONE_STYLE_ONSET as _ONSET
+from tiemchung.identity.bulk import _style_pairs, suspect_encoding_sql
+
+# ASCII text with a mark of Telex/VNI typing: doubled vowel or dd, a w, a word ending in a tone
+# key (no Vietnamese syllable ends in s/f/r/x/j), or a letter followed by a digit.
+TELEX_SUSPECT = r"(?i)(aa|ee|oo|dd|w|[a-z][sfrxj]( |$)|[a-z][0-9])"
+
+ValueFn = Callable[[Any, str, str], None]
+
+
+def _style_regex() -> str:
+    """Lower-case text with a new-style tone pair (``oà``, ``uỷ``...), the only thing
+    ``tc_normalize_name`` changes beyond case and spacing."""
+    return "(" + "|".join(new for new, _ in _style_pairs()) + ")"
+
+
+def _old_style_sql(expr: str) -> str:
+    """``expr`` (lower case, single spaces) with every syllable made only of onset consonants
+    and a new-style pair (``hoà``, ``thuỷ``) put in the old style (``hòa``, ``thủy``), as
+    ``tc_normalize_name`` does, with 30 regexp_replace calls instead of a lambda per syllable
+    (7x faster). Two passes, because a match consumes the separator after it and so hides the
+    next syllable's start from the same pass."""
+    sep = "[ \\-''’]"
+    for _ in range(2):
+        for new, old in _style_pairs():
+            expr = (
+                f"regexp_replace({expr}, '(^|{sep})([{_ONSET}]*){new}($|{sep})', "
+                f"'\\1\\2{old}\\3', 'g')"
+            )
+    return expr
+
+
+def _names(con: Any, src: str, out: str) -> None:
+    """Names: ``name_norm`` decides mismatches, ``name_fold`` links, ``name_disp`` shows.
+
+    ``name_norm`` is the lower case of ``tc_normalize_name`` (see
+    :mod:`tiemchung.identity.bulk`): equal for two names exactly when their display forms are
+    equal. Capitals do not matter for that, so only spacing and tone style are applied.
+    """
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _n AS SELECT v, nfc_normalize(v) AS nv, "
+        f"{suspect_encoding_sql('v')} AS enc, "
+        f"regexp_full_match(v, '[\\x00-\\x7F]*') AND regexp_matches(v, '{TELEX_SUSPECT}') "
+        f"AS telex FROM {src} WHERE v IS NOT NULL AND trim(v) <> ''"
+    )
+    flagged = con.execute("SELECT DISTINCT nv, enc FROM _n WHERE enc OR telex").fetchall()
+    fixed_enc, fixed_typed = [], []
+    for nv, enc in flagged:
+        e = repair_encoding(nv) if enc else nv
+        fixed_enc.append(e)
+        fixed_typed.append(repair_typing(e))
+    fixes = pa.table(
+        {
+            "nv": pa.array([r[0] for r in flagged], pa.string()),
+            "e": pa.array(fixed_enc, pa.string()),
+            "t": pa.array(fixed_typed, pa.string()),
+        }
+    )
+    con.register("_fix", fixes)
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {out} AS SELECT v, "
+            f"NULLIF(CASE WHEN regexp_matches(low, '{_style_regex()}') "
+            f"THEN {_old_style_sql('low')} ELSE low END, '') AS name_norm, "
+            "NULLIF(tc_squash(e), '') AS name_disp, name_fold, "
+            "string_split(name_fold, ' ')[1] AS surname, "
+            "string_split(name_fold, ' ')[-1] AS given, "
+            "CAST(len(string_split(name_fold, ' ')) AS INTEGER) AS ntok FROM ("
+            "SELECT v, e, lower(tc_squash(e)) AS low, name_fold FROM ("
+            "SELECT n.v, coalesce(f.e, n.nv) AS e, "
+            "NULLIF(tc_fold_name(coalesce(f.t, n.nv)), '') AS name_fold "
+            "FROM _n n LEFT JOIN _fix f ON f.nv = n.nv))"
+        )
+    finally:
+        con.unregister("_fix")
+        con.execute("DROP TABLE IF EXISTS _n")
+
+
+def _ids(con: Any, src: str, out: str) -> None:
+    # Vietnamese numbers keep their digits; anything else (passports, foreign numbers) is
+    # compared as upper-case letters and digits. Placeholders (one repeated character, fewer
+    # than five characters) are no ID at all.
+    con.execute(
+        f"CREATE OR REPLACE TABLE {out} AS SELECT v, CASE WHEN length(k) >= 5 "
+        "AND length(replace(k, k[1:1], '')) > 0 THEN k END AS id_key, "
+        "CASE WHEN length(k) >= 5 AND length(replace(k, k[1:1], '')) > 0 THEN "
+        "coalesce(tc_id_kind(v), 'other') END AS id_kind FROM ("
+        "SELECT v, coalesce(tc_id_digits(v), "
+        "upper(regexp_replace(v, '[^0-9A-Za-z]', '', 'g'))) AS k "
+        f"FROM {src} WHERE v IS NOT NULL)"
+    )
+
+
+def _dates(con: Any, src: str, out: str) -> None:
+    """Dates of birth and dose dates: :func:`~tiemchung.identity.parse_dob` semantics.
+
+    ``tc_dob(x)`` is ``tc__dob_valid(tc__dob_parts(tc__dob_clean(x)))``; applied in three
+    nested selects each macro sees a column, not the expansion of the one inside it, which
+    takes the planning time from ~1.5 s to ~10 ms (the rows cost the same). A test checks the
+    result equals ``tc_dob``.
+    """
+    con.execute(
+        f"CREATE OR REPLACE TABLE {out} AS SELECT v, "
+        "CAST(p.year AS INTEGER) AS dob_y, CAST(p.month AS INTEGER) AS dob_m, "
+        "CAST(p.day AS INTEGER) AS dob_d, p.precision AS dob_prec, "
+        "CASE WHEN p.year IS NULL THEN NULL WHEN p.month IS NULL THEN printf('%04d', p.year) "
+        "WHEN p.day IS NULL THEN printf('%04d-%02d', p.year, p.month) "
+        "ELSE printf('%04d-%02d-%02d', p.year, p.month, p.day) END AS dob_iso, "
+        "CASE WHEN p.precision = 'day' THEN CAST(date_diff('day', DATE '1970-01-01', "
+        "make_date(p.year, p.month, p.day)) AS INTEGER) END AS day_no "
+        "FROM (SELECT v, tc__dob_valid(q) AS p FROM (SELECT v, tc__dob_parts(c) AS q FROM ("
+        f"SELECT v, tc__dob_clean(v) AS c FROM {src} WHERE v IS NOT NULL)))"
+    )
+
+
+_MALE = ("nam", "m", "male", "trai", "man")
+_FEMALE = ("nu", "f", "female", "gai", "woman")
+
+
+def _sexes(con: Any, src: str, out: str) -> None:
+    male = ", ".join(f"'{w}'" for w in _MALE)
+    female = ", ".join(f"'{w}'" for w in _FEMALE)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {out} AS SELECT v, CASE WHEN tc_fold_name(v) IN ({male}) "
+        f"THEN 'M' WHEN tc_fold_name(v) IN ({female}) THEN 'F' END AS sex "
+        f"FROM {src} WHERE v IS NOT NULL"
+    )
+
+
+@lru_cache(maxsize=1)
+def admin_wards() -> pa.Table:
+    """2021-scheme wards with their district and province (for 'same district' levels)."""
+    units = [u for u in iter_admin_units("2021") if u.level == "ward"]
+    return pa.table(
+        {
+            "ward": pa.array([u.code for u in units], pa.string()),
+            "district": pa.array([u.parent_code for u in units], pa.string()),
+            "province": pa.array([u.province_code for u in units], pa.string()),
+        }
+    )
+
+
+def _wards(con: Any, src: str, out: str) -> None:
+    con.register("_admin", admin_wards())
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {out} AS SELECT s.v, s.ward, a.district, a.province FROM ("
+            "SELECT v, CASE WHEN regexp_full_match(trim(v), '[0-9]{1,5}') "
+            f"THEN lpad(trim(v), 5, '0') END AS ward FROM {src} WHERE v IS NOT NULL) s "
+            "LEFT JOIN _admin a ON a.ward = s.ward"
+        )
+    finally:
+        con.unregister("_admin")
+
+
+def _phones(con: Any, src: str, out: str) -> None:
+    con.execute(
+        f"CREATE OR REPLACE TABLE {out} AS SELECT v, tc_phone(v) AS phone "
+        f"FROM {src} WHERE v IS NOT NULL"
+    )
+
+
+def _addresses(con: Any, src: str, out: str) -> None:
+    con.execute(
+        f"CREATE OR REPLACE TABLE {out} AS SELECT v, NULLIF(tc_fold_name(v), '') AS addr_key "
+        f"FROM {src} WHERE v IS NOT NULL"
+    )
+
+
+def _ints(con: Any, src: str, out: str) -> None:
+    con.execute(
+        f"CREATE OR REPLACE TABLE {out} AS SELECT v, "
+        "TRY_CAST(NULLIF(regexp_extract(v, '[0-9]+'), '') AS INTEGER) AS n "
+        f"FROM {src} WHERE v IS NOT NULL"
+    )
+
+
+_S = pa.string()
+_I = pa.int32()
+
+#: kind -> (function, output schema, the canonical input columns it serves)
+KINDS: dict[str, tuple[ValueFn, pa.Schema]] = {
+    "name": (
+        _names,
+        pa.schema(
+            [
+                ("v", _S),
+                ("name_norm", _S),
+                ("name_disp", _S),
+                ("name_fold", _S),
+                ("surname", _S),
+                ("given", _S),
+                ("ntok", _I),
+            ]
+        ),
+    ),
+    "id": (_ids, pa.schema([("v", _S), ("id_key", _S), ("id_kind", _S)])),
+    "date": (
+        _dates,
+        pa.schema(
+            [
+                ("v", _S),
+                ("dob_y", _I),
+                ("dob_m", _I),
+                ("dob_d", _I),
+                ("dob_prec", _S),
+                ("dob_iso", _S),
+                ("day_no", _I),
+            ]
+        ),
+    ),
+    "sex": (_sexes, pa.schema([("v", _S), ("sex", _S)])),
+    "ward": (_wards, pa.schema([("v", _S), ("ward", _S), ("district", _S), ("province", _S)])),
+    "phone": (_phones, pa.schema([("v", _S), ("phone", _S)])),
+    "addr": (_addresses, pa.schema([("v", _S), ("addr_key", _S)])),
+    "int": (_ints, pa.schema([("v", _S), ("n", _I)])),
+}
+
+
+#: Standardised columns each kind contributes (without ``v``), and their SQL types when the
+#: input column is absent.
+def out_columns(kind: str) -> list[tuple[str, str]]:
+    schema = KINDS[kind][1]
+    return [(f.name, "INTEGER" if f.type == _I else "STRING") for f in schema if f.name != "v"]

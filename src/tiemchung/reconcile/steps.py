@@ -1,0 +1,317 @@
+"""The pipeline's SQL, as pure functions that return one SQL text per named step.
+
+Nothing here runs anything: :mod:`.run` hands each text to an engine. Table and column names
+are the pipeline's own; values from users never appear in the SQL (file paths are bound by the
+engines; model numbers are formatted floats).
+
+Tables: ``rec_in``/``reg_in`` (inputs as text) -> ``v_*`` (standardised distinct values) ->
+``reg``, ``rec`` (standardised rows) -> ``ident`` (distinct typed identities: the collapse),
+``rec_iid`` -> ``exact`` (the exact pass) -> ``cand`` (blocked candidates of the rest) ->
+``best`` (scored, best per identity) -> ``decided`` -> ``linked`` -> ``links``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .comparisons import Comparison, default_comparisons
+from .dialects import Dialect
+from .inputs import InputSpec
+from .standardise import out_columns
+
+# canonical column -> standardiser kind, per input
+REC_KINDS = {
+    "national_id": "id",
+    "full_name": "name",
+    "dob": "date",
+    "sex": "sex",
+    "ward_code": "ward",
+    "phone": "phone",
+    "dose_number": "int",
+    "dose_date": "date",
+}
+REG_KINDS = {
+    "national_id": "id",
+    "old_id": "id",
+    "full_name": "name",
+    "dob": "date",
+    "sex": "sex",
+    "ward_code": "ward",
+    "phone": "phone",
+    "address": "addr",
+}
+IDENT_COLS = (
+    "id_key",
+    "id_kind",
+    "name_norm",
+    "name_fold",
+    "surname",
+    "given",
+    "ntok",
+    "dob_y",
+    "dob_m",
+    "dob_d",
+    "dob_prec",
+    "dob_iso",
+    "sex",
+    "ward",
+    "district",
+    "province",
+    "phone",
+)
+RAW_IDENTITY = ("national_id", "full_name", "dob", "sex", "ward_code", "phone")
+KEY_COLS = ("id_key", "name_norm", "name_fold", "dob_iso", "sex", "ward", "phone")
+REG_COLS = (
+    "person_id",
+    "nid",
+    "old_id",
+    "name_norm",
+    "name_disp",
+    "name_fold",
+    "surname",
+    "given",
+    "ntok",
+    "dob_y",
+    "dob_m",
+    "dob_d",
+    "dob_prec",
+    "dob_iso",
+    "sex",
+    "ward",
+    "district",
+    "province",
+    "phone",
+    "addr_key",
+    "name_tf",
+)
+L_COLS = (*IDENT_COLS, "id_owner", "id_owner_addr")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the inputs allow: the columns each has and the comparisons both share."""
+
+    rec: InputSpec
+    reg: InputSpec
+    dialect: Dialect
+
+    @property
+    def comparisons(self) -> tuple[Comparison, ...]:
+        return tuple(
+            c
+            for c in default_comparisons()
+            if all(self.rec.has(n) and self.reg.has(n) for n in c.needs)
+        )
+
+    def both(self, col: str) -> bool:
+        return self.rec.has(col) and self.reg.has(col)
+
+    # --- standardise -------------------------------------------------------------------------
+    def value_sources(self) -> dict[str, str]:
+        """kind -> SQL yielding the raw values (column ``v``) of both inputs (records' identity
+        values from the distinct typed identities, ``raw``)."""
+        parts: dict[str, list[str]] = {}
+        for table, spec, kinds in (("raw", self.rec, REC_KINDS), ("reg_in", self.reg, REG_KINDS)):
+            for col, kind in kinds.items():
+                table_ = "rec_in" if table == "raw" and col not in RAW_IDENTITY else table
+                if spec.has(col):
+                    parts.setdefault(kind, []).append(f"SELECT {col} AS v FROM {table_}")
+        return {k: " UNION ALL ".join(v) for k, v in parts.items()}
+
+    def _std(
+        self, spec: InputSpec, kinds: dict[str, str], rename: dict[str, dict[str, str]]
+    ) -> tuple[list[str], list[str]]:
+        """Select items and joins that replace each raw column by its standardised columns
+        (``NULL`` columns of the right type when the input lacks it)."""
+        cols: list[str] = []
+        joins: list[str] = []
+        for col, kind in kinds.items():
+            names = rename.get(col, {})
+            alias = f"s_{col}"
+            if spec.has(col):
+                joins.append(f"LEFT JOIN v_{kind} {alias} ON {alias}.v = t.{col}")
+            for n, typ in out_columns(kind):
+                out = names.get(n, n)
+                if out is None or out == "":
+                    continue
+                cols.append(
+                    f"{alias}.{n} AS {out}" if spec.has(col) else f"CAST(NULL AS {typ}) AS {out}"
+                )
+        return cols, joins
+
+    def reg_sql(self) -> str:
+        rename = {
+            "national_id": {"id_key": "nid", "id_kind": ""},
+            "dob": {"day_no": ""},
+            "old_id": {"id_key": "old_id", "id_kind": ""},
+        }
+        cols, joins = self._std(self.reg, REG_KINDS, rename)
+        inner = (
+            f"SELECT t.person_id, {', '.join(cols)} FROM reg_in t {' '.join(joins)} "
+            "WHERE t.person_id IS NOT NULL"
+        )
+        # term frequency of each folded name in the register (a hash aggregate and join:
+        # cheaper than a window over a million rows)
+        return (
+            f"WITH x AS ({inner}), f AS (SELECT name_fold AS tf_name, CAST(count(*) AS DOUBLE) "
+            "/ (SELECT count(*) FROM x) AS name_tf FROM x GROUP BY name_fold) "
+            "SELECT x.*, f.name_tf FROM x LEFT JOIN f ON f.tf_name = x.name_fold"
+        )
+
+    # --- collapse ----------------------------------------------------------------------------
+    def raw_sql(self) -> str:
+        """Distinct typed identities as typed (a person's doses usually repeat one typing):
+        everything after this works on them, not on records."""
+        cols = ", ".join(self.raw_cols)
+        return (
+            f"SELECT {self.dialect.row_id()} AS rid, x.* FROM (SELECT {cols}, count(*) AS n "
+            f"FROM rec_in GROUP BY {cols}) x"
+        )
+
+    @property
+    def raw_cols(self) -> tuple[str, ...]:
+        return tuple(c for c in RAW_IDENTITY if self.rec.has(c))
+
+    def ident0_sql(self) -> str:
+        """Typed identities standardised (joined to the standardised distinct values)."""
+        rename = {"dob": {"day_no": ""}, "full_name": {"name_disp": ""}}
+        kinds = {c: k for c, k in REC_KINDS.items() if c in RAW_IDENTITY}
+        cols, joins = self._std(self.rec, kinds, rename)
+        return f"SELECT t.rid, t.n, {', '.join(cols)} FROM raw t {' '.join(joins)}"
+
+    def ident_sql(self) -> str:
+        """Distinct standardised identities (the collapse): each is scored once."""
+        keys = ", ".join(KEY_COLS)
+        rest = ", ".join(f"min({c}) AS {c}" for c in IDENT_COLS if c not in KEY_COLS)
+        problem = (
+            "CASE WHEN id_key IS NULL AND name_fold IS NULL AND dob_y IS NULL THEN "
+            "'unparseable: no usable national_id, full_name or date of birth' END"
+        )
+        inner = f"SELECT {keys}, {rest}, CAST(sum(n) AS BIGINT) AS n FROM ident0 GROUP BY {keys}"
+        return (
+            f"SELECT {self.dialect.row_id()} AS iid, x.*, {problem} AS problem, "
+            "coalesce(x.id_key, concat(x.name_fold, '/', x.dob_iso)) AS nf_key, "
+            "o.person_id AS id_owner, o.addr_key AS id_owner_addr "
+            f"FROM ({inner}) x LEFT JOIN (SELECT nid, min(person_id) AS person_id, "
+            "min(addr_key) AS addr_key FROM reg WHERE nid IS NOT NULL GROUP BY nid) o "
+            "ON o.nid = x.id_key"
+        )
+
+    def raw_map_sql(self) -> str:
+        on = " AND ".join(f"i.{c} IS NOT DISTINCT FROM r.{c}" for c in KEY_COLS)
+        return f"SELECT r.rid, i.iid FROM ident0 r JOIN ident i ON {on}"
+
+    def rec_iid_sql(self) -> str:
+        """Each record: its identity and dose (number, day) — narrow, 1 row per record."""
+        on = " AND ".join(f"r.{c} IS NOT DISTINCT FROM t.{c}" for c in self.raw_cols)
+        dn = "dn.n" if self.rec.has("dose_number") else "CAST(NULL AS INTEGER)"
+        dd = "dd.day_no" if self.rec.has("dose_date") else "CAST(NULL AS INTEGER)"
+        joins = []
+        if self.rec.has("dose_number"):
+            joins.append("LEFT JOIN v_int dn ON dn.v = t.dose_number")
+        if self.rec.has("dose_date"):
+            joins.append("LEFT JOIN v_date dd ON dd.v = t.dose_date")
+        return (
+            "SELECT t._row, coalesce(t.record_id, concat('#row-', CAST(t._row AS STRING))) "
+            "AS record_id, t.record_id IS NULL OR trim(t.record_id) = '' AS no_id, m.iid, "
+            f"{dn} AS dose_number, {dd} AS dose_day FROM rec_in t "
+            f"LEFT JOIN raw r ON {on} LEFT JOIN raw_map m ON m.rid = r.rid {' '.join(joins)}"
+        )
+
+    # --- exact pass --------------------------------------------------------------------------
+    def compatible_sql(self, a: str = "i", b: str = "g") -> str:
+        """Date of birth and folded name compatible (only for columns both inputs have)."""
+        conds = []
+        if self.both("dob"):
+            conds.append(
+                f"{a}.dob_y = {b}.dob_y AND ({a}.dob_m IS NULL OR {b}.dob_m IS NULL OR "
+                f"{a}.dob_m = {b}.dob_m) AND ({a}.dob_d IS NULL OR {b}.dob_d IS NULL OR "
+                f"{a}.dob_d = {b}.dob_d)"
+            )
+        if self.both("full_name"):
+            conds.append(
+                f"({a}.name_fold = {b}.name_fold OR ({a}.surname = {b}.surname AND "
+                f"{a}.given = {b}.given AND {a}.ntok <> {b}.ntok))"
+            )
+        return " AND ".join(f"({c})" for c in conds) or "TRUE"
+
+    def exact_sql(self) -> str:
+        if not self.both("national_id"):
+            return "SELECT CAST(NULL AS BIGINT) AS iid, CAST(NULL AS STRING) AS person_id LIMIT 0"
+        compat = self.compatible_sql()
+        union = [
+            f"SELECT i.iid, g.person_id FROM ident i JOIN reg g ON g.nid = i.id_key WHERE {compat}"
+        ]
+        if self.reg.has("old_id"):
+            union.append(
+                f"SELECT i.iid, g.person_id FROM ident i JOIN reg g ON g.old_id = i.id_key "
+                f"WHERE {compat}"
+            )
+        return (
+            f"SELECT iid, min(person_id) AS person_id FROM ({' UNION '.join(union)}) x "
+            "GROUP BY iid HAVING count(DISTINCT person_id) = 1"
+        )
+
+    # --- blocking ----------------------------------------------------------------------------
+    def blocking_rules(self) -> dict[str, str]:
+        """name -> join condition between identity ``i`` and register person ``g``."""
+        rules = {}
+        if self.both("national_id"):
+            rules["id"] = "g.nid = i.id_key"
+            if self.reg.has("old_id"):
+                rules["old_id"] = "g.old_id = i.id_key"
+        if self.both("full_name") and self.both("dob"):
+            rules["name_year"] = "g.name_fold = i.name_fold AND g.dob_y = i.dob_y"
+        if self.both("dob") and self.both("ward_code"):
+            rules["dob_ward"] = "g.dob_iso = i.dob_iso AND g.ward = i.ward"
+        if self.both("full_name") and self.both("ward_code"):
+            rules["name_ward"] = "g.name_fold = i.name_fold AND g.ward = i.ward"
+        if self.both("phone") and self.both("dob"):
+            rules["phone_year"] = "g.phone = i.phone AND g.dob_y = i.dob_y"
+        if not rules and self.both("full_name"):
+            rules["name"] = "g.name_fold = i.name_fold"
+        return rules
+
+    def candidates_sql(self, source: str, rules: dict[str, str]) -> str:
+        parts = [
+            f"SELECT i.iid, g.person_id FROM {source} i JOIN reg g ON {cond}"
+            for cond in rules.values()
+        ]
+        return " UNION ".join(parts)
+
+    def training_sessions(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """EM sessions: name -> (blocking condition, comparisons it fixes). A comparison that
+        a session blocks on cannot be learnt from it (all its pairs agree there)."""
+        rules = self.blocking_rules()
+        out: dict[str, tuple[str, tuple[str, ...]]] = {}
+        if "id" in rules:
+            cond = rules["id"] if "old_id" not in rules else f"({rules['id']})"
+            out["id"] = (cond, ("national_id",))
+        if "name_year" in rules:
+            out["name_year"] = (rules["name_year"], ("full_name", "dob"))
+        if "dob_ward" in rules:
+            out["dob_ward"] = (rules["dob_ward"], ("dob", "ward_code"))
+        if not out and rules:
+            name, cond = next(iter(rules.items()))
+            out[name] = (cond, ())
+        return out
+
+    # --- comparison vectors ------------------------------------------------------------------
+    def gamma_sql(self, pairs: str, extra: tuple[str, ...] = ()) -> str:
+        """Comparison vectors of the pairs in table ``pairs`` (``iid``, ``person_id``, ...)."""
+        lsel = ", ".join(f"i.{c} AS l_{c}" for c in L_COLS)
+        rsel = ", ".join(f"g.{c} AS r_{c}" for c in REG_COLS)
+        ex = "".join(f", p.{c}" for c in extra)
+        gammas = ", ".join(c.gamma_sql(self.dialect) for c in self.comparisons)
+        ex_out = "".join(f", {c}" for c in extra)
+        return (
+            f"SELECT iid, person_id{ex_out}, r_name_tf, {gammas} FROM ("
+            f"SELECT p.iid, p.person_id{ex}, {lsel}, {rsel} FROM {pairs} p "
+            "JOIN ident i ON i.iid = p.iid JOIN reg g ON g.person_id = p.person_id) x"
+        )
+
+    def patterns_sql(
+        self, gamma_table_sql: str, comps: tuple[Comparison, ...] | None = None
+    ) -> str:
+        cols = ", ".join(c.gamma for c in (comps or self.comparisons))
+        return f"SELECT {cols}, count(*) AS n FROM ({gamma_table_sql}) y GROUP BY {cols}"

@@ -1,0 +1,147 @@
+"""Learning the model from the data itself, without labels.
+
+* **u** (how often a level occurs between two different people) from random pairs of a typed
+  identity and a register person; for exact agreement, computed exactly from value
+  frequencies instead (random pairs almost never agree on an ID, so sampling would only say
+  "rare").
+* **m** (how often it occurs for the same person) by EM on blocked pairs, one session per
+  blocking rule, each learning only the comparisons its rule does not block on, as Splink
+  does; a comparison's m is the mean over the sessions that learnt it.
+* Term frequencies of folded names come from the register at scoring time (see
+  :meth:`.steps.Plan.weight_sql`), so a common name is weaker evidence than a rare one.
+
+Samples are deterministic (hash buckets), so the same data gives the same model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .comparisons import Comparison
+from .engines.base import Engine
+from .model import ComparisonParams, Model, em, initial_m
+from .steps import Plan
+
+#: identities used for EM (a sample: more adds time, not accuracy)
+TRAIN_IDENTITIES = 250_000
+#: identities and random pairs used for u
+U_IDENTITIES = 50_000
+U_PAIRS = 800_000
+
+# the columns whose exact-agreement u is computed from frequencies: comparison -> (identity
+# column, register column)
+_EXACT_U = {
+    "national_id": ("id_key", "nid"),
+    "full_name": ("name_fold", "name_fold"),
+    "dob": ("dob_iso", "dob_iso"),
+    "sex": ("sex", "sex"),
+    "ward_code": ("ward", "ward"),
+    "phone": ("phone", "phone"),
+}
+
+
+def _patterns(
+    engine: Engine, plan: Plan, pairs_sql: str, comps: tuple[Comparison, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    engine.run("_pairs", pairs_sql)
+    t = engine.fetch(plan.patterns_sql(plan.gamma_sql("_pairs"), comps))
+    cols = [t.column(c.gamma).to_numpy(zero_copy_only=False) for c in comps]
+    pats = np.stack(cols, axis=1).astype(np.int64) if cols else np.zeros((t.num_rows, 0), int)
+    return pats, t.column("n").to_numpy(zero_copy_only=False).astype(float)
+
+
+def estimate_u(
+    engine: Engine, plan: Plan, n_ident: int, n_register: int
+) -> tuple[list[np.ndarray], dict[str, Any]]:
+    d = plan.dialect
+    comps = plan.comparisons
+    share = max(1, min(1000, round(1000 * U_IDENTITIES / max(n_ident, 1))))
+    sample = min(n_ident, U_IDENTITIES)
+    k = max(1, round(sample * n_register / U_PAIRS))
+    pair_bucket = d.bucket("concat('u', CAST(iid AS STRING))", k)
+    engine.run(
+        "u_ids",
+        f"SELECT iid, {pair_bucket} AS b FROM ident WHERE {d.bucket('iid', 1000)} < {share}",
+    )
+    pairs = (
+        "SELECT u.iid, g.person_id FROM u_ids u JOIN (SELECT person_id, "
+        f"{d.bucket('person_id', k)} AS b FROM reg) g ON g.b = u.b"
+    )
+    pats, counts = _patterns(engine, plan, pairs, comps)
+    out = []
+    info: dict[str, Any] = {"random_pairs": int(counts.sum())}
+    for c, comp in enumerate(comps):
+        n_levels = len(comp.scored)
+        g = pats[:, c]
+        known = g >= 0
+        hist = np.bincount(g[known], weights=counts[known], minlength=n_levels)[:n_levels]
+        total = max(hist.sum(), 1.0)
+        u = np.where(hist > 0, hist, 0.5) / total  # a level never seen: half a pair
+        if comp.name in _EXACT_U:
+            lcol, rcol = _EXACT_U[comp.name]
+            exact = _exact_u(engine, lcol, rcol)
+            if exact is not None and n_levels > 1:
+                rest = u[1:].sum()
+                u = np.r_[exact, u[1:] * (1 - exact) / rest if rest > 0 else u[1:]]
+        out.append(u / u.sum())
+    return out, info
+
+
+def _exact_u(engine: Engine, lcol: str, rcol: str) -> float | None:
+    """P(a random identity and a random register person agree exactly) from frequencies."""
+    row = engine.fetch(
+        f"SELECT (SELECT sum(a.c * b.c) FROM (SELECT {lcol} AS v, count(*) AS c FROM ident "
+        f"WHERE {lcol} IS NOT NULL GROUP BY {lcol}) a JOIN (SELECT {rcol} AS v, count(*) AS c "
+        f"FROM reg WHERE {rcol} IS NOT NULL GROUP BY {rcol}) b ON a.v = b.v) AS agree, "
+        f"(SELECT count(*) FROM ident WHERE {lcol} IS NOT NULL) AS nl, "
+        f"(SELECT count(*) FROM reg WHERE {rcol} IS NOT NULL) AS nr"
+    ).to_pylist()[0]
+    if not row["agree"] or not row["nl"] or not row["nr"]:
+        return None
+    return float(row["agree"]) / (float(row["nl"]) * float(row["nr"]))
+
+
+def train(engine: Engine, plan: Plan, n_register: int) -> Model:
+    """Estimate u, then m by EM sessions; thresholds and the prior are set later."""
+    d = plan.dialect
+    comps = plan.comparisons
+    n_ident = engine.count("ident")
+    u, info = estimate_u(engine, plan, n_ident, n_register)
+    share = max(1, min(1000, round(1000 * TRAIN_IDENTITIES / max(n_ident, 1))))
+    engine.run("train_ids", f"SELECT * FROM ident WHERE {d.bucket('iid', 1000)} < {share}")
+    learnt: list[list[np.ndarray]] = [[] for _ in comps]
+    sessions = {}
+    for name, (cond, fixed) in plan.training_sessions().items():
+        active = [c.name not in fixed for c in comps]
+        pairs = plan.candidates_sql("train_ids", {name: cond})
+        pats, counts = _patterns(engine, plan, pairs, comps)
+        if counts.sum() == 0:
+            continue
+        m0 = [np.array(initial_m(c)) for c in comps]
+        m, lam, iters = em(pats, counts, m0, u, active)
+        for c, on in enumerate(active):
+            if on:
+                learnt[c].append(m[c])
+        sessions[name] = {
+            "pairs": int(counts.sum()),
+            "patterns": len(counts),
+            "lambda": round(lam, 5),
+            "iterations": iters,
+            "learnt": [c.name for c, on in zip(comps, active, strict=True) if on],
+        }
+    params = []
+    for c, comp in enumerate(comps):
+        m = np.mean(learnt[c], axis=0) if learnt[c] else np.array(initial_m(comp))
+        params.append(
+            ComparisonParams(
+                comp.name,
+                [lv.label for lv in comp.scored],
+                [float(x) for x in m],
+                [float(x) for x in u[c]],
+                [lv.tf_column for lv in comp.scored],
+            )
+        )
+    info.update({"identities": n_ident, "register": n_register, "sessions": sessions})
+    return Model(params, training=info)
