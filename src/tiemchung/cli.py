@@ -335,7 +335,8 @@ def demo(
     initialise(settings)
     summary = build_demo(settings)
     out = Console()
-    out.print(f"[bold]tiemchung demo[/bold] — {directory}")
+    again = " (reused: built by an earlier run)" if summary["reused"] else ""
+    out.print(f"[bold]tiemchung demo[/bold] — {directory}{again}")
     for key, value in summary["counts"].items():
         out.print(f"  {key}: {value:,}")
     out.print(f"\nLogins (password [bold]{DEMO_PASSWORD}[/bold]):")

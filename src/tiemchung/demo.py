@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.identity import fold_name
-from tiemchung.registry.models import Dose, Lot, Person, Product, Site, VaccinationSession
+from tiemchung.registry.models import Dose, Lot, Person, Product, Site, User, VaccinationSession
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.registry.users import create_user
 from tiemchung.vaccines import VACCINES
@@ -141,36 +141,56 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
     from tiemchung.synth import generate, load_profile
 
     out = Path(settings.data_dir) / "synth"
-    profile = load_profile(overrides={"population": {"provinces": {DEMO_PROVINCE: 1.0}}})
-    made = generate(people, seed, out, profile=profile)
     platform = Platform(settings).start()
     actor = Actor.system("demo")
     try:
         with platform.sessions() as s:
             if s.scalar(select(Person.id).limit(1)) is not None:
-                raise RuntimeError("the demo database already has people; use a new --dir")
+                return _summary(platform, reused=True)  # an earlier demo in this folder
+        profile = load_profile(overrides={"population": {"provinces": {DEMO_PROVINCE: 1.0}}})
+        made = generate(people, seed, out, profile=profile)
+        with platform.sessions() as s:
             sites = _load_reference(s, out)
             s.commit()
             register = import_register(s, actor, out / "register.parquet")
             backlog = import_dose_records(s, actor, out / "records.parquet")
         platform.catalog.reload()
-        with platform.sessions() as s:
-            first = s.scalar(select(Person.person_id).order_by(Person.id).limit(1))
-            counts = {
-                "persons": s.scalar(select(func.count()).select_from(Person)),
-                "sites": s.scalar(select(func.count()).select_from(Site)),
-                "sessions": s.scalar(select(func.count()).select_from(VaccinationSession)),
-                "doses": s.scalar(select(func.count()).select_from(Dose)),
-                "wards": made["wards"],
-            }
         if register.rows_rejected or backlog.rows_rejected:
             raise RuntimeError(
                 f"demo data refused: register {register.reasons}, doses {backlog.reasons}"
             )
-        users = _demo_users(platform, sites, [{"person_id": first}])
-        return {"counts": counts, "users": users, "synth": str(out)}
+        with platform.sessions() as s:
+            first = s.scalar(select(Person.person_id).order_by(Person.id).limit(1))
+        _demo_users(platform, sites, [{"person_id": first}])
+        return _summary(platform, reused=False) | {"synth": str(out), "wards": made["wards"]}
     finally:
         platform.close()
+
+
+_ROLE_VI = {
+    "central": "trung ương",
+    "province": "tỉnh",
+    "commune": "xã",
+    "site": "điểm tiêm",
+    "citizen": "công dân",
+}
+
+
+def _summary(platform: Platform, *, reused: bool) -> dict[str, Any]:
+    """Counts and logins read back from the database, so a reused demo reports the same."""
+    with platform.sessions() as s:
+        counts = {
+            "persons": s.scalar(select(func.count()).select_from(Person)),
+            "sites": s.scalar(select(func.count()).select_from(Site)),
+            "sessions": s.scalar(select(func.count()).select_from(VaccinationSession)),
+            "doses": s.scalar(select(func.count()).select_from(Dose)),
+        }
+        users = []
+        for u in s.scalars(select(User).order_by(User.id)):
+            person = s.get(Person, u.person_pk) if u.person_pk else None
+            scope = person.person_id if person else u.site_id or u.ward_code or u.province_code
+            users.append((u.username, f"{u.role} / {_ROLE_VI[u.role]} {scope or ''}".strip()))
+    return {"counts": counts, "users": users, "reused": reused}
 
 
 def _load_reference(session: Session, out: Path) -> list[Site]:
@@ -219,41 +239,17 @@ def _load_reference(session: Session, out: Path) -> list[Site]:
     return sites
 
 
-def _demo_users(
-    platform: Platform, sites: list[Site], persons: list[dict[str, Any]]
-) -> list[tuple[str, str]]:
+def _demo_users(platform: Platform, sites: list[Site], persons: list[dict[str, Any]]) -> None:
+    """One login per role, scoped to the first site, its ward, the province, a person."""
     site = sites[0]
-    specs = [
-        ("trunguong", Role.CENTRAL, {}, "central / trung ương"),
-        (
-            f"tinh{DEMO_PROVINCE}",
-            Role.PROVINCE,
-            {"province_code": DEMO_PROVINCE},
-            f"province {DEMO_PROVINCE} / tỉnh",
-        ),
-        (
-            f"xa{site.ward_code}",
-            Role.COMMUNE,
-            {"ward_code": site.ward_code},
-            f"commune {site.ward_code} / xã",
-        ),
-        (
-            f"diem{site.site_id.lower()}",
-            Role.SITE,
-            {"site_id": site.site_id},
-            f"site {site.site_id} / điểm tiêm",
-        ),
-        (
-            "congdan",
-            Role.CITIZEN,
-            {"person_id": persons[0]["person_id"]},
-            f"citizen {persons[0]['person_id']} / công dân",
-        ),
+    specs: list[tuple[str, Role, dict[str, str]]] = [
+        ("trunguong", Role.CENTRAL, {}),
+        (f"tinh{DEMO_PROVINCE}", Role.PROVINCE, {"province_code": DEMO_PROVINCE}),
+        (f"xa{site.ward_code}", Role.COMMUNE, {"ward_code": site.ward_code}),
+        (f"diem{site.site_id.lower()}", Role.SITE, {"site_id": site.site_id}),
+        ("congdan", Role.CITIZEN, {"person_id": persons[0]["person_id"]}),
     ]
-    out = []
     with platform.sessions() as s:
-        for username, role, scope, what in specs:
+        for username, role, scope in specs:
             create_user(s, Actor.system("demo"), username, DEMO_PASSWORD, role, **scope)
-            out.append((username, what))
         s.commit()
-    return out

@@ -172,4 +172,9 @@ def test_demo_builds_a_province_with_logins(tmp_path: Path, backend: str) -> Non
     assert printed["sessions"] == _count(settings, VaccinationSession)
     assert printed["doses"] == _count(settings, Dose) > printed["persons"]
     assert (tmp_path / "demo" / "synth" / "truth.parquet").is_file()
+    # `make demo` again on the same folder reuses it: same counts, same logins, no error
+    again = runner.invoke(app, ["demo", "--dir", str(tmp_path / "demo"), "--no-serve"])
+    assert again.exit_code == 0, again.output
+    assert "reused" in again.output and "congdan" in again.output
+    assert _count(settings, Person) == printed["persons"]
     get_settings.cache_clear()
