@@ -42,6 +42,7 @@ class MaskingFilter(logging.Filter):
 def install(level: str = "INFO") -> None:
     """Attach the masking filter to every handler of the root and uvicorn loggers."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # /health asks it on every call
     mask = MaskingFilter()
     for name in ("", "uvicorn", "uvicorn.access", "uvicorn.error"):
         logger = logging.getLogger(name)
