@@ -22,6 +22,11 @@ users_app = typer.Typer(help="Users and roles / Người dùng và vai trò", no
 register_app = typer.Typer(help="Population register / Sổ dân cư", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(register_app, name="register")
+reconcile_app = typer.Typer(
+    help="Link dose records to the register / Đối soát mũi tiêm với sổ dân cư",
+    invoke_without_command=True,
+)
+app.add_typer(reconcile_app, name="reconcile")
 console = Console(stderr=True)
 
 
@@ -346,6 +351,92 @@ def demo(
         out.print(f"\nAPI docs: http://{host}:{port}/api/v1/docs")
         sys.stdout.flush()
         serve(host=host, port=port, workers=1)
+
+
+@reconcile_app.callback()
+def reconcile(
+    ctx: typer.Context,
+    register: Annotated[
+        Path | None, typer.Option(help="register snapshot (CSV/Parquet/XLSX)")
+    ] = None,
+    records: Annotated[Path | None, typer.Option(help="dose records (CSV/Parquet/XLSX)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
+    map_file: Annotated[Path | None, typer.Option("--map", help="TOML \\[columns] mapping")] = None,
+    engine: Annotated[str, typer.Option(help="duckdb|spark")] = "duckdb",
+    model: Annotated[Path | None, typer.Option(help="reuse a trained model.json")] = None,
+    threads: Annotated[int | None, typer.Option(help="threads (default: all cores, max 2)")] = None,
+    memory: Annotated[str | None, typer.Option(help="engine memory cap, e.g. 1500MB")] = None,
+    resume: Annotated[
+        bool, typer.Option(help="resume an interrupted run from its last stage")
+    ] = False,
+    keep_work: Annotated[bool, typer.Option(help="keep OUT/.work after success")] = False,
+) -> None:
+    """Link every dose record to a register person; say what is wrong and what to do."""
+    if ctx.invoked_subcommand is not None:
+        return
+    missing = [
+        n
+        for n, v in (("--register", register), ("--records", records), ("--out", out))
+        if v is None
+    ]
+    if missing:
+        _fail(f"missing {', '.join(missing)}; see tiemchung reconcile --help", 2)
+    if engine not in ("duckdb", "spark"):
+        _fail(f"--engine must be duckdb or spark, not '{engine}'", 2)
+    from tiemchung.reconcile import ModelError, Options, ReconcileInputError, run
+
+    opts = Options(
+        records,
+        register,
+        out,
+        map_file,
+        engine,
+        model,
+        threads,
+        memory,  # type: ignore[arg-type]
+        resume=resume,
+        keep_work=keep_work,
+    )
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} stages"),
+        console=console,
+    ) as bar:
+        task = bar.add_task("reconcile", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"reconcile: {stage}", completed=done, total=total)
+
+        try:
+            summary = run.reconcile(opts, progress=progress)
+        except (ReconcileInputError, ModelError) as exc:
+            _fail(str(exc), 2)
+            return
+    o = summary["overall"]
+    console.print(
+        f"[green]✓[/green] {o['records']:,} records: {o['verified']:,} verified, "
+        f"{o['corrected']:,} corrected, {o['duplicate']:,} duplicates, {o['review']:,} to "
+        f"review, {o['not_found']:,} not found — {out}/links.csv, report.html"
+    )
+
+
+@reconcile_app.command("score")
+def reconcile_score(
+    out: Annotated[Path, typer.Argument(help="output folder of a reconcile run")],
+    truth: Annotated[Path, typer.Option(help="truth file (record_id, person_id, ...)")],
+) -> None:
+    """Score a run against a truth file: link F1, automatic-action precision, review share."""
+    import json
+
+    from tiemchung.reconcile import ReconcileInputError, score
+
+    try:
+        result = score(truth, out)
+    except ReconcileInputError as exc:
+        _fail(str(exc), 2)
+        return
+    typer.echo(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
