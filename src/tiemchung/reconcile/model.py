@@ -184,11 +184,13 @@ def em(
 
 
 def choose_auto_threshold(
-    p: np.ndarray, n: np.ndarray, *, target: float = 0.9995, floor: float = 0.99
+    p: np.ndarray, n: np.ndarray, *, target: float = 0.9995, floor: float = 0.999
 ) -> float:
     """The lowest posterior above which the expected precision of automatic links, judged by
     the model's own probabilities (sum of 1 - p over the records it would link), stays at or
     above ``target``. Label-free: it needs no truth, only a calibrated model."""
+    if len(p) == 0:
+        return floor
     order = np.argsort(-p)
     ps, ns = p[order], n[order].astype(float)
     err = np.cumsum(ns * (1 - ps))
@@ -205,6 +207,8 @@ def estimate_pi(lz: np.ndarray, log2_n: float, pi: float = 0.9, iterations: int 
     """Fixed point for the share of identities that are in the register: the mean posterior
     that some candidate is the person, given ``lz`` = log2 of the summed Bayes factors of each
     identity's candidates."""
+    if len(lz) == 0:
+        return pi
     for _ in range(iterations):
         prior = np.exp2(lz + math.log2(pi) - log2_n)
         p_any = prior / ((1 - pi) + prior)

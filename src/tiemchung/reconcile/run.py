@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import decide, outputs
+from .dialects import DUCKDB
 from .engines import Engine, make_engine
 from .errors import ModelError, ReconcileInputError
 from .inputs import InputSpec, check_shared_mapping, inspect_input, read_mapping
@@ -198,6 +199,8 @@ def prepare(opts: Options) -> Prepared:
     reg = inspect_input(opts.register, "register", mapping)
     check_shared_mapping(mapping, [rec, reg])
     model = Model.load(opts.model) if opts.model else None
+    if model is not None:
+        model.check(Plan(rec, reg, DUCKDB).comparisons, str(opts.model))
     return Prepared((rec, reg), model)
 
 
@@ -235,9 +238,7 @@ def reconcile(opts: Options, progress: Progress | None = None) -> dict[str, Any]
     )
     plan = Plan(rec, reg, engine.dialect)
     model = prepared.model
-    if model is not None:
-        model.check(plan.comparisons, str(opts.model))
-    elif "train" in done and (work / "model.json").exists():
+    if model is None and "train" in done and (work / "model.json").exists():
         model = Model.load(work / "model.json")
     ctx = Context(opts, plan, engine, model, prepared.model is not None)
     if done:

@@ -94,7 +94,7 @@ def score(truth: Path, out: Path) -> dict[str, Any]:
         "count(*) FILTER (WHERE action = 'duplicate' AND pd = td) AS d_same_first, "
         "count(*) FILTER (WHERE unknown) AS unknown "
         "FROM j"
-    ).fetchone()
+    ).fetchall()[0]
     assert q is not None
     (n, tp, fp, fn, auto_n, auto_ok, review, nf_n, nf_ok, d_tp, d_fp, d_fn, d_same, unknown) = q
     by_action = {
@@ -113,7 +113,7 @@ def score(truth: Path, out: Path) -> dict[str, Any]:
             f"list_contains(string_split(tm, ';'), '{f}')), "
             f"count(*) FILTER (WHERE NOT list_contains(string_split(pm, ';'), '{f}') AND "
             f"list_contains(string_split(tm, ';'), '{f}')) FROM j"
-        ).fetchone()  # type: ignore[misc]
+        ).fetchall()[0]
         fields[f] = _prf(ftp, ffp, ffn)
     con.close()
     return {

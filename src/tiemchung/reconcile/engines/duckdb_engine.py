@@ -111,12 +111,10 @@ class DuckDBEngine(Engine):
         self.con.execute("DROP VIEW IF EXISTS _src")
 
     def has_table(self, name: str) -> bool:
-        return bool(
-            self.con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
-                [name],
-            ).fetchone()[0]  # type: ignore[index]
-        )
+        rows = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [name]
+        ).fetchall()
+        return bool(rows[0][0])
 
     def export(self, sql: str, path: Path, fmt: str) -> None:
         if fmt == "csv":

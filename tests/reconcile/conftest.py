@@ -1,0 +1,316 @@
+"""Fixtures: a small synthetic population with hand-made people and records added.
+
+The synthetic part (``tiemchung synth``) gives EM enough data to learn from; the hand-made
+part holds the cases whose right answers are written here by hand, independently of the
+engine: a parent's ID on a child's record, twins, a legacy tone style, a placeholder date...
+Hand-made persons live in ward ``WARD`` of the synthetic register (so wards exist) and use
+province prefix 099 in their IDs, which no province has (the
+fixture checks).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tiemchung.reconcile import Options, reconcile
+from tiemchung.synth import generate
+
+PEOPLE = 3000
+SEED = 7
+
+REGISTER_COLS = (
+    "person_id",
+    "national_id",
+    "old_id",
+    "full_name",
+    "dob",
+    "sex",
+    "ward_code",
+    "address",
+    "phone",
+)
+RECORD_COLS = (
+    "record_id",
+    "national_id",
+    "full_name",
+    "dob",
+    "sex",
+    "phone",
+    "ward_code",
+    "address",
+    "vaccine",
+    "dose_number",
+    "dose_date",
+    "site_id",
+)
+
+
+def persons(ward: str) -> list[dict[str, Any]]:
+    home = "Số 7 ngõ 9 Phố Hàng Bông"
+    return [
+        dict(
+            person_id="T01",
+            national_id="099080012345",
+            old_id="312345678",
+            full_name="Nguyễn Văn Hùng",
+            dob="1980-03-05",
+            sex="M",
+            ward_code=ward,
+            address=home,
+            phone="0912345678",
+        ),
+        dict(
+            person_id="T02",
+            national_id="099185012346",
+            old_id=None,
+            full_name="Trần Thị Lan",
+            dob="1985-07-12",
+            sex="F",
+            ward_code=ward,
+            address=home,
+            phone="0987654321",
+        ),
+        dict(
+            person_id="T03",
+            national_id="099210012347",
+            old_id=None,
+            full_name="Nguyễn Minh Khôi",
+            dob="2010-11-20",
+            sex="M",
+            ward_code=ward,
+            address=home,
+            phone=None,
+        ),
+        dict(
+            person_id="T04",
+            national_id="099190000001",
+            old_id=None,
+            full_name="Lê Thị Hòa",
+            dob="1990-01-15",
+            sex="F",
+            ward_code=ward,
+            address="Số 3 Phố Huế",
+            phone="0901111111",
+        ),
+        dict(
+            person_id="T05",
+            national_id="099075000002",
+            old_id=None,
+            full_name="Phạm Văn Đức",
+            dob="1975",
+            sex="M",
+            ward_code=ward,
+            address="Số 5 Phố Huế",
+            phone=None,
+        ),
+        dict(
+            person_id="T06",
+            national_id="099200000011",
+            old_id=None,
+            full_name="Võ Văn An",
+            dob="2000-06-06",
+            sex="M",
+            ward_code=ward,
+            address="Số 8 Phố Huế",
+            phone="0933333333",
+        ),
+        dict(
+            person_id="T07",
+            national_id="099200000012",
+            old_id=None,
+            full_name="Võ Văn Anh",
+            dob="2000-06-06",
+            sex="M",
+            ward_code=ward,
+            address="Số 8 Phố Huế",
+            phone="0933333333",
+        ),
+        dict(
+            person_id="T08",
+            national_id="099160000020",
+            old_id=None,
+            full_name="Hoàng Thị Mai",
+            dob="1960-12-01",
+            sex="F",
+            ward_code=ward,
+            address="Số 10 Phố Huế",
+            phone="0944444444",
+        ),
+    ]
+
+
+def _rec(
+    rid: str | None,
+    nid: str | None,
+    name: str | None,
+    dob: str | None,
+    sex: str | None,
+    ward: str | None,
+    dose: str = "1",
+    date: str = "01/08/2021",
+    site: str = "S1",
+    phone: str | None = None,
+) -> dict[str, Any]:
+    return dict(
+        record_id=rid,
+        national_id=nid,
+        full_name=name,
+        dob=dob,
+        sex=sex,
+        phone=phone,
+        ward_code=ward,
+        address=None,
+        vaccine="AZ",
+        dose_number=dose,
+        dose_date=date,
+        site_id=site,
+    )
+
+
+def records(ward: str) -> list[dict[str, Any]]:
+    w = ward.lstrip("0")  # spreadsheets drop the leading zero: formatting, not an error
+    return [
+        # formatting only: capitals, spaced ID, dd/mm/yyyy, "NAM", ward without its zero
+        _rec("X01", "099 080 012345", "NGUYỄN  VĂN HÙNG", "05/03/1980", "NAM", w),
+        # old 9-digit ID and no diacritics: the right person, two fields wrong
+        _rec(
+            "X02",
+            "312345678",
+            "Nguyen Van Hung",
+            "05/03/1980",
+            "Nam",
+            ward,
+            dose="2",
+            date="01/10/2021",
+        ),
+        # a child's record with the father's ID
+        _rec("X03", "099080012345", "Nguyễn Minh Khôi", "20/11/2010", "Nam", ward),
+        # new-style tone placement (Hoà) is formatting
+        _rec("X04", "099190000001", "Lê Thị Hoà", "15/01/1990", "Nữ", ward),
+        # 01/01 placeholder for a register that knows only the year
+        _rec("X05", "099075000002", "Phạm Văn Đức", "01/01/1975", "Nam", ward),
+        # one twin, ID missing: must never be linked automatically to the other twin
+        _rec("X06", None, "Võ Văn An", "06/06/2000", "Nam", ward, phone="0933333333"),
+        # nothing to link on
+        _rec("X07", None, "   ", "không rõ", "Nam", ward),
+        # no record_id at all
+        _rec(
+            None,
+            "099185012346",
+            "Trần Thị Lan",
+            "12/07/1985",
+            "Nữ",
+            ward,
+            dose="3",
+            date="01/03/2022",
+        ),
+        # a dose entered twice, at two sites on the same day
+        _rec(
+            "X09",
+            "099185012346",
+            "Trần Thị Lan",
+            "12/07/1985",
+            "Nữ",
+            ward,
+            date="02/08/2021",
+            site="S1",
+        ),
+        _rec(
+            "X10",
+            "099185012346",
+            "TRẦN THỊ LAN",
+            "12/07/1985",
+            "nữ",
+            ward,
+            date="02/08/2021",
+            site="S2",
+        ),
+        # somebody who is not in the register
+        _rec("X11", "099099999999", "Đinh Công Tráng", "09/09/1999", "Nam", ward),
+        # day and month swapped, ID missing
+        _rec("X12", None, "Hoàng Thị Mai", "12/01/1960", "Nữ", ward, phone="0944444444"),
+        # two neighbouring digits of the ID swapped
+        _rec(
+            "X13",
+            "099185012364",
+            "Trần Thị Lan",
+            "12/07/1985",
+            "Nữ",
+            ward,
+            dose="2",
+            date="01/11/2021",
+        ),
+        # typed in Telex with the input method off
+        _rec(
+            "X14",
+            "099185012346",
+            "Traanf Thij Lan",
+            "12/07/1985",
+            "Nữ",
+            ward,
+            dose="4",
+            date="01/06/2022",
+        ),
+    ]
+
+
+@dataclass
+class Case:
+    """A synthetic set plus the hand-made rows, written as files, and a run over them."""
+
+    data: Path
+    out: Path
+    register_file: Path
+    records_file: Path
+    truth_file: Path
+    ward: str
+    summary: dict[str, Any]
+
+    def links(self) -> dict[str, dict[str, Any]]:
+        rows = pq.read_table(self.out / "links.parquet").to_pylist()
+        return {r["record_id"]: r for r in rows}
+
+
+def _write_csv(path: Path, cols: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        for r in rows:
+            w.writerow({c: r.get(c) for c in cols})
+
+
+def build_case(root: Path, people: int = PEOPLE, seed: int = SEED) -> tuple[Path, Path, Path, str]:
+    """Synthetic data + the hand-made rows; returns (register.csv, records.parquet,
+    truth.parquet, ward)."""
+    data = root / "synth"
+    generate(people, seed, data, workers=1)
+    register = pq.read_table(data / "register.parquet").to_pylist()
+    recs = pq.read_table(data / "records.parquet")
+    ward = sorted({r["ward_code"] for r in register})[0]
+    assert not any(str(r["national_id"]).startswith("099") for r in register)
+    _write_csv(root / "register.csv", REGISTER_COLS, register + persons(ward))
+    extra = records(ward)
+    table = pa.concat_tables(
+        [
+            recs.select(list(RECORD_COLS)),
+            pa.table({c: pa.array([r[c] for r in extra], pa.string()) for c in RECORD_COLS}),
+        ]
+    )
+    pq.write_table(table, root / "records.parquet")
+    return root / "register.csv", root / "records.parquet", data / "truth.parquet", ward
+
+
+@pytest.fixture(scope="session")
+def case(tmp_path_factory: pytest.TempPathFactory) -> Case:
+    root = tmp_path_factory.mktemp("reconcile")
+    reg, rec, truth, ward = build_case(root)
+    out = root / "out"
+    summary = reconcile(Options(rec, reg, out, threads=2))
+    return Case(root, out, reg, rec, truth, ward, summary)

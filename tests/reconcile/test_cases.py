@@ -1,0 +1,142 @@
+"""Hand-made cases inside a learnt model: each expectation is written here, by hand."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+
+from .conftest import Case
+
+
+def test_every_record_appears_once(case: Case) -> None:
+    n_in = pq.read_metadata(case.records_file).num_rows
+    links = pq.read_table(case.out / "links.parquet")
+    assert links.num_rows == n_in
+    ids = links.column("record_id").to_pylist()
+    assert len(set(ids)) == n_in
+    with (case.out / "links.csv").open(encoding="utf-8") as fh:
+        assert sum(1 for _ in fh) == n_in + 1
+
+
+def test_link_columns_exactly(case: Case) -> None:
+    assert pq.read_schema(case.out / "links.parquet").names == [
+        "record_id",
+        "person_id",
+        "action",
+        "match_probability",
+        "mismatches",
+        "corrections",
+        "duplicate_of",
+        "explanation",
+    ]
+
+
+def test_formatting_is_not_a_mismatch(case: Case) -> None:
+    r = case.links()["X01"]
+    assert (r["person_id"], r["action"], r["mismatches"]) == ("T01", "verified", "")
+    assert r["corrections"] == "{}"
+    assert r["match_probability"] > 0.999
+
+
+def test_old_id_and_missing_diacritics_are_corrected(case: Case) -> None:
+    r = case.links()["X02"]
+    assert r["person_id"] == "T01"
+    assert r["action"] == "corrected"
+    assert r["mismatches"] == "national_id;full_name"
+    assert json.loads(r["corrections"]) == {
+        "national_id": "099080012345",
+        "full_name": "Nguyễn Văn Hùng",
+    }
+
+
+def test_parents_id_on_a_childs_record_links_the_child(case: Case) -> None:
+    r = case.links()["X03"]
+    assert r["person_id"] == "T03"
+    assert r["mismatches"] == "national_id"
+    assert "household ID" in r["explanation"]
+
+
+def test_new_style_tone_is_formatting(case: Case) -> None:
+    r = case.links()["X04"]
+    assert (r["person_id"], r["action"], r["mismatches"]) == ("T04", "verified", "")
+
+
+def test_placeholder_date_is_a_mismatch(case: Case) -> None:
+    r = case.links()["X05"]
+    assert (r["person_id"], r["mismatches"]) == ("T05", "dob")
+
+
+def test_record_close_to_two_people_goes_to_review(case: Case) -> None:
+    # twins Võ Văn An / Võ Văn Anh share date of birth, address, phone; the record has no ID
+    r = case.links()["X06"]
+    assert (r["person_id"], r["action"]) == ("T06", "review")
+    assert "runner-up T07" in r["explanation"]
+    assert 0.5 < r["match_probability"] < 0.999
+
+
+def test_unparseable_row_is_kept_for_review_with_reason(case: Case) -> None:
+    r = case.links()["X07"]
+    assert r["action"] == "review"
+    assert r["person_id"] is None
+    assert r["explanation"].startswith("unparseable")
+
+
+def test_row_without_record_id_is_kept_for_review(case: Case) -> None:
+    rows = [r for k, r in case.links().items() if k.startswith("#row-")]
+    assert len(rows) == 1
+    assert rows[0]["action"] == "review"
+    assert "no record_id" in rows[0]["explanation"]
+    n = pq.read_metadata(case.records_file).num_rows
+    # the hand-made rows come last; the one without an ID is the 8th of 14
+    assert rows[0]["record_id"] == f"#row-{n - 14 + 8}"
+
+
+def test_double_entry_points_to_the_first(case: Case) -> None:
+    links = case.links()
+    assert links["X09"]["action"] == "verified"
+    assert links["X10"]["action"] == "duplicate"
+    assert links["X10"]["duplicate_of"] == "X09"
+    assert links["X10"]["person_id"] == "T02"
+
+
+def test_person_not_in_register_is_not_found(case: Case) -> None:
+    r = case.links()["X11"]
+    assert (r["action"], r["person_id"]) == ("not_found", None)
+
+
+def test_swapped_day_month_without_id(case: Case) -> None:
+    r = case.links()["X12"]
+    assert r["person_id"] == "T08"
+    assert r["mismatches"] == "national_id;dob"
+    assert "d/m swapped" in r["explanation"]
+
+
+def test_transposed_id_digits(case: Case) -> None:
+    r = case.links()["X13"]
+    assert (r["person_id"], r["mismatches"]) == ("T02", "national_id")
+    assert "2 digits swapped" in r["explanation"] or r["action"] in ("corrected", "review")
+
+
+def test_telex_typing_links_but_is_a_wrong_name(case: Case) -> None:
+    r = case.links()["X14"]
+    assert (r["person_id"], r["action"], r["mismatches"]) == ("T02", "corrected", "full_name")
+
+
+def test_summary_counts_add_up(case: Case) -> None:
+    o = case.summary["overall"]
+    n = pq.read_metadata(case.records_file).num_rows
+    assert o["records"] == n
+    assert sum(o[a] for a in ("verified", "corrected", "review", "not_found", "duplicate")) == n
+    assert sum(p["records"] for p in case.summary["by_province"]) == n
+    assert sum(w["records"] for w in case.summary["by_ward"]) == n
+    wrong = o["wrong_by_field"]
+    assert wrong["national_id"] >= 3  # X02, X03, X12 at least (hand-made rows alone)
+
+
+def test_report_is_self_contained(case: Case) -> None:
+    html = (case.out / "report.html").read_text(encoding="utf-8")
+    assert "<svg" in html
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in html
+    assert "<script" not in html
