@@ -185,27 +185,35 @@ def decided_sql(plan: Plan, model: Model, n_register: int) -> str:
     )
 
 
-_RECORDS = (
-    "r AS (SELECT r.record_id, r.no_id, r.dose_number, r.dose_day, d.decision, d.person_id, "
-    "d.is_exact, d.nf_key FROM rec_iid r LEFT JOIN decided d ON d.iid = r.iid)"
-)
+def multi_sql() -> str:
+    """Records that share a dose with another record: the same person (when linked
+    automatically) or the same typed identity (when not found), and the same dose number.
+    Only these can be double entries or conflicts, so the window functions below run on a
+    few percent of the records instead of all."""
+    return (
+        "WITH r AS (SELECT r.record_id, r.dose_number, r.dose_day, d.is_exact, d.person_id, "
+        "CASE WHEN d.decision = 'auto' THEN concat('p:', d.person_id) "
+        "WHEN d.decision = 'not_found' THEN concat('k:', d.nf_key) END AS who "
+        "FROM rec_iid r JOIN decided d ON d.iid = r.iid WHERE NOT r.no_id "
+        "AND r.dose_number IS NOT NULL AND r.dose_day IS NOT NULL), "
+        "g AS (SELECT who, dose_number FROM r WHERE who IS NOT NULL GROUP BY who, dose_number "
+        "HAVING count(*) > 1) "
+        "SELECT r.* FROM r JOIN g ON g.who = r.who AND g.dose_number = r.dose_number"
+    )
 
 
 def conflicts_sql(window: int = DUPLICATE_WINDOW) -> str:
     """Records that claim one person's same dose on dates too far apart to be one dose: at
     most one of them is that person, so those the exact pass did not settle go to review."""
     return (
-        f"WITH {_RECORDS}, "
-        "a AS (SELECT record_id, person_id, dose_number, dose_day, is_exact FROM r "
-        "WHERE decision = 'auto' AND NOT no_id AND dose_number IS NOT NULL "
-        "AND dose_day IS NOT NULL), "
-        "g AS (SELECT person_id, dose_number, min(dose_day) AS d0, max(dose_day) AS d1 FROM a "
-        f"GROUP BY person_id, dose_number HAVING max(dose_day) - min(dose_day) > {window}) "
-        "SELECT a.record_id, concat('conflict: another record claims dose ', "
-        "CAST(a.dose_number AS STRING), ' of ', a.person_id, ' ', "
+        "WITH g AS (SELECT who, dose_number, min(dose_day) AS d0, max(dose_day) AS d1 "
+        "FROM multi WHERE who LIKE 'p:%' GROUP BY who, dose_number "
+        f"HAVING max(dose_day) - min(dose_day) > {window}) "
+        "SELECT m.record_id, concat('conflict: another record claims dose ', "
+        "CAST(m.dose_number AS STRING), ' of ', m.person_id, ' ', "
         "CAST(g.d1 - g.d0 AS STRING), ' days apart') AS reason "
-        "FROM a JOIN g ON g.person_id = a.person_id AND g.dose_number = a.dose_number "
-        "WHERE NOT a.is_exact"
+        "FROM multi m JOIN g ON g.who = m.who AND g.dose_number = m.dose_number "
+        "WHERE NOT m.is_exact"
     )
 
 
@@ -214,19 +222,10 @@ def duplicates_sql(window: int = DUPLICATE_WINDOW) -> str:
     number, dates within ``window`` days (the same date at two sites included); each is a
     duplicate of the first entry of its cluster (earliest date, then record order)."""
     return (
-        f"WITH {_RECORDS}, "
-        "e AS (SELECT r.record_id, r.dose_number, r.dose_day, "
-        "CASE WHEN r.decision = 'auto' THEN concat('p:', r.person_id) "
-        "WHEN r.decision = 'not_found' THEN concat('k:', r.nf_key) END AS who "
-        "FROM r LEFT JOIN conflicts c ON c.record_id = r.record_id "
-        "WHERE c.record_id IS NULL AND NOT r.no_id AND r.dose_number IS NOT NULL "
-        "AND r.dose_day IS NOT NULL), "
-        # only groups of two or more records can hold a double entry: window over those
-        "m AS (SELECT who, dose_number FROM e WHERE who IS NOT NULL GROUP BY who, dose_number "
-        "HAVING count(*) > 1), "
-        "o AS (SELECT e.*, lag(e.dose_day) OVER (PARTITION BY e.who, e.dose_number "
-        "ORDER BY e.dose_day, e.record_id) AS prev_day FROM e JOIN m ON m.who = e.who "
-        "AND m.dose_number = e.dose_number), "
+        "WITH e AS (SELECT m.* FROM multi m LEFT JOIN conflicts c ON c.record_id = m.record_id "
+        "WHERE c.record_id IS NULL), "
+        "o AS (SELECT *, lag(dose_day) OVER (PARTITION BY who, dose_number "
+        "ORDER BY dose_day, record_id) AS prev_day FROM e), "
         f"c AS (SELECT *, sum(CASE WHEN prev_day IS NULL OR dose_day - prev_day > {window} "
         "THEN 1 ELSE 0 END) OVER (PARTITION BY who, dose_number ORDER BY dose_day, record_id "
         "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cluster FROM o), "

@@ -156,6 +156,7 @@ def _expected_precision(p: np.ndarray, n: np.ndarray, t: float) -> float | None:
 
 def stage_records(ctx: Context) -> None:
     eng = ctx.engine
+    eng.run("multi", decide.multi_sql())
     eng.run("conflicts", decide.conflicts_sql())
     eng.run("duplicates", decide.duplicates_sql())
     eng.run("links", decide.links_sql())

@@ -182,7 +182,8 @@ class Plan:
     def ident_sql(self) -> str:
         """Distinct standardised identities (the collapse): each is scored once."""
         keys = ", ".join(KEY_COLS)
-        rest = ", ".join(f"min({c}) AS {c}" for c in IDENT_COLS if c not in KEY_COLS)
+        # every other column is a function of the key: any value of the group is the value
+        rest = ", ".join(f"any_value({c}) AS {c}" for c in IDENT_COLS if c not in KEY_COLS)
         problem = (
             "CASE WHEN id_key IS NULL AND name_fold IS NULL AND dob_y IS NULL THEN "
             "'unparseable: no usable national_id, full_name or date of birth' END"

@@ -1,0 +1,309 @@
+"""Benchmark of ``tiemchung reconcile`` against two baselines measured in the same run, on the
+same files (issue 5).
+
+* **ours**: the whole pipeline (read, standardise, link, classify, write), DuckDB engine.
+* **splink**: Splink 5 configured as its documentation recommends: folded-name Jaro-Winkler
+  with term frequencies, date of birth, ID exact / Levenshtein, sex, ward, phone; blocking on
+  ID, on date of birth, on name + birth year; u by random sampling, m by EM; best match per
+  record above 0.5. Its inputs are standardised with the same toolkit macros first (timed).
+* **hashjoin**: a bare DuckDB hash join of records to the register on the ID (the floor).
+
+Each runs in its own child process; wall time is measured around it and peak memory is the
+child's ``ru_maxrss`` (``os.wait4``). Quality is scored with ``tiemchung reconcile score``
+against the generator's truth. Synthetic data come from ``tiemchung synth`` (seed 1 for speed
+and quality; seed 2 with a perturbed profile for "data the project has not seen"), cached in
+``--data``. The load average is recorded before every timed run: this machine is shared.
+
+    python bench/reconcile.py                       # 1M people, baselines, seed 2 check
+    python bench/reconcile.py --scaling             # also 0.25M .. 4M people
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import write_result
+
+PERTURBED = {
+    "entry": {
+        "wrong": 0.30,
+        "second_error": 0.25,
+        "duplicate_same_site": 0.02,
+        "duplicate_other_site": 0.01,
+        "error_weights": {
+            "id_missing": 25.0,
+            "id_relative": 10.0,
+            "name_typo": 12.0,
+            "dob_day_month_swap": 10.0,
+            "ward_neighbour": 3.0,
+        },
+        "format": {"name_upper": 0.5, "name_nfd": 0.1, "id_spaced": 0.3, "dob_iso": 0.3},
+    }
+}
+
+
+def loadavg() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def wait_quiet(limit: float = 1.0, patience: float = 600.0) -> float:
+    """Wait (up to ``patience`` s) for the 1-minute load to fall below ``limit``; return it."""
+    start = time.time()
+    while loadavg() >= limit and time.time() - start < patience:
+        time.sleep(10)
+    return loadavg()
+
+
+def dataset(root: Path, people: int, seed: int, perturbed: bool = False) -> Path:
+    name = f"p{people}-s{seed}{'-perturbed' if perturbed else ''}"
+    out = root / name
+    if (out / "truth.parquet").exists():
+        return out
+    from tiemchung.synth import generate, load_profile
+
+    shutil.rmtree(out, ignore_errors=True)
+    generate(people, seed, out, profile=load_profile(overrides=PERTURBED if perturbed else None))
+    return out
+
+
+# --- children ------------------------------------------------------------------------------------
+def child_ours(data: Path, out: Path, threads: int) -> dict[str, Any]:
+    from tiemchung.reconcile import Options, reconcile
+
+    s = reconcile(
+        Options(data / "records.parquet", data / "register.parquet", out, threads=threads)
+    )
+    return {
+        "timings_s": s["pipeline"]["timings_s"],
+        "candidate_pairs": s["pipeline"]["candidate_pairs"],
+        "identities": s["pipeline"]["identities"],
+    }
+
+
+def child_hashjoin(data: Path, out: Path, threads: int) -> dict[str, Any]:
+    import duckdb
+
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    con.execute(
+        "COPY (SELECT r.record_id, g.person_id, CASE WHEN g.person_id IS NULL THEN 'not_found' "
+        "ELSE 'verified' END AS action, NULL AS mismatches, NULL AS duplicate_of "
+        "FROM read_parquet(?) r LEFT JOIN (SELECT national_id, min(person_id) AS person_id "
+        "FROM read_parquet(?) GROUP BY national_id) g ON g.national_id = r.national_id) "
+        f"TO '{out / 'links.parquet'}' (FORMAT parquet)",
+        [str(data / "records.parquet"), str(data / "register.parquet")],
+    )
+    return {}
+
+
+def child_splink(data: Path, out: Path, threads: int) -> dict[str, Any]:
+    import duckdb
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    from tiemchung.identity.bulk import register_macros
+
+    t0 = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    register_macros(con)
+    # Splink expects standardised inputs: the same toolkit macros, per row.
+    std = (
+        "SELECT {uid} AS uid, tc_id_digits(national_id) AS id, tc_fold_name(full_name) AS name, "
+        "CASE WHEN p.precision = 'day' THEN printf('%04d-%02d-%02d', p.year, p.month, p.day) "
+        "END AS dob, CAST(p.year AS VARCHAR) AS birth_year, "
+        "CASE WHEN tc_fold_name(sex) IN ('nam', 'm') THEN 'M' WHEN tc_fold_name(sex) IN "
+        "('nu', 'f') THEN 'F' END AS sex, lpad(ward_code, 5, '0') AS ward, "
+        "tc_phone(phone) AS phone FROM (SELECT *, tc_dob(dob) AS p FROM read_parquet(?))"
+    )
+    con.execute(
+        "CREATE TABLE rec AS " + std.format(uid="record_id"), [str(data / "records.parquet")]
+    )
+    con.execute(
+        "CREATE TABLE reg AS " + std.format(uid="person_id"), [str(data / "register.parquet")]
+    )
+    t_std = time.perf_counter() - t0
+    api = DuckDBAPI(con)
+    settings = SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name="uid",
+        comparisons=[
+            cl.JaroWinklerAtThresholds("name", [0.92, 0.88]).configure(
+                term_frequency_adjustments=True
+            ),
+            cl.DateOfBirthComparison("dob", input_is_string=True),
+            cl.LevenshteinAtThresholds("id", [1, 2]),
+            cl.ExactMatch("sex"),
+            cl.ExactMatch("ward"),
+            cl.ExactMatch("phone"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("id"),
+            block_on("dob"),
+            block_on("name", "birth_year"),
+        ],
+        retain_intermediate_calculation_columns=False,
+    )
+    linker = Linker([api.register("rec"), api.register("reg")], settings)
+    linker.training.estimate_probability_two_random_records_match([block_on("id")], recall=0.8)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("id"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+    t_train = time.perf_counter() - t0 - t_std
+    pred = linker.inference.predict(threshold_match_probability=0.5)
+    con.execute(f"CREATE TABLE pairs AS SELECT * FROM {pred.physical_name}")
+    # either side may hold the records: take both orientations, the join keeps the right one
+    con.execute(
+        "COPY (SELECT r.record_id, b.person_id, CASE WHEN b.person_id IS NULL THEN 'not_found' "
+        "ELSE 'verified' END AS action, NULL AS mismatches, NULL AS duplicate_of FROM "
+        "read_parquet(?) r LEFT JOIN (SELECT rec_id, arg_max(reg_id, match_probability) AS "
+        "person_id FROM (SELECT uid_l AS rec_id, uid_r AS reg_id, match_probability FROM pairs "
+        "UNION ALL SELECT uid_r, uid_l, match_probability FROM pairs) GROUP BY rec_id) b "
+        "ON b.rec_id = r.record_id) "
+        f"TO '{out / 'links.parquet'}' (FORMAT parquet)",
+        [str(data / "records.parquet")],
+    )
+    return {
+        "standardise_s": round(t_std, 2),
+        "train_s": round(t_train, 2),
+        "predicted_pairs": int(con.execute("SELECT count(*) FROM pairs").fetchall()[0][0]),
+    }
+
+
+CHILDREN = {"ours": child_ours, "splink": child_splink, "hashjoin": child_hashjoin}
+
+
+# --- parent --------------------------------------------------------------------------------------
+def measure(kind: str, data: Path, out: Path, threads: int, quiet: bool) -> dict[str, Any]:
+    """Run one child; wall time, peak RSS, the load it ran under, and its score."""
+    from tiemchung.reconcile import score
+
+    shutil.rmtree(out, ignore_errors=True)
+    load = wait_quiet() if quiet else loadavg()
+    info = out.parent / f"{out.name}.child.json"
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "child", kind, str(data), str(out), str(threads), str(info)]
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{kind} child failed ({status})")
+    result = {
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "load_1min_before": load,
+        "load_1min_after": loadavg(),
+        **json.loads(info.read_text(encoding="utf-8")),
+    }
+    s = score(data / "truth.parquet", out)
+    result["quality"] = {
+        "link_f1": s["link"]["f1"],
+        "link_precision": s["link"]["precision"],
+        "link_recall": s["link"]["recall"],
+        "automatic_precision": s["automatic"]["precision"],
+        "automatic_wrong": s["automatic"]["wrong"],
+        "review_share": s["review_share"],
+        "duplicate_f1": s["duplicates"]["f1"],
+        "mismatch_f1": {f: v["f1"] for f, v in s["mismatch_by_field"].items()},
+    }
+    print(
+        f"{kind:9s} {data.name}: {result['wall_s']:7.2f} s, {result['peak_rss_mb']:6d} MB, "
+        f"F1 {s['link']['f1']:.5f}, load {load:.2f}",
+        flush=True,
+    )
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--people", type=int, default=1_000_000)
+    ap.add_argument("--data", type=Path, default=Path("/tmp/tiemchung-bench"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--scaling", action="store_true", help="also 0.25M..4M people")
+    ap.add_argument("--no-splink", action="store_true")
+    ap.add_argument("--no-quiet", action="store_true", help="do not wait for a quiet machine")
+    args = ap.parse_args()
+    quiet = not args.no_quiet
+    args.data.mkdir(parents=True, exist_ok=True)
+    work = args.data / "runs"
+    main_set = dataset(args.data, args.people, 1)
+    results: dict[str, Any] = {}
+    results["ours"] = measure("ours", main_set, work / "ours", args.threads, quiet)
+    results["hashjoin"] = measure("hashjoin", main_set, work / "hashjoin", args.threads, quiet)
+    if not args.no_splink:
+        results["splink"] = measure("splink", main_set, work / "splink", args.threads, quiet)
+        results["splink_over_ours_time"] = round(
+            results["splink"]["wall_s"] / results["ours"]["wall_s"], 2
+        )
+    results["ours_over_hashjoin_time"] = round(
+        results["ours"]["wall_s"] / results["hashjoin"]["wall_s"], 2
+    )
+    unseen = dataset(args.data, args.people, 2, perturbed=True)
+    results["ours_unseen_seed2_perturbed"] = measure(
+        "ours", unseen, work / "ours-unseen", args.threads, quiet
+    )
+    if args.scaling:
+        points = []
+        for n in (250_000, 500_000, 1_000_000, 2_000_000, 4_000_000):
+            d = dataset(args.data, n, 1)
+            r = measure("ours", d, work / f"scale-{n}", args.threads, quiet)
+            records = json.loads((d / "summary.json").read_text())["counts"]["records"]
+            points.append(
+                {
+                    "people": n,
+                    "records": records,
+                    **{k: r[k] for k in ("wall_s", "peak_rss_mb", "cpu_s", "load_1min_before")},
+                    "link_f1": r["quality"]["link_f1"],
+                }
+            )
+        import numpy as np
+
+        x = np.array([p["records"] for p in points], float)
+        y = np.array([p["wall_s"] for p in points], float)
+        slope, intercept = np.polyfit(x, y, 1)
+        r2 = 1 - ((y - (slope * x + intercept)) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+        results["scaling"] = {
+            "points": points,
+            "seconds_per_million_records": round(slope * 1e6, 3),
+            "intercept_s": round(intercept, 2),
+            "r2": round(float(r2), 4),
+        }
+    counts = json.loads((main_set / "summary.json").read_text())["counts"]
+    path = write_result(
+        "reconcile",
+        inputs={
+            "people": args.people,
+            "register": counts["register"],
+            "records": counts["records"],
+            "threads": args.threads,
+            "seed": 1,
+            "unseen": "seed 2, perturbed profile (bench/reconcile.py PERTURBED)",
+            "memory_cap": "DuckDB memory_limit 1500MB (ours)",
+        },
+        results=results,
+        packages=["duckdb", "splink", "pyarrow"],
+    )
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "child":
+        _, _, kind, data, out, threads, info = sys.argv
+        res = CHILDREN[kind](Path(data), Path(out), int(threads))
+        Path(info).write_text(json.dumps(res), encoding="utf-8")
+    else:
+        main()
