@@ -42,10 +42,12 @@ from sqlalchemy.orm import Session
 from tiemchung.columns import RECORD_COLUMNS
 from tiemchung.identity import IdentityError, parse_dob
 from tiemchung.registry.audit import audit
+from tiemchung.registry.db import in_keys
 from tiemchung.registry.doses import UNVERIFIED
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
 from tiemchung.registry.models import AdminUnit, Dose, Product, Site
+from tiemchung.registry.rejects import RejectsFile
 from tiemchung.registry.scope import Actor
 from tiemchung.vaccines import LEGACY_NAMES
 
@@ -177,9 +179,7 @@ def import_dose_records(
     seen: dict[str, str] = {}
     memo = _Memo()
     row_no = 1
-    with Path(rejects_path).open("w", encoding="utf-8", newline="") as fh:
-        rejects = csv.writer(fh)
-        rejects.writerow(["row", "reason", *names])
+    with RejectsFile(Path(rejects_path), names) as rejects:
         for chunk in chunks:
             cleaned: list[dict[str, Any]] = []
             for raw in chunk:
@@ -188,21 +188,18 @@ def import_dose_records(
                 try:
                     row = _clean(raw, sites, products, ward_province, memo)
                 except _RejectError as exc:
-                    _reject(rejects, report, row_no, exc.key, str(exc), raw, names)
+                    rejects.add(row_no, exc.key, str(exc), raw)
                     continue
                 rid = row["record_id"]
                 if rid in seen:
                     if seen[rid] == row["submission_hash"]:
                         report.rows_skipped += 1
                     else:
-                        _reject(
-                            rejects,
-                            report,
+                        rejects.add(
                             row_no,
                             "record_id:duplicate",
                             "record_id repeated in the file with other content",
                             raw,
-                            names,
                         )
                     continue
                 seen[rid] = row["submission_hash"]
@@ -212,7 +209,11 @@ def import_dose_records(
                 dict(
                     session.execute(
                         select(table.c.client_uuid, table.c.submission_hash).where(
-                            table.c.client_uuid.in_([r["client_uuid"] for r in cleaned])
+                            in_keys(
+                                table.c.client_uuid,
+                                [r["client_uuid"] for r in cleaned],
+                                session.get_bind().dialect.name,
+                            )
                         )
                     ).all()
                 )
@@ -228,14 +229,11 @@ def import_dose_records(
                 elif old == row["submission_hash"]:
                     report.rows_skipped += 1
                 else:
-                    _reject(
-                        rejects,
-                        report,
+                    rejects.add(
                         row_num,
                         "record_id:conflict",
                         "a dose with this record_id is stored with other content",
                         raw,
-                        names,
                     )
             if fresh:
                 for row in fresh:
@@ -245,6 +243,8 @@ def import_dose_records(
             session.commit()
             if progress is not None:
                 progress(len(chunk))
+        report.rows_rejected, report.reasons = rejects.count, rejects.reasons
+        report.rejects_file = rejects.close()
     audit(
         session,
         actor,
@@ -261,10 +261,6 @@ def import_dose_records(
         },
     )
     session.commit()
-    if report.rows_rejected:
-        report.rejects_file = str(rejects_path)
-    else:
-        Path(rejects_path).unlink(missing_ok=True)
     return report
 
 
@@ -380,17 +376,3 @@ def _dose_date(text: str | None) -> date:
     if parsed.day is None:
         raise _RejectError("dose_date:unreadable", f"dose_date '{text}' is not a full date")
     return parsed.to_date()
-
-
-def _reject(
-    writer: Any,
-    report: BacklogReport,
-    row: int,
-    key: str,
-    reason: str,
-    raw: Mapping[str, Any],
-    names: list[str],
-) -> None:
-    writer.writerow([row, reason, *(raw.get(n) for n in names)])
-    report.rows_rejected += 1
-    report.reasons[key] = report.reasons.get(key, 0) + 1

@@ -28,6 +28,7 @@ from tiemchung.registry.audit import audit
 from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
 from tiemchung.registry.models import AdminUnit, Person
+from tiemchung.registry.rejects import RejectsFile
 from tiemchung.registry.scope import Actor
 
 REQUIRED = ("person_id", "full_name")
@@ -133,9 +134,7 @@ def import_register(
     dialect = session.get_bind().dialect.name
     insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
 
-    with rejects_path.open("w", encoding="utf-8", newline="") as rej_fh:
-        rejects = csv.writer(rej_fh)
-        rejects.writerow(["row", "reason", *names])
+    with RejectsFile(rejects_path, names) as rejects:
         row_no = 1  # the header is line 1; data rows are numbered as lines of the file
         for batch in batches:
             data = {c: batch.column(src).cast(pa.string()).to_pylist() for c, src in cols.items()}
@@ -148,15 +147,7 @@ def import_register(
                     person = _clean(values, ward_province)
                 except ServiceError as exc:
                     first = exc.problems[0]
-                    _reject(
-                        rejects,
-                        report,
-                        row_no,
-                        f"{first.field}:{first.rule}",
-                        str(exc),
-                        raw[i],
-                        names,
-                    )
+                    rejects.add(row_no, f"{first.field}:{first.rule}", str(exc), raw[i])
                     continue
                 rows[person["person_id"]] = person  # a later duplicate row in a batch wins
             if rows:
@@ -187,7 +178,9 @@ def import_register(
                 progress(batch.num_rows)
         for number, reason in bad_rows:
             report.rows_read += 1
-            _reject(rejects, report, number, "row:malformed", reason, {}, names)
+            rejects.add(number, "row:malformed", reason, {})
+        report.rows_rejected, report.reasons = rejects.count, rejects.reasons
+        report.rejects_file = rejects.close()
     audit(
         session,
         actor,
@@ -205,26 +198,7 @@ def import_register(
     if dialect == "postgresql":  # fresh statistics, or the planner scans a new register
         session.execute(text("ANALYZE persons"))
         session.commit()
-    if report.rows_rejected:
-        report.rejects_file = str(rejects_path)
-    else:
-        rejects_path.unlink(missing_ok=True)
     return report
-
-
-def _reject(
-    writer: Any,
-    report: ImportReport,
-    row: int,
-    key: str,
-    reason: str,
-    raw: Mapping[str, Any],
-    names: list[str],
-) -> None:
-    """Keep the rejected row whole, with its line number and the reason."""
-    writer.writerow([row, reason, *(raw.get(n) for n in names)])
-    report.rows_rejected += 1
-    report.reasons[key] = report.reasons.get(key, 0) + 1
 
 
 def _clean(values: Mapping[str, Any], ward_province: Mapping[str, str]) -> dict[str, Any]:
