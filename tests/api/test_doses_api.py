@@ -154,3 +154,16 @@ def test_health_and_openapi(api: Api) -> None:
         assert path in spec["paths"], path
     schemas = spec["components"]["schemas"]
     assert schemas["DoseCreate"]["examples"][0]["client_uuid"]
+    assert schemas["Problem"]["examples"][0]["errors"][0]["field"]
+    # every error answer is documented with the media type it is sent as
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            for status, resp in op["responses"].items():
+                if status[0] in "45":
+                    assert list(resp.get("content", {})) == ["application/problem+json"], (
+                        path,
+                        method,
+                        status,
+                    )
+    post = spec["paths"]["/api/v1/doses"]["post"]["responses"]
+    assert {"200", "201", "400", "401", "403", "409", "422"} <= set(post)

@@ -20,6 +20,23 @@ log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 
 
+def _error(description: str) -> dict[str, Any]:
+    from tiemchung.api.schemas import Problem
+
+    return {"description": description, "model": Problem}
+
+
+#: The error answers every route documents (as ``application/problem+json``, see install).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("Malformed JSON"),
+    401: _error("Not authenticated: missing, invalid or expired token"),
+    403: _error("Outside the caller's area or role"),
+    404: _error("Not found, or not visible to the caller"),
+    409: _error("Client UUID reused for other content, or the dose is already recorded"),
+    422: _error("A field breaks a rule (named in errors[])"),
+}
+
+
 def problem_body(
     status: int,
     title: str,
@@ -73,7 +90,29 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _problem_openapi(app: FastAPI) -> None:
+    """Document error answers as application/problem+json, the media type they are sent as."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            for methods in spec.get("paths", {}).values():
+                for op in methods.values():
+                    for status, resp in op.get("responses", {}).items():
+                        content = resp.get("content", {})
+                        if status[:1] in "45" and "application/json" in content:
+                            content["application/problem+json"] = content.pop("application/json")
+            spec.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    _problem_openapi(app)
+
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None

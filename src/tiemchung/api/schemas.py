@@ -105,7 +105,25 @@ class DoseBatchResult(BaseModel):
 
 
 class PersonPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "person_id": "P0000123",
+                    "national_id": "040190123456",
+                    "old_id": "186123456",
+                    "full_name": "Trần Thị Mai",
+                    "dob": "1990-05-12",
+                    "sex": "F",
+                    "ward_code": "16681",
+                    "province_code": "40",
+                    "address": "Xóm 3",
+                    "phone": "0912345678",
+                }
+            ]
+        },
+    )
 
     person_id: str
     national_id: str | None
@@ -183,7 +201,55 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
+class ProblemItem(BaseModel):
+    field: str = Field(description="The field at fault, dotted for nested ones (doses.3.dob)")
+    rule: str = Field(description="The rule broken: a stable code to branch on")
+    message: str = Field(description="Vietnamese / English")
+
+
+_PROBLEM_EXAMPLE = {
+    "type": "urn:tiemchung:problem:min_interval",
+    "title": "Rule violated / Vi phạm quy tắc",
+    "status": 422,
+    "detail": "Mũi 2 sớm nhất từ ngày 26/10/2021 / dose 2 may be given from 2021-10-26",
+    "instance": "/api/v1/doses",
+    "errors": [
+        {
+            "field": "dose_date",
+            "rule": "min_interval",
+            "message": "Mũi 2 sớm nhất từ ngày 26/10/2021 / dose 2 may be given from 2021-10-26",
+        }
+    ],
+}
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem document (``application/problem+json``), for every error."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_PROBLEM_EXAMPLE]})
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[ProblemItem] = []
+
+
 class Token(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJIUzI1NiIs…",
+                    "token_type": "bearer",
+                    "expires_in": 28800,
+                    "role": "site",
+                }
+            ]
+        }
+    )
+
     access_token: str
     token_type: str = "bearer"
     expires_in: int

@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import PlatformDep
+from tiemchung.api.problems import ERROR_RESPONSES
 from tiemchung.api.schemas import Token
 from tiemchung.api.security import create_token
 from tiemchung.registry.audit import audit
@@ -23,7 +24,10 @@ router = APIRouter(tags=["auth"])
 @router.post(
     "/auth/token",
     response_model=Token,
-    responses={401: {"description": "Wrong username or password"}},
+    responses={
+        401: ERROR_RESPONSES[401] | {"description": "Wrong username or password"},
+        422: ERROR_RESPONSES[422],
+    },
 )
 async def token(
     platform: PlatformDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]

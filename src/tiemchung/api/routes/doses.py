@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
-from tiemchung.api.problems import problem_body, service_error_body, validation_errors
+from tiemchung.api.problems import (
+    ERROR_RESPONSES,
+    problem_body,
+    service_error_body,
+    validation_errors,
+)
 from tiemchung.api.schemas import (
     DoseBatchCreate,
     DoseBatchItem,
@@ -28,14 +33,7 @@ from tiemchung.registry.scope import Actor, Role
 
 router = APIRouter(tags=["doses"])
 
-_PROBLEM = {"content": {"application/problem+json": {}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Malformed JSON", **_PROBLEM},
-    401: {"description": "Not authenticated", **_PROBLEM},
-    403: {"description": "Outside the caller's area or role", **_PROBLEM},
-    409: {"description": "UUID reused for other content, or dose already recorded", **_PROBLEM},
-    422: {"description": "A field breaks a rule (named in errors[])", **_PROBLEM},
-}
+_ERRORS = ERROR_RESPONSES
 _WRITERS = (Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)
 
 

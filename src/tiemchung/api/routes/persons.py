@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep
-from tiemchung.api.routes.doses import _ERRORS
+from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
 from tiemchung.api.schemas import Page, PersonDetail, PersonDose, PersonPublic
 from tiemchung.registry.errors import not_found
 from tiemchung.registry.persons import PersonQuery, find_persons, get_person, person_doses

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from tiemchung.api.deps import CurrentActor, ReadSession, require_roles
-from tiemchung.api.routes.doses import _ERRORS
+from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
 from tiemchung.api.schemas import LotPublic, Page, ProductPublic, SessionPublic, SitePublic
 from tiemchung.registry.errors import not_found
 from tiemchung.registry.models import Lot, Product, Site, VaccinationSession
