@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from .dialects import Dialect
 
 
-def _hamming(a: str, b: str) -> str:
+def _hamming(d: Dialect, a: str, b: str) -> str:
     """Hamming distance, NULL for texts of different lengths (``hamming`` raises on those;
     a CASE guarantees it never sees them, which AND does not: engines reorder conjuncts)."""
-    return f"(CASE WHEN length({a}) = length({b}) THEN hamming({a}, {b}) END)"
+    return f"(CASE WHEN length({a}) = length({b}) THEN {d.fn('hamming')}({a}, {b}) END)"
 
 
 class Level:
@@ -70,7 +70,7 @@ class OneSubstitution(Level):
 
     def create_sql(self, dialect: Dialect) -> str:
         a, b = f"l_{self.col}", f"r_{self.other}"
-        return f"{_hamming(a, b)} = 1"
+        return f"{_hamming(dialect, a, b)} = 1"
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,8 @@ class Transposed(Level):
     def create_sql(self, dialect: Dialect) -> str:
         a, b = f"l_{self.col}", f"r_{self.other}"
         # hamming first: 100x cheaper than damerau_levenshtein, which then runs on few pairs
-        return f"{_hamming(a, b)} = 2 AND damerau_levenshtein({a}, {b}) = 1"
+        dl = dialect.fn("damerau_levenshtein")
+        return f"{_hamming(dialect, a, b)} = 2 AND {dl}({a}, {b}) = 1"
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ class JaroWinkler(Level):
         return f"jw>={self.threshold}"
 
     def create_sql(self, dialect: Dialect) -> str:
-        return f"jaro_winkler_similarity(l_{self.col}, r_{self.col}) >= {self.threshold}"
+        jw = dialect.fn("jaro_winkler_similarity")
+        return f"{jw}(l_{self.col}, r_{self.col}) >= {self.threshold}"
 
 
 @dataclass(frozen=True)
@@ -173,10 +175,12 @@ class DobYearTypo(Level):
 
     def create_sql(self, dialect: Dialect) -> str:
         ly, ry = "CAST(l_dob_y AS STRING)", "CAST(r_dob_y AS STRING)"
+        ham = _hamming(dialect, ly, ry)
+        dl = dialect.fn("damerau_levenshtein")
         return (
             "l_dob_m IS NOT DISTINCT FROM r_dob_m AND l_dob_d IS NOT DISTINCT FROM r_dob_d "
-            f"AND (abs(l_dob_y - r_dob_y) = 1 OR {_hamming(ly, ry)} = 1 "
-            f"OR ({_hamming(ly, ry)} = 2 AND damerau_levenshtein({ly}, {ry}) = 1))"
+            f"AND (abs(l_dob_y - r_dob_y) = 1 OR {ham} = 1 "
+            f"OR ({ham} = 2 AND {dl}({ly}, {ry}) = 1))"
         )
 
 

@@ -40,7 +40,9 @@ def _lit(text: str) -> str:
 
 
 def _num(x: float) -> str:
-    return repr(float(x))
+    """A double literal: a bare ``19.93`` is a DECIMAL in both DuckDB and Spark, whose
+    arithmetic rules differ; doubles make both engines compute the same weights."""
+    return f"CAST({float(x)!r} AS DOUBLE)"
 
 
 def _log2(x: float) -> float:

@@ -1,9 +1,9 @@
 """Every difference between the SQL of DuckDB and of Spark, in one place.
 
 The pipeline builds one SQL text per step; it asks the dialect only for the few things the two
-engines spell differently. Functions Spark lacks (``jaro_winkler_similarity``,
-``damerau_levenshtein``) are not spelled differently: the Spark engine registers them under the
-DuckDB names, computed by DuckDB itself on Arrow batches, so both engines share semantics.
+engines spell differently. String similarities are DuckDB built-ins; the Spark engine registers
+them as ``tc_*`` Arrow UDFs computed *by DuckDB* on each batch, so both engines share their
+semantics (Spark 4's own ``jaro_winkler_similarity`` gives other values, hence other names).
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ class Dialect:
     """SQL spellings that differ between engines."""
 
     name: str
+
+    def fn(self, name: str) -> str:
+        """The name under which a DuckDB function is available in this engine."""
+        return SPARK_UDFS.get(name, name) if self.name == "spark" else name
 
     def quote(self, identifier: str) -> str:
         """Quote a column name taken from a user's file (it may hold spaces, accents)."""
@@ -53,6 +57,13 @@ class Dialect:
             return f"pmod(xxhash64({expr}), {buckets})"
         return f"(hash({expr}) % {buckets})"
 
+
+#: DuckDB functions the Spark engine provides as Arrow UDFs, and their names there
+SPARK_UDFS = {
+    "jaro_winkler_similarity": "tc_jaro_winkler",
+    "damerau_levenshtein": "tc_damerau_levenshtein",
+    "hamming": "tc_hamming",
+}
 
 DUCKDB = Dialect("duckdb")
 SPARK = Dialect("spark")

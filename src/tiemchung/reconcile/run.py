@@ -83,12 +83,12 @@ def stage_standardise(ctx: Context) -> None:
         fn, schema = KINDS[kind]
         ctx.engine.standardise(f"v_{kind}", source, fn, schema)
     ctx.engine.run("reg", ctx.plan.reg_sql())
-    ctx.engine.run("ident0", ctx.plan.ident0_sql())
 
 
 def stage_collapse(ctx: Context) -> None:
+    # the typed identities were collapsed on load (``raw``); here they get their
+    # standardised values, and every record its identity
     ctx.engine.run("ident", ctx.plan.ident_sql())
-    ctx.engine.run("raw_map", ctx.plan.raw_map_sql())
     ctx.engine.run("rec_iid", ctx.plan.rec_iid_sql())
 
 

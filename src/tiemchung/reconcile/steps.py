@@ -4,10 +4,11 @@ Nothing here runs anything: :mod:`.run` hands each text to an engine. Table and 
 are the pipeline's own; values from users never appear in the SQL (file paths are bound by the
 engines; model numbers are formatted floats).
 
-Tables: ``rec_in``/``reg_in`` (inputs as text) -> ``v_*`` (standardised distinct values) ->
-``reg``, ``rec`` (standardised rows) -> ``ident`` (distinct typed identities: the collapse),
-``rec_iid`` -> ``exact`` (the exact pass) -> ``cand`` (blocked candidates of the rest) ->
-``best`` (scored, best per identity) -> ``decided`` -> ``linked`` -> ``links``.
+Tables: ``rec_in``/``reg_in`` (inputs as text), ``raw`` (distinct typed identities: the
+collapse) -> ``v_*`` (standardised distinct values) -> ``reg`` (standardised register),
+``ident`` (standardised identities), ``rec_iid`` (record -> identity) -> ``exact`` (the
+exact pass) -> ``cand`` (blocked candidates of the rest) -> ``best`` -> ``decided`` ->
+``multi``/``conflicts``/``duplicates`` -> ``links`` (see :mod:`.decide`).
 """
 
 from __future__ import annotations
@@ -60,7 +61,6 @@ IDENT_COLS = (
     "phone",
 )
 RAW_IDENTITY = ("national_id", "full_name", "dob", "sex", "ward_code", "phone")
-KEY_COLS = ("id_key", "name_norm", "name_fold", "dob_iso", "sex", "ward", "phone")
 REG_COLS = (
     "person_id",
     "nid",
@@ -172,35 +172,29 @@ class Plan:
     def raw_cols(self) -> tuple[str, ...]:
         return tuple(c for c in RAW_IDENTITY if self.rec.has(c))
 
-    def ident0_sql(self) -> str:
-        """Typed identities standardised (joined to the standardised distinct values)."""
+    def ident_sql(self) -> str:
+        """The distinct typed identities, standardised: each is scored once.
+
+        Typings that differ only in formatting (``NGUYỄN`` / ``Nguyễn``) stay separate
+        identities: merging them too would save ~15% of the scoring but cost a second
+        grouping of every identity, which is more.
+        """
         rename = {"dob": {"day_no": ""}, "full_name": {"name_disp": ""}}
         kinds = {c: k for c, k in REC_KINDS.items() if c in RAW_IDENTITY}
         cols, joins = self._std(self.rec, kinds, rename)
-        return f"SELECT t.rid, t.n, {', '.join(cols)} FROM raw t {' '.join(joins)}"
-
-    def ident_sql(self) -> str:
-        """Distinct standardised identities (the collapse): each is scored once."""
-        keys = ", ".join(KEY_COLS)
-        # every other column is a function of the key: any value of the group is the value
-        rest = ", ".join(f"any_value({c}) AS {c}" for c in IDENT_COLS if c not in KEY_COLS)
         problem = (
             "CASE WHEN id_key IS NULL AND name_fold IS NULL AND dob_y IS NULL THEN "
             "'unparseable: no usable national_id, full_name or date of birth' END"
         )
-        inner = f"SELECT {keys}, {rest}, CAST(sum(n) AS BIGINT) AS n FROM ident0 GROUP BY {keys}"
+        inner = f"SELECT t.rid AS iid, t.n, {', '.join(cols)} FROM raw t {' '.join(joins)}"
         return (
-            f"SELECT {self.dialect.row_id()} AS iid, x.*, {problem} AS problem, "
+            f"SELECT x.*, {problem} AS problem, "
             "coalesce(x.id_key, concat(x.name_fold, '/', x.dob_iso)) AS nf_key, "
             "o.person_id AS id_owner, o.addr_key AS id_owner_addr "
             f"FROM ({inner}) x LEFT JOIN (SELECT nid, min(person_id) AS person_id, "
             "min(addr_key) AS addr_key FROM reg WHERE nid IS NOT NULL GROUP BY nid) o "
             "ON o.nid = x.id_key"
         )
-
-    def raw_map_sql(self) -> str:
-        on = " AND ".join(f"i.{c} IS NOT DISTINCT FROM r.{c}" for c in KEY_COLS)
-        return f"SELECT r.rid, i.iid FROM ident0 r JOIN ident i ON {on}"
 
     def rec_iid_sql(self) -> str:
         """Each record: its identity and dose (number, day) — narrow, 1 row per record."""
@@ -214,9 +208,9 @@ class Plan:
             joins.append("LEFT JOIN v_date dd ON dd.v = t.dose_date")
         return (
             "SELECT t._row, coalesce(t.record_id, concat('#row-', CAST(t._row AS STRING))) "
-            "AS record_id, t.record_id IS NULL OR trim(t.record_id) = '' AS no_id, m.iid, "
+            "AS record_id, t.record_id IS NULL OR trim(t.record_id) = '' AS no_id, r.rid AS iid, "
             f"{dn} AS dose_number, {dd} AS dose_day FROM rec_in t "
-            f"LEFT JOIN raw r ON {on} LEFT JOIN raw_map m ON m.rid = r.rid {' '.join(joins)}"
+            f"LEFT JOIN raw r ON {on} {' '.join(joins)}"
         )
 
     # --- exact pass --------------------------------------------------------------------------

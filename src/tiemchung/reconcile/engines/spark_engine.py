@@ -1,0 +1,219 @@
+"""The Spark engine: the same SQL steps on Apache Spark (a local session here; a cluster for
+the national run, see docs/scale.md).
+
+Every step is written as Parquet under ``work/tables/<name>`` and read back as a view, so a
+run can resume from its last finished stage and no plan grows across stages. Functions Spark
+lacks are registered under their DuckDB names and computed *by DuckDB* on Arrow batches
+(Arrow UDFs: no pandas, no JVM jar, nothing downloaded), and so are the value standardisers:
+both engines therefore agree on every standardised value and every similarity.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..dialects import SPARK, SPARK_UDFS
+from ..inputs import InputSpec, xlsx_table
+from .base import Engine, ValueFn
+
+# --- DuckDB inside Spark's Python workers --------------------------------------------------------
+_CON: list[Any] = []
+
+
+def _duckdb() -> Any:
+    """One DuckDB connection per Python worker (workers are reused), macros registered once."""
+    if not _CON:
+        import duckdb
+
+        from tiemchung.identity.bulk import register_macros
+
+        con = duckdb.connect()
+        con.execute("SET threads = 1")
+        register_macros(con)
+        _CON.append(con)
+    return _CON[0]
+
+
+def _binary(sql: str, a: pa.Array, b: pa.Array) -> pa.Array:
+    con = _duckdb()
+    con.register("_ab", pa.table({"a": a, "b": b}))
+    try:
+        return con.sql(f"SELECT {sql} AS x FROM _ab").to_arrow_table().column(0).combine_chunks()
+    finally:
+        con.unregister("_ab")
+
+
+def _jaro_winkler(a: pa.Array, b: pa.Array) -> pa.Array:
+    return _binary("jaro_winkler_similarity(a, b)", a, b)
+
+
+def _damerau(a: pa.Array, b: pa.Array) -> pa.Array:
+    return _binary("CAST(damerau_levenshtein(a, b) AS BIGINT)", a, b)
+
+
+def _hamming(a: pa.Array, b: pa.Array) -> pa.Array:
+    # total: Spark evaluates Python UDFs on every row, outside any CASE that guards them
+    return _binary("CAST(CASE WHEN length(a) = length(b) THEN hamming(a, b) END AS BIGINT)", a, b)
+
+
+def _standardise_batch(fn: ValueFn, schema: pa.Schema, values: pa.Array) -> pa.StructArray:
+    """Run a value standardiser on one batch and return its rows in input order."""
+    con = _duckdb()
+    con.register("_in", pa.table({"pos": pa.array(range(len(values)), pa.int64()), "v": values}))
+    try:
+        con.execute("CREATE OR REPLACE TEMP VIEW _src AS SELECT DISTINCT v FROM _in")
+        fn(con, "_src", "_out")
+        cols = ", ".join(f"o.{f.name}" for f in schema if f.name != "v")
+        t = con.sql(
+            f"SELECT i.v, {cols} FROM _in i LEFT JOIN _out o ON o.v = i.v ORDER BY i.pos"
+        ).to_arrow_table()
+    finally:
+        con.unregister("_in")
+    t = t.cast(schema)
+    return pa.StructArray.from_arrays(
+        [t.column(i).combine_chunks() for i in range(t.num_columns)], fields=list(schema)
+    )
+
+
+def _ddl(schema: pa.Schema) -> str:
+    names = {pa.string(): "string", pa.int32(): "int", pa.int64(): "bigint", pa.float64(): "double"}
+    return ", ".join(f"{f.name} {names[f.type]}" for f in schema)
+
+
+# --- the engine ----------------------------------------------------------------------------------
+def spark_session(threads: int | None = None, memory: str | None = None) -> Any:
+    """A local session (reused if one exists): no UI, no downloads, ANSI off like DuckDB's
+    lenient casts, few shuffle partitions for one machine."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    n = threads or min(2, os.cpu_count() or 1)
+    session = (
+        SparkSession.builder.master(f"local[{n}]")
+        .appName("tiemchung-reconcile")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", str(max(2, 2 * n)))
+        .config("spark.sql.ansi.enabled", "false")
+        .config("spark.driver.memory", memory or "2g")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "20000")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+class SparkEngine(Engine):
+    dialect = SPARK
+
+    def __init__(
+        self,
+        work: Path,
+        *,
+        threads: int | None = None,
+        memory: str | None = None,
+        durable: bool = True,
+    ):
+        from pyspark.sql.functions import arrow_udf
+
+        self.work = work
+        self.tables = work / "tables"
+        self.tables.mkdir(parents=True, exist_ok=True)
+        self.spark = spark_session(threads, memory)
+        reg = self.spark.udf.register
+        reg(SPARK_UDFS["jaro_winkler_similarity"], arrow_udf(_jaro_winkler, "double"))
+        reg(SPARK_UDFS["damerau_levenshtein"], arrow_udf(_damerau, "bigint"))
+        reg(SPARK_UDFS["hamming"], arrow_udf(_hamming, "bigint"))
+        self.views: set[str] = set()
+        for done in self.tables.iterdir():  # resuming: tables of finished stages
+            if (done / "_SUCCESS").exists():
+                self._view(done.name)
+
+    def _view(self, name: str) -> None:
+        self.spark.read.parquet(str(self.tables / name)).createOrReplaceTempView(name)
+        self.views.add(name)
+
+    def _save(self, name: str, df: Any) -> None:
+        df.write.mode("overwrite").parquet(str(self.tables / name))
+        self._view(name)
+
+    def load_input(self, name: str, spec: InputSpec, columns: list[str]) -> None:
+        from pyspark.sql import functions as sf
+        from pyspark.sql.types import LongType, StructField, StructType
+
+        if spec.fmt == ".xlsx":
+            t = xlsx_table(spec).select(columns)
+            t = t.append_column("_row", pa.array(range(1, t.num_rows + 1), pa.int64()))
+            self._save(name, self.spark.createDataFrame(t))
+            return
+        if spec.fmt == ".parquet":
+            df = self.spark.read.parquet(str(spec.path))
+        else:
+            df = (
+                self.spark.read.option("header", True)
+                .option("encoding", "UTF-8")
+                .csv(str(spec.path))
+            )
+        df = df.select([sf.col(f"`{spec.columns[c]}`").cast("string").alias(c) for c in columns])
+        # exact 1-based row numbers in file order (ids for rows that lack a record_id)
+        schema = StructType([*df.schema.fields, StructField("_row", LongType(), False)])
+        rdd = df.rdd.zipWithIndex().map(lambda p: (*p[0], p[1] + 1))
+        self._save(name, self.spark.createDataFrame(rdd, schema))
+
+    def load_arrow(self, name: str, table: pa.Table) -> None:
+        self._save(name, self.spark.createDataFrame(table))
+
+    def run(self, name: str, sql: str) -> None:
+        self._save(name, self.spark.sql(sql))
+
+    def fetch(self, sql: str) -> pa.Table:
+        return self.spark.sql(sql).toArrow()
+
+    def standardise(self, name: str, source_sql: str, fn: ValueFn, schema: pa.Schema) -> None:
+        from pyspark.sql.functions import arrow_udf
+
+        def apply(v: pa.Array) -> pa.Array:
+            return _standardise_batch(fn, schema, v)
+
+        self.spark.udf.register(f"_std_{name}", arrow_udf(apply, _ddl(schema)))
+        self.run(
+            name,
+            f"SELECT s.* FROM (SELECT _std_{name}(v) AS s FROM (SELECT DISTINCT v "
+            f"FROM ({source_sql}) x WHERE v IS NOT NULL) y) z",
+        )
+
+    def has_table(self, name: str) -> bool:
+        return (self.tables / name / "_SUCCESS").exists()
+
+    def export(self, sql: str, path: Path, fmt: str) -> None:
+        """One file, like the DuckDB engine: Spark writes parts, DuckDB joins them in order."""
+        import duckdb
+
+        parts = self.work / f"export-{path.name}"
+        shutil.rmtree(parts, ignore_errors=True)
+        self.spark.sql(sql).write.parquet(str(parts))
+        opts = "FORMAT csv, HEADER true" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
+        con = duckdb.connect()
+        files = sorted(str(p) for p in parts.glob("part-*.parquet"))
+        con.execute(f"COPY (SELECT * FROM read_parquet(?)) TO '{_literal(path)}' ({opts})", [files])
+        con.close()
+        shutil.rmtree(parts, ignore_errors=True)
+
+    def checkpoint(self) -> None:
+        """Every table is already on disk."""
+
+    def close(self) -> None:
+        for v in self.views:
+            self.spark.catalog.dropTempView(v)
+        self.views.clear()
+
+
+def _literal(path: Path) -> str:
+    return str(path).replace("'", "''")

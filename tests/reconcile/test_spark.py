@@ -1,0 +1,66 @@
+"""``--engine spark``: a real local Spark session (shared by this module) runs the same
+pipeline; given the same model.json its links equal DuckDB's, column for column."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tiemchung.reconcile import Options, reconcile, score
+from tiemchung.synth import generate
+
+pytest.importorskip("pyspark")
+if shutil.which("java") is None:  # .ci/run installs openjdk-17-jre-headless
+    pytest.skip("no Java runtime for Spark", allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("spark") / "synth"
+    generate(1500, 3, d, workers=1)
+    return d
+
+
+@pytest.fixture(scope="module")
+def duck(data: Path) -> Path:
+    out = data.parent / "duck"
+    reconcile(Options(data / "records.parquet", data / "register.parquet", out))
+    return out
+
+
+def _rows(out: Path) -> dict[str, dict]:
+    return {r["record_id"]: r for r in pq.read_table(out / "links.parquet").to_pylist()}
+
+
+def test_spark_links_equal_duckdb_links_with_the_same_model(data: Path, duck: Path) -> None:
+    out = data.parent / "spark"
+    summary = reconcile(
+        Options(
+            data / "records.parquet",
+            data / "register.parquet",
+            out,
+            engine="spark",
+            model=duck / "model.json",
+        )
+    )
+    assert summary["pipeline"]["engine"] == "spark"
+    a, b = _rows(duck), _rows(out)
+    assert a.keys() == b.keys()
+    different = [k for k in a if a[k] != b[k]]
+    assert different == [], [(a[k], b[k]) for k in different[:3]]
+    assert (out / "links.csv").read_text(encoding="utf-8") == (duck / "links.csv").read_text(
+        encoding="utf-8"
+    )
+
+
+def test_spark_trains_its_own_model(data: Path) -> None:
+    out = data.parent / "spark-trained"
+    reconcile(Options(data / "records.parquet", data / "register.parquet", out, engine="spark"))
+    s = score(data / "truth.parquet", out)
+    assert s["link"]["f1"] >= 0.995
+    assert s["automatic"]["precision"] >= 0.999
