@@ -238,3 +238,29 @@ class AuditEvent(Base):
     detail: Mapped[dict | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+
+class IssuedCertificate(Base):
+    """An EU DCC issued by the platform: which person and dose it attests, signed by which
+    key, and whether it was revoked (the published revocation list is the revoked rows)."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    uvci: Mapped[str] = mapped_column(String(80), unique=True)
+    person_pk: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    dose_id: Mapped[int | None] = mapped_column(ForeignKey("doses.id"))
+    kind: Mapped[str] = mapped_column(String(1))  # v (vaccination), t (test), r (recovery)
+    # SHA-256 of the DCC without its ``ci``: what the certificate attests. A later issue with
+    # other content for the same dose means the data was corrected.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # SHA-256 of the signed CWT payload.
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    hc1: Mapped[str] = mapped_column(Text)
+    kid: Mapped[str] = mapped_column(String(24))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    replaced_by: Mapped[str | None] = mapped_column(String(80))

@@ -1,0 +1,222 @@
+"""HCERT, the EU Digital COVID Certificate container: CWT in COSE_Sign1, zlib, Base45, ``HC1:``.
+
+Layers, outermost first (EU eHealth Network, *Technical Specifications for Digital Green
+Certificates*, Volume 1):
+
+    "HC1:" + Base45( zlib( COSE_Sign1( CWT{1: iss, 6: iat, 4: exp, -260: {1: DCC}} ) ) )
+
+CBOR is :mod:`cbor2`, Base45 is :mod:`base45`, zlib is the standard library and the signature
+is :mod:`cryptography` (ES256: ECDSA P-256 with SHA-256, the signature as the raw 64-byte
+``r || s``; PS256: RSASSA-PSS with SHA-256, MGF1 SHA-256, 32-byte salt — RFC 8152/8230) over
+the COSE ``Sig_structure`` that RFC 8152 §4.4 defines. None of these encodings is written here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import base45
+import cbor2
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+from cryptography.hazmat.primitives.serialization import Encoding
+
+PREFIX = "HC1:"
+
+# CWT claim keys (RFC 8392) and the HCERT claim.
+CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_HCERT = 1, 4, 6, -260
+# COSE header labels and algorithms (RFC 8152).
+HEADER_ALG, HEADER_KID = 1, 4
+ES256, PS256 = -7, -37
+ALG_NAMES = {ES256: "ES256", PS256: "PS256"}
+COSE_SIGN1_TAG, CWT_TAG = 18, 61
+
+#: The most a QR code can hold is 4,296 alphanumeric characters; an input longer than twice
+#: that is not a certificate, and a payload inflating past 64 KiB is not one either.
+MAX_TEXT = 10_000
+MAX_INFLATED = 64 * 1024
+
+
+def kid_of(certificate: x509.Certificate | bytes) -> bytes:
+    """The COSE ``kid`` of a signer: the first 8 bytes of the SHA-256 of its DER encoding."""
+    der = certificate if isinstance(certificate, bytes) else certificate.public_bytes(Encoding.DER)
+    return hashlib.sha256(der).digest()[:8]
+
+
+def cwt_payload(dcc: dict[str, Any], *, issuer: str, iat: int, exp: int) -> bytes:
+    """The CBOR Web Token that carries one DCC (claims 1, 6, 4 and -260 → {1: DCC})."""
+    return cbor2.dumps({CLAIM_ISS: issuer, CLAIM_IAT: iat, CLAIM_EXP: exp, CLAIM_HCERT: {1: dcc}})
+
+
+def sig_structure(protected: bytes, payload: bytes) -> bytes:
+    """RFC 8152 §4.4 ``Sig_structure`` for COSE_Sign1 with empty external AAD."""
+    return cbor2.dumps(["Signature1", protected, b"", payload])
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A document signer: its private key and certificate (ES256 for EC, PS256 for RSA)."""
+
+    private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+    certificate: x509.Certificate
+
+    @property
+    def kid(self) -> bytes:
+        return kid_of(self.certificate)
+
+    @property
+    def alg(self) -> int:
+        return ES256 if isinstance(self.private_key, ec.EllipticCurvePrivateKey) else PS256
+
+    def sign(self, payload: bytes) -> bytes:
+        """A tagged COSE_Sign1 over ``payload`` with ``alg`` and ``kid`` in the protected
+        header (where the EU specification wants the kid) and an empty unprotected one."""
+        protected = cbor2.dumps({HEADER_ALG: self.alg, HEADER_KID: self.kid})
+        to_sign = sig_structure(protected, payload)
+        key = self.private_key
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            r, s = decode_dss_signature(key.sign(to_sign, ec.ECDSA(hashes.SHA256())))
+            size = (key.curve.key_size + 7) // 8
+            signature = r.to_bytes(size, "big") + s.to_bytes(size, "big")
+        else:
+            signature = key.sign(to_sign, _pss(), hashes.SHA256())
+        return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+
+
+def _pss() -> padding.PSS:
+    return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+
+
+def verify_signature(
+    public_key: Any, alg: int | None, protected: bytes, payload: bytes, signature: bytes
+) -> bool:
+    """Whether ``signature`` is a valid COSE signature of (protected, payload) by the key."""
+    to_check = sig_structure(protected, payload)
+    try:
+        if isinstance(public_key, ec.EllipticCurvePublicKey):
+            if alg not in (None, ES256):
+                return False
+            size = (public_key.curve.key_size + 7) // 8
+            if len(signature) != 2 * size:
+                return False
+            der = encode_dss_signature(
+                int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
+            )
+            public_key.verify(der, to_check, ec.ECDSA(hashes.SHA256()))
+            return True
+        if isinstance(public_key, rsa.RSAPublicKey):
+            if alg not in (None, PS256):
+                return False
+            public_key.verify(signature, to_check, _pss(), hashes.SHA256())
+            return True
+    except Exception:  # InvalidSignature, or a malformed signature the backend refuses
+        return False
+    return False
+
+
+def compress(cose: bytes) -> bytes:
+    return zlib.compress(cose, 9)
+
+
+def encode(cose: bytes) -> str:
+    """``HC1:`` + Base45(zlib(COSE)): the text a QR code carries."""
+    return PREFIX + base45.b45encode(compress(cose)).decode("ascii")
+
+
+def inflate(data: bytes) -> bytes:
+    """zlib-decompress at most :data:`MAX_INFLATED` bytes; raises ``ValueError`` otherwise."""
+    d = zlib.decompressobj()
+    out = d.decompress(data, MAX_INFLATED)
+    if d.unconsumed_tail:
+        raise ValueError("inflates to more than 64 KiB")
+    if not d.eof:
+        raise zlib.error("incomplete or truncated stream")
+    return out
+
+
+def json_safe(value: Any) -> Any:
+    """CBOR-decoded content as JSON: dates as ISO text, bytes as hex, tags unwrapped."""
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, cbor2.CBORTag):
+        return json_safe(value.value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class CoseSign1:
+    """A decoded COSE_Sign1 message."""
+
+    protected_raw: bytes
+    protected: dict[Any, Any]
+    unprotected: dict[Any, Any]
+    payload: bytes
+    signature: bytes
+
+    @property
+    def alg(self) -> int | None:
+        alg = self.protected.get(HEADER_ALG, self.unprotected.get(HEADER_ALG))
+        return alg if isinstance(alg, int) else None
+
+    @property
+    def kid(self) -> bytes | None:
+        """The kid, protected header first (an unprotected kid counts only when the protected
+        header has none: EU DCC rule, test vectors CO18–CO23)."""
+        kid = self.protected.get(HEADER_KID)
+        if kid is None:
+            kid = self.unprotected.get(HEADER_KID)
+        return kid if isinstance(kid, bytes) else None
+
+
+def decode_cose(data: bytes) -> CoseSign1:
+    """Parse a (tagged, untagged or CWT-tagged) COSE_Sign1; raises ``ValueError`` if it is not
+    one."""
+    obj = cbor2.loads(data)
+    if isinstance(obj, cbor2.CBORTag) and obj.tag == CWT_TAG:
+        obj = obj.value
+    if isinstance(obj, cbor2.CBORTag):
+        if obj.tag != COSE_SIGN1_TAG:
+            raise ValueError(f"CBOR tag {obj.tag} is not COSE_Sign1 (18)")
+        obj = obj.value
+    if not isinstance(obj, list | tuple) or len(obj) != 4:
+        raise ValueError("COSE_Sign1 must be an array of 4 items")
+    protected_raw, unprotected, payload, signature = obj
+    if not isinstance(protected_raw, bytes) or not isinstance(unprotected, Mapping):
+        raise ValueError("COSE headers malformed")
+    if not isinstance(payload, bytes) or not isinstance(signature, bytes):
+        raise ValueError("COSE payload or signature is not a byte string")
+    protected = cbor2.loads(protected_raw) if protected_raw else {}
+    if not isinstance(protected, Mapping):
+        raise ValueError("protected header is not a map")
+    return CoseSign1(protected_raw, dict(protected), dict(unprotected), payload, signature)
+
+
+def decode_claims(payload: bytes) -> dict[Any, Any]:
+    """The CWT claims map; raises ``ValueError`` unless it holds ``-260 → {1: map}``."""
+    claims = cbor2.loads(payload)
+    if isinstance(claims, cbor2.CBORTag) and claims.tag == CWT_TAG:
+        claims = claims.value
+    if not isinstance(claims, Mapping):
+        raise ValueError("CWT payload is not a map")
+    hcert = claims.get(CLAIM_HCERT)
+    if not isinstance(hcert, Mapping) or not isinstance(hcert.get(1), Mapping):
+        raise ValueError("no HCERT claim (-260 → {1: DCC})")
+    return claims

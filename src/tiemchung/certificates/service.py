@@ -1,0 +1,423 @@
+"""Issuing and revoking certificates: the one service the CLI, the API and the web use.
+
+A certificate is issued only from doses linked to a register person (``status == "verified"``):
+the register is the root of the platform, and a dose typed with a wrong ID or name must be
+reconciled first. The EU DCC holds one vaccination entry (schema 1.3: ``v`` has one item), so
+the certificate attests the person's latest verified dose; the printed PDF lists every one.
+
+A certificate stays valid while the data it attests still stands. Issuing again re-checks the
+person's earlier active certificates: one whose content would now be different (a corrected
+name or date of birth, a corrected dose, a dose no longer verified) is revoked, naming the new
+certificate that replaces it. Every issue and revocation is audited in the same transaction.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tiemchung.certificates import hcert
+from tiemchung.certificates.keys import KeysMissingError, KeyStore, b64
+from tiemchung.certificates.names import dcc_name
+from tiemchung.certificates.schema import schema_errors, schema_version
+from tiemchung.certificates.uvci import new_uvci
+from tiemchung.registry.audit import audit
+from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
+from tiemchung.registry.models import Dose, IssuedCertificate, Person, Product, Site
+from tiemchung.registry.persons import get_person
+from tiemchung.registry.scope import Actor, Role
+
+COUNTRY = "VN"
+ISSUER = "Bộ Y tế Việt Nam / Ministry of Health of Viet Nam"
+TARGET_COVID19 = "840539006"  # disease-agent-targeted: COVID-19
+VALID_MONTHS = 12
+_DOB = re.compile(r"^((19|20)\d\d(-\d\d){0,2})?$")
+
+
+@dataclass(frozen=True)
+class DoseLine:
+    """One verified dose as the PDF prints it."""
+
+    dose_id: int
+    dose_number: int
+    dose_date: date
+    product_code: str
+    product_name: str
+    site_name: str
+
+
+@dataclass
+class Issued:
+    """A freshly issued (or stored) certificate and what the PDF needs to print it."""
+
+    uvci: str
+    hc1: str
+    dcc: dict[str, Any]
+    issued_at: datetime
+    expires_at: datetime
+    kid: str
+    person_id: str
+    full_name: str
+    dob: str | None
+    national_id: str | None
+    doses: list[DoseLine] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "uvci": self.uvci,
+            "hc1": self.hc1,
+            "issued_at": self.issued_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "kid": self.kid,
+            "person_id": self.person_id,
+            "dcc": self.dcc,
+            "revoked": self.revoked,
+        }
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """Same day and time ``months`` later (the last day of a shorter month: 29 Feb → 28 Feb)."""
+    total = moment.month - 1 + months
+    year, month = moment.year + total // 12, total % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def mask_id(national_id: str | None) -> str:
+    """``001085123456`` → ``0010******56``: enough to tell two cards apart, not to copy one."""
+    if not national_id:
+        return "—"
+    if len(national_id) <= 6:
+        return "*" * len(national_id)
+    return national_id[:4] + "*" * (len(national_id) - 6) + national_id[-2:]
+
+
+def content_hash(dcc: dict[str, Any]) -> str:
+    """SHA-256 of the DCC without the certificate identifier: what the certificate attests."""
+    body = json.loads(json.dumps(dcc))
+    for group in ("v", "t", "r"):
+        for entry in body.get(group, []):
+            entry.pop("ci", None)
+    raw = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def verified_doses(session: Session, person: Person) -> list[tuple[Dose, Product, Site]]:
+    rows = session.execute(
+        select(Dose, Product, Site)
+        .join(Product, Product.code == Dose.product_code)
+        .join(Site, Site.site_id == Dose.site_id)
+        .where(Dose.person_pk == person.id, Dose.status == "verified")
+        .order_by(Dose.dose_number, Dose.dose_date, Dose.id)
+    ).all()
+    return [(d, p, s) for d, p, s in rows]
+
+
+def build_dcc(person: Person, dose: Dose, product: Product, ci: str) -> dict[str, Any]:
+    """The DCC vaccination payload for one verified dose of a register person."""
+    dob = person.dob or ""
+    if not _DOB.match(dob):  # the schema allows 1900–2099 only; outside that, leave it empty
+        dob = ""
+    return {
+        "ver": schema_version(),
+        "nam": dcc_name(person.full_name),
+        "dob": dob,
+        "v": [
+            {
+                "tg": TARGET_COVID19,
+                "vp": product.vp,
+                "mp": product.mp,
+                "ma": product.ma,
+                # EU practice: a booster counts on (3/2); a complete primary series is n/n.
+                "dn": dose.dose_number,
+                "sd": product.primary_doses,
+                "dt": dose.dose_date.isoformat(),
+                "co": COUNTRY,
+                "is": ISSUER,
+                "ci": ci,
+            }
+        ],
+    }
+
+
+def _no_dose_error(session: Session, person: Person) -> ServiceError:
+    """Why there is nothing to certify: no dose at all, or doses that are not verified."""
+    unverified = 0
+    ids = [i for i in (person.national_id, person.old_id) if i]
+    if ids:
+        unverified = (
+            session.scalar(
+                select(func.count())
+                .select_from(Dose)
+                .where(Dose.national_id.in_(ids), Dose.status != "verified")
+            )
+            or 0
+        )
+    if unverified:
+        return rule_error(
+            "person_id",
+            "no_verified_dose",
+            f"Có {unverified} mũi tiêm mang số định danh này nhưng chưa được xác thực với sổ "
+            "dân cư (unverified): cần đối soát trước khi cấp chứng nhận",
+            f"{unverified} dose(s) recorded with this ID are not verified against the "
+            "population register (unverified); they must be reconciled before a certificate "
+            "can be issued",
+        )
+    return rule_error(
+        "person_id",
+        "no_verified_dose",
+        "Người này chưa có mũi tiêm nào đã xác thực với sổ dân cư",
+        "this person has no dose verified against the population register",
+    )
+
+
+def issue_certificate(
+    session: Session,
+    actor: Actor,
+    person_id: str,
+    *,
+    keys: KeyStore,
+    now: datetime | None = None,
+) -> Issued:
+    """Issue a signed vaccination certificate for a register person (scoped like reading the
+    person: 404 when outside the caller's view). Raises ``ServiceError`` (422
+    ``no_verified_dose``) when no verified dose exists, 503 when no signing keys exist."""
+    person = get_person(session, actor, person_id)
+    if person is None:
+        raise not_found("person_id", "người này", "person")
+    doses = verified_doses(session, person)
+    if not doses:
+        raise _no_dose_error(session, person)
+    try:
+        signer = keys.signer
+    except KeysMissingError as exc:
+        raise ServiceError(
+            503,
+            "Signing keys missing / Chưa có khoá ký",
+            [FieldProblem("keys", "keys_missing", "Chưa có khoá ký chứng nhận", str(exc))],
+        ) from exc
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    expires = add_months(now, VALID_MONTHS)
+    if signer.certificate.not_valid_after_utc < expires:
+        raise ServiceError(
+            503,
+            "Signing key expires too soon / Khoá ký sắp hết hạn",
+            [
+                FieldProblem(
+                    "keys",
+                    "dsc_expiring",
+                    "Chứng thư ký hết hạn trước chứng nhận: hãy chạy `tiemchung keys rotate`",
+                    "the document signer expires before the certificate would: run "
+                    "`tiemchung keys rotate`",
+                )
+            ],
+        )
+    dose, product, _site = doses[-1]
+    uvci = new_uvci(COUNTRY)
+    dcc = build_dcc(person, dose, product, uvci)
+    problems = schema_errors(dcc)
+    if problems:  # our own data must never produce a certificate others would refuse
+        raise rule_error(
+            "person_id",
+            "dcc_schema",
+            "Dữ liệu không tạo được chứng nhận hợp lệ: " + "; ".join(problems),
+            "the data does not make a valid EU DCC: " + "; ".join(problems),
+        )
+    payload = hcert.cwt_payload(
+        dcc, issuer=COUNTRY, iat=int(now.timestamp()), exp=int(expires.timestamp())
+    )
+    hc1 = hcert.encode(signer.sign(payload))
+    kid = b64(signer.kid)
+    revoked = _revoke_outdated(session, actor, person, doses, uvci, now)
+    session.add(
+        IssuedCertificate(
+            uvci=uvci,
+            person_pk=person.id,
+            dose_id=dose.id,
+            kind="v",
+            content_hash=content_hash(dcc),
+            payload_hash=hashlib.sha256(payload).hexdigest(),
+            hc1=hc1,
+            kid=kid,
+            issued_at=now,
+            expires_at=expires,
+            issued_by=actor.user_id,
+        )
+    )
+    audit(
+        session,
+        actor,
+        "certificate.issue",
+        "certificate",
+        uvci,
+        {"person_id": person.person_id, "dose_id": dose.id, "kid": kid, "revoked": revoked},
+    )
+    session.flush()
+    return Issued(
+        uvci=uvci,
+        hc1=hc1,
+        dcc=dcc,
+        issued_at=now,
+        expires_at=expires,
+        kid=kid,
+        person_id=person.person_id,
+        full_name=person.full_name,
+        dob=person.dob,
+        national_id=person.national_id,
+        doses=[_line(d, p, s) for d, p, s in doses],
+        revoked=revoked,
+    )
+
+
+def _line(d: Dose, p: Product, s: Site) -> DoseLine:
+    return DoseLine(d.id, d.dose_number, d.dose_date, p.code, p.name, s.name)
+
+
+def _revoke_outdated(
+    session: Session,
+    actor: Actor,
+    person: Person,
+    doses: list[tuple[Dose, Product, Site]],
+    new_uvci_: str,
+    now: datetime,
+) -> list[str]:
+    """Revoke the person's active certificates whose content no longer matches the data."""
+    current = {d.id: content_hash(build_dcc(person, d, p, "")) for d, p, _s in doses}
+    outdated = []
+    for cert in session.scalars(
+        select(IssuedCertificate).where(
+            IssuedCertificate.person_pk == person.id, IssuedCertificate.revoked_at.is_(None)
+        )
+    ):
+        if cert.dose_id is not None and current.get(cert.dose_id) == cert.content_hash:
+            continue
+        cert.revoked_at = now
+        cert.revoke_reason = "superseded after a correction / thay thế sau khi đính chính"
+        cert.replaced_by = new_uvci_
+        audit(
+            session,
+            actor,
+            "certificate.revoke",
+            "certificate",
+            cert.uvci,
+            {"reason": cert.revoke_reason, "replaced_by": new_uvci_},
+        )
+        outdated.append(cert.uvci)
+    return outdated
+
+
+def current_certificate(session: Session, actor: Actor, person_id: str) -> Issued | None:
+    """The person's latest active, unexpired certificate (None if there is none); 404 when
+    the person is outside the caller's view."""
+    person = get_person(session, actor, person_id)
+    if person is None:
+        raise not_found("person_id", "người này", "person")
+    now = datetime.now(UTC)
+    cert = session.scalar(
+        select(IssuedCertificate)
+        .where(IssuedCertificate.person_pk == person.id, IssuedCertificate.revoked_at.is_(None))
+        .order_by(IssuedCertificate.issued_at.desc(), IssuedCertificate.id.desc())
+        .limit(1)
+    )
+    if cert is None or _utc(cert.expires_at) < now:
+        return None
+    from tiemchung.certificates.verify import verify  # decoded content of what was signed
+
+    verdict = verify(cert.hc1)
+    return Issued(
+        uvci=cert.uvci,
+        hc1=cert.hc1,
+        dcc=verdict.dcc or {},
+        issued_at=_utc(cert.issued_at),
+        expires_at=_utc(cert.expires_at),
+        kid=cert.kid,
+        person_id=person.person_id,
+        full_name=person.full_name,
+        dob=person.dob,
+        national_id=person.national_id,
+        doses=[_line(d, p, s) for d, p, s in verified_doses(session, person)],
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back: they were stored as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def revoke_certificate(
+    session: Session, actor: Actor, uvci: str, reason: str, *, now: datetime | None = None
+) -> IssuedCertificate:
+    """Revoke one certificate by UVCI (central: any; province: persons of its province)."""
+    if actor.role not in (Role.CENTRAL, Role.PROVINCE):
+        raise ServiceError(
+            403,
+            "Forbidden / Không có quyền",
+            [
+                FieldProblem(
+                    "role",
+                    "role_not_allowed",
+                    "Chỉ cấp trung ương và tỉnh được thu hồi chứng nhận",
+                    "only central and province users may revoke certificates",
+                )
+            ],
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise rule_error("reason", "reason_required", "Cần nêu lý do", "a reason is required")
+    row = session.execute(
+        select(IssuedCertificate, Person)
+        .join(Person, Person.id == IssuedCertificate.person_pk)
+        .where(IssuedCertificate.uvci == uvci.strip().upper())
+    ).first()
+    if row is None or not actor.can_see_person(row[1]):
+        raise not_found("uvci", "chứng nhận này", "certificate")
+    cert = row[0]
+    if cert.revoked_at is None:
+        cert.revoked_at = (now or datetime.now(UTC)).astimezone(UTC)
+        cert.revoke_reason = reason[:500]
+        audit(session, actor, "certificate.revoke", "certificate", cert.uvci, {"reason": reason})
+        session.flush()
+    return cert
+
+
+def revoked_list(session: Session) -> list[dict[str, str]]:
+    """The published revocation list: every revoked UVCI with when it was revoked."""
+    rows = session.execute(
+        select(IssuedCertificate.uvci, IssuedCertificate.revoked_at)
+        .where(IssuedCertificate.revoked_at.is_not(None))
+        .order_by(IssuedCertificate.revoked_at, IssuedCertificate.uvci)
+    ).all()
+    return [{"uvci": u, "revoked_at": _utc(t).isoformat()} for u, t in rows]
+
+
+def revoked_uvcis(session: Session) -> set[str]:
+    return set(
+        session.scalars(
+            select(IssuedCertificate.uvci).where(IssuedCertificate.revoked_at.is_not(None))
+        )
+    )
+
+
+def persons_to_certify(
+    session: Session, *, ward_code: str | None = None, province_code: str | None = None
+) -> list[str]:
+    """Register persons of a ward or province with at least one verified dose."""
+    stmt = (
+        select(Person.person_id)
+        .where(Person.id.in_(select(Dose.person_pk).where(Dose.status == "verified")))
+        .order_by(Person.person_id)
+    )
+    if ward_code:
+        stmt = stmt.where(Person.ward_code == ward_code)
+    if province_code:
+        stmt = stmt.where(Person.province_code == province_code)
+    return list(session.scalars(stmt))
