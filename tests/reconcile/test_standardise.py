@@ -122,6 +122,24 @@ def test_ids_vietnamese_and_generic() -> None:
     assert out["n/a"]["id_key"] is None
 
 
+def test_staged_phone_macros_equal_tc_phone() -> None:
+    values = [
+        "0912345678",
+        "+84 912 345 678",
+        "0168 234 5678",
+        "84912345678",
+        "02438123456",
+        "912345678",
+        "12345",
+        "abc",
+        "0912.345.678",
+    ]
+    out = _run("phone", values)
+    con = _con()
+    for v in values:
+        assert out[v]["phone"] == con.execute("SELECT tc_phone(?)", [v]).fetchall()[0][0], v
+
+
 def test_sex_and_ward() -> None:
     sex = _run("sex", ["Nam", "NỮ", "nu", "F", "x"])
     assert [sex[v]["sex"] for v in ("Nam", "NỮ", "nu", "F", "x")] == ["M", "F", "F", "F", None]

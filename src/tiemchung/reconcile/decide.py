@@ -111,16 +111,15 @@ def explanation_sql(plan: Plan, model: Model, n_register: int) -> str:
         p = model.params(comp.name)
         assert p is not None
         short = SHORT.get(comp.name, comp.name)
-        whens = [f"WHEN -1 THEN {_lit(short + ' missing')}"]
+        whens = []  # a missing value is no evidence: not listed
         for k, (lab, w, m, tf) in enumerate(zip(p.labels, p.weights(), p.m, p.tf, strict=True)):
             if tf:
                 expr = d.fmt_weight(f"{_num(_log2(m))} - log2(greatest(b.{tf}, 1e-9))")
                 whens.append(f"WHEN {k} THEN concat({_lit(f'{short} {lab} ')}, {expr}, 'tf')")
             else:
                 whens.append(f"WHEN {k} THEN {_lit(f'{short} {lab} {w:+.1f}')}")
-        items.append(f"CASE b.{comp.gamma} {' '.join(whens)} END")
-    prior = _log2(model.pi) - _log2(n_register)
-    items.append(_lit(f"prior {prior:+.1f}"))
+        items.append(f"CASE b.{comp.gamma} {' '.join(whens)} END")  # NULL when missing
+    # the prior (log2 pi/N, the same for every record) is in summary.json and the report
     items.append(
         "CASE WHEN b.next_person IS NOT NULL THEN concat('runner-up ', b.next_person, ' ', "
         f"{d.fmt_weight('b.next_w')}) END"
@@ -240,7 +239,8 @@ def duplicates_sql(window: int = DUPLICATE_WINDOW) -> str:
 
 def links_sql() -> str:
     """One row per record: the ``links`` columns, plus ward/province (for the summary) and
-    the row number (to write in input order)."""
+    the input row number. Rows come in the engine's order (near input order; sorting 200M
+    rows to restore it exactly would cost more than the rest of this stage)."""
     action = (
         "CASE WHEN r.no_id THEN 'review' WHEN c.record_id IS NOT NULL THEN 'review' "
         "WHEN u.record_id IS NOT NULL THEN 'duplicate' "
@@ -257,5 +257,5 @@ def links_sql() -> str:
         f"u.duplicate_of, {expl} AS explanation, d.ward, d.province, r._row "
         "FROM rec_iid r LEFT JOIN decided d ON d.iid = r.iid "
         "LEFT JOIN conflicts c ON c.record_id = r.record_id "
-        "LEFT JOIN duplicates u ON u.record_id = r.record_id ORDER BY r._row"
+        "LEFT JOIN duplicates u ON u.record_id = r.record_id"
     )

@@ -8,6 +8,7 @@ information by field, not found, duplicates), overall, by province and by ward.
 from __future__ import annotations
 
 import json
+import math
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -68,10 +69,11 @@ def summary(ctx: Context) -> dict[str, Any]:
     model = ctx.model
     assert model is not None
     n_ident = eng.count("ident")
+    n_reg = int(ctx.facts.get("n_register") or eng.count("reg"))
     n_exact = eng.count("exact")
     return {
         "records": overall["records"],
-        "register": int(ctx.facts.get("n_register") or eng.count("reg")),
+        "register": n_reg,
         "overall": overall,
         "by_province": areas["province"],
         "by_ward": areas["ward"],
@@ -88,6 +90,7 @@ def summary(ctx: Context) -> dict[str, Any]:
         },
         "model": {
             "pi": round(model.pi, 6),
+            "prior_weight": round(math.log2(model.pi) - math.log2(max(n_reg, 1)), 3),
             "thresholds": model.thresholds,
             "given": ctx.given_model,
         },
@@ -98,7 +101,7 @@ def write_all(ctx: Context) -> None:
     out = ctx.opts.out
     eng = ctx.engine
     cols = ", ".join(LINK_COLUMNS)
-    select = f"SELECT {cols} FROM links"  # links is in input order already
+    select = f"SELECT {cols} FROM links"
     eng.export(select, out / "links.parquet", "parquet")
     eng.export(select, out / "links.csv", "csv")
     assert ctx.model is not None

@@ -43,6 +43,7 @@ class DuckDBEngine(Engine):
         self.con.execute("SET memory_limit = ?", [memory or DEFAULT_MEMORY])
         self.con.execute("SET temp_directory = ?", [str(work / "tmp")])
         self.con.execute("SET preserve_insertion_order = false")
+        self.con.execute("SET enable_progress_bar = false")  # the CLI shows its own
         register_macros(self.con)
 
     # --- inputs ------------------------------------------------------------------------------
@@ -120,7 +121,7 @@ class DuckDBEngine(Engine):
         if fmt == "csv":
             opts = "FORMAT csv, HEADER true"
         elif fmt == "parquet":
-            opts = "FORMAT parquet, COMPRESSION zstd"
+            opts = "FORMAT parquet, COMPRESSION snappy"  # 25% faster to write than zstd
         else:
             raise ValueError(fmt)
         self.con.execute("SET preserve_insertion_order = true")
