@@ -82,11 +82,12 @@ def summary(ctx: Context) -> dict[str, Any]:
             "identities": n_ident,
             "exact_pass_identities": n_exact,
             "probabilistic_identities": n_ident - n_exact,
-            "blocking_rules": ctx.plan.blocking_rules(),
+            "blocking_rules": ctx.plan.blocking_rules(n_reg),
             "candidate_pairs": eng.count("cand"),
             "comparisons": [c.name for c in ctx.plan.comparisons],
             "conflicts_sent_to_review": eng.count("conflicts"),
             "timings_s": ctx.timings,
+            "cpu_s": ctx.cpu,
         },
         "model": {
             "pi": round(model.pi, 6),

@@ -60,6 +60,7 @@ class Context:
     model: Model | None
     given_model: bool
     timings: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -111,7 +112,9 @@ def stage_train(ctx: Context) -> None:
 def stage_predict(ctx: Context) -> None:
     assert ctx.model is not None
     plan, eng = ctx.plan, ctx.engine
-    eng.run("cand", plan.candidates_sql("resid", plan.blocking_rules()))
+    rules = plan.blocking_rules(_n_register(ctx))
+    ctx.facts["blocking_rules"] = rules
+    eng.run("cand", plan.candidates_sql("resid", rules))
     eng.run(
         "pairs",
         "SELECT iid, person_id, FALSE AS is_exact FROM cand UNION ALL "
@@ -250,10 +253,13 @@ def reconcile(opts: Options, progress: Progress | None = None) -> dict[str, Any]
                 progress(name, i, len(STAGES))
             if name in done:
                 continue
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn(ctx)
             engine.checkpoint()
             ctx.timings[name] = round(time.perf_counter() - t0, 3)
+            # CPU seconds of this process (all engine threads): steadier than wall time on a
+            # shared machine (Spark's JVM is not counted)
+            ctx.cpu[name] = round(time.process_time() - c0, 3)
             done.append(name)
             state_path.write_text(
                 json.dumps(

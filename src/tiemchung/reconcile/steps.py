@@ -60,6 +60,8 @@ IDENT_COLS = (
     "province",
     "phone",
 )
+#: register size past which blocking on name + birth year also requires the province
+LARGE_REGISTER = 20_000_000
 RAW_IDENTITY = ("national_id", "full_name", "dob", "sex", "ward_code", "phone")
 REG_COLS = (
     "person_id",
@@ -248,15 +250,27 @@ class Plan:
         )
 
     # --- blocking ----------------------------------------------------------------------------
-    def blocking_rules(self) -> dict[str, str]:
-        """name -> join condition between identity ``i`` and register person ``g``."""
+    def blocking_rules(self, n_register: int = 0) -> dict[str, str]:
+        """name -> join condition between identity ``i`` and register person ``g``.
+
+        A block of one folded name and birth year grows with the population (a common name
+        born in one year: ~40 people in a 1M register, ~4,000 in 100M), so past
+        :data:`LARGE_REGISTER` persons that rule also requires the same province, and the
+        full date of birth with the name covers people who moved (see docs/scale.md).
+        """
         rules = {}
         if self.both("national_id"):
             rules["id"] = "g.nid = i.id_key"
             if self.reg.has("old_id"):
                 rules["old_id"] = "g.old_id = i.id_key"
         if self.both("full_name") and self.both("dob"):
-            rules["name_year"] = "g.name_fold = i.name_fold AND g.dob_y = i.dob_y"
+            if n_register > LARGE_REGISTER and self.both("ward_code"):
+                rules["name_year_province"] = (
+                    "g.name_fold = i.name_fold AND g.dob_y = i.dob_y AND g.province = i.province"
+                )
+                rules["name_dob"] = "g.name_fold = i.name_fold AND g.dob_iso = i.dob_iso"
+            else:
+                rules["name_year"] = "g.name_fold = i.name_fold AND g.dob_y = i.dob_y"
         if self.both("dob") and self.both("ward_code"):
             rules["dob_ward"] = "g.dob_iso = i.dob_iso AND g.ward = i.ward"
         if self.both("full_name") and self.both("ward_code"):
@@ -274,16 +288,17 @@ class Plan:
         ]
         return " UNION ".join(parts)
 
-    def training_sessions(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+    def training_sessions(self, n_register: int = 0) -> dict[str, tuple[str, tuple[str, ...]]]:
         """EM sessions: name -> (blocking condition, comparisons it fixes). A comparison that
         a session blocks on cannot be learnt from it (all its pairs agree there)."""
-        rules = self.blocking_rules()
+        rules = self.blocking_rules(n_register)
         out: dict[str, tuple[str, tuple[str, ...]]] = {}
         if "id" in rules:
             cond = rules["id"] if "old_id" not in rules else f"({rules['id']})"
             out["id"] = (cond, ("national_id",))
-        if "name_year" in rules:
-            out["name_year"] = (rules["name_year"], ("full_name", "dob"))
+        for name in ("name_year", "name_year_province"):
+            if name in rules:
+                out[name] = (rules[name], ("full_name", "dob"))
         if "dob_ward" in rules:
             out["dob_ward"] = (rules["dob_ward"], ("dob", "ward_code"))
         if not out and rules:

@@ -113,7 +113,7 @@ def train(engine: Engine, plan: Plan, n_register: int) -> Model:
     engine.run("train_ids", f"SELECT * FROM ident WHERE {d.bucket('iid', 1000)} < {share}")
     learnt: list[list[np.ndarray]] = [[] for _ in comps]
     sessions = {}
-    for name, (cond, fixed) in plan.training_sessions().items():
+    for name, (cond, fixed) in plan.training_sessions(n_register).items():
         active = [c.name not in fixed for c in comps]
         pairs = plan.candidates_sql("train_ids", {name: cond})
         pats, counts = _patterns(engine, plan, pairs, comps)
