@@ -439,5 +439,251 @@ def reconcile_score(
     typer.echo(json.dumps(result, indent=2))
 
 
+# -- certificates (issue 7) -------------------------------------------------------------------
+keys_app = typer.Typer(
+    help="Certificate signing keys / Khoá ký chứng nhận (CSCA, DSC)", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+
+
+def _keystore():  # type: ignore[no-untyped-def]
+    from tiemchung.certificates.keys import KeyStore
+
+    return KeyStore.for_data_dir(get_settings().data_dir)
+
+
+@keys_app.command("init")
+def keys_init() -> None:
+    """Create the country signing CA (self-signed) and a first document signer."""
+    store = _keystore()
+    try:
+        store.init()
+    except FileExistsError as exc:
+        _fail(str(exc), 2)
+    console.print(
+        f"[green]✓[/green] CSCA and DSC created in {store.folder} (private keys 0600), "
+        f"kid {store.trust_list()['dsc'][-1]['kid']}"
+    )
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Create a new document signer; the old ones stay in the trust list."""
+    from tiemchung.certificates.keys import KeysMissingError
+
+    store = _keystore()
+    try:
+        store.rotate()
+        kid = store.trust_list()["dsc"][-1]["kid"]
+    except KeysMissingError as exc:
+        _fail(str(exc), 2)
+        return
+    console.print(f"[green]✓[/green] new DSC, kid {kid}")
+
+
+@keys_app.command("trust-list")
+def keys_trust_list() -> None:
+    """Print the trust list (JSON: each DSC as base64 DER with its kid, and the CSCA)."""
+    import json
+
+    from tiemchung.certificates.keys import KeysMissingError
+
+    try:
+        typer.echo(json.dumps(_keystore().trust_list(), indent=2))
+    except KeysMissingError as exc:
+        _fail(str(exc), 2)
+
+
+@app.command()
+def certify(
+    person: Annotated[str | None, typer.Option(help="register person id")] = None,
+    pdf: Annotated[Path | None, typer.Option(help="also write the PDF here")] = None,
+    ward: Annotated[str | None, typer.Option(help="batch: every person of a ward")] = None,
+    province: Annotated[str | None, typer.Option(help="batch: every person of a province")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="batch: output folder")] = None,
+    merged: Annotated[bool, typer.Option(help="batch: one merged PDF")] = False,
+) -> None:
+    """Issue a vaccination certificate (prints the HC1: text), or a batch of PDFs."""
+    from tiemchung.certificates import pdf as pdf_mod
+    from tiemchung.certificates.service import issue_certificate, persons_to_certify
+    from tiemchung.core import Platform
+    from tiemchung.registry.errors import ServiceError
+    from tiemchung.registry.scope import Actor
+
+    if bool(person) == bool(ward or province):
+        _fail("give --person, or --ward/--province with --out", 2)
+    if (ward or province) and out is None:
+        _fail("--out DIR is required for a batch", 2)
+    keys = _keystore()
+    actor = Actor.system("cli")
+    platform = Platform().start()
+    try:
+        if person:
+            try:
+                issued = platform.writer.run(
+                    lambda s: issue_certificate(s, actor, person, keys=keys)
+                )
+            except ServiceError as exc:
+                _fail(str(exc), 2)
+                return
+            if pdf is not None:
+                pdf_mod.render([issued], pdf)
+                console.print(f"[green]✓[/green] PDF written to {pdf}")
+            for uvci in issued.revoked:
+                console.print(f"[yellow]![/yellow] revoked {uvci} (replaced)")
+            console.print(
+                f"[green]✓[/green] {issued.uvci}, valid until {issued.expires_at:%Y-%m-%d}"
+            )
+            typer.echo(issued.hc1)
+            return
+        assert out is not None
+        out.mkdir(parents=True, exist_ok=True)
+        with platform.sessions() as s:
+            ids = persons_to_certify(s, ward_code=ward, province_code=province)
+        if not ids:
+            _fail("no person with a verified dose there (không có ai có mũi đã xác thực)", 1)
+        done, refused = [], 0
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,}"),
+            TimeRemainingColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("certificates", total=len(ids))
+            for start in range(0, len(ids), 200):
+                chunk = ids[start : start + 200]
+
+                def job(s, chunk=chunk):  # type: ignore[no-untyped-def]
+                    results = []
+                    for pid in chunk:
+                        try:
+                            with s.begin_nested():
+                                results.append(issue_certificate(s, actor, pid, keys=keys))
+                        except ServiceError:
+                            results.append(None)
+                    return results
+
+                for issued in platform.writer.run(job, timeout=600):
+                    if issued is None:
+                        refused += 1
+                    elif merged:
+                        done.append(issued)
+                    else:
+                        pdf_mod.render([issued], out / f"{issued.person_id}.pdf")
+                        done.append(issued.person_id)
+                    bar.advance(task)
+        if merged:
+            name = f"certificates-{ward or province}.pdf"
+            pdf_mod.render(done, out / name)
+            console.print(f"[green]✓[/green] {len(done):,} certificates in {out / name}")
+        else:
+            console.print(f"[green]✓[/green] {len(done):,} PDFs in {out}")
+        if refused:
+            console.print(
+                f"[yellow]![/yellow] {refused:,} persons refused (see `certify --person`)"
+            )
+    finally:
+        platform.close()
+
+
+@app.command("verify")
+def verify_cmd(
+    text: Annotated[str | None, typer.Argument(help="the HC1: text")] = None,
+    image: Annotated[Path | None, typer.Option(help="a photo or scan of the QR code")] = None,
+    cert: Annotated[Path | None, typer.Option(help="trust this signer (PEM or DER)")] = None,
+    at: Annotated[str | None, typer.Option(help="check at this ISO date-time")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the verdict as JSON")] = False,
+) -> None:
+    """Verify an EU DCC (ours or any country's); exit 0 when valid, 1 when not."""
+    import json
+    from datetime import UTC, datetime
+
+    from tiemchung.certificates.keys import KeysMissingError, load_certificate
+    from tiemchung.certificates.verify import Trust, verify, verify_image
+
+    if (text is None) == (image is None):
+        _fail("give the HC1: text or --image FILE", 2)
+    when = None
+    if at:
+        try:
+            when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            _fail(f"--at must be an ISO date-time, not '{at}'", 2)
+        assert when is not None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+    revoked = None
+    if cert is not None:
+        try:
+            trusted = Trust([load_certificate(cert.read_bytes())])
+        except (OSError, ValueError) as exc:
+            _fail(f"cannot read the certificate {cert}: {exc}", 2)
+            return
+    else:
+        try:
+            trusted = Trust(_keystore().dsc_certificates())
+        except KeysMissingError:
+            trusted = Trust()
+        from tiemchung.certificates.service import revoked_uvcis
+        from tiemchung.core import Platform
+
+        platform = Platform()
+        try:
+            with platform.sessions() as s:
+                revoked = revoked_uvcis(s)
+        except Exception:  # no database here: the revocation step is then not checked
+            revoked = None
+        finally:
+            platform.close()
+    if image is not None:
+        try:
+            data = image.read_bytes()
+        except OSError as exc:
+            _fail(f"cannot read {image}: {exc}", 2)
+            return
+        verdict = verify_image(data, trusted, when, revoked=revoked)
+    else:
+        verdict = verify(text, trusted, when, revoked=revoked)
+    if as_json:
+        typer.echo(json.dumps(verdict.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        marks = {"pass": "[green]✓[/green]", "fail": "[red]✗[/red]", "not_checked": "·"}
+        for step, state in verdict.steps.items():
+            reason = verdict.reasons.get(step)
+            note = f" — {reason['vi']} / {reason['en']}" if reason else ""
+            console.print(f"{marks[state]} {step}: {state}{note}")
+        if verdict.dcc:
+            nam = verdict.dcc.get("nam", {})
+            console.print(f"  {nam.get('fn', '')} {nam.get('gn', '')}  ·  {verdict.uvci}")
+        console.print(
+            "[green]VALID / HỢP LỆ[/green]"
+            if verdict.valid
+            else "[red]INVALID / KHÔNG HỢP LỆ[/red]"
+        )
+    raise typer.Exit(0 if verdict.valid else 1)
+
+
+@app.command()
+def revoke(
+    uvci: Annotated[str, typer.Argument(help="the certificate's UVCI")],
+    reason: Annotated[str, typer.Option(help="why it is revoked")],
+) -> None:
+    """Revoke a certificate by UVCI; it joins the published revocation list."""
+    from tiemchung.certificates.service import revoke_certificate
+    from tiemchung.core import Platform
+    from tiemchung.registry.errors import ServiceError
+    from tiemchung.registry.scope import Actor
+
+    platform = Platform().start()
+    try:
+        platform.writer.run(lambda s: revoke_certificate(s, Actor.system("cli"), uvci, reason).uvci)
+        console.print(f"[green]✓[/green] {uvci} revoked")
+    except ServiceError as exc:
+        _fail(str(exc), 2)
+    finally:
+        platform.close()
+
+
 if __name__ == "__main__":
     app()

@@ -386,3 +386,46 @@ def test_font_has_every_vietnamese_letter() -> None:
     licence = font_path().parent / "LICENSE-DejaVu.txt"
     assert "Bitstream" in licence.read_text(encoding="utf-8")
     assert os.path.getsize(font_path()) > 100_000
+
+
+def test_printed_page_scans_back(keys: KeyStore, tmp_path: Path) -> None:
+    """The PDF page, rasterised like a print or scan (poppler's pdftoppm), decodes with zxing
+    to the same HC1: text, which verifies."""
+    import shutil
+    import subprocess
+    from datetime import date
+
+    from tiemchung.certificates.pdf import render
+    from tiemchung.certificates.service import DoseLine, Issued
+
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils (pdftoppm) is not installed: apt-get install poppler-utils")
+    text = _signed(keys)
+    cert = Issued(
+        uvci=DCC["v"][0]["ci"],
+        hc1=text,
+        dcc=DCC,
+        issued_at=NOW,
+        expires_at=NOW + timedelta(days=365),
+        kid="k",
+        person_id="P-AN",
+        full_name="Nguyễn Văn An",
+        dob="1985-04-12",
+        national_id="001085123456",
+        doses=[DoseLine(1, 1, date(2021, 10, 1), "PFIZER", "Pfizer", "Trạm Y tế Điện Biên")],
+    )
+    render([cert], tmp_path / "c.pdf")
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "100",
+            "-singlefile",
+            str(tmp_path / "c.pdf"),
+            str(tmp_path / "c"),
+        ],
+        check=True,
+    )
+    v = verify_image((tmp_path / "c.png").read_bytes(), [keys.signer.certificate], NOW)
+    assert v.valid, v.reasons

@@ -75,6 +75,15 @@ def _draw_qr(c: Canvas, text: str, x: float, y: float, size: float) -> None:
     c.drawImage(ImageReader(img), x, y, size, size)
 
 
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    """``text`` cut (with an ellipsis) to fit ``width`` points."""
+    if pdfmetrics.stringWidth(text, font, size) <= width:
+        return text
+    while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
 def _dob(dob: str | None) -> str:
     if not dob:
         return "—"
@@ -140,7 +149,7 @@ def _page(c: Canvas, cert: Issued) -> None:
     y -= 3 * mm
     c.setLineWidth(0.6)
     c.line(left, y, right, y)
-    cols = (left, left + 22 * mm, left + 84 * mm, left + 112 * mm)
+    cols = (left, left + 20 * mm, left + 74 * mm, left + 100 * mm)
     y -= 5 * mm
     c.setFont(FONT, 8.5)
     c.setFillColorRGB(0.35, 0.35, 0.35)
@@ -155,9 +164,9 @@ def _page(c: Canvas, cert: Issued) -> None:
     for d in cert.doses[:10]:
         y -= 6.5 * mm
         c.drawString(cols[0], y, str(d.dose_number))
-        c.drawString(cols[1], y, d.product_name[:34])
+        c.drawString(cols[1], y, _fit(d.product_name, FONT, 10, cols[2] - cols[1] - 3 * mm))
         c.drawString(cols[2], y, d.dose_date.strftime("%d/%m/%Y"))
-        c.drawString(cols[3], y, d.site_name[:40])
+        c.drawString(cols[3], y, _fit(d.site_name, FONT, 10, right - cols[3]))
     y -= 4 * mm
     c.line(left, y, right, y)
 

@@ -1,0 +1,171 @@
+"""Certificates: issue (scoped like reading the person), print, verify, trust list, revocation.
+
+The trust list, the revocation list and verification are public: any verifier, here or
+abroad, needs them without an account, and they reveal nothing a QR code does not carry.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
+from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
+from tiemchung.certificates.keys import KeysMissingError, KeyStore
+from tiemchung.certificates.service import (
+    current_certificate,
+    issue_certificate,
+    revoke_certificate,
+    revoked_list,
+    revoked_uvcis,
+)
+from tiemchung.certificates.verify import Trust, verify, verify_image
+from tiemchung.core import Platform
+from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
+from tiemchung.registry.scope import Role
+
+router = APIRouter(tags=["certificates"])
+
+
+class VerifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str | None = Field(None, max_length=20_000, description="the HC1: text")
+    image: str | None = Field(
+        None, max_length=8_000_000, description="base64 of a photo or scan of the QR code"
+    )
+    at: datetime | None = Field(None, description="check validity at this time (default now)")
+
+
+class RevokeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    uvci: str = Field(..., min_length=1, max_length=80, description="the certificate's UVCI")
+    reason: str = Field(..., min_length=1, max_length=500)
+
+
+def _keys(platform: Platform) -> KeyStore:
+    return KeyStore.for_data_dir(platform.settings.data_dir)
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    import orjson
+
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _no_keys(exc: Exception) -> ServiceError:
+    return ServiceError(
+        503,
+        "Signing keys missing / Chưa có khoá ký",
+        [FieldProblem("keys", "keys_missing", "Chưa có khoá ký chứng nhận", str(exc))],
+    )
+
+
+@router.get("/trust-list", responses=_ERRORS)
+async def trust_list(platform: PlatformDep) -> Response:
+    """Public: every document signer certificate (base64 DER) with its kid, and the CSCA."""
+    try:
+        return _json(await run_in_threadpool(_keys(platform).trust_list))
+    except KeysMissingError as exc:
+        raise _no_keys(exc) from exc
+
+
+@router.get("/certificates/revoked", responses=_ERRORS)
+async def revoked(platform: PlatformDep) -> Response:
+    """Public: the UVCIs of revoked certificates, for verifiers to fetch."""
+
+    def read() -> list[dict[str, str]]:
+        with platform.sessions() as session:
+            return revoked_list(session)
+
+    items = await run_in_threadpool(read)
+    return _json({"country": "VN", "count": len(items), "revoked": items})
+
+
+@router.post("/certificates/verify", responses=_ERRORS)
+async def verify_certificate(body: VerifyRequest, platform: PlatformDep) -> Response:
+    """Public: verify an HC1: text or a QR image against our trust list and revocation list.
+    Always answers 200 with the verdict (every step pass, fail or not_checked)."""
+    if (body.text is None) == (body.image is None):
+        raise rule_error(
+            "text", "text_or_image", "Cần đúng một trong text, image", "give text or image"
+        )
+
+    def run() -> dict[str, Any]:
+        try:
+            trusted = Trust(_keys(platform).dsc_certificates())
+        except KeysMissingError:
+            trusted = Trust()
+        with platform.sessions() as session:
+            revoked_set = revoked_uvcis(session)
+        if body.image is not None:
+            try:
+                data = base64.b64decode(body.image, validate=True)
+            except (binascii.Error, ValueError):
+                data = b""
+            return verify_image(data, trusted, body.at, revoked=revoked_set).as_dict()
+        return verify(body.text, trusted, body.at, revoked=revoked_set).as_dict()
+
+    return _json(await run_in_threadpool(run))
+
+
+@router.post("/persons/{person_id}/certificate", status_code=201, responses=_ERRORS)
+async def issue(person_id: str, actor: CurrentActor, platform: PlatformDep) -> Response:
+    """Issue a certificate from the person's verified doses (anyone who may read the person;
+    citizens for themselves). Earlier certificates whose data was corrected are revoked."""
+    keys = _keys(platform)
+    issued = await platform.write(lambda s: issue_certificate(s, actor, person_id, keys=keys))
+    return _json(issued.public(), 201)
+
+
+@router.get("/persons/{person_id}/certificate", responses=_ERRORS)
+async def read_certificate(
+    person_id: str,
+    actor: CurrentActor,
+    platform: PlatformDep,
+    format: Annotated[str, Query(pattern="^(json|pdf)$")] = "json",
+) -> Response:
+    """The person's current certificate as JSON, or as the printable PDF (``?format=pdf``);
+    404 when the person has none (issue one with POST)."""
+
+    def read() -> Any:
+        with platform.sessions() as session:
+            return current_certificate(session, actor, person_id)
+
+    cert = await run_in_threadpool(read)
+    if cert is None:
+        raise not_found("certificate", "chứng nhận còn hiệu lực", "a current certificate")
+    await platform.audit_read(actor, "certificate.read", "person", [person_id])
+    if format == "pdf":
+        from tiemchung.certificates.pdf import render_bytes
+
+        pdf = await run_in_threadpool(render_bytes, cert)
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="certificate-{person_id}.pdf"'},
+        )
+    return _json(cert.public())
+
+
+@router.post("/certificates/revoke", responses=_ERRORS)
+async def revoke(body: RevokeRequest, actor: CurrentActor, platform: PlatformDep) -> Response:
+    """Revoke a certificate by UVCI (central and province users; province: its persons).
+    The UVCI is in the body: its ``#`` would end a URL path."""
+    require_roles(actor, Role.CENTRAL, Role.PROVINCE)
+
+    def job(session: Any) -> dict[str, Any]:
+        cert = revoke_certificate(session, actor, body.uvci, body.reason)
+        at = cert.revoked_at
+        return {
+            "uvci": cert.uvci,
+            "revoked_at": at.isoformat() if at else None,
+            "reason": cert.revoke_reason,
+        }
+
+    return _json(await platform.write(job))
