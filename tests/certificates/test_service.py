@@ -173,3 +173,14 @@ def test_payload_hash_is_of_the_signed_payload(
         row = s.scalar(select(IssuedCertificate).where(IssuedCertificate.uvci == issued.uvci))
         assert row is not None and row.payload_hash == hashlib.sha256(payload).hexdigest()
         assert cbor2.loads(payload)[6] == int(NOW.timestamp())
+
+
+def test_keys_must_cover_the_certificate(
+    platform: Platform, keys: KeyStore, vaccinated: dict
+) -> None:
+    with pytest.raises(ServiceError) as err:  # before the DSC existed
+        _issue(platform, keys, "P-AN", now=datetime(2025, 6, 1, tzinfo=UTC))
+    assert err.value.status == 503 and err.value.problems[0].rule == "dsc_not_yet_valid"
+    with pytest.raises(ServiceError) as err:  # the DSC (2 years) ends before exp (12 months)
+        _issue(platform, keys, "P-AN", now=datetime(2027, 6, 1, tzinfo=UTC))
+    assert err.value.problems[0].rule == "dsc_expiring"

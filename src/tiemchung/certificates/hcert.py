@@ -219,4 +219,4 @@ def decode_claims(payload: bytes) -> dict[Any, Any]:
     hcert = claims.get(CLAIM_HCERT)
     if not isinstance(hcert, Mapping) or not isinstance(hcert.get(1), Mapping):
         raise ValueError("no HCERT claim (-260 → {1: DCC})")
-    return claims
+    return dict(claims)

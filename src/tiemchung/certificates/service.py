@@ -207,6 +207,19 @@ def issue_certificate(
         ) from exc
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     expires = add_months(now, VALID_MONTHS)
+    if now < signer.certificate.not_valid_before_utc:
+        raise ServiceError(
+            503,
+            "Signing key not yet valid / Khoá ký chưa có hiệu lực",
+            [
+                FieldProblem(
+                    "keys",
+                    "dsc_not_yet_valid",
+                    "Chứng thư ký chưa có hiệu lực tại thời điểm cấp",
+                    "the document signer is not valid yet at the issue time",
+                )
+            ],
+        )
     if signer.certificate.not_valid_after_utc < expires:
         raise ServiceError(
             503,
@@ -396,7 +409,7 @@ def revoked_list(session: Session) -> list[dict[str, str]]:
         .where(IssuedCertificate.revoked_at.is_not(None))
         .order_by(IssuedCertificate.revoked_at, IssuedCertificate.uvci)
     ).all()
-    return [{"uvci": u, "revoked_at": _utc(t).isoformat()} for u, t in rows]
+    return [{"uvci": u, "revoked_at": _utc(t).isoformat()} for u, t in rows if t is not None]
 
 
 def revoked_uvcis(session: Session) -> set[str]:

@@ -342,7 +342,7 @@ def decode_image(data: bytes) -> str | None:
 
         with Image.open(io.BytesIO(data)) as img:
             img.load()
-            results = zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode)
+            results = zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode)  # type: ignore[arg-type]
         for r in results:
             if r.valid and r.text:
                 return str(r.text)
