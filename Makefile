@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test install system-packages lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -23,7 +23,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/tiemchung demo $(DEMO_ARGS)
 
-test: $(STAMP)
+system-packages:
+	scripts/system-packages
+
+test: $(STAMP) system-packages
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
