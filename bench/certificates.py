@@ -178,6 +178,17 @@ def measure(n: int, n_pdf: int) -> dict:
     with Timer() as t:
         render(issued, BytesIO())
     results["pdf_pages_per_s_merged"] = round(n_pdf / t.seconds, 1)
+    # What `tiemchung certify --ward` does: one process per core over the batch.
+    import tempfile
+
+    from tiemchung.certificates.pdf import render_files
+
+    with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(os.cpu_count()) as pool:
+        render_files(issued[:8], Path(tmp), pool)  # start the workers
+        with Timer() as t:
+            render_files(issued, Path(tmp), pool)
+    results["pdf_per_s_one_file_each_process_pool"] = round(n_pdf / t.seconds, 1)
+    results["pdf_pool_processes"] = os.cpu_count()
     return results
 
 

@@ -6,6 +6,7 @@ import getpass
 import os
 import sys
 import tomllib
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
@@ -543,13 +544,16 @@ def certify(
         if not ids:
             _fail("no person with a verified dose there (không có ai có mũi đã xác thực)", 1)
         done, refused = [], 0
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:,}/{task.total:,}"),
-            TimeRemainingColumn(),
-            console=console,
-        ) as bar:
+        with (
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:,}/{task.total:,}"),
+                TimeRemainingColumn(),
+                console=console,
+            ) as bar,
+            ProcessPoolExecutor(os.cpu_count() or 1) as pool,  # rendering is CPU-bound
+        ):
             task = bar.add_task("certificates", total=len(ids))
             for start in range(0, len(ids), 200):
                 chunk = ids[start : start + 200]
@@ -564,15 +568,13 @@ def certify(
                             results.append(None)
                     return results
 
-                for issued in platform.writer.run(job, timeout=600):
-                    if issued is None:
-                        refused += 1
-                    elif merged:
-                        done.append(issued)
-                    else:
-                        pdf_mod.render([issued], out / f"{issued.person_id}.pdf")
-                        done.append(issued.person_id)
-                    bar.advance(task)
+                batch = [i for i in platform.writer.run(job, timeout=600) if i is not None]
+                refused += len(chunk) - len(batch)
+                if merged:
+                    done.extend(batch)
+                else:
+                    done.extend(p.stem for p in pdf_mod.render_files(batch, out, pool))
+                bar.advance(task, len(chunk))
         if merged:
             name = f"certificates-{ward or province}.pdf"
             pdf_mod.render(done, out / name)

@@ -10,6 +10,7 @@ print resolution.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Executor
 from functools import cache
 from importlib import resources
 from io import BytesIO
@@ -212,3 +213,21 @@ def render_bytes(cert: Issued) -> bytes:
     buf = BytesIO()
     render([cert], buf)
     return buf.getvalue()
+
+
+def _render_file(job: tuple[Issued, Path]) -> Path:
+    cert, path = job
+    render([cert], path)
+    return path
+
+
+def render_files(certs: Iterable[Issued], folder: Path, pool: Executor | None = None) -> list[Path]:
+    """One PDF per certificate, ``<person_id>.pdf`` in ``folder``.
+
+    Rendering is CPU-bound Python (QR matrix, font subsetting), so batches for a ward or a
+    province go through a process pool when one is given: one process per core.
+    """
+    jobs = [(cert, folder / f"{cert.person_id}.pdf") for cert in certs]
+    if pool is None:
+        return [_render_file(job) for job in jobs]
+    return list(pool.map(_render_file, jobs, chunksize=8))
