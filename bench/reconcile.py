@@ -83,10 +83,13 @@ def child_ours(data: Path, out: Path, threads: int) -> dict[str, Any]:
     s = reconcile(
         Options(data / "records.parquet", data / "register.parquet", out, threads=threads)
     )
+    p = s["pipeline"]
     return {
-        "timings_s": s["pipeline"]["timings_s"],
-        "candidate_pairs": s["pipeline"]["candidate_pairs"],
-        "identities": s["pipeline"]["identities"],
+        "timings_s": p["timings_s"],
+        "cpu_stage_s": p["cpu_s"],
+        "candidate_pairs": p["candidate_pairs"],
+        "identities": p["identities"],
+        "exact_pass_identities": p["exact_pass_identities"],
     }
 
 
@@ -266,7 +269,18 @@ def main() -> None:
                 {
                     "people": n,
                     "records": records,
-                    **{k: r[k] for k in ("wall_s", "peak_rss_mb", "cpu_s", "load_1min_before")},
+                    **{
+                        k: r[k]
+                        for k in (
+                            "wall_s",
+                            "peak_rss_mb",
+                            "cpu_s",
+                            "load_1min_before",
+                            "identities",
+                            "exact_pass_identities",
+                            "candidate_pairs",
+                        )
+                    },
                     "link_f1": r["quality"]["link_f1"],
                 }
             )

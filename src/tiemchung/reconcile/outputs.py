@@ -68,9 +68,8 @@ def summary(ctx: Context) -> dict[str, Any]:
         areas[level] = rows
     model = ctx.model
     assert model is not None
-    n_ident = eng.count("ident")
-    n_reg = int(ctx.facts.get("n_register") or eng.count("reg"))
-    n_exact = eng.count("exact")
+    f = ctx.facts  # counted when their tables existed (they are dropped since)
+    n_ident, n_reg, n_exact = f["identities"], f["n_register"], f["exact_pass_identities"]
     return {
         "records": overall["records"],
         "register": n_reg,
@@ -82,10 +81,10 @@ def summary(ctx: Context) -> dict[str, Any]:
             "identities": n_ident,
             "exact_pass_identities": n_exact,
             "probabilistic_identities": n_ident - n_exact,
-            "blocking_rules": ctx.plan.blocking_rules(n_reg),
-            "candidate_pairs": eng.count("cand"),
+            "blocking_rules": f["blocking_rules"],
+            "candidate_pairs": f["candidate_pairs"],
             "comparisons": [c.name for c in ctx.plan.comparisons],
-            "conflicts_sent_to_review": eng.count("conflicts"),
+            "conflicts_sent_to_review": f["conflicts"],
             "timings_s": ctx.timings,
             "cpu_s": ctx.cpu,
         },

@@ -91,6 +91,8 @@ def stage_collapse(ctx: Context) -> None:
     # standardised values, and every record its identity
     ctx.engine.run("ident", ctx.plan.ident_sql())
     ctx.engine.run("rec_iid", ctx.plan.rec_iid_sql())
+    ctx.facts["identities"] = ctx.engine.count("ident")
+    _n_register(ctx)
 
 
 def stage_exact(ctx: Context) -> None:
@@ -100,6 +102,8 @@ def stage_exact(ctx: Context) -> None:
         "SELECT i.* FROM ident i LEFT JOIN exact e ON e.iid = i.iid "
         "WHERE e.iid IS NULL AND i.problem IS NULL",
     )
+    ctx.facts["exact_pass_identities"] = ctx.engine.count("exact")
+    ctx.facts["residual_identities"] = ctx.engine.count("resid")
 
 
 def stage_train(ctx: Context) -> None:
@@ -120,6 +124,7 @@ def stage_predict(ctx: Context) -> None:
         "SELECT iid, person_id, FALSE AS is_exact FROM cand UNION ALL "
         "SELECT iid, person_id, TRUE AS is_exact FROM exact",
     )
+    ctx.facts["candidate_pairs"] = eng.count("cand")
     eng.run("scored_in", plan.gamma_sql("pairs", extra=("is_exact",)))
     eng.run("best", decide.best_sql(plan, ctx.model))
 
@@ -132,7 +137,7 @@ def stage_classify(ctx: Context) -> None:
             "SELECT b.w, b.z, b.lz, i.n FROM best b JOIN ident i ON i.iid = b.iid "
             "WHERE NOT b.is_exact"
         )
-        n_resid = ctx.engine.count("resid")
+        n_resid = int(ctx.facts["residual_identities"])
         lz = t.column("lz").to_numpy(zero_copy_only=False)
         # identities of the rest with no candidate at all: nobody, with certainty
         lz_all = np.r_[lz, np.full(max(n_resid - len(lz), 0), -1e9)]
@@ -163,6 +168,7 @@ def stage_records(ctx: Context) -> None:
     eng.run("conflicts", decide.conflicts_sql())
     eng.run("duplicates", decide.duplicates_sql())
     eng.run("links", decide.links_sql())
+    ctx.facts["conflicts"] = eng.count("conflicts")
 
 
 def stage_write(ctx: Context) -> None:
@@ -181,6 +187,18 @@ STAGES: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("records", stage_records),
     ("write", stage_write),
 )
+
+
+#: tables no later stage reads, dropped when the stage ends: memory goes to the next stage
+#: instead of spilling (national runs hold ~100x these tables)
+DROP_AFTER: dict[str, tuple[str, ...]] = {
+    "standardise": ("reg_in",),
+    "collapse": ("raw", "rec_in", *(f"v_{k}" for k in KINDS)),
+    "train": ("u_ids", "train_ids", "_pairs"),
+    "predict": ("cand", "pairs", "scored_in", "resid", "exact"),
+    "classify": ("best", "ident", "reg"),
+    "records": ("rec_iid", "decided", "multi", "conflicts", "duplicates"),
+}
 
 
 def _n_register(ctx: Context) -> int:
@@ -246,7 +264,9 @@ def reconcile(opts: Options, progress: Progress | None = None) -> dict[str, Any]
         model = Model.load(work / "model.json")
     ctx = Context(opts, plan, engine, model, prepared.model is not None)
     if done:
-        ctx.timings = json.loads(state_path.read_text(encoding="utf-8")).get("timings", {})
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        ctx.timings = state.get("timings", {})
+        ctx.facts = state.get("facts", {})
     try:
         for i, (name, fn) in enumerate(STAGES):
             if progress:
@@ -255,6 +275,8 @@ def reconcile(opts: Options, progress: Progress | None = None) -> dict[str, Any]
                 continue
             t0, c0 = time.perf_counter(), time.process_time()
             fn(ctx)
+            for table in DROP_AFTER.get(name, ()):
+                engine.drop(table)
             engine.checkpoint()
             ctx.timings[name] = round(time.perf_counter() - t0, 3)
             # CPU seconds of this process (all engine threads): steadier than wall time on a
@@ -268,6 +290,7 @@ def reconcile(opts: Options, progress: Progress | None = None) -> dict[str, Any]
                         "durable": durable,
                         "done": done,
                         "timings": ctx.timings,
+                        "facts": ctx.facts,
                     }
                 ),
                 encoding="utf-8",

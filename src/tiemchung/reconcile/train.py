@@ -25,10 +25,10 @@ from .model import ComparisonParams, Model, em, initial_m
 from .steps import Plan
 
 #: identities used for EM (a sample: more adds time, not accuracy)
-TRAIN_IDENTITIES = 150_000
+TRAIN_IDENTITIES = 100_000
 #: identities and random pairs used for u
 U_IDENTITIES = 50_000
-U_PAIRS = 500_000
+U_PAIRS = 300_000
 
 # the columns whose exact-agreement u is computed from frequencies: comparison -> (identity
 # column, register column)

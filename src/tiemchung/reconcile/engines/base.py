@@ -57,6 +57,10 @@ class Engine(ABC):
         """Write the result of ``sql`` to one file (``csv`` or ``parquet``)."""
 
     @abstractmethod
+    def drop(self, name: str) -> None:
+        """Forget table ``name`` (no error if it does not exist)."""
+
+    @abstractmethod
     def checkpoint(self) -> None:
         """Make everything materialised so far durable."""
 

@@ -130,6 +130,9 @@ class DuckDBEngine(Engine):
         finally:
             self.con.execute("SET preserve_insertion_order = false")
 
+    def drop(self, name: str) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
     def checkpoint(self) -> None:
         if self.durable:
             self.con.execute("CHECKPOINT")

@@ -206,6 +206,12 @@ class SparkEngine(Engine):
         con.close()
         shutil.rmtree(parts, ignore_errors=True)
 
+    def drop(self, name: str) -> None:
+        if name in self.views:
+            self.spark.catalog.dropTempView(name)
+            self.views.discard(name)
+        shutil.rmtree(self.tables / name, ignore_errors=True)
+
     def checkpoint(self) -> None:
         """Every table is already on disk."""
 
