@@ -28,35 +28,12 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from tiemchung.columns import RECORD_COLUMNS, REGISTER_COLUMNS
+
 from .errors import ReconcileInputError
 
 Role = Literal["records", "register"]
 
-REGISTER_COLUMNS = (
-    "person_id",
-    "national_id",
-    "old_id",
-    "full_name",
-    "dob",
-    "sex",
-    "ward_code",
-    "address",
-    "phone",
-)
-RECORD_COLUMNS = (
-    "record_id",
-    "national_id",
-    "full_name",
-    "dob",
-    "sex",
-    "phone",
-    "ward_code",
-    "address",
-    "vaccine",
-    "dose_number",
-    "dose_date",
-    "site_id",
-)
 COLUMNS: dict[Role, tuple[str, ...]] = {"records": RECORD_COLUMNS, "register": REGISTER_COLUMNS}
 KEY: dict[Role, str] = {"records": "record_id", "register": "person_id"}
 #: Identity columns compared between a record and a register person; any subset may be present.
