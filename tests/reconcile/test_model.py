@@ -99,7 +99,7 @@ def test_model_for_other_columns_is_refused(case: Case, tmp_path: Path) -> None:
     assert not (tmp_path / "o" / ".work").exists()  # refused before any work
 
 
-def test_blocking_on_name_and_year_is_narrowed_for_a_national_register(case: Case) -> None:
+def test_no_blocking_rule_grows_with_the_population(case: Case) -> None:
     from tiemchung.reconcile.dialects import DUCKDB
     from tiemchung.reconcile.inputs import inspect_input
     from tiemchung.reconcile.steps import Plan
@@ -109,9 +109,8 @@ def test_blocking_on_name_and_year_is_narrowed_for_a_national_register(case: Cas
         inspect_input(case.register_file, "register"),
         DUCKDB,
     )
-    small, big = plan.blocking_rules(1_000_000), plan.blocking_rules(100_000_000)
-    assert "name_year" in small and "name_year_province" not in small
-    assert "name_year" not in big
-    assert "g.province = i.province" in big["name_year_province"]
-    assert big["name_dob"] == "g.name_fold = i.name_fold AND g.dob_iso = i.dob_iso"
-    assert "name_year_province" in plan.training_sessions(100_000_000)
+    rules = plan.blocking_rules(100_000_000)
+    assert set(rules) == {"id", "old_id", "name_dob", "dob_ward", "name_ward", "phone_year"}
+    # a name with only a birth year would be a block proportional to the population
+    assert not any(r == "g.name_fold = i.name_fold AND g.dob_y = i.dob_y" for r in rules.values())
+    assert set(plan.training_sessions()) == {"id", "name_dob", "dob_ward"}

@@ -60,8 +60,6 @@ IDENT_COLS = (
     "province",
     "phone",
 )
-#: register size past which blocking on name + birth year also requires the province
-LARGE_REGISTER = 20_000_000
 RAW_IDENTITY = ("national_id", "full_name", "dob", "sex", "ward_code", "phone")
 REG_COLS = (
     "person_id",
@@ -253,10 +251,13 @@ class Plan:
     def blocking_rules(self, n_register: int = 0) -> dict[str, str]:
         """name -> join condition between identity ``i`` and register person ``g``.
 
-        A block of one folded name and birth year grows with the population (a common name
-        born in one year: ~40 people in a 1M register, ~4,000 in 100M), so past
-        :data:`LARGE_REGISTER` persons that rule also requires the same province, and the
-        full date of birth with the name covers people who moved (see docs/scale.md).
+        Every block stays the same size as the population grows (an ID, a ward, a household
+        phone), or nearly (one folded name born on one day: ~10 people for the commonest name
+        in 100M), so candidate pairs grow linearly with the records. A name with a birth
+        *year* would not: that block holds ~40 people for a common name in a 1M register and
+        ~4,000 in 100M. Any two wrong fields still leave one rule that holds: an ID and a
+        name wrong -> date of birth + ward; an ID and a date of birth -> name + ward; an ID and
+        a ward -> name + date of birth. ``n_register`` is kept for callers that size rules.
         """
         rules = {}
         if self.both("national_id"):
@@ -264,20 +265,15 @@ class Plan:
             if self.reg.has("old_id"):
                 rules["old_id"] = "g.old_id = i.id_key"
         if self.both("full_name") and self.both("dob"):
-            if n_register > LARGE_REGISTER and self.both("ward_code"):
-                rules["name_year_province"] = (
-                    "g.name_fold = i.name_fold AND g.dob_y = i.dob_y AND g.province = i.province"
-                )
-                rules["name_dob"] = "g.name_fold = i.name_fold AND g.dob_iso = i.dob_iso"
-            else:
-                rules["name_year"] = "g.name_fold = i.name_fold AND g.dob_y = i.dob_y"
+            rules["name_dob"] = "g.name_fold = i.name_fold AND g.dob_iso = i.dob_iso"
         if self.both("dob") and self.both("ward_code"):
             rules["dob_ward"] = "g.dob_iso = i.dob_iso AND g.ward = i.ward"
         if self.both("full_name") and self.both("ward_code"):
             rules["name_ward"] = "g.name_fold = i.name_fold AND g.ward = i.ward"
         if self.both("phone") and self.both("dob"):
             rules["phone_year"] = "g.phone = i.phone AND g.dob_y = i.dob_y"
-        if not rules and self.both("full_name"):
+        if "name_ward" not in rules and "name_dob" not in rules and self.both("full_name"):
+            # no ward and no date of birth to narrow it: name alone (bounded by name frequency)
             rules["name"] = "g.name_fold = i.name_fold"
         return rules
 
@@ -292,15 +288,18 @@ class Plan:
         """EM sessions: name -> (blocking condition, comparisons it fixes). A comparison that
         a session blocks on cannot be learnt from it (all its pairs agree there)."""
         rules = self.blocking_rules(n_register)
+        fixes = {
+            "id": ("national_id",),
+            "name_dob": ("full_name", "dob"),
+            "dob_ward": ("dob", "ward_code"),
+            "name_ward": ("full_name", "ward_code"),
+        }
         out: dict[str, tuple[str, tuple[str, ...]]] = {}
-        if "id" in rules:
-            cond = rules["id"] if "old_id" not in rules else f"({rules['id']})"
-            out["id"] = (cond, ("national_id",))
-        for name in ("name_year", "name_year_province"):
+        for name in ("id", "name_dob", "dob_ward"):
             if name in rules:
-                out[name] = (rules[name], ("full_name", "dob"))
-        if "dob_ward" in rules:
-            out["dob_ward"] = (rules["dob_ward"], ("dob", "ward_code"))
+                out[name] = (rules[name], fixes[name])
+        if "name_dob" not in out and "name_ward" in rules:
+            out["name_ward"] = (rules["name_ward"], fixes["name_ward"])
         if not out and rules:
             name, cond = next(iter(rules.items()))
             out[name] = (cond, ())
