@@ -52,6 +52,16 @@ PERTURBED = {
 }
 
 
+def vm_hwm_mb() -> int:
+    """This process's own peak resident memory (VmHWM). ``ru_maxrss`` from ``wait4`` is not
+    used for the figures: Linux carries the parent's high-water mark across fork+exec, so a
+    child started by a big parent would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024)
+    return -1
+
+
 def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
@@ -217,13 +227,15 @@ def measure(
     wall = time.perf_counter() - start
     if status != 0:
         raise SystemExit(f"{kind} child failed ({status})")
+    child = json.loads(info.read_text(encoding="utf-8"))
     result = {
         "wall_s": round(wall, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "peak_rss_mb": child.pop("vm_hwm_mb"),
+        "rusage_maxrss_mb": round(usage.ru_maxrss / 1024),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "load_1min_before": load,
         "load_1min_after": loadavg(),
-        **json.loads(info.read_text(encoding="utf-8")),
+        **child,
     }
     s = score(data / "truth.parquet", out)
     result["quality"] = {
@@ -305,10 +317,26 @@ def main() -> None:
     work = args.data / "runs"
     main_set = dataset(args.data, args.people, 1)
     results: dict[str, Any] = {}
-    results["ours"] = measure("ours", main_set, work / "ours", args.threads, quiet)
+    # three runs on this shared machine: the median one is reported, all walls are kept
+    runs = [measure("ours", main_set, work / "ours", args.threads, quiet) for _ in range(3)]
+    runs.sort(key=lambda r: r["wall_s"])
+    results["ours"] = {
+        **runs[1],
+        "wall_s_runs": [r["wall_s"] for r in runs],
+        "peak_rss_mb_max": max(r["peak_rss_mb"] for r in runs),
+    }
     results["hashjoin"] = measure("hashjoin", main_set, work / "hashjoin", args.threads, quiet)
     if not args.no_splink:
         results["splink"] = measure("splink", main_set, work / "splink", args.threads, quiet)
+    else:  # keep the last measured baseline, labelled with when it was measured
+        from bench._common import RESULTS
+
+        old = RESULTS / "reconcile.json"
+        if old.exists():
+            prev = json.loads(old.read_text(encoding="utf-8"))
+            if "splink" in prev.get("results", {}):
+                results["splink"] = {**prev["results"]["splink"], "measured": prev["when"]}
+    if "splink" in results:
         results["splink_over_ours_time"] = round(
             results["splink"]["wall_s"] / results["ours"]["wall_s"], 2
         )
@@ -349,6 +377,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "child":
         _, _, kind, data, out, threads, info = sys.argv
         res = CHILDREN[kind](Path(data), Path(out), int(threads))
+        res["vm_hwm_mb"] = vm_hwm_mb()
         Path(info).write_text(json.dumps(res), encoding="utf-8")
     else:
         main()
