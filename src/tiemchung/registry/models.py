@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -176,8 +177,16 @@ class Dose(Base):
     area_ward_code: Mapped[str | None] = mapped_column(String(8), index=True)
     area_province_code: Mapped[str | None] = mapped_column(String(8), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Who decided the person link: "entry" (verified when recorded), "reconcile" (an applied
+    # run), "review" (a commune decision) or "citizen" (a ticket). A run never overrides a
+    # person's decision ("review", "citizen"); see registry/apply.py.
+    link_source: Mapped[str | None] = mapped_column(String(12))
+    run_id: Mapped[str | None] = mapped_column(String(40))
+    match_probability: Mapped[float | None] = mapped_column(Float)
+    # A double entry of another dose record of the same dose (status "duplicate").
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("doses.id"))
 
-    person: Mapped[Person | None] = relationship(lazy="raise")
+    person: Mapped[Person | None] = relationship(lazy="raise", foreign_keys=[person_pk])
 
 
 class Correction(Base):
@@ -218,6 +227,60 @@ class Ticket(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decision: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the record said when the citizen reported it, so the reviewer sees both.
+    current_value: Mapped[str | None] = mapped_column(Text)
+    # Where it came from: "api", "web" (the citizen pages), "sms".
+    channel: Mapped[str | None] = mapped_column(String(10))
+
+
+class ReconcileRun(Base):
+    """A reconciliation run applied to the registry (``tiemchung reconcile apply OUT``).
+
+    Keyed by the run's own identifier (the hash of its links and model), so applying the same
+    run twice is recognised and changes nothing.
+    """
+
+    __tablename__ = "reconcile_runs"
+
+    run_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source: Mapped[str | None] = mapped_column(Text)  # the OUT folder it was read from
+    model_hash: Mapped[str | None] = mapped_column(String(64))
+    counts: Mapped[dict | None] = mapped_column(JSON)
+    applied_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ReviewItem(Base):
+    """One dose record a person must decide on: a commune worklist row.
+
+    Routed to the ward of the best register candidate, or of the record when there is none.
+    ``candidates`` holds the register persons considered, best first, with their probability
+    and the fields that differ; ``explanation`` the comparisons and their weights.
+    """
+
+    __tablename__ = "review_items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    dose_id: Mapped[int] = mapped_column(ForeignKey("doses.id"), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(12))  # review | not_found | unverified | ticket
+    reason: Mapped[str | None] = mapped_column(Text)
+    ward_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    province_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    person_pk: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    match_probability: Mapped[float | None] = mapped_column(Float)
+    mismatches: Mapped[str | None] = mapped_column(Text)
+    candidates: Mapped[list | None] = mapped_column(JSON)
+    explanation: Mapped[str | None] = mapped_column(Text)
+    # open | accepted | rejected | edited | superseded (a later run or decision replaced it)
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision: Mapped[dict | None] = mapped_column(JSON)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_review_items_ward_status", "ward_code", "status"),)
 
 
 class AuditEvent(Base):
