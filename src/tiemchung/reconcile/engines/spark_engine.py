@@ -92,6 +92,8 @@ def spark_session(threads: int | None = None, memory: str | None = None) -> Any:
     lenient casts, few shuffle partitions for one machine."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # A local session talks to itself over loopback only, never the machine's other address.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
     n = threads or min(2, os.cpu_count() or 1)
@@ -99,6 +101,8 @@ def spark_session(threads: int | None = None, memory: str | None = None) -> Any:
         SparkSession.builder.master(f"local[{n}]")
         .appName("tiemchung-reconcile")
         .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.shuffle.partitions", str(max(2, 2 * n)))
         .config("spark.sql.ansi.enabled", "false")
         .config("spark.driver.memory", memory or "2g")
