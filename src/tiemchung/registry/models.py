@@ -233,6 +233,27 @@ class Ticket(Base):
     channel: Mapped[str | None] = mapped_column(String(10))
 
 
+class Tally(Base):
+    """What a site reported by hand for a day and a product: the count the campaign was
+    judged by before the platform, compared with the doses recorded ("recorded vs reported")."""
+
+    __tablename__ = "tallies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"), index=True)
+    report_date: Mapped[date] = mapped_column(Date, index=True)
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
+    # None: the tally does not split by dose number (the synthetic and most real ones do not)
+    dose_number: Mapped[int | None] = mapped_column(Integer)
+    reported: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint("site_id", "report_date", "product_code", "dose_number"),
+    )
+
+
 class ReconcileRun(Base):
     """A reconciliation run applied to the registry (``tiemchung reconcile apply OUT``).
 
