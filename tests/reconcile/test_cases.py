@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pyarrow.parquet as pq
+import pytest
 
 from .conftest import Case
 
@@ -29,6 +30,7 @@ def test_link_columns_exactly(case: Case) -> None:
         "corrections",
         "duplicate_of",
         "explanation",
+        "candidates",
     ]
 
 
@@ -73,6 +75,21 @@ def test_record_close_to_two_people_goes_to_review(case: Case) -> None:
     assert (r["person_id"], r["action"]) == ("T06", "review")
     assert "runner-up T07" in r["explanation"]
     assert 0.5 < r["match_probability"] < 0.999
+    # the worklist shows both twins, best first, each with its probability and differences
+    cands = json.loads(r["candidates"])
+    assert [c["person_id"] for c in cands[:2]] == ["T06", "T07"]
+    assert cands[0]["match_probability"] == pytest.approx(r["match_probability"], abs=1e-6)
+    assert cands[0]["match_probability"] + cands[1]["match_probability"] <= 1.0 + 1e-6
+    assert 0 < cands[1]["match_probability"] <= cands[0]["match_probability"]
+    assert "full_name" in cands[1]["mismatches"] and "national_id" in cands[0]["mismatches"]
+    assert cands[1]["corrections"]["full_name"] == "Võ Văn Anh"
+    assert len(cands) <= 3
+
+
+def test_only_review_rows_carry_candidates(case: Case) -> None:
+    rows = case.links().values()
+    assert {r["action"] for r in rows if r["candidates"] is not None} == {"review"}
+    assert case.links()["X01"]["candidates"] is None
 
 
 def test_unparseable_row_is_kept_for_review_with_reason(case: Case) -> None:

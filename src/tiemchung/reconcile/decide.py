@@ -28,7 +28,10 @@ LINK_COLUMNS = (
     "corrections",
     "duplicate_of",
     "explanation",
+    "candidates",
 )
+#: register persons listed for a record sent to review (best first)
+TOP_CANDIDATES = 3
 
 
 #: field names as the explanation writes them (it is repeated on millions of rows)
@@ -93,6 +96,53 @@ def best_sql(plan: Plan, model: Model) -> str:
     )
 
 
+def runners_up_sql(plan: Plan, model: Model, top: int = TOP_CANDIDATES) -> str:
+    """The 2nd..``top``-th candidates of each probabilistic identity (rank and weight), for
+    the candidates a reviewer is shown; ranked exactly as :func:`best_sql` ranks."""
+    w = total_weight_sql(plan, model)
+    return (
+        f"SELECT iid, person_id, w, rk FROM (SELECT iid, person_id, w, row_number() OVER "
+        "(PARTITION BY iid ORDER BY w DESC, person_id) AS rk FROM (SELECT iid, person_id, "
+        f"{w} AS w FROM scored_in WHERE NOT is_exact) s) r WHERE rk BETWEEN 2 AND {int(top)}"
+    )
+
+
+def candidates_sql(plan: Plan, model: Model, n_register: int) -> str:
+    """Per identity sent to review by its score: a JSON list, best first, of
+    ``{"person_id", "match_probability", "mismatches": [..], "corrections": {..}}``.
+
+    Candidate j's posterior is P(best) * 2^(w_j - w_best) (same denominator)."""
+    d = plan.dialect
+    items = mismatch_items(plan)
+    mlist = (
+        "concat('[', concat_ws(', ', "
+        + ", ".join(f"CASE WHEN {c} THEN '\"{f}\"' END" for f, c, _ in items)
+        + "), ']')"
+        if items
+        else "'[]'"
+    )
+    one = (
+        f'concat(\'{{"person_id": "\', {d.json_escape("c.person_id")}, '
+        f'\'", "match_probability": \', {d.fmt_prob("c.p")}, '
+        f"', \"mismatches\": ', {mlist}, ', \"corrections\": ', {_corrections_sql(plan)}, "
+        "'}')"
+    )
+    post = posterior_sql(model, n_register)
+    return (
+        "WITH rv AS (SELECT iid FROM decided WHERE decision = 'review' AND person_id IS NOT NULL), "
+        f"b AS (SELECT b.iid, b.person_id, b.w, {post} AS p FROM best b "
+        "JOIN rv ON rv.iid = b.iid), "
+        "c AS (SELECT iid, person_id, 1 AS rk, p FROM b UNION ALL "
+        "SELECT t.iid, t.person_id, t.rk, b.p * pow(2.0, t.w - b.w) AS p "
+        "FROM runners_up t JOIN b ON b.iid = t.iid), "
+        f"j AS (SELECT c.iid, c.rk, {one} AS js FROM c JOIN ident i ON i.iid = c.iid "
+        "JOIN reg g ON g.person_id = c.person_id) "
+        "SELECT j1.iid, concat('[', concat_ws(', ', j1.js, j2.js, j3.js), ']') AS candidates "
+        "FROM j j1 LEFT JOIN j j2 ON j2.iid = j1.iid AND j2.rk = 2 "
+        "LEFT JOIN j j3 ON j3.iid = j1.iid AND j3.rk = 3 WHERE j1.rk = 1"
+    )
+
+
 def posterior_sql(model: Model, n_register: int) -> str:
     """P(best | data): each identity is somebody in the register with prior ``pi`` (any of
     the N persons equally) or nobody; candidate j has Bayes factor 2^w_j. Then
@@ -145,23 +195,33 @@ def mismatch_items(plan: Plan) -> list[tuple[str, str, str]]:
     return out
 
 
+def _mismatches_sql(plan: Plan) -> str:
+    items = mismatch_items(plan)
+    if not items:
+        return "''"
+    return "concat_ws(';', " + ", ".join(f"CASE WHEN {c} THEN '{f}' END" for f, c, _ in items) + ")"
+
+
+def _corrections_sql(plan: Plan) -> str:
+    """JSON object field -> register value of the wrong fields (``i`` ident, ``g`` reg)."""
+    items = mismatch_items(plan)
+    if not items:
+        return "'{}'"
+    parts = ", ".join(
+        f'CASE WHEN {c} AND {v} IS NOT NULL THEN concat(\'"{f}": "\', '
+        f"{plan.dialect.json_escape(v)}, '\"') END"
+        for f, c, v in items
+    )
+    return f"concat('{{', concat_ws(', ', {parts}), '}}')"
+
+
 def decided_sql(plan: Plan, model: Model, n_register: int) -> str:
     """Per identity: decision, person (when plausible), posterior, mismatches, corrections
     (JSON field -> register value), explanation, and the area it counts under."""
     t_auto = _num(model.thresholds["auto"])
     t_pl = _num(model.thresholds["plausible"])
-    items = mismatch_items(plan)
-    mism = (
-        "concat_ws(';', " + ", ".join(f"CASE WHEN {c} THEN '{f}' END" for f, c, _ in items) + ")"
-        if items
-        else "''"
-    )
-    corr_parts = ", ".join(
-        f'CASE WHEN {c} AND {v} IS NOT NULL THEN concat(\'"{f}": "\', '
-        f"{plan.dialect.json_escape(v)}, '\"') END"
-        for f, c, v in items
-    )
-    corr = f"concat('{{', concat_ws(', ', {corr_parts}), '}}')" if items else "'{}'"
+    mism = _mismatches_sql(plan)
+    corr = _corrections_sql(plan)
     decision = (
         "CASE WHEN i.problem IS NOT NULL THEN 'review' WHEN b.iid IS NULL THEN 'not_found' "
         f"WHEN b.is_exact OR b.p >= {t_auto} THEN 'auto' WHEN b.p >= {t_pl} THEN 'review' "
@@ -254,8 +314,10 @@ def links_sql() -> str:
     return (
         f"SELECT r.record_id, d.person_id, {action} AS action, "
         "round(d.p, 6) AS match_probability, d.mismatches, d.corrections, "
-        f"u.duplicate_of, {expl} AS explanation, d.ward, d.province, r._row "
+        f"u.duplicate_of, {expl} AS explanation, "
+        "CASE WHEN NOT r.no_id THEN k.candidates END AS candidates, d.ward, d.province, r._row "
         "FROM rec_iid r LEFT JOIN decided d ON d.iid = r.iid "
+        "LEFT JOIN cand_json k ON k.iid = r.iid "
         "LEFT JOIN conflicts c ON c.record_id = r.record_id "
         "LEFT JOIN duplicates u ON u.record_id = r.record_id"
     )

@@ -127,6 +127,7 @@ def stage_predict(ctx: Context) -> None:
     ctx.facts["candidate_pairs"] = eng.count("cand")
     eng.run("scored_in", plan.gamma_sql("pairs", extra=("is_exact",)))
     eng.run("best", decide.best_sql(plan, ctx.model))
+    eng.run("runners_up", decide.runners_up_sql(plan, ctx.model))
 
 
 def stage_classify(ctx: Context) -> None:
@@ -153,6 +154,7 @@ def stage_classify(ctx: Context) -> None:
         ctx.model.training["expected_auto_precision_residual"] = _expected_precision(p, n, auto)
         (ctx.work / "model.json").write_text(ctx.model.to_json(), encoding="utf-8")
     ctx.engine.run("decided", decide.decided_sql(ctx.plan, ctx.model, n_reg))
+    ctx.engine.run("cand_json", decide.candidates_sql(ctx.plan, ctx.model, n_reg))
 
 
 def _expected_precision(p: np.ndarray, n: np.ndarray, t: float) -> float | None:
@@ -196,8 +198,8 @@ DROP_AFTER: dict[str, tuple[str, ...]] = {
     "collapse": ("raw", "rec_in", *(f"v_{k}" for k in KINDS)),
     "train": ("u_ids", "train_ids", "_pairs"),
     "predict": ("cand", "pairs", "scored_in", "resid", "exact"),
-    "classify": ("best", "ident", "reg"),
-    "records": ("rec_iid", "decided", "multi", "conflicts", "duplicates"),
+    "classify": ("best", "runners_up", "ident", "reg"),
+    "records": ("rec_iid", "decided", "cand_json", "multi", "conflicts", "duplicates"),
 }
 
 
