@@ -109,11 +109,48 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def measured(server_pid: int, phase: Any) -> dict[str, Any]:
-    """Run a load phase and add the server's CPU per request, the clearest limit here."""
-    before = cpu_seconds(server_pid)
+def server_pids(pid: int) -> list[int]:
+    """The server process and its worker processes (``--workers N`` forks children)."""
+    kids = Path(f"/proc/{pid}/task/{pid}/children")
+    children = [int(x) for x in kids.read_text().split()] if kids.exists() else []
+    return [pid, *children]
+
+
+def measured(
+    server_pid: int, phase: Any, profile: tuple[str, Path] | None = None
+) -> dict[str, Any]:
+    """Run a load phase and add the server's CPU per request, the clearest limit here.
+
+    ``profile`` = (py-spy binary, output file): sample the live server during the phase, so
+    the profile is of the real request path under real load, not of a test double.
+    """
+    pids = server_pids(server_pid)
+    before = sum(cpu_seconds(p) for p in pids)
+    spy = None
+    if profile is not None:
+        binary, out_file = profile
+        spy = subprocess.Popen(
+            [
+                binary,
+                "record",
+                "--pid",
+                str(pids[-1]),
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--output",
+                str(out_file),
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(0.5)
     out: dict[str, Any] = phase()
-    used = cpu_seconds(server_pid) - before
+    used = sum(cpu_seconds(p) for p in pids) - before
+    if spy is not None:
+        spy.send_signal(2)
+        spy.wait(30)
     out["server_cpu_s"] = round(used, 2)
     out["server_cpu_ms_per_request"] = round(used / out["requests"] * 1000, 3)
     out["server_cpu_share_of_one_core"] = round(used / out["seconds"], 2)
@@ -250,6 +287,7 @@ def run_backend(
             ),
         )
         singles = [json.dumps(dose(next(pool), site)).encode() for _ in range(args.single)]
+        spy = Path(args.py_spy) if args.py_spy else None
         result["single"] = measured(
             server.pid,
             lambda: asyncio.run(
@@ -262,6 +300,7 @@ def run_backend(
                     seconds=None,
                 )
             ),
+            (str(spy), data_dir / f"profile-{name}-single.txt") if spy else None,
         )
         batches = [
             json.dumps({"doses": [dose(next(pool), site) for _ in range(1000)]}).encode()
@@ -279,6 +318,7 @@ def run_backend(
                     seconds=None,
                 )
             ),
+            (str(spy), data_dir / f"profile-{name}-batched.txt") if spy else None,
         )
         b["doses_per_s"] = round(b["requests_per_s"] * 1000, 1)
         result["batched"] = b
@@ -302,6 +342,7 @@ def main() -> None:
     ap.add_argument("--batch-concurrency", type=int, default=2)
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    ap.add_argument("--py-spy", help="py-spy binary: profile the server during each phase")
     args = ap.parse_args()
     backends = args.backends.split(",")
     need = args.single + args.batches * 1000
@@ -309,6 +350,7 @@ def main() -> None:
         ap.error(f"--people must be at least {need} (one fresh person per dose)")
 
     work = Path(tempfile.mkdtemp(prefix="tiemchung-bench-"))
+    print(f"work directory: {work}", flush=True)
     register_csv = work / "register.csv"
     with Timer() as t:
         people = write_register(register_csv, args.people)

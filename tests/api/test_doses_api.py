@@ -167,3 +167,52 @@ def test_health_and_openapi(api: Api) -> None:
                     )
     post = spec["paths"]["/api/v1/doses"]["post"]["responses"]
     assert {"200", "201", "400", "401", "403", "409", "422"} <= set(post)
+
+
+def test_batch_answers_match_the_published_models(api: Api, platform: Platform) -> None:
+    """The batch answer is built as dicts for speed: it must still be exactly what the
+    documented models (DoseBatchResult, DosePublic) serialise to."""
+    from tiemchung.api.schemas import DoseBatchResult, DosePublic
+
+    items = [payload("an"), payload("binh", lot_number="NOPE"), payload(None)]
+    r = api.post("/doses:batch", "site_a1", json={"doses": items})
+    assert r.status_code == 200, r.text
+    sent = r.json()
+    assert [x["status"] for x in sent["results"]] == [201, 422, 201]
+    assert DoseBatchResult.model_validate(sent).model_dump(mode="json") == sent
+    retry = api.post("/doses", "site_a1", json=items[0])
+    assert retry.status_code == 200
+    assert DosePublic.model_validate(retry.json()).model_dump(mode="json") == retry.json()
+    assert retry.json() == sent["results"][0]["dose"]
+    assert list(retry.json()) == list(DosePublic.model_fields)
+
+
+def test_batch_body_errors_are_problem_documents(api: Api, platform: Platform) -> None:
+    malformed = api.post(
+        "/doses:batch",
+        "site_a1",
+        content=b'{"doses": [',
+        headers={"content-type": "application/json"},
+    )
+    assert _problem(malformed, 400)["errors"][0]["rule"] == "json_invalid"
+    extra = _problem(api.post("/doses:batch", "site_a1", json={"doses": [], "x": 1}), 422)
+    assert {(e["field"], e["rule"]) for e in extra["errors"]} >= {("x", "extra_forbidden")}
+    assert _problem(api.post("/doses:batch", "site_a1", json={}), 422)["errors"][0] == {
+        "field": "doses",
+        "rule": "missing",
+        "message": "Thiếu trường bắt buộc / required field missing",
+    }
+    citizen = api.post("/doses:batch", "citizen_an", json={"doses": [payload("an")]})
+    assert _problem(citizen, 403)["errors"][0]["rule"] == "role_not_allowed"
+    assert _doses(platform) == 0
+
+
+def test_batch_item_missing_and_wrong_fields_are_named(api: Api, platform: Platform) -> None:
+    items = [payload("an"), {"full_name": "A"}, payload("binh") | {"dose_number": "two"}]
+    out = api.post("/doses:batch", "site_a1", json={"doses": items}).json()
+    assert [x["status"] for x in out["results"]] == [201, 422, 422]
+    missing = {e["field"] for e in out["results"][1]["problem"]["errors"]}
+    assert {"doses.1.client_uuid", "doses.1.dose_date", "doses.1.site_id"} <= missing
+    wrong = out["results"][2]["problem"]["errors"]
+    assert [(e["field"], e["rule"]) for e in wrong] == [("doses.2.dose_number", "int_parsing")]
+    assert _doses(platform) == 1

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, NotRequired, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from tiemchung.registry.doses import DoseSubmission
 
@@ -88,6 +89,47 @@ class DoseBatchCreate(BaseModel):
         max_length=1000,
         description="Each item has the fields of DoseCreate and is validated separately.",
     )
+
+
+def _typed_dict_of(model: type[BaseModel], name: str) -> Any:
+    """A TypedDict with ``model``'s fields and constraints, built from the model itself.
+
+    Validating a 1,000-dose batch into plain dicts in one pydantic-core call (from the
+    request bytes) costs half of building a model object per item; deriving the TypedDict
+    from :class:`DoseCreate` keeps one definition of what a dose may contain.
+    """
+    fields: dict[str, Any] = {}
+    for field_name, info in model.model_fields.items():
+        annotated = (
+            Annotated[(info.annotation, *info.metadata)]  # type: ignore[valid-type]
+            if info.metadata
+            else info.annotation
+        )
+        fields[field_name] = annotated if info.is_required() else NotRequired[annotated]
+    typed = TypedDict(name, fields)  # type: ignore[operator]
+    typed.__pydantic_config__ = ConfigDict(extra="forbid")
+    return typed
+
+
+DoseItem = _typed_dict_of(DoseCreate, "DoseItem")
+
+
+@with_config(ConfigDict(extra="forbid"))
+class _BatchBody(TypedDict):
+    doses: Annotated[list[DoseItem], Field(min_length=1, max_length=1000)]  # type: ignore[valid-type]
+
+
+#: The whole batch body, validated from bytes in one pass (the fast path, every item valid).
+BATCH_BODY: TypeAdapter[Any] = TypeAdapter(_BatchBody)
+#: The batch body with items left unvalidated: the slow path answers each item on its own.
+BATCH_ENVELOPE: TypeAdapter[Any] = TypeAdapter(DoseBatchCreate)
+#: One dose: the items of a batch that failed the fast path, validated one by one.
+DOSE_ITEM: TypeAdapter[Any] = TypeAdapter(DoseItem)
+
+
+def submission_of(item: dict[str, Any]) -> DoseSubmission:
+    """The registry's submission from a validated item (missing optional fields default)."""
+    return DoseSubmission(**item)
 
 
 class DoseBatchItem(BaseModel):
