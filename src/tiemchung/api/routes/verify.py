@@ -1,0 +1,39 @@
+"""Verification at the desk: ``POST /api/v1/verify`` (thin: the rules live in registry/verify)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
+from tiemchung.api.problems import ERROR_RESPONSES
+from tiemchung.api.verify_schemas import VerifyRequest, VerifyResponse
+from tiemchung.registry.scope import Role
+from tiemchung.registry.verify import Verification, verify
+
+router = APIRouter(tags=["verify"])
+
+_ERRORS = {k: v for k, v in ERROR_RESPONSES.items() if k != 404 and k != 409}
+
+
+@router.post("/verify", response_model=VerifyResponse, responses=_ERRORS)
+async def verify_person(
+    body: VerifyRequest, actor: CurrentActor, platform: PlatformDep
+) -> VerifyResponse:
+    """Check a scanned chip-card QR payload or typed fields against the register before a
+    dose: status, the register person (masked as the caller's role allows), the fields that
+    differ, ID conflicts, candidates when ambiguous, the dose history and the next dose due.
+    Sites, communes, provinces and central may verify; citizens may not (403). Every person
+    shown is audited as read."""
+    require_roles(actor, Role.SITE, Role.COMMUNE, Role.PROVINCE, Role.CENTRAL)
+    record = body.to_record()
+
+    def run() -> Verification:
+        with platform.sessions() as session:
+            return verify(session, actor, record, audit=False)
+
+    result = await run_in_threadpool(run)
+    await platform.audit_read(actor, "person.read", "person", result.read_person_ids)
+    return VerifyResponse.model_validate(asdict(result))
