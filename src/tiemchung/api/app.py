@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 import tiemchung
 from tiemchung.api import problems
-from tiemchung.api.routes import auth, certificates, doses, health, persons, reference
+from tiemchung.api.routes import auth, certificates, doses, health, persons, reference, verify
 from tiemchung.core import Platform
 
 DESCRIPTION = """
@@ -45,6 +45,6 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     )
     app.state.platform = platform or Platform()
     problems.install(app)
-    for module in (health, auth, doses, persons, reference, certificates):
+    for module in (health, auth, doses, persons, reference, certificates, verify):
         app.include_router(module.router, prefix="/api/v1")
     return app
