@@ -228,3 +228,55 @@ def payload(person: str | None = None, **overrides: Any) -> dict[str, Any]:
     body["client_uuid"] = str(sub.client_uuid)
     body["dose_date"] = sub.dose_date.isoformat()
     return body
+
+
+# -- review items (commune worklists): made by hand here; registry/apply.py makes them from runs
+def review_item(
+    session: Session,
+    dose_id: int,
+    candidates: list[tuple[str, float, dict[str, str]]],
+    *,
+    ward: str = "a1",
+    kind: str = "review",
+    explanation: str | None = None,
+    run_id: str | None = "run-test",
+) -> int:
+    """An open review item for a dose, routed to a world ward. ``candidates``: (person label,
+    probability, corrections {field: register value}) best first; the mismatches are the
+    corrected fields."""
+    from sqlalchemy import select
+
+    from tiemchung.registry.models import ReviewItem
+
+    w = world()
+    province = {"a": PROVINCE_A, "b": PROVINCE_B}[ward[0]]
+    cands = []
+    for label, prob, corr in candidates:
+        cands.append(
+            {
+                "person_id": w.persons[label]["person_id"],
+                "match_probability": prob,
+                "mismatches": sorted(corr),
+                "corrections": corr,
+            }
+        )
+    best_pk = None
+    if candidates:
+        best_pk = session.scalar(select(Person.id).where(Person.person_id == cands[0]["person_id"]))
+    item = ReviewItem(
+        dose_id=dose_id,
+        run_id=run_id,
+        kind=kind,
+        reason="plausible match" if candidates else "no candidate in the register",
+        ward_code=w.wards[ward],
+        province_code=province,
+        person_pk=best_pk,
+        match_probability=candidates[0][1] if candidates else None,
+        mismatches=";".join(cands[0]["mismatches"]) if cands else None,
+        candidates=cands,
+        explanation=explanation,
+        status="open",
+    )
+    session.add(item)
+    session.flush()
+    return item.id
