@@ -371,6 +371,10 @@ def reconcile(
         bool, typer.Option(help="resume an interrupted run from its last stage")
     ] = False,
     keep_work: Annotated[bool, typer.Option(help="keep OUT/.work after success")] = False,
+    incremental: Annotated[
+        bool, typer.Option(help="link only --records (new) against --state's run and model")
+    ] = False,
+    state: Annotated[Path | None, typer.Option(help="previous run's OUT (--incremental)")] = None,
 ) -> None:
     """Link every dose record to a register person; say what is wrong and what to do."""
     if ctx.invoked_subcommand is not None:
@@ -384,6 +388,15 @@ def reconcile(
         _fail(f"missing {', '.join(missing)}; see tiemchung reconcile --help", 2)
     if engine not in ("duckdb", "spark"):
         _fail(f"--engine must be duckdb or spark, not '{engine}'", 2)
+    if incremental or state is not None:
+        if not (incremental and state is not None):
+            _fail("--incremental needs --state PREVIOUS_OUT (and the reverse)", 2)
+        from tiemchung.cli_reconcile import incremental as run_incremental
+
+        assert records and register and out and state
+        return run_incremental(
+            records, register, out, state, map_file=map_file, threads=threads, memory=memory
+        )
     from tiemchung.reconcile import ModelError, Options, ReconcileInputError, run
 
     opts = Options(
@@ -420,6 +433,15 @@ def reconcile(
         f"{o['corrected']:,} corrected, {o['duplicate']:,} duplicates, {o['review']:,} to "
         f"review, {o['not_found']:,} not found — {out}/links.csv, report.html"
     )
+
+
+def _reconcile_apply() -> None:
+    from tiemchung.cli_reconcile import apply_command
+
+    reconcile_app.command("apply")(apply_command)
+
+
+_reconcile_apply()
 
 
 @reconcile_app.command("score")

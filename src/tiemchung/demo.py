@@ -21,7 +21,17 @@ from sqlalchemy.orm import Session
 from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.identity import fold_name
-from tiemchung.registry.models import Dose, Lot, Person, Product, Site, User, VaccinationSession
+from tiemchung.registry.models import (
+    Correction,
+    Dose,
+    Lot,
+    Person,
+    Product,
+    ReviewItem,
+    Site,
+    User,
+    VaccinationSession,
+)
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.registry.users import create_user
 from tiemchung.vaccines import VACCINES
@@ -159,12 +169,42 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
             raise RuntimeError(
                 f"demo data refused: register {register.reasons}, doses {backlog.reasons}"
             )
+        applied = _reconcile_backlog(platform, actor, out)
         with platform.sessions() as s:
             first = s.scalar(select(Person.person_id).order_by(Person.id).limit(1))
         _demo_users(platform, sites, [{"person_id": first}])
-        return _summary(platform, reused=False) | {"synth": str(out), "wards": made["wards"]}
+        return _summary(platform, reused=False) | {
+            "synth": str(out),
+            "wards": made["wards"],
+            "reconcile": applied,
+        }
     finally:
         platform.close()
+
+
+def _reconcile_backlog(platform: Platform, actor: Actor, out: Path) -> dict[str, Any]:
+    """Link the backlog to the register and apply the run, as a province would: the demo then
+    has verified doses, automatic corrections and open worklist items in every ward."""
+    import time
+
+    from tiemchung.reconcile import Options, reconcile
+    from tiemchung.registry.apply import apply_run
+
+    t0 = time.perf_counter()
+    run_out = out / "reconcile"
+    reconcile(Options(out / "records.parquet", out / "register.parquet", run_out))
+    t1 = time.perf_counter()
+    with platform.sessions() as s:
+        report = apply_run(s, actor, run_out)
+    return {
+        "run_id": report.run_id,
+        "verified": report.verified,
+        "corrected": report.corrected,
+        "duplicates": report.duplicates,
+        "worklist_items": report.review_items + report.not_found_items,
+        "reconcile_s": round(t1 - t0, 1),
+        "apply_s": round(time.perf_counter() - t1, 1),
+    }
 
 
 _ROLE_VI = {
@@ -184,6 +224,13 @@ def _summary(platform: Platform, *, reused: bool) -> dict[str, Any]:
             "sites": s.scalar(select(func.count()).select_from(Site)),
             "sessions": s.scalar(select(func.count()).select_from(VaccinationSession)),
             "doses": s.scalar(select(func.count()).select_from(Dose)),
+            "verified": s.scalar(
+                select(func.count()).select_from(Dose).where(Dose.status == "verified")
+            ),
+            "corrections": s.scalar(select(func.count()).select_from(Correction)),
+            "worklist_open": s.scalar(
+                select(func.count()).select_from(ReviewItem).where(ReviewItem.status == "open")
+            ),
         }
         users = []
         for u in s.scalars(select(User).order_by(User.id)):

@@ -321,3 +321,13 @@ def links_sql() -> str:
         "LEFT JOIN conflicts c ON c.record_id = r.record_id "
         "LEFT JOIN duplicates u ON u.record_id = r.record_id"
     )
+
+
+#: the records stage's inputs, one row per record: what an incremental run needs of an
+#: earlier run to find double entries and conflicts across both (``OUT/state.parquet``)
+STATE_SQL = (
+    "SELECT r._row, r.record_id, r.no_id, r.dose_number, r.dose_day, d.decision, d.person_id, "
+    "d.p, d.is_exact, d.nf_key, d.mismatches, d.corrections, d.explanation, d.ward, "
+    "d.province, k.candidates FROM rec_iid r LEFT JOIN decided d ON d.iid = r.iid "
+    "LEFT JOIN cand_json k ON k.iid = r.iid"
+)

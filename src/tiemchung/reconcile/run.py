@@ -166,6 +166,8 @@ def _expected_precision(p: np.ndarray, n: np.ndarray, t: float) -> float | None:
 
 def stage_records(ctx: Context) -> None:
     eng = ctx.engine
+    # what `reconcile --incremental --state OUT` starts from (no record is scored again)
+    eng.export(decide.STATE_SQL, ctx.opts.out / "state.parquet", "parquet")
     eng.run("multi", decide.multi_sql())
     eng.run("conflicts", decide.conflicts_sql())
     eng.run("duplicates", decide.duplicates_sql())

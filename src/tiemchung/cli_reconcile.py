@@ -1,0 +1,133 @@
+"""`tiemchung reconcile apply OUT` and the incremental run: kept out of cli.py, which only
+registers them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+console = Console(stderr=True)
+
+_LABELS = (
+    ("links", "dòng links / links rows"),
+    ("verified", "xác minh / verified"),
+    ("corrected", "đã sửa / corrected"),
+    ("corrections", "trường đã sửa / fields corrected"),
+    ("duplicates", "mũi trùng / duplicates"),
+    ("review_items", "cần xem xét / to review"),
+    ("not_found_items", "không tìm thấy / not found"),
+    ("unlinked", "bỏ liên kết cũ / unlinked"),
+    ("superseded", "mục cũ thay thế / items superseded"),
+    ("kept_person_decision", "giữ quyết định của người / person decisions kept"),
+    ("kept_open_item", "giữ phiếu phản ánh / open tickets kept"),
+    ("already_done", "đã áp dụng trước / already written"),
+    ("records_not_in_registry", "bản ghi không có trong CSDL / records not stored"),
+    ("persons_not_in_registry", "người không có trong sổ / persons not in register"),
+    ("rows_rejected", "dòng lỗi / unreadable rows"),
+    ("doses_not_in_links", "mũi không có trong lần chạy / doses not in run"),
+)
+
+
+def apply_command(
+    out: Annotated[Path, typer.Argument(help="output folder of a reconcile run")],
+    rejects: Annotated[
+        Path | None, typer.Option(help="where unmatched rows go (default OUT/apply.rejects.csv)")
+    ] = None,
+) -> None:
+    """Apply a run to the registry: links, automatic corrections, duplicates, worklists."""
+    from tiemchung.core import Platform
+    from tiemchung.registry.apply import ApplyError, apply_run
+    from tiemchung.registry.scope import Actor
+
+    platform = Platform()
+    try:
+        with (
+            platform.sessions() as s,
+            Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:,}/{task.total:,} links"),
+                TimeRemainingColumn(),
+                console=console,
+            ) as bar,
+        ):
+            task = bar.add_task(f"apply {out.name}", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            report = apply_run(s, Actor.system("cli"), out, progress=progress, rejects_path=rejects)
+    except ApplyError as exc:
+        console.print(f"[red]✗[/red] {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        platform.close()
+    if report.already_applied:
+        console.print(
+            f"[yellow]=[/yellow] lần chạy {report.run_id} đã được áp dụng, không thay đổi gì / "
+            "run already applied: nothing changed"
+        )
+        return
+    table = Table(title=f"run {report.run_id} ({report.seconds:.1f} s)")
+    table.add_column("")
+    table.add_column("", justify="right")
+    for key, label in _LABELS:
+        table.add_row(label, f"{getattr(report, key):,}")
+    Console().print(table)
+    if report.rejects_file:
+        console.print(f"[yellow]![/yellow] {report.reasons} — {report.rejects_file}")
+
+
+def incremental(
+    records: Path,
+    register: Path,
+    out: Path,
+    state: Path,
+    *,
+    map_file: Path | None = None,
+    threads: int | None = None,
+    memory: str | None = None,
+) -> None:
+    """`tiemchung reconcile --incremental --state PREVIOUS_OUT ...`."""
+    from tiemchung.reconcile import ModelError, ReconcileInputError
+    from tiemchung.reconcile.incremental import link_new
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} stages"),
+        console=console,
+    ) as bar:
+        task = bar.add_task("reconcile --incremental", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"incremental: {stage}", completed=done, total=total)
+
+        try:
+            summary = link_new(
+                state,
+                records,
+                register,
+                out,
+                mapping=map_file,
+                threads=threads,
+                memory=memory,
+                progress=progress,
+            )
+        except (ReconcileInputError, ModelError) as exc:
+            console.print(f"[red]✗[/red] {exc}")
+            raise typer.Exit(2) from None
+    o = summary["overall"]
+    inc = summary["incremental"]
+    console.print(
+        f"[green]✓[/green] {inc['new_records']:,} new records scored, "
+        f"{inc['previous_records']:,} kept from {state}; {inc['changed_previous']:,} earlier "
+        f"links changed. All {o['records']:,}: {o['verified']:,} verified, {o['corrected']:,} "
+        f"corrected, {o['duplicate']:,} duplicates, {o['review']:,} to review, "
+        f"{o['not_found']:,} not found — {out}/links.parquet"
+    )
