@@ -41,9 +41,14 @@ def apply_command(
 ) -> None:
     """Apply a run to the registry: links, automatic corrections, duplicates, worklists."""
     from tiemchung.core import Platform
-    from tiemchung.registry.apply import ApplyError, apply_run
+    from tiemchung.registry.apply import ApplyError, apply_run, run_identity
     from tiemchung.registry.scope import Actor
 
+    try:
+        run_identity(out)  # a wrong folder fails before the database is opened
+    except ApplyError as exc:
+        console.print(f"[red]✗[/red] {exc}")
+        raise typer.Exit(2) from None
     platform = Platform()
     try:
         with (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from tiemchung.cli import app
@@ -60,3 +61,46 @@ def test_bad_input_exit_code_and_message(case: Case, tmp_path: Path) -> None:
     res = runner.invoke(app, ["reconcile", "--records", str(case.records_file)])
     assert res.exit_code == 2
     assert "--register" in res.output and "--out" in res.output
+
+
+def test_incremental_run_from_the_command_line(case: Case, tmp_path: Path) -> None:
+    import csv
+
+    from .conftest import RECORD_COLS, records
+
+    # the same dose of Trần Thị Lan entered a third time, a day later: a double entry of X09
+    late = [
+        dict(r, record_id="Y" + r["record_id"][1:])
+        for r in records(case.ward)
+        if r["record_id"] == "X09"
+    ]
+    late[0]["dose_date"] = "03/08/2021"
+    new = tmp_path / "new.csv"
+    with new.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=RECORD_COLS)
+        w.writeheader()
+        w.writerows(late)
+    out = tmp_path / "inc"
+    args = [
+        "reconcile",
+        "--register",
+        str(case.register_file),
+        "--records",
+        str(new),
+        "--out",
+        str(out),
+    ]
+    res = runner.invoke(app, [*args, "--incremental"])
+    assert res.exit_code == 2 and "--state" in res.output
+    res = runner.invoke(app, [*args, "--incremental", "--state", str(case.out)])
+    assert res.exit_code == 0, res.output
+    assert "1 new records" in res.output
+    links = {r["record_id"]: r for r in pq.read_table(out / "links.parquet").to_pylist()}
+    assert (links["Y09"]["action"], links["Y09"]["duplicate_of"]) == ("duplicate", "X09")
+    assert len(links) == pq.read_metadata(case.out / "links.parquet").num_rows + 1
+
+
+def test_apply_refuses_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["reconcile", "apply", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "links.parquet" in res.output
