@@ -15,6 +15,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from tiemchung.certificates.fastschema import Check, compile_schema
+
 _FILES = (
     "DCC.schema.json",
     "DCC.Types.schema.json",
@@ -71,8 +73,20 @@ def schema_version() -> str:
     return str(validator().schema.get("$comment", "")).rsplit(" ", 1)[-1]
 
 
+@cache
+def compiled() -> Check:
+    """The same inlined schema compiled to plain Python checks (built once per process)."""
+    return compile_schema(validator().schema)
+
+
 def schema_errors(dcc: Any, limit: int = 3) -> list[str]:
-    """Up to ``limit`` messages (path: message) for what breaks the schema; empty if valid."""
+    """Up to ``limit`` messages (path: message) for what breaks the schema; empty if valid.
+
+    Every payload goes through the compiled check (~15 µs); only one it finds invalid goes
+    through jsonschema (~100 µs or more), for the messages — and jsonschema, the reference,
+    has the last word: if it finds nothing, the payload is valid."""
+    if compiled()(dcc):
+        return []
     out = []
     for err in validator().iter_errors(dcc):
         path = "/".join(str(p) for p in err.absolute_path) or "(root)"
