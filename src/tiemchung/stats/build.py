@@ -1,0 +1,199 @@
+"""Reduce the registry's rows to the dashboard's aggregate tables (DuckDB SQL).
+
+Input: views ``raw_<table>`` over the exported rows (Parquet files, see
+:mod:`tiemchung.stats.snapshot`; the benchmark points them at its synthetic files). Output:
+tables small enough to answer any dashboard query in milliseconds, keyed by area, birth year
+(age groups are computed at query time from the reference year, see :mod:`.ages`) and day:
+
+``reg``      register persons per province, ward, birth year (the coverage denominator)
+``cov``      register persons reaching a measure (``first``: ≥ 1 dose, ``full``: the primary
+             series of the product, ``booster``: a dose past it) per area, birth year, the
+             day they reached it — from verified doses linked to them
+``daily``    dose records (double entries excluded) per area of the dose, day, dose number,
+             birth year
+``rvr``      recorded vs reported per site, day, product (and dose number when the tally has
+             one): recorded = dose records at the site that day (no double entries)
+``quality``  dose records per area of the dose in the source reports' categories, with the
+             wrong fields
+``backlog``  review items per ward, kind and status
+``places``   province and ward names (2021 units)
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from tiemchung.identity import iter_admin_units
+
+#: The raw tables and the columns the build reads from each.
+RAW_COLUMNS: dict[str, tuple[str, ...]] = {
+    "persons": ("id", "dob", "ward_code", "province_code"),
+    "doses": (
+        "id",
+        "person_pk",
+        "dob",
+        "status",
+        "dose_number",
+        "dose_date",
+        "product_code",
+        "site_id",
+        "area_ward_code",
+        "area_province_code",
+    ),
+    "products": ("code", "primary_doses"),
+    "sites": ("site_id", "name", "ward_code", "province_code"),
+    "tallies": ("site_id", "report_date", "product_code", "dose_number", "reported"),
+    "corrections": ("dose_id", "field"),
+    "review_items": ("dose_id", "kind", "status", "ward_code", "province_code", "mismatches"),
+}
+#: The identity fields a correction or a review mismatch can name, in the source reports'
+#: categories: "số định danh, ngày sinh, họ tên và thông tin khác".
+FIELD_CATEGORY = {"national_id": "id", "dob": "dob", "full_name": "name"}
+OTHER_FIELDS = ("sex", "phone", "ward_code", "address")
+DECIDED = ("accepted", "rejected", "edited")
+
+
+def _year(col: str) -> str:
+    """Birth year of an ISO partial date string ("1990-03-05", "1990-03", "1990")."""
+    return f"TRY_CAST(substr({col}, 1, 4) AS SMALLINT)"
+
+
+def _has(field: str) -> str:
+    return f"(';' || coalesce(ri.mism, '') || ';') LIKE '%;{field};%'"
+
+
+def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Create the aggregate tables from the ``raw_*`` views; returns their row counts."""
+    ident = "', '".join([*FIELD_CATEGORY, *OTHER_FIELDS])
+    other_corr = "', '".join(OTHER_FIELDS)
+    statements = [
+        f"""CREATE OR REPLACE TABLE reg AS
+        SELECT province_code AS province, ward_code AS ward, {_year("dob")} AS birth_year,
+               count(*)::BIGINT AS n
+        FROM raw_persons GROUP BY ALL ORDER BY ALL""",
+        f"""CREATE OR REPLACE TABLE cov AS
+        WITH per AS (
+            SELECT d.person_pk,
+                   min(d.dose_date) AS first_day,
+                   min(d.dose_date) FILTER (WHERE d.dose_number >= p.primary_doses) AS full_day,
+                   min(d.dose_date) FILTER (WHERE d.dose_number > p.primary_doses)
+                       AS booster_day
+            FROM raw_doses d JOIN raw_products p ON p.code = d.product_code
+            WHERE d.person_pk IS NOT NULL AND d.status = 'verified'
+            GROUP BY d.person_pk),
+        pp AS (
+            SELECT ps.province_code AS province, ps.ward_code AS ward,
+                   {_year("ps.dob")} AS birth_year, per.*
+            FROM per JOIN raw_persons ps ON ps.id = per.person_pk)
+        SELECT province, ward, birth_year, 'first' AS measure, first_day AS day,
+               count(*)::BIGINT AS n FROM pp GROUP BY ALL
+        UNION ALL
+        SELECT province, ward, birth_year, 'full', full_day, count(*)::BIGINT
+        FROM pp WHERE full_day IS NOT NULL GROUP BY ALL
+        UNION ALL
+        SELECT province, ward, birth_year, 'booster', booster_day, count(*)::BIGINT
+        FROM pp WHERE booster_day IS NOT NULL GROUP BY ALL
+        ORDER BY 1, 2, 3, 4, 5""",
+        f"""CREATE OR REPLACE TABLE daily AS
+        SELECT d.area_province_code AS province, d.area_ward_code AS ward,
+               d.dose_date AS day, d.dose_number,
+               coalesce({_year("ps.dob")}, {_year("d.dob")}) AS birth_year,
+               count(*)::BIGINT AS n
+        FROM raw_doses d LEFT JOIN raw_persons ps ON ps.id = d.person_pk
+        WHERE d.status <> 'duplicate'
+        GROUP BY ALL ORDER BY 1, 2, 3""",
+        """CREATE OR REPLACE TEMP TABLE rec AS
+        SELECT site_id, dose_date AS day, product_code AS product, dose_number,
+               count(*)::BIGINT AS n
+        FROM raw_doses WHERE status <> 'duplicate' GROUP BY ALL""",
+        """CREATE OR REPLACE TABLE rvr AS
+        WITH t AS (
+            SELECT site_id, report_date AS day, product_code AS product, dose_number,
+                   sum(reported)::BIGINT AS reported
+            FROM raw_tallies GROUP BY ALL),
+        whole AS (  -- tallies for the whole day: every dose number of the product
+            SELECT t.site_id, t.day, t.product, t.dose_number, t.reported,
+                   coalesce(sum(r.n), 0)::BIGINT AS recorded
+            FROM t LEFT JOIN rec r
+              ON r.site_id = t.site_id AND r.day = t.day AND r.product = t.product
+             AND (t.dose_number IS NULL OR r.dose_number = t.dose_number)
+            GROUP BY ALL),
+        untallied AS (  -- recorded where the site reported nothing for that product and day
+            SELECT r.site_id, r.day, r.product, NULL::INTEGER AS dose_number,
+                   NULL::BIGINT AS reported, sum(r.n)::BIGINT AS recorded
+            FROM rec r ANTI JOIN t
+              ON r.site_id = t.site_id AND r.day = t.day AND r.product = t.product
+            GROUP BY ALL)
+        SELECT s.province_code AS province, s.ward_code AS ward, x.*
+        FROM (SELECT * FROM whole UNION ALL SELECT * FROM untallied) x
+        LEFT JOIN raw_sites s ON s.site_id = x.site_id
+        ORDER BY 1, 2, x.site_id, x.day""",
+        f"""CREATE OR REPLACE TABLE quality AS
+        WITH corr AS (
+            SELECT dose_id,
+                   bool_or(field = 'national_id') AS f_id, bool_or(field = 'dob') AS f_dob,
+                   bool_or(field = 'full_name') AS f_name,
+                   bool_or(field IN ('{other_corr}')) AS f_other
+            FROM raw_corrections
+            WHERE dose_id IS NOT NULL AND field IN ('{ident}') GROUP BY dose_id),
+        ri AS (
+            SELECT dose_id, bool_or(kind = 'not_found') AS nf,
+                   bool_or(kind IN ('review', 'ticket')) AS rv,
+                   string_agg(mismatches, ';') AS mism
+            FROM raw_review_items WHERE status = 'open' GROUP BY dose_id),
+        cat AS (
+            SELECT d.area_province_code AS province, d.area_ward_code AS ward,
+                   CASE WHEN d.status = 'duplicate' THEN 'duplicate'
+                        WHEN d.status = 'verified' AND c.dose_id IS NOT NULL
+                            THEN 'verified_wrong'
+                        WHEN d.status = 'verified' THEN 'verified'
+                        WHEN ri.nf THEN 'not_found'
+                        WHEN ri.rv THEN 'review'
+                        ELSE 'pending' END AS category,
+                   c.f_id, c.f_dob, c.f_name, c.f_other,
+                   {_has("national_id")} AS m_id, {_has("dob")} AS m_dob,
+                   {_has("full_name")} AS m_name,
+                   ({" OR ".join(_has(f) for f in OTHER_FIELDS)}) AS m_other
+            FROM raw_doses d
+            LEFT JOIN corr c ON c.dose_id = d.id
+            LEFT JOIN ri ON ri.dose_id = d.id)
+        SELECT province, ward, category, count(*)::BIGINT AS n,
+               count(*) FILTER (WHERE (category = 'verified_wrong' AND f_id)
+                                   OR (category = 'review' AND m_id))::BIGINT AS wrong_id,
+               count(*) FILTER (WHERE (category = 'verified_wrong' AND f_dob)
+                                   OR (category = 'review' AND m_dob))::BIGINT AS wrong_dob,
+               count(*) FILTER (WHERE (category = 'verified_wrong' AND f_name)
+                                   OR (category = 'review' AND m_name))::BIGINT AS wrong_name,
+               count(*) FILTER (WHERE (category = 'verified_wrong' AND f_other)
+                                   OR (category = 'review' AND m_other))::BIGINT AS wrong_other
+        FROM cat GROUP BY ALL ORDER BY ALL""",
+        """CREATE OR REPLACE TABLE backlog AS
+        SELECT province_code AS province, ward_code AS ward, kind, status, count(*)::BIGINT AS n
+        FROM raw_review_items GROUP BY ALL ORDER BY ALL""",
+        """CREATE OR REPLACE TABLE site_names AS
+        SELECT site_id, name, ward_code AS ward, province_code AS province FROM raw_sites""",
+    ]
+    for sql in statements:
+        con.execute(sql)
+    con.execute("DROP TABLE IF EXISTS rec")
+    _places(con)
+    tables = ("reg", "cov", "daily", "rvr", "quality", "backlog", "site_names", "places")
+    return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}  # type: ignore[index]
+
+
+def _places(con: duckdb.DuckDBPyConnection) -> None:
+    """Province and ward names of the 2021 scheme (the codes the 2021–22 data carries)."""
+    import pyarrow as pa
+
+    units = [u for u in iter_admin_units("2021") if u.level in ("province", "ward")]
+    names = pa.table(
+        {
+            "code": [u.code for u in units],
+            "level": [u.level for u in units],
+            "name": [u.name for u in units],
+            "in_province": [u.province_code for u in units],
+        }
+    )
+    con.register("place_names", names)
+    con.execute("CREATE OR REPLACE TABLE places AS SELECT * FROM place_names")
+    con.unregister("place_names")
