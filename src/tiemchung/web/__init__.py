@@ -1,1 +1,30 @@
-"""tiemchung.web."""
+"""tiemchung.web: the server-rendered pages (Jinja2 + htmx) for every role.
+
+:func:`install` adds them to the API's FastAPI app at ``/``: the pages call the same services
+with the same :class:`~tiemchung.registry.scope.Actor` as the API routes, in the same process,
+over the same writer. Static assets (htmx, the stylesheet, the desk's script) are served by the
+app itself from ``web/static``: sites may be offline from the internet, so nothing comes from a
+CDN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI) -> None:
+    from tiemchung.web import guard, i18n
+    from tiemchung.web.routes import auth, citizen, dashboard, desk, worklist
+    from tiemchung.web.throttle import SignInThrottle
+
+    i18n.load_all()  # a broken catalogue stops the start-up, not a request
+    app.state.web_throttle = SignInThrottle()
+    guard.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (auth, desk, worklist, citizen, dashboard):
+        app.include_router(module.router)

@@ -1,0 +1,260 @@
+"""What the vaccination desk shows and submits, built on the registry's services.
+
+The check-in asks :func:`tiemchung.registry.verify.verify` (the same rule the dose path uses to
+decide verified or unverified); the dose is recorded by :meth:`Platform.record_dose`, the call
+the API's ``POST /doses`` makes. This module only turns their answers into what a page needs
+(prefilled form values, messages in the page's language) and a submitted form back into a
+:class:`~tiemchung.registry.doses.DoseSubmission`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tiemchung.identity import IdentityError, parse_dob, parse_national_id
+from tiemchung.registry.doses import DoseSubmission
+from tiemchung.registry.errors import FieldProblem, ServiceError
+from tiemchung.registry.models import Lot, Product, VaccinationSession
+from tiemchung.registry.scope import Actor
+from tiemchung.registry.verify import Verification, VerifyRecord
+
+#: The fields of the dose form, in the order a nurse reads them.
+FORM_FIELDS = (
+    "full_name",
+    "national_id",
+    "dob",
+    "sex",
+    "session_id",
+    "product_code",
+    "lot_number",
+    "dose_number",
+    "dose_date",
+    "person_id",
+    "client_uuid",
+)
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    product_code: str
+    product_name: str
+    planned_count: int
+
+
+@dataclass
+class Problem:
+    """A message for one field (or ``""`` for the page), already in the page's language."""
+
+    field: str
+    text: str
+
+
+@dataclass
+class DoseForm:
+    values: dict[str, str]
+    problems: list[Problem] = field(default_factory=list)
+
+    def errors_for(self, name: str) -> list[str]:
+        return [p.text for p in self.problems if p.field == name]
+
+
+def say(lang: str, vi: str, en: str) -> str:
+    return en if lang == "en" else vi
+
+
+def problems_of(exc: ServiceError, lang: str) -> list[Problem]:
+    return [Problem(p.field, say(lang, p.message_vi, p.message_en)) for p in exc.problems]
+
+
+def record_of(typed: str) -> VerifyRecord:
+    """A scan (the chip card's payload has ``|`` between fields) or a typed ID number."""
+    text = typed.strip("\r\n\t ")
+    if "|" in text:
+        return VerifyRecord(qr=text)
+    return VerifyRecord(national_id=text)
+
+
+def check_typed_id(typed: str) -> IdentityError | None:
+    """A typed ID must be a Vietnamese ID number (12-digit CCCD or 9-digit CMND)."""
+    try:
+        parse_national_id(typed.strip())
+    except IdentityError as exc:
+        return exc
+    return None
+
+
+def todays_sessions(session: Session, actor: Actor, today: date) -> list[SessionRow]:
+    """The sessions planned at the actor's site today (scoped like the API's /sessions)."""
+    rows = session.execute(
+        select(VaccinationSession, Product.name)
+        .join(Product, Product.code == VaccinationSession.product_code)
+        .where(actor.session_filter(), VaccinationSession.session_date == today)
+        .order_by(VaccinationSession.id)
+    ).all()
+    return [SessionRow(s.id, s.product_code, name, s.planned_count) for s, name in rows]
+
+
+def usable_lots(session: Session, products: list[str], on: date) -> list[tuple[str, str, date]]:
+    """(product, lot number, expiry) of the lots not expired on ``on``, for these products."""
+    if not products:
+        return []
+    rows = session.execute(
+        select(Lot.product_code, Lot.lot_number, Lot.expiry).where(
+            Lot.product_code.in_(products), Lot.expiry >= on
+        )
+    ).all()
+    return sorted(((p, n, e) for p, n, e in rows), key=lambda x: (products.index(x[0]), x[2], x[1]))
+
+
+def all_products(session: Session) -> list[tuple[str, str]]:
+    return [(p.code, p.name) for p in session.scalars(select(Product).order_by(Product.code))]
+
+
+def prefill(
+    v: Verification,
+    sessions: list[SessionRow],
+    lots: list[tuple[str, str, date]],
+    today: date,
+    fallback_product: str | None,
+) -> dict[str, str]:
+    """The dose form as the rules prefill it: the identity scanned (or the register's when
+    only an ID was typed), the session's product, its first usable lot, the next dose number."""
+    t = v.typed
+    person = v.person or {}
+    typed_only_id = t.source == "fields" and t.full_name is None
+    use_register = typed_only_id and v.person is not None
+    session = sessions[0] if sessions else None
+    product = session.product_code if session else (fallback_product or "")
+    lot = next((n for p, n, _ in lots if p == product), "")
+    nxt = v.next_dose
+    return {
+        "full_name": (person.get("full_name") if use_register else t.full_name) or "",
+        "national_id": t.national_id or "",
+        "dob": _ddmmyyyy((person.get("dob") if use_register else t.dob) or ""),
+        "sex": (person.get("sex") if use_register else t.sex) or "",
+        "session_id": str(session.id) if session else "",
+        "product_code": product,
+        "lot_number": lot,
+        "dose_number": str(nxt.dose_number if nxt else 1),
+        "dose_date": f"{today:%d/%m/%Y}",
+        "person_id": (person.get("person_id") or "") if v.status == "verified" else "",
+        "client_uuid": str(uuid.uuid4()),
+    }
+
+
+def _ddmmyyyy(iso: str) -> str:
+    return "/".join(reversed(iso.split("-"))) if iso else ""
+
+
+def _problem(name: str, vi: str, en: str) -> ServiceError:
+    return ServiceError(422, "Invalid / Không hợp lệ", [FieldProblem(name, "invalid", vi, en)])
+
+
+def parse_day(text: str, name: str) -> date:
+    """A full date typed as dd/mm/yyyy (or ISO); a wrong one says what to type."""
+    try:
+        parsed = parse_dob(text.strip())
+    except IdentityError:
+        parsed = None
+    if parsed is None or parsed.precision != "day":
+        raise _problem(
+            name,
+            f"Ngày '{text}' không hợp lệ: gõ theo dạng ngày/tháng/năm, ví dụ 05/10/2021",
+            f"'{text}' is not a valid date: type day/month/year, e.g. 05/10/2021",
+        )
+    return parsed.to_date()  # type: ignore[no-any-return]
+
+
+def submission_from(
+    form: dict[str, str], actor: Actor, sessions: list[SessionRow]
+) -> DoseSubmission:
+    """The dose the form describes; raises ``ServiceError`` naming every bad field at once."""
+    problems: list[FieldProblem] = []
+
+    def take(name: str, fn: Any) -> Any:
+        try:
+            return fn()
+        except ServiceError as exc:
+            problems.extend(exc.problems)
+            return None
+
+    session_id = form.get("session_id") or ""
+    product = form.get("product_code") or ""
+    chosen = next((s for s in sessions if str(s.id) == session_id), None)
+    if session_id and chosen is None:
+        problems.append(
+            FieldProblem(
+                "session_id",
+                "unknown_session",
+                "Không có buổi tiêm này hôm nay",
+                "no such session today",
+            )
+        )
+    if chosen is not None:
+        product = chosen.product_code
+    dose_date = take("dose_date", lambda: parse_day(form.get("dose_date", ""), "dose_date"))
+    dob_text = form.get("dob", "").strip()
+    dob = None
+    if dob_text:
+        try:
+            dob = parse_dob(dob_text).iso
+        except IdentityError as exc:
+            problems.append(
+                FieldProblem(
+                    "dob",
+                    exc.code,
+                    f"{exc.message_vi}: gõ theo dạng ngày/tháng/năm, ví dụ 05/03/1990",
+                    f"{exc.message_en}: type day/month/year, e.g. 05/03/1990",
+                )
+            )
+    number_text = form.get("dose_number", "").strip()
+    if not number_text.isdigit():
+        problems.append(
+            FieldProblem(
+                "dose_number",
+                "invalid",
+                "Mũi số phải là một số từ 1 đến 10",
+                "the dose number must be a number from 1 to 10",
+            )
+        )
+    if not form.get("full_name", "").strip():
+        problems.append(
+            FieldProblem(
+                "full_name",
+                "required",
+                "Cần họ và tên người tiêm",
+                "the person's full name is required",
+            )
+        )
+    if not product:
+        problems.append(
+            FieldProblem("product_code", "required", "Chọn loại vắc xin", "choose the vaccine")
+        )
+    try:
+        client_uuid = uuid.UUID(form.get("client_uuid", ""))
+    except ValueError:
+        client_uuid = uuid.uuid4()
+    if problems:
+        raise ServiceError(422, "Invalid / Không hợp lệ", problems)
+    assert actor.site_id is not None and dose_date is not None
+    return DoseSubmission(
+        client_uuid=client_uuid,
+        full_name=form["full_name"].strip(),
+        product_code=product,
+        lot_number=form.get("lot_number", "").strip(),
+        dose_number=int(number_text),
+        dose_date=dose_date,
+        site_id=actor.site_id,
+        national_id=form.get("national_id", "").strip() or None,
+        dob=dob,
+        sex=form.get("sex") or None,
+        person_id=form.get("person_id") or None,
+        session_id=chosen.id if chosen is not None else None,
+    )

@@ -1,0 +1,146 @@
+"""Who is signed in, and what a page refuses: no session, an expired one, a forged form.
+
+Pages declare :data:`WebActor` (the signed-in :class:`~tiemchung.registry.scope.Actor`, built
+from the session cookie exactly as the API builds it from a token) and
+:func:`require_csrf` on every POST. Permission itself is not decided here: routes pass the
+actor to the same registry services as the API, whose scoping and errors apply unchanged.
+The only check made here is which role a page is for (a nurse has no dashboard), as the API's
+``require_roles`` does.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tiemchung.core import Platform
+from tiemchung.registry.scope import Actor, Role
+from tiemchung.web import pages
+from tiemchung.web.session import (
+    COOKIE,
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    NoSessionError,
+    SessionExpiredError,
+    csrf_ok,
+    read_cookie,
+    username_hint,
+)
+
+
+class SignInRequiredError(Exception):
+    def __init__(self, expired: bool) -> None:
+        self.expired = expired
+
+
+class WrongRoleError(Exception):
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+
+
+class CsrfError(Exception):
+    pass
+
+
+def platform_of(request: Request) -> Platform:
+    return request.app.state.platform  # type: ignore[no-any-return]
+
+
+async def web_actor(request: Request) -> Actor:
+    platform = platform_of(request)
+    try:
+        session = read_cookie(platform.token_secret, request.cookies.get(COOKIE))
+    except SessionExpiredError as exc:
+        raise SignInRequiredError(expired=True) from exc
+    except NoSessionError as exc:
+        raise SignInRequiredError(expired=False) from exc
+    actor = session.actor
+    if actor.user_id is None or not platform.user_active(actor.user_id):
+        raise SignInRequiredError(expired=False)
+    return actor
+
+
+WebActor = Annotated[Actor, Depends(web_actor)]
+
+
+def require_role(actor: Actor, *roles: Role) -> None:
+    if actor.role not in roles:
+        raise WrongRoleError(actor)
+
+
+async def require_csrf(request: Request) -> None:
+    """The form field or the htmx header must match the visitor's CSRF cookie."""
+    token = request.headers.get(CSRF_HEADER)
+    if token is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        token = value if isinstance(value, str) else None
+    if not csrf_ok(platform_of(request).token_secret, request.cookies.get(CSRF_COOKIE), token):
+        raise CsrfError()
+
+
+Csrf = Depends(require_csrf)
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """A local path to return to after signing in (never another site)."""
+    if not value:
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return default
+    return value
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _return_path(request: Request) -> str:
+    """Where the user was: this page for a GET, the page that posted for a POST."""
+    if request.method == "GET":
+        return pages.here(request)
+    referer = request.headers.get("referer")
+    if referer:
+        parts = urlsplit(referer)
+        return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return "/"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequiredError)
+    async def _signin(request: Request, exc: SignInRequiredError) -> Response:
+        if is_htmx(request):
+            # Keep the page (and what was typed in it): ask for the password in place.
+            # The answer goes to the page's notice area (HX-Retarget), never over a form.
+            username = username_hint(platform_of(request).token_secret, request.cookies.get(COOKIE))
+            return pages.render(
+                request,
+                "_reauth.html",
+                {"expired": exc.expired, "next": _return_path(request), "username": username},
+                status=401,
+                headers={"HX-Retarget": "#notices", "HX-Reswap": "innerHTML"},
+            )
+        target = "/signin?next=" + quote(_return_path(request), safe="")
+        if exc.expired:
+            target += "&expired=1"
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(WrongRoleError)
+    async def _role(request: Request, exc: WrongRoleError) -> Response:
+        return pages.render(
+            request, "forbidden.html", {"fragment": is_htmx(request)}, actor=exc.actor, status=403
+        )
+
+    @app.exception_handler(CsrfError)
+    async def _csrf(request: Request, exc: CsrfError) -> Response:
+        return pages.render(
+            request,
+            "csrf.html",
+            {"next": _return_path(request), "fragment": is_htmx(request)},
+            status=403,
+        )

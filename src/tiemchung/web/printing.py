@@ -1,0 +1,64 @@
+"""The certificate PDF behind the desk's "print" and the citizen's "download" buttons.
+
+The current certificate is reused when its signed content still names the person's latest
+verified dose; otherwise the certificates service issues a new one (which revokes outdated
+ones). Both are scoped like reading the person, as in the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from tiemchung.certificates.keys import KeyStore
+from tiemchung.certificates.service import Issued, current_certificate, issue_certificate
+from tiemchung.registry.errors import ServiceError
+from tiemchung.registry.scope import Actor
+from tiemchung.web import desk, pages
+from tiemchung.web.guard import platform_of
+
+
+def attests_latest(cert: Issued) -> bool:
+    """The signed DCC names the latest verified dose (number and date)."""
+    if not cert.doses:
+        return False
+    latest = cert.doses[-1]
+    v = (cert.dcc.get("v") or [{}])[0]
+    return bool(v.get("dn") == latest.dose_number and v.get("dt") == latest.dose_date.isoformat())
+
+
+async def certificate_pdf(request: Request, actor: Actor, person_id: str) -> Response:
+    platform = platform_of(request)
+    keys = KeyStore.for_data_dir(platform.settings.data_dir)
+
+    def job(session: Any) -> Issued:
+        cert = current_certificate(session, actor, person_id)
+        if cert is not None and attests_latest(cert):
+            return cert
+        return issue_certificate(session, actor, person_id, keys=keys)
+
+    try:
+        cert = await platform.write(job)
+    except ServiceError as exc:
+        return pages.render(
+            request,
+            "certificate_error.html",
+            {"problems": desk.problems_of(exc, pages.lang_of(request))},
+            actor=actor,
+            status=exc.status,
+        )
+    await platform.audit_read(actor, "certificate.read", "person", [person_id])
+    from tiemchung.certificates.pdf import render_bytes
+
+    pdf = await run_in_threadpool(render_bytes, cert)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="certificate-{person_id}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )

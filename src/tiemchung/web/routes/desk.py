@@ -1,0 +1,169 @@
+"""The vaccination desk (site role): today's sessions, check-in by scan or typed ID, the
+register match, recording the dose and printing the certificate — all from the keyboard.
+
+Each step answers an htmx fragment swapped into the page below the check-in field, so the
+field and what was typed in it stay as they are whatever goes wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from tiemchung.core import Platform
+from tiemchung.registry.errors import ServiceError
+from tiemchung.registry.scope import Actor, Role
+from tiemchung.registry.verify import Verification, verify
+from tiemchung.web import desk, pages
+from tiemchung.web.guard import Csrf, WebActor, platform_of, require_role
+from tiemchung.web.printing import certificate_pdf
+
+router = APIRouter(include_in_schema=False)
+
+
+def _context(platform: Platform, actor: Actor, today: date) -> dict[str, Any]:
+    """Sessions, lots and products the desk offers today."""
+    with platform.sessions() as session:
+        sessions = desk.todays_sessions(session, actor, today)
+        products = desk.all_products(session)
+        wanted = [s.product_code for s in sessions] or [code for code, _ in products]
+        lots = desk.usable_lots(session, list(dict.fromkeys(wanted)), today)
+    site = platform.catalog.site(actor.site_id or "")
+    return {
+        "sessions": sessions,
+        "products": products,
+        "product_names": dict(products),
+        "lots": lots,
+        "today": today,
+        "site": site,
+        "ward_name": lambda code: _name(platform.catalog.ward(code or ""), code),
+        "site_name": lambda sid: _name(platform.catalog.site(sid or ""), sid),
+        "mismatch_by_field": lambda v: {m.field: m for m in v.mismatches},
+    }
+
+
+def _name(found: Any, code: str | None) -> str:
+    return str(found.name) if found is not None else (code or "")
+
+
+@router.get("/desk")
+async def desk_page(request: Request, actor: WebActor) -> Response:
+    require_role(actor, Role.SITE)
+    platform = platform_of(request)
+    ctx = await run_in_threadpool(_context, platform, actor, platform.today())
+    return pages.render(request, "desk/page.html", ctx, actor=actor)
+
+
+@router.post("/desk/check", dependencies=[Csrf])
+async def check_in(
+    request: Request, actor: WebActor, scan: str = Form("", max_length=2000)
+) -> Response:
+    """Look the scanned or typed person up in the register."""
+    require_role(actor, Role.SITE)
+    platform = platform_of(request)
+    lang = pages.lang_of(request)
+    typed = scan.strip("\r\n\t ")
+    if not typed:
+        return _message(request, actor, "empty", typed)
+    record = desk.record_of(typed)
+    if record.qr is None:
+        bad = desk.check_typed_id(typed)
+        if bad is not None:
+            return _message(
+                request, actor, "bad_id", typed, desk.say(lang, bad.message_vi, bad.message_en)
+            )
+    today = platform.today()
+
+    def run() -> tuple[Verification, dict[str, Any]]:
+        with platform.sessions() as session:
+            v = verify(session, actor, record, audit=False)
+        return v, _context(platform, actor, today)
+
+    try:
+        v, ctx = await run_in_threadpool(run)
+    except ServiceError as exc:
+        kind = "garbled" if record.qr is not None else "bad_id"
+        text = "; ".join(p.text for p in desk.problems_of(exc, lang))
+        return _message(request, actor, kind, typed, text)
+    await platform.audit_read(actor, "person.read", "person", v.read_person_ids)
+    fallback = v.next_dose.product_code if v.next_dose else None
+    values = desk.prefill(v, ctx["sessions"], ctx["lots"], today, fallback)
+    form = desk.DoseForm(values)
+    return pages.render(request, "desk/_match.html", ctx | {"v": v, "form": form}, actor=actor)
+
+
+def _message(
+    request: Request, actor: Actor, kind: str, typed: str, detail: str | None = None
+) -> Response:
+    return pages.render(
+        request,
+        "desk/_message.html",
+        {"kind": kind, "typed": typed, "detail": detail},
+        actor=actor,
+        status=422,
+    )
+
+
+async def _form_values(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: str(form.get(k) or "")[:200] for k in desk.FORM_FIELDS}
+
+
+@router.post("/desk/dose", dependencies=[Csrf])
+async def record_dose(request: Request, actor: WebActor) -> Response:
+    """Record the dose through the API's own path; on a refusal the form comes back with what
+    was typed and a message at each field."""
+    require_role(actor, Role.SITE)
+    platform = platform_of(request)
+    lang = pages.lang_of(request)
+    values = await _form_values(request)
+    today = platform.today()
+    ctx = await run_in_threadpool(_context, platform, actor, today)
+    try:
+        sub = desk.submission_from(values, actor, ctx["sessions"])
+    except ServiceError as exc:
+        return _form_again(request, actor, ctx, values, exc, lang)
+    result = await platform.record_dose(actor, sub)
+    if result.error is not None:
+        return _form_again(request, actor, ctx, values, result.error, lang)
+    assert result.dose is not None
+    return pages.render(
+        request,
+        "desk/_recorded.html",
+        ctx
+        | {
+            "dose": result.dose,
+            "person_id": result.person_id,
+            "replayed": not result.created,
+            "lot_number": sub.lot_number,
+        },
+        actor=actor,
+        status=result.status,
+    )
+
+
+def _form_again(
+    request: Request,
+    actor: Actor,
+    ctx: dict[str, Any],
+    values: dict[str, str],
+    exc: ServiceError,
+    lang: str,
+) -> Response:
+    form = desk.DoseForm(values, desk.problems_of(exc, lang))
+    return pages.render(
+        request, "desk/_dose_form.html", ctx | {"form": form}, actor=actor, status=422
+    )
+
+
+@router.post("/desk/certificate", dependencies=[Csrf])
+async def print_certificate(
+    request: Request, actor: WebActor, person_id: str = Form(..., max_length=40)
+) -> Response:
+    """The person's certificate as a PDF, opened in a new tab."""
+    require_role(actor, Role.SITE)
+    return await certificate_pdf(request, actor, person_id)
