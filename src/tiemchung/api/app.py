@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import tiemchung
+from tiemchung import web
 from tiemchung.api import problems
 from tiemchung.api.routes import auth, certificates, doses, health, persons, reference, verify
 from tiemchung.core import Platform
@@ -47,4 +48,5 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     problems.install(app)
     for module in (health, auth, doses, persons, reference, certificates, verify):
         app.include_router(module.router, prefix="/api/v1")
+    web.install(app)  # the pages at /, over the same services
     return app
