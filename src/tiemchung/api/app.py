@@ -10,7 +10,17 @@ from fastapi import FastAPI
 import tiemchung
 from tiemchung import web
 from tiemchung.api import problems
-from tiemchung.api.routes import auth, certificates, doses, health, persons, reference, verify
+from tiemchung.api.routes import (
+    auth,
+    certificates,
+    doses,
+    health,
+    persons,
+    reference,
+    tickets,
+    verify,
+    worklists,
+)
 from tiemchung.core import Platform
 
 DESCRIPTION = """
@@ -46,7 +56,17 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     )
     app.state.platform = platform or Platform()
     problems.install(app)
-    for module in (health, auth, doses, persons, reference, certificates, verify):
+    for module in (
+        health,
+        auth,
+        doses,
+        persons,
+        reference,
+        certificates,
+        verify,
+        worklists,
+        tickets,
+    ):
         app.include_router(module.router, prefix="/api/v1")
     web.install(app)  # the pages at /, over the same services
     return app
