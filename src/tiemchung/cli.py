@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from tiemchung.cli_worklists import worklist_app
 from tiemchung.config import Settings, get_settings
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ reconcile_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(reconcile_app, name="reconcile")
+app.add_typer(worklist_app, name="worklist")
 console = Console(stderr=True)
 
 
