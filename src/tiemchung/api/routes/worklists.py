@@ -135,7 +135,7 @@ async def accept_item(
     item_id: int, actor: CurrentActor, platform: PlatformDep, body: AcceptRequest | None = None
 ) -> Any:
     """This is the person: link the dose, the register's values win."""
-    b = body or AcceptRequest()
+    b = body or AcceptRequest(person_id=None, reason=None)
     return await platform.write(
         lambda s: wl.accept(s, actor, item_id, person_id=b.person_id, reason=b.reason)
     )
@@ -146,7 +146,7 @@ async def reject_item(
     item_id: int, actor: CurrentActor, platform: PlatformDep, body: RejectRequest | None = None
 ) -> Any:
     """Not this person: another candidate (``person_id``) or not in the register."""
-    b = body or RejectRequest()
+    b = body or RejectRequest(reason=None, person_id=None)
     return await platform.write(
         lambda s: wl.reject(s, actor, item_id, reason=b.reason, person_id=b.person_id)
     )
