@@ -11,6 +11,7 @@ resolution.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from functools import cache
@@ -31,6 +32,7 @@ from reportlab.pdfgen.canvas import Canvas
 from tiemchung.certificates.fontcache import CachedTTFont
 from tiemchung.certificates.service import ISSUER, Issued, mask_id
 
+log = logging.getLogger(__name__)
 FONT, FONT_BOLD = "DejaVuSans", "DejaVuSans-Bold"
 #: Error correction Q: the level the EU DCC specification recommends for printed codes.
 QR_EC_LEVEL = "Q"
@@ -45,6 +47,11 @@ def font_path(bold: bool = False) -> Path:
 def _register_fonts() -> None:
     pdfmetrics.registerFont(CachedTTFont(FONT, str(font_path())))
     pdfmetrics.registerFont(CachedTTFont(FONT_BOLD, str(font_path(bold=True))))
+    for name in (FONT, FONT_BOLD):
+        if not isinstance(pdfmetrics.getFont(name), CachedTTFont):
+            # reportlab keeps the first font registered for a face: the page still prints
+            # right, but each file builds its own subset again.
+            log.warning("font %s was registered elsewhere first: no cached subset", name)
     # Streams as binary Flate only: ASCII85 on top (reportlab's default, for 7-bit channels)
     # costs pure-Python time and a quarter more bytes. This process uses reportlab only here.
     rl_config.useA85 = 0
