@@ -4,16 +4,26 @@
     .venv/bin/python bench/certificates.py --conformance   # pass count per EXPECTEDRESULTS flag
 
 Every certificate is distinct (its own UVCI and name), so nothing is cached between items.
-The baseline, measured in the same run, is the bare ECDSA P-256 sign and verify of
-`cryptography` over the same payload bytes: the ratio shows what the codec (CBOR, zlib,
-Base45, schema) costs on top of the cryptography. Verification is also measured with two
-processes, one per core of this machine, since the target is per machine, not per core.
+Baselines, measured in the same run:
+
+* signing and verifying: the bare ECDSA P-256 sign and verify of `cryptography` over the same
+  payload bytes (what the codec costs on top of the cryptography);
+* the verifier's parts: jsonschema against the compiled schema check, the `base45` package
+  against our vectorised decoder, on the same payloads;
+* PDFs: the previous per-file path — reportlab's stock TrueType fonts (a subset built and
+  compressed per file) and the pure-Python `qrcode` encoder — in a child process (reportlab
+  keeps the first font registered for a face, so the two cannot share a process).
+
+Each rate is given by the wall clock and by the process's own CPU time (`*_cpu`): this
+2-core machine is shared, and the gap between the two is the time other work took the core.
+The load average is recorded before each part.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -26,6 +36,28 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import Timer, write_result
+
+
+class Clock:
+    """``with Clock() as t: ...`` then ``t.wall`` and ``t.cpu`` (this process's CPU seconds)."""
+
+    def __enter__(self) -> Clock:
+        self.start, self.start_cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.start
+        self.cpu = time.process_time() - self.start_cpu
+
+
+def _rates(results: dict, key: str, n: int, t: Clock, digits: int = 0) -> None:
+    results[key] = round(n / t.wall, digits or None)
+    results[key + "_cpu"] = round(n / t.cpu, digits or None)
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -83,78 +115,17 @@ def _verify_chunk(args: tuple[list[str], list[bytes]]) -> tuple[int, float]:
     return ok, t.seconds
 
 
-def measure(n: int, n_pdf: int) -> dict:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    from tiemchung.certificates import hcert
-    from tiemchung.certificates.pdf import render
+def _issued(texts: list[str], n_pdf: int) -> list:
     from tiemchung.certificates.service import DoseLine, Issued
-    from tiemchung.certificates.verify import Trust, verify
 
-    store = _keys()
-    signer = store.signer  # type: ignore[attr-defined]
-    payloads = _payloads(n)
-    results: dict = {}
-
-    # baseline: bare ECDSA P-256 / SHA-256 over the same bytes
-    key, pub = signer.private_key, signer.certificate.public_key()
-    with Timer() as t:
-        sigs = [key.sign(p, ec.ECDSA(hashes.SHA256())) for p in payloads]
-    results["baseline_ecdsa_sign_per_s"] = round(n / t.seconds)
-    with Timer() as t:
-        for p, s in zip(payloads, sigs, strict=True):
-            pub.verify(s, p, ec.ECDSA(hashes.SHA256()))
-    results["baseline_ecdsa_verify_per_s"] = round(n / t.seconds)
-
-    with Timer() as t:
-        texts = [hcert.encode(signer.sign(p)) for p in payloads]
-    results["signed_per_s_per_core"] = round(n / t.seconds)
-    results["signed_vs_bare_ecdsa"] = round(
-        results["signed_per_s_per_core"] / results["baseline_ecdsa_sign_per_s"], 2
-    )
-
-    trust = Trust(store.dsc_certificates())  # type: ignore[attr-defined]
-    verify(texts[0], trust)
-    with Timer() as t:
-        valid = sum(verify(x, trust).valid for x in texts)
-    assert valid == n, f"only {valid} of {n} verified"
-    results["verified_per_s_one_core"] = round(n / t.seconds)
-    results["verified_vs_bare_ecdsa"] = round(
-        results["verified_per_s_one_core"] / results["baseline_ecdsa_verify_per_s"], 2
-    )
-    certs = [c.public_bytes(Encoding.DER) for c in store.dsc_certificates()]  # type: ignore[attr-defined]
-    workers = os.cpu_count() or 1
-    half = (len(texts) + workers - 1) // workers
-    chunks = [(texts[i : i + half], certs) for i in range(0, len(texts), half)]
-    with ProcessPoolExecutor(workers) as pool:
-        list(pool.map(_verify_chunk, [(texts[:10], certs)] * workers))  # start workers
-        with Timer() as t:
-            done = list(pool.map(_verify_chunk, chunks))
-    assert sum(ok for ok, _ in done) == n
-    results["verified_per_s_all_cores"] = round(n / t.seconds)
-    results["verify_processes"] = workers
-
+    site = "Trạm Y tế Phường Điện Biên"
     doses = [
-        DoseLine(
-            1,
-            1,
-            date(2021, 10, 1),
-            "PFIZER",
-            "Pfizer-BioNTech (Comirnaty)",
-            "Trạm Y tế Phường Điện Biên",
-        ),
-        DoseLine(
-            2,
-            2,
-            date(2021, 10, 22),
-            "PFIZER",
-            "Pfizer-BioNTech (Comirnaty)",
-            "Trạm Y tế Phường Điện Biên",
-        ),
+        DoseLine(1, 1, date(2021, 10, 1), "PFIZER", "Pfizer-BioNTech (Comirnaty)", site),
+        DoseLine(2, 2, date(2021, 10, 22), "PFIZER", "Pfizer-BioNTech (Comirnaty)", site),
     ]
-    issued = [
+    surnames = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Đặng", "Võ", "Bùi")
+    given = ("Thị Bích Ngọc", "Văn Hưởng", "Quốc Việt", "Thị Ỷ Lan", "Đức Thắng", "Ngọc Ánh")
+    return [
         Issued(
             uvci=_dcc(i)["v"][0]["ci"],
             hc1=texts[i],
@@ -163,32 +134,176 @@ def measure(n: int, n_pdf: int) -> dict:
             expires_at=NOW + timedelta(days=365),
             kid="bench",
             person_id=f"P{i}",
-            full_name=f"Nguyễn Thị Bích Ngọc {i}",
+            full_name=f"{surnames[i % 8]} {given[i % 6]} {i}",
             dob="1985-04-12",
             national_id="001085123456",
             doses=doses,
         )
         for i in range(n_pdf)
     ]
-    render([issued[0]], BytesIO())
-    with Timer() as t:
+
+
+def _stock_renderer() -> None:
+    """Child initializer: the previous per-file path. reportlab's stock TrueType fonts hold
+    the DejaVu names before pdf registers its cached ones, and the QR matrix comes from the
+    pure-Python `qrcode` encoder (fixed mask 2, as before)."""
+    import logging
+
+    import numpy as np
+    import qrcode
+    import qrcode.constants
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    from tiemchung.certificates import pdf
+
+    pdfmetrics.registerFont(TTFont(pdf.FONT, str(pdf.font_path())))
+    pdfmetrics.registerFont(TTFont(pdf.FONT_BOLD, str(pdf.font_path(bold=True))))
+    logging.getLogger(pdf.__name__).setLevel(logging.ERROR)  # the stock fonts are the point
+
+    def qr_modules(text: str) -> np.ndarray:
+        qr = qrcode.QRCode(
+            error_correction=qrcode.constants.ERROR_CORRECT_Q, border=0, mask_pattern=2
+        )
+        qr.add_data(text)
+        qr.make(fit=True)
+        return np.array(qr.get_matrix(), dtype=bool)
+
+    pdf.qr_modules = qr_modules  # type: ignore[assignment]
+
+
+def _render_each(issued: list) -> tuple[float, float, bool]:
+    """(wall, cpu) seconds to render one PDF per certificate, and whether the fonts were the
+    cached ones."""
+    from reportlab.pdfbase import pdfmetrics
+
+    from tiemchung.certificates import pdf
+    from tiemchung.certificates.fontcache import CachedTTFont
+
+    pdf.render([issued[0]], BytesIO())
+    with Clock() as t:
         for cert in issued:
-            render([cert], BytesIO())
-    results["pdf_per_s_one_file_each"] = round(n_pdf / t.seconds, 1)
-    with Timer() as t:
+            pdf.render([cert], BytesIO())
+    return t.wall, t.cpu, isinstance(pdfmetrics.getFont(pdf.FONT), CachedTTFont)
+
+
+def measure_verify(n: int) -> dict:
+    import base45
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from tiemchung.certificates import hcert
+    from tiemchung.certificates.schema import compiled, validator
+    from tiemchung.certificates.verify import Trust, verify
+
+    store = _keys()
+    signer = store.signer  # type: ignore[attr-defined]
+    payloads = _payloads(n)
+    results: dict = {"loadavg_before_sign_verify": _load()}
+
+    # baseline: bare ECDSA P-256 / SHA-256 over the same bytes
+    key, pub = signer.private_key, signer.certificate.public_key()
+    with Clock() as t:
+        sigs = [key.sign(p, ec.ECDSA(hashes.SHA256())) for p in payloads]
+    _rates(results, "baseline_ecdsa_sign_per_s", n, t)
+    with Clock() as t:
+        for p, s in zip(payloads, sigs, strict=True):
+            pub.verify(s, p, ec.ECDSA(hashes.SHA256()))
+    _rates(results, "baseline_ecdsa_verify_per_s", n, t)
+
+    with Clock() as t:
+        texts = [hcert.encode(signer.sign(p)) for p in payloads]
+    _rates(results, "signed_per_s_per_core", n, t)
+    results["signed_vs_bare_ecdsa"] = round(
+        results["signed_per_s_per_core_cpu"] / results["baseline_ecdsa_sign_per_s_cpu"], 2
+    )
+
+    trust = Trust(store.dsc_certificates())  # type: ignore[attr-defined]
+    verdicts = [verify(texts[0], trust)]
+    with Clock() as t:
+        verdicts = [verify(x, trust) for x in texts]
+    assert sum(v.valid for v in verdicts) == n, "not every certificate verified"
+    _rates(results, "verified_per_s_one_process", n, t)
+    results["verified_vs_bare_ecdsa"] = round(
+        results["verified_per_s_one_process_cpu"] / results["baseline_ecdsa_verify_per_s_cpu"], 2
+    )
+
+    # The verifier's parts against their references, on the same payloads.
+    dccs = [v.dcc for v in verdicts]
+    bodies = [x[len(hcert.PREFIX) :] for x in texts]
+    reference, fast = validator(), compiled()
+    with Clock() as t:
+        assert not any(any(True for _ in reference.iter_errors(d)) for d in dccs)
+    results["schema_jsonschema_us"] = round(t.cpu / n * 1e6, 1)
+    with Clock() as t:
+        assert all(fast(d) for d in dccs)
+    results["schema_compiled_us"] = round(t.cpu / n * 1e6, 1)
+    with Clock() as t:
+        packaged = [base45.b45decode(b) for b in bodies]
+    results["base45_package_us"] = round(t.cpu / n * 1e6, 1)
+    with Clock() as t:
+        ours = [hcert.b45decode(b) for b in bodies]
+    assert ours == packaged
+    results["base45_vectorised_us"] = round(t.cpu / n * 1e6, 1)
+    results["verify_us_cpu"] = round(1e6 / results["verified_per_s_one_process_cpu"], 1)
+
+    certs = [c.public_bytes(Encoding.DER) for c in store.dsc_certificates()]  # type: ignore[attr-defined]
+    workers = os.cpu_count() or 1
+    half = (len(texts) + workers - 1) // workers
+    chunks = [(texts[i : i + half], certs) for i in range(0, len(texts), half)]
+    results["loadavg_before_verify_processes"] = _load()
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(_verify_chunk, [(texts[:10], certs)] * workers))  # start workers
+        with Timer() as wall:
+            done = list(pool.map(_verify_chunk, chunks))
+    assert sum(ok for ok, _ in done) == n
+    results["verified_per_s_all_processes"] = round(n / wall.seconds)
+    results["verify_processes"] = workers
+    results["_texts"] = texts
+    return results
+
+
+def measure_pdf(texts: list[str], n_pdf: int) -> dict:
+    from tiemchung.certificates.pdf import render, render_files
+
+    issued = _issued(texts, n_pdf)
+    results: dict = {"loadavg_before_pdf": _load()}
+    wall, cpu, cached = _render_each(issued)
+    assert cached, "the cached fonts were not the ones registered"
+    results["pdf_per_s_one_file_each"] = round(n_pdf / wall, 1)
+    results["pdf_per_s_one_file_each_cpu"] = round(n_pdf / cpu, 1)
+    # A fresh (spawned) child: a forked one would inherit the cached fonts already registered.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn, initializer=_stock_renderer) as child:
+        wall, cpu, cached = child.submit(_render_each, issued).result()
+    assert not cached, "the baseline child used the cached fonts"
+    results["baseline_previous_path_pdf_per_s"] = round(n_pdf / wall, 1)
+    results["baseline_previous_path_pdf_per_s_cpu"] = round(n_pdf / cpu, 1)
+    results["pdf_vs_previous_path_cpu"] = round(
+        results["pdf_per_s_one_file_each_cpu"] / results["baseline_previous_path_pdf_per_s_cpu"],
+        2,
+    )
+    with Clock() as t:
         render(issued, BytesIO())
-    results["pdf_pages_per_s_merged"] = round(n_pdf / t.seconds, 1)
+    _rates(results, "pdf_pages_per_s_merged", n_pdf, t, 1)
     # What `tiemchung certify --ward` does: one process per core over the batch.
-    import tempfile
-
-    from tiemchung.certificates.pdf import render_files
-
+    results["loadavg_before_pdf_pool"] = _load()
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(os.cpu_count()) as pool:
-        render_files(issued[:8], Path(tmp), pool)  # start the workers
-        with Timer() as t:
+        render_files(issued[:16], Path(tmp), pool)  # start the workers
+        with Timer() as wall_t:
             render_files(issued, Path(tmp), pool)
-    results["pdf_per_s_one_file_each_process_pool"] = round(n_pdf / t.seconds, 1)
+        sizes = [p.stat().st_size for p in Path(tmp).iterdir()]
+    results["pdf_per_s_one_file_each_process_pool"] = round(n_pdf / wall_t.seconds, 1)
     results["pdf_pool_processes"] = os.cpu_count()
+    results["pdf_file_kib_mean"] = round(sum(sizes) / len(sizes) / 1024, 1)
+    return results
+
+
+def measure(n: int, n_pdf: int) -> dict:
+    results = measure_verify(n)
+    texts = results.pop("_texts")
+    results.update(measure_pdf(texts, n_pdf))
     return results
 
 
@@ -226,6 +341,7 @@ def main() -> None:
         packages=[
             "cbor2",
             "base45",
+            "numpy",
             "cryptography",
             "jsonschema",
             "qrcode",
