@@ -285,6 +285,8 @@ class ReviewItem(Base):
     dose_id: Mapped[int] = mapped_column(ForeignKey("doses.id"), index=True)
     run_id: Mapped[str | None] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(12))  # review | not_found | unverified | ticket
+    # The citizen's report this item was opened for (kind "ticket").
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     ward_code: Mapped[str | None] = mapped_column(String(8), index=True)
     province_code: Mapped[str | None] = mapped_column(String(8), index=True)

@@ -81,18 +81,8 @@ class TicketRequest:
     channel: str = "api"
 
 
-def _review_reason(ticket_id: int) -> str:
-    """How a ticket's review item names it (``review_items`` has no ticket column)."""
-    return f"ticket:{ticket_id}"
-
-
 def ticket_id_of(item: ReviewItem) -> int | None:
-    if item.kind == "ticket" and item.reason and item.reason.startswith("ticket:"):
-        try:
-            return int(item.reason.split(":", 1)[1])
-        except ValueError:
-            return None
-    return None
+    return item.ticket_id if item.kind == "ticket" else None
 
 
 def ticket_filter(actor: Actor) -> ColumnElement[bool]:
@@ -115,7 +105,7 @@ def ticket_filter(actor: Actor) -> ColumnElement[bool]:
 def _public(session: Session, ticket: Ticket, person: Person | None, today: date) -> dict[str, Any]:
     item_id = session.scalar(
         select(ReviewItem.id).where(
-            ReviewItem.kind == "ticket", ReviewItem.reason == _review_reason(ticket.id)
+            ReviewItem.kind == "ticket", ReviewItem.ticket_id == ticket.id
         )
     )
     unresolved = ticket.status in UNRESOLVED
@@ -273,7 +263,8 @@ def _add_review_item(session: Session, ticket: Ticket, person: Person, dose: Dos
         ReviewItem(
             dose_id=target.id,
             kind="ticket",
-            reason=_review_reason(ticket.id),
+            reason=f"ticket {ticket.id}",
+            ticket_id=ticket.id,
             ward_code=person.ward_code,
             province_code=person.province_code,
             person_pk=person.id,
@@ -458,7 +449,7 @@ def decide(
         ]
     item = session.scalars(
         select(ReviewItem).where(
-            ReviewItem.kind == "ticket", ReviewItem.reason == _review_reason(ticket.id)
+            ReviewItem.kind == "ticket", ReviewItem.ticket_id == ticket.id
         )
     ).first()
     if item is not None and item.status == OPEN:
