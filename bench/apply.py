@@ -1,0 +1,259 @@
+"""Apply benchmark: a reconciliation run of ~2M dose records written into the registry.
+
+For SQLite and PostgreSQL (a throw-away server started here):
+  1. build a registry once (not measured): a synthetic country (``tiemchung.synth``), its
+     register through the register import, its dose records through the backlog import, and
+     one reconciliation run over them (``OUT/links.parquet``);
+  2. on a fresh copy of that registry, time ``apply_run`` (the measured figure: links/s,
+     correction rows, worklist items);
+  3. apply the same run again: recognised, nothing changed (timed, and checked by counting);
+  4. baseline in the same run, on another fresh copy: a bare driver-level executemany
+     ``UPDATE doses SET status, person_pk WHERE id`` of the same doses — the least any apply
+     has to write — so the apply is reported as a ratio of it.
+
+    nice -n 10 .venv/bin/python bench/apply.py [--people 1000000] [--backends sqlite,postgresql]
+
+The build is cached under ``--work`` (default /tmp/tiemchung-bench-apply): a second run of the
+benchmark reuses the data, the reconciliation run and the built SQLite file. Everyone here is
+made up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlalchemy import func, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.pgserver import PostgresServer  # noqa: E402
+
+from bench._common import Timer, write_result  # noqa: E402
+from tiemchung.cli import initialise  # noqa: E402
+from tiemchung.config import Settings  # noqa: E402
+from tiemchung.demo import _load_reference  # noqa: E402
+from tiemchung.reconcile import Options, reconcile  # noqa: E402
+from tiemchung.registry.apply import apply_run  # noqa: E402
+from tiemchung.registry.backlog import import_dose_records  # noqa: E402
+from tiemchung.registry.db import make_engine, make_sessionmaker  # noqa: E402
+from tiemchung.registry.models import AuditEvent, Correction, Dose, ReviewItem  # noqa: E402
+from tiemchung.registry.register_import import import_register  # noqa: E402
+from tiemchung.registry.scope import Actor  # noqa: E402
+from tiemchung.synth import generate  # noqa: E402
+
+ACTOR = Actor.system("bench-apply")
+
+
+def _log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def make_data(work: Path, people: int, seed: int) -> dict[str, Any]:
+    """Synthetic data and one reconciliation run over it (cached)."""
+    data, run = work / "synth", work / "run"
+    facts: dict[str, Any] = {}
+    if not (data / "records.parquet").exists():
+        with Timer() as t:
+            generate(people, seed, data)
+        facts["generate_s"] = round(t.seconds, 1)
+    if not (run / "links.parquet").exists():
+        with Timer() as t:
+            reconcile(Options(data / "records.parquet", data / "register.parquet", run, threads=2))
+        facts["reconcile_s"] = round(t.seconds, 1)
+    facts["records"] = pq.read_metadata(data / "records.parquet").num_rows
+    facts["register"] = pq.read_metadata(data / "register.parquet").num_rows
+    actions = pq.read_table(run / "links.parquet", columns=["action"]).column("action")
+    facts["links_by_action"] = {
+        r["values"]: r["counts"] for r in pc.value_counts(actions).to_pylist()
+    }
+    return facts
+
+
+def build_registry(url: str, work: Path) -> dict[str, Any]:
+    """Migrate, load reference data, the register and the backlog (not the measured part)."""
+    settings = Settings(database_url=url, data_dir=work)
+    initialise(settings)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    data = work / "synth"
+    out: dict[str, Any] = {}
+    try:
+        with sessions() as s:
+            _load_reference(s, data)
+            s.commit()
+            with Timer() as t:
+                reg = import_register(s, ACTOR, data / "register.parquet")
+            out["register_import_s"] = round(t.seconds, 1)
+            with Timer() as t:
+                back = import_dose_records(s, ACTOR, data / "records.parquet")
+            out["backlog_import_s"] = round(t.seconds, 1)
+            out["persons"], out["doses"] = reg.rows_imported, back.rows_imported
+            out["refused"] = {"register": reg.rows_rejected, "backlog": back.rows_rejected}
+    finally:
+        engine.dispose()
+    return out
+
+
+def _counts(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            return {
+                "doses_verified": s.scalar(
+                    select(func.count()).select_from(Dose).where(Dose.status == "verified")
+                )
+                or 0,
+                "corrections": s.scalar(select(func.count()).select_from(Correction)) or 0,
+                "review_items": s.scalar(select(func.count()).select_from(ReviewItem)) or 0,
+                "audit_events": s.scalar(select(func.count()).select_from(AuditEvent)) or 0,
+            }
+    finally:
+        engine.dispose()
+
+
+def measure_apply(url: str, run: Path) -> dict[str, Any]:
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    try:
+        load0 = os.getloadavg()[0]
+        with sessions() as s:
+            with Timer() as t:
+                rep = apply_run(s, ACTOR, run, rejects_path=run.parent / "apply.rejects.csv")
+        after_first = _counts(url)
+        with sessions() as s:
+            with Timer() as t2:
+                again = apply_run(s, ACTOR, run, rejects_path=run.parent / "apply.rejects.csv")
+        after_second = _counts(url)
+    finally:
+        engine.dispose()
+    return {
+        "seconds": round(t.seconds, 2),
+        "links": rep.links,
+        "links_per_second": round(rep.links / t.seconds),
+        "load_1min_before": round(load0, 2),
+        "load_1min_after": round(os.getloadavg()[0], 2),
+        "report": rep.counts(),
+        "second_apply": {
+            "seconds": round(t2.seconds, 3),
+            "already_applied": again.already_applied,
+            "unchanged": after_first == after_second,
+        },
+        "rows_after": after_first,
+    }
+
+
+def measure_baseline(url: str, run: Path) -> dict[str, Any]:
+    """A bare executemany UPDATE of the doses the run links (status and person only)."""
+    links = pq.read_table(run / "links.parquet", columns=["record_id", "person_id"])
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            doses = dict(conn.execute(text("SELECT record_id, id FROM doses")).all())
+            persons = dict(conn.execute(text("SELECT person_id, id FROM persons")).all())
+        rows = [
+            ("verified", persons.get(p), doses[r])
+            for r, p in zip(
+                links.column("record_id").to_pylist(),
+                links.column("person_id").to_pylist(),
+                strict=True,
+            )
+            if r in doses
+        ]
+        with engine.begin() as conn, Timer() as t:
+            for i in range(0, len(rows), 5_000):
+                conn.exec_driver_sql(
+                    "UPDATE doses SET status = %s, person_pk = %s WHERE id = %s"
+                    if engine.dialect.name == "postgresql"
+                    else "UPDATE doses SET status = ?, person_pk = ? WHERE id = ?",
+                    rows[i : i + 5_000],
+                )
+    finally:
+        engine.dispose()
+    return {
+        "seconds": round(t.seconds, 2),
+        "rows": len(rows),
+        "rows_per_second": round(len(rows) / t.seconds),
+    }
+
+
+def sqlite_backend(work: Path, run: Path) -> dict[str, Any]:
+    built = work / "built.db"
+    build: dict[str, Any] = {"cached": built.exists()}
+    if not built.exists():
+        tmp = work / "building.db"
+        tmp.unlink(missing_ok=True)
+        with Timer() as t:
+            build |= build_registry(f"sqlite:///{tmp}", work)
+        build["seconds"] = round(t.seconds, 1)
+        tmp.rename(built)
+    fresh = work / "apply.db"
+    shutil.copy(built, fresh)
+    res = {"build": build, "apply": measure_apply(f"sqlite:///{fresh}", run)}
+    shutil.copy(built, fresh)
+    res["baseline"] = measure_baseline(f"sqlite:///{fresh}", run)
+    fresh.unlink()
+    return res
+
+
+def postgres_backend(work: Path, run: Path) -> dict[str, Any]:
+    server = PostgresServer().start()
+    try:
+        admin = make_engine(server.url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("CREATE DATABASE built"))
+        with Timer() as t:
+            build = build_registry(server.url("built"), work)
+        build["seconds"] = round(t.seconds, 1)
+        with admin.connect() as conn:
+            conn.execute(text("CREATE DATABASE fresh TEMPLATE built"))
+            conn.execute(text("CREATE DATABASE base TEMPLATE built"))
+        res = {"build": build, "apply": measure_apply(server.url("fresh"), run)}
+        res["baseline"] = measure_baseline(server.url("base"), run)
+        admin.dispose()
+        return res
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--people", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=2021)
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/tiemchung-bench-apply"))
+    ap.add_argument("--no-write", action="store_true", help="print, do not write the result")
+    args = ap.parse_args()
+    work = args.work / str(args.people)
+    work.mkdir(parents=True, exist_ok=True)
+    _log(f"data in {work}")
+    results: dict[str, Any] = {"data": make_data(work, args.people, args.seed)}
+    run = work / "run"
+    for backend in args.backends.split(","):
+        _log(f"{backend}: build + apply")
+        fn = sqlite_backend if backend == "sqlite" else postgres_backend
+        r = fn(work, run)
+        r["apply_over_baseline_time"] = round(r["apply"]["seconds"] / r["baseline"]["seconds"], 2)
+        results[backend] = r
+        _log(f"{backend}: {r['apply']['links_per_second']:,} links/s ({r['apply']['seconds']} s)")
+    print(results)
+    if not args.no_write:
+        path = write_result(
+            "apply",
+            inputs={"people": args.people, "seed": args.seed, "backends": args.backends},
+            results=results,
+            packages=["sqlalchemy", "psycopg", "duckdb", "pyarrow"],
+        )
+        _log(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
