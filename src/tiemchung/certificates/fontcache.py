@@ -8,7 +8,7 @@ compressing it (zlib, two ~40 KB fonts) was a third of the cost of a page.
 :class:`CachedTTFont` gives every document the same code assignment first — printable ASCII,
 the 134 Vietnamese letters outside ASCII and the few symbols the page prints — so every file
 embeds the same subset, built and compressed once per process. Measured: the subset of that
-fixed alphabet is 22 KB compressed, the size of the per-file subsets it replaces (composite
+fixed alphabet is 22 KB compressed, 8% more than the per-file subsets it replaces (composite
 accented glyphs are small; the font's other tables dominate). A character outside the alphabet
 (a foreign letter in a site name) is still embedded: reportlab assigns it a free code of the
 same subset, which then differs from the cached one and is built for that file (and cached,
