@@ -148,6 +148,7 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
     """
     from tiemchung.registry.backlog import import_dose_records
     from tiemchung.registry.register_import import import_register
+    from tiemchung.registry.tallies import import_tallies
     from tiemchung.synth import generate, load_profile
 
     out = Path(settings.data_dir) / "synth"
@@ -164,6 +165,7 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
             s.commit()
             register = import_register(s, actor, out / "register.parquet")
             backlog = import_dose_records(s, actor, out / "records.parquet")
+            import_tallies(s, actor, out / "tallies.parquet")  # the sites' hand counts
         platform.catalog.reload()
         if register.rows_rejected or backlog.rows_rejected:
             raise RuntimeError(

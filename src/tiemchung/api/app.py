@@ -17,6 +17,7 @@ from tiemchung.api.routes import (
     health,
     persons,
     reference,
+    stats,
     tickets,
     verify,
     worklists,
@@ -66,6 +67,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         verify,
         worklists,
         tickets,
+        stats,
     ):
         app.include_router(module.router, prefix="/api/v1")
     web.install(app)  # the pages at /, over the same services

@@ -11,8 +11,11 @@ tables small enough to answer any dashboard query in milliseconds, keyed by area
              day they reached it — from verified doses linked to them
 ``daily``    dose records (double entries excluded) per area of the dose, day, dose number,
              birth year
-``rvr``      recorded vs reported per site, day, product (and dose number when the tally has
-             one): recorded = dose records at the site that day (no double entries)
+``rvr``      recorded vs reported per site and day: a tally (per product, and per dose
+             number when it has one) against the dose records it covers (no double entries)
+``cov_now``, ``cov_pday``, ``daily_p``, ``daily_w``, ``rvr_pday``: smaller cuts of the
+             above (no day, no ward or no birth year) so each view scans the smallest table
+             that answers it
 ``quality``  dose records per area of the dose in the source reports' categories, with the
              wrong fields
 ``backlog``  review items per ward, kind and status
@@ -51,6 +54,21 @@ RAW_COLUMNS: dict[str, tuple[str, ...]] = {
 FIELD_CATEGORY = {"national_id": "id", "dob": "dob", "full_name": "name"}
 OTHER_FIELDS = ("sex", "phone", "ward_code", "address")
 DECIDED = ("accepted", "rejected", "edited")
+AGGREGATES = (
+    "reg",
+    "cov",
+    "cov_now",
+    "cov_pday",
+    "daily",
+    "daily_p",
+    "daily_w",
+    "rvr",
+    "rvr_pday",
+    "quality",
+    "backlog",
+    "site_names",
+    "places",
+)
 
 
 def _year(col: str) -> str:
@@ -94,6 +112,14 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         SELECT province, ward, birth_year, 'booster', booster_day, count(*)::BIGINT
         FROM pp WHERE booster_day IS NOT NULL GROUP BY ALL
         ORDER BY 1, 2, 3, 4, 5""",
+        # coverage now (no day: the default view) and per province and day (views "as of" a
+        # date that need no ward); ``cov`` itself serves ward views as of a date
+        """CREATE OR REPLACE TABLE cov_now AS
+        SELECT province, ward, birth_year, measure, sum(n)::BIGINT AS n
+        FROM cov GROUP BY ALL ORDER BY 1, 2, 3""",
+        """CREATE OR REPLACE TABLE cov_pday AS
+        SELECT province, birth_year, measure, day, sum(n)::BIGINT AS n
+        FROM cov GROUP BY ALL ORDER BY 1, 2""",
         f"""CREATE OR REPLACE TABLE daily AS
         SELECT d.area_province_code AS province, d.area_ward_code AS ward,
                d.dose_date AS day, d.dose_number,
@@ -102,11 +128,19 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         FROM raw_doses d LEFT JOIN raw_persons ps ON ps.id = d.person_pk
         WHERE d.status <> 'duplicate'
         GROUP BY ALL ORDER BY 1, 2, 3""",
+        # smaller cuts of ``daily``: without the ward (country and province views), and
+        # without the birth year (ward views with no age filter)
+        """CREATE OR REPLACE TABLE daily_p AS
+        SELECT province, day, dose_number, birth_year, sum(n)::BIGINT AS n
+        FROM daily GROUP BY ALL ORDER BY 1, 2""",
+        """CREATE OR REPLACE TABLE daily_w AS
+        SELECT province, ward, day, dose_number, sum(n)::BIGINT AS n
+        FROM daily GROUP BY ALL ORDER BY 1, 2, 3""",
         """CREATE OR REPLACE TEMP TABLE rec AS
         SELECT site_id, dose_date AS day, product_code AS product, dose_number,
                count(*)::BIGINT AS n
         FROM raw_doses WHERE status <> 'duplicate' GROUP BY ALL""",
-        """CREATE OR REPLACE TABLE rvr AS
+        """CREATE OR REPLACE TEMP TABLE rvr_detail AS
         WITH t AS (
             SELECT site_id, report_date AS day, product_code AS product, dose_number,
                    sum(reported)::BIGINT AS reported
@@ -126,8 +160,21 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             GROUP BY ALL)
         SELECT s.province_code AS province, s.ward_code AS ward, x.*
         FROM (SELECT * FROM whole UNION ALL SELECT * FROM untallied) x
-        LEFT JOIN raw_sites s ON s.site_id = x.site_id
-        ORDER BY 1, 2, x.site_id, x.day""",
+        LEFT JOIN raw_sites s ON s.site_id = x.site_id""",
+        # per site and day (products summed): the table rows, top gaps first by a LIMIT scan
+        """CREATE OR REPLACE TABLE rvr AS
+        SELECT province, ward, site_id, day,
+               coalesce(sum(recorded) FILTER (WHERE reported IS NOT NULL), 0)::BIGINT
+                   AS recorded,
+               coalesce(sum(reported), 0)::BIGINT AS reported,
+               coalesce(sum(recorded) FILTER (WHERE reported IS NULL), 0)::BIGINT
+                   AS recorded_untallied
+        FROM rvr_detail GROUP BY ALL ORDER BY 1, 2, 3, 4""",
+        """CREATE OR REPLACE TABLE rvr_pday AS
+        SELECT province, day, sum(recorded)::BIGINT AS recorded,
+               sum(reported)::BIGINT AS reported,
+               sum(recorded_untallied)::BIGINT AS recorded_untallied
+        FROM rvr GROUP BY ALL ORDER BY 1, 2""",
         f"""CREATE OR REPLACE TABLE quality AS
         WITH corr AS (
             SELECT dose_id,
@@ -176,8 +223,9 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     for sql in statements:
         con.execute(sql)
     con.execute("DROP TABLE IF EXISTS rec")
+    con.execute("DROP TABLE IF EXISTS rvr_detail")
     _places(con)
-    tables = ("reg", "cov", "daily", "rvr", "quality", "backlog", "site_names", "places")
+    tables = AGGREGATES
     return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}  # type: ignore[index]
 
 

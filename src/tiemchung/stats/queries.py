@@ -193,14 +193,19 @@ def _coverage(
     con: duckdb.DuckDBPyConnection, f: Filters, key: str, ref_year: int
 ) -> list[dict[str, Any]]:
     where_r, pr = _where(f, age=True, ref_year=ref_year)
-    where_c, pc_ = _where(f, age=True, ref_year=ref_year, days="day", to_only=True)
+    if f.date_to is None:  # as of the snapshot: no day to filter on
+        source, where_c, pc_ = "cov_now", where_r, list(pr)
+    else:
+        needs_ward = key == "ward" or f.ward is not None
+        source = "cov" if needs_ward else "cov_pday"
+        where_c, pc_ = _where(f, age=True, ref_year=ref_year, days="day", to_only=True)
     sql = f"""
         WITH r AS (SELECT {key} AS k, sum(n) AS registered FROM reg WHERE {where_r} GROUP BY 1),
         c AS (SELECT {key} AS k,
                      sum(n) FILTER (WHERE measure = 'first') AS first,
                      sum(n) FILTER (WHERE measure = 'full') AS full,
                      sum(n) FILTER (WHERE measure = 'booster') AS booster
-              FROM cov WHERE {where_c} GROUP BY 1)
+              FROM {source} WHERE {where_c} GROUP BY 1)
         SELECT coalesce(r.k, c.k) AS k, coalesce(r.registered, 0)::BIGINT AS registered,
                coalesce(c.first, 0)::BIGINT AS first, coalesce(c.full, 0)::BIGINT AS full,
                coalesce(c.booster, 0)::BIGINT AS booster
@@ -277,6 +282,8 @@ def doses_per_day(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters, toda
     """Dose records per day by dose number (double entries excluded), in the area of the dose."""
     f = scope(con, actor, f)
     where, params = _where(f, age=True, ref_year=f.ref_year(today), days="day")
+    # the smallest cut that answers: no ward -> daily_p; a ward, no age -> daily_w
+    source = "daily" if f.ward and f.age_group else "daily_w" if f.ward else "daily_p"
     rows = _rows(
         con,
         f"""
@@ -286,7 +293,7 @@ def doses_per_day(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters, toda
                coalesce(sum(n) FILTER (WHERE dose_number = 3), 0)::BIGINT AS dose3,
                coalesce(sum(n) FILTER (WHERE dose_number >= 4), 0)::BIGINT AS dose4,
                sum(n)::BIGINT AS total
-        FROM daily WHERE {where} GROUP BY day ORDER BY day""",
+        FROM {source} WHERE {where} GROUP BY day ORDER BY day""",
         params,
     )
     cols = [
@@ -328,15 +335,21 @@ _RVR_NOTE = (
 def _rvr_rows(
     con: duckdb.DuckDBPyConnection, f: Filters, keys: str, order: str, limit: int | None = None
 ) -> list[dict[str, Any]]:
+    """Sums of ``rvr`` (per site and day) or, with no ward chosen, ``rvr_pday``; rows are
+    grouped by ``keys`` unless those are the site-day keys themselves."""
     where, params = _where(f, age=False, ref_year=0, days="day")
-    sql = f"""
-        SELECT {keys},
-               coalesce(sum(recorded) FILTER (WHERE reported IS NOT NULL), 0)::BIGINT
-                   AS recorded,
+    per_site = keys.startswith("site_id")
+    source = "rvr" if f.ward or per_site else "rvr_pday"
+    if per_site:
+        sql = f"""SELECT {keys}, recorded, reported, recorded_untallied,
+                         reported - recorded AS gap
+                  FROM rvr WHERE {where} ORDER BY {order}"""
+    else:
+        sql = f"""
+        SELECT {keys}, coalesce(sum(recorded), 0)::BIGINT AS recorded,
                coalesce(sum(reported), 0)::BIGINT AS reported,
-               coalesce(sum(recorded) FILTER (WHERE reported IS NULL), 0)::BIGINT
-                   AS recorded_untallied
-        FROM rvr WHERE {where} GROUP BY ALL ORDER BY {order}"""
+               coalesce(sum(recorded_untallied), 0)::BIGINT AS recorded_untallied
+        FROM {source} WHERE {where} GROUP BY ALL ORDER BY {order}"""
     if limit is not None:
         sql += f" LIMIT {int(limit) + 1}"
     rows = _rows(con, sql, params)
@@ -394,8 +407,7 @@ def recorded_vs_reported_by_site(
         con,
         f,
         "site_id, ward, day",
-        "sum(reported) - coalesce(sum(recorded) FILTER (WHERE reported IS NOT "
-        "NULL), 0) DESC, site_id, day",
+        "gap DESC, site_id, day",
         limit,
     )
     truncated = limit is not None and len(rows) > limit

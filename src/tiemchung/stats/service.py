@@ -85,10 +85,10 @@ class StatsService:
             return self.refresh()
         s = self._load()
         if s.age_seconds() > self.max_age:
-            self._refresh_in_background()
+            self.start_refresh()
         return s
 
-    def _refresh_in_background(self) -> None:
+    def start_refresh(self) -> None:
         with self._mutex:
             if self._refreshing is not None and self._refreshing.is_alive():
                 return

@@ -1,22 +1,214 @@
-"""The dashboard (province and central roles).
+"""The dashboard (province and central roles): coverage, doses per day, recorded vs reported,
+data quality and the worklist backlog, from the statistics snapshot (``tiemchung.stats``).
 
-A placeholder until the statistics pages land: the dashboard's own helper owns this module
-and its templates (templates/dashboard/).
+One GET page with the filters in the query string, so every view has an address (drill-down
+links, the back button, a bookmarked province). The filter form swaps only the figures with
+htmx (``HX-Request``), the page works without it. A wrong filter (an unknown ward, a date typed
+wrong, a province outside the user's area) is said on the page, in the user's language, with
+what was typed kept in the form.
 """
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
-from tiemchung.registry.scope import Role
+from tiemchung.api.routes.stats import download, freshness
+from tiemchung.core import Platform
+from tiemchung.registry.errors import FieldProblem, ServiceError
+from tiemchung.registry.scope import Actor, Role
+from tiemchung.stats import charts
+from tiemchung.stats.ages import AGE_GROUPS
+from tiemchung.stats.queries import STATS_ROLES, TABLES, Filters, scope, table
+from tiemchung.stats.service import stats_for
 from tiemchung.web import pages
-from tiemchung.web.guard import WebActor, require_role
+from tiemchung.web.guard import WebActor, is_htmx, platform_of, require_role
 
 router = APIRouter(include_in_schema=False)
+SITE_ROWS_SHOWN = 50
+FILTER_KEYS = ("province", "ward", "age_group", "date_from", "date_to")
+
+
+def _typed(request: Request) -> dict[str, str]:
+    """The filters as typed (kept in the form whatever happens)."""
+    return {k: request.query_params.get(k, "").strip() for k in FILTER_KEYS}
+
+
+def _parse(typed: dict[str, str]) -> Filters:
+    days: dict[str, date | None] = {}
+    for key in ("date_from", "date_to"):
+        text = typed[key]
+        try:
+            days[key] = date.fromisoformat(text) if text else None
+        except ValueError:
+            label = ("Từ ngày", "From") if key == "date_from" else ("Đến ngày", "To")
+            raise ServiceError(
+                422,
+                "Rule violated / Vi phạm quy tắc",
+                [
+                    FieldProblem(
+                        key,
+                        "date",
+                        f"{label[0]}: '{text}' không phải ngày (năm-tháng-ngày)",
+                        f"{label[1]}: '{text}' is not a date (year-month-day)",
+                    )
+                ],
+            ) from None
+    return Filters(
+        typed["province"] or None,
+        typed["ward"] or None,
+        typed["age_group"] or None,
+        days["date_from"],
+        days["date_to"],
+    )
+
+
+def _link(f: Filters, **change: str | None) -> str:
+    """The dashboard's address with these filters (drill-down and breadcrumb links)."""
+    values = {
+        "province": f.province,
+        "ward": f.ward,
+        "age_group": f.age_group,
+        "date_from": f.date_from.isoformat() if f.date_from else None,
+        "date_to": f.date_to.isoformat() if f.date_to else None,
+    } | change
+    from urllib.parse import urlencode
+
+    q = urlencode({k: v for k, v in values.items() if v})
+    return "/dashboard" + (f"?{q}" if q else "")
+
+
+def _context(platform: Platform, actor: Actor, typed: dict[str, str]) -> dict[str, Any]:
+    svc = stats_for(platform)
+    today = platform.today()
+    with svc.cursor() as (cur, snap):
+        ctx: dict[str, Any] = {
+            "typed": typed,
+            "fresh": freshness(snap, svc.refreshing),
+            "age_groups": AGE_GROUPS,
+            "problems": [],
+        }
+        try:
+            f = scope(cur, actor, _parse(typed))
+        except ServiceError as exc:
+            ctx["problems"] = exc.problems
+            ctx["status"] = exc.status
+            f = scope(cur, actor, Filters())
+        ctx["filters"] = f
+        ctx["provinces"] = cur.execute(
+            "SELECT code, name FROM places WHERE level = 'province' AND code IN "
+            "(SELECT DISTINCT province FROM reg) ORDER BY name"
+        ).fetchall()
+        ctx["wards"] = (
+            cur.execute(
+                "SELECT code, name FROM places WHERE level = 'ward' AND in_province = ? "
+                "AND code IN (SELECT DISTINCT ward FROM reg) ORDER BY name",
+                [f.province],
+            ).fetchall()
+            if f.province
+            else []
+        )
+        names = dict(ctx["provinces"]) | dict(ctx["wards"])
+        ctx["province_name"] = names.get(f.province or "", f.province)
+        ctx["ward_name"] = names.get(f.ward or "", f.ward)
+        t = {name: table(cur, name, actor, f, today) for name in TABLES}
+    ctx["t"] = t
+    site_rows = t["recorded_vs_reported_by_site"]
+    ctx["site_rows"] = site_rows.rows[:SITE_ROWS_SHOWN]
+    ctx["site_rows_more"] = len(site_rows.rows) > SITE_ROWS_SHOWN or site_rows.truncated
+    ctx["total"] = t["recorded_vs_reported"].rows[0]
+    ctx["link"] = lambda **kw: _link(f, **kw)
+    ctx["export"] = lambda name, fmt: _link(f).replace(
+        "/dashboard", f"/dashboard/export/{name}.{fmt}", 1
+    )
+    ctx["level"] = "ward" if f.province else "province"
+    ctx["drill"] = (
+        (lambda code: _link(f, province=code, ward=None))
+        if ctx["level"] == "province"
+        else (lambda code: _link(f, ward=code))
+    )
+    ctx["ref_year"] = f.ref_year(today)
+    return ctx
+
+
+def _charts(ctx: dict[str, Any], say: Any) -> dict[str, Any]:
+    t = ctx["t"]
+    ages = t["coverage_by_age"].rows
+    days = t["doses_per_day"].rows
+    rvr = t["recorded_vs_reported_by_day"].rows
+    return {
+        "coverage": charts.percent_bars(
+            [r["label_en"] if say("vi", "en") == "en" else r["label_vi"] for r in ages],
+            [
+                (say("≥ 1 mũi", "≥ 1 dose"), [r["first_pct"] for r in ages]),
+                (say("Đủ liều cơ bản", "Full primary"), [r["full_pct"] for r in ages]),
+                (say("Mũi nhắc lại", "Booster"), [r["booster_pct"] for r in ages]),
+            ],
+            say("Độ bao phủ theo nhóm tuổi", "Coverage by age group"),
+            say(
+                "Phần trăm người trong sổ dân cư đã tiêm, theo nhóm tuổi",
+                "Percent of register persons vaccinated, per age group",
+            ),
+        ),
+        "daily": charts.line(
+            [r["day"] for r in days],
+            [
+                (say("Tổng", "Total"), [r["total"] for r in days]),
+                (say("Mũi 1", "Dose 1"), [r["dose1"] for r in days]),
+                (say("Mũi 2", "Dose 2"), [r["dose2"] for r in days]),
+            ],
+            say("Số mũi tiêm theo ngày", "Doses per day"),
+            say("Số mũi tiêm đã nhập mỗi ngày", "Doses recorded each day"),
+        ),
+        "rvr": charts.paired_bars(
+            charts.by_week(rvr),
+            (
+                say("Báo cáo", "Reported"),
+                say("Đã nhập", "Recorded"),
+                say("Phần nhạt là chênh lệch", "The light part is the gap"),
+            ),
+            say("Đã nhập so với báo cáo", "Recorded vs reported"),
+            say(
+                "Số mũi điểm tiêm báo cáo và số đã nhập phần mềm",
+                "Doses the sites reported and doses recorded on the platform",
+            ),
+        ),
+    }
 
 
 @router.get("/dashboard")
 async def dashboard(request: Request, actor: WebActor) -> Response:
+    require_role(actor, *STATS_ROLES)
+    platform = platform_of(request)
+    ctx = await run_in_threadpool(_context, platform, actor, _typed(request))
+    lang = pages.lang_of(request)
+    ctx["charts"] = _charts(ctx, lambda vi, en: en if lang == "en" else vi)
+    ctx["fragment"] = is_htmx(request)
+    template = "dashboard/_stats.html" if ctx["fragment"] else "dashboard/page.html"
+    return pages.render(request, template, ctx, actor=actor, status=ctx.get("status", 200))
+
+
+@router.get("/dashboard/export/{name}.{fmt}")
+async def export(request: Request, actor: WebActor, name: str, fmt: str) -> Response:
+    """One table of the dashboard, every row, as CSV or XLSX."""
     require_role(actor, Role.PROVINCE, Role.CENTRAL)
-    return pages.render(request, "placeholder.html", {"page": "dashboard"}, actor=actor)
+    platform = platform_of(request)
+    if fmt not in ("csv", "xlsx") or name not in TABLES:
+        return pages.render(request, "forbidden.html", {}, actor=actor, status=404)
+
+    def make() -> Response:
+        svc = stats_for(platform)
+        with svc.cursor() as (cur, _snap):
+            t = table(cur, name, actor, _parse(_typed(request)), platform.today(), full=True)
+        return download(t, fmt)
+
+    try:
+        return await run_in_threadpool(make)
+    except ServiceError as exc:
+        lang = pages.lang_of(request)
+        text = "; ".join(p.message_en if lang == "en" else p.message_vi for p in exc.problems)
+        return Response(text, status_code=exc.status, media_type="text/plain; charset=utf-8")

@@ -1,0 +1,93 @@
+"""The dashboard page in-process (both backends): figures, drill-down, filters, exports, roles."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.factories import PROVINCE_A, PROVINCE_B, world
+from tests.stats.scenario import Scenario, make
+from tests.web.conftest import Web
+from tiemchung.api.app import create_app
+from tiemchung.core import Platform
+
+
+@pytest.fixture
+def dash(platform: Platform) -> Iterator[tuple[Web, Scenario]]:
+    with platform.sessions() as s:
+        sc = make(s, seed=5)
+    with TestClient(create_app(platform)) as client:
+        yield Web(client), sc
+
+
+def cells(html: str, table: str) -> list[list[str]]:
+    """The text of each body row of ``<table data-table=…>``."""
+    m = re.search(rf'<table class="data" data-table="{table}">(.*?)</table>', html, re.S)
+    assert m, table
+    body = m.group(1).split("<tbody>")[1]
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    return [
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+        for r in rows
+    ]
+
+
+def test_province_page_figures_and_drill_down(dash: tuple[Web, Scenario]) -> None:
+    web, sc = dash
+    assert web.sign_in("prov_a").status_code == 303
+    r = web.page("/dashboard")
+    assert r.status_code == 200, r.text
+    html = r.text
+    assert "<svg" in html and html.count('role="img"') == 3  # three charts, drawn here
+    rows = cells(html, "coverage")
+    wards = {p["ward"] for p in sc.persons if p["province"] == PROVINCE_A}
+    assert {row[0] for row in rows} == wards  # the province's wards, nothing of B
+    registered = {w: sum(1 for p in sc.persons if p["ward"] == w) for w in wards}
+    assert {row[0]: int(row[2].replace(".", "")) for row in rows} == registered
+    w = world()
+    assert f'href="/dashboard?province={PROVINCE_A}&amp;ward={w.wards["a1"]}"' in html
+    r = web.page(f"/dashboard?ward={w.wards['a1']}")
+    assert r.status_code == 200
+    assert [row[0] for row in cells(r.text, "coverage")] == [w.wards["a1"]]
+    # the total recorded / reported of the province, as the KPI states it
+    in_a = {s for s, (_w, p) in sc.sites.items() if p == PROVINCE_A}
+    reported = sum(t["reported"] for t in sc.tallies if t["site_id"] in in_a)
+    assert f"/ {reported:,}".replace(",", ".") in r.text or f"/ {reported}" in html
+
+
+def test_filters_errors_are_said_and_kept(dash: tuple[Web, Scenario]) -> None:
+    web, _sc = dash
+    web.sign_in("prov_a")
+    r = web.page("/dashboard?province=" + PROVINCE_B)
+    assert r.status_code == 403 and "ngoài phạm vi" in r.text
+    r = web.page("/dashboard?date_from=2021-02-31&lang=en")
+    assert r.status_code == 422
+    assert "is not a date" in r.text and 'value="2021-02-31"' in r.text
+    r = web.page("/dashboard", headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "<html" not in r.text and 'id="coverage"' in r.text
+
+
+def test_export_buttons_give_the_table(dash: tuple[Web, Scenario]) -> None:
+    web, sc = dash
+    web.sign_in("central")
+    html = web.page("/dashboard").text
+    assert 'href="/dashboard/export/quality.csv"' in html
+    r = web.client.get("/dashboard/export/quality.csv")
+    assert r.status_code == 200
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert sum(int(x[2]) for x in rows[1:]) == len(sc.doses)
+    r = web.client.get(f"/dashboard/export/coverage.xlsx?province={PROVINCE_B}")
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+
+
+@pytest.mark.parametrize("user", ["ward_a1", "site_a1", "citizen_an"])
+def test_other_roles_have_no_dashboard(dash: tuple[Web, Scenario], user: str) -> None:
+    web, _sc = dash
+    web.sign_in(user)
+    assert web.page("/dashboard").status_code == 403
+    assert web.client.get("/dashboard/export/coverage.csv").status_code == 403
