@@ -259,3 +259,46 @@ def test_recorded_rows_read_back_through_the_models(platform: Platform) -> None:
         assert (event.username, event.entity) == ("tests", "dose")
         assert event.at is not None
     assert {d.status for d in doses.values()} == {"verified", "unverified"}
+
+
+def _two_writers(
+    platform: Platform, rounds: list[tuple[DoseSubmission, DoseSubmission]]
+) -> list[list[int]]:
+    """Each round's pair sent at once, the first to this platform's writer and the second to
+    a second platform's (its own engine, connections and writer thread, as a second server
+    worker process has); the statuses answered, sorted."""
+    other = Platform(platform.settings, database_url=platform.database_url).start()
+    try:
+        answers = []
+        for pair in rounds:
+            futures = [
+                p.writer.submit(
+                    lambda s, p=p, sub=sub: record_doses(
+                        s, p.catalog, SYSTEM, [sub], today=date(2022, 6, 1)
+                    )[0]
+                )
+                for p, sub in zip((platform, other), pair, strict=True)
+            ]
+            results = [f.result(30) for f in futures]
+            answers.append(sorted(r.status for r in results))
+            if pair[0].client_uuid == pair[1].client_uuid:
+                assert results[0].dose is not None and results[1].dose is not None
+                assert results[0].dose["id"] == results[1].dose["id"]
+        return answers
+    finally:
+        other.close()
+
+
+def test_a_retry_on_another_worker_returns_the_original_dose(platform: Platform) -> None:
+    subs = [submission(None) for _ in range(20)]
+    assert _two_writers(platform, [(s, s) for s in subs]) == [[200, 201]] * 20
+    assert count_doses(platform) == 20
+
+
+def test_workers_racing_on_one_person_record_dose_one_once(platform: Platform) -> None:
+    """Dose 1 of the same person reaching two workers at once (different UUIDs): the writers
+    are serialised across processes, so the second sees the first and refuses."""
+    people = ["an", "binh", "dung"]
+    answers = _two_writers(platform, [(submission(p), submission(p)) for p in people])
+    assert answers == [[201, 409]] * len(people)
+    assert count_doses(platform) == len(people)

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Connection, Row, String, func, literal, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tiemchung.registry.catalog import Catalog
@@ -187,7 +188,34 @@ def record_submissions(
     today: date,
 ) -> list[DoseResult]:
     """Record doses of possibly different callers (the writer coalesces concurrent requests
-    into one call). Items are checked in order; nothing is committed here."""
+    into one call). Items are checked in order; nothing is committed here.
+
+    If the insert meets a UUID that another connection committed after this call looked
+    (a writer outside the server's serialised writers, see registry/writer.py), the unique
+    constraint refuses it and the call runs once more: the UUID is then stored, so the retry
+    answers 200 with the original dose, never a second row.
+    """
+    for attempt in (1, 2):
+        savepoint = session.begin_nested()
+        try:
+            results = _record(session, catalog, items, today=today)
+        except IntegrityError:
+            savepoint.rollback()
+            if attempt == 2:
+                raise
+            continue
+        savepoint.commit()
+        return results
+    raise AssertionError("unreachable")
+
+
+def _record(
+    session: Session,
+    catalog: Catalog,
+    items: Sequence[tuple[Actor, DoseSubmission]],
+    *,
+    today: date,
+) -> list[DoseResult]:
     subs = [s for _, s in items]
     actors = [a for a, _ in items]
     # Core statements on the session's connection: the ORM execution layer cost a fifth of

@@ -8,6 +8,12 @@ single-dose requests become one set-based call — and are retried one by one if
 fails. A caller's future resolves only after that commit, so an HTTP 2xx is never sent for a
 write that is not durable — the property the crash test checks. If the commit itself fails,
 every job of the batch gets the error.
+
+Several server processes (``tiemchung serve --workers N``) each have a writer. Their
+transactions are serialised all the same — SQLite by ``BEGIN IMMEDIATE``, PostgreSQL by a
+transaction-level advisory lock taken first (:data:`WRITER_LOCK`) — so the checks a job makes
+before writing (is this UUID stored? is dose 1 recorded?) still see every committed write of
+every process: what the workers run in parallel is HTTP, validation and serialisation.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
@@ -28,6 +35,10 @@ BatchHandler = Callable[[Session, list[Any]], list[Any]]
 log = logging.getLogger(__name__)
 
 _STOP = object()
+
+#: The advisory lock key every writer transaction takes on PostgreSQL ('tiemchung' in ASCII).
+WRITER_LOCK = 0x7469656D6368756E
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 class Writer:
@@ -95,7 +106,9 @@ class Writer:
         done: list[tuple[Future[Any], bool, Any]] = []
         try:
             with self._sessions() as session:
-                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                conn = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                if conn.dialect.name == "postgresql":
+                    conn.execute(_LOCK, {"key": WRITER_LOCK})
                 for group in _groups(live):
                     if isinstance(group[0][0], _Item):
                         done.extend(self._run_items(session, group))
