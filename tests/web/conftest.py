@@ -119,13 +119,13 @@ class DemoServer:
 def _build_demo(directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
     """A small demo province (the `tiemchung demo` machinery with 600 people), signing keys,
     and a session today at the desk user's site."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from tiemchung.certificates.keys import KeyStore
     from tiemchung.cli import initialise
     from tiemchung.config import Settings
     from tiemchung.demo import build_demo
-    from tiemchung.registry.models import Person, User
+    from tiemchung.registry.models import Dose, Person, User
 
     settings = Settings(data_dir=directory, database_url=f"sqlite:///{directory / 'tiemchung.db'}")
     initialise(settings)
@@ -147,6 +147,9 @@ def _build_demo(directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
                 c: getattr(chosen, c)
                 for c in ("person_id", "national_id", "full_name", "dob", "sex", "address")
             }
+            info["next_dose"] = 1 + (
+                s.scalar(select(func.max(Dose.dose_number)).where(Dose.person_pk == chosen.id)) or 0
+            )
             today = datetime.now(ZoneInfo(settings.timezone)).date()
             s.add(
                 VaccinationSession(
