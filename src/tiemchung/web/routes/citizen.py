@@ -57,8 +57,9 @@ async def my_certificate(request: Request, actor: WebActor) -> Response:
     require_role(actor, Role.CITIZEN)
     platform = platform_of(request)
 
-    def pid() -> str | None:
+    def pid() -> str:
         with platform.sessions() as session:
-            return session.scalar(select(Person.person_id).where(Person.id == actor.person_pk))
+            found = session.scalar(select(Person.person_id).where(Person.id == actor.person_pk))
+            return found or ""
 
-    return await certificate_pdf(request, actor, await run_in_threadpool(pid) or "")
+    return await certificate_pdf(request, actor, await run_in_threadpool(pid))
