@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 import statistics
 import sys
@@ -277,7 +278,8 @@ def main() -> None:
         table(con.cursor(), name, central, Filters(), TODAY)
     results: dict[str, Any] = {}
     for name in TABLES:
-        times = []
+        times: list[float] = []
+        slowest: tuple[float, str] = (0.0, "")
         for i in range(args.repeat):
             f = Filters(**filters[i % len(filters)])
             actor = (
@@ -290,10 +292,13 @@ def main() -> None:
             table(cur, name, actor, f, TODAY)
             times.append((time.perf_counter() - t0) * 1000)
             cur.close()
+            label = ",".join(f"{k}={v}" for k, v in filters[i % len(filters)].items()) or "all"
+            slowest = max(slowest, (times[-1], label)) if i else (times[-1], label)
         results[name] = {
             "p50_ms": round(statistics.median(times), 2),
             "p99_ms": round(pctl(times, 0.99), 2),
             "max_ms": round(max(times), 2),
+            "slowest_filter": slowest[1],
             "runs": len(times),
         }
     # baselines over the raw doses, in the same run
@@ -355,7 +360,7 @@ def main() -> None:
         "filters_cycled": len(filters),
         "repeat": args.repeat,
     }
-    print(out)
+    print(json.dumps(out, indent=1, default=str))
     if not args.no_write:
         print(write_result("dashboard", inputs=inputs, results=out, packages=["duckdb", "pyarrow"]))
 

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tiemchung.cli_worklists import worklist_app
 from tiemchung.config import Settings, get_settings
+from tiemchung.stats.cli import stats_app
 
 app = typer.Typer(
     help="tiemchung — nền tảng dữ liệu tiêm chủng / vaccination data platform", no_args_is_help=True
@@ -30,6 +31,7 @@ reconcile_app = typer.Typer(
 )
 app.add_typer(reconcile_app, name="reconcile")
 app.add_typer(worklist_app, name="worklist")
+app.add_typer(stats_app, name="stats")
 console = Console(stderr=True)
 
 

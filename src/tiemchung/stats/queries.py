@@ -261,12 +261,7 @@ def coverage_by_age(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters, to
         }
         r.pop("k", None)
         rows.append({"age_group": g.code, "label_vi": g.vi, "label_en": g.en} | r)
-    cols = [
-        Column("age_group", "Nhóm tuổi", "Age group", "text"),
-        Column("label_vi", "Nhóm tuổi (vi)", "Age group (vi)", "text"),
-        Column("label_en", "Nhóm tuổi (en)", "Age group (en)", "text"),
-        *_COV,
-    ]
+    cols = [Column("age_group", "Nhóm tuổi", "Age group", "text"), *_COV]
     return Table(
         "coverage_by_age",
         f"Độ bao phủ theo nhóm tuổi (tuổi năm {ref})",

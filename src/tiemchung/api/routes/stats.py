@@ -25,9 +25,10 @@ from tiemchung.stats.tables import Table
 router = APIRouter(tags=["stats"])
 
 
-def freshness(snap: Snapshot, refreshing: bool) -> dict[str, Any]:
+def freshness(snap: Snapshot, refreshing: bool, max_age: float = 600) -> dict[str, Any]:
     """What the page and the API say about how old the figures are."""
     return {
+        "max_age_minutes": round(max_age / 60),
         "built_at": snap.meta["built_at"],
         "age_seconds": round(snap.age_seconds()),
         "refreshing": refreshing,
@@ -45,7 +46,7 @@ def get_table(
     svc = stats_for(platform)
     with svc.cursor() as (cur, snap):
         t = table(cur, name, actor, f, platform.today(), full=full)
-    return t, freshness(snap, svc.refreshing)
+    return t, freshness(snap, svc.refreshing, svc.max_age)
 
 
 def download(t: Table, fmt: str) -> Response:
@@ -71,7 +72,7 @@ def list_stats(actor: CurrentActor, platform: PlatformDep) -> dict[str, Any]:
     return {
         "tables": list(TABLES),
         "province": f.province,
-        "snapshot": freshness(snap, svc.refreshing),
+        "snapshot": freshness(snap, svc.refreshing, svc.max_age),
     }
 
 
@@ -102,4 +103,4 @@ def refresh_stats(actor: CurrentActor, platform: PlatformDep) -> dict[str, Any]:
     svc = stats_for(platform)
     snap = svc.current()
     svc.start_refresh()
-    return {"snapshot": freshness(snap, svc.refreshing)}
+    return {"snapshot": freshness(snap, svc.refreshing, svc.max_age)}

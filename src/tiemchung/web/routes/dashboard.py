@@ -88,7 +88,7 @@ def _context(platform: Platform, actor: Actor, typed: dict[str, str]) -> dict[st
     with svc.cursor() as (cur, snap):
         ctx: dict[str, Any] = {
             "typed": typed,
-            "fresh": freshness(snap, svc.refreshing),
+            "fresh": freshness(snap, svc.refreshing, svc.max_age),
             "age_groups": AGE_GROUPS,
             "problems": [],
         }
