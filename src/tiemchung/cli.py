@@ -379,6 +379,9 @@ def reconcile(
         bool, typer.Option(help="link only --records (new) against --state's run and model")
     ] = False,
     state: Annotated[Path | None, typer.Option(help="previous run's OUT (--incremental)")] = None,
+    register_update: Annotated[
+        bool, typer.Option(help="--register is a new snapshot: re-check --state's --records")
+    ] = False,
 ) -> None:
     """Link every dose record to a register person; say what is wrong and what to do."""
     if ctx.invoked_subcommand is not None:
@@ -392,6 +395,10 @@ def reconcile(
         _fail(f"missing {', '.join(missing)}; see tiemchung reconcile --help", 2)
     if engine not in ("duckdb", "spark"):
         _fail(f"--engine must be duckdb or spark, not '{engine}'", 2)
+    if register_update:
+        from tiemchung.cli_reconcile import register_update as run_update
+
+        return run_update(records, register, out, state, map_file, threads, memory)
     if incremental or state is not None:
         if not (incremental and state is not None):
             _fail("--incremental needs --state PREVIOUS_OUT (and the reverse)", 2)

@@ -136,3 +136,59 @@ def incremental(
         f"corrected, {o['duplicate']:,} duplicates, {o['review']:,} to review, "
         f"{o['not_found']:,} not found — {out}/links.parquet"
     )
+
+
+def register_update(
+    records: Path | None,
+    register: Path | None,
+    out: Path | None,
+    state: Path | None,
+    map_file: Path | None = None,
+    threads: int | None = None,
+    memory: str | None = None,
+) -> None:
+    """`tiemchung reconcile --register-update --register NEW --records R --state PREV --out OUT`:
+    the records of PREV re-checked against a new register snapshot, scoring only those a
+    changed person can affect."""
+    from tiemchung.reconcile import ModelError, ReconcileInputError
+    from tiemchung.reconcile.incremental import recheck_register
+
+    if state is None:
+        console.print(
+            "[red]✗[/red] --register-update cần --state / needs --state PREVIOUS_OUT "
+            "(the run whose records are re-checked)"
+        )
+        raise typer.Exit(2)
+    assert records and register and out  # the caller checked
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} stages"),
+        console=console,
+    ) as bar:
+        task = bar.add_task("reconcile --register-update", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"register update: {stage}", completed=done, total=total)
+
+        try:
+            summary = recheck_register(
+                state,
+                records,
+                register,
+                out,
+                mapping=map_file,
+                threads=threads,
+                memory=memory,
+                progress=progress,
+            )
+        except (ReconcileInputError, ModelError) as exc:
+            console.print(f"[red]✗[/red] {exc}")
+            raise typer.Exit(2) from None
+    ru, o = summary["register_update"], summary["overall"]
+    console.print(
+        f"[green]✓[/green] sổ dân cư mới / new register: {ru['persons_added']:,} added, "
+        f"{ru['persons_removed']:,} removed, {ru['persons_changed']:,} changed; "
+        f"{ru['records_rechecked']:,} of {o['records']:,} records re-checked, "
+        f"{ru['changed_links']:,} links changed — {out}/links.parquet"
+    )

@@ -104,3 +104,50 @@ def test_apply_refuses_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
     res = runner.invoke(app, ["reconcile", "apply", str(tmp_path)])
     assert res.exit_code == 2
     assert "links.parquet" in res.output
+
+
+def test_register_update_from_the_command_line(case: Case, tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    args = ["reconcile", "--register", str(case.register_file), "--out", str(tmp_path / "u")]
+    res = runner.invoke(app, [*args, "--records", str(case.records_file), "--register-update"])
+    assert res.exit_code == 2 and "--state" in res.output
+    # the case's records include one without a record_id (#row-N): refused, with the reason
+    res = runner.invoke(
+        app,
+        [*args, "--records", str(case.records_file), "--register-update", "--state", str(case.out)],
+    )
+    assert res.exit_code == 2 and "record_id" in res.output, res.output
+    # a run over records that all have ids, then a snapshot without its first person
+    recs = pq.read_table(case.records_file)
+    ids = recs.column("record_id")
+    with_ids = recs.filter(pa.compute.invert(pa.compute.is_null(ids)))
+    pq.write_table(with_ids, tmp_path / "recs.parquet")
+    first = tmp_path / "first"
+    reg = [
+        "--register",
+        str(case.register_file),
+        "--records",
+        str(tmp_path / "recs.parquet"),
+    ]
+    assert runner.invoke(app, ["reconcile", *reg, "--out", str(first)]).exit_code == 0
+    lines = case.register_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "new_reg.csv").write_text("".join([lines[0], *lines[2:]]), encoding="utf-8")
+    res = runner.invoke(
+        app,
+        [
+            "reconcile",
+            "--register",
+            str(tmp_path / "new_reg.csv"),
+            "--records",
+            str(tmp_path / "recs.parquet"),
+            "--register-update",
+            "--state",
+            str(first),
+            "--out",
+            str(tmp_path / "u2"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "0 added, 1 removed, 0 changed" in res.output
+    assert pq.read_metadata(tmp_path / "u2" / "links.parquet").num_rows == with_ids.num_rows

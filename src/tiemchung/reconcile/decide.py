@@ -215,6 +215,21 @@ def _corrections_sql(plan: Plan) -> str:
     return f"concat('{{', concat_ws(', ', {parts}), '}}')"
 
 
+#: the identity's standardised blocking values (state column, ident column): a register
+#: update re-checks the records whose values meet a changed person's (see
+#: :func:`tiemchung.reconcile.incremental.recheck_register`)
+KEYS = (
+    ("k_id", "id_key"),
+    ("k_name", "name_fold"),
+    ("k_dob", "dob_iso"),
+    ("k_year", "dob_y"),
+    ("k_ward", "ward"),
+    ("k_phone", "phone"),
+)
+KEY_INNER = ", ".join(f"i.{c} AS {k}" for k, c in KEYS)
+KEY_SELECT = ", ".join(k for k, _ in KEYS)
+
+
 def decided_sql(plan: Plan, model: Model, n_register: int) -> str:
     """Per identity: decision, person (when plausible), posterior, mismatches, corrections
     (JSON field -> register value), explanation, and the area it counts under."""
@@ -234,8 +249,9 @@ def decided_sql(plan: Plan, model: Model, n_register: int) -> str:
         f"is_exact, nf_key, CASE WHEN {found} THEN mismatches END AS mismatches, "
         f"CASE WHEN {found} THEN corrections END AS corrections, explanation, "
         f"CASE WHEN {found} THEN p_ward ELSE ward END AS ward, "
-        f"CASE WHEN {found} THEN p_province ELSE province END AS province FROM ("
+        f"CASE WHEN {found} THEN p_province ELSE province END AS province, {KEY_SELECT} FROM ("
         f"SELECT i.iid, i.problem, i.nf_key, i.ward, i.province, {decision} AS decision, "
+        f"{KEY_INNER}, "
         "b.person_id, coalesce(b.p, 0.0) AS p, coalesce(b.is_exact, FALSE) AS is_exact, "
         f"{mism} AS mismatches, {corr} AS corrections, "
         "CASE WHEN i.problem IS NOT NULL THEN i.problem "
@@ -328,6 +344,7 @@ def links_sql() -> str:
 STATE_SQL = (
     "SELECT r._row, r.record_id, r.no_id, r.dose_number, r.dose_day, d.decision, d.person_id, "
     "d.p, d.is_exact, d.nf_key, d.mismatches, d.corrections, d.explanation, d.ward, "
-    "d.province, k.candidates FROM rec_iid r LEFT JOIN decided d ON d.iid = r.iid "
+    f"d.province, k.candidates, {', '.join(f'd.{k}' for k, _ in KEYS)} "
+    "FROM rec_iid r LEFT JOIN decided d ON d.iid = r.iid "
     "LEFT JOIN cand_json k ON k.iid = r.iid"
 )

@@ -27,10 +27,12 @@ from .errors import ModelError, ReconcileInputError
 from .inputs import InputSpec, check_shared_mapping, inspect_input, read_mapping
 from .model import Model, choose_auto_threshold, estimate_pi
 from .standardise import KINDS
-from .steps import RAW_IDENTITY, Plan
+from .steps import RAW_IDENTITY, REG_COLS, Plan
 from .train import train
 
 Progress = Callable[[str, int, int], None]
+#: the standardised register of a run (``OUT/register_std.parquet``)
+REGISTER_STD = "register_std.parquet"
 #: inputs above this size make the DuckDB engine keep its tables on disk (resumable)
 DURABLE_BYTES = 2 << 30
 
@@ -83,7 +85,7 @@ def stage_standardise(ctx: Context) -> None:
     for kind, source in ctx.plan.value_sources().items():
         fn, schema = KINDS[kind]
         ctx.engine.standardise(f"v_{kind}", source, fn, schema)
-    ctx.engine.run("reg", ctx.plan.reg_sql())
+    ctx.engine.run("reg", ctx.plan.reg_sql(_pinned_size(ctx)))
 
 
 def stage_collapse(ctx: Context) -> None:
@@ -153,8 +155,13 @@ def stage_classify(ctx: Context) -> None:
         ctx.model.thresholds = {"auto": auto, "plausible": 0.5}
         ctx.model.training["expected_auto_precision_residual"] = _expected_precision(p, n, auto)
         (ctx.work / "model.json").write_text(ctx.model.to_json(), encoding="utf-8")
-    ctx.engine.run("decided", decide.decided_sql(ctx.plan, ctx.model, n_reg))
-    ctx.engine.run("cand_json", decide.candidates_sql(ctx.plan, ctx.model, n_reg))
+    n_prior = _pinned_size(ctx) or n_reg
+    ctx.engine.run("decided", decide.decided_sql(ctx.plan, ctx.model, n_prior))
+    ctx.engine.run("cand_json", decide.candidates_sql(ctx.plan, ctx.model, n_prior))
+    # the standardised register: what a later register snapshot is compared with
+    # (`reconcile --register-update`, incremental.recheck_register)
+    cols = ", ".join(c for c in REG_COLS if c != "name_tf")
+    ctx.engine.export(f"SELECT {cols} FROM reg", ctx.opts.out / REGISTER_STD, "parquet")
 
 
 def _expected_precision(p: np.ndarray, n: np.ndarray, t: float) -> float | None:
@@ -203,6 +210,18 @@ DROP_AFTER: dict[str, tuple[str, ...]] = {
     "classify": ("best", "runners_up", "ident", "reg"),
     "records": ("rec_iid", "decided", "cand_json", "multi", "conflicts", "duplicates"),
 }
+
+
+def _pinned_size(ctx: Context) -> int | None:
+    """The register size N of the prior (pi/N per person) and of name frequencies when a
+    model is given: the model's own (``training.register``), so that a new register snapshot
+    moves no score except through the persons that changed — and a re-check of only the
+    affected records equals a batch run (``incremental.recheck_register``). ``None`` (this
+    register's size) when training, or for a model that does not record it."""
+    if not ctx.given_model or ctx.model is None:
+        return None
+    n = ctx.model.training.get("register")
+    return int(n) if n else None
 
 
 def _n_register(ctx: Context) -> int:

@@ -139,7 +139,10 @@ class Plan:
                 )
         return cols, joins
 
-    def reg_sql(self) -> str:
+    def reg_sql(self, n_register: int | None = None) -> str:
+        """The standardised register, with each folded name's frequency ``name_tf``: its
+        count over ``n_register`` — the model's register size when a model is given (see
+        :func:`tiemchung.reconcile.run.prior_size`), else this register's."""
         rename = {
             "national_id": {"id_key": "nid", "id_kind": ""},
             "dob": {"day_no": ""},
@@ -152,9 +155,10 @@ class Plan:
         )
         # term frequency of each folded name in the register (a hash aggregate and join:
         # cheaper than a window over a million rows)
+        total = "(SELECT count(*) FROM x)" if n_register is None else f"{int(n_register)}"
         return (
             f"WITH x AS ({inner}), f AS (SELECT name_fold AS tf_name, CAST(count(*) AS DOUBLE) "
-            "/ (SELECT count(*) FROM x) AS name_tf FROM x GROUP BY name_fold) "
+            f"/ {total} AS name_tf FROM x GROUP BY name_fold) "
             "SELECT x.*, f.name_tf FROM x LEFT JOIN f ON f.tf_name = x.name_fold"
         )
 
