@@ -157,6 +157,7 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
     try:
         with platform.sessions() as s:
             if s.scalar(select(Person.id).limit(1)) is not None:
+                plan_today(platform)  # a demo from another day: the desk needs today's
                 return _summary(platform, reused=True)  # an earlier demo in this folder
         profile = load_profile(overrides={"population": {"provinces": {DEMO_PROVINCE: 1.0}}})
         made = generate(people, seed, out, profile=profile)
@@ -175,6 +176,7 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
         with platform.sessions() as s:
             first = s.scalar(select(Person.person_id).order_by(Person.id).limit(1))
         _demo_users(platform, sites, [{"person_id": first}])
+        plan_today(platform)
         return _summary(platform, reused=False) | {
             "synth": str(out),
             "wards": made["wards"],
@@ -182,6 +184,48 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
         }
     finally:
         platform.close()
+
+
+#: Today's products, given to the sites in turn (the desk users' sites first, so the demo's
+#: desk login gets the first); all three have unexpired demo lots.
+TODAY_PRODUCTS = ("PFIZER", "AZ", "VEROCELL")
+
+
+def plan_today(platform: Platform) -> int:
+    """A planned session today (Vietnam's date) at every active site that has none, so the
+    vaccination desk has a session, a product and lots out of the box; the generated
+    sessions are all in the past. Idempotent: returns how many were added."""
+    today = platform.today()
+    with platform.sessions() as s:
+        planned = set(
+            s.scalars(
+                select(VaccinationSession.site_id).where(VaccinationSession.session_date == today)
+            )
+        )
+        desks = set(s.scalars(select(User.site_id).where(User.site_id.is_not(None))))
+        active = s.scalars(select(Site.site_id).where(Site.active).order_by(Site.site_id))
+        sites = sorted(
+            (site_id for site_id in active if site_id not in planned),
+            key=lambda site_id: site_id not in desks,  # stable: the desk users' sites first
+        )
+        if sites:
+            s.execute(
+                insert(VaccinationSession),
+                [
+                    {
+                        "site_id": site_id,
+                        "session_date": today,
+                        "product_code": TODAY_PRODUCTS[i % len(TODAY_PRODUCTS)],
+                        "planned_count": 120,
+                        "status": "planned",
+                    }
+                    for i, site_id in enumerate(sites)
+                ],
+            )
+            s.commit()
+    if sites:
+        platform.catalog.reload()
+    return len(sites)
 
 
 def _reconcile_backlog(platform: Platform, actor: Actor, out: Path) -> dict[str, Any]:

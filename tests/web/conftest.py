@@ -117,8 +117,8 @@ class DemoServer:
 
 
 def _build_demo(directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
-    """A small demo province (the `tiemchung demo` machinery with 600 people), signing keys,
-    and a session today at the desk user's site."""
+    """A small demo province (the `tiemchung demo` machinery with 600 people) and signing
+    keys; the demo's own session today at the desk user's site is checked, not added."""
     from sqlalchemy import func, select
 
     from tiemchung.certificates.keys import KeyStore
@@ -150,17 +150,22 @@ def _build_demo(directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
             info["next_dose"] = 1 + (
                 s.scalar(select(func.max(Dose.dose_number)).where(Dose.person_pk == chosen.id)) or 0
             )
+            # `tiemchung demo` plans today's sessions itself, so the desk works out of the box
             today = datetime.now(ZoneInfo(settings.timezone)).date()
-            s.add(
-                VaccinationSession(
-                    site_id=site_user.site_id,
-                    session_date=today,
-                    product_code="PFIZER",
-                    planned_count=120,
-                    status="planned",
+            planned = s.scalars(
+                select(VaccinationSession.product_code).where(
+                    VaccinationSession.site_id == site_user.site_id,
+                    VaccinationSession.session_date == today,
                 )
-            )
-            s.commit()
+            ).all()
+            assert planned == ["PFIZER"], planned
+            citizen = s.scalar(select(User).where(User.role == "citizen"))
+            assert citizen is not None and citizen.person_pk is not None
+            me = s.get(Person, citizen.person_pk)
+            assert me is not None
+            info["citizen"] = {
+                c: getattr(me, c) for c in ("person_id", "national_id", "full_name", "dob")
+            }
     finally:
         platform.close()
     return users, info
