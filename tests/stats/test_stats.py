@@ -294,3 +294,35 @@ def test_snapshot_is_a_snapshot_until_refreshed(
     svc.refresh()
     assert q(svc, "recorded_vs_reported", CENTRAL)[0]["reported"] == before + 1000
     assert svc.current().built_at >= old
+
+
+def test_stale_snapshot_refreshes_in_the_background(platform: Platform) -> None:
+    """A request finding the snapshot too old is answered from it at once; a new one follows."""
+    from sqlalchemy import insert
+
+    from tiemchung.registry.models import Tally
+    from tiemchung.stats.service import wait_refreshed
+
+    svc = StatsService(platform.engine, platform.settings.data_dir, max_age=3600)
+    first = svc.current()  # none yet: taken now, and waited for
+    with platform.sessions() as s:
+        s.execute(
+            insert(Tally).values(
+                site_id=world().sites["a1"],
+                report_date=date(2021, 9, 9),
+                product_code="AZ",
+                reported=77,
+            )
+        )
+        s.commit()
+    assert svc.current().path == first.path  # fresh enough: not refreshed
+    svc.max_age = 0
+    answered = svc.current()
+    assert answered.path == first.path  # answered from the old one…
+    wait_refreshed(svc)
+    assert svc.last_error is None
+    now = svc.current()
+    assert now.path != first.path  # …and replaced in the background
+    with svc.cursor() as (cur, _snap):
+        (tot,) = table(cur, "recorded_vs_reported", CENTRAL, Filters(), TODAY).rows
+    assert tot["reported"] == 77

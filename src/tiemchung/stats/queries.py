@@ -123,7 +123,8 @@ def _level(f: Filters) -> str:
 def _where(
     f: Filters, *, age: bool, ref_year: int, days: str | None = None, to_only: bool = False
 ) -> tuple[str, list[Any]]:
-    cond, params = ["TRUE"], []
+    cond: list[str] = ["TRUE"]
+    params: list[Any] = []
     if f.ward:
         cond.append("ward = ?")
         params.append(f.ward)
