@@ -138,7 +138,7 @@ def test_missing_diacritics_is_a_mismatch(platform: Platform) -> None:
     v = run(platform, VerifyRecord(national_id="001085123456", full_name="Nguyen Van An"))
     assert v.status == "mismatch"
     assert _kinds(v) == [("full_name", "diacritics", True)]
-    assert v.mismatches[0].register == "Nguyễn Văn An"
+    assert v.mismatches[0].in_register == "Nguyễn Văn An"
 
 
 def test_other_name_dob_sex_kinds(platform: Platform) -> None:
@@ -172,7 +172,7 @@ def test_unknown_id_with_name_and_dob_finds_the_person_as_a_mismatch(platform: P
     )
     assert v.status == "mismatch" and v.matched_on == "name_dob"
     assert _kinds(v) == [("national_id", "different", True)]
-    assert v.mismatches[0].register == "0010******56"  # masked for a site user
+    assert v.mismatches[0].in_register == "0010******56"  # masked for a site user
 
 
 def test_partial_register_dob_and_old_id(platform: Platform) -> None:

@@ -24,7 +24,7 @@ _FIELDS_EXAMPLE = {
 _NAME_DOB_EXAMPLE = {"full_name": "Trần Thị Bình", "dob": "02/11/1990"}
 
 
-class VerifyRequest(BaseModel):
+class DeskVerifyRequest(BaseModel):
     """Either the chip card's QR payload as the scanner typed it, or the fields the desk typed
     (any subset, but at least an ID number, or a full name with a date of birth)."""
 
@@ -73,7 +73,7 @@ class VerifyMismatch(BaseModel):
     field: str = Field(description="national_id | full_name | dob | sex | ward_code")
     kind: str = Field(description="different | diacritics | day_month_swapped | register_has_none")
     typed: str | None = Field(description="What was typed or scanned, in standard form")
-    register: str | None = Field(description="The register's value (masked IDs in desk view)")
+    in_register: str | None = Field(description="The register's value (masked IDs in desk view)")
     decisive: bool = Field(description="False for the ward: reported, never blocks verification")
     message_vi: str
     message_en: str
@@ -146,7 +146,7 @@ _RESPONSE_EXAMPLE = {
             "field": "full_name",
             "kind": "diacritics",
             "typed": "Nguyen Van An",
-            "register": "Nguyễn Văn An",
+            "in_register": "Nguyễn Văn An",
             "decisive": True,
             "message_vi": "Họ tên khác dấu (thiếu hoặc sai dấu) so với sổ dân cư",
             "message_en": "the name differs in diacritics (missing or wrong)",
@@ -177,7 +177,7 @@ _RESPONSE_EXAMPLE = {
 }
 
 
-class VerifyResponse(BaseModel):
+class DeskVerifyResponse(BaseModel):
     """``status``: ``verified`` (a dose with these fields is saved verified), ``mismatch`` (one
     register person, fields differ: see ``mismatches``), ``ambiguous`` (several fit: see
     ``candidates``), ``not_found``."""

@@ -91,7 +91,7 @@ class Mismatch:
     field: str
     kind: str  # different | diacritics | day_month_swapped | register_has_none
     typed: str | None
-    register: str | None  # masked as the caller's view requires
+    in_register: str | None  # masked as the caller's view requires
     decisive: bool  # False: reported, but does not stop the dose being verified (ward)
     message_vi: str
     message_en: str
@@ -509,12 +509,14 @@ def verify(
         v.more_candidates = more
     v.id_conflicts = _conflicts(t, person)
     if t.national_id is not None and status != AMBIGUOUS:
-        unlinked = conn.execute(
-            select(*_DOSE_COLS)
-            .where(_D.national_id == t.national_id, _D.person_pk.is_(None))
+        # By the typed ID only, unlinked ones kept here: with "person_pk IS NULL" in SQL,
+        # SQLite chose the person_pk index, i.e. a walk over every unlinked dose.
+        typed_id = conn.execute(
+            select(*_DOSE_COLS, _D.person_pk)
+            .where(_D.national_id == t.national_id)
             .order_by(_D.dose_number, _D.dose_date)
         ).all()
-        v.unlinked_doses = _entries(unlinked)
+        v.unlinked_doses = _entries([r for r in typed_id if r.person_pk is None])
     history = v.doses if person is not None else v.unlinked_doses
     if status != AMBIGUOUS:
         v.next_dose = next_dose(history, _products(conn, {d.product_code for d in history}))

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
 from tiemchung.api.problems import ERROR_RESPONSES
-from tiemchung.api.verify_schemas import VerifyRequest, VerifyResponse
+from tiemchung.api.verify_schemas import DeskVerifyRequest, DeskVerifyResponse
 from tiemchung.registry.scope import Role
 from tiemchung.registry.verify import Verification, verify
 
@@ -18,10 +18,10 @@ router = APIRouter(tags=["verify"])
 _ERRORS = {k: v for k, v in ERROR_RESPONSES.items() if k != 404 and k != 409}
 
 
-@router.post("/verify", response_model=VerifyResponse, responses=_ERRORS)
+@router.post("/verify", response_model=DeskVerifyResponse, responses=_ERRORS)
 async def verify_person(
-    body: VerifyRequest, actor: CurrentActor, platform: PlatformDep
-) -> VerifyResponse:
+    body: DeskVerifyRequest, actor: CurrentActor, platform: PlatformDep
+) -> DeskVerifyResponse:
     """Check a scanned chip-card QR payload or typed fields against the register before a
     dose: status, the register person (masked as the caller's role allows), the fields that
     differ, ID conflicts, candidates when ambiguous, the dose history and the next dose due.
@@ -36,4 +36,4 @@ async def verify_person(
 
     result = await run_in_threadpool(run)
     await platform.audit_read(actor, "person.read", "person", result.read_person_ids)
-    return VerifyResponse.model_validate(asdict(result))
+    return DeskVerifyResponse.model_validate(asdict(result))
