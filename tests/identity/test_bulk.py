@@ -140,3 +140,96 @@ def test_suspect_filter_misses_nothing_repair_would_change(
     assert not [v for v in missed if not v.isascii() and repair_encoding(v) == v]
     clean_flagged = sum(f for v, f in zip(values, flagged, strict=True) if v == repair_encoding(v))
     assert clean_flagged / len(values) < 0.30
+
+
+def test_fold_agrees_on_every_character(con: duckdb.DuckDBPyConnection) -> None:
+    """The fast path (strip_accents) is taken only where it is exact; every other character
+    goes the translate() path. Checked on each BMP character outside CJK, alone and between
+    letters, so a fast-path class that is too wide fails here."""
+    cps = [c for c in [*range(0x1, 0x3400), *range(0xA000, 0x10000)]
+           if not 0xD800 <= c < 0xE000]
+    values = [chr(c) for c in cps] + ["a" + chr(c) + "b" for c in cps]
+    got = _column(con, values, "tc_fold_name(x)")
+    bad = [(v, g) for v, g in zip(values, got, strict=True) if g != fold_name(v)]
+    assert bad[:5] == []
+
+
+def test_fast_text_is_nfc() -> None:
+    """``tc__nfc`` skips nfc_normalize on fast text: no character of it may change under NFC
+    or compose with a neighbour (NFC quick check "yes": no combining class, no canonical
+    decomposition ending in it)."""
+    import unicodedata
+
+    from tiemchung.identity.bulk import _FAST_RANGES
+
+    second = set()
+    for c in range(0x110000):
+        d = unicodedata.decomposition(chr(c)) if not 0xD800 <= c < 0xE000 else ""
+        if d and not d.startswith("<") and len(d.split()) == 2:
+            second.add(int(d.split()[1], 16))
+    for a, b in _FAST_RANGES:
+        for c in range(a, b + 1):
+            ch = chr(c)
+            assert unicodedata.is_normalized("NFC", ch) and not unicodedata.combining(ch)
+            assert c not in second, hex(c)
+
+
+EDGE_NAMES = [
+    "Nguyễn Văn An", "NGUYỄN VĂN AN", "nguyễn văn an", "nGUYỄN vĂN aN",
+    "ĐẶNG THỊ THUỶ", "đặng thị thuỷ", "Đặng Thị Thủy", "Đặng Thị Thuỷ",
+    "LÊ HOÀ", "Lê Hoà", "Lê Hòa", "lê hoà", "HOÀ", "Hoà", "hoà", "Khoẻ", "KHOẺ", "Toả", "Uỷ",
+    "Thuỵ Khuê", "Hoàng Toàn", "Nguyễn Hoà-Hoà", "h'hen niê", "H’HEN", "y-moan", "Quỳnh Quý",
+    "Nguyễn  Văn\tAn", "  Lê   Hòa  ", "Lê\u00a0Hòa", "Lê\u2003Hòa", "Lê\nHòa\r\n",
+    "a" + " " * 12 + "b", "a \t\u00a0\n b",
+    "", " ", "\t", "x", "X",
+    "Ð Ø ß", "François Müller", "İstanbul", "ǅemal", "O'Brien", "Mc Donald 3", "(Lê) Hòa",
+]
+
+
+def test_names_edge_cases(con: duckdb.DuckDBPyConnection) -> None:
+    """Case, Đ, tone style oa/oe/uy, whitespace of every kind, empty, NFD input; both the
+    fast paths (already display form, fast text) and the slow ones."""
+    import unicodedata
+
+    values = [*EDGE_NAMES, unicodedata.normalize("NFD", "Đặng Thị Thủy"),
+              unicodedata.normalize("NFD", "LÊ HOÀ  khoẻ"), "Lê\u0300 Hòa"]
+    got = _column(con, values, "{'f': tc_fold_name(x), 'n': tc_normalize_name(x)}")
+    want = [{"f": fold_name(v), "n": normalize_name(v)} for v in values]
+    assert [(v, g) for v, g, w in zip(values, got, want, strict=True) if g != w] == []
+    # the expected values, written out for a few, so the test does not only compare
+    by_value = dict(zip(values, got, strict=True))
+    assert by_value["ĐẶNG THỊ THUỶ"] == {"f": "dang thi thuy", "n": "Đặng Thị Thủy"}
+    assert by_value["  Lê   Hòa  "] == {"f": "le hoa", "n": "Lê Hòa"}
+    assert by_value["h'hen niê"]["n"] == "H'Hen Niê"
+    assert by_value[""] == {"f": "", "n": ""}
+
+
+def test_names_null(con: duckdb.DuckDBPyConnection) -> None:
+    row = con.execute("SELECT tc_fold_name(NULL), tc_normalize_name(NULL), "
+                      "tc_squash(NULL), tc_id_digits(NULL)").fetchone()
+    assert row == (None, None, None, None)
+
+
+def test_ids_edge_cases(con: duckdb.DuckDBPyConnection) -> None:
+    values = ["001090012345", "001 090 012345", "001.090.012.345", " 001090012345 ",
+              "001090012345\r\n", "00109001234", "0010900123456", "123456789", "12.345.678-9",
+              "0010900I2345", "", "-", "001090012345x", "００１０９００１２３４５", "1234567890"]
+    got = _column(con, values, "tc_id_digits(x)")
+    want = [None if (n := _py(parse_national_id, v)) is None else n.digits for v in values]
+    assert got == want
+    assert got[:4] == ["001090012345"] * 4 and got[7:9] == ["123456789"] * 2
+
+
+def test_via_distinct_keeps_every_row(con: duckdb.DuckDBPyConnection) -> None:
+    from tiemchung.identity.bulk import via_distinct_sql
+
+    values = ["LÊ  HOÀ", "Lê Hòa", "LÊ  HOÀ", None, "", "Trần Văn Bình"] * 3
+    con.execute("CREATE OR REPLACE TEMP TABLE vd AS SELECT unnest(range(?)) AS i, "
+                "unnest(?) AS n", [len(values), values])
+    sql = via_distinct_sql("vd", "n", {"k": "tc_fold_name", "d": "tc_normalize_name"})
+    rows = con.execute(f"SELECT i, n, k, d FROM ({sql}) ORDER BY i").fetchall()
+    assert [r[1] for r in rows] == values
+    assert [r[2] for r in rows] == [None if v is None else fold_name(v) for v in values]
+    assert [r[3] for r in rows] == [None if v is None else normalize_name(v) for v in values]
+    with pytest.raises(ValueError, match="identifier"):
+        via_distinct_sql("vd", "n; DROP TABLE vd", {"k": "tc_fold_name"})

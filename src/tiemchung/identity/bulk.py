@@ -48,6 +48,7 @@ Not exact, and why:
 from __future__ import annotations
 
 import unicodedata
+from functools import cache
 from typing import Any, Final
 
 from . import dates, ids, letters, phones
@@ -85,6 +86,44 @@ def _nondecomposing_sql(expr: str) -> str:
     return expr
 
 
+#: The common text of names: ASCII, Latin-1, Latin Extended-A and the Vietnamese letters, no
+#: combining mark. Text made only of these is already NFC (every one is precomposed, none
+#: composes with a neighbour), and on it DuckDB's ``strip_accents`` + ``lower`` fold exactly
+#: as :data:`~tiemchung.identity.letters.FOLD_TABLE` + ``str.lower`` do (tested on every
+#: character). Other text (NFD marks, Greek, Devanagari, Latin Extended-B...) takes an exact,
+#: slower path: ``strip_accents`` removes marks that Python keeps (``ά``, ``क़``, ``Ǣ``).
+_FAST_RANGES: Final = ((0x00, 0x7F), (0xA0, 0x17F), (0x1A0, 0x1A1), (0x1AF, 0x1B0),
+                       (0x1EA0, 0x1EF9))
+#: The whitespace of the fast text (``str.split()`` splits on every one of them).
+_FAST_WS: Final = "\\t\\n\\x0B\\x0C\\r\\x1C-\\x1F \\x{85}\\x{A0}"
+
+
+def _fast_class() -> str:
+    return "[" + "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in _FAST_RANGES) + "]"
+
+
+def _vn_letters(upper: bool) -> str:
+    """RE2 class body: the ASCII and Vietnamese letters of one case."""
+    ascii_part = "A-Z" if upper else "a-z"
+    return ascii_part + "".join(
+        f"\\x{{{ord(c):04X}}}" for c in letters.VIETNAMESE_LETTERS if c.isupper() == upper)
+
+
+@cache
+def _uncapitalisable() -> str:
+    """Characters that Python's ``normalize_name`` never capitalises (``ß`` -> ``SS``,
+    ``µ`` -> ``Μ`` -> ``μ``, ``İ``...): their capital does not lower back to them."""
+    odd = []
+    for c in range(0x110000):
+        ch = chr(c)
+        if 0xD800 <= c < 0xE000:
+            continue
+        up = ch.upper()
+        if len(up) != 1 or up.lower() != ch:
+            odd.append(ch)
+    return _re_class_ranges("".join(odd))
+
+
 def _squash_needed(ws: str) -> str:
     """A regex matching text whose whitespace is not already single spaces between words."""
     cls = ws[1:-1]  # the class body of ``[...]``
@@ -92,13 +131,33 @@ def _squash_needed(ws: str) -> str:
     return f"[{cls}]{{2,}}|^[{cls}]|[{cls}]$|{other}"
 
 
+def _old_style_sql(expr: str) -> str:
+    """``expr`` (lower case, single spaces) with every syllable made only of onset consonants
+    and a new-style pair (``hoà``, ``thuỷ``) put in the old style (``hòa``, ``thủy``): the
+    whole string at once with regexp_replace, not a lambda per syllable. Two passes, because
+    a match consumes the separator after it and so hides the next syllable's start."""
+    sep = "[ \\-''’]"
+    for _ in range(2):
+        for new, old in _style_pairs():
+            expr = (f"regexp_replace({expr}, '(^|{sep})([{_TONE_STYLE_ONSET}]*){new}($|{sep})', "
+                    f"'\\1\\2{old}\\3', 'g')")
+    return expr
+
+
 def macro_sql() -> list[str]:
     """The ``CREATE OR REPLACE MACRO`` statements, in dependency order."""
     ws = _re_class(letters.whitespace())
+    fast = _fast_class()
     pairs = _style_pairs()
-    style_re = ("^[" + _TONE_STYLE_ONSET + "]*(?:"
-                + "|".join(a for a, _ in pairs) + ")$")
+    style_any = "(?:" + "|".join(a for a, _ in pairs) + ")"
+    style_re = "^[" + _TONE_STYLE_ONSET + "]*" + style_any + "$"
     style_case = " ".join(f"WHEN {_q(a)} THEN {_q(b)}" for a, b in pairs)
+    word = f"[{_vn_letters(True)}][{_vn_letters(False)}]*"
+    display = f"{word}(?: {word})*"
+    odd = _uncapitalisable()
+    fold_from = "".join(a for a, _ in letters.FOLD_PAIRS) + letters.FOLD_DELETE
+    fold_to = "".join(b for _, b in letters.FOLD_PAIRS)
+    sep = _re_class(ids.ID_SEPARATORS)
     prov_case = " ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in ids.CCCD_PROVINCES.items())
     old = phones.OLD_MOBILE_PREFIXES
     old_list = ", ".join(_q(k) for k in old)
@@ -107,34 +166,70 @@ def macro_sql() -> list[str]:
     d = dates
     return [
         # --- names ---------------------------------------------------------------------
-        f"CREATE OR REPLACE MACRO tc_squash(x) AS trim(regexp_replace(x, '{ws}+', ' ', 'g'))",
-        # strip_accents (utf8proc: decompose, drop marks) does what FOLD_PAIRS/FOLD_DELETE do
-        # for every letter that decomposes; the few that do not (đ, ð) are replaced. DuckDB's
-        # translate() is ~50x slower with a table this size. Whitespace is squashed only
-        # when the text has any to squash.
+        # Squashing whitespace: regexp_replace costs more than folding the accents, so fast
+        # text with short runs of space/tab/LF/NBSP (nearly all names) uses replace().
+        f"CREATE OR REPLACE MACRO tc__squash_fast(x) AS CASE "
+        f"WHEN NOT regexp_matches(x, '[{_FAST_WS}]{{2,}}|^[{_FAST_WS}]|[{_FAST_WS}]$|"
+        f"[{_FAST_WS.replace(' ', '')}]') THEN x "
+        f"WHEN regexp_matches(x, '[\\x0B\\x0C\\r\\x1C-\\x1F\\x{{85}}]|[{_FAST_WS}]{{9,}}') "
+        f"THEN trim(regexp_replace(x, '[{_FAST_WS}]+', ' ', 'g')) "
+        f"ELSE trim(replace(replace(replace(replace(replace(replace(x, chr(9), ' '), "
+        f"chr(10), ' '), chr(160), ' '), '  ', ' '), '  ', ' '), '  ', ' ')) END",
+        f"CREATE OR REPLACE MACRO tc_squash(x) AS CASE "
+        f"WHEN regexp_full_match(x, '{fast}*') THEN tc__squash_fast(x) "
+        f"WHEN regexp_matches(x, {_q(_squash_needed(ws))}) "
+        f"THEN trim(regexp_replace(x, '{ws}+', ' ', 'g')) ELSE x END",
+        # Fast text (see _FAST_RANGES): strip_accents (utf8proc: decompose, drop marks) does
+        # what FOLD_TABLE does for every letter that decomposes; the two that do not (đ, ð)
+        # are replaced after lower(). Other text: NFC, then translate() with the whole fold
+        # table (exact, ~50x slower, rare), then lower().
         "CREATE OR REPLACE MACRO tc__fold_chars(x) AS "
-        + _nondecomposing_sql("strip_accents(lower(x))"),
-        f"CREATE OR REPLACE MACRO tc_fold_name(x) AS CASE WHEN regexp_matches(x, "
-        f"{_q(_squash_needed(ws))}) THEN tc_squash(tc__fold_chars(x)) ELSE tc__fold_chars(x) END",
-        "CREATE OR REPLACE MACRO tc__cap(p) AS "
-        "CASE WHEN p = '' THEN p ELSE upper(p[1:1]) || p[2:] END",
+        + _nondecomposing_sql("lower(strip_accents(x))"),
+        f"CREATE OR REPLACE MACRO tc__fold_exact(x) AS tc_squash(lower(translate("
+        f"nfc_normalize(x), {_q(fold_from)}, {_q(fold_to)})))",
+        f"CREATE OR REPLACE MACRO tc_fold_name(x) AS CASE "
+        f"WHEN NOT regexp_full_match(x, '{fast}*') THEN tc__fold_exact(x) "
+        "ELSE tc__fold_chars(tc__squash_fast(x)) END",
+        "CREATE OR REPLACE MACRO tc__cap(p) AS upper(p[1:1]) || p[2:]",
+        # Display form. Names already in it (title-cased Vietnamese/ASCII words, single
+        # spaces, no new-style oa/oe/uy pair in any case) are returned as they are after two
+        # regex tests. Others: NFC only when not fast text, squash only when needed, lower,
+        # the old tone style over the whole string (only when a new-style pair occurs), then
+        # a capital per word; per-part splitting on - ' ’ only when the text has one.
+        f"CREATE OR REPLACE MACRO tc__nfc(x) AS CASE WHEN regexp_full_match(x, '{fast}*') "
+        f"THEN x ELSE nfc_normalize(x) END",
+        # Python lowers İ to two code points and so keeps it; lower() here would give i.
+        "CREATE OR REPLACE MACRO tc__lower(s) AS CASE WHEN contains(s, 'İ') THEN "
+        "replace(lower(replace(s, 'İ', chr(57344))), chr(57344), 'İ') ELSE lower(s) END",
         f"CREATE OR REPLACE MACRO tc__tone_style(p) AS CASE WHEN regexp_matches(p, "
         f"{_q(style_re)}) THEN left(p, length(p) - 2) || CASE right(p, 2) {style_case} END "
         f"ELSE p END",
         "CREATE OR REPLACE MACRO tc__syllable(p) AS tc__cap(tc__tone_style(p))",
-        "CREATE OR REPLACE MACRO tc__word(w) AS array_to_string(list_transform("
-        "string_split(w, '-'), lambda h: array_to_string(list_transform("
-        "string_split(h, ''''), lambda a: array_to_string(list_transform("
-        "string_split(a, '’'), lambda s: tc__syllable(s)), '’')), '''')), '-')",
-        "CREATE OR REPLACE MACRO tc_normalize_name(x) AS array_to_string(list_transform("
-        "string_split(lower(tc_squash(nfc_normalize(x))), ' '), lambda w: tc__word(w)), ' ')",
+        # Rare text (a separator, or a letter Python will not capitalise) splits into parts.
+        f"CREATE OR REPLACE MACRO tc__syllable_part(p) AS CASE WHEN regexp_matches(p, "
+        f"'^{odd}') THEN tc__tone_style(p) ELSE tc__syllable(p) END",
+        "CREATE OR REPLACE MACRO tc__caps(s) AS CASE "
+        f"WHEN regexp_matches(s, '[-''’]|{odd}') THEN "
+        "array_to_string(list_transform(string_split(s, ' '), lambda w: "
+        "array_to_string(list_transform(string_split(w, '-'), lambda h: "
+        "array_to_string(list_transform(string_split(h, ''''), lambda a: "
+        "array_to_string(list_transform(string_split(a, '’'), lambda p: tc__syllable_part(p)), "
+        "'’')), '''')), '-')), ' ') "
+        f"WHEN regexp_matches(s, {_q(style_any)}) THEN "
+        "array_to_string(list_transform(string_split(s, ' '), lambda w: tc__syllable(w)), ' ') "
+        "ELSE array_to_string(list_transform(string_split(s, ' '), lambda w: tc__cap(w)), ' ') "
+        "END",
+        f"CREATE OR REPLACE MACRO tc_normalize_name(x) AS CASE "
+        f"WHEN regexp_full_match(x, {_q(display)}) AND NOT regexp_matches(x, "
+        f"{_q('(?i)' + style_any)}) THEN x "
+        f"ELSE tc__caps(tc__lower(tc_squash(tc__nfc(x)))) END",
         # --- ID numbers ----------------------------------------------------------------
-        # Most IDs arrive clean: test that first; strip separators only for the rest.
-        f"CREATE OR REPLACE MACRO tc__id_strip(x) AS regexp_replace(x, "
-        f"{_q(_re_class(ids.ID_SEPARATORS))}, '', 'g')",
-        "CREATE OR REPLACE MACRO tc_id_digits(x) AS CASE "
-        "WHEN regexp_full_match(x, '[0-9]{12}|[0-9]{9}') THEN x "
-        "WHEN regexp_full_match(tc__id_strip(x), '[0-9]{12}|[0-9]{9}') THEN tc__id_strip(x) END",
+        # Most IDs arrive clean: test that first. Otherwise one regex says whether the text
+        # is separators and 12 or 9 digits, and only then are the separators stripped.
+        f"CREATE OR REPLACE MACRO tc_id_digits(x) AS CASE "
+        f"WHEN regexp_full_match(x, '[0-9]{{12}}|[0-9]{{9}}') THEN x "
+        f"WHEN regexp_full_match(x, '{sep}*(?:[0-9]{sep}*){{12}}|{sep}*(?:[0-9]{sep}*){{9}}') "
+        f"THEN regexp_replace(x, '{sep}', '', 'g') END",
         "CREATE OR REPLACE MACRO tc_id_kind(x) AS "
         "CASE length(tc_id_digits(x)) WHEN 12 THEN 'cccd' WHEN 9 THEN 'cmnd' END",
         "CREATE OR REPLACE MACRO tc__cccd(x) AS "
@@ -253,7 +348,7 @@ def _clean_bigrams() -> set[str]:
 
 
 def suspect_encoding_sql(column: str) -> str:
-    """SQL predicate for rows worth a Python :func:`~tiemchung.identity.repair_encoding` pass.
+    r"""SQL predicate for rows worth a Python :func:`~tiemchung.identity.repair_encoding` pass.
 
     True when the text has a Latin-1 character that clean Vietnamese never contains (TCVN3
     bytes, mojibake lead characters) or puts a Latin-1 letter next to a letter that no
@@ -291,3 +386,33 @@ def _re_class_ranges(chars: str) -> str:
             start = cp
         prev = cp
     return "[" + "".join(parts) + "]"
+
+
+def via_distinct_sql(source: str, column: str, macros: dict[str, str]) -> str:
+    """A query giving every row of ``source`` plus one column per macro of ``column``, with
+    each macro evaluated once per *distinct* value and joined back.
+
+    Identity values repeat (a person's doses repeat one typing, common names repeat across
+    people: 18 % of the names and 43 % of the IDs are distinct in 2.2M generated records of
+    1M people), and the per-row macros cost far more than a hash join, so this is how
+    extracts should be standardised; :mod:`tiemchung.reconcile.standardise` does the same.
+    Rows keep their columns; the order of rows is not kept. ``source`` is a table name or a
+    parenthesised query, ``macros`` maps output column -> ``tc_*`` macro name.
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> register_macros(con)
+    >>> _ = con.execute("CREATE TABLE t AS SELECT * FROM "
+    ...                 "(VALUES ('LÊ  HOÀ'), ('LÊ  HOÀ'), (NULL)) v(n)")
+    >>> sorted(con.sql(via_distinct_sql("t", "n", {"k": "tc_fold_name"})).fetchall(),
+    ...        key=str)
+    [('LÊ  HOÀ', 'le hoa'), ('LÊ  HOÀ', 'le hoa'), (None, None)]
+    """
+    for name in (column, *macros, *macros.values()):
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"not an identifier: {name!r}")
+    cols = ", ".join(f"{m}(v) AS {out}" for out, m in macros.items())
+    outs = ", ".join(f"_d.{out}" for out in macros)
+    return (f"SELECT _s.*, {outs} FROM {source} AS _s LEFT JOIN ("
+            f"SELECT v, {cols} FROM (SELECT DISTINCT {column} AS v FROM {source} "
+            f"WHERE {column} IS NOT NULL)) AS _d ON _s.{column} = _d.v")
