@@ -326,3 +326,20 @@ def test_stale_snapshot_refreshes_in_the_background(platform: Platform) -> None:
     with svc.cursor() as (cur, _snap):
         (tot,) = table(cur, "recorded_vs_reported", CENTRAL, Filters(), TODAY).rows
     assert tot["reported"] == 77
+
+
+def test_concurrent_first_requests_take_one_snapshot(platform: Platform) -> None:
+    """Requests arriving together before the first snapshot wait for one, not one each."""
+    import threading
+
+    svc = StatsService(platform.engine, platform.settings.data_dir)
+    paths: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: paths.append(str(svc.current().path))) for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(paths) == 4 and len(set(paths)) == 1
+    assert len(list((platform.settings.data_dir / "stats").glob("snapshot-*.duckdb"))) == 1

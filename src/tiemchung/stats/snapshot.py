@@ -152,9 +152,13 @@ def build_file(target: Path, files: dict[str, Path], meta: dict[str, Any]) -> di
 def refresh(engine: Engine, data_dir: Path, *, wait: bool = True) -> Path | None:
     """Take a new snapshot and make it current; its path, or None if another refresh ran."""
     base = stats_dir(data_dir)
+    asked = time.time()
     with _lock(base / ".refresh.lock", wait=wait) as got:
         if not got:
             return None
+        done = current(data_dir)
+        if done is not None and (base / CURRENT).stat().st_mtime >= asked:
+            return done  # another refresh finished while we waited: its figures are as new
         t0 = time.perf_counter()
         started = datetime.now(UTC)
         stamp = started.strftime("%Y%m%dT%H%M%S%f")
