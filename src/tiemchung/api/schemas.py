@@ -106,8 +106,8 @@ def _typed_dict_of(model: type[BaseModel], name: str) -> Any:
             else info.annotation
         )
         fields[field_name] = annotated if info.is_required() else NotRequired[annotated]
-    typed = TypedDict(name, fields)  # type: ignore[operator]
-    typed.__pydantic_config__ = ConfigDict(extra="forbid")
+    typed = TypedDict(name, fields)  # type: ignore[misc]
+    typed.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
     return typed
 
 

@@ -19,7 +19,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from functools import lru_cache
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import orjson
@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, Connection, Row, String, func, literal, se
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tiemchung.registry.catalog import Catalog
+from tiemchung.registry.catalog import Catalog, WardInfo
 from tiemchung.registry.db import in_keys as _in_keys_array
 from tiemchung.registry.errors import ServiceError, forbidden, rule_error
 from tiemchung.registry.fields import (
@@ -38,7 +38,15 @@ from tiemchung.registry.fields import (
     clean_sex,
     dob_compatible,
 )
-from tiemchung.registry.models import AuditEvent, Dose, Person, VaccinationSession
+from tiemchung.registry.models import (
+    AuditEvent,
+    Dose,
+    Lot,
+    Person,
+    Product,
+    Site,
+    VaccinationSession,
+)
 from tiemchung.registry.scope import Actor, Role
 
 VERIFIED = "verified"
@@ -151,6 +159,36 @@ class DoseResult:
         return 201 if self.created else 200
 
 
+class _Lookups:
+    """Reference data looked up once per call: a batch names a handful of sites, wards,
+    products and lots a thousand times, and each catalog lookup checks its freshness."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._memo: dict[tuple[Any, ...], Any] = {}
+
+    def _get(self, kind: str, find: Any, *key: Any) -> Any:
+        memo_key = (kind, *key)
+        try:
+            return self._memo[memo_key]
+        except KeyError:
+            found = self._memo[memo_key] = find(*key)
+            return found
+
+    def site(self, site_id: str) -> Site | None:
+        return self._get("site", self._catalog.site, site_id)  # type: ignore[no-any-return]
+
+    def ward(self, code: str) -> WardInfo | None:
+        return self._get("ward", self._catalog.ward, code)  # type: ignore[no-any-return]
+
+    def product(self, code: str) -> Product | None:
+        return self._get("product", self._catalog.product, code)  # type: ignore[no-any-return]
+
+    def lot(self, product_code: str, lot_number: str) -> Lot | None:
+        found = self._get("lot", self._catalog.lot, product_code, lot_number)
+        return found  # type: ignore[no-any-return]
+
+
 @dataclass
 class _Pending:
     index: int
@@ -221,6 +259,7 @@ def _record(
     # Core statements on the session's connection: the ORM execution layer cost a fifth of
     # the writer's time on single-dose groups and adds nothing here.
     conn = session.connection()
+    lookups = _Lookups(catalog)
     dialect = conn.dialect.name
     results = [DoseResult() for _ in subs]
     hashes = [s.content_hash() for s in subs]
@@ -250,7 +289,7 @@ def _record(
         else:
             first_in_batch[sub.client_uuid] = i
             try:
-                prepared = _prepare(catalog, actors[i], sub, i, today)
+                prepared = _prepare(lookups, actors[i], sub, i, today)
                 if sub.session_id is not None:
                     _check_session(session, sub)
                 prepared.row["submission_hash"] = hashes[i]
@@ -276,12 +315,12 @@ def _record(
         )
         if key is not None:
             try:
-                _check_sequence(catalog, history.setdefault(key, {}), p.sub)
+                _check_sequence(lookups, history.setdefault(key, {}), p.sub)
             except ServiceError as exc:
                 results[p.index].error = exc
                 continue
             history[key][p.sub.dose_number] = (p.sub.dose_date, p.sub.product_code)
-        _finish_row(catalog, p, person)
+        _finish_row(lookups, p, person)
         results[p.index].person_id = person.person_id if person is not None else None
         accepted.append(p)
 
@@ -316,6 +355,7 @@ def _record(
 
 _DOSE_INSERT_COLUMNS = (*DOSE_COLUMNS[1:], "submission_hash")
 _DATE_AT = _DOSE_INSERT_COLUMNS.index("dose_date")
+_insert_values = itemgetter(*_DOSE_INSERT_COLUMNS)
 _AUDIT_TABLE = AuditEvent.__tablename__
 _AUDIT_INSERT_COLUMNS = ("user_id", "username", "action", "entity", "entity_id", "detail")
 
@@ -346,7 +386,7 @@ def _json_param(value: Any) -> str:
 def _driver_row(row: dict[str, Any], sqlite: bool) -> tuple[Any, ...]:
     """A dose row's values as the driver takes them: on SQLite the UUID as the 32-digit hex
     and the date as ISO text, exactly what SQLAlchemy's Uuid and Date types store there."""
-    values = [row[c] for c in _DOSE_INSERT_COLUMNS]
+    values = list(_insert_values(row))
     if sqlite:
         values[0] = row["client_uuid"].hex
         values[_DATE_AT] = row["dose_date"].isoformat()
@@ -362,7 +402,9 @@ def _insert_doses(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     thousand placeholders.
     """
     sqlite = conn.dialect.name == "sqlite"
-    _insert_rows(conn, _DOSES.name, _DOSE_INSERT_COLUMNS, [_driver_row(r, sqlite) for r in rows])
+    _insert_rows(
+        conn, Dose.__tablename__, _DOSE_INSERT_COLUMNS, [_driver_row(r, sqlite) for r in rows]
+    )
     if sqlite:
         keys = [r["client_uuid"].hex for r in rows]
         found = conn.exec_driver_sql(
@@ -375,7 +417,7 @@ def _insert_doses(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
         found = conn.exec_driver_sql(
             "SELECT client_uuid, id FROM doses WHERE client_uuid = ANY(%s)", (keys,)
         )
-    id_of = dict(found.all())
+    id_of: dict[Any, int] = dict(found.all())
     return [id_of[k] for k in keys]
 
 
@@ -400,7 +442,7 @@ def _replay(existing: Row[Any], same_content: bool) -> DoseResult:
 
 
 def _prepare(
-    catalog: Catalog, actor: Actor, sub: DoseSubmission, index: int, today: date
+    catalog: _Lookups, actor: Actor, sub: DoseSubmission, index: int, today: date
 ) -> _Pending:
     """Checks that need no database beyond reference data; cleans the typed fields."""
     site = catalog.site(sub.site_id)
@@ -611,7 +653,7 @@ def _agrees(person: PersonRow, row: dict[str, Any]) -> bool:
 
 
 def _check_sequence(
-    catalog: Catalog, previous: dict[int, tuple[date, str]], sub: DoseSubmission
+    catalog: _Lookups, previous: dict[int, tuple[date, str]], sub: DoseSubmission
 ) -> None:
     """Dose N needs dose N-1 at least the product's minimum interval earlier; no N twice."""
     if sub.dose_number in previous:
@@ -647,7 +689,7 @@ def _check_sequence(
         )
 
 
-def _finish_row(catalog: Catalog, p: _Pending, person: PersonRow | None) -> None:
+def _finish_row(catalog: _Lookups, p: _Pending, person: PersonRow | None) -> None:
     row = p.row
     row["person_pk"] = person.id if person is not None else None
     row["status"] = VERIFIED if person is not None else UNVERIFIED
