@@ -78,6 +78,12 @@ def web(platform: Platform) -> Iterator[Web]:
         yield Web(client)
 
 
+@pytest.fixture
+def web2(web: Web) -> Web:
+    """A second browser (its own cookies) on the same app: another reviewer."""
+    return Web(TestClient(web.client.app))
+
+
 def today_session(platform: Platform, site_id: str, product: str = "PFIZER") -> int:
     """A session at ``site_id`` today (the seeded ones are in 2021)."""
     with platform.sessions() as s:

@@ -1,0 +1,332 @@
+"""The commune worklist pages over the real app and database (both backends): scoping, the
+side-by-side item, accept / reject / edit / bulk accept through htmx, the 409 as a message, and
+the spreadsheet round trip with its report.
+
+World (tests/factories.py): ward a1 (users ward_a1, prov_a), b1 (ward_b1, prov_b); persons an,
+binh in a1. Each test makes its own doses and review items, as tests/registry does.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from tests.factories import review_item, submission, world
+from tests.web.conftest import Web
+from tiemchung.core import Platform
+from tiemchung.registry.doses import record_doses
+from tiemchung.registry.models import AuditEvent, Correction, Dose, Person, ReviewItem
+from tiemchung.registry.scope import Actor
+
+SYSTEM = Actor.system("tests")
+EXPLANATION = "id 1 digit wrong +9.1; name exact +13.3tf; dob exact +8.0; runner-up P-BINH -2.5"
+
+
+def _dose(platform: Platform, nid: str, ward: str = "a1", **overrides: Any) -> int:
+    fields: dict[str, Any] = (
+        dict(
+            full_name="NGUYỄN  VĂN AN",
+            national_id=nid,
+            dob="12/04/1985",
+            sex="Nam",
+            ward_code=world().wards[ward],
+        )
+        | overrides
+    )
+    sub = submission(None, **fields)
+    res = platform.writer.run(
+        lambda s: record_doses(s, platform.catalog, SYSTEM, [sub], today=date(2022, 6, 1))
+    )
+    assert res[0].dose is not None, res[0].error
+    return int(res[0].dose["id"])
+
+
+def an_item(platform: Platform, nid: str = "001085123457", ward: str = "a1") -> int:
+    """A dose of 'an' typed with one ID digit wrong, and its review item (an best, binh next)."""
+    d = _dose(platform, nid, ward)
+    return int(
+        platform.writer.run(
+            lambda s: review_item(
+                s,
+                d,
+                [
+                    ("an", 0.97, {"national_id": "001085123456"}),
+                    ("binh", 0.01, {"national_id": "001190654321", "full_name": "Trần Thị Bình"}),
+                ],
+                ward=ward,
+                explanation=EXPLANATION,
+            )
+        )
+    )
+
+
+def lonely_item(platform: Platform, nid: str = "001199000777") -> int:
+    """A dose nobody in the register matches: an item without candidates."""
+    d = _dose(platform, nid, full_name="Đỗ Thị Mơ", dob="03/03/1999", sex="Nữ")
+    return int(platform.writer.run(lambda s: review_item(s, d, [], kind="not_found")))
+
+
+def status_of(platform: Platform, item_id: int) -> str:
+    with platform.sessions() as s:
+        found = s.scalar(select(ReviewItem.status).where(ReviewItem.id == item_id))
+    assert found is not None
+    return found
+
+
+@pytest.fixture
+def commune(web: Web) -> Web:
+    assert web.sign_in("ward_a1").status_code == 303
+    return web
+
+
+def test_the_list_shows_the_wards_items_and_progress(commune: Web, platform: Platform) -> None:
+    first = an_item(platform)
+    an_item(platform, "001085123458")
+    other_ward = an_item(platform, "001085123459", ward="b1")
+    r = commune.page("/worklist")
+    assert r.status_code == 200
+    assert f'href="/worklist/{first}"' in r.text
+    assert f'href="/worklist/{other_ward}"' not in r.text  # another ward's item is not listed
+    assert "Tiến độ: đã quyết định 0 / 2 mục" in r.text
+    assert 'id="export"' in r.text and 'name="file"' in r.text
+    with platform.sessions() as s:
+        reads = set(
+            s.scalars(select(AuditEvent.entity_id).where(AuditEvent.action == "review_item.read"))
+        )
+    assert str(first) in reads and str(other_ward) not in reads
+
+
+def test_filters_narrow_the_list(commune: Web, platform: Platform) -> None:
+    an = an_item(platform)
+    mo = lonely_item(platform)
+    kinds = commune.page("/worklist?kind=not_found")
+    assert f'href="/worklist/{mo}"' in kinds.text and f'href="/worklist/{an}"' not in kinds.text
+    by_field = commune.page("/worklist?field=national_id")
+    assert f'href="/worklist/{an}"' in by_field.text
+    assert f'href="/worklist/{mo}"' not in by_field.text
+    by_name = commune.page("/worklist?q=Đỗ Thị Mơ")  # the record's name
+    assert f'href="/worklist/{mo}"' in by_name.text and f'href="/worklist/{an}"' not in by_name.text
+    folded = commune.page("/worklist?q=nguyen van an")  # the candidate's, diacritics optional
+    assert f'href="/worklist/{an}"' in folded.text and f'href="/worklist/{mo}"' not in folded.text
+    frag = commune.client.get("/worklist?q=nguyen", headers={"HX-Request": "true"})
+    assert "<html" not in frag.text and f'href="/worklist/{an}"' in frag.text  # only the list
+    bad = commune.page("/worklist?field=shoe_size")
+    assert bad.status_code == 422 and "field phải là một trong" in bad.text
+
+
+def test_another_wards_item_is_not_found(commune: Web, platform: Platform) -> None:
+    theirs = an_item(platform, ward="b1")
+    r = commune.page(f"/worklist/{theirs}")
+    assert r.status_code == 404 and "Không tìm thấy mục rà soát" in r.text
+    assert "Nguyễn Văn An" not in r.text  # nothing of the item leaks
+    accept = commune.htmx(f"/worklist/{theirs}/accept", {"person_id": "P-AN"})
+    assert accept.status_code == 404
+    assert status_of(platform, theirs) == "open"
+    province_view = commune.page(f"/worklist?ward={world().wards['b1']}")
+    assert province_view.status_code == 403  # a ward outside the area is refused, not empty
+
+
+def test_province_may_view_a_ward_it_covers(web: Web, platform: Platform) -> None:
+    mine = an_item(platform)
+    theirs = an_item(platform, "001085123458", ward="b1")
+    web.sign_in("prov_a")
+    r = web.page(f"/worklist?ward={world().wards['a1']}")
+    assert r.status_code == 200 and f'href="/worklist/{mine}"' in r.text
+    assert web.page(f"/worklist/{mine}").status_code == 200
+    assert web.page(f"/worklist/{theirs}").status_code == 404
+    assert web.page(f"/worklist?ward={world().wards['b1']}").status_code == 403
+
+
+def test_the_item_page_puts_record_and_candidates_side_by_side(
+    commune: Web, platform: Platform
+) -> None:
+    i = an_item(platform)
+    r = commune.page(f"/worklist/{i}")
+    assert r.status_code == 200
+    assert "P-AN" in r.text and "P-BINH" in r.text  # both candidates
+    # the ID differs from the best candidate: its cell is marked; the name (capitals, spaces)
+    # is the same after cleaning and is not
+    row = re.search(r"<th scope=\"row\">Số CCCD</th>(.*?)</tr>", r.text, re.S)
+    assert row is not None
+    cells = re.findall(r'<td class="([^"]*)"', row.group(1))
+    assert cells[0].startswith("diff")
+    name = re.search(r"<th scope=\"row\">Họ và tên</th>(.*?)</tr>", r.text, re.S)
+    assert name is not None
+    an_cell, binh_cell = re.findall(r'<td class="([^"]*)"', name.group(1))
+    assert not an_cell.startswith("diff") and binh_cell.startswith("diff")
+    assert "Số CCCD khác một chữ số (+9.1 điểm, ủng hộ)" in r.text  # the explanation in words
+    assert 'id="accept" autofocus' in r.text
+    en = commune.page(f"/worklist/{i}?lang=en")
+    assert "Accept: this is the person" in en.text
+    assert "the ID number differs by one digit" in en.text
+
+
+def test_accept_goes_to_the_next_open_item(commune: Web, platform: Platform) -> None:
+    first = an_item(platform)
+    second = an_item(platform, "001085123458")
+    commune.page(f"/worklist/{first}")
+    r = commune.htmx(f"/worklist/{first}/accept", {"person_id": "P-AN"})
+    assert r.status_code == 200
+    assert r.headers["HX-Redirect"] == f"/worklist/{second}?done={first}&outcome=accepted"
+    assert status_of(platform, first) == "accepted"
+    with platform.sessions() as s:
+        dose = s.scalar(select(Dose).join(ReviewItem).where(ReviewItem.id == first))
+        assert dose is not None and dose.status == "verified"
+        assert dose.national_id == "001085123456"  # the register's value won
+    nxt = commune.page(r.headers["HX-Redirect"])
+    assert f"Mục #{first}: đã chấp nhận" in nxt.text
+    # without htmx (a plain form post) it is an ordinary redirect
+    plain = commune.client.post(
+        f"/worklist/{second}/accept",
+        data={"csrf_token": commune.csrf, "person_id": "P-AN"},
+        follow_redirects=False,
+    )
+    assert plain.status_code == 303 and plain.headers["location"].startswith("/worklist?")
+
+
+def test_reject_another_candidate_or_not_in_register(commune: Web, platform: Platform) -> None:
+    a = an_item(platform)
+    b = an_item(platform, "001085123458")
+    commune.page(f"/worklist/{a}")
+    assert commune.htmx(f"/worklist/{a}/reject", {"person_id": "P-BINH"}).status_code == 200
+    assert (
+        commune.htmx(f"/worklist/{b}/reject", {"person_id": "", "reason": "ở xã khác"}).status_code
+        == 200
+    )
+    with platform.sessions() as s:
+        rows = {
+            i.id: (i.status, i.decision, i.decision_reason)
+            for i in s.scalars(select(ReviewItem).where(ReviewItem.id.in_([a, b])))
+        }
+        binh = s.scalar(select(Person.id).where(Person.person_id == "P-BINH"))
+        linked = s.scalar(select(Dose.person_pk).join(ReviewItem).where(ReviewItem.id == a))
+    assert rows[a][0] == "rejected" and rows[a][1]["person_id"] == "P-BINH" and linked == binh
+    assert rows[b][0] == "rejected" and rows[b][1]["not_in_register"] is True
+    assert rows[b][2] == "ở xã khác"
+
+
+def test_edit_needs_a_reason_and_sends_only_changed_fields(
+    commune: Web, platform: Platform
+) -> None:
+    i = lonely_item(platform)
+    commune.page(f"/worklist/{i}")
+    shown = {"shown_full_name": "Đỗ Thị Mơ", "field_full_name": "Đỗ Thị Mơ"}
+    typed = {"shown_dob": "03/03/1999", "field_dob": "04/03/1999"}
+    no_reason = commune.htmx(f"/worklist/{i}/edit", shown | typed | {"reason": ""})
+    assert no_reason.status_code == 422 and "Cần ghi lý do khi sửa" in no_reason.text
+    assert status_of(platform, i) == "open"
+    bad_date = commune.htmx(
+        f"/worklist/{i}/edit",
+        shown | {"shown_dob": "03/03/1999", "field_dob": "31/02/1999", "reason": "x"},
+    )
+    assert bad_date.status_code == 422 and "dob" in bad_date.text
+    ok = commune.htmx(f"/worklist/{i}/edit", shown | typed | {"reason": "sổ tiêm giấy ghi 04/03"})
+    assert ok.status_code == 200 and "HX-Redirect" in ok.headers
+    with platform.sessions() as s:
+        fixes = s.execute(
+            select(Correction.field, Correction.new_value)
+            .join(ReviewItem, ReviewItem.dose_id == Correction.dose_id)
+            .where(ReviewItem.id == i)
+        ).all()
+    assert [(f, v) for f, v in fixes] == [("dob", "1999-03-04")]  # the name was not "changed"
+    assert status_of(platform, i) == "edited"
+
+
+def test_a_second_decision_shows_the_409_as_a_message(
+    commune: Web, web2: Web, platform: Platform
+) -> None:
+    i = an_item(platform)
+    later = an_item(platform, "001085123458")
+    commune.page(f"/worklist/{i}")  # the commune has the item open …
+    web2.sign_in("prov_a")
+    web2.page(f"/worklist/{i}")
+    assert (
+        web2.htmx(f"/worklist/{i}/reject", {"person_id": ""}).status_code == 200
+    )  # … the province decides
+    r = commune.htmx(f"/worklist/{i}/accept", {"person_id": "P-AN"})
+    assert r.status_code == 409
+    assert "<html" not in r.text  # a fragment in the item's decision area, not an error page
+    assert "Mục này vừa được người khác quyết định" in r.text and "prov_a" in r.text
+    assert f'href="/worklist/{later}"' in r.text
+    assert status_of(platform, i) == "rejected"
+
+
+def test_bulk_accept_answers_each_item(commune: Web, platform: Platform) -> None:
+    a = an_item(platform)
+    b = an_item(platform, "001085123458")
+    nobody = lonely_item(platform)
+    commune.page("/worklist")
+    r = commune.htmx("/worklist/bulk-accept", {"ids": [str(a), str(b), str(nobody)]})  # type: ignore[dict-item]
+    assert r.status_code == 200
+    assert "Đã chấp nhận 2 mục." in r.text and "1 mục không chấp nhận được" in r.text
+    assert "không có ứng viên trong sổ dân cư" in r.text
+    assert "Tiến độ: đã quyết định 2 / 3 mục" in r.text
+    assert [status_of(platform, x) for x in (a, b, nobody)] == ["accepted", "accepted", "open"]
+    none = commune.htmx("/worklist/bulk-accept", {})
+    assert none.status_code == 422 and "Chọn ít nhất một mục" in none.text
+
+
+def test_export_and_reimport_with_the_report(commune: Web, platform: Platform) -> None:
+    a = an_item(platform)
+    b = an_item(platform, "001085123458")
+    commune.page("/worklist")
+    x = commune.client.get("/worklist/export.xlsx")
+    assert x.status_code == 200 and x.content[:2] == b"PK"
+    assert "attachment" in x.headers["content-disposition"]
+    wb = load_workbook(io.BytesIO(x.content))
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    col = {h: i for i, h in enumerate(header)}
+    rows = {int(r[col["Mã mục"]].value): r for r in ws.iter_rows(min_row=2) if r[0].value}
+    assert set(rows) == {a, b}
+    rows[a][col["Quyết định"]].value = "chấp nhận"
+    rows[b][col["Quyết định"]].value = "sửa"  # without a reason: this row fails alone
+    buf = io.BytesIO()
+    wb.save(buf)
+    up = commune.client.post(
+        "/worklist/import",
+        data={"csrf_token": commune.csrf},
+        files={"file": ("ward.xlsx", buf.getvalue(), "application/octet-stream")},
+    )
+    assert up.status_code == 200, up.text
+    assert "Đã áp dụng 1 dòng, lỗi 1 dòng" in up.text
+    assert status_of(platform, a) == "accepted" and status_of(platform, b) == "open"
+    payload = re.search(r'name="payload" value="([^"]*)"', up.text)
+    signature = re.search(r'name="signature" value="([0-9a-f]+)"', up.text)
+    assert payload and signature
+    import html
+
+    form = {"csrf_token": commune.csrf, "payload": html.unescape(payload.group(1))}
+    rep = commune.client.post(
+        "/worklist/import/report.xlsx", data=form | {"signature": signature.group(1)}
+    )
+    assert rep.status_code == 200 and rep.content[:2] == b"PK"
+    outcomes = [
+        r[2]
+        for r in load_workbook(io.BytesIO(rep.content))
+        .worksheets[0]
+        .iter_rows(min_row=2, values_only=True)
+    ]
+    assert sorted(outcomes) == ["applied", "failed"]
+    forged = commune.client.post(
+        "/worklist/import/report.xlsx", data=form | {"signature": "0" * 64}
+    )
+    assert forged.status_code == 403
+    junk = commune.client.post(
+        "/worklist/import",
+        data={"csrf_token": commune.csrf},
+        files={"file": ("ward.xlsx", b"not a workbook", "application/octet-stream")},
+    )
+    assert junk.status_code == 422 and "Không có quyết định nào được lưu" in junk.text
+
+
+def test_other_roles_have_no_worklist(web: Web) -> None:
+    web.sign_in("site_a1")
+    assert web.page("/worklist").status_code == 403
+    assert web.page("/worklist/export.xlsx").status_code == 403
