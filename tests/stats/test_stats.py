@@ -65,14 +65,30 @@ def expected_coverage(sc: Scenario, key: Any, keep: Any, to: date) -> dict[Any, 
 
 def test_coverage_by_ward_and_age(world_stats: tuple[Scenario, StatsService]) -> None:
     sc, svc = world_stats
-    for to in (date(2021, 10, 15), TODAY):
-        want = expected_coverage(sc, lambda p: p["ward"], lambda p: p["province"] == PROVINCE_A, to)
+    for to in (date(2021, 10, 15), TODAY, None):  # None: as of the snapshot (every dose)
+        want = expected_coverage(
+            sc, lambda p: p["ward"], lambda p: p["province"] == PROVINCE_A, to or date.max
+        )
         got = {
             r["code"]: {k: r[k] for k in ("registered", "first", "full", "booster")}
             for r in q(svc, "coverage", PROV_A, date_to=to)
         }
         assert got == want
         assert sum(v["first"] for v in want.values()) > 0
+    assert expected_coverage(sc, lambda p: 1, lambda p: True, date.max) != expected_coverage(
+        sc, lambda p: 1, lambda p: True, TODAY
+    )  # doses after TODAY exist, so the "as of" paths differ
+    # one ward as of a date, by age group (the per-ward path)
+    ward = world().wards["a1"]
+    want = expected_coverage(
+        sc, lambda p: age_group(p["dob"], 2021), lambda p: p["ward"] == ward, TODAY
+    )
+    got = {
+        r["age_group"]: {k: r[k] for k in ("registered", "first", "full", "booster")}
+        for r in q(svc, "coverage_by_age", PROV_A, ward=ward, date_to=TODAY)
+        if r["registered"]
+    }
+    assert got == want
     want = expected_coverage(sc, lambda p: age_group(p["dob"], 2021), lambda p: True, TODAY)
     rows = q(svc, "coverage_by_age", CENTRAL, date_to=TODAY)
     got = {
@@ -92,6 +108,26 @@ def test_coverage_by_ward_and_age(world_stats: tuple[Scenario, StatsService]) ->
         for r in q(svc, "coverage", CENTRAL, age_group="18-49", date_to=TODAY)
     }
     assert got == want
+
+
+def test_doses_per_day_in_a_ward(world_stats: tuple[Scenario, StatsService]) -> None:
+    sc, svc = world_stats
+    ward = world().wards["b1"]
+    ages = {p["id"]: p["dob"] for p in sc.persons}
+    for group in (None, "18-49"):
+        want: Counter[date] = Counter()
+        for d in sc.doses:
+            # the register person's birth year when the register has one, else the record's
+            dob = (ages[d["person_pk"]] if d["person_pk"] else None) or d["dob"]
+            if (
+                d["status"] != "duplicate"
+                and d["area"][0] == ward
+                and (group is None or age_group(dob, 2021) == group)
+            ):
+                want[d["day"]] += 1
+        rows = q(svc, "doses_per_day", CENTRAL, ward=ward, age_group=group, date_to=TODAY)
+        assert {r["day"]: r["total"] for r in rows} == {k: v for k, v in want.items() if k <= TODAY}
+        assert want
 
 
 def test_doses_per_day(world_stats: tuple[Scenario, StatsService]) -> None:
