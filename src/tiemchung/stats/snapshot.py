@@ -19,7 +19,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +97,7 @@ def _write(cur: Any, cols: tuple[str, ...], path: Path) -> int:
             if c in TYPES and TYPES[c] in ("BIGINT", "INTEGER"):
                 arrays.append(pa.array(values, pa.int64()))
             else:
-                arrays.append(
-                    pa.array([None if v is None else str(v) for v in values], pa.string())
-                )
+                arrays.append(_text(values))
         batch = pa.table(arrays, names=list(cols))
         if writer is None:
             schema = batch.schema
@@ -111,6 +109,21 @@ def _write(cur: Any, cols: tuple[str, ...], path: Path) -> int:
     else:
         writer.close()
     return n
+
+
+def _text(values: tuple[Any, ...]) -> pa.Array:
+    """A text column: as it comes when the driver gives str (SQLite, most columns), else each
+    value as text (PostgreSQL's dates, a number SQLite stored in a text column)."""
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array(
+            [
+                None if v is None else v.isoformat() if isinstance(v, date) else str(v)
+                for v in values
+            ],
+            pa.string(),
+        )
 
 
 def _empty(cols: tuple[str, ...]) -> pa.Table:
