@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import _register  # noqa: E402
-from bench._common import Timer, write_result  # noqa: E402
+from bench._common import RESULTS, Timer, write_result  # noqa: E402
 from tiemchung.config import Settings  # noqa: E402
 from tiemchung.registry.db import make_engine, make_sessionmaker  # noqa: E402
 from tiemchung.registry.scope import Actor, Role  # noqa: E402
@@ -315,7 +315,12 @@ def run_backend(
     plans = query_plans(engine, actor, reqs)
     engine.dispose()
     log(f"[{name}] plans: any full scan = {plans['any_full_scan']}")
-    result: dict[str, Any] = {"register": info, "query_plans": plans}
+    result: dict[str, Any] = {
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "loadavg_1_5_15_at_start": [round(x, 2) for x in os.getloadavg()],
+        "register": info,
+        "query_plans": plans,
+    }
     result["in_process"] = in_process(url, actor, reqs)
     ip = result["in_process"]
     log(f"[{name}] in process: {ip['all']} baseline {ip['baseline_select_by_national_id']}")
@@ -375,6 +380,10 @@ def main() -> None:
             results[name] = run_postgres(args)
     if args.build_only:
         return
+    previous = RESULTS / "verify.json"
+    if previous.exists():  # backends measured in an earlier run are kept, each with its date
+        kept = json.loads(previous.read_text()).get("results", {})
+        results = {k: v for k, v in kept.items() if k not in results} | results
     path = write_result(
         "verify",
         inputs={
