@@ -9,19 +9,22 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from tiemchung.registry.verify import VerifyRecord
 
 # Invented people only: the QR layout is the chip card's, the values are made up.
-_QR_EXAMPLE = {"qr": "001085123456||Nguyễn Văn An|12041985|Nam|Thôn 1, Xã Giả, Hà Nội|20042021"}
-_FIELDS_EXAMPLE = {
+_QR_EXAMPLE: JsonDict = {
+    "qr": "001085123456||Nguyễn Văn An|12041985|Nam|Thôn 1, Xã Giả, Hà Nội|20042021"
+}
+_FIELDS_EXAMPLE: JsonDict = {
     "national_id": "001 085 123 456",
     "full_name": "NGUYỄN VĂN AN",
     "dob": "12/04/1985",
     "sex": "Nam",
     "ward_code": "00004",
 }
-_NAME_DOB_EXAMPLE = {"full_name": "Trần Thị Bình", "dob": "02/11/1990"}
+_NAME_DOB_EXAMPLE: JsonDict = {"full_name": "Trần Thị Bình", "dob": "02/11/1990"}
 
 
 class DeskVerifyRequest(BaseModel):
@@ -116,7 +119,7 @@ class VerifyTyped(BaseModel):
     source: str = Field(description="qr | fields")
 
 
-_RESPONSE_EXAMPLE = {
+_RESPONSE_EXAMPLE: JsonDict = {
     "status": "mismatch",
     "matched_on": "national_id",
     "view": "desk",

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, or_, select
+from sqlalchemy import Row, Table, and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import IdentityError, fold_name, id_conflicts, parse_cccd_qr
@@ -56,6 +56,7 @@ _PERSON_COLS = (
     _P.ward_code, _P.province_code, _P.address, _P.phone,
 )  # fmt: skip
 _D = Dose.__table__.c
+_AUDIT: Table = AuditEvent.__table__  # type: ignore[assignment]
 _DOSE_COLS = (_D.dose_number, _D.dose_date, _D.product_code, _D.site_id, _D.status)
 
 
@@ -182,8 +183,8 @@ def _check_text(name: str, value: str | None) -> None:
 
 def clean_record(record: VerifyRecord) -> Typed:
     """Parse the QR payload or clean the typed fields; a bad value is a 422 naming its field."""
-    for name in ("qr", "national_id", "full_name", "dob", "sex", "ward_code"):
-        _check_text(name, getattr(record, name))
+    for field_name in ("qr", "national_id", "full_name", "dob", "sex", "ward_code"):
+        _check_text(field_name, getattr(record, field_name))
     typed_fields = (record.national_id, record.full_name, record.dob, record.sex)
     if record.qr is not None:
         if any(v is not None and str(v).strip() for v in typed_fields):
@@ -195,14 +196,14 @@ def clean_record(record: VerifyRecord) -> Typed:
             )
         try:
             card = parse_cccd_qr(record.qr)
-            name = clean_name(card.full_name, "qr")[0]
+            card_name = clean_name(card.full_name, "qr")[0]
         except IdentityError as exc:
             raise _qr_error(exc) from exc
         return Typed(
             national_id=card.national_id.digits,
             id_kind="cccd",
             old_id=card.old_id,
-            full_name=name,
+            full_name=card_name,
             dob=card.dob.isoformat(),
             sex="M" if card.sex == "male" else "F",
             ward_code=record.ward_code,
@@ -376,7 +377,7 @@ def _conflicts(t: Typed, person: Any | None) -> list[IdConflict]:
 # -- history and the next dose ------------------------------------------------------------------
 
 
-def _entries(rows: Sequence[Row[Any]]) -> list[DoseEntry]:
+def _entries(rows: Sequence[Any]) -> list[DoseEntry]:
     return [
         DoseEntry(r.dose_number, r.dose_date, r.product_code, r.site_id, r.status) for r in rows
     ]
@@ -523,7 +524,7 @@ def verify(
     v.read_person_ids = [p.person_id for p in ([person] if person is not None else persons)]
     if audit and v.read_person_ids:
         session.execute(
-            insert(AuditEvent.__table__),
+            insert(_AUDIT),
             [
                 {
                     "user_id": actor.user_id,
