@@ -55,7 +55,7 @@ def test_each_role_signs_in_to_its_home(page: Any, demo_server: DemoServer, role
     assert page.locator("header .user").inner_text() == demo_server.users[role]
     if role == "citizen":
         assert "Hồ sơ tiêm chủng của tôi" in page.locator("h1").inner_text()
-        page.screenshot(path=str(SCREENSHOTS / "citizen.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "citizen-me.png"), full_page=True)
 
 
 def test_wrong_password_says_so(page: Any, demo_server: DemoServer) -> None:

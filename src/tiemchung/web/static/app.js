@@ -45,4 +45,33 @@
       backToScan(true);
     }
   });
+
+  // The worklist: j/k or the arrows move between rows, x ticks the row, Enter opens it
+  // (it is a link); on an item's page j/k go to the next/previous open item.
+  function typing(evt) {
+    var t = evt.target;
+    return t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA");
+  }
+  document.addEventListener("keydown", function (evt) {
+    if (evt.altKey || evt.ctrlKey || evt.metaKey || typing(evt)) { return; }
+    var key = evt.key;
+    if (document.querySelector("[data-worklist]")) {
+      var links = Array.prototype.slice.call(document.querySelectorAll("a[data-nav]"));
+      if (!links.length) { return; }
+      var at = links.indexOf(document.activeElement);
+      if (key === "j" || key === "ArrowDown" || key === "k" || key === "ArrowUp") {
+        evt.preventDefault();
+        var step = (key === "j" || key === "ArrowDown") ? 1 : -1;
+        var next = at < 0 ? 0 : Math.max(0, Math.min(links.length - 1, at + step));
+        links[next].focus();
+      } else if (key === "x" && at >= 0) {
+        var box = links[at].closest("tr").querySelector("input[type=checkbox]");
+        if (box) { evt.preventDefault(); box.checked = !box.checked; }
+      }
+    } else if (document.querySelector("[data-worklist-item]")) {
+      var target = key === "j" ? "next" : key === "k" ? "prev" : null;
+      var link = target && document.querySelector("a[data-key=" + target + "]");
+      if (link) { evt.preventDefault(); window.location.href = link.href; }
+    }
+  });
 })();
