@@ -18,17 +18,17 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from operator import attrgetter, itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Row, String, func, literal, select
+from sqlalchemy import ColumnElement, Connection, Row, String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tiemchung.registry.catalog import Catalog, WardInfo
-from tiemchung.registry.db import in_keys as _in_keys_array
 from tiemchung.registry.errors import ServiceError, forbidden, rule_error
 from tiemchung.registry.fields import (
     clean_dob,
@@ -117,18 +117,52 @@ _clean_name = lru_cache(maxsize=1 << 16)(clean_name)
 _clean_sex = lru_cache(maxsize=64)(clean_sex)
 
 
-def in_keys(column: Any, keys: Collection[Any], dialect: str) -> ColumnElement[bool]:
-    """``column IN keys`` with the keys as one parameter on both databases.
+def _keys_filter(column: Any, dialect: str) -> ColumnElement[bool]:
+    """``column IN :keys`` with all the keys as one parameter, built once per statement.
 
-    PostgreSQL takes an array (:func:`tiemchung.registry.db.in_keys`); on SQLite the keys
+    PostgreSQL takes an array (as :func:`tiemchung.registry.db.in_keys`); on SQLite the keys
     travel as one JSON array read by ``json_each``, where a thousand placeholders cost more
-    to render and bind than the query to run. UUIDs go as SQLAlchemy stores them there (hex).
+    to render and bind than the query to run. The statements are built once (see
+    :func:`_keyed`): building and cache-keying them per call cost more than running them
+    for the small groups concurrent single POSTs make.
     """
-    if dialect != "sqlite":
-        return _in_keys_array(column, keys, dialect)
-    values = [k.hex if isinstance(k, uuid.UUID) else k for k in keys]
-    each = func.json_each(literal(orjson.dumps(values).decode(), String())).table_valued("value")
-    return column.in_(select(each.c.value))  # type: ignore[no-any-return]
+    if dialect == "postgresql":
+        return column == any_(bindparam("keys", type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+    if dialect == "sqlite":
+        each = func.json_each(bindparam("keys", type_=String())).table_valued("value")
+        return column.in_(select(each.c.value))  # type: ignore[no-any-return]
+    return column.in_(bindparam("keys", expanding=True))  # type: ignore[no-any-return]
+
+
+def _keys_param(keys: Collection[Any], dialect: str) -> Any:
+    """The ``:keys`` value of :func:`_keys_filter` (UUIDs on SQLite as stored there: hex)."""
+    if dialect == "sqlite":
+        return orjson.dumps([k.hex if isinstance(k, uuid.UUID) else k for k in keys]).decode()
+    return list(keys)
+
+
+@cache
+def _keyed(name: str, dialect: str) -> Any:
+    """The prefetch statements, each filtered on one key column."""
+    dose_cols = (
+        Dose.person_pk,
+        Dose.national_id,
+        Dose.dose_number,
+        Dose.dose_date,
+        Dose.product_code,
+    )
+    if name == "replay":
+        return _REPLAY_SELECT.where(_keys_filter(_DOSES.c.client_uuid, dialect))
+    if name.startswith("person."):
+        column = getattr(Person, name.removeprefix("person."))
+        return select(*_PERSON_COLUMNS).where(_keys_filter(column, dialect))
+    column = getattr(Dose, name.removeprefix("history."))
+    return select(*dose_cols).where(_keys_filter(column, dialect))
+
+
+def _by_keys(conn: Connection, name: str, keys: Collection[Any]) -> Any:
+    dialect = conn.dialect.name
+    return conn.execute(_keyed(name, dialect), {"keys": _keys_param(keys, dialect)})
 
 
 _HASHED_FIELDS = tuple(f.name for f in fields(DoseSubmission) if f.name != "client_uuid")
@@ -265,14 +299,7 @@ def _record(
     hashes = [s.content_hash() for s in subs]
 
     # 1. Replays: a UUID already stored (or seen earlier in this batch) is the same dose.
-    stored = {
-        r.client_uuid: r
-        for r in conn.execute(
-            _REPLAY_SELECT.where(
-                in_keys(_DOSES.c.client_uuid, {s.client_uuid for s in subs}, dialect)
-            )
-        )
-    }
+    stored = {r.client_uuid: r for r in _by_keys(conn, "replay", {s.client_uuid for s in subs})}
     pending: list[_Pending] = []
     first_in_batch: dict[uuid.UUID, int] = {}
     twins: dict[int, int] = {}  # a UUID repeated inside the batch answers like its first
@@ -574,10 +601,9 @@ def _prefetch_persons(conn: Connection, pending: list[_Pending], dialect: str) -
     ids = {p.row["national_id"] for p in pending if p.row["national_id"]}
     pids = {p.sub.person_id for p in pending if p.sub.person_id}
     found: dict[int, PersonRow] = {}
-    for column, keys in ((Person.national_id, ids), (Person.old_id, ids), (Person.person_id, pids)):
+    for column, keys in (("national_id", ids), ("old_id", ids), ("person_id", pids)):
         if keys:
-            stmt = select(*_PERSON_COLUMNS).where(in_keys(column, keys, dialect))
-            for person in conn.execute(stmt):
+            for person in _by_keys(conn, f"person.{column}", keys):
                 found[person.id] = person
     by_any: dict[str, list[PersonRow]] = {}
     for person in found.values():
@@ -593,19 +619,14 @@ def _prefetch_history(
     pks = {p.id for p in persons.by_person_id.values()}
     ids = {p.row["national_id"] for p in pending if p.row["national_id"]}
     history: dict[tuple[str, Any], dict[int, tuple[date, str]]] = {}
-    cols = (Dose.person_pk, Dose.national_id, Dose.dose_number, Dose.dose_date, Dose.product_code)
     rows: list[Any] = []
     if pks:
-        rows += conn.execute(select(*cols).where(in_keys(Dose.person_pk, pks, dialect))).all()
+        rows += _by_keys(conn, "history.person_pk", pks).all()
     if ids:
         # Unlinked doses by typed ID, the link tested here rather than in SQL: with
         # ``person_pk IS NULL`` in the query SQLite walks the index of every unlinked dose
         # instead of the national_id index.
-        rows += [
-            r
-            for r in conn.execute(select(*cols).where(in_keys(Dose.national_id, ids, dialect)))
-            if r[0] is None
-        ]
+        rows += [r for r in _by_keys(conn, "history.national_id", ids) if r[0] is None]
     for pk, nid, number, when, product in rows:
         key = ("pk", pk) if pk is not None else ("id", nid)
         history.setdefault(key, {})[number] = (when, product)
