@@ -220,3 +220,21 @@ def test_lookup_in_english(web: Web) -> None:
     assert (
         miss.status_code == 404 and "No record with this ID number and date of birth" in miss.text
     )
+
+
+def test_a_partial_register_birth_date_does_not_open_the_record(
+    web: Web, platform: Platform
+) -> None:
+    """A CCCD number carries the birth year, so a register that knows only the year must not
+    let ID + any date of that year in."""
+    from sqlalchemy import update
+
+    from tiemchung.registry.models import Person
+
+    with platform.sessions() as s:
+        s.execute(update(Person).where(Person.person_id == "P-AN").values(dob="1985"))
+        s.commit()
+    for typed in ("12/04/1985", "01/01/1985", "1985"):
+        r = look_up(web, {"national_id": AN["national_id"], "dob": typed})
+        assert r.status_code in (404, 422), typed
+        assert "tc_lookup" not in r.headers.get("set-cookie", "")

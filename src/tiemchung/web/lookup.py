@@ -66,14 +66,17 @@ def clean_typed_id(text: str) -> str:
 def find(session: Session, national_id: str, dob_iso: str) -> Person | None:
     """The register person with this ID number (CCCD or the old CMND) and date of birth.
 
-    The register keeps a partial date when only the year (or year and month) is known; then
-    the typed full date must agree with what is known."""
+    Only a full date of birth in the register opens the record. Where the register knows only
+    the year (or year and month), the date is no secret: a CCCD number carries the birth year
+    itself, so accepting any date of that year would open the record to anyone who has the
+    number. Those people get the same "not found" answer, which sends them to their commune
+    health station, as everyone else the look-up cannot vouch for."""
     rows = session.scalars(
         select(Person).where(or_(Person.national_id == national_id, Person.old_id == national_id))
     ).all()
     for person in rows:
         known = person.dob or ""
-        if known and (known == dob_iso or (len(known) < 10 and dob_iso.startswith(known))):
+        if len(known) == 10 and known == dob_iso:
             return person
     return None
 

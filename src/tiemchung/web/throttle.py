@@ -1,10 +1,11 @@
 """Failed sign-ins slow down password guessing: a few per user name and per client address.
 
-The API's token endpoint does not throttle (it audits every failure); the sign-in page is the
-one a person can hammer from a browser, so it refuses further attempts for a while after too
-many failures — per user name (guessing one account's password) and per client address
-(trying many accounts). Counted in memory per server process: a restart forgets, which is
-acceptable for a brake on guessing (every failure is also in the audit log).
+The sign-in page and the API's token endpoint share these counters (a failure at either
+door counts at both), and refuse further attempts for a while after too many failures — per
+user name (guessing one account's password) and per client address (trying many accounts).
+The citizen look-up uses the same class with its own limits. Counted in memory per server
+process: a restart forgets, which is acceptable for a brake on guessing (every failure is also
+in the audit log).
 """
 
 from __future__ import annotations
