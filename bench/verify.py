@@ -148,6 +148,14 @@ def _pct(values: list[float]) -> dict[str, float]:
     }
 
 
+def _full_scan(plan: list[str], sqlite: bool) -> bool:
+    """A scan of the big tables (products, seven rows, is rightly scanned)."""
+    marks = (
+        ("SCAN persons", "SCAN doses") if sqlite else ("Seq Scan on persons", "Seq Scan on doses")
+    )
+    return any(m in line for line in plan for m in marks)
+
+
 def query_plans(
     engine: Any, actor: Actor, reqs: list[tuple[str, dict[str, Any]]]
 ) -> dict[str, Any]:
@@ -181,10 +189,7 @@ def query_plans(
             prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
             rows = conn.exec_driver_sql(prefix + statement, params).all()
             text_plan = [str(r[-1] if sqlite else r[0]) for r in rows]
-            full_scan = any(
-                ("SCAN persons" in t or "SCAN doses" in t) if sqlite else "Seq Scan" in t
-                for t in text_plan
-            )
+            full_scan = _full_scan(text_plan, sqlite)
             plans.append(
                 {"sql": " ".join(statement.split()), "plan": text_plan, "full_scan": full_scan}
             )
