@@ -438,9 +438,9 @@ def _affected(eng: DuckDBEngine, old_state: Path, rules: dict[str, str]) -> dict
     )
     eng.run("affected", " UNION ".join(reasons.values()))
     return {
-        k: int(eng.scalar(f"SELECT count(DISTINCT record_id) FROM ({q})"))
+        k: int(_x(eng.con, f"SELECT count(DISTINCT record_id) FROM ({q})")[0][0])
         for k, q in reasons.items()
-    }  # type: ignore[call-overload]
+    }
 
 
 def _x(con: Any, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

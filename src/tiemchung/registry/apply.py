@@ -182,15 +182,20 @@ def _table(model: type) -> Table:
 
 
 DOSE_T, CORR_T, AUDIT_T, ITEM_T = (_table(m) for m in (Dose, Correction, AuditEvent, ReviewItem))
-_STATE_COLS = ("person_pk", "status", "link_source", "run_id", "match_probability")
-_STATE_COLS += ("duplicate_of", "area_ward_code", "area_province_code")
+_STATE_COLS: tuple[str, ...] = (
+    *("person_pk", "status", "link_source", "run_id", "match_probability"),
+    *("duplicate_of", "area_ward_code", "area_province_code"),
+)
 _DOSE_READ = ("id", "record_id", *_STATE_COLS, *CORRECTABLE)
-_CORR_COLS = ("dose_id", "person_pk", "field", "old_value", "new_value", "source", "user_id")
-_CORR_COLS += ("reason", "run_id", "evidence")
+_CORR_COLS = (
+    *("dose_id", "person_pk", "field", "old_value", "new_value", "source", "user_id"),
+    *("reason", "run_id", "evidence"),
+)
 _AUDIT_COLS = ("user_id", "username", "action", "entity", "entity_id", "detail")
-_ITEM_COLS = ("dose_id", "run_id", "kind", "reason", "ward_code", "province_code", "person_pk")
-_ITEM_COLS += ("match_probability", "mismatches", "candidates", "explanation", "status")
-_JSON_COLS = {"evidence", "detail", "candidates"}
+_ITEM_COLS = (
+    *("dose_id", "run_id", "kind", "reason", "ward_code", "province_code", "person_pk"),
+    *("match_probability", "mismatches", "candidates", "explanation", "status"),
+)
 #: PostgreSQL types of the dose columns an apply sets (the arrays of ``UPDATE … FROM unnest``)
 _PG_TYPES = {"person_pk": "bigint", "match_probability": "double precision"}
 _PG_TYPES |= {"duplicate_of": "bigint", "id": "bigint"}
@@ -603,8 +608,8 @@ class _Applier:
         if sink.pg:
             # a PostgreSQL UPDATE writes a whole new row version whatever it sets: one
             # statement for the chunk, every column (a dose is queued once per chunk)
-            cols = _STATE_COLS + CORRECTABLE
-            sink.update_doses(cols, [(*(d[c] for c in cols), d["id"]) for d in out.changed])
+            every = _STATE_COLS + CORRECTABLE
+            sink.update_doses(every, [(*(d[c] for c in every), d["id"]) for d in out.changed])
         else:
             for cols, rows in out.updates.items():
                 sink.update_doses(cols, rows)
