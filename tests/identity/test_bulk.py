@@ -187,8 +187,8 @@ EDGE_NAMES = [
 
 
 def test_names_edge_cases(con: duckdb.DuckDBPyConnection) -> None:
-    """Case, Đ, tone style oa/oe/uy, whitespace of every kind, empty, NFD input; both the
-    fast paths (already display form, fast text) and the slow ones."""
+    """Case, Đ, tone style oa/oe/uy, whitespace of every kind, empty, NFD input: each fast
+    path (fast text, clean whitespace, NFC-after-normalising) and each slow one."""
     import unicodedata
 
     values = [*EDGE_NAMES, unicodedata.normalize("NFD", "Đặng Thị Thủy"),

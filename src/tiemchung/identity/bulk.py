@@ -38,11 +38,20 @@ Not exact, and why:
   (``Hòang`` -> ``Hoàng``); doing that in SQL needs a syllable parser per word, so the bulk
   path leaves such rare words as they are. Parity is tested on names whose tones are either
   well placed or differ by that style.
+* Case mapping is DuckDB's (utf8proc, simple mappings): Python lowers a Greek word-final
+  ``Σ`` to ``ς``, DuckDB to ``σ``. Vietnamese and Latin text is unaffected (tested on every
+  BMP character outside CJK for ``tc_fold_name``).
 * Legacy-encoding repair (:func:`~tiemchung.identity.repair_encoding`) and Telex repair score
   whole strings against the syllable grammar; they have no SQL form. Run them in Python on the
   (few) rows that :func:`suspect_encoding_sql` flags.
 * ``tc_dob`` uses ``current_date`` for "not in the future" and the two-digit-year century,
   where Python uses ``today`` (default: the current date).
+
+Speed (``bench/identity.py``, ``docs/identity.md``): per row, on this 2-core machine, the
+string kernels themselves are the limit (``strip_accents`` alone runs at ~2M rows per CPU
+second), so names are cheapest when each *distinct* value is standardised once and joined
+back: :func:`via_distinct_sql`. The macros take fast paths for the common case (fast text,
+names already in display form, clean 12-digit IDs) and fall back to exact slow paths.
 """
 
 from __future__ import annotations
@@ -102,13 +111,6 @@ def _fast_class() -> str:
     return "[" + "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in _FAST_RANGES) + "]"
 
 
-def _vn_letters(upper: bool) -> str:
-    """RE2 class body: the ASCII and Vietnamese letters of one case."""
-    ascii_part = "A-Z" if upper else "a-z"
-    return ascii_part + "".join(
-        f"\\x{{{ord(c):04X}}}" for c in letters.VIETNAMESE_LETTERS if c.isupper() == upper)
-
-
 @cache
 def _uncapitalisable() -> str:
     """Characters that Python's ``normalize_name`` never capitalises (``ß`` -> ``SS``,
@@ -152,8 +154,6 @@ def macro_sql() -> list[str]:
     style_any = "(?:" + "|".join(a for a, _ in pairs) + ")"
     style_re = "^[" + _TONE_STYLE_ONSET + "]*" + style_any + "$"
     style_case = " ".join(f"WHEN {_q(a)} THEN {_q(b)}" for a, b in pairs)
-    word = f"[{_vn_letters(True)}][{_vn_letters(False)}]*"
-    display = f"{word}(?: {word})*"
     odd = _uncapitalisable()
     fold_from = "".join(a for a, _ in letters.FOLD_PAIRS) + letters.FOLD_DELETE
     fold_to = "".join(b for _, b in letters.FOLD_PAIRS)
@@ -181,21 +181,25 @@ def macro_sql() -> list[str]:
         f"THEN trim(regexp_replace(x, '{ws}+', ' ', 'g')) ELSE x END",
         # Fast text (see _FAST_RANGES): strip_accents (utf8proc: decompose, drop marks) does
         # what FOLD_TABLE does for every letter that decomposes; the two that do not (đ, ð)
-        # are replaced after lower(). Other text: NFC, then translate() with the whole fold
-        # table (exact, ~50x slower, rare), then lower().
+        # are replaced after lower(). Text that is fast once NFC (decomposed input, 4 % of
+        # generated records) the same after nfc_normalize. Other text: NFC, then translate()
+        # with the whole fold table (exact, ~50x slower, rare), then lower().
         "CREATE OR REPLACE MACRO tc__fold_chars(x) AS "
         + _nondecomposing_sql("lower(strip_accents(x))"),
         f"CREATE OR REPLACE MACRO tc__fold_exact(x) AS tc_squash(lower(translate("
         f"nfc_normalize(x), {_q(fold_from)}, {_q(fold_to)})))",
         f"CREATE OR REPLACE MACRO tc_fold_name(x) AS CASE "
-        f"WHEN NOT regexp_full_match(x, '{fast}*') THEN tc__fold_exact(x) "
-        "ELSE tc__fold_chars(tc__squash_fast(x)) END",
+        f"WHEN regexp_full_match(x, '{fast}*') THEN tc__fold_chars(tc__squash_fast(x)) "
+        f"WHEN regexp_full_match(nfc_normalize(x), '{fast}*') "
+        f"THEN tc__fold_chars(tc__squash_fast(nfc_normalize(x))) "
+        "ELSE tc__fold_exact(x) END",
         "CREATE OR REPLACE MACRO tc__cap(p) AS upper(p[1:1]) || p[2:]",
-        # Display form. Names already in it (title-cased Vietnamese/ASCII words, single
-        # spaces, no new-style oa/oe/uy pair in any case) are returned as they are after two
-        # regex tests. Others: NFC only when not fast text, squash only when needed, lower,
-        # the old tone style over the whole string (only when a new-style pair occurs), then
-        # a capital per word; per-part splitting on - ' ’ only when the text has one.
+        # Display form: NFC only when not fast text, squash only when needed, lower, then one
+        # lambda over the words: a capital, the old tone style only for a word with a
+        # new-style pair, parts split on - ' ’ only for a word that has one. A fast path
+        # returning names already in display form (60 % of generated records) was measured
+        # and dropped: a lambda inside a CASE branch runs ~3x slower in DuckDB 2.0, which
+        # costs more than the fast path saves.
         f"CREATE OR REPLACE MACRO tc__nfc(x) AS CASE WHEN regexp_full_match(x, '{fast}*') "
         f"THEN x ELSE nfc_normalize(x) END",
         # Python lowers İ to two code points and so keeps it; lower() here would give i.
@@ -208,21 +212,20 @@ def macro_sql() -> list[str]:
         # Rare text (a separator, or a letter Python will not capitalise) splits into parts.
         f"CREATE OR REPLACE MACRO tc__syllable_part(p) AS CASE WHEN regexp_matches(p, "
         f"'^{odd}') THEN tc__tone_style(p) ELSE tc__syllable(p) END",
-        "CREATE OR REPLACE MACRO tc__caps(s) AS CASE "
-        f"WHEN regexp_matches(s, '[-''’]|{odd}') THEN "
-        "array_to_string(list_transform(string_split(s, ' '), lambda w: "
+        # One word: s is referenced once per macro level, because DuckDB does not share a
+        # subexpression between CASE branches and nested references multiply the work.
+        "CREATE OR REPLACE MACRO tc__word(w) AS CASE "
+        f"WHEN regexp_matches(w, '[-''’]|{odd}') THEN "
         "array_to_string(list_transform(string_split(w, '-'), lambda h: "
         "array_to_string(list_transform(string_split(h, ''''), lambda a: "
         "array_to_string(list_transform(string_split(a, '’'), lambda p: tc__syllable_part(p)), "
-        "'’')), '''')), '-')), ' ') "
-        f"WHEN regexp_matches(s, {_q(style_any)}) THEN "
-        "array_to_string(list_transform(string_split(s, ' '), lambda w: tc__syllable(w)), ' ') "
-        "ELSE array_to_string(list_transform(string_split(s, ' '), lambda w: tc__cap(w)), ' ') "
-        "END",
-        f"CREATE OR REPLACE MACRO tc_normalize_name(x) AS CASE "
-        f"WHEN regexp_full_match(x, {_q(display)}) AND NOT regexp_matches(x, "
-        f"{_q('(?i)' + style_any)}) THEN x "
-        f"ELSE tc__caps(tc__lower(tc_squash(tc__nfc(x)))) END",
+        "'’')), '''')), '-') "
+        f"WHEN regexp_matches(w, {_q(style_any)}) THEN tc__syllable(w) "
+        "ELSE tc__cap(w) END",
+        "CREATE OR REPLACE MACRO tc__caps(s) AS "
+        "array_to_string(list_transform(string_split(s, ' '), lambda w: tc__word(w)), ' ')",
+        "CREATE OR REPLACE MACRO tc_normalize_name(x) AS "
+        "tc__caps(tc__lower(tc_squash(tc__nfc(x))))",
         # --- ID numbers ----------------------------------------------------------------
         # Most IDs arrive clean: test that first. Otherwise one regex says whether the text
         # is separators and 12 or 9 digits, and only then are the separators stripped.
