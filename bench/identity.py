@@ -149,10 +149,10 @@ def main() -> None:
     # Realistic repetition: the records of the project's population generator.
     records = args.records or _generate_records(args.people)
     con.execute(f"CREATE TABLE r AS SELECT full_name, national_id FROM read_parquet('{records}')")
-    n_rec = con.execute("SELECT count(*) FROM r").fetchone()[0]
-    ratios = dict(zip(("names", "ids"), con.execute(
-        "SELECT count(DISTINCT full_name) / count(*), count(DISTINCT national_id) / count(*) "
-        "FROM r").fetchone(), strict=True))
+    n_rec, r_names, r_ids = con.execute(
+        "SELECT count(*), count(DISTINCT full_name) / count(*), "
+        "count(DISTINCT national_id) / count(*) FROM r").fetchall()[0]
+    ratios = {"names": r_names, "ids": r_ids}
     name_macros = {"k": "tc_fold_name", "d": "tc_normalize_name"}
     id_macros = {f"c{i}": f for i, f in enumerate(id_fields)}
     records_rates = {
