@@ -182,3 +182,17 @@ def test_increments_refuse_records_without_ids_or_seen_before(tmp_path: Path) ->
     pq.write_table(recs.slice(290, 20), tmp_path / "again.parquet")
     with pytest.raises(ReconcileInputError, match=r"10 bản ghi đã có"):
         link_new(first, tmp_path / "again.parquet", data / "register.parquet", tmp_path / "o2")
+
+
+def test_an_unchanged_register_rechecks_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "synth"
+    generate(200, 5, data, workers=1)
+    records, register = data / "records.parquet", data / "register.parquet"
+    first = tmp_path / "first"
+    reconcile(Options(records, register, first, threads=1))
+    summary = recheck_register(first, records, register, tmp_path / "same", threads=1)
+    ru = summary["register_update"]
+    assert (ru["persons_added"], ru["persons_removed"], ru["persons_changed"]) == (0, 0, 0)
+    assert ru["records_rechecked"] == 0 and ru["changed_links"] == 0
+    assert _links(tmp_path / "same") == _links(first)
+    assert (tmp_path / "same" / "register_std.parquet").is_file()
