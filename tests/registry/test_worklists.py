@@ -362,25 +362,20 @@ def test_bulk_accept_answers_every_id(platform: Platform) -> None:
 
 
 def test_two_reviewers_one_wins(platform: Platform, database_url: str) -> None:
-    """Two servers (two writers, two connections) decide the same item at once."""
+    """Two servers (two writers, two connections) decide the same item at once. Writers
+    serialise across processes (SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock), so the
+    second sees the first's decision."""
     _, i = an_item(platform)
     other = Platform(platform.settings, database_url=database_url).start()
-    barrier = threading.Barrier(2, timeout=10)
-    use_barrier = not database_url.startswith("sqlite")  # SQLite writers lock at BEGIN
     outcomes: list[str] = []
     lock = threading.Lock()
+    start = threading.Barrier(2, timeout=10)
 
     def decide(p: Platform, username: str) -> None:
         actor = who(p, username)
-
-        def job(s: Session) -> Any:
-            s.scalars(select(ReviewItem).where(ReviewItem.id == i)).one()  # both read "open"
-            if use_barrier:
-                barrier.wait()
-            return wl.accept(s, actor, i)
-
+        start.wait()
         try:
-            p.writer.run(job)
+            p.writer.run(lambda s: wl.accept(s, actor, i))
             result = "won"
         except ServiceError as exc:
             result = f"{exc.status}:{exc.problems[0].rule}"
@@ -398,5 +393,41 @@ def test_two_reviewers_one_wins(platform: Platform, database_url: str) -> None:
             t.join(30)
     finally:
         other.close()
+    assert sorted(outcomes) == ["409:already_decided", "won"]
+    assert _actions(platform, i) == ["review_item.accept"]
+
+
+def test_two_transactions_that_both_read_open_one_wins(
+    platform: Platform, database_url: str
+) -> None:
+    """Without the writer's lock (a script, another tool on the same PostgreSQL): both
+    transactions read the item as open, then decide; the conditional claim lets one win."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite cannot run two write transactions at once at all")
+    _, i = an_item(platform)
+    barrier = threading.Barrier(2, timeout=10)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def decide(username: str) -> None:
+        actor = who(platform, username)
+        with platform.sessions() as s:
+            s.scalars(select(ReviewItem).where(ReviewItem.id == i)).one()  # both read "open"
+            barrier.wait()
+            try:
+                wl.accept(s, actor, i)
+                s.commit()
+                result = "won"
+            except ServiceError as exc:
+                s.rollback()
+                result = f"{exc.status}:{exc.problems[0].rule}"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=decide, args=(u,)) for u in ("ward_a1", "prov_a")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
     assert sorted(outcomes) == ["409:already_decided", "won"]
     assert _actions(platform, i) == ["review_item.accept"]
