@@ -3,8 +3,9 @@ registers them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -31,6 +32,29 @@ _LABELS = (
     ("rows_rejected", "dòng lỗi / unreadable rows"),
     ("doses_not_in_links", "mũi không có trong lần chạy / doses not in run"),
 )
+
+
+def _staged(label: str, prefix: str, run: Callable[..., dict[str, Any]], **kwargs: Any) -> Any:
+    """Run a staged reconciliation call under a progress bar; input and model errors end the
+    command with their message (exit 2) rather than a traceback."""
+    from tiemchung.reconcile import ModelError, ReconcileInputError
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} stages"),
+        console=console,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{prefix}: {stage}", completed=done, total=total)
+
+        try:
+            return run(progress=progress, **kwargs)
+        except (ReconcileInputError, ModelError) as exc:
+            console.print(f"[red]✗[/red] {exc}")
+            raise typer.Exit(2) from None
 
 
 def apply_command(
@@ -99,34 +123,20 @@ def incremental(
     memory: str | None = None,
 ) -> None:
     """`tiemchung reconcile --incremental --state PREVIOUS_OUT ...`."""
-    from tiemchung.reconcile import ModelError, ReconcileInputError
     from tiemchung.reconcile.incremental import link_new
 
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} stages"),
-        console=console,
-    ) as bar:
-        task = bar.add_task("reconcile --incremental", total=None)
-
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=f"incremental: {stage}", completed=done, total=total)
-
-        try:
-            summary = link_new(
-                state,
-                records,
-                register,
-                out,
-                mapping=map_file,
-                threads=threads,
-                memory=memory,
-                progress=progress,
-            )
-        except (ReconcileInputError, ModelError) as exc:
-            console.print(f"[red]✗[/red] {exc}")
-            raise typer.Exit(2) from None
+    summary = _staged(
+        "reconcile --incremental",
+        "incremental",
+        link_new,
+        state=state,
+        records=records,
+        register=register,
+        out=out,
+        mapping=map_file,
+        threads=threads,
+        memory=memory,
+    )
     o = summary["overall"]
     inc = summary["incremental"]
     console.print(
@@ -150,7 +160,6 @@ def register_update(
     """`tiemchung reconcile --register-update --register NEW --records R --state PREV --out OUT`:
     the records of PREV re-checked against a new register snapshot, scoring only those a
     changed person can affect."""
-    from tiemchung.reconcile import ModelError, ReconcileInputError
     from tiemchung.reconcile.incremental import recheck_register
 
     if state is None:
@@ -160,31 +169,18 @@ def register_update(
         )
         raise typer.Exit(2)
     assert records and register and out  # the caller checked
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} stages"),
-        console=console,
-    ) as bar:
-        task = bar.add_task("reconcile --register-update", total=None)
-
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=f"register update: {stage}", completed=done, total=total)
-
-        try:
-            summary = recheck_register(
-                state,
-                records,
-                register,
-                out,
-                mapping=map_file,
-                threads=threads,
-                memory=memory,
-                progress=progress,
-            )
-        except (ReconcileInputError, ModelError) as exc:
-            console.print(f"[red]✗[/red] {exc}")
-            raise typer.Exit(2) from None
+    summary = _staged(
+        "reconcile --register-update",
+        "register update",
+        recheck_register,
+        state=state,
+        records=records,
+        register=register,
+        out=out,
+        mapping=map_file,
+        threads=threads,
+        memory=memory,
+    )
     ru, o = summary["register_update"], summary["overall"]
     console.print(
         f"[green]✓[/green] sổ dân cư mới / new register: {ru['persons_added']:,} added, "

@@ -53,6 +53,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
+from tiemchung.reconcile.decide import LINK_COLUMNS
 from tiemchung.registry.audit import audit
 from tiemchung.registry.corrections import CORRECTABLE, DUPLICATE, PERSON_DECIDED
 from tiemchung.registry.db import in_keys
@@ -68,16 +69,8 @@ from tiemchung.registry.rejects import RejectsFile
 from tiemchung.registry.scope import Actor
 
 CHUNK_ROWS = 20_000
-LINK_REQUIRED = (
-    "record_id",
-    "person_id",
-    "action",
-    "match_probability",
-    "mismatches",
-    "corrections",
-    "duplicate_of",
-    "explanation",
-)
+#: the links columns a run must have; ``candidates`` is optional (runs before it existed)
+LINK_REQUIRED = tuple(c for c in LINK_COLUMNS if c != "candidates")
 ACTIONS = ("verified", "corrected", "review", "not_found", "duplicate")
 #: open worklist items a run replaces (a ticket is a citizen's report: it stays)
 SUPERSEDABLE = ("review", "not_found", "unverified")
