@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 import jwt
 
@@ -15,8 +16,11 @@ ALGORITHM = "HS256"
 AUDIENCE = "tiemchung-api"
 
 
-def create_token(secret: bytes, user: User, ttl_minutes: int) -> tuple[str, int]:
-    """A token for ``user`` and its lifetime in seconds."""
+def create_token(
+    secret: bytes, user: User, ttl_minutes: int, audience: str = AUDIENCE
+) -> tuple[str, int]:
+    """A token for ``user`` and its lifetime in seconds. The web session cookie is the same
+    token with another ``audience``, so neither is ever accepted as the other."""
     now = datetime.now(UTC)
     ttl = timedelta(minutes=ttl_minutes)
     claims = {
@@ -29,7 +33,7 @@ def create_token(secret: bytes, user: User, ttl_minutes: int) -> tuple[str, int]
         "pk": user.person_pk,
         "iat": now,
         "exp": now + ttl,
-        "aud": AUDIENCE,
+        "aud": audience,
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM), int(ttl.total_seconds())
 
@@ -55,6 +59,12 @@ def _verified(secret: bytes, token: str) -> tuple[Actor, float]:
         audience=AUDIENCE,
         options={"require": ["exp", "sub", "uid", "role"]},
     )
+    return actor_from_claims(c), float(c["exp"])
+
+
+def actor_from_claims(c: dict[str, Any]) -> Actor:
+    """The caller a verified token's (or session cookie's) claims describe; raises
+    ``ValueError``/``TypeError`` on a claim of the wrong kind."""
     return Actor(
         user_id=int(c["uid"]),
         username=str(c["sub"]),
@@ -63,4 +73,4 @@ def _verified(secret: bytes, token: str) -> tuple[Actor, float]:
         ward_code=c.get("ward"),
         site_id=c.get("site"),
         person_pk=c.get("pk"),
-    ), float(c["exp"])
+    )

@@ -19,12 +19,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import jwt
 
+from tiemchung.api.security import actor_from_claims, create_token
 from tiemchung.registry.models import User
-from tiemchung.registry.scope import Actor, Role
+from tiemchung.registry.scope import Actor
 
 COOKIE = "tc_session"
 CSRF_COOKIE = "tc_csrf"
@@ -49,22 +50,9 @@ class WebSession:
 
 
 def create_cookie(secret: bytes, user: User, ttl_minutes: int) -> tuple[str, int]:
-    """The session cookie's value for ``user`` and its lifetime in seconds."""
-    now = datetime.now(UTC)
-    ttl = timedelta(minutes=ttl_minutes)
-    claims = {
-        "sub": user.username,
-        "uid": user.id,
-        "role": user.role,
-        "prov": user.province_code,
-        "ward": user.ward_code,
-        "site": user.site_id,
-        "pk": user.person_pk,
-        "iat": now,
-        "exp": now + ttl,
-        "aud": AUDIENCE,
-    }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM), int(ttl.total_seconds())
+    """The session cookie's value for ``user`` and its lifetime in seconds: the API's token
+    with the pages' own audience."""
+    return create_token(secret, user, ttl_minutes, audience=AUDIENCE)
 
 
 def read_cookie(secret: bytes, value: str | None) -> WebSession:
@@ -84,15 +72,7 @@ def read_cookie(secret: bytes, value: str | None) -> WebSession:
     except (jwt.PyJWTError, ValueError, KeyError) as exc:
         raise NoSessionError() from exc
     try:
-        actor = Actor(
-            user_id=int(c["uid"]),
-            username=str(c["sub"]),
-            role=Role(c["role"]),
-            province_code=c.get("prov"),
-            ward_code=c.get("ward"),
-            site_id=c.get("site"),
-            person_pk=c.get("pk"),
-        )
+        actor = actor_from_claims(c)
     except (ValueError, TypeError) as exc:
         raise NoSessionError() from exc
     return WebSession(actor, datetime.fromtimestamp(float(c["exp"]), UTC))
