@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tiemchung.registry import entry_review
 from tiemchung.registry.catalog import Catalog, WardInfo
 from tiemchung.registry.errors import ServiceError, forbidden, rule_error
 from tiemchung.registry.fields import (
@@ -44,6 +45,7 @@ from tiemchung.registry.models import (
     Lot,
     Person,
     Product,
+    ReviewItem,
     Site,
     VaccinationSession,
 )
@@ -373,6 +375,19 @@ def _record(
         for p, dose_id in zip(accepted, ids, strict=True):
             results[p.index].created = True
             results[p.index].dose = {c: p.row.get(c) for c in DOSE_COLUMNS} | {"id": dose_id}
+        # 4. A dose that did not verify goes to its ward's worklist (never rejected).
+        review = [
+            entry_review.item_row(dose_id, p.row, _typed_candidates(persons, p))
+            for p, dose_id in zip(accepted, ids, strict=True)
+            if p.row["status"] == UNVERIFIED
+        ]
+        if review:
+            _insert_rows(
+                conn,
+                _REVIEW_TABLE,
+                entry_review.ITEM_COLUMNS,
+                entry_review.item_tuples(review, _json_param),
+            )
 
     for i, j in twins.items():
         twin = results[j]
@@ -385,6 +400,18 @@ _DATE_AT = _DOSE_INSERT_COLUMNS.index("dose_date")
 _insert_values = itemgetter(*_DOSE_INSERT_COLUMNS)
 _AUDIT_TABLE = AuditEvent.__tablename__
 _AUDIT_INSERT_COLUMNS = ("user_id", "username", "action", "entity", "entity_id", "detail")
+_REVIEW_TABLE = ReviewItem.__tablename__
+_JSON_COLUMNS = ("detail", "candidates")
+
+
+def _typed_candidates(persons: _Persons, p: _Pending) -> list[PersonRow]:
+    """The register persons an unverified dose's typed identity points at: the chosen person,
+    or those carrying the typed ID (12-digit or old)."""
+    if p.sub.person_id is not None:
+        chosen = persons.by_person_id.get(p.sub.person_id)
+        return [chosen] if chosen is not None else []
+    national_id = p.row["national_id"]
+    return list(persons.by_any_id.get(national_id, [])) if national_id else []
 
 
 def _insert_rows(
@@ -399,8 +426,8 @@ def _insert_rows(
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     marks = []
     for c in columns:
-        # PostgreSQL: the audit detail travels as text and is cast to the json column.
-        marks.append(f"CAST({mark} AS JSON)" if c == "detail" and mark == "%s" else mark)
+        # PostgreSQL: JSON values travel as text and are cast to the json column.
+        marks.append(f"CAST({mark} AS JSON)" if c in _JSON_COLUMNS and mark == "%s" else mark)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(marks)})"
     conn.exec_driver_sql(sql, rows)
 
