@@ -243,11 +243,19 @@ def review_item(
 ) -> int:
     """An open review item for a dose, routed to a world ward. ``candidates``: (person label,
     probability, corrections {field: register value}) best first; the mismatches are the
-    corrected fields."""
-    from sqlalchemy import select
+    corrected fields. The item the dose path opened when the dose did not verify at entry is
+    removed first, so a test's worklist holds exactly the items it made."""
+    from sqlalchemy import delete, select
 
     from tiemchung.registry.models import ReviewItem
 
+    session.execute(
+        delete(ReviewItem).where(
+            ReviewItem.dose_id == dose_id,
+            ReviewItem.kind == "unverified",
+            ReviewItem.status == "open",
+        )
+    )
     w = world()
     province = {"a": PROVINCE_A, "b": PROVINCE_B}[ward[0]]
     cands = []

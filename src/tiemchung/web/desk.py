@@ -157,10 +157,11 @@ def _problem(name: str, vi: str, en: str) -> ServiceError:
     return ServiceError(422, "Invalid / Không hợp lệ", [FieldProblem(name, "invalid", vi, en)])
 
 
-def parse_day(text: str, name: str) -> date:
-    """A full date typed as dd/mm/yyyy (or ISO); a wrong one says what to type."""
+def parse_day(text: str, name: str, today: date | None = None) -> date:
+    """A full date typed as dd/mm/yyyy (or ISO); a wrong one says what to type. ``today`` is
+    Vietnam's date (the platform's): the machine's own clock may still be on yesterday."""
     try:
-        parsed = parse_dob(text.strip())
+        parsed = parse_dob(text.strip(), today=today)
     except IdentityError:
         parsed = None
     if parsed is None or parsed.precision != "day":
@@ -173,7 +174,7 @@ def parse_day(text: str, name: str) -> date:
 
 
 def submission_from(
-    form: dict[str, str], actor: Actor, sessions: list[SessionRow]
+    form: dict[str, str], actor: Actor, sessions: list[SessionRow], today: date | None = None
 ) -> DoseSubmission:
     """The dose the form describes; raises ``ServiceError`` naming every bad field at once."""
     problems: list[FieldProblem] = []
@@ -199,12 +200,14 @@ def submission_from(
         )
     if chosen is not None:
         product = chosen.product_code
-    dose_date = take("dose_date", lambda: parse_day(form.get("dose_date", ""), "dose_date"))
+    dose_date = take(
+        "dose_date", lambda: parse_day(form.get("dose_date", ""), "dose_date", today)
+    )
     dob_text = form.get("dob", "").strip()
     dob = None
     if dob_text:
         try:
-            dob = parse_dob(dob_text).iso
+            dob = parse_dob(dob_text, today=today).iso
         except IdentityError as exc:
             problems.append(
                 FieldProblem(

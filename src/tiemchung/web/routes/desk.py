@@ -124,7 +124,7 @@ async def record_dose(request: Request, actor: WebActor) -> Response:
     today = platform.today()
     ctx = await run_in_threadpool(_context, platform, actor, today)
     try:
-        sub = desk.submission_from(values, actor, ctx["sessions"])
+        sub = desk.submission_from(values, actor, ctx["sessions"], today)
     except ServiceError as exc:
         return _form_again(request, actor, ctx, values, exc, lang)
     result = await platform.record_dose(actor, sub)
