@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.web.conftest import SCREENSHOTS, DemoServer
 
@@ -74,13 +75,13 @@ def test_desk_scanner_loop_from_the_keyboard(page: Any, demo_server: DemoServer)
     page.keyboard.press("Enter")
     page.wait_for_selector(".match.status-verified")
     assert demo_server.person["full_name"] in page.locator(".match").inner_text()
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'confirm'")
+    expect(page.locator("#confirm")).to_be_focused(timeout=15_000)
     page.screenshot(path=str(SCREENSHOTS / "desk.png"), full_page=True)
     page.keyboard.press("Enter")  # confirm: record the dose
     page.wait_for_selector(".recorded.status-verified")
     expected = f"Đã ghi nhận mũi {demo_server.person['next_dose']}"
     assert expected in page.locator(".recorded").inner_text()
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'print'")
+    expect(page.locator("#print")).to_be_focused(timeout=15_000)
     page.screenshot(path=str(SCREENSHOTS / "desk-recorded.png"), full_page=True)
     answers: list[Any] = []
     page.context.on(
@@ -95,7 +96,7 @@ def test_desk_scanner_loop_from_the_keyboard(page: Any, demo_server: DemoServer)
     response = answers[0]
     assert response.status == 200 and response.headers["content-type"] == "application/pdf"
     popup.value.close()
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'scan'")
+    expect(page.locator("#scan")).to_be_focused(timeout=15_000)
 
 
 def test_garbled_scan_keeps_what_was_typed(page: Any, demo_server: DemoServer) -> None:

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.web.conftest import SCREENSHOTS, DemoServer
 from tests.web.test_browser import sign_in
@@ -34,7 +35,7 @@ def test_commune_accepts_bulk_accepts_and_exports(page: Any, demo_server: DemoSe
     page.wait_for_url(f"{base}{first}")
     assert page.locator("table.compare.side td.diff").count() >= 1  # the differing fields
     assert page.locator(".explain li").count() >= 1  # the explanation in words
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'accept'")
+    expect(page.locator("#accept")).to_be_focused(timeout=15_000)
     page.screenshot(path=str(SCREENSHOTS / "worklist-item.png"), full_page=True)
     page.keyboard.press("Enter")  # accept: then the next open item
     page.wait_for_url(re.compile(r".*[?&]done=\d+&outcome=accepted"))

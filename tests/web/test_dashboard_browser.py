@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.web.conftest import SCREENSHOTS, DemoServer
 
@@ -41,7 +42,7 @@ def test_province_dashboard(page: Any, demo_server: DemoServer) -> None:
     page.select_option('select[name="ward"]', first_ward)
     page.click('form.filters button[type="submit"]')
     page.wait_for_url(f"**ward={first_ward}**")
-    page.wait_for_function("document.querySelectorAll('nav.crumbs a').length === 1")
+    expect(page.locator("nav.crumbs a")).to_have_count(1, timeout=15_000)
     assert page.locator("nav.crumbs span").inner_text()  # province › ward: the ward's name
     assert page.locator('table[data-table="coverage"] td').nth(0).inner_text() == first_ward
     assert page.locator('select[name="ward"]').input_value() == first_ward  # kept
