@@ -2,7 +2,8 @@
 
 For SQLite and PostgreSQL (a throw-away server started here):
   1. import a register snapshot CSV (default 1M invented persons) — rows/s;
-  2. single POST /doses at a fixed concurrency — doses/s, p50/p99 latency;
+  2. single POST /doses at a fixed concurrency — doses/s, p50/p99 latency at saturation;
+     then paced at the target rate (``--rate``, open loop) — the latency a site sees there;
   3. batched POST /doses:batch (1,000 per request) — doses/s, p50/p99 per batch;
   4. baseline in the same run: GET /api/v1/health on the same server and client, the
      framework's ceiling on this machine, to report the dose path as a ratio of it.
@@ -268,8 +269,13 @@ async def load(
     concurrency: int,
     seconds: float | None,
     method: str = "POST",
+    rate: float | None = None,
 ) -> dict[str, Any]:
-    """Send the pre-built bodies (or GETs for ``seconds``) on ``concurrency`` connections."""
+    """Send the pre-built bodies (or GETs for ``seconds``) on ``concurrency`` connections.
+
+    With ``rate``, request *k* is due at ``start + k / rate`` (an open loop, as sites send):
+    its latency runs from when it was due, so time spent waiting for a free connection counts
+    (no coordinated omission); without it, each connection sends as soon as it is answered."""
     headers = {"Authorization": f"Bearer {token}"}
     conns = [await Connection("127.0.0.1", port, headers).open() for _ in range(concurrency)]
     latencies: list[float] = []
@@ -277,7 +283,10 @@ async def load(
     queue = list(reversed(requests)) if requests is not None else None
     deadline = time.perf_counter() + seconds if seconds else None
 
+    sent = 0
+
     async def worker(conn: Connection) -> None:
+        nonlocal sent
         get_raw = conn.encode("GET", path)
         while True:
             if queue is not None:
@@ -289,6 +298,12 @@ async def load(
                     return
                 raw = get_raw
             t0 = time.perf_counter()
+            if rate is not None:
+                due = start + sent / rate
+                sent += 1
+                if due > t0:
+                    await asyncio.sleep(due - t0)
+                t0 = due
             status, _ = await conn.request(raw)
             latencies.append(time.perf_counter() - t0)
             statuses[status] = statuses.get(status, 0) + 1
@@ -404,6 +419,23 @@ def run_backend(
             ),
             (str(spy), data_dir / f"profile-{name}-single.txt") if spy else None,
         )
+        # latency at the target rate (1,000 single POSTs/s, open loop), not at saturation
+        paced = [json.dumps(dose(next(pool), site)).encode() for _ in range(args.paced)]
+        result["single_at_target_rate"] = measured(
+            server.pid,
+            lambda: asyncio.run(
+                load(
+                    port,
+                    token,
+                    paced,
+                    path="/api/v1/doses",
+                    concurrency=64,
+                    seconds=None,
+                    rate=args.rate,
+                )
+            ),
+        )
+        result["single_at_target_rate"]["offered_per_s"] = args.rate
         batches = [
             json.dumps({"doses": [dose(next(pool), site) for _ in range(1000)]}).encode()
             for _ in range(int(args.batches))
@@ -443,6 +475,8 @@ def main() -> None:
     ap.add_argument("--single", type=int, default=20_000, help="single POSTs per backend")
     ap.add_argument("--batches", type=int, default=60, help="1,000-dose batches per backend")
     ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--rate", type=float, default=1000.0, help="offered single POSTs/s (paced)")
+    ap.add_argument("--paced", type=int, default=10_000, help="paced single POSTs per backend")
     ap.add_argument("--batch-concurrency", type=int, default=2)
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
