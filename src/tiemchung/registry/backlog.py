@@ -28,7 +28,6 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,7 @@ from tiemchung.registry.doses import UNVERIFIED
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
 from tiemchung.registry.models import AdminUnit, Dose, Product, Site
-from tiemchung.registry.rejects import RejectsFile
+from tiemchung.registry.rejects import RejectsFile, RowRejectedError, RowsReport, cell_text
 from tiemchung.registry.scope import Actor
 from tiemchung.vaccines import LEGACY_NAMES
 
@@ -59,21 +58,8 @@ class BacklogFileError(Exception):
     """The file cannot be imported at all (unreadable, a required column missing)."""
 
 
-@dataclass
-class BacklogReport:
-    source: str
-    rows_read: int = 0
-    rows_imported: int = 0
-    rows_skipped: int = 0  # already stored with the same content (a re-import)
-    rows_rejected: int = 0
-    rejects_file: str | None = None
-    reasons: dict[str, int] = field(default_factory=dict)
-
-
-class _RejectError(Exception):
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
-        self.key = key
+class BacklogReport(RowsReport):
+    """What a backlog import did."""
 
 
 def client_uuid_for(record_id: str) -> uuid.UUID:
@@ -187,7 +173,7 @@ def import_dose_records(
                 report.rows_read += 1
                 try:
                     row = _clean(raw, sites, products, ward_province, memo)
-                except _RejectError as exc:
+                except RowRejectedError as exc:
                     rejects.add(row_no, exc.key, str(exc), raw)
                     continue
                 rid = row["record_id"]
@@ -281,19 +267,11 @@ class _Memo:
                 self.cache.clear()
             try:
                 hit = self.cache[key] = (True, fn(value))
-            except (ServiceError, _RejectError) as exc:
+            except (ServiceError, RowRejectedError) as exc:
                 hit = self.cache[key] = (False, exc)
         if hit[0]:
             return hit[1]
         raise hit[1]
-
-
-def _text(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
 
 
 def _clean(
@@ -304,41 +282,43 @@ def _clean(
     memo: _Memo | None = None,
 ) -> dict[str, Any]:
     memo = memo or _Memo()
-    rid = _text(raw, "record_id")
+    rid = cell_text(raw, "record_id")
     if rid is None:
-        raise _RejectError("record_id:required", "record_id is empty")
+        raise RowRejectedError("record_id:required", "record_id is empty")
     if len(rid) > 40:
-        raise _RejectError("record_id:too_long", "record_id is longer than 40 characters")
-    site_id = _text(raw, "site_id")
+        raise RowRejectedError("record_id:too_long", "record_id is longer than 40 characters")
+    site_id = cell_text(raw, "site_id")
     if site_id not in sites:
-        raise _RejectError("site_id:unknown_site", f"no vaccination site '{site_id}'")
-    vaccine = _text(raw, "vaccine") or ""
+        raise RowRejectedError("site_id:unknown_site", f"no vaccination site '{site_id}'")
+    vaccine = cell_text(raw, "vaccine") or ""
     product = products.get(vaccine) or products.get(vaccine.casefold())
     if product is None:
-        raise _RejectError("vaccine:unknown_product", f"no vaccine product '{vaccine}'")
-    when = memo("dose_date", _text(raw, "dose_date"), _dose_date)
+        raise RowRejectedError("vaccine:unknown_product", f"no vaccine product '{vaccine}'")
+    when = memo("dose_date", cell_text(raw, "dose_date"), _dose_date)
     try:
-        number = int(_text(raw, "dose_number") or "")
+        number = int(cell_text(raw, "dose_number") or "")
     except ValueError:
-        raise _RejectError("dose_number:unreadable", "dose_number is not a whole number") from None
+        raise RowRejectedError(
+            "dose_number:unreadable", "dose_number is not a whole number"
+        ) from None
     if not 1 <= number <= 10:
-        raise _RejectError("dose_number:out_of_range", "dose number must be 1 to 10")
+        raise RowRejectedError("dose_number:out_of_range", "dose number must be 1 to 10")
     try:
-        name, _key = memo("name", _text(raw, "full_name") or "", clean_name)
-        dob = memo("dob", _text(raw, "dob"), clean_dob)
-        sex = memo("sex", _text(raw, "sex"), clean_sex)
-        phone = memo("phone", _text(raw, "phone"), clean_phone)
+        name, _key = memo("name", cell_text(raw, "full_name") or "", clean_name)
+        dob = memo("dob", cell_text(raw, "dob"), clean_dob)
+        sex = memo("sex", cell_text(raw, "sex"), clean_sex)
+        phone = memo("phone", cell_text(raw, "phone"), clean_phone)
     except ServiceError as exc:
         first = exc.problems[0]
-        raise _RejectError(f"{first.field}:{first.rule}", str(exc)) from None
-    national = memo("id", _text(raw, "national_id"), clean_id).value
-    ward = _text(raw, "ward_code")
+        raise RowRejectedError(f"{first.field}:{first.rule}", str(exc)) from None
+    national = memo("id", cell_text(raw, "national_id"), clean_id).value
+    ward = cell_text(raw, "ward_code")
     if ward is not None:
         ward = ward.zfill(5)
         if ward not in ward_province:
-            raise _RejectError("ward_code:unknown_ward", f"no 2021 ward with code '{ward}'")
+            raise RowRejectedError("ward_code:unknown_ward", f"no 2021 ward with code '{ward}'")
     site_ward, site_province = sites[site_id or ""]
-    content = [_text(raw, c) for c in RECORD_COLUMNS]
+    content = [cell_text(raw, c) for c in RECORD_COLUMNS]
     digest = hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
     return {
         "client_uuid": client_uuid_for(rid),
@@ -351,7 +331,7 @@ def _clean(
         "sex": sex,
         "phone": phone,
         "ward_code": ward,
-        "address": _text(raw, "address"),
+        "address": cell_text(raw, "address"),
         "product_code": product,
         "lot_id": None,
         "dose_number": number,
@@ -366,13 +346,13 @@ def _clean(
 
 def _dose_date(text: str | None) -> date:
     if text is None:
-        raise _RejectError("dose_date:required", "dose_date is empty")
+        raise RowRejectedError("dose_date:required", "dose_date is empty")
     try:
         parsed = parse_dob(text)
     except IdentityError as exc:
-        raise _RejectError(
+        raise RowRejectedError(
             "dose_date:unreadable", f"dose_date '{text}': {exc.message_en}"
         ) from None
     if parsed.day is None:
-        raise _RejectError("dose_date:unreadable", f"dose_date '{text}' is not a full date")
+        raise RowRejectedError("dose_date:unreadable", f"dose_date '{text}' is not a full date")
     return parsed.to_date()

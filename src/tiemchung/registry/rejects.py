@@ -1,16 +1,49 @@
 """Rows an import cannot store, kept whole with their line number and the reason.
 
-Every import of the registry (register snapshots, the dose backlog) writes its refused rows
-here rather than dropping them; the file disappears when nothing was refused.
+Every import of the registry (register snapshots, the dose backlog, site tallies) writes its
+refused rows here rather than dropping them; the file disappears when nothing was refused.
+The row-level pieces the imports share live here too: :class:`RowRejectedError` (why one row is
+refused), :class:`RowsReport` (what an import did) and :func:`cell_text`.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+
+class RowRejectedError(Exception):
+    """One row cannot be stored; ``key`` (``field:rule``) is what the report counts."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+@dataclass
+class RowsReport:
+    """What a row-by-row import did: every row read is imported, skipped or rejected."""
+
+    source: str
+    rows_read: int = 0
+    rows_imported: int = 0
+    rows_skipped: int = 0  # already stored with the same content (a re-import)
+    rows_rejected: int = 0
+    rejects_file: str | None = None
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def cell_text(raw: Mapping[str, Any], key: str) -> str | None:
+    """A cell as stripped text; blank and missing are both None."""
+    value = raw.get(key)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 class RejectsFile:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Session
 from tiemchung.identity import IdentityError, parse_dob
 from tiemchung.registry.audit import audit
 from tiemchung.registry.models import Product, Site, Tally
-from tiemchung.registry.rejects import RejectsFile
+from tiemchung.registry.rejects import RejectsFile, RowRejectedError, RowsReport, cell_text
 from tiemchung.registry.scope import Actor
 from tiemchung.vaccines import LEGACY_NAMES
 
@@ -41,21 +40,8 @@ class TallyFileError(Exception):
     """The file cannot be imported at all (missing, unreadable, a required column missing)."""
 
 
-@dataclass
-class TallyReport:
-    source: str
-    rows_read: int = 0
-    rows_imported: int = 0
-    rows_skipped: int = 0  # already stored with the same count (a re-import)
-    rows_rejected: int = 0
-    rejects_file: str | None = None
-    reasons: dict[str, int] = field(default_factory=dict)
-
-
-class _RejectError(Exception):
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
-        self.key = key
+class TallyReport(RowsReport):
+    """What a tallies import did."""
 
 
 def _rows(path: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
@@ -102,30 +88,22 @@ def _rows(path: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
     raise TallyFileError(f"{path}: unsupported format '{suffix}'; expected .csv, .parquet or .xlsx")
 
 
-def _text(raw: dict[str, Any], key: str) -> str | None:
-    v = raw.get(key)
-    if v is None:
-        return None
-    s = str(v).strip()
-    return s or None
-
-
 def _date(v: Any) -> date:
     if isinstance(v, datetime):
         return v.date()
     if isinstance(v, date):
         return v
     if v is None or not str(v).strip():
-        raise _RejectError("report_date:required", "report_date is empty (thiếu ngày báo cáo)")
+        raise RowRejectedError("report_date:required", "report_date is empty (thiếu ngày báo cáo)")
     try:
         parsed = parse_dob(str(v).strip())
     except IdentityError as exc:
-        raise _RejectError(
+        raise RowRejectedError(
             "report_date:unreadable",
             f"report_date '{v}': {exc.message_en} (ngày báo cáo không đọc được)",
         ) from None
     if parsed.day is None:
-        raise _RejectError("report_date:unreadable", f"report_date '{v}' is not a full date")
+        raise RowRejectedError("report_date:unreadable", f"report_date '{v}' is not a full date")
     return parsed.to_date()
 
 
@@ -134,12 +112,12 @@ def _count(v: Any, name: str, *, minimum: int) -> int:
     try:
         n = int(float(s)) if s and float(s).is_integer() else int(s)
     except ValueError:
-        raise _RejectError(
+        raise RowRejectedError(
             f"{name}:unreadable",
             f"{name} '{v}' is not a whole number ({name} không phải số nguyên)",
         ) from None
     if n < minimum:
-        raise _RejectError(
+        raise RowRejectedError(
             f"{name}:range", f"{name} {n} is below {minimum} ({name} nhỏ hơn {minimum})"
         )
     return n
@@ -182,31 +160,31 @@ def import_tallies(
         for row_no, raw in enumerate(rows, start=2):
             report.rows_read += 1
             try:
-                site_id = _text(raw, "site_id")
+                site_id = cell_text(raw, "site_id")
                 site = sites.get(site_id or "")
                 if site is None:
-                    raise _RejectError(
+                    raise RowRejectedError(
                         "site_id:unknown",
                         f"site '{site_id}' is not a known site (điểm tiêm không có trong danh mục)",
                     )
                 if not actor.can_record_at(site):
-                    raise _RejectError(
+                    raise RowRejectedError(
                         "site_id:out_of_area",
                         f"site '{site_id}' is outside your area (điểm tiêm ngoài phạm vi của bạn)",
                     )
-                ptext = _text(raw, product_col)
+                ptext = cell_text(raw, product_col)
                 product = products.get((ptext or "").casefold())
                 if product is None:
-                    raise _RejectError(
+                    raise RowRejectedError(
                         f"{product_col}:unknown",
                         f"vaccine '{ptext}' is not a known "
                         "product (vắc xin không có trong danh mục)",
                     )
                 day = _date(raw.get("report_date"))
                 reported = _count(raw.get("reported"), "reported", minimum=0)
-                dn_text = _text(raw, "dose_number") if "dose_number" in names else None
+                dn_text = cell_text(raw, "dose_number") if "dose_number" in names else None
                 dose_number = _count(dn_text, "dose_number", minimum=1) if dn_text else None
-            except _RejectError as exc:
+            except RowRejectedError as exc:
                 rejects.add(row_no, exc.key, str(exc), raw)
                 continue
             key: Key = (site.site_id, day, product, dose_number)
@@ -242,7 +220,7 @@ def import_tallies(
                     "product_code": product,
                     "dose_number": dose_number,
                     "reported": reported,
-                    "source": _text(raw, "source") or path.name,
+                    "source": cell_text(raw, "source") or path.name,
                 }
             )
             if len(fresh) >= BATCH:
