@@ -446,18 +446,34 @@ def accept(
         return decide_item(session, actor, item, accept=True, reason=reason)
     if item.status != OPEN:
         raise already_decided(item)
+    why = (reason or "").strip() or "Chấp nhận ứng viên / accepted the candidate"
+    dose = session.get(Dose, item.dose_id)
+    assert dose is not None
+    decision, changes = _link_candidate(session, actor, item, dose, person_id, "accept", why)
+    audit(session, actor, "review_item.accept", "review_item", item.id, decision | {"reason": why})
+    return _result(session, item, changes)
+
+
+def _link_candidate(
+    session: Session,
+    actor: Actor,
+    item: ReviewItem,
+    dose: Dose,
+    person_id: str | None,
+    action: str,
+    why: str,
+) -> tuple[dict[str, Any], list[Any]]:
+    """Claim ``item`` and link its dose to a candidate (``person_id``, or the best), the
+    register's values winning: what accepting, and rejecting in favour of another, share."""
     cand, person = _pick(_candidates(session, item), person_id)
     corrections, ignored = _register_corrections(cand)
-    why = (reason or "").strip() or "Chấp nhận ứng viên / accepted the candidate"
-    decision = {
-        "action": "accept",
+    decision: dict[str, Any] = {
+        "action": action,
         "person_id": person.person_id,
         "corrections": corrections,
         "ignored_fields": ignored,
     }
-    _claim(session, actor, item, "accepted", decision, why)
-    dose = session.get(Dose, item.dose_id)
-    assert dose is not None
+    _claim(session, actor, item, "accepted" if action == "accept" else "rejected", decision, why)
     probability = cand.get("match_probability")
     changes = link_dose(
         session,
@@ -471,8 +487,7 @@ def accept(
         reason=why,
         evidence={"review_item": item.id},
     )
-    audit(session, actor, "review_item.accept", "review_item", item.id, decision | {"reason": why})
-    return _result(session, item, changes)
+    return decision, changes
 
 
 def reject(
@@ -497,28 +512,7 @@ def reject(
     dose = session.get(Dose, item.dose_id)
     assert dose is not None
     if person_id is not None:
-        cand, person = _pick(_candidates(session, item), person_id)
-        corrections, ignored = _register_corrections(cand)
-        decision: dict[str, Any] = {
-            "action": "reject",
-            "person_id": person.person_id,
-            "corrections": corrections,
-            "ignored_fields": ignored,
-        }
-        _claim(session, actor, item, "rejected", decision, why)
-        probability = cand.get("match_probability")
-        changes = link_dose(
-            session,
-            actor,
-            dose,
-            person,
-            source="review",
-            corrections=corrections,
-            run_id=item.run_id,
-            probability=float(probability) if probability is not None else None,
-            reason=why,
-            evidence={"review_item": item.id},
-        )
+        decision, changes = _link_candidate(session, actor, item, dose, person_id, "reject", why)
     else:
         decision = {"action": "reject", "person_id": None, "not_in_register": True}
         _claim(session, actor, item, "rejected", decision, why)
