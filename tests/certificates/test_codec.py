@@ -26,6 +26,7 @@ from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.certificates.samples import DCC
 from tiemchung.certificates import STEPS, Trust, hcert, verify, verify_image
 from tiemchung.certificates.keys import (
     EKU_RECOVERY,
@@ -43,26 +44,6 @@ from tiemchung.identity import VIETNAMESE_LETTERS
 
 SCHEMA_EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "eu-dcc"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-DCC = {
-    "ver": "1.3.3",
-    "nam": {"fn": "Nguyễn", "fnt": "NGUYEN", "gn": "Văn An", "gnt": "VAN<AN"},
-    "dob": "1985-04-12",
-    "v": [
-        {
-            "tg": "840539006",
-            "vp": "1119349007",
-            "mp": "EU/1/20/1528",
-            "ma": "ORG-100030215",
-            "dn": 2,
-            "sd": 2,
-            "dt": "2021-10-22",
-            "co": "VN",
-            "is": "Bộ Y tế Việt Nam / Ministry of Health of Viet Nam",
-            "ci": "URN:UVCI:01:VN:0123456789ABCDEFGHJKMNPQRS#M",
-        }
-    ],
-}
 
 
 @pytest.fixture(scope="module")

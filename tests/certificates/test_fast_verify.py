@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from tests.certificates.samples import DCC
 from tiemchung.certificates import conformance, hcert
 from tiemchung.certificates.fastschema import TYPES, UnsupportedSchemaError, compile_schema
 from tiemchung.certificates.schema import compiled, schema_errors, validator
@@ -25,26 +26,6 @@ from tiemchung.certificates.schema import compiled, schema_errors, validator
 VECTORS = Path(__file__).resolve().parents[1] / "data" / "eu-dcc"
 ALL_VECTORS = list(conformance.vectors(VECTORS))
 B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-
-DCC: dict[str, Any] = {
-    "ver": "1.3.3",
-    "nam": {"fn": "Nguyễn", "fnt": "NGUYEN", "gn": "Văn An", "gnt": "VAN<AN"},
-    "dob": "1985-04-12",
-    "v": [
-        {
-            "tg": "840539006",
-            "vp": "1119349007",
-            "mp": "EU/1/20/1528",
-            "ma": "ORG-100030215",
-            "dn": 2,
-            "sd": 2,
-            "dt": "2021-10-22",
-            "co": "VN",
-            "is": "Bộ Y tế Việt Nam / Ministry of Health of Viet Nam",
-            "ci": "URN:UVCI:01:VN:0123456789ABCDEFGHJKMNPQRS#M",
-        }
-    ],
-}
 
 
 def _package(text: str | bytes) -> bytes | None:

@@ -24,6 +24,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
+from tests.certificates.samples import sample_dcc
 from tiemchung.certificates import hcert, pdf
 from tiemchung.certificates.fontcache import ALPHABET, CachedTTFont
 from tiemchung.certificates.keys import KeyStore
@@ -44,25 +45,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
 
 
 def _cert(keys: KeyStore, name: str, site: str = "Trạm Y tế Phường Điện Biên") -> Issued:
-    dcc = {
-        "ver": "1.3.3",
-        "nam": dcc_name(name),
-        "dob": "1985-04-12",
-        "v": [
-            {
-                "tg": "840539006",
-                "vp": "1119349007",
-                "mp": "EU/1/20/1528",
-                "ma": "ORG-100030215",
-                "dn": 2,
-                "sd": 2,
-                "dt": "2021-10-22",
-                "co": "VN",
-                "is": "Bộ Y tế Việt Nam / Ministry of Health of Viet Nam",
-                "ci": "URN:UVCI:01:VN:0123456789ABCDEFGHJKMNPQRS#M",
-            }
-        ],
-    }
+    dcc = sample_dcc(nam=dcc_name(name))
     iat = int(NOW.timestamp())
     payload = hcert.cwt_payload(dcc, issuer="VN", iat=iat, exp=iat + 365 * 86400)
     return Issued(
