@@ -353,7 +353,8 @@ def demo(
     for username, what in summary["users"]:
         out.print(f"  {username:<14} {what}")
     if serve_:
-        out.print(f"\nAPI docs: http://{host}:{port}/api/v1/docs")
+        out.print(f"\nTrang web / web pages: http://{host}:{port}/")
+        out.print(f"API docs: http://{host}:{port}/api/v1/docs")
         sys.stdout.flush()
         serve(host=host, port=port, workers=1)
 
