@@ -324,6 +324,40 @@ async def load(
     }
 
 
+def start_server(url: str, data_dir: Path, port: int, workers: int = 1) -> tuple[Any, str]:
+    """A real uvicorn server on ``port`` over the store at ``url``, started as its own
+    process and answering; returns it and a token of the seeded ``bench-site`` user."""
+    import httpx
+
+    env = dict(
+        os.environ,
+        TIEMCHUNG_DATABASE_URL=url,
+        TIEMCHUNG_DATA_DIR=str(data_dir),
+        TIEMCHUNG_LOG_LEVEL="WARNING",
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "tiemchung.api.app:create_app", "--factory",
+         "--port", str(port), "--no-access-log", "--workers", str(workers),
+         "--log-level", "warning"],
+        env=env,
+    )  # fmt: skip
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        token = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/auth/token",
+            data={"username": "bench-site", "password": PASSWORD},
+        ).json()["access_token"]
+    except BaseException:
+        server.terminate()
+        raise
+    return server, token
+
+
 def run_backend(
     name: str,
     url: str,
@@ -341,40 +375,8 @@ def run_backend(
     baseline_insert = bare_insert(url, info["site_id"], 10)
     print(f"[{name}] bare executemany baseline: {baseline_insert}", flush=True)
     port = 18000 + random.randint(0, 999)
-    env = dict(
-        os.environ,
-        TIEMCHUNG_DATABASE_URL=url,
-        TIEMCHUNG_DATA_DIR=str(data_dir),
-        TIEMCHUNG_LOG_LEVEL="WARNING",
-    )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "tiemchung.api.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
+    server, token = start_server(url, data_dir, port, workers=args.workers)
     try:
-        for _ in range(300):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        token = httpx.post(
-            f"http://127.0.0.1:{port}/api/v1/auth/token",
-            data={"username": "bench-site", "password": PASSWORD},
-        ).json()["access_token"]
         site = info["site_id"]
         pool = iter(people)
         # Warm-up, not measured: the first dose loads the reference-data catalog (10,000

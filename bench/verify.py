@@ -21,7 +21,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -254,33 +253,12 @@ def over_http(
     url: str, data_dir: Path, reqs: list[tuple[str, dict[str, Any]]], args: argparse.Namespace
 ) -> dict[str, Any]:
     """A real uvicorn server (one worker); this process is the client (bench/ingest.py's)."""
-    import httpx
 
-    from bench.ingest import load, measured
+    from bench.ingest import load, measured, start_server
 
     port = 19000 + random.randint(0, 999)
-    env = dict(
-        os.environ,
-        TIEMCHUNG_DATABASE_URL=url,
-        TIEMCHUNG_DATA_DIR=str(data_dir),
-        TIEMCHUNG_LOG_LEVEL="WARNING",
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "tiemchung.api.app:create_app", "--factory",
-         "--port", str(port), "--no-access-log", "--log-level", "warning"],
-        env=env,
-    )  # fmt: skip
+    server, token = start_server(url, data_dir, port)
     try:
-        for _ in range(300):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        token = httpx.post(
-            f"http://127.0.0.1:{port}/api/v1/auth/token",
-            data={"username": "bench-site", "password": PASSWORD},
-        ).json()["access_token"]
         bodies = [json.dumps(r, ensure_ascii=False).encode() for _, r in reqs]
         out: dict[str, Any] = {}
         for conc in args.http_concurrency:
