@@ -37,7 +37,7 @@ from tiemchung.registry.fields import (
     clean_name,
     clean_phone,
     clean_sex,
-    dob_compatible,
+    identity_agrees,
 )
 from tiemchung.registry.models import (
     AuditEvent,
@@ -693,11 +693,7 @@ def _agrees(person: PersonRow, row: dict[str, Any]) -> bool:
     Names are compared in display form (NFC, case, spacing and tone placement normalised), not
     folded: a name typed without diacritics is a wrong field that the commune must confirm.
     """
-    return (
-        person.full_name == row["full_name"]
-        and dob_compatible(person.dob, row["dob"])
-        and (person.sex is None or row["sex"] is None or person.sex == row["sex"])
-    )
+    return identity_agrees(person, row["full_name"], row["dob"], row["sex"])
 
 
 def _check_sequence(

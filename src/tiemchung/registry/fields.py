@@ -7,6 +7,7 @@ module decides what the registry stores and which field a failure is reported ag
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tiemchung.identity import (
     IdentityError,
@@ -93,3 +94,16 @@ def dob_compatible(a: str | None, b: str | None) -> bool:
         return True
     n = min(len(a), len(b))
     return a[:n] == b[:n]
+
+
+def identity_agrees(person: Any, full_name: str | None, dob: str | None, sex: str | None) -> bool:
+    """The rule that verifies a typed identity against a register person, shared by the dose
+    path (registry/doses.py) and the desk's verify (registry/verify.py): the display-form name
+    is the same (NFC, case, spacing, tone placement standardised — a name without diacritics
+    does not agree), the date of birth agrees as far as both are known, and so does the sex.
+    A field not typed (None) is not compared."""
+    return (
+        (full_name is None or person.full_name == full_name)
+        and dob_compatible(person.dob, dob)
+        and (person.sex is None or sex is None or person.sex == sex)
+    )

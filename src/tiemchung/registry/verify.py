@@ -42,7 +42,14 @@ from sqlalchemy.orm import Session
 from tiemchung.identity import IdentityError, fold_name, id_conflicts, parse_cccd_qr
 from tiemchung.identity.ids import parse_national_id
 from tiemchung.registry.errors import FieldProblem, ServiceError, rule_error
-from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_sex, dob_compatible
+from tiemchung.registry.fields import (
+    clean_dob,
+    clean_id,
+    clean_name,
+    clean_sex,
+    dob_compatible,
+    identity_agrees,
+)
 from tiemchung.registry.models import AuditEvent, Dose, Person, Product
 from tiemchung.registry.scope import Actor, Role
 
@@ -146,15 +153,8 @@ class Verification:
 # -- the rule shared with the dose path ---------------------------------------------------------
 
 
-def agrees(person: Any, full_name: str | None, dob: str | None, sex: str | None) -> bool:
-    """The dose path's ``_agrees``: typed identity and register agree once formatting is
-    standardised. ``full_name`` is the display form (``clean_name``), compared as is, so a name
-    without diacritics does not agree. A field not typed (None) is not compared."""
-    return (
-        (full_name is None or person.full_name == full_name)
-        and dob_compatible(person.dob, dob)
-        and (person.sex is None or sex is None or person.sex == sex)
-    )
+#: the dose path's own rule (``registry/doses.py``), imported rather than restated
+agrees = identity_agrees
 
 
 # -- cleaning the record ------------------------------------------------------------------------
