@@ -41,6 +41,10 @@ def sign_in(page: Any, server: DemoServer, role: str, shot: str | None = None) -
         page.screenshot(path=str(SCREENSHOTS / shot), full_page=True)
     page.press("#password", "Enter")
     page.wait_for_url(f"{server.base}{HOMES[role]}")
+    # a page's autofocus lands after the load event: typing before it would lose keystrokes
+    autofocus = page.locator("[autofocus]")
+    if autofocus.count():
+        expect(autofocus.first).to_be_focused(timeout=15_000)
 
 
 def focused_id(page: Any) -> str:
