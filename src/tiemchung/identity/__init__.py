@@ -12,8 +12,9 @@ and English.
 >>> normalize_name("nguyễn văn hoà"), fold_name("Nguyễn Văn Hòa")
 ('Nguyễn Văn Hòa', 'nguyen van hoa')
 
-The vectorised versions for millions of rows live in :mod:`tiemchung.identity.bulk`
-(DuckDB macros); they are not imported here so that importing this package stays cheap.
+The vectorised versions for millions of rows live in :mod:`tiemchung.identity.columnar`
+(Arrow arrays, exact, the fastest) and :mod:`tiemchung.identity.bulk` (DuckDB macros); they are
+not imported here so that importing this package stays cheap.
 """
 
 from .dates import PartialDate, Precision, parse_dob
