@@ -92,6 +92,9 @@ def stage_collapse(ctx: Context) -> None:
     # the typed identities were collapsed on load (``raw``); here they get their
     # standardised values, and every record its identity
     ctx.engine.run("ident", ctx.plan.ident_sql())
+    for kind in KINDS:  # only dose numbers and dates are left to look up: free the memory
+        if kind not in ("int", "date"):
+            ctx.engine.drop(f"v_{kind}")
     ctx.engine.run("rec_iid", ctx.plan.rec_iid_sql())
     ctx.facts["identities"] = ctx.engine.count("ident")
     _n_register(ctx)
@@ -161,7 +164,9 @@ def stage_classify(ctx: Context) -> None:
     # the standardised register: what a later register snapshot is compared with
     # (`reconcile --register-update`, incremental.recheck_register)
     cols = ", ".join(c for c in REG_COLS if c != "name_tf")
-    ctx.engine.export(f"SELECT {cols} FROM reg", ctx.opts.out / REGISTER_STD, "parquet")
+    ctx.engine.export(
+        f"SELECT {cols} FROM reg", ctx.opts.out / REGISTER_STD, "parquet", ordered=False
+    )
 
 
 def _expected_precision(p: np.ndarray, n: np.ndarray, t: float) -> float | None:
@@ -174,7 +179,7 @@ def _expected_precision(p: np.ndarray, n: np.ndarray, t: float) -> float | None:
 def stage_records(ctx: Context) -> None:
     eng = ctx.engine
     # what `reconcile --incremental --state OUT` starts from (no record is scored again)
-    eng.export(decide.STATE_SQL, ctx.opts.out / "state.parquet", "parquet")
+    eng.export(decide.STATE_SQL, ctx.opts.out / "state.parquet", "parquet", ordered=False)
     eng.run("multi", decide.multi_sql())
     eng.run("conflicts", decide.conflicts_sql())
     eng.run("duplicates", decide.duplicates_sql())

@@ -3,10 +3,11 @@
 
 Names, ID numbers and dates repeat heavily (a person's doses usually repeat one typing, and
 common names repeat across people), so each *distinct* value is standardised once and joined
-back: that is also the first half of the collapse stage. The value functions below run DuckDB
-SQL (the ``tc_*`` macros of :mod:`tiemchung.identity.bulk`) on a table of distinct values; the
-Spark engine runs the very same functions on Arrow batches inside its executors, so the two
-engines cannot disagree on a standardised value.
+back: that is also the first half of the collapse stage. The value functions below run on a
+table of distinct values in DuckDB: names and addresses through the exact columnar path of
+:mod:`tiemchung.identity.columnar`, the rest through the ``tc_*`` SQL macros of
+:mod:`tiemchung.identity.bulk`. The Spark engine runs the very same functions on Arrow batches
+inside its executors, so the two engines cannot disagree on a standardised value.
 
 Python runs only on the few values the SQL pre-filters flag: legacy font encodings
 (:func:`~tiemchung.identity.repair_encoding`) and Telex/VNI typing residue
@@ -18,15 +19,22 @@ feeds only the folded form.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from tiemchung.identity import iter_admin_units, repair_encoding, repair_typing
-from tiemchung.identity.bulk import _TONE_STYLE_ONSET as _ONSET
-from tiemchung.identity.bulk import _re_class, _style_pairs, suspect_encoding_sql
+from tiemchung.identity import (
+    columnar,
+    iter_admin_units,
+    normalize_name,
+    repair_encoding,
+    repair_typing,
+)
+from tiemchung.identity.bulk import _re_class, suspect_encoding_sql
 from tiemchung.identity.phones import PHONE_SEPARATORS
 
 # ASCII text with a mark of Telex/VNI typing: doubled vowel or dd, a w, a word ending in a tone
@@ -36,72 +44,70 @@ TELEX_SUSPECT = r"(?i)(aa|ee|oo|dd|w|[a-z][sfrxj]( |$)|[a-z][0-9])"
 ValueFn = Callable[[Any, str, str], None]
 
 
-def _style_regex() -> str:
-    """Lower-case text with a new-style tone pair (``oà``, ``uỷ``...), the only thing
-    ``tc_normalize_name`` changes beyond case and spacing."""
-    return "(" + "|".join(new for new, _ in _style_pairs()) + ")"
+def _squash_word(word: str) -> str:
+    """A word in NFC with its whitespace squashed: ``name_disp``'s only change to a name."""
+    return " ".join(unicodedata.normalize("NFC", word).split())
 
 
-def _old_style_sql(expr: str) -> str:
-    """``expr`` (lower case, single spaces) with every syllable made only of onset consonants
-    and a new-style pair (``hoà``, ``thuỷ``) put in the old style (``hòa``, ``thủy``), as
-    ``tc_normalize_name`` does, with 30 regexp_replace calls instead of a lambda per syllable
-    (7x faster). Two passes, because a match consumes the separator after it and so hides the
-    next syllable's start from the same pass."""
-    sep = "[ \\-''’]"
-    for _ in range(2):
-        for new, old in _style_pairs():
-            expr = (
-                f"regexp_replace({expr}, '(^|{sep})([{_ONSET}]*){new}($|{sep})', "
-                f"'\\1\\2{old}\\3', 'g')"
-            )
-    return expr
+def _norm_word(word: str) -> str:
+    return normalize_name(word).lower()
+
+
+def _threads(con: Any) -> int:
+    """The engine's thread cap (``SET threads``) for the columnar work done beside it."""
+    return int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
 
 
 def _names(con: Any, src: str, out: str) -> None:
     """Names: ``name_norm`` decides mismatches, ``name_fold`` links, ``name_disp`` shows.
 
-    ``name_norm`` is the lower case of ``tc_normalize_name`` (see
-    :mod:`tiemchung.identity.bulk`): equal for two names exactly when their display forms are
-    equal. Capitals do not matter for that, so only spacing and tone style are applied.
+    ``name_norm`` is the lower case of :func:`~tiemchung.identity.normalize_name`: equal for
+    two names exactly when their display forms are equal (capitals do not matter for that).
+    The three forms come from :mod:`tiemchung.identity.columnar`, which gives the Python
+    functions' exact answers for a whole column at once (once per distinct word); SQL only
+    flags the rows that need a legacy-encoding or typing repair.
     """
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _n AS SELECT v, nfc_normalize(v) AS nv, "
-        f"{suspect_encoding_sql('v')} AS enc, "
+    rows = con.sql(
+        f"SELECT v, {suspect_encoding_sql('v')} AS enc, "
         f"regexp_full_match(v, '[\\x00-\\x7F]*') AND regexp_matches(v, '{TELEX_SUSPECT}') "
         f"AS telex FROM {src} WHERE v IS NOT NULL AND trim(v) <> ''"
-    )
-    flagged = con.execute("SELECT DISTINCT nv, enc FROM _n WHERE enc OR telex").fetchall()
-    fixed_enc, fixed_typed = [], []
-    for nv, enc in flagged:
-        e = repair_encoding(nv) if enc else nv
-        fixed_enc.append(e)
-        fixed_typed.append(repair_typing(e))
-    fixes = pa.table(
+    ).to_arrow_table()
+    values = rows.column("v").combine_chunks()
+    enc = rows.column("enc").combine_chunks()
+    flagged = pc.or_(enc, rows.column("telex").combine_chunks())
+    repaired, typed = [], []
+    for v, e in zip(
+        values.filter(flagged).to_pylist(), enc.filter(flagged).to_pylist(), strict=True
+    ):
+        nv = unicodedata.normalize("NFC", v)
+        fixed = repair_encoding(nv) if e else nv
+        repaired.append(fixed)
+        typed.append(repair_typing(fixed))
+    if repaired:
+        shown = pc.replace_with_mask(values, flagged, pa.array(repaired, pa.string()))
+        linked = pc.replace_with_mask(values, flagged, pa.array(typed, pa.string()))
+    else:
+        shown = linked = values
+    n = _threads(con)
+    forms = pa.table(
         {
-            "nv": pa.array([r[0] for r in flagged], pa.string()),
-            "e": pa.array(fixed_enc, pa.string()),
-            "t": pa.array(fixed_typed, pa.string()),
+            "v": values,
+            "name_norm": columnar.map_names(shown, _norm_word, threads=n),
+            "name_disp": columnar.map_names(shown, _squash_word, threads=n),
+            "name_fold": columnar.fold_names(linked, threads=n),
         }
     )
-    con.register("_fix", fixes)
+    con.register("_forms", forms)
     try:
         con.execute(
-            f"CREATE OR REPLACE TABLE {out} AS SELECT v, "
-            f"NULLIF(CASE WHEN regexp_matches(low, '{_style_regex()}') "
-            f"THEN {_old_style_sql('low')} ELSE low END, '') AS name_norm, "
-            "NULLIF(tc_squash(e), '') AS name_disp, name_fold, "
-            "string_split(name_fold, ' ')[1] AS surname, "
-            "string_split(name_fold, ' ')[-1] AS given, "
-            "CAST(len(string_split(name_fold, ' ')) AS INTEGER) AS ntok FROM ("
-            "SELECT v, e, lower(tc_squash(e)) AS low, name_fold FROM ("
-            "SELECT n.v, coalesce(f.e, n.nv) AS e, "
-            "NULLIF(tc_fold_name(coalesce(f.t, n.nv)), '') AS name_fold "
-            "FROM _n n LEFT JOIN _fix f ON f.nv = n.nv))"
+            f"CREATE OR REPLACE TABLE {out} AS SELECT v, NULLIF(name_norm, '') AS name_norm, "
+            "NULLIF(name_disp, '') AS name_disp, NULLIF(name_fold, '') AS name_fold, "
+            "string_split(NULLIF(name_fold, ''), ' ')[1] AS surname, "
+            "string_split(NULLIF(name_fold, ''), ' ')[-1] AS given, "
+            "CAST(len(string_split(NULLIF(name_fold, ''), ' ')) AS INTEGER) AS ntok FROM _forms"
         )
     finally:
-        con.unregister("_fix")
-        con.execute("DROP TABLE IF EXISTS _n")
+        con.unregister("_forms")
 
 
 def _ids(con: Any, src: str, out: str) -> None:
@@ -194,10 +200,15 @@ def _phones(con: Any, src: str, out: str) -> None:
 
 
 def _addresses(con: Any, src: str, out: str) -> None:
-    con.execute(
-        f"CREATE OR REPLACE TABLE {out} AS SELECT v, NULLIF(tc_fold_name(v), '') AS addr_key "
-        f"FROM {src} WHERE v IS NOT NULL"
-    )
+    values = con.sql(f"SELECT v FROM {src} WHERE v IS NOT NULL").to_arrow_table().column("v")
+    folded = columnar.fold_names(values, threads=_threads(con))
+    con.register("_addr", pa.table({"v": values, "k": folded}))
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {out} AS SELECT v, NULLIF(k, '') AS addr_key FROM _addr"
+        )
+    finally:
+        con.unregister("_addr")
 
 
 def _ints(con: Any, src: str, out: str) -> None:

@@ -53,8 +53,9 @@ class Engine(ABC):
         """Whether ``name`` exists (from this run or, when resuming, an earlier one)."""
 
     @abstractmethod
-    def export(self, sql: str, path: Path, fmt: str) -> None:
-        """Write the result of ``sql`` to one file (``csv`` or ``parquet``)."""
+    def export(self, sql: str, path: Path, fmt: str, *, ordered: bool = True) -> None:
+        """Write the result of ``sql`` to one file (``csv`` or ``parquet``); ``ordered=False``
+        lets the engine write rows in any order (state files keyed by id: cheaper)."""
 
     @abstractmethod
     def drop(self, name: str) -> None:

@@ -196,7 +196,7 @@ class SparkEngine(Engine):
     def has_table(self, name: str) -> bool:
         return (self.tables / name / "_SUCCESS").exists()
 
-    def export(self, sql: str, path: Path, fmt: str) -> None:
+    def export(self, sql: str, path: Path, fmt: str, *, ordered: bool = True) -> None:
         """One file, like the DuckDB engine: Spark writes parts, DuckDB joins them in order."""
         import duckdb
 
