@@ -79,6 +79,7 @@ def stage_load(ctx: Context) -> None:
     ctx.engine.load_input("rec_in", plan.rec, [c for c in REC_LOAD if plan.rec.has(c)])
     ctx.engine.load_input("reg_in", plan.reg, list(plan.reg.columns))
     ctx.engine.run("raw", plan.raw_sql())
+    ctx.engine.run("rec_map", plan.rec_map_sql())
 
 
 def stage_standardise(ctx: Context) -> None:
@@ -208,8 +209,9 @@ STAGES: tuple[tuple[str, Callable[[Context], None]], ...] = (
 #: tables no later stage reads, dropped when the stage ends: memory goes to the next stage
 #: instead of spilling (national runs hold ~100x these tables)
 DROP_AFTER: dict[str, tuple[str, ...]] = {
+    "load": ("rec_in",),
     "standardise": ("reg_in",),
-    "collapse": ("raw", "rec_in", *(f"v_{k}" for k in KINDS)),
+    "collapse": ("raw", "rec_map", *(f"v_{k}" for k in KINDS)),
     "train": ("u_ids", "train_ids", "_pairs"),
     "predict": ("cand", "pairs", "scored_in", "resid", "exact"),
     "classify": ("best", "runners_up", "ident", "reg"),

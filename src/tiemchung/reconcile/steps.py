@@ -5,7 +5,8 @@ are the pipeline's own; values from users never appear in the SQL (file paths ar
 engines; model numbers are formatted floats).
 
 Tables: ``rec_in``/``reg_in`` (inputs as text), ``raw`` (distinct typed identities: the
-collapse) -> ``v_*`` (standardised distinct values) -> ``reg`` (standardised register),
+collapse) and ``rec_map`` (record -> typed identity; ``rec_in`` is freed then) -> ``v_*``
+(standardised distinct values) -> ``reg`` (standardised register),
 ``ident`` (standardised identities), ``rec_iid`` (record -> identity) -> ``exact`` (the
 exact pass) -> ``cand`` (blocked candidates of the rest) -> ``best`` -> ``decided`` ->
 ``multi``/``conflicts``/``duplicates`` -> ``links`` (see :mod:`.decide`).
@@ -113,7 +114,7 @@ class Plan:
         parts: dict[str, list[str]] = {}
         for table, spec, kinds in (("raw", self.rec, REC_KINDS), ("reg_in", self.reg, REG_KINDS)):
             for col, kind in kinds.items():
-                table_ = "rec_in" if table == "raw" and col not in RAW_IDENTITY else table
+                table_ = "rec_map" if table == "raw" and col not in RAW_IDENTITY else table
                 if spec.has(col):
                     parts.setdefault(kind, []).append(f"SELECT {col} AS v FROM {table_}")
         return {k: " UNION ALL ".join(v) for k, v in parts.items()}
@@ -200,9 +201,19 @@ class Plan:
             "ON o.nid = x.id_key"
         )
 
+    def rec_map_sql(self) -> str:
+        """Each record's typed identity (``raw.rid``) and its dose fields as typed, right after
+        loading: ``rec_in`` (every record's text) can then be freed before standardising."""
+        on = " AND ".join(f"r.{c} IS NOT DISTINCT FROM t.{c}" for c in self.raw_cols)
+        extra = "".join(
+            f", t.{c}" for c in ("dose_number", "dose_date") if self.rec.has(c)
+        )
+        return (
+            f"SELECT t._row, t.record_id, r.rid{extra} FROM rec_in t LEFT JOIN raw r ON {on}"
+        )
+
     def rec_iid_sql(self) -> str:
         """Each record: its identity and dose (number, day) — narrow, 1 row per record."""
-        on = " AND ".join(f"r.{c} IS NOT DISTINCT FROM t.{c}" for c in self.raw_cols)
         dn = "dn.n" if self.rec.has("dose_number") else "CAST(NULL AS INTEGER)"
         dd = "dd.day_no" if self.rec.has("dose_date") else "CAST(NULL AS INTEGER)"
         joins = []
@@ -212,9 +223,8 @@ class Plan:
             joins.append("LEFT JOIN v_date dd ON dd.v = t.dose_date")
         return (
             "SELECT t._row, coalesce(t.record_id, concat('#row-', CAST(t._row AS STRING))) "
-            "AS record_id, t.record_id IS NULL OR trim(t.record_id) = '' AS no_id, r.rid AS iid, "
-            f"{dn} AS dose_number, {dd} AS dose_day FROM rec_in t "
-            f"LEFT JOIN raw r ON {on} {' '.join(joins)}"
+            "AS record_id, t.record_id IS NULL OR trim(t.record_id) = '' AS no_id, t.rid AS iid, "
+            f"{dn} AS dose_number, {dd} AS dose_day FROM rec_map t {' '.join(joins)}"
         )
 
     # --- exact pass --------------------------------------------------------------------------
