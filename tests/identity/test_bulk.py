@@ -233,3 +233,12 @@ def test_via_distinct_keeps_every_row(con: duckdb.DuckDBPyConnection) -> None:
     assert [r[3] for r in rows] == [None if v is None else normalize_name(v) for v in values]
     with pytest.raises(ValueError, match="identifier"):
         via_distinct_sql("vd", "n; DROP TABLE vd", {"k": "tc_fold_name"})
+
+
+def test_macros_without_normalize_leave_out_only_the_display_name() -> None:
+    c = duckdb.connect()
+    register_macros(c, normalize=False)
+    assert c.execute("SELECT tc_fold_name('Đỗ  Mười'), tc_id_kind('001090012345'), "
+                     "tc_dob('05/03/1980').year").fetchall() == [("do muoi", "cccd", 1980)]
+    with pytest.raises(duckdb.CatalogException, match="tc_normalize_name"):
+        c.execute("SELECT tc_normalize_name('x')")

@@ -327,13 +327,25 @@ def macro_sql() -> list[str]:
     ]
 
 
-def register_macros(con: Any) -> None:
-    """Define every ``tc_*`` macro on ``con`` (a ``duckdb.DuckDBPyConnection``).
+#: The macros behind ``tc_normalize_name`` alone. Binding their lambdas costs DuckDB ~0.2 s per
+#: connection, so callers that take display names from :mod:`tiemchung.identity.columnar`
+#: (reconciliation) leave them out.
+_NORMALIZE_ONLY: Final = frozenset({
+    "tc__cap", "tc__nfc", "tc__lower", "tc__tone_style", "tc__syllable", "tc__syllable_part",
+    "tc__word", "tc__caps", "tc_normalize_name",
+})
+
+
+def register_macros(con: Any, *, normalize: bool = True) -> None:
+    """Define every ``tc_*`` macro on ``con`` (a ``duckdb.DuckDBPyConnection``);
+    ``normalize=False`` leaves out ``tc_normalize_name`` and its helpers.
 
     Idempotent (``CREATE OR REPLACE``); temporary to the connection's catalog.
     """
     for stmt in macro_sql():
-        con.execute(stmt)
+        name = stmt.split("MACRO ", 1)[1].split("(", 1)[0]
+        if normalize or name not in _NORMALIZE_ONLY:
+            con.execute(stmt)
 
 
 def _clean_bigrams() -> set[str]:

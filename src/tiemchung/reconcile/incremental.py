@@ -283,7 +283,7 @@ def recheck_register(
         )
         eng.export("SELECT * EXCLUDE (_row) FROM reg_in", work / "register.parquet", "parquet")
         cols = ", ".join(c for c in REG_COLS if c != "name_tf")
-        eng.export(f"SELECT {cols} FROM reg", out / REGISTER_STD, "parquet")
+        eng.export(f"SELECT {cols} FROM reg", out / REGISTER_STD, "parquet", state=True)
     finally:
         eng.close()
     sub = work / "run"

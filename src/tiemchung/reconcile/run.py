@@ -166,7 +166,7 @@ def stage_classify(ctx: Context) -> None:
     # (`reconcile --register-update`, incremental.recheck_register)
     cols = ", ".join(c for c in REG_COLS if c != "name_tf")
     ctx.engine.export(
-        f"SELECT {cols} FROM reg", ctx.opts.out / REGISTER_STD, "parquet", ordered=False
+        f"SELECT {cols} FROM reg", ctx.opts.out / REGISTER_STD, "parquet", state=True
     )
 
 
@@ -180,7 +180,7 @@ def _expected_precision(p: np.ndarray, n: np.ndarray, t: float) -> float | None:
 def stage_records(ctx: Context) -> None:
     eng = ctx.engine
     # what `reconcile --incremental --state OUT` starts from (no record is scored again)
-    eng.export(decide.STATE_SQL, ctx.opts.out / "state.parquet", "parquet", ordered=False)
+    eng.export(decide.STATE_SQL, ctx.opts.out / "state.parquet", "parquet", state=True)
     eng.run("multi", decide.multi_sql())
     eng.run("conflicts", decide.conflicts_sql())
     eng.run("duplicates", decide.duplicates_sql())

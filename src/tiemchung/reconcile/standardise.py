@@ -111,18 +111,26 @@ def _names(con: Any, src: str, out: str) -> None:
 
 
 def _ids(con: Any, src: str, out: str) -> None:
-    # Vietnamese numbers keep their digits; anything else (passports, foreign numbers) is
-    # compared as upper-case letters and digits. Placeholders (one repeated character, fewer
-    # than five characters) are no ID at all.
-    con.execute(
-        f"CREATE OR REPLACE TABLE {out} AS SELECT v, CASE WHEN length(k) >= 5 "
-        "AND length(replace(k, k[1:1], '')) > 0 THEN k END AS id_key, "
-        "CASE WHEN length(k) >= 5 AND length(replace(k, k[1:1], '')) > 0 THEN "
-        "coalesce(tc_id_kind(v), 'other') END AS id_kind FROM ("
-        "SELECT v, coalesce(tc_id_digits(v), "
-        "upper(regexp_replace(v, '[^0-9A-Za-z]', '', 'g'))) AS k "
-        f"FROM {src} WHERE v IS NOT NULL)"
+    # Vietnamese numbers keep their digits (parse_national_id, through the columnar path);
+    # anything else (passports, foreign numbers) is compared as upper-case letters and digits.
+    # Placeholders (one repeated character, fewer than five characters) are no ID at all.
+    values = con.sql(f"SELECT v FROM {src} WHERE v IS NOT NULL").to_arrow_table().column("v")
+    parsed = columnar.parse_ids(values, threads=_threads(con))
+    con.register(
+        "_ids",
+        pa.table({"v": values, "d": parsed.column("digits"), "kd": parsed.column("kind")}),
     )
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {out} AS SELECT v, CASE WHEN length(k) >= 5 "
+            "AND length(replace(k, k[1:1], '')) > 0 THEN k END AS id_key, "
+            "CASE WHEN length(k) >= 5 AND length(replace(k, k[1:1], '')) > 0 THEN "
+            "coalesce(kd, 'other') END AS id_kind FROM ("
+            "SELECT v, kd, coalesce(d, upper(regexp_replace(v, '[^0-9A-Za-z]', '', 'g'))) AS k "
+            "FROM _ids)"
+        )
+    finally:
+        con.unregister("_ids")
 
 
 def _dates(con: Any, src: str, out: str) -> None:

@@ -53,9 +53,11 @@ class Engine(ABC):
         """Whether ``name`` exists (from this run or, when resuming, an earlier one)."""
 
     @abstractmethod
-    def export(self, sql: str, path: Path, fmt: str, *, ordered: bool = True) -> None:
-        """Write the result of ``sql`` to one file (``csv`` or ``parquet``); ``ordered=False``
-        lets the engine write rows in any order (state files keyed by id: cheaper)."""
+    def export(self, sql: str, path: Path, fmt: str, *, state: bool = False) -> None:
+        """Write the result of ``sql`` to one file (``csv`` or ``parquet``). ``state=True``
+        marks a file only this program reads back, by key (``state.parquet``, the
+        standardised register): the engine may write its rows in any order and trade file
+        size for speed."""
 
     @abstractmethod
     def drop(self, name: str) -> None:

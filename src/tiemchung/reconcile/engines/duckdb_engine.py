@@ -44,7 +44,7 @@ class DuckDBEngine(Engine):
         self.con.execute("SET temp_directory = ?", [str(work / "tmp")])
         self.con.execute("SET preserve_insertion_order = false")
         self.con.execute("SET enable_progress_bar = false")  # the CLI shows its own
-        register_macros(self.con)
+        register_macros(self.con, normalize=False)
 
     # --- inputs ------------------------------------------------------------------------------
     def _select_list(self, spec: InputSpec, columns: list[str]) -> str:
@@ -117,14 +117,17 @@ class DuckDBEngine(Engine):
         ).fetchall()
         return bool(rows[0][0])
 
-    def export(self, sql: str, path: Path, fmt: str, *, ordered: bool = True) -> None:
+    def export(self, sql: str, path: Path, fmt: str, *, state: bool = False) -> None:
         if fmt == "csv":
             opts = "FORMAT csv, HEADER true"
         elif fmt == "parquet":
             opts = "FORMAT parquet, COMPRESSION snappy"  # 25% faster to write than zstd
         else:
             raise ValueError(fmt)
-        if not ordered:  # the connection's default: threads write row groups as they finish
+        if state:
+            # row groups in the order threads finish them, and no dictionary pages: ~20% less
+            # CPU for ~25% more bytes (measured on a 1M-person run's state.parquet)
+            opts += ", DICTIONARY_SIZE_LIMIT 1"
             self.con.execute(f"COPY ({sql}) TO '{_path_literal(path)}' ({opts})")
             return
         self.con.execute("SET preserve_insertion_order = true")

@@ -35,7 +35,7 @@ def _duckdb() -> Any:
 
         con = duckdb.connect()
         con.execute("SET threads = 1")
-        register_macros(con)
+        register_macros(con, normalize=False)
         _CON.append(con)
     return _CON[0]
 
@@ -196,7 +196,7 @@ class SparkEngine(Engine):
     def has_table(self, name: str) -> bool:
         return (self.tables / name / "_SUCCESS").exists()
 
-    def export(self, sql: str, path: Path, fmt: str, *, ordered: bool = True) -> None:
+    def export(self, sql: str, path: Path, fmt: str, *, state: bool = False) -> None:
         """One file, like the DuckDB engine: Spark writes parts, DuckDB joins them in order."""
         import duckdb
 
