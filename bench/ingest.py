@@ -9,6 +9,10 @@ For SQLite and PostgreSQL (a throw-away server started here):
      framework's ceiling on this machine, to report the dose path as a ratio of it.
 
     .venv/bin/python bench/ingest.py [--people N] [--single N] [--batches N]
+        [--phases health,single,paced,batched]
+
+On PostgreSQL the database server's own CPU per dose is reported beside the API server's: on
+two cores it competes with the server and the load generator, so it is part of the cost.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ from tiemchung.registry.scope import Actor, Role  # noqa: E402
 from tiemchung.registry.users import create_user  # noqa: E402
 
 PASSWORD = "bench-pass-123"
+#: The load phases, in the order they run (``--phases`` picks some).
+PHASES = ("health", "single", "paced", "batched")
 
 
 def write_register(path: Path, n: int) -> list[dict[str, Any]]:
@@ -199,16 +205,55 @@ def thread_cpu(pid: int) -> tuple[float, float]:
     return loop, other
 
 
+def _pg_kind(title: str) -> str:
+    """A PostgreSQL child's kind from its process title: ``backend`` for a connection
+    (``postgres: USER DB HOST ...``), else the title's words (``autovacuum worker``, ...)."""
+    words = title.removeprefix("postgres: ").split()
+    if words and words[0] == "postgres":  # the connecting user: a client backend
+        return "backend"
+    if words[:2] in (["autovacuum", "worker"], ["parallel", "worker"]):
+        return " ".join(words[:2])
+    return " ".join(words) or "other"
+
+
+def db_cpu_seconds(postmaster: int | None) -> dict[str, float]:
+    """CPU time of the PostgreSQL server's processes by kind (``backend`` for connections,
+    ``autovacuum worker``, ``walwriter``, ...; ``exited`` for children already reaped, such as
+    finished autovacuum and parallel workers); empty for SQLite, which runs in the server."""
+    if postmaster is None:
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for pid in server_pids(postmaster):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # a process that ended meanwhile
+        if pid == postmaster:
+            kinds = {"postmaster": fields[11:13], "exited": fields[13:15]}
+        else:
+            kinds = {_pg_kind(title): fields[11:15]}
+        for kind, ticks in kinds.items():
+            used[kind] = used.get(kind, 0.0) + sum(int(x) for x in ticks) / tick
+    return used
+
+
 def measured(
-    server_pid: int, phase: Any, profile: tuple[str, Path] | None = None
+    server_pid: int,
+    phase: Any,
+    profile: tuple[str, Path] | None = None,
+    db_pid: int | None = None,
 ) -> dict[str, Any]:
     """Run a load phase and add the server's CPU per request, the clearest limit here.
 
     ``profile`` = (py-spy binary, output file): sample the live server during the phase, so
     the profile is of the real request path under real load, not of a test double.
+    ``db_pid``: PostgreSQL's postmaster, whose CPU during the phase is reported too.
     """
     pids = server_pids(server_pid)
     before = sum(cpu_seconds(p) for p in pids)
+    db_before = db_cpu_seconds(db_pid)
     threads_before = [thread_cpu(p) for p in pids]
     spy = None
     if profile is not None:
@@ -232,6 +277,13 @@ def measured(
         time.sleep(0.5)
     out: dict[str, Any] = phase()
     used = sum(cpu_seconds(p) for p in pids) - before
+    db_after = db_cpu_seconds(db_pid)
+    db_by_kind = {
+        k: round(v - db_before.get(k, 0.0), 2)
+        for k, v in db_after.items()
+        if v - db_before.get(k, 0.0) >= 0.01
+    }
+    db_used = sum(db_after.values()) - sum(db_before.values())
     threads = [thread_cpu(p) for p in pids]
     loop = sum(t[0] - b[0] for t, b in zip(threads, threads_before, strict=True))
     other = sum(t[1] - b[1] for t, b in zip(threads, threads_before, strict=True))
@@ -245,6 +297,10 @@ def measured(
     # dose path and the commits on the writer thread.
     out["server_cpu_ms_per_request_event_loop"] = round(loop / out["requests"] * 1000, 3)
     out["server_cpu_ms_per_request_other_threads"] = round(other / out["requests"] * 1000, 3)
+    if db_pid is not None:
+        out["db_cpu_s"] = round(db_used, 2)
+        out["db_cpu_ms_per_request"] = round(db_used / out["requests"] * 1000, 3)
+        out["db_cpu_s_by_process"] = db_by_kind
     return out
 
 
@@ -365,6 +421,7 @@ def run_backend(
     people: list[dict[str, Any]],
     register_csv: Path,
     args: argparse.Namespace,
+    db_pid: int | None = None,
 ) -> dict[str, Any]:
     settings = Settings(data_dir=data_dir, database_url=url)
     info = prepare(settings, register_csv)
@@ -376,6 +433,7 @@ def run_backend(
     print(f"[{name}] bare executemany baseline: {baseline_insert}", flush=True)
     port = 18000 + random.randint(0, 999)
     server, token = start_server(url, data_dir, port, workers=args.workers)
+    phases = set(args.phases.split(","))
     try:
         site = info["site_id"]
         pool = iter(people)
@@ -391,78 +449,90 @@ def run_backend(
             assert warm.status_code == 201, warm.text
         result: dict[str, Any] = {"register_import": info, "baseline_insert": baseline_insert}
         conc = args.concurrency
-        result["baseline_health"] = measured(
-            server.pid,
-            lambda: asyncio.run(
-                load(
-                    port,
-                    token,
-                    None,
-                    path="/api/v1/health",
-                    concurrency=conc,
-                    seconds=args.seconds / 2,
-                    method="GET",
-                )
-            ),
-        )
-        singles = [json.dumps(dose(next(pool), site)).encode() for _ in range(args.single)]
         spy = Path(args.py_spy) if args.py_spy else None
-        result["single"] = measured(
-            server.pid,
-            lambda: asyncio.run(
-                load(
-                    port,
-                    token,
-                    singles,
-                    path="/api/v1/doses",
-                    concurrency=conc,
-                    seconds=None,
-                )
-            ),
-            (str(spy), data_dir / f"profile-{name}-single.txt") if spy else None,
-        )
-        # latency at the target rate (1,000 single POSTs/s, open loop), not at saturation
-        paced = [json.dumps(dose(next(pool), site)).encode() for _ in range(args.paced)]
-        result["single_at_target_rate"] = measured(
-            server.pid,
-            lambda: asyncio.run(
-                load(
-                    port,
-                    token,
-                    paced,
-                    path="/api/v1/doses",
-                    concurrency=64,
-                    seconds=None,
-                    rate=args.rate,
-                )
-            ),
-        )
-        result["single_at_target_rate"]["offered_per_s"] = args.rate
-        batches = [
-            json.dumps({"doses": [dose(next(pool), site) for _ in range(1000)]}).encode()
-            for _ in range(int(args.batches))
-        ]
-        b = measured(
-            server.pid,
-            lambda: asyncio.run(
-                load(
-                    port,
-                    token,
-                    batches,
-                    path="/api/v1/doses:batch",
-                    concurrency=args.batch_concurrency,
-                    seconds=None,
-                )
-            ),
-            (str(spy), data_dir / f"profile-{name}-batched.txt") if spy else None,
-        )
-        b["doses_per_s"] = round(b["requests_per_s"] * 1000, 1)
-        b["server_cpu_us_per_dose"] = round(b["server_cpu_ms_per_request"], 1)
-        b["vs_bare_insert_ratio"] = round(b["doses_per_s"] / baseline_insert["doses_per_s"], 3)
-        result["batched"] = b
-        result["single_vs_health_ratio"] = round(
-            result["single"]["requests_per_s"] / result["baseline_health"]["requests_per_s"], 3
-        )
+        if "health" in phases:
+            result["baseline_health"] = measured(
+                server.pid,
+                lambda: asyncio.run(
+                    load(
+                        port,
+                        token,
+                        None,
+                        path="/api/v1/health",
+                        concurrency=conc,
+                        seconds=args.seconds / 2,
+                        method="GET",
+                    )
+                ),
+                db_pid=db_pid,
+            )
+        if "single" in phases:
+            singles = [json.dumps(dose(next(pool), site)).encode() for _ in range(args.single)]
+            result["single"] = measured(
+                server.pid,
+                lambda: asyncio.run(
+                    load(
+                        port,
+                        token,
+                        singles,
+                        path="/api/v1/doses",
+                        concurrency=conc,
+                        seconds=None,
+                    )
+                ),
+                (str(spy), data_dir / f"profile-{name}-single.txt") if spy else None,
+                db_pid=db_pid,
+            )
+        if "paced" in phases:
+            # latency at the target rate (1,000 single POSTs/s, open loop), not at saturation
+            paced = [json.dumps(dose(next(pool), site)).encode() for _ in range(args.paced)]
+            result["single_at_target_rate"] = measured(
+                server.pid,
+                lambda: asyncio.run(
+                    load(
+                        port,
+                        token,
+                        paced,
+                        path="/api/v1/doses",
+                        concurrency=64,
+                        seconds=None,
+                        rate=args.rate,
+                    )
+                ),
+                db_pid=db_pid,
+            )
+            result["single_at_target_rate"]["offered_per_s"] = args.rate
+        if "batched" in phases:
+            batches = [
+                json.dumps({"doses": [dose(next(pool), site) for _ in range(1000)]}).encode()
+                for _ in range(int(args.batches))
+            ]
+            b = measured(
+                server.pid,
+                lambda: asyncio.run(
+                    load(
+                        port,
+                        token,
+                        batches,
+                        path="/api/v1/doses:batch",
+                        concurrency=args.batch_concurrency,
+                        seconds=None,
+                    )
+                ),
+                (str(spy), data_dir / f"profile-{name}-batched.txt") if spy else None,
+                db_pid=db_pid,
+            )
+            b["doses_per_s"] = round(b["requests_per_s"] * 1000, 1)
+            b["server_cpu_us_per_dose"] = round(b["server_cpu_ms_per_request"], 1)
+            if db_pid is not None:
+                b["db_cpu_us_per_dose"] = round(b["db_cpu_ms_per_request"], 1)
+            b["vs_bare_insert_ratio"] = round(b["doses_per_s"] / baseline_insert["doses_per_s"], 3)
+            result["batched"] = b
+        if {"single", "health"} <= phases:
+            result["single_vs_health_ratio"] = round(
+                result["single"]["requests_per_s"] / result["baseline_health"]["requests_per_s"],
+                3,
+            )
         print(f"[{name}] {json.dumps({k: v for k, v in result.items()}, indent=1)}", flush=True)
         return result
     finally:
@@ -484,9 +554,17 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     ap.add_argument("--result-name", default="ingest", help="bench/results/<name>.json")
     ap.add_argument("--py-spy", help="py-spy binary: profile the server during each phase")
+    ap.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help="which load phases to run (comma-separated; e.g. batched while iterating)",
+    )
     args = ap.parse_args()
     backends = args.backends.split(",")
-    need = args.single + args.batches * 1000 + 2 * args.workers
+    unknown = set(args.phases.split(",")) - set(PHASES)
+    if unknown:
+        ap.error(f"unknown phases {sorted(unknown)}; choose from {', '.join(PHASES)}")
+    need = args.single + args.paced + args.batches * 1000 + 2 * args.workers
     if need > args.people:
         ap.error(f"--people must be at least {need} (one fresh person per dose)")
 
@@ -509,8 +587,9 @@ def main() -> None:
                 with admin.connect() as c:
                     c.exec_driver_sql("CREATE DATABASE bench")
                 admin.dispose()
+                postmaster = int((pg.datadir / "postmaster.pid").read_text().split()[0])
                 results[name] = run_backend(
-                    name, pg.url("bench"), work / "pg", people, register_csv, args
+                    name, pg.url("bench"), work / "pg", people, register_csv, args, postmaster
                 )
             finally:
                 pg.stop()
@@ -523,6 +602,7 @@ def main() -> None:
             "concurrency": args.concurrency,
             "batch_concurrency": args.batch_concurrency,
             "server_workers": args.workers,
+            "phases": args.phases.split(","),
             "targets": {
                 "single_per_s": 1000,
                 "batched_doses_per_s": 10000,
