@@ -38,7 +38,11 @@ _STOP = object()
 
 #: The advisory lock key every writer transaction takes on PostgreSQL ('tiemchung' in ASCII).
 WRITER_LOCK = 0x7469656D6368756E
-_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+#: Taken first in every writer transaction, in the same round trip: the lock, and JIT
+#: compilation off for the transaction. The writer runs short keyed statements; when the
+#: statistics of a fast-growing table lag behind, the planner costs their index probes
+#: high enough to JIT-compile them, which took 400 ms of a 60 ms batch (registry/doses.py).
+_LOCK = text("SELECT pg_advisory_xact_lock(:key), set_config('jit', 'off', true)")
 
 
 class Writer:
