@@ -302,3 +302,53 @@ def test_workers_racing_on_one_person_record_dose_one_once(platform: Platform) -
     answers = _two_writers(platform, [(submission(p), submission(p)) for p in people])
     assert answers == [[201, 409]] * len(people)
     assert count_doses(platform) == len(people)
+
+
+def test_a_stored_uuid_is_answered_as_stored_whatever_the_checks_say_now(
+    platform: Platform,
+) -> None:
+    """The checks that need no database run before the replay lookup (outside the writer);
+    a retry of a stored dose is still the stored dose, even if those checks would now refuse
+    it (here: by the retry's clock, the dose date is in the future)."""
+    sub = submission("an")
+    first = record(platform, [sub])[0]
+    again = record(platform, [sub], today=sub.dose_date - timedelta(days=1))[0]
+    assert (first.status, again.status) == (201, 200)
+    assert first.dose is not None and again.dose is not None
+    assert again.dose["id"] == first.dose["id"]
+    fresh = submission("binh", dose_date=sub.dose_date)
+    refused = record(platform, [fresh], today=sub.dose_date - timedelta(days=1))[0]
+    assert rule_of(refused) == (422, "dose_date", "future_date")
+
+
+def test_a_register_id_typed_with_another_name_follows_its_own_unlinked_doses(
+    platform: Platform,
+) -> None:
+    """A typed ID that is a register person's but with a name that does not agree links to
+    no one: its sequence is checked against the doses stored unlinked under that ID (read
+    only for such doses), not against the register person's own doses."""
+    wrong_name = dict(full_name="Tên Khác Hẳn")
+    d1 = date(2021, 10, 1)
+    assert one(platform, submission("an", dose_date=d1)).dose["status"] == "verified"  # type: ignore[index]
+    unlinked = one(platform, submission("an", **wrong_name, dose_date=d1))
+    assert unlinked.dose is not None and unlinked.dose["status"] == "unverified"
+    early = submission("an", **wrong_name, dose_number=2, dose_date=d1 + timedelta(days=20))
+    assert rule_of(one(platform, early)) == (422, "dose_date", "min_interval")
+    again = submission("an", **wrong_name, dose_date=d1 + timedelta(days=40))
+    assert rule_of(one(platform, again)) == (409, "dose_number", "dose_already_recorded")
+    on_time = submission("an", **wrong_name, dose_number=2, dose_date=d1 + timedelta(days=21))
+    assert one(platform, on_time).created
+
+
+def test_typed_text_is_stored_exactly_through_the_set_based_insert(platform: Platform) -> None:
+    """On PostgreSQL the rows travel as one JSON document: quotes, backslashes, control
+    characters and characters outside the BMP must come back as they were cleaned."""
+    address = "Số 5 \"ngõ\" 7\\8, \t phường Đông\u00a0Ba — 🏥 'B'"
+    sub = submission("an", address=address, record_id='R"1\\')
+    result = one(platform, sub)
+    assert result.created and result.dose is not None
+    with platform.sessions() as s:
+        stored = s.get(Dose, result.dose["id"])
+    assert stored is not None
+    assert (stored.address, stored.record_id) == (address.strip(), 'R"1\\')
+    assert stored.client_uuid == sub.client_uuid

@@ -7,29 +7,32 @@ made when the typed identity agrees with the register, and the dose is saved ``u
 otherwise — the vaccination happened, so the data must not be lost.
 
 One set-based implementation serves a single POST and a 1,000-dose batch alike: it prefetches
-what the rules need in a few queries, checks items in order (so dose 1 and dose 2 of a person
-in the same batch see each other) and inserts the accepted rows in one statement.
+what the rules need in one or two queries, checks items in order (so dose 1 and dose 2 of a
+person in the same batch see each other) and inserts the accepted rows in one statement (the
+statements are in registry/dose_store.py). The checks that need no database
+(:func:`prepare_submissions`) may run before the write is queued, off the writer thread.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
 from operator import attrgetter, itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Row, String, any_, bindparam, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tiemchung.registry import dose_store as store
 from tiemchung.registry import entry_review
 from tiemchung.registry.catalog import Catalog, WardInfo
+from tiemchung.registry.dose_store import DOSE_COLUMNS, PersonRow, Persons
 from tiemchung.registry.errors import ServiceError, forbidden, rule_error
 from tiemchung.registry.fields import (
     clean_dob,
@@ -40,12 +43,8 @@ from tiemchung.registry.fields import (
     identity_agrees,
 )
 from tiemchung.registry.models import (
-    AuditEvent,
-    Dose,
     Lot,
-    Person,
     Product,
-    ReviewItem,
     Site,
     VaccinationSession,
 )
@@ -53,30 +52,6 @@ from tiemchung.registry.scope import Actor, Role
 
 VERIFIED = "verified"
 UNVERIFIED = "unverified"
-
-DOSE_COLUMNS = (
-    "id",
-    "client_uuid",
-    "record_id",
-    "person_pk",
-    "national_id",
-    "full_name",
-    "dob",
-    "sex",
-    "phone",
-    "ward_code",
-    "address",
-    "product_code",
-    "lot_id",
-    "dose_number",
-    "dose_date",
-    "site_id",
-    "session_id",
-    "entered_by",
-    "status",
-    "area_ward_code",
-    "area_province_code",
-)
 
 
 @dataclass(frozen=True)
@@ -119,64 +94,8 @@ _clean_name = lru_cache(maxsize=1 << 16)(clean_name)
 _clean_sex = lru_cache(maxsize=64)(clean_sex)
 
 
-def _keys_filter(column: Any, dialect: str) -> ColumnElement[bool]:
-    """``column IN :keys`` with all the keys as one parameter, built once per statement.
-
-    PostgreSQL takes an array (as :func:`tiemchung.registry.db.in_keys`); on SQLite the keys
-    travel as one JSON array read by ``json_each``, where a thousand placeholders cost more
-    to render and bind than the query to run. The statements are built once (see
-    :func:`_keyed`): building and cache-keying them per call cost more than running them
-    for the small groups concurrent single POSTs make.
-    """
-    if dialect == "postgresql":
-        return column == any_(bindparam("keys", type_=ARRAY(column.type)))  # type: ignore[no-any-return]
-    if dialect == "sqlite":
-        each = func.json_each(bindparam("keys", type_=String())).table_valued("value")
-        return column.in_(select(each.c.value))  # type: ignore[no-any-return]
-    return column.in_(bindparam("keys", expanding=True))  # type: ignore[no-any-return]
-
-
-def _keys_param(keys: Collection[Any], dialect: str) -> Any:
-    """The ``:keys`` value of :func:`_keys_filter` (UUIDs on SQLite as stored there: hex)."""
-    if dialect == "sqlite":
-        return orjson.dumps([k.hex if isinstance(k, uuid.UUID) else k for k in keys]).decode()
-    return list(keys)
-
-
-@cache
-def _keyed(name: str, dialect: str) -> Any:
-    """The prefetch statements, each filtered on one key column."""
-    dose_cols = (
-        Dose.person_pk,
-        Dose.national_id,
-        Dose.dose_number,
-        Dose.dose_date,
-        Dose.product_code,
-    )
-    if name == "replay":
-        return _REPLAY_SELECT.where(_keys_filter(_DOSES.c.client_uuid, dialect))
-    if name.startswith("person."):
-        column = getattr(Person, name.removeprefix("person."))
-        return select(*_PERSON_COLUMNS).where(_keys_filter(column, dialect))
-    column = getattr(Dose, name.removeprefix("history."))
-    return select(*dose_cols).where(_keys_filter(column, dialect))
-
-
-def _by_keys(conn: Connection, name: str, keys: Collection[Any]) -> Any:
-    dialect = conn.dialect.name
-    return conn.execute(_keyed(name, dialect), {"keys": _keys_param(keys, dialect)})
-
-
 _HASHED_FIELDS = tuple(f.name for f in fields(DoseSubmission) if f.name != "client_uuid")
 _hashed_values = attrgetter(*_HASHED_FIELDS)
-
-
-_DOSES = Dose.__table__
-_REPLAY_SELECT = select(
-    *(_DOSES.c[c] for c in DOSE_COLUMNS),
-    _DOSES.c.submission_hash,
-    Person.__table__.c.person_id.label("linked_person_id"),
-).select_from(_DOSES.outerjoin(Person.__table__, _DOSES.c.person_pk == Person.__table__.c.id))
 
 
 @dataclass
@@ -197,32 +116,44 @@ class DoseResult:
 
 class _Lookups:
     """Reference data looked up once per call: a batch names a handful of sites, wards,
-    products and lots a thousand times, and each catalog lookup checks its freshness."""
+    products and lots a thousand times, and each catalog lookup checks its freshness. One
+    dict per kind, so a hit is one dict lookup (no key tuple built per lookup)."""
 
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
-        self._memo: dict[tuple[Any, ...], Any] = {}
-
-    def _get(self, kind: str, find: Any, *key: Any) -> Any:
-        memo_key = (kind, *key)
-        try:
-            return self._memo[memo_key]
-        except KeyError:
-            found = self._memo[memo_key] = find(*key)
-            return found
+        self._sites: dict[str, Site | None] = {}
+        self._wards: dict[str, WardInfo | None] = {}
+        self._products: dict[str, Product | None] = {}
+        self._lots: dict[tuple[str, str], Lot | None] = {}
 
     def site(self, site_id: str) -> Site | None:
-        return self._get("site", self._catalog.site, site_id)  # type: ignore[no-any-return]
+        try:
+            return self._sites[site_id]
+        except KeyError:
+            found = self._sites[site_id] = self._catalog.site(site_id)
+            return found
 
     def ward(self, code: str) -> WardInfo | None:
-        return self._get("ward", self._catalog.ward, code)  # type: ignore[no-any-return]
+        try:
+            return self._wards[code]
+        except KeyError:
+            found = self._wards[code] = self._catalog.ward(code)
+            return found
 
     def product(self, code: str) -> Product | None:
-        return self._get("product", self._catalog.product, code)  # type: ignore[no-any-return]
+        try:
+            return self._products[code]
+        except KeyError:
+            found = self._products[code] = self._catalog.product(code)
+            return found
 
     def lot(self, product_code: str, lot_number: str) -> Lot | None:
-        found = self._get("lot", self._catalog.lot, product_code, lot_number)
-        return found  # type: ignore[no-any-return]
+        key = (product_code, lot_number)
+        try:
+            return self._lots[key]
+        except KeyError:
+            found = self._lots[key] = self._catalog.lot(product_code, lot_number)
+            return found
 
 
 @dataclass
@@ -262,7 +193,53 @@ def record_submissions(
     today: date,
 ) -> list[DoseResult]:
     """Record doses of possibly different callers (the writer coalesces concurrent requests
-    into one call). Items are checked in order; nothing is committed here.
+    into one call). Items are checked in order; nothing is committed here."""
+    return record_prepared(session, prepare_submissions(catalog, items, today=today))
+
+
+@dataclass
+class PreparedDoses:
+    """Submissions with the checks done that need no database (see
+    :func:`prepare_submissions`), ready for :func:`record_prepared` in the writer."""
+
+    items: Sequence[tuple[Actor, DoseSubmission]]
+    hashes: list[str]
+    #: per item: the cleaned row, or the rule it broke (answered unless its UUID is stored)
+    checked: list[_Pending | ServiceError]
+    lookups: _Lookups
+
+
+def prepare_submissions(
+    catalog: Catalog, items: Sequence[tuple[Actor, DoseSubmission]], *, today: date
+) -> PreparedDoses:
+    """The part of recording that reads no database beyond the reference-data cache:
+    content hashes, field cleaning and the rules on site, ward, product, lot, dates and
+    numbers.
+
+    It may run on the caller's thread before the job is queued, so that the single writer
+    thread (registry/writer.py), which every write waits for, spends its time only on what
+    needs the database; for a 1,000-dose batch this was a quarter of the writer's time. An
+    item whose UUID turns out to be stored is answered as that stored dose whatever these
+    checks said, as before.
+    """
+    lookups = _Lookups(catalog)
+    checked: list[_Pending | ServiceError] = []
+    hashes = []
+    for i, (actor, sub) in enumerate(items):
+        digest = sub.content_hash()
+        hashes.append(digest)
+        try:
+            pending = _prepare(lookups, actor, sub, i, today)
+        except ServiceError as exc:
+            checked.append(exc)
+            continue
+        pending.row["submission_hash"] = digest
+        checked.append(pending)
+    return PreparedDoses(items, hashes, checked, lookups)
+
+
+def record_prepared(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
+    """Record submissions checked by :func:`prepare_submissions`; nothing is committed here.
 
     If the insert meets a UUID that another connection committed after this call looked
     (a writer outside the server's serialised writers, see registry/writer.py), the unique
@@ -272,7 +249,7 @@ def record_submissions(
     for attempt in (1, 2):
         savepoint = session.begin_nested()
         try:
-            results = _record(session, catalog, items, today=today)
+            results = _record(session, prepared)
         except IntegrityError:
             savepoint.rollback()
             if attempt == 2:
@@ -283,29 +260,20 @@ def record_submissions(
     raise AssertionError("unreachable")
 
 
-def _record(
-    session: Session,
-    catalog: Catalog,
-    items: Sequence[tuple[Actor, DoseSubmission]],
-    *,
-    today: date,
-) -> list[DoseResult]:
-    subs = [s for _, s in items]
-    actors = [a for a, _ in items]
+def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
+    items, hashes, lookups = prepared.items, prepared.hashes, prepared.lookups
     # Core statements on the session's connection: the ORM execution layer cost a fifth of
     # the writer's time on single-dose groups and adds nothing here.
     conn = session.connection()
-    lookups = _Lookups(catalog)
     dialect = conn.dialect.name
-    results = [DoseResult() for _ in subs]
-    hashes = [s.content_hash() for s in subs]
+    results = [DoseResult() for _ in items]
 
     # 1. Replays: a UUID already stored (or seen earlier in this batch) is the same dose.
-    stored = {r.client_uuid: r for r in _by_keys(conn, "replay", {s.client_uuid for s in subs})}
+    stored = store.stored_doses(conn, {s.client_uuid for _, s in items})
     pending: list[_Pending] = []
     first_in_batch: dict[uuid.UUID, int] = {}
     twins: dict[int, int] = {}  # a UUID repeated inside the batch answers like its first
-    for i, sub in enumerate(subs):
+    for i, (_actor, sub) in enumerate(items):
         if sub.client_uuid in stored:
             existing = stored[sub.client_uuid]
             results[i] = _replay(existing, hashes[i] == existing.submission_hash)
@@ -317,21 +285,33 @@ def _record(
                 results[i].error = _uuid_conflict()
         else:
             first_in_batch[sub.client_uuid] = i
+            checked = prepared.checked[i]
             try:
-                prepared = _prepare(lookups, actors[i], sub, i, today)
+                if isinstance(checked, ServiceError):
+                    raise checked
                 if sub.session_id is not None:
                     _check_session(session, sub)
-                prepared.row["submission_hash"] = hashes[i]
-                pending.append(prepared)
+                pending.append(checked)
             except ServiceError as exc:
                 results[i].error = exc
 
     # 2. Link persons and check dose sequences against stored history plus this batch.
-    persons = _prefetch_persons(conn, pending, dialect)
-    history = _prefetch_history(conn, pending, persons, dialect)
+    persons, history = store.prefetch_persons(
+        conn,
+        {p.row["national_id"] for p in pending if p.row["national_id"]},
+        {p.sub.person_id for p in pending if p.sub.person_id},
+        dialect,
+    )
+    links = [_link_person(persons, p) for p in pending]
+    unlinked = {
+        p.row["national_id"]
+        for p, person in zip(pending, links, strict=True)
+        if person is None and p.row["national_id"]
+    }
+    if unlinked:
+        history.update(store.unlinked_history(conn, unlinked, dialect))
     accepted: list[_Pending] = []
-    for p in pending:
-        person = _link_person(persons, p)
+    for p, person in zip(pending, links, strict=True):
         if isinstance(person, ServiceError):
             results[p.index].error = person
             continue
@@ -355,26 +335,12 @@ def _record(
 
     # 3. Insert accepted rows and their audit events, each in one statement.
     if accepted:
-        ids = _insert_doses(conn, [p.row for p in accepted])
-        _insert_rows(
-            conn,
-            _AUDIT_TABLE,
-            _AUDIT_INSERT_COLUMNS,
-            [
-                (
-                    actors[p.index].user_id,
-                    actors[p.index].username,
-                    "dose.create",
-                    "dose",
-                    str(dose_id),
-                    _json_param({"site_id": p.row["site_id"], "status": p.row["status"]}),
-                )
-                for p, dose_id in zip(accepted, ids, strict=True)
-            ],
-        )
+        ids = store.insert_doses(conn, [p.row for p in accepted])
+        store.insert_audit(conn, [(items[p.index][0], p.row) for p in accepted], ids)
         for p, dose_id in zip(accepted, ids, strict=True):
             results[p.index].created = True
-            results[p.index].dose = {c: p.row.get(c) for c in DOSE_COLUMNS} | {"id": dose_id}
+            values = (dose_id, *_dose_values(p.row))
+            results[p.index].dose = dict(zip(DOSE_COLUMNS, values, strict=True))
         # 4. A dose that did not verify goes to its ward's worklist (never rejected).
         review = [
             entry_review.item_row(dose_id, p.row, _typed_candidates(persons, p))
@@ -382,12 +348,7 @@ def _record(
             if p.row["status"] == UNVERIFIED
         ]
         if review:
-            _insert_rows(
-                conn,
-                _REVIEW_TABLE,
-                entry_review.ITEM_COLUMNS,
-                entry_review.item_tuples(review, _json_param),
-            )
+            store.insert_review(conn, review)
 
     for i, j in twins.items():
         twin = results[j]
@@ -395,16 +356,11 @@ def _record(
     return results
 
 
-_DOSE_INSERT_COLUMNS = (*DOSE_COLUMNS[1:], "submission_hash")
-_DATE_AT = _DOSE_INSERT_COLUMNS.index("dose_date")
-_insert_values = itemgetter(*_DOSE_INSERT_COLUMNS)
-_AUDIT_TABLE = AuditEvent.__tablename__
-_AUDIT_INSERT_COLUMNS = ("user_id", "username", "action", "entity", "entity_id", "detail")
-_REVIEW_TABLE = ReviewItem.__tablename__
-_JSON_COLUMNS = ("detail", "candidates")
+#: A stored row's values in DOSE_COLUMNS order after the id (the answer's dose dict).
+_dose_values = itemgetter(*DOSE_COLUMNS[1:])
 
 
-def _typed_candidates(persons: _Persons, p: _Pending) -> list[PersonRow]:
+def _typed_candidates(persons: Persons, p: _Pending) -> list[PersonRow]:
     """The register persons an unverified dose's typed identity points at: the chosen person,
     or those carrying the typed ID (12-digit or old)."""
     if p.sub.person_id is not None:
@@ -412,67 +368,6 @@ def _typed_candidates(persons: _Persons, p: _Pending) -> list[PersonRow]:
         return [chosen] if chosen is not None else []
     national_id = p.row["national_id"]
     return list(persons.by_any_id.get(national_id, [])) if national_id else []
-
-
-def _insert_rows(
-    conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
-    """One driver-level executemany of ready-made parameter tuples.
-
-    SQLAlchemy's executemany spent more Python time per row (parameter dicts, per-column
-    bind processors) than the driver's insert itself; the values here are already in the
-    driver's form (see :func:`_driver_row`). The statement is plain SQL for that reason.
-    """
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    marks = []
-    for c in columns:
-        # PostgreSQL: JSON values travel as text and are cast to the json column.
-        marks.append(f"CAST({mark} AS JSON)" if c in _JSON_COLUMNS and mark == "%s" else mark)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(marks)})"
-    conn.exec_driver_sql(sql, rows)
-
-
-def _json_param(value: Any) -> str:
-    """A JSON column's parameter as text (SQLite stores it so; PostgreSQL casts it)."""
-    return orjson.dumps(value).decode()
-
-
-def _driver_row(row: dict[str, Any], sqlite: bool) -> tuple[Any, ...]:
-    """A dose row's values as the driver takes them: on SQLite the UUID as the 32-digit hex
-    and the date as ISO text, exactly what SQLAlchemy's Uuid and Date types store there."""
-    values = list(_insert_values(row))
-    if sqlite:
-        values[0] = row["client_uuid"].hex
-        values[_DATE_AT] = row["dose_date"].isoformat()
-    return tuple(values)
-
-
-def _insert_doses(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert dose rows; their ids, in order.
-
-    A plain executemany, then the ids by UUID: both drivers batch this well, where a
-    multi-row INSERT ... RETURNING with 20,000 placeholders is slow to build. The UUIDs
-    travel as one parameter (a JSON array on SQLite, an array on PostgreSQL) rather than a
-    thousand placeholders.
-    """
-    sqlite = conn.dialect.name == "sqlite"
-    _insert_rows(
-        conn, Dose.__tablename__, _DOSE_INSERT_COLUMNS, [_driver_row(r, sqlite) for r in rows]
-    )
-    if sqlite:
-        keys = [r["client_uuid"].hex for r in rows]
-        found = conn.exec_driver_sql(
-            "SELECT client_uuid, id FROM doses WHERE client_uuid IN "
-            "(SELECT value FROM json_each(?))",
-            (orjson.dumps(keys).decode(),),
-        )
-    else:
-        keys = [r["client_uuid"] for r in rows]
-        found = conn.exec_driver_sql(
-            "SELECT client_uuid, id FROM doses WHERE client_uuid = ANY(%s)", (keys,)
-        )
-    id_of: dict[Any, int] = dict(found.all())
-    return [id_of[k] for k in keys]
 
 
 def _uuid_conflict() -> ServiceError:
@@ -597,70 +492,7 @@ def _check_session(session: Session, sub: DoseSubmission) -> None:
         )
 
 
-# The columns the rules need, fetched as plain rows: hydrating ORM objects for a thousand
-# candidates cost a fifth of a batch.
-_PERSON_COLUMNS = (
-    Person.id,
-    Person.person_id,
-    Person.national_id,
-    Person.old_id,
-    Person.full_name,
-    Person.dob,
-    Person.sex,
-    Person.ward_code,
-    Person.province_code,
-)
-PersonRow = Row[Any]
-
-
-@dataclass
-class _Persons:
-    by_person_id: dict[str, PersonRow]
-    by_any_id: dict[str, list[PersonRow]]
-
-
-def _prefetch_persons(conn: Connection, pending: list[_Pending], dialect: str) -> _Persons:
-    """Candidate persons by typed ID (12-digit or old) and by chosen person_id.
-
-    One query per key rather than an OR of IN lists, so each uses its index on a
-    100M-person register instead of inviting a sequential scan.
-    """
-    ids = {p.row["national_id"] for p in pending if p.row["national_id"]}
-    pids = {p.sub.person_id for p in pending if p.sub.person_id}
-    found: dict[int, PersonRow] = {}
-    for column, keys in (("national_id", ids), ("old_id", ids), ("person_id", pids)):
-        if keys:
-            for person in _by_keys(conn, f"person.{column}", keys):
-                found[person.id] = person
-    by_any: dict[str, list[PersonRow]] = {}
-    for person in found.values():
-        for key in {person.national_id, person.old_id} - {None}:
-            by_any.setdefault(key, []).append(person)  # type: ignore[arg-type]
-    return _Persons({p.person_id: p for p in found.values()}, by_any)
-
-
-def _prefetch_history(
-    conn: Connection, pending: list[_Pending], persons: _Persons, dialect: str
-) -> dict[tuple[str, Any], dict[int, tuple[date, str]]]:
-    """Stored doses per register person, and per typed ID for doses not yet linked."""
-    pks = {p.id for p in persons.by_person_id.values()}
-    ids = {p.row["national_id"] for p in pending if p.row["national_id"]}
-    history: dict[tuple[str, Any], dict[int, tuple[date, str]]] = {}
-    rows: list[Any] = []
-    if pks:
-        rows += _by_keys(conn, "history.person_pk", pks).all()
-    if ids:
-        # Unlinked doses by typed ID, the link tested here rather than in SQL: with
-        # ``person_pk IS NULL`` in the query SQLite walks the index of every unlinked dose
-        # instead of the national_id index.
-        rows += [r for r in _by_keys(conn, "history.national_id", ids) if r[0] is None]
-    for pk, nid, number, when, product in rows:
-        key = ("pk", pk) if pk is not None else ("id", nid)
-        history.setdefault(key, {})[number] = (when, product)
-    return history
-
-
-def _link_person(persons: _Persons, p: _Pending) -> PersonRow | ServiceError | None:
+def _link_person(persons: Persons, p: _Pending) -> PersonRow | ServiceError | None:
     """The register person this dose verifiably belongs to, or None (saved as unverified).
 
     Verified means: the ID (12-digit or old 9-digit) as entered is the person's, the

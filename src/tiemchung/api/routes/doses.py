@@ -31,7 +31,13 @@ from tiemchung.api.schemas import (
     Page,
     submission_of,
 )
-from tiemchung.registry.doses import DOSE_COLUMNS, DoseResult, record_doses
+from tiemchung.registry.doses import (
+    DOSE_COLUMNS,
+    DoseResult,
+    PreparedDoses,
+    prepare_submissions,
+    record_prepared,
+)
 from tiemchung.registry.errors import not_found
 from tiemchung.registry.models import Dose, Person
 from tiemchung.registry.scope import Actor, Role
@@ -128,6 +134,14 @@ def _parse_batch(raw: bytes) -> tuple[list[dict[str, Any] | None], list[dict[str
     return answers, valid
 
 
+def _prepare_batch(
+    platform: PlatformDep, actor: Actor, valid: list[dict[str, Any]]
+) -> PreparedDoses:
+    """The batch's submissions with the checks done that need no database."""
+    items = [(actor, submission_of(item)) for item in valid]
+    return prepare_submissions(platform.catalog, items, today=platform.today())
+
+
 _BATCH_BODY_DOC = {
     "requestBody": {
         "required": True,
@@ -151,13 +165,12 @@ async def create_doses(request: Request, actor: CurrentActor, platform: Platform
     """
     require_roles(actor, *_WRITERS)
     answers, valid = _parse_batch(await request.body())
-    subs = [submission_of(item) for item in valid]
-    today = platform.today()
-    results = (
-        await platform.write(lambda s: record_doses(s, platform.catalog, actor, subs, today=today))
-        if subs
-        else []
-    )
+    results: list[DoseResult] = []
+    if valid:
+        # The checks that need no database run here, on a worker thread, rather than on the
+        # single writer thread that every write of the server waits for.
+        prepared = await run_in_threadpool(_prepare_batch, platform, actor, valid)
+        results = await platform.write(lambda s: record_prepared(s, prepared))
     done = iter(results)
     created = existing = failed = 0
     for i, answer in enumerate(answers):
