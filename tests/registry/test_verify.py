@@ -249,6 +249,26 @@ def test_same_name_and_dob_twice_is_ambiguous(platform: Platform) -> None:
     assert v.status == "verified" and v.person is not None and v.person["person_id"] == "P-AN2"
 
 
+def test_ambiguous_candidates_list_the_exact_date_of_birth_first(platform: Platform) -> None:
+    # two namesakes with only a birth year in the register, added before the exact one
+    for i, ward in enumerate(("b1", "a1")):
+        add_person(
+            platform,
+            person_id=f"P-AN-Y{i}",
+            national_id=f"04008565000{i}",
+            full_name="Nguyễn Văn An",
+            dob="1985",
+            sex="M",
+            ward_code=world().wards[ward],
+            province_code="40",
+        )
+    _twin(platform)  # 1985-04-12, added last
+    v = run(platform, VerifyRecord(full_name="Nguyễn Văn An", dob="12/04/1985"))
+    assert v.status == "ambiguous"
+    ids = [c["person_id"] for c in v.candidates]
+    assert set(ids[:2]) == {"P-AN", "P-AN2"} and set(ids[2:]) == {"P-AN-Y0", "P-AN-Y1"}
+
+
 def test_year_only_dob_finds_register_dates_within_it(platform: Platform) -> None:
     v = run(platform, VerifyRecord(full_name="Trần Thị Bình", dob="1990"))
     assert v.status == "verified" and v.person is not None and v.person["person_id"] == "P-BINH"

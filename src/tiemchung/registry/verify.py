@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, insert, or_, select
+from sqlalchemy import Row, Table, and_, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import IdentityError, fold_name, id_conflicts, parse_cccd_qr
@@ -259,8 +259,12 @@ def dob_condition(dob: str) -> Any:
 
 
 def _by_name_dob(conn: Any, name: str, dob: str) -> list[Row[Any]]:
+    """Persons with the folded name and a compatible date of birth, the exact date first,
+    then the more precise ones: the desk reads the likeliest candidates at the top (a typed
+    ``1985-04-12`` fits every register ``1985``, and older people often have only a year)."""
     stmt = select(*_PERSON_COLS).where(_P.name_key == fold_name(name), dob_condition(dob))
-    return list(conn.execute(stmt.order_by(_P.id).limit(MAX_CANDIDATES + 1)))
+    order = (case((_P.dob == dob, 0), else_=1), func.length(_P.dob).desc(), _P.id)
+    return list(conn.execute(stmt.order_by(*order).limit(MAX_CANDIDATES + 1)))
 
 
 # -- masking --------------------------------------------------------------------------------------
