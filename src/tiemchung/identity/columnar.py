@@ -39,7 +39,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Final
+from typing import Final, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -58,7 +58,7 @@ _ASCII_WS: Final = np.zeros(256, bool)
 _ASCII_WS[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 _ASCII_WS_CHARS: Final = "".join(chr(c) for c in range(128) if _ASCII_WS[c])
 
-ArrayLike = pa.Array | pa.ChunkedArray | Iterable[str | None]
+ArrayLike: TypeAlias = pa.Array | pa.ChunkedArray | Iterable[str | None]
 
 
 def _threads(threads: int | None) -> int:
