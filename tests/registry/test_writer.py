@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tiemchung.core import Platform
+from tiemchung.config import Settings
+from tiemchung.core import GC_THRESHOLDS, Platform
 from tiemchung.registry.db import make_engine, make_sessionmaker
 from tiemchung.registry.writer import Writer
 
@@ -119,3 +121,19 @@ def test_postgresql_writer_transactions_take_the_lock_and_plan_without_jit(
     assert (jit, locks) == ("off", 1)
     with platform.sessions() as s:  # set_config(..., true): this transaction only
         assert (s.execute(text("SHOW jit")).scalar(), s.execute(advisory).scalar()) == ("on", 0)
+
+
+def test_a_started_platform_collects_cycles_less_often(settings: Settings) -> None:
+    """Full collections walking the whole heap took 27 of the server's 62 µs per batched
+    dose, with the default thresholds (700, 10, 10): a writing process raises them."""
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        core = Platform(settings).start()
+        try:
+            assert gc.get_threshold() == GC_THRESHOLDS
+            assert gc.isenabled()  # cycles are still collected, only less often
+        finally:
+            core.close()
+    finally:
+        gc.set_threshold(*before)
