@@ -188,21 +188,13 @@ def server_pids(pid: int) -> list[int]:
     return [pid, *children]
 
 
-def thread_cpu(pid: int) -> tuple[float, float]:
-    """(CPU seconds of the event-loop thread, of all other threads: the writer above all)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    loop = other = 0.0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            stat = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # a thread that ended meanwhile
-        used = (int(stat[11]) + int(stat[12])) / tick
-        if int(task.name) == pid:
-            loop += used
-        else:
-            other += used
-    return loop, other
+def loop_thread_cpu(pid: int) -> float:
+    """CPU seconds of a server process's main thread: the event loop (HTTP, validation,
+    serialisation). The rest of the process's CPU is its other threads' — the writer above
+    all, and the thread pool — counted from the process total, which keeps the time of
+    threads that ended (thread-pool workers come and go; summing the live threads lost it)."""
+    stat = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _pg_kind(title: str) -> str:
@@ -254,7 +246,7 @@ def measured(
     pids = server_pids(server_pid)
     before = sum(cpu_seconds(p) for p in pids)
     db_before = db_cpu_seconds(db_pid)
-    threads_before = [thread_cpu(p) for p in pids]
+    loop_before = sum(loop_thread_cpu(p) for p in pids)
     spy = None
     if profile is not None:
         binary, out_file = profile
@@ -284,9 +276,8 @@ def measured(
         if v - db_before.get(k, 0.0) >= 0.01
     }
     db_used = sum(db_after.values()) - sum(db_before.values())
-    threads = [thread_cpu(p) for p in pids]
-    loop = sum(t[0] - b[0] for t, b in zip(threads, threads_before, strict=True))
-    other = sum(t[1] - b[1] for t, b in zip(threads, threads_before, strict=True))
+    loop = sum(loop_thread_cpu(p) for p in pids) - loop_before
+    other = used - loop
     if spy is not None:
         spy.send_signal(2)
         spy.wait(30)
