@@ -216,3 +216,12 @@ def test_batch_item_missing_and_wrong_fields_are_named(api: Api, platform: Platf
     wrong = out["results"][2]["problem"]["errors"]
     assert [(e["field"], e["rule"]) for e in wrong] == [("doses.2.dose_number", "int_parsing")]
     assert _doses(platform) == 1
+
+
+def test_blank_person_query_values_count_as_absent(api: Api) -> None:
+    # a blank ID is no identifying query for a site (it must not list everyone without an
+    # ID), and a blank date of birth is no filter (it crashed the lookup with a 500)
+    r = api.get("/persons", "site_a1", params={"national_id": " ", "full_name": "Nguyễn Văn An"})
+    assert r.status_code == 403, r.text
+    r = api.get("/persons", "ward_a1", params={"national_id": "001190654321", "dob": "\r"})
+    assert r.status_code == 200 and r.json()["total"] == 1, r.text

@@ -25,6 +25,14 @@ class PersonQuery:
     dob: str | None = None
     ward_code: str | None = None
 
+    def __post_init__(self) -> None:
+        # whitespace is no value: a blank ID must neither count as an identifying query nor
+        # turn into ``national_id IS NULL`` (which would list everyone without one)
+        for name in ("national_id", "old_id", "full_name", "dob", "ward_code"):
+            value = getattr(self, name)
+            if value is not None and not value.strip():
+                object.__setattr__(self, name, None)
+
     @property
     def is_exact(self) -> bool:
         """An identifying query: an ID, or a name with a date of birth."""
