@@ -379,3 +379,15 @@ def test_concurrent_first_requests_take_one_snapshot(platform: Platform) -> None
         t.join()
     assert len(paths) == 4 and len(set(paths)) == 1
     assert len(list((platform.settings.data_dir / "stats").glob("snapshot-*.duckdb"))) == 1
+
+
+def test_first_snapshot_not_ready_in_time_is_pending(platform: Platform) -> None:
+    from tiemchung.stats.service import SnapshotPendingError, wait_refreshed
+
+    svc = StatsService(platform.engine, platform.settings.data_dir, first_wait=0)
+    with pytest.raises(SnapshotPendingError) as info:
+        svc.current()
+    assert info.value.status == 503 and svc.refreshing
+    wait_refreshed(svc)
+    first = svc.current()  # ready now, and only one was taken
+    assert svc.current().path == first.path and svc.last_error is None

@@ -87,3 +87,24 @@ def test_refresh_is_for_dashboard_users(api_sc: tuple[Api, Scenario]) -> None:
     assert api.post("/stats:refresh", "ward_a1").status_code == 403
     r = api.post("/stats:refresh", "central")
     assert r.status_code == 202 and r.json()["snapshot"]["built_at"]
+
+
+def test_no_snapshot_yet_is_503_with_retry_after(
+    api_sc: tuple[Api, Scenario], platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh install: the first snapshot builds in the background; nobody waits past the
+    first wait (here 0 s) but is told to come back, and then gets the figures."""
+    from tiemchung.stats.service import stats_for, wait_refreshed
+
+    api, sc = api_sc
+    monkeypatch.setenv("TIEMCHUNG_STATS_FIRST_WAIT_SECONDS", "0")
+    r = api.get("/stats", "prov_a")
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"] == "15"
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["rule"] == "snapshot_pending"
+    svc = stats_for(platform)
+    wait_refreshed(svc)
+    assert svc.last_error is None
+    r = api.get("/stats", "prov_a")
+    assert r.status_code == 200 and r.json()["snapshot"]["rows"]["doses"] == len(sc.doses)

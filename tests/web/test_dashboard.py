@@ -92,3 +92,20 @@ def test_other_roles_have_no_dashboard(dash: tuple[Web, Scenario], user: str) ->
     web.sign_in(user)
     assert web.page("/dashboard").status_code == 403
     assert web.client.get("/dashboard/export/coverage.csv").status_code == 403
+
+
+def test_first_figures_being_built_say_so_and_reload(
+    dash: tuple[Web, Scenario], platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tiemchung.stats.service import stats_for, wait_refreshed
+
+    web, _sc = dash
+    monkeypatch.setenv("TIEMCHUNG_STATS_FIRST_WAIT_SECONDS", "0")
+    web.sign_in("prov_a")
+    r = web.page("/dashboard")
+    assert r.status_code == 503 and r.headers["Retry-After"] == "15"
+    assert 'data-pending="snapshot"' in r.text and "Đang chuẩn bị số liệu" in r.text
+    assert '<meta http-equiv="refresh" content="15">' in r.text
+    wait_refreshed(stats_for(platform))
+    r = web.page("/dashboard")
+    assert r.status_code == 200 and "<svg" in r.text

@@ -116,6 +116,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        retry = getattr(exc, "retry_after", None)  # e.g. the statistics' first snapshot
+        if retry is not None:
+            headers = {"Retry-After": str(retry)}
         return _response(service_error_body(exc, request.url.path), headers)
 
     @app.exception_handler(RequestValidationError)

@@ -1,9 +1,13 @@
 """The statistics service the page, the API and the CLI share: the current snapshot, kept fresh.
 
-Freshness policy: the first request with no snapshot takes one (and waits for it); after that a
-request finding the snapshot older than ``max_age`` (``TIEMCHUNG_STATS_MAX_AGE_SECONDS``,
-default 600 s) starts a refresh in a background thread and is answered from the snapshot it
-has, so no request waits for a refresh. ``tiemchung stats refresh`` takes one now (for cron).
+Freshness policy: with no snapshot yet, a request starts the first one in a background thread
+and waits for it up to ``first_wait`` (``TIEMCHUNG_STATS_FIRST_WAIT_SECONDS``, default 20 s:
+a province's first snapshot is ready by then; the whole country's takes minutes), then is told
+to come back (:class:`SnapshotPendingError`: HTTP 503 with ``Retry-After``; the page says the
+figures are being prepared and reloads itself). After that a request finding the snapshot
+older than ``max_age`` (``TIEMCHUNG_STATS_MAX_AGE_SECONDS``, default 600 s) starts a refresh in
+a background thread and is answered from the snapshot it has, so no request waits for a
+refresh. ``tiemchung stats refresh`` takes one now (for cron).
 The answer always carries ``built_at``: the page prints "số liệu lúc …".
 """
 
@@ -24,7 +28,31 @@ from typing import Any
 import duckdb
 from sqlalchemy import Engine
 
+from tiemchung.registry.errors import FieldProblem, ServiceError
 from tiemchung.stats import snapshot as snap
+
+#: seconds a client is told to wait before asking again while the first snapshot is built
+RETRY_AFTER = 15
+
+
+class SnapshotPendingError(ServiceError):
+    """No snapshot yet and the first one is still being built (HTTP 503, ``Retry-After``)."""
+
+    retry_after = RETRY_AFTER
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "Statistics not ready / Số liệu chưa sẵn sàng",
+            [
+                FieldProblem(
+                    "snapshot",
+                    "snapshot_pending",
+                    "Đang tạo số liệu thống kê lần đầu; vui lòng thử lại sau ít phút",
+                    "the first statistics snapshot is being built; try again in a few minutes",
+                )
+            ],
+        )
 
 
 @dataclass
@@ -50,13 +78,25 @@ def open_snapshot(path: Path) -> Snapshot:
 class StatsService:
     """One per platform: opens the current snapshot and refreshes it when stale."""
 
-    def __init__(self, engine: Engine, data_dir: Path, *, max_age: float | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        data_dir: Path,
+        *,
+        max_age: float | None = None,
+        first_wait: float | None = None,
+    ) -> None:
         self.engine = engine
         self.data_dir = Path(data_dir)
         self.max_age = (
             max_age
             if max_age is not None
             else float(os.environ.get("TIEMCHUNG_STATS_MAX_AGE_SECONDS", "600"))
+        )
+        self.first_wait = (
+            first_wait
+            if first_wait is not None
+            else float(os.environ.get("TIEMCHUNG_STATS_FIRST_WAIT_SECONDS", "20"))
         )
         self._snap: Snapshot | None = None
         self._mutex = threading.Lock()
@@ -80,9 +120,18 @@ class StatsService:
             return self._snap
 
     def current(self) -> Snapshot:
-        """The newest snapshot; takes the first one, and starts a refresh when stale."""
+        """The newest snapshot; starts a refresh when stale. With none yet, the first one is
+        built in the background and waited for up to ``first_wait`` seconds; raises
+        :class:`SnapshotPendingError` when it is not ready by then."""
         if snap.current(self.data_dir) is None:
-            return self.refresh()
+            self.start_refresh()
+            worker = self._refreshing
+            if worker is not None:
+                worker.join(self.first_wait)
+            if snap.current(self.data_dir) is None:
+                if worker is not None and not worker.is_alive() and self.last_error:
+                    raise RuntimeError(f"the statistics snapshot failed: {self.last_error}")
+                raise SnapshotPendingError()  # still building here, or in another process
         s = self._load()
         if s.age_seconds() > self.max_age:
             self.start_refresh()

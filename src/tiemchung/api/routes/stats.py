@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
-from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
+from tiemchung.api.problems import ERROR_RESPONSES, _error
 from tiemchung.core import Platform
 from tiemchung.registry.scope import Actor
 from tiemchung.stats.export import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
@@ -23,6 +23,10 @@ from tiemchung.stats.service import Snapshot, stats_for
 from tiemchung.stats.tables import Table
 
 router = APIRouter(tags=["stats"])
+_ERRORS = {
+    **ERROR_RESPONSES,
+    503: _error("The first statistics snapshot is still being built; retry after Retry-After s"),
+}
 
 
 def freshness(snap: Snapshot, refreshing: bool, max_age: float = 600) -> dict[str, Any]:

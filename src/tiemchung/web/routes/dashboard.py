@@ -24,7 +24,7 @@ from tiemchung.registry.scope import Actor, Role
 from tiemchung.stats import charts
 from tiemchung.stats.ages import AGE_GROUPS
 from tiemchung.stats.queries import STATS_ROLES, TABLES, Filters, scope, table
-from tiemchung.stats.service import stats_for
+from tiemchung.stats.service import SnapshotPendingError, stats_for
 from tiemchung.web import pages
 from tiemchung.web.guard import WebActor, is_htmx, platform_of, require_role
 
@@ -184,7 +184,17 @@ def _charts(ctx: dict[str, Any], say: Any) -> dict[str, Any]:
 async def dashboard(request: Request, actor: WebActor) -> Response:
     require_role(actor, *STATS_ROLES)
     platform = platform_of(request)
-    ctx = await run_in_threadpool(_context, platform, actor, _typed(request))
+    try:
+        ctx = await run_in_threadpool(_context, platform, actor, _typed(request))
+    except SnapshotPendingError as exc:  # a fresh install: the first figures are being built
+        return pages.render(
+            request,
+            "dashboard/pending.html",
+            {"retry": exc.retry_after, "fragment": is_htmx(request)},
+            actor=actor,
+            status=503,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     lang = pages.lang_of(request)
     ctx["charts"] = _charts(ctx, lambda vi, en: en if lang == "en" else vi)
     ctx["fragment"] = is_htmx(request)
