@@ -23,7 +23,8 @@ def refresh() -> None:
 
     platform = Platform()
     try:
-        svc = StatsService(platform.engine, Path(platform.settings.data_dir))
+        # the command line waits for a first snapshot however long it takes
+        svc = StatsService(platform.engine, Path(platform.settings.data_dir), first_wait=86_400)
         snap = svc.refresh()
         console.print(
             f"[green]✓[/green] snapshot {snap.path.name}: {snap.meta['rows']['doses']:,} doses, "
@@ -48,7 +49,8 @@ def show(
 
     platform = Platform()
     try:
-        svc = StatsService(platform.engine, Path(platform.settings.data_dir))
+        # the command line waits for a first snapshot however long it takes
+        svc = StatsService(platform.engine, Path(platform.settings.data_dir), first_wait=86_400)
         with svc.cursor() as (cur, snap):
             t = table(
                 cur, name, Actor.system("cli"), Filters(province, ward), platform.today(), full=True
