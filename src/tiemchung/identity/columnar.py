@@ -233,7 +233,9 @@ def _per_row(values: list[str | None]) -> dict[str, list[object]]:
 
 def _reduce(mask: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Per-row count of true values of ``mask`` (rows given by ``offsets``)."""
-    cum = np.concatenate(([0], np.cumsum(mask, dtype=np.int32)))
+    cum = np.empty(len(mask) + 1, np.int32)
+    cum[0] = 0
+    np.cumsum(mask, dtype=np.int32, out=cum[1:])
     return np.diff(cum[offsets])
 
 
@@ -300,13 +302,15 @@ def _dict(index: np.ndarray, values: pa.Array) -> pa.Array:
 
 def _patch(batch: pa.RecordBatch, rows: np.ndarray,
            exact: dict[str, list[object]]) -> pa.RecordBatch:
-    """``batch`` with ``rows`` replaced by the exact per-row answers."""
-    columns = []
-    for field in ID_SCHEMA:
-        col = batch.column(field.name).to_pylist()
-        for i, v in zip(rows.tolist(), exact[field.name], strict=True):
-            col[i] = v
-        columns.append(pa.array(col, field.type))
+    """``batch`` with ``rows`` replaced by the exact per-row answers (Arrow kernels: a few
+    slow rows must not cost a Python pass over the whole chunk)."""
+    mask = np.zeros(batch.num_rows, bool)
+    mask[rows] = True
+    where = pa.array(mask)
+    columns = [
+        pc.replace_with_mask(batch.column(f.name), where, pa.array(exact[f.name], f.type))
+        for f in ID_SCHEMA
+    ]
     return pa.RecordBatch.from_arrays(columns, schema=ID_SCHEMA)
 
 
