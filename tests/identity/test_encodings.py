@@ -58,6 +58,10 @@ def test_tcvn3_upper_case_uses_vntimeh_convention() -> None:
     assert to_tcvn3("NGUYỄN") == "NGUY\xd4N"
     assert repair_encoding("NGUY\xd4N V\xa1N H\xefNG") == "NGUYỄN VĂN HÙNG"
     assert repair_encoding("\xb8nh Nguy\xd4n") == "ánh Nguyễn"  # mixed case: stays lower
+    # a two-letter word whose other letter is one of the capitals VN3 has (Đ): all capitals,
+    # as a text of capitals; beside a title-case word it stays lower (found by hypothesis)
+    assert repair_encoding(to_tcvn3("ĐÀ")) == "ĐÀ"
+    assert repair_encoding(to_tcvn3("Đà Nẵng")) == "Đà Nẵng"
 
 
 def test_letter_count() -> None:

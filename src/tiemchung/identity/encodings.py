@@ -184,8 +184,11 @@ def decode_tcvn3(text: str) -> str:
     # .VnTimeH: a toned letter inside an upper-case word was typed as a capital. A word gives
     # that evidence only with two or more other letters, all capitals ("NGUYÔN"); a shorter
     # word ("Mü" is "Mỹ" or "MỸ") follows the rest of the text. "Other" letters are those the
-    # table did not touch (ý decodes to itself, so test the key, not a change).
+    # table did not touch (ý decodes to itself, so test the key, not a change), and the
+    # capitals the table has (Đ Ă Â Ê Ô Ơ Ư: "§µ" alone is "ĐÀ", as "Mü" alone is "MỸ").
     others = [c for c in text if c.isalpha() and ord(c) not in TCVN3_DECODE]
+    others += [TCVN3_DECODE[ord(c)] for c in text
+               if ord(c) in TCVN3_DECODE and TCVN3_DECODE[ord(c)].isupper()]
     text_upper = bool(others) and all(c.isupper() for c in others)
     words = decoded.split(" ")
     for i, (w, s) in enumerate(zip(words, text.split(" "), strict=True)):
