@@ -348,8 +348,10 @@ def register_macros(con: Any, *, normalize: bool = True) -> None:
             con.execute(stmt)
 
 
-def _clean_bigrams() -> set[str]:
-    """Every two-letter sequence found in some well-formed Vietnamese syllable."""
+@cache
+def _clean_bigrams() -> frozenset[str]:
+    """Every two-letter sequence found in some well-formed Vietnamese syllable (computed once:
+    ~0.1 s over the whole syllable grammar)."""
     from .syllables import ONSETS, RHYMES, place_tone
 
     out: set[str] = set()
@@ -364,9 +366,10 @@ def _clean_bigrams() -> set[str]:
                 out.update(word[k:k + 2] for k in range(len(word) - 1))
     for new, old in _style_pairs():  # the other tone style (new style oà/uý) is clean too
         out.update((new, old, new[1] + " ", " " + old[0]))
-    return out
+    return frozenset(out)
 
 
+@cache
 def suspect_encoding_sql(column: str) -> str:
     r"""SQL predicate for rows worth a Python :func:`~tiemchung.identity.repair_encoding` pass.
 

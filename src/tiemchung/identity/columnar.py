@@ -39,7 +39,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Final, TypeAlias
+from typing import Final, TypeAlias, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -58,6 +58,7 @@ _ASCII_WS: Final = np.zeros(256, bool)
 _ASCII_WS[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 _ASCII_WS_CHARS: Final = "".join(chr(c) for c in range(128) if _ASCII_WS[c])
 
+T = TypeVar("T")
 ArrayLike: TypeAlias = pa.Array | pa.ChunkedArray | Iterable[str | None]
 
 
@@ -146,15 +147,20 @@ def _map_words(a: pa.StringArray, fn: Callable[[str], str]) -> pa.StringArray:
     return _restore_nulls(a, result)
 
 
-def _run(values: ArrayLike, work: Callable[[pa.StringArray], pa.Array],
-         threads: int | None) -> pa.ChunkedArray:
+def _per_chunk(values: ArrayLike, work: Callable[[pa.StringArray], T],
+               threads: int | None) -> list[T]:
+    """``work`` on every chunk of ``values``, on up to ``threads`` threads, in order."""
     chunks = _chunks(values)
     n = min(_threads(threads), max(1, len(chunks)))
     if n == 1:
-        results = [work(c) for c in chunks]
-    else:
-        with ThreadPoolExecutor(n) as pool:
-            results = list(pool.map(work, chunks))
+        return [work(c) for c in chunks]
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(work, chunks))
+
+
+def _run(values: ArrayLike, work: Callable[[pa.StringArray], pa.Array],
+         threads: int | None) -> pa.ChunkedArray:
+    results = _per_chunk(values, work, threads)
     if not results:
         return pa.chunked_array([], pa.string())
     return pa.chunked_array(results)
@@ -325,11 +331,4 @@ def parse_ids(values: ArrayLike, *, threads: int | None = None) -> pa.Table:
     >>> t.column("sex").to_pylist()[0], t.column("birth_year").to_pylist()[3]
     ('female', 1990)
     """
-    chunks = _chunks(values)
-    n = min(_threads(threads), max(1, len(chunks)))
-    if n == 1:
-        batches = [_parse_chunk(c) for c in chunks]
-    else:
-        with ThreadPoolExecutor(n) as pool:
-            batches = list(pool.map(_parse_chunk, chunks))
-    return pa.Table.from_batches(batches, schema=ID_SCHEMA)
+    return pa.Table.from_batches(_per_chunk(values, _parse_chunk, threads), schema=ID_SCHEMA)
