@@ -409,7 +409,8 @@ def reconcile(
         return run_incremental(
             records, register, out, state, map_file=map_file, threads=threads, memory=memory
         )
-    from tiemchung.reconcile import ModelError, Options, ReconcileInputError, run
+    from tiemchung.cli_reconcile import run_staged
+    from tiemchung.reconcile import Options, run
 
     opts = Options(
         records,
@@ -423,22 +424,7 @@ def reconcile(
         resume=resume,
         keep_work=keep_work,
     )
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} stages"),
-        console=console,
-    ) as bar:
-        task = bar.add_task("reconcile", total=None)
-
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=f"reconcile: {stage}", completed=done, total=total)
-
-        try:
-            summary = run.reconcile(opts, progress=progress)
-        except (ReconcileInputError, ModelError) as exc:
-            _fail(str(exc), 2)
-            return
+    summary = run_staged("reconcile", "reconcile", run.reconcile, opts=opts)
     o = summary["overall"]
     console.print(
         f"[green]✓[/green] {o['records']:,} records: {o['verified']:,} verified, "

@@ -34,7 +34,7 @@ _LABELS = (
 )
 
 
-def _staged(label: str, prefix: str, run: Callable[..., dict[str, Any]], **kwargs: Any) -> Any:
+def run_staged(label: str, prefix: str, run: Callable[..., dict[str, Any]], **kwargs: Any) -> Any:
     """Run a staged reconciliation call under a progress bar; input and model errors end the
     command with their message (exit 2) rather than a traceback."""
     from tiemchung.reconcile import ModelError, ReconcileInputError
@@ -125,7 +125,7 @@ def incremental(
     """`tiemchung reconcile --incremental --state PREVIOUS_OUT ...`."""
     from tiemchung.reconcile.incremental import link_new
 
-    summary = _staged(
+    summary = run_staged(
         "reconcile --incremental",
         "incremental",
         link_new,
@@ -169,7 +169,7 @@ def register_update(
         )
         raise typer.Exit(2)
     assert records and register and out  # the caller checked
-    summary = _staged(
+    summary = run_staged(
         "reconcile --register-update",
         "register update",
         recheck_register,
