@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import CCCD_PROVINCES, fold_name, iter_admin_units
-from tiemchung.registry.models import Product, Site
-from tiemchung.vaccines import VACCINES
+from tiemchung.registry.catalog import load_products
+from tiemchung.registry.models import Site
 
 FAMILIES = [
     ("Nguyễn", 38), ("Trần", 11), ("Lê", 9), ("Phạm", 7), ("Hoàng", 5), ("Huỳnh", 4),
@@ -160,21 +160,7 @@ def iter_persons(n: int, seed: int, chunk: int = 500_000) -> Iterator[list[tuple
 
 def seed_reference(session: Session) -> str:
     """Products and one site; returns the site id."""
-    session.execute(
-        insert(Product),
-        [
-            {
-                "code": v.code,
-                "name": v.name,
-                "mp": v.mp,
-                "ma": v.ma,
-                "vp": v.vp,
-                "primary_doses": v.primary_doses,
-                "min_interval_days": v.min_interval_days,
-            }
-            for v in VACCINES
-        ],
-    )
+    load_products(session)
     ward, province = all_wards()[0]
     session.add(Site(site_id="S0001", name="Trạm Y tế", ward_code=ward, province_code=province))
     session.flush()

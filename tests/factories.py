@@ -16,12 +16,12 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import fold_name, iter_admin_units
+from tiemchung.registry.catalog import load_products
 from tiemchung.registry.doses import DoseSubmission
-from tiemchung.registry.models import Lot, Person, Product, Site, VaccinationSession
+from tiemchung.registry.models import Lot, Person, Site, VaccinationSession
 from tiemchung.registry.places import load_admin_units
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.registry.users import create_user
-from tiemchung.vaccines import VACCINES
 
 PASSWORD = "test-pass-123"
 PROVINCE_A, PROVINCE_B = "01", "40"  # Hà Nội, Nghệ An (2021 GSO codes)
@@ -103,21 +103,7 @@ def world() -> World:
 def seed_world(session: Session) -> None:
     w = world()
     load_admin_units(session)
-    session.execute(
-        insert(Product),
-        [
-            {
-                "code": v.code,
-                "name": v.name,
-                "mp": v.mp,
-                "ma": v.ma,
-                "vp": v.vp,
-                "primary_doses": v.primary_doses,
-                "min_interval_days": v.min_interval_days,
-            }
-            for v in VACCINES
-        ],
-    )
+    load_products(session)
     session.execute(
         insert(Lot),
         [

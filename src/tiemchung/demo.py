@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.identity import fold_name
+from tiemchung.registry.catalog import load_products
 from tiemchung.registry.models import (
     Correction,
     Dose,
@@ -81,21 +82,7 @@ def invent_people(n: int, wards: list[Any], rng: random.Random) -> Iterator[dict
 
 def seed_reference(session: Session, wards: list[Any], rng: random.Random) -> list[Site]:
     """Products, lots, one site per ward and a month of sessions."""
-    session.execute(
-        insert(Product),
-        [
-            {
-                "code": v.code,
-                "name": v.name,
-                "mp": v.mp,
-                "ma": v.ma,
-                "vp": v.vp,
-                "primary_doses": v.primary_doses,
-                "min_interval_days": v.min_interval_days,
-            }
-            for v in VACCINES
-        ],
-    )
+    load_products(session)
     session.execute(
         insert(Lot),
         [

@@ -10,10 +10,32 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tiemchung.registry.models import AdminUnit, Lot, Product, Site
+from tiemchung.vaccines import VACCINES
+
+
+def load_products(session: Session) -> int:
+    """Insert the vaccine products of :data:`tiemchung.vaccines.VACCINES` (the caller commits);
+    returns how many. Every product carries its EU DCC codes, primary series and interval."""
+    session.execute(
+        insert(Product),
+        [
+            {
+                "code": v.code,
+                "name": v.name,
+                "mp": v.mp,
+                "ma": v.ma,
+                "vp": v.vp,
+                "primary_doses": v.primary_doses,
+                "min_interval_days": v.min_interval_days,
+            }
+            for v in VACCINES
+        ],
+    )
+    return len(VACCINES)
 
 
 @dataclass(frozen=True)
