@@ -63,28 +63,17 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def _dcc(i: int) -> dict:
+    """The tests' sample DCC with a name, date of birth and UVCI of its own per ``i``."""
+    from tests.certificates.samples import DCC, sample_dcc
+
     from tiemchung.certificates.names import dcc_name
     from tiemchung.certificates.uvci import new_uvci
 
-    return {
-        "ver": "1.3.3",
-        "nam": dcc_name(f"Nguyễn Thị Bích Ngọc {chr(65 + i % 26)}{i}"),
-        "dob": f"{1940 + i % 60}-0{1 + i % 9}-1{i % 10}",
-        "v": [
-            {
-                "tg": "840539006",
-                "vp": "1119349007",
-                "mp": "EU/1/20/1528",
-                "ma": "ORG-100030215",
-                "dn": 2,
-                "sd": 2,
-                "dt": "2021-10-22",
-                "co": "VN",
-                "is": "Bộ Y tế Việt Nam / Ministry of Health of Viet Nam",
-                "ci": new_uvci(),
-            }
-        ],
-    }
+    return sample_dcc(
+        nam=dcc_name(f"Nguyễn Thị Bích Ngọc {chr(65 + i % 26)}{i}"),
+        dob=f"{1940 + i % 60}-0{1 + i % 9}-1{i % 10}",
+        v=[{**DCC["v"][0], "ci": new_uvci()}],
+    )
 
 
 def _keys() -> object:
