@@ -323,9 +323,7 @@ def copy_from_sqlite(sqlite_db: Path, url: str, work: Path) -> dict[str, Any]:
 def postgres_backend(work: Path, run: Path) -> dict[str, Any]:
     server = PostgresServer().start()
     try:
-        admin = make_engine(server.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE built"))
+        server.create_database("built")
         with Timer() as t:
             built = work / "built.db"
             if built.exists():
@@ -333,12 +331,10 @@ def postgres_backend(work: Path, run: Path) -> dict[str, Any]:
             else:
                 build = build_registry(server.url("built"), work)
         build["seconds"] = round(t.seconds, 1)
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE fresh TEMPLATE built"))
-            conn.execute(text("CREATE DATABASE base TEMPLATE built"))
-        res = {"build": build, "apply": measure_apply(server.url("fresh"), run)}
-        res["baseline"] = measure_baseline(server.url("base"), run)
-        admin.dispose()
+        fresh = server.create_database("fresh", template="built")
+        base = server.create_database("base", template="built")
+        res = {"build": build, "apply": measure_apply(fresh, run)}
+        res["baseline"] = measure_baseline(base, run)
         return res
     finally:
         server.stop()

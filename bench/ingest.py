@@ -574,10 +574,7 @@ def main() -> None:
         else:
             pg = PostgresServer().start()
             try:
-                admin = make_engine(pg.url(), isolation_level="AUTOCOMMIT")
-                with admin.connect() as c:
-                    c.exec_driver_sql("CREATE DATABASE bench")
-                admin.dispose()
+                pg.create_database("bench")
                 postmaster = int((pg.datadir / "postmaster.pid").read_text().split()[0])
                 results[name] = run_backend(
                     name, pg.url("bench"), work / "pg", people, register_csv, args, postmaster

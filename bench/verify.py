@@ -319,11 +319,7 @@ def run_postgres(args: argparse.Namespace) -> dict[str, Any]:
 
     pg = PostgresServer().start()
     try:
-        admin = make_engine(pg.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.exec_driver_sql("CREATE DATABASE bench")
-        admin.dispose()
-        url = pg.url("bench")
+        url = pg.create_database("bench")
         data_dir = args.dir / "pg"
         data_dir.mkdir(parents=True, exist_ok=True)
         with Timer() as t:

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from tests.factories import seed_world
 from tests.pgserver import PostgresServer
@@ -56,11 +55,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_template(pg_server: PostgresServer) -> str:
-    admin = make_engine(pg_server.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("CREATE DATABASE tiemchung_template"))
-    admin.dispose()
-    _build_template(pg_server.url("tiemchung_template"))
+    _build_template(pg_server.create_database("tiemchung_template"))
     return "tiemchung_template"
 
 
@@ -79,12 +74,7 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         return f"sqlite:///{path}"
     server: PostgresServer = request.getfixturevalue("pg_server")
     template_name: str = request.getfixturevalue("pg_template")
-    name = f"t_{next(_counter)}"
-    admin = make_engine(server.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
-    admin.dispose()
-    return server.url(name)
+    return server.create_database(f"t_{next(_counter)}", template=template_name)
 
 
 @pytest.fixture
