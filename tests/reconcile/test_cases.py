@@ -157,3 +157,13 @@ def test_report_is_self_contained(case: Case) -> None:
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "https://" not in html
     assert "<script" not in html
+
+
+def test_an_exact_pass_explains_only_what_did_not_agree(case: Case) -> None:
+    # X01 agrees on everything once formatting is standardised: the rule says it all
+    assert case.links()["X01"]["explanation"] == "exact pass"
+    # X02 came through the exact pass on its old ID; its name agrees once folded
+    items = case.links()["X02"]["explanation"].split("; ")
+    assert items[0] == "exact pass"
+    assert [i.rsplit(" ", 1)[0] for i in items if i.startswith("id ")] == ["id old ID"]
+    assert not [i for i in items if i.split(" ")[1:2] == ["exact"]], items
