@@ -28,15 +28,20 @@ def test_incremental_equals_batch_with_the_same_model(tmp_path: Path) -> None:
     late = pa.array([zlib.crc32(str(i).encode()) % 5 == 0 for i in ids])
     old, new = recs.filter(pa.compute.invert(late)), recs.filter(late)
     pq.write_table(old, tmp_path / "old.parquet")
-    pq.write_table(new, tmp_path / "new.parquet")
+    # the new records come in two increments, the second starting from the first's output
+    # (whose state numbers the identities of both earlier runs)
+    half = pa.array([zlib.crc32(f"h{i}".encode()) % 2 == 0 for i in new.column("record_id")])
+    pq.write_table(new.filter(half), tmp_path / "new1.parquet")
+    pq.write_table(new.filter(pa.compute.invert(half)), tmp_path / "new2.parquet")
     pq.write_table(recs, tmp_path / "all.parquet")
     register = data / "register.parquet"
 
     first = tmp_path / "first"
     reconcile(Options(tmp_path / "old.parquet", register, first, threads=2))
     model = first / "model.json"
-    inc = tmp_path / "inc"
-    summary = link_new(first, tmp_path / "new.parquet", register, inc, threads=2)
+    inc1, inc = tmp_path / "inc1", tmp_path / "inc"
+    link_new(first, tmp_path / "new1.parquet", register, inc1, threads=2)
+    summary = link_new(inc1, tmp_path / "new2.parquet", register, inc, threads=2)
     batch = tmp_path / "batch"
     reconcile(Options(tmp_path / "all.parquet", register, batch, model=model, threads=2))
 
@@ -59,11 +64,28 @@ def test_incremental_equals_batch_with_the_same_model(tmp_path: Path) -> None:
     ]
     assert cross, "no double entry across old and new records"
     changed = [k for k in old_ids if first_links[k]["action"] != a[k]["action"]]
-    assert summary["incremental"]["changed_previous"] >= len(changed) > 0
-    assert summary["incremental"]["new_records"] == len(new_ids)
+    assert changed
+    assert (
+        summary["incremental"]["new_records"]
+        == pq.read_metadata(tmp_path / "new2.parquet").num_rows
+    )
     assert summary["overall"]["records"] == len(ids)
-    # the output is itself a state for the next increment
+    # the output is itself a state for the next increment: one row per record, every
+    # record's identity in it once
     assert pq.read_metadata(inc / "state.parquet").num_rows == len(ids)
+    idents = pq.read_table(inc / "state_identities.parquet").column("iid").to_pylist()
+    assert len(idents) == len(set(idents))
+    assert set(pq.read_table(inc / "state.parquet").column("iid").to_pylist()) == set(idents)
+
+
+def test_incremental_refuses_a_state_without_its_identities(tmp_path: Path) -> None:
+    data = tmp_path / "synth"
+    generate(200, 3, data, workers=1)
+    first = tmp_path / "first"
+    reconcile(Options(data / "records.parquet", data / "register.parquet", first, threads=2))
+    (first / "state_identities.parquet").unlink()  # as an older version left it
+    with pytest.raises(ReconcileInputError, match=r"state_identities\.parquet.*in batch"):
+        link_new(first, data / "records.parquet", data / "register.parquet", tmp_path / "o")
 
 
 def test_incremental_needs_an_earlier_state(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ other records.
 
 * :func:`link_new` scores *only the new records* (the full pipeline, ``--model`` fixed), then
   re-runs just the records stage — double entries and conflicts, which do involve other
-  records — over the earlier run's ``state.parquet`` plus the new one.
+  records — over the earlier run's state (``state.parquet``, ``state_identities.parquet``)
+  plus the new one.
 * :func:`recheck_register` takes a new register snapshot: it compares the standardised
   persons with the earlier run's (``register_std.parquet``), and re-scores only the records
   that can see a changed person — one whose blocking values (ID, old ID, folded name + date of
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,16 @@ from . import decide, outputs
 from .engines.duckdb_engine import DuckDBEngine
 from .errors import ReconcileInputError
 from .inputs import InputSpec
-from .run import REC_LOAD, REGISTER_STD, Options, Progress, prepare, reconcile
+from .run import (
+    REC_LOAD,
+    REGISTER_STD,
+    STATE_IDENTITIES,
+    STATE_RECORDS,
+    Options,
+    Progress,
+    prepare,
+    reconcile,
+)
 from .standardise import KINDS
 from .steps import REG_COLS, REG_KINDS, Plan
 
@@ -67,7 +78,7 @@ def link_new(
     """Link ``records`` (new only) using the run in ``state``; write a full run to ``out``."""
     state, out = Path(state), Path(out)
     model = _need(state / "model.json", "model.json")
-    old_state = _need(state / "state.parquet", "state.parquet")
+    old_state, old_idents = _state_of(state)
     if out.resolve() == state.resolve():
         raise ReconcileInputError(f"{out}: --out must differ from --state")
     rec, _reg = prepare(Options(records, register, out, mapping, model=model)).plan_specs
@@ -78,7 +89,7 @@ def link_new(
         Options(records, register, new_out, mapping, model=model, threads=threads, memory=memory),
         progress=progress,
     )
-    parts = [(old_state, "old"), (new_out / "state.parquet", "new")]
+    parts = [StatePart(old_state, old_idents, "old"), StatePart(*_state_of(new_out), "new")]
     overall, counts, changed = _records_stage(out, parts, state / "links.parquet", threads, memory)
     shutil.copyfile(model, out / "model.json")
     shutil.copyfile(new_out / REGISTER_STD, out / REGISTER_STD)
@@ -116,40 +127,67 @@ def _connect(threads: int | None, memory: str | None) -> Any:
     return con
 
 
+@dataclass(frozen=True)
+class StatePart:
+    """One run's state, or part of it: its records and its identities (the identities no
+    record of ``records`` refers to are ignored)."""
+
+    records: Path
+    identities: Path
+    label: str
+
+
+def _state_of(run: Path) -> tuple[Path, Path]:
+    """The state files of the run in folder ``run`` (an earlier ``--out``)."""
+    records = _need(run / STATE_RECORDS, STATE_RECORDS)
+    if not (run / STATE_IDENTITIES).is_file():
+        raise ReconcileInputError(
+            f"{run / STATE_IDENTITIES}: thiếu trạng thái theo danh tính của lần chạy trước / "
+            "missing the earlier run's identity state (an older version kept it in "
+            f"{STATE_RECORDS}): run it once again in batch"
+        )
+    return records, run / STATE_IDENTITIES
+
+
 def _records_stage(
     out: Path,
-    parts: list[tuple[Path, str]],
+    parts: list[StatePart],
     previous_links: Path,
     threads: int | None,
     memory: str | None,
 ) -> tuple[dict[str, Any], dict[str, int], int]:
     """The records stage (conflicts, double entries, links) over the union of state files,
-    each row one record with its decision already made: writes ``links`` and ``state`` to
+    each identity with its decision already made: writes ``links`` and the state to
     ``out``; returns the overall counts, the rows per part and how many earlier links
     changed action or ``duplicate_of``."""
     con = _connect(threads, memory)
     try:
-        union = " UNION ALL ".join(
-            f"SELECT *, '{label}' AS src FROM read_parquet(?)" for _p, label in parts
+        # the tables a batch run's records stage reads (rec_iid, decided, cand_json); each
+        # part's identity numbers are shifted past the previous parts' so they stay distinct
+        offset = 0
+        recs, idents, params = [], [], []
+        for part in parts:
+            recs.append(
+                f"SELECT * REPLACE (iid + {offset} AS iid), '{part.label}' AS src "
+                "FROM read_parquet(?)"
+            )
+            idents.append(
+                f"SELECT * REPLACE (iid + {offset} AS iid) FROM read_parquet(?) "
+                "WHERE iid IN (SELECT iid FROM read_parquet(?))"
+            )
+            params.append((str(part.records), str(part.identities)))
+            top = _x(con, "SELECT max(iid) FROM read_parquet(?)", [str(part.identities)])[0][0]
+            offset += int(top or 0)
+        _x(con, f"CREATE TABLE rec_iid AS {' UNION ALL '.join(recs)}", [r for r, _i in params])
+        _x(
+            con,
+            f"CREATE TABLE decided AS {' UNION ALL '.join(idents)}",
+            [x for r, i in params for x in (i, r)],
         )
         _x(
             con,
-            f"CREATE TABLE st AS SELECT *, row_number() OVER () AS iid FROM ({union})",
-            [str(p) for p, _label in parts],
-        )
-        _x(
-            con,
-            "CREATE TABLE rec_iid AS SELECT _row, record_id, no_id, iid, dose_number, dose_day "
-            "FROM st",
-        )
-        _x(
-            con,
-            "CREATE TABLE decided AS SELECT iid, decision, person_id, p, is_exact, nf_key, "
-            "mismatches, corrections, explanation, ward, province FROM st",
-        )
-        _x(
-            con,
-            "CREATE TABLE cand_json AS SELECT iid, candidates FROM st WHERE candidates IS NOT NULL",
+            "CREATE TABLE cand_json AS SELECT iid, candidates FROM decided "
+            "WHERE candidates IS NOT NULL",
         )
         for name, sql in (
             ("multi", decide.multi_sql()),
@@ -164,16 +202,15 @@ def _records_stage(
             ("csv", "FORMAT csv, HEADER"),
         ):
             _x(con, f"COPY (SELECT {cols} FROM links) TO '{_lit(out / f'links.{fmt}')}' ({opts})")
-        state_cols = ", ".join(
-            c
-            for c in con.sql("SELECT * FROM st LIMIT 0").to_arrow_table().column_names
-            if c not in ("iid", "src")
-        )
-        _x(
-            con,
-            f"COPY (SELECT {state_cols} FROM st) TO '{_lit(out / 'state.parquet')}' "
-            "(FORMAT parquet, COMPRESSION snappy)",
-        )
+        for sql, name in (
+            (decide.STATE_RECORDS_SQL, STATE_RECORDS),
+            ("SELECT * FROM decided", STATE_IDENTITIES),
+        ):
+            _x(
+                con,
+                f"COPY ({sql}) TO '{_lit(out / name)}' "
+                "(FORMAT parquet, COMPRESSION snappy, DICTIONARY_SIZE_LIMIT 1)",
+            )
         changed = _x(
             con,
             "SELECT count(*) FROM links l JOIN read_parquet(?) o ON o.record_id = l.record_id "
@@ -181,7 +218,9 @@ def _records_stage(
             "l.duplicate_of",
             [str(previous_links)],
         )[0][0]
-        counts = {str(k): int(n) for k, n in _x(con, "SELECT src, count(*) FROM st GROUP BY src")}
+        counts = {
+            str(k): int(n) for k, n in _x(con, "SELECT src, count(*) FROM rec_iid GROUP BY src")
+        }
         overall = outputs._shape(con.sql(outputs._counts_sql(None)).to_arrow_table().to_pylist()[0])
     finally:
         con.close()
@@ -227,7 +266,7 @@ def _refuse_missing_ids(eng: DuckDBEngine, rec: InputSpec) -> None:
 
 
 #: a rule's join condition (``i`` identity, ``g`` register person) over the state's key
-#: columns (the ``k_*`` columns of ``state.parquet``) and the changed persons' values
+#: columns (the ``k_*`` columns of ``state_identities.parquet``) and the changed persons' values
 _KEY_VIEW = ", ".join(f"{k} AS {c}" for k, c in decide.KEYS)
 
 
@@ -250,15 +289,15 @@ def recheck_register(
     """
     state, out = Path(state), Path(out)
     model = _need(state / "model.json", "model.json")
-    old_state = _need(state / "state.parquet", "state.parquet")
+    old_state, old_idents = _state_of(state)
     old_reg = _need(state / REGISTER_STD, REGISTER_STD)
     if out.resolve() == state.resolve():
         raise ReconcileInputError(f"{out}: --out must differ from --state")
     rec, reg = prepare(Options(records, register, out, mapping, model=model)).plan_specs
-    names = pq.read_schema(old_state).names
+    names = pq.read_schema(old_idents).names
     if any(k not in names for k, _c in decide.KEYS):
         raise ReconcileInputError(
-            f"{old_state}: lần chạy trước không lưu khóa ghép cặp / the earlier run's state has "
+            f"{old_idents}: lần chạy trước không lưu khóa ghép cặp / the earlier run's state has "
             "no blocking keys (written by an older version): run it once again in batch"
         )
     out.mkdir(parents=True, exist_ok=True)
@@ -274,7 +313,7 @@ def recheck_register(
         _refuse_missing_ids(eng, rec)
         _same_records(eng, rec, old_state)
         diff = _register_diff(eng, old_reg)
-        affected = _affected(eng, old_state, plan_rules)
+        affected = _affected(eng, old_state, old_idents, plan_rules)
         n_affected = eng.count("affected")
         eng.export(
             "SELECT r.* EXCLUDE (_row) FROM rec_in r JOIN affected a ON a.record_id = r.record_id",
@@ -298,7 +337,7 @@ def recheck_register(
             f"(SELECT record_id FROM read_parquet(?))) TO '{_lit(keep)}' (FORMAT parquet)",
             [str(old_state), str(work / "records.parquet")],
         )
-        parts.append((keep, "kept"))
+        parts.append(StatePart(keep, old_idents, "kept"))
         if n_affected:
             if progress:
                 progress("re-score", 1, 3)
@@ -314,16 +353,17 @@ def recheck_register(
             )
             pipeline = done["pipeline"]
             # the records keep their row numbers in the records file
-            names = [c for c in pq.read_schema(sub / "state.parquet").names if c != "_row"]
+            sub_records, sub_idents = _state_of(sub)
+            names = [c for c in pq.read_schema(sub_records).names if c != "_row"]
             again = work / "rechecked.parquet"
             _x(
                 con,
                 f"COPY (SELECT o._row, {', '.join(f'n.{c}' for c in names)} FROM "
                 "read_parquet(?) n JOIN read_parquet(?) o ON o.record_id = n.record_id) "
                 f"TO '{_lit(again)}' (FORMAT parquet)",
-                [str(sub / "state.parquet"), str(old_state)],
+                [str(sub_records), str(old_state)],
             )
-            parts.append((again, "rechecked"))
+            parts.append(StatePart(again, sub_idents, "rechecked"))
     finally:
         con.close()
     if progress:
@@ -420,11 +460,15 @@ def _register_diff(eng: DuckDBEngine, old_reg: Path) -> dict[str, int]:
     }
 
 
-def _affected(eng: DuckDBEngine, old_state: Path, rules: dict[str, str]) -> dict[str, int]:
+def _affected(
+    eng: DuckDBEngine, old_state: Path, old_idents: Path, rules: dict[str, str]
+) -> dict[str, int]:
     """Records a changed person can affect (table ``affected``); how many each reason
     finds (a record may have several)."""
     eng.run(
-        "sti", f"SELECT record_id, person_id, {_KEY_VIEW} FROM read_parquet('{_lit(old_state)}')"
+        "sti",
+        f"SELECT r.record_id, d.person_id, {_KEY_VIEW} FROM read_parquet('{_lit(old_state)}') r "
+        f"JOIN read_parquet('{_lit(old_idents)}') d ON d.iid = r.iid",
     )
     reasons = {
         f"rule:{name}": f"SELECT i.record_id FROM sti i JOIN ck g ON {cond}"

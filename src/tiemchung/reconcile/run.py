@@ -33,6 +33,10 @@ from .train import train
 Progress = Callable[[str, int, int], None]
 #: the standardised register of a run (``OUT/register_std.parquet``)
 REGISTER_STD = "register_std.parquet"
+#: a run's state, what an incremental run starts from: its records, its identities
+#: (decide.STATE_RECORDS_SQL, decide.STATE_IDENTITIES_SQL)
+STATE_RECORDS = "state.parquet"
+STATE_IDENTITIES = "state_identities.parquet"
 #: inputs above this size make the DuckDB engine keep its tables on disk (resumable)
 DURABLE_BYTES = 2 << 30
 
@@ -165,9 +169,7 @@ def stage_classify(ctx: Context) -> None:
     # the standardised register: what a later register snapshot is compared with
     # (`reconcile --register-update`, incremental.recheck_register)
     cols = ", ".join(c for c in REG_COLS if c != "name_tf")
-    ctx.engine.export(
-        f"SELECT {cols} FROM reg", ctx.opts.out / REGISTER_STD, "parquet", state=True
-    )
+    ctx.engine.export(f"SELECT {cols} FROM reg", ctx.opts.out / REGISTER_STD, "parquet", state=True)
 
 
 def _expected_precision(p: np.ndarray, n: np.ndarray, t: float) -> float | None:
@@ -180,11 +182,15 @@ def _expected_precision(p: np.ndarray, n: np.ndarray, t: float) -> float | None:
 def stage_records(ctx: Context) -> None:
     eng = ctx.engine
     # what `reconcile --incremental --state OUT` starts from (no record is scored again)
-    eng.export(decide.STATE_SQL, ctx.opts.out / "state.parquet", "parquet", state=True)
+    out = ctx.opts.out
+    eng.export(decide.STATE_RECORDS_SQL, out / STATE_RECORDS, "parquet", state=True)
+    eng.export(decide.STATE_IDENTITIES_SQL, out / STATE_IDENTITIES, "parquet", state=True)
     eng.run("multi", decide.multi_sql())
     eng.run("conflicts", decide.conflicts_sql())
     eng.run("duplicates", decide.duplicates_sql())
-    eng.run("links", decide.links_sql())
+    # read by the exports and the summary only: a view where the engine can (the joins are
+    # probes into two small tables), so the records' text is not copied once more
+    eng.view("links", decide.links_sql())
     ctx.facts["conflicts"] = eng.count("conflicts")
 
 
@@ -215,7 +221,7 @@ DROP_AFTER: dict[str, tuple[str, ...]] = {
     "train": ("u_ids", "train_ids", "_pairs"),
     "predict": ("cand", "pairs", "scored_in", "resid", "exact"),
     "classify": ("best", "runners_up", "ident", "reg"),
-    "records": ("rec_iid", "decided", "cand_json", "multi", "conflicts", "duplicates"),
+    "records": ("multi",),
 }
 
 

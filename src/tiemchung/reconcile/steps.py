@@ -205,12 +205,8 @@ class Plan:
         """Each record's typed identity (``raw.rid``) and its dose fields as typed, right after
         loading: ``rec_in`` (every record's text) can then be freed before standardising."""
         on = " AND ".join(f"r.{c} IS NOT DISTINCT FROM t.{c}" for c in self.raw_cols)
-        extra = "".join(
-            f", t.{c}" for c in ("dose_number", "dose_date") if self.rec.has(c)
-        )
-        return (
-            f"SELECT t._row, t.record_id, r.rid{extra} FROM rec_in t LEFT JOIN raw r ON {on}"
-        )
+        extra = "".join(f", t.{c}" for c in ("dose_number", "dose_date") if self.rec.has(c))
+        return f"SELECT t._row, t.record_id, r.rid{extra} FROM rec_in t LEFT JOIN raw r ON {on}"
 
     def rec_iid_sql(self) -> str:
         """Each record: its identity and dose (number, day) — narrow, 1 row per record."""

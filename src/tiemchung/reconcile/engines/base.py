@@ -39,6 +39,12 @@ class Engine(ABC):
     def run(self, name: str, sql: str) -> None:
         """Materialise ``sql`` as table ``name`` (replacing it)."""
 
+    def view(self, name: str, sql: str) -> None:
+        """Make ``name`` stand for ``sql`` for the rest of the run, for a result that is only
+        read a few times and is cheap to recompute. By default it is materialised like
+        :meth:`run` (which also makes it survive a crash)."""
+        self.run(name, sql)
+
     @abstractmethod
     def fetch(self, sql: str) -> pa.Table:
         """Run a query whose result is small and return it."""
@@ -54,10 +60,9 @@ class Engine(ABC):
 
     @abstractmethod
     def export(self, sql: str, path: Path, fmt: str, *, state: bool = False) -> None:
-        """Write the result of ``sql`` to one file (``csv`` or ``parquet``). ``state=True``
-        marks a file only this program reads back, by key (``state.parquet``, the
-        standardised register): the engine may write its rows in any order and trade file
-        size for speed."""
+        """Write the result of ``sql`` to one file (``csv`` or ``parquet``), its rows in any
+        order. ``state=True`` marks a file only this program reads back (``state.parquet``,
+        the standardised register): the engine may trade file size for speed."""
 
     @abstractmethod
     def drop(self, name: str) -> None:
