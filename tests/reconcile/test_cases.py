@@ -149,6 +149,14 @@ def test_summary_counts_add_up(case: Case) -> None:
     assert sum(w["records"] for w in case.summary["by_ward"]) == n
     wrong = o["wrong_by_field"]
     assert wrong["national_id"] >= 3  # X02, X03, X12 at least (hand-made rows alone)
+    for level, digits in (("by_province", 2), ("by_ward", 5)):
+        areas = case.summary[level]
+        for a in ("verified", "corrected", "review", "not_found", "duplicate"):
+            assert sum(x[a] for x in areas) == o[a], (level, a)
+        codes = [x["code"] for x in areas]
+        known = [c for c in codes if c is not None]
+        assert codes == known + [None] * (len(codes) - len(known))  # unknown area last
+        assert known == sorted(known) and {len(c) for c in known} == {digits}
 
 
 def test_report_is_self_contained(case: Case) -> None:

@@ -38,6 +38,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from . import decide, outputs
+from .engines.base import COPY_OPTIONS
 from .engines.duckdb_engine import DuckDBEngine
 from .errors import ReconcileInputError
 from .inputs import InputSpec
@@ -120,6 +121,7 @@ def _write_summary(out: Path, summary: dict[str, Any]) -> None:
 
 def _connect(threads: int | None, memory: str | None) -> Any:
     con = duckdb.connect()
+    _x(con, "SET preserve_insertion_order = false")  # as the engine: rows in any order
     if threads:
         _x(con, f"SET threads = {int(threads)}")
     if memory:
@@ -197,11 +199,14 @@ def _records_stage(
         ):
             _x(con, f"CREATE TABLE {name} AS {sql}")
         cols = ", ".join(decide.LINK_COLUMNS)
-        for fmt, opts in (
-            ("parquet", "FORMAT parquet, COMPRESSION snappy"),
-            ("csv", "FORMAT csv, HEADER"),
-        ):
-            _x(con, f"COPY (SELECT {cols} FROM links) TO '{_lit(out / f'links.{fmt}')}' ({opts})")
+        links = out / "links.parquet"
+        _x(con, f"COPY (SELECT {cols} FROM links) TO '{_lit(links)}' ({COPY_OPTIONS['parquet']})")
+        _x(
+            con,
+            f"COPY (SELECT * FROM read_parquet(?)) TO '{_lit(out / 'links.csv')}' "
+            f"({COPY_OPTIONS['csv']})",
+            [str(links)],
+        )
         for sql, name in (
             (decide.STATE_RECORDS_SQL, STATE_RECORDS),
             ("SELECT * FROM decided", STATE_IDENTITIES),
@@ -221,7 +226,7 @@ def _records_stage(
         counts = {
             str(k): int(n) for k, n in _x(con, "SELECT src, count(*) FROM rec_iid GROUP BY src")
         }
-        overall = outputs._shape(con.sql(outputs._counts_sql(None)).to_arrow_table().to_pylist()[0])
+        overall = outputs._shape(con.sql(outputs._counts_sql()).to_arrow_table().to_pylist()[0])
     finally:
         con.close()
     return overall, counts, int(changed)

@@ -31,18 +31,27 @@ def unit_names() -> dict[str, str]:
     return {u.code: u.name for u in iter_admin_units("2021") if u.level in ("province", "ward")}
 
 
-def _counts_sql(group: str | None) -> str:
+def _counts_sql() -> str:
+    """The summary's counts over ``links``."""
     cols = ", ".join(f"sum(CASE WHEN action = '{a}' THEN 1 ELSE 0 END) AS {a}" for a in ACTIONS)
     fields = ", ".join(
         f"sum(CASE WHEN action = 'corrected' AND instr(mismatches, '{f}') > 0 THEN 1 ELSE 0 "
         f"END) AS wrong_{f}"
         for f in FIELDS
     )
-    if group is None:
-        return f"SELECT count(*) AS records, {cols}, {fields} FROM links"
+    return f"SELECT count(*) AS records, {cols}, {fields} FROM links"
+
+
+def _areas_sql() -> str:
+    """The overall, per-province and per-ward counts in one pass over ``links`` (a view
+    that joins every record to its identity: three passes cost 0.7 s at 1M people);
+    ``g`` tells them apart (``grouping_id``: 3 overall, 1 province, 2 ward)."""
     return (
-        f"SELECT {group} AS code, count(*) AS records, {cols}, {fields} FROM links "
-        f"GROUP BY {group} ORDER BY {group}"
+        _counts_sql().replace(
+            "SELECT count(*)",
+            "SELECT province, ward, grouping_id(province, ward) AS g, count(*)",
+        )
+        + " GROUP BY GROUPING SETS ((), (province), (ward))"
     )
 
 
@@ -58,14 +67,18 @@ def _shape(row: dict[str, Any]) -> dict[str, Any]:
 def summary(ctx: Context) -> dict[str, Any]:
     eng = ctx.engine
     names = unit_names()
-    overall = _shape(eng.fetch(_counts_sql(None)).to_pylist()[0])
+    rows = eng.fetch(_areas_sql()).to_pylist()
+    overall = _shape(next(r for r in rows if r["g"] == 3))
     areas = {}
-    for level, col in (("province", "province"), ("ward", "ward")):
-        rows = []
-        for r in eng.fetch(_counts_sql(col)).to_pylist():
-            code = r["code"]
-            rows.append({"code": code, "name": names.get(code) if code else None, **_shape(r)})
-        areas[level] = rows
+    for level, g in (("province", 1), ("ward", 2)):
+        codes = sorted(
+            ((r[level], r) for r in rows if r["g"] == g),
+            key=lambda c: (c[0] is None, c[0] or ""),  # by code, the unknown area last
+        )
+        areas[level] = [
+            {"code": code, "name": names.get(code) if code else None, **_shape(r)}
+            for code, r in codes
+        ]
     model = ctx.model
     assert model is not None
     f = ctx.facts  # counted when their tables existed (they are dropped since)
@@ -100,10 +113,9 @@ def summary(ctx: Context) -> dict[str, Any]:
 def write_all(ctx: Context) -> None:
     out = ctx.opts.out
     eng = ctx.engine
-    cols = ", ".join(LINK_COLUMNS)
-    select = f"SELECT {cols} FROM links"
-    eng.export(select, out / "links.parquet", "parquet")
-    eng.export(select, out / "links.csv", "csv")
+    eng.export(f"SELECT {', '.join(LINK_COLUMNS)} FROM links", out / "links.parquet", "parquet")
+    # the CSV from the Parquet file: reading it back costs less than joining again
+    eng.convert(out / "links.parquet", out / "links.csv", "csv")
     assert ctx.model is not None
     (out / "model.json").write_text(ctx.model.to_json(), encoding="utf-8")
     doc = summary(ctx)

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from ..dialects import SPARK, SPARK_UDFS
 from ..inputs import InputSpec, xlsx_table
-from .base import Engine, ValueFn
+from .base import Engine, ValueFn, _literal
 
 # --- DuckDB inside Spark's Python workers --------------------------------------------------------
 _CON: list[Any] = []
@@ -223,7 +223,3 @@ class SparkEngine(Engine):
         for v in self.views:
             self.spark.catalog.dropTempView(v)
         self.views.clear()
-
-
-def _literal(path: Path) -> str:
-    return str(path).replace("'", "''")
