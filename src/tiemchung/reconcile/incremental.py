@@ -405,9 +405,9 @@ def _std_register(eng: DuckDBEngine, rec: InputSpec, reg: InputSpec) -> None:
     for col, kind in REG_KINDS.items():
         if reg.has(col):
             sources.setdefault(kind, []).append(f"SELECT {col} AS v FROM reg_in")
-    for kind, parts in sources.items():
-        fn, schema = KINDS[kind]
-        eng.standardise(f"v_{kind}", " UNION ALL ".join(parts), fn, schema)
+    eng.standardise_all(
+        {f"v_{kind}": (" UNION ALL ".join(parts), *KINDS[kind]) for kind, parts in sources.items()}
+    )
     eng.run("reg", Plan(rec, reg, eng.dialect).reg_sql(1))
 
 

@@ -63,6 +63,12 @@ class Engine(ABC):
         """Make table ``name`` by applying ``fn`` (DuckDB SQL, with Python for the rare values
         that need it) to the distinct values that ``source_sql`` yields as column ``v``."""
 
+    def standardise_all(self, jobs: dict[str, tuple[str, ValueFn, pa.Schema]]) -> None:
+        """Every table of ``jobs`` (name -> source SQL, fn, schema), as :meth:`standardise`
+        makes it; an engine may make them side by side."""
+        for name, (source_sql, fn, schema) in jobs.items():
+            self.standardise(name, source_sql, fn, schema)
+
     @abstractmethod
     def has_table(self, name: str) -> bool:
         """Whether ``name`` exists (from this run or, when resuming, an earlier one)."""

@@ -4,6 +4,7 @@ capped so a national-size run cannot take the machine."""
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -109,11 +110,24 @@ class DuckDBEngine(Engine):
         return self.con.sql(sql).to_arrow_table()
 
     def standardise(self, name: str, source_sql: str, fn: ValueFn, schema: pa.Schema) -> None:
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW _src AS SELECT DISTINCT v FROM ({source_sql})"
-        )
-        fn(self.con, "_src", name)
-        self.con.execute("DROP VIEW IF EXISTS _src")
+        fn(self.con, f"(SELECT DISTINCT v FROM ({source_sql})) _src", name)
+
+    def standardise_all(self, jobs: dict[str, tuple[str, ValueFn, pa.Schema]]) -> None:
+        """Side by side, each on its own connection to the database: the names are
+        standardised in Python once per distinct word, under the GIL, which left a core idle
+        for ~0.5 s at 1M people while the date, phone and ward SQL could have run."""
+
+        def one(name: str, source_sql: str, fn: ValueFn) -> None:
+            cur = self.con.cursor()
+            try:
+                fn(cur, f"(SELECT DISTINCT v FROM ({source_sql})) _src", name)
+            finally:
+                cur.close()
+
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:
+            futures = [pool.submit(one, n, src, fn) for n, (src, fn, _s) in jobs.items()]
+            for f in futures:
+                f.result()  # the first failure, raised here
 
     def has_table(self, name: str) -> bool:
         rows = self.con.execute(
