@@ -333,9 +333,9 @@ def links_sql() -> str:
         "WHEN d.decision = 'auto' AND d.mismatches = '' THEN 'verified' "
         "WHEN d.decision = 'auto' THEN 'corrected' ELSE d.decision END"
     )
-    expl = (
-        "concat_ws('; ', CASE WHEN r.no_id THEN 'unparseable: no record_id' END, c.reason, "
-        "d.explanation)"
+    expl = (  # the identity's text as it is, unless there is something to put before it
+        "CASE WHEN r.no_id OR c.reason IS NOT NULL THEN concat_ws('; ', CASE WHEN r.no_id "
+        "THEN 'unparseable: no record_id' END, c.reason, d.explanation) ELSE d.explanation END"
     )
     return (
         f"SELECT r.record_id, d.person_id, {action} AS action, "

@@ -44,12 +44,6 @@ class Dialect:
             return f"replace(replace({expr}, '\\\\', '\\\\\\\\'), '\"', '\\\\\"')"
         return f"replace(replace({expr}, '\\', '\\\\'), '\"', '\\\"')"
 
-    def row_id(self) -> str:
-        """A unique integer per row of the result (not dense, not ordered)."""
-        if self.name == "spark":
-            return "monotonically_increasing_id()"
-        return "row_number() OVER ()"
-
     def bucket(self, expr: str, buckets: int) -> str:
         """A stable pseudo-random bucket in ``[0, buckets)`` of a text or number, used to take
         deterministic samples (the same on every run of one engine)."""

@@ -168,10 +168,9 @@ class Plan:
         """Distinct typed identities as typed (a person's doses usually repeat one typing):
         everything after this works on them, not on records."""
         cols = ", ".join(self.raw_cols)
-        return (
-            f"SELECT {self.dialect.row_id()} AS rid, x.* FROM (SELECT {cols}, count(*) AS n "
-            f"FROM rec_in GROUP BY {cols}) x"
-        )
+        # the identity's number is its first record's row: unique, the same on every engine
+        # and every run, and computed in the aggregate (row_number() OVER () ran on one thread)
+        return f"SELECT min(_row) AS rid, {cols}, count(*) AS n FROM rec_in GROUP BY {cols}"
 
     @property
     def raw_cols(self) -> tuple[str, ...]:
