@@ -251,9 +251,11 @@ class Plan:
                 f"SELECT i.iid, g.person_id FROM ident i JOIN reg g ON g.old_id = i.id_key "
                 f"WHERE {compat}"
             )
+        # one person only (an ID two register persons share settles nothing): min = max is
+        # count(DISTINCT) = 1 without its second grouping, and lets the branches UNION ALL
         return (
-            f"SELECT iid, min(person_id) AS person_id FROM ({' UNION '.join(union)}) x "
-            "GROUP BY iid HAVING count(DISTINCT person_id) = 1"
+            f"SELECT iid, min(person_id) AS person_id FROM ({' UNION ALL '.join(union)}) x "
+            "GROUP BY iid HAVING min(person_id) = max(person_id)"
         )
 
     # --- blocking ----------------------------------------------------------------------------
