@@ -278,14 +278,17 @@ def multi_sql() -> str:
     Only these can be double entries or conflicts, so the window functions below run on a
     few percent of the records instead of all."""
     return (
+        # grouped on (linked?, person or typed key): no 'p:'/'k:' text made for every record
         "WITH r AS (SELECT r.record_id, r.dose_number, r.dose_day, d.is_exact, d.person_id, "
-        "CASE WHEN d.decision = 'auto' THEN concat('p:', d.person_id) "
-        "WHEN d.decision = 'not_found' THEN concat('k:', d.nf_key) END AS who "
-        "FROM rec_iid r JOIN decided d ON d.iid = r.iid WHERE NOT r.no_id "
-        "AND r.dose_number IS NOT NULL AND r.dose_day IS NOT NULL), "
-        "g AS (SELECT who, dose_number FROM r WHERE who IS NOT NULL GROUP BY who, dose_number "
-        "HAVING count(*) > 1) "
-        "SELECT r.* FROM r JOIN g ON g.who = r.who AND g.dose_number = r.dose_number"
+        "d.decision = 'auto' AS linked, CASE WHEN d.decision = 'auto' THEN d.person_id "
+        "ELSE d.nf_key END AS k FROM rec_iid r JOIN decided d ON d.iid = r.iid "
+        "WHERE NOT r.no_id AND r.dose_number IS NOT NULL AND r.dose_day IS NOT NULL "
+        "AND d.decision IN ('auto', 'not_found')), "
+        "g AS (SELECT linked, k, dose_number FROM r WHERE k IS NOT NULL "
+        "GROUP BY linked, k, dose_number HAVING count(*) > 1) "
+        "SELECT r.record_id, r.dose_number, r.dose_day, r.is_exact, r.person_id, "
+        "concat(CASE WHEN r.linked THEN 'p:' ELSE 'k:' END, r.k) AS who FROM r "
+        "JOIN g ON g.linked = r.linked AND g.k = r.k AND g.dose_number = r.dose_number"
     )
 
 
