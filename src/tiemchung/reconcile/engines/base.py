@@ -15,9 +15,14 @@ from ..inputs import InputSpec
 COPY_OPTIONS = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet, COMPRESSION snappy"}
 
 
-def _literal(path: Path) -> str:
+def path_literal(path: Path) -> str:
     """COPY ... TO takes no bind parameter for its target; the path is ours (OUT/...), quoted."""
     return str(path).replace("'", "''")
+
+
+def convert_sql(dst: Path, fmt: str) -> str:
+    """DuckDB: copy the Parquet file given as the one parameter to ``dst`` as ``fmt``."""
+    return f"COPY (SELECT * FROM read_parquet(?)) TO '{path_literal(dst)}' ({COPY_OPTIONS[fmt]})"
 
 
 #: A value-level standardiser: (duckdb connection, source table with column ``v``, output
@@ -86,10 +91,7 @@ class Engine(ABC):
 
         con = duckdb.connect()
         try:
-            con.execute(
-                f"COPY (SELECT * FROM read_parquet(?)) TO '{_literal(dst)}' ({COPY_OPTIONS[fmt]})",
-                [str(src)],
-            )
+            con.execute(convert_sql(dst, fmt), [str(src)])
         finally:
             con.close()
 

@@ -14,7 +14,7 @@ from tiemchung.identity.bulk import register_macros
 
 from ..dialects import DUCKDB
 from ..inputs import InputSpec, xlsx_table
-from .base import COPY_OPTIONS, Engine, ValueFn, _literal
+from .base import COPY_OPTIONS, Engine, ValueFn, convert_sql, path_literal
 
 DEFAULT_MEMORY = "1500MB"
 
@@ -145,13 +145,10 @@ class DuckDBEngine(Engine):
             opts += ", DICTIONARY_SIZE_LIMIT 1"
         # rows in the order threads finish them (preserve_insertion_order is off): keeping
         # the table's order cost the CSV writer twice the CPU (0.96 -> 1.87 s for 2.2M links)
-        self.con.execute(f"COPY ({sql}) TO '{_literal(path)}' ({opts})")
+        self.con.execute(f"COPY ({sql}) TO '{path_literal(path)}' ({opts})")
 
     def convert(self, src: Path, dst: Path, fmt: str) -> None:
-        self.con.execute(
-            f"COPY (SELECT * FROM read_parquet(?)) TO '{_literal(dst)}' ({COPY_OPTIONS[fmt]})",
-            [str(src)],
-        )
+        self.con.execute(convert_sql(dst, fmt), [str(src)])
 
     def drop(self, name: str) -> None:
         # the catalog, not memory: a resumed run finds the views of the run it resumes

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from ..dialects import SPARK, SPARK_UDFS
 from ..inputs import InputSpec, xlsx_table
-from .base import Engine, ValueFn, _literal
+from .base import Engine, ValueFn, path_literal
 
 # --- DuckDB inside Spark's Python workers --------------------------------------------------------
 _CON: list[Any] = []
@@ -206,7 +206,8 @@ class SparkEngine(Engine):
         opts = "FORMAT csv, HEADER true" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
         con = duckdb.connect()
         files = sorted(str(p) for p in parts.glob("part-*.parquet"))
-        con.execute(f"COPY (SELECT * FROM read_parquet(?)) TO '{_literal(path)}' ({opts})", [files])
+        target = path_literal(path)
+        con.execute(f"COPY (SELECT * FROM read_parquet(?)) TO '{target}' ({opts})", [files])
         con.close()
         shutil.rmtree(parts, ignore_errors=True)
 
