@@ -38,7 +38,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from . import decide, outputs
-from .engines.base import COPY_OPTIONS
+from .engines.base import convert_sql, copy_options, path_literal
 from .engines.duckdb_engine import DuckDBEngine
 from .errors import ReconcileInputError
 from .inputs import InputSpec
@@ -200,21 +200,17 @@ def _records_stage(
             _x(con, f"CREATE TABLE {name} AS {sql}")
         cols = ", ".join(decide.LINK_COLUMNS)
         links = out / "links.parquet"
-        _x(con, f"COPY (SELECT {cols} FROM links) TO '{_lit(links)}' ({COPY_OPTIONS['parquet']})")
-        _x(
-            con,
-            f"COPY (SELECT * FROM read_parquet(?)) TO '{_lit(out / 'links.csv')}' "
-            f"({COPY_OPTIONS['csv']})",
-            [str(links)],
-        )
+        opts = copy_options("parquet")
+        _x(con, f"COPY (SELECT {cols} FROM links) TO '{path_literal(links)}' ({opts})")
+        _x(con, convert_sql(out / "links.csv", "csv"), [str(links)])
         for sql, name in (
             (decide.STATE_RECORDS_SQL, STATE_RECORDS),
             ("SELECT * FROM decided", STATE_IDENTITIES),
         ):
             _x(
                 con,
-                f"COPY ({sql}) TO '{_lit(out / name)}' "
-                "(FORMAT parquet, COMPRESSION snappy, DICTIONARY_SIZE_LIMIT 1)",
+                f"COPY ({sql}) TO '{path_literal(out / name)}' "
+                f"({copy_options('parquet', state=True)})",
             )
         changed = _x(
             con,
@@ -339,7 +335,7 @@ def recheck_register(
         _x(
             con,
             f"COPY (SELECT * FROM read_parquet(?) WHERE record_id NOT IN "
-            f"(SELECT record_id FROM read_parquet(?))) TO '{_lit(keep)}' (FORMAT parquet)",
+            f"(SELECT record_id FROM read_parquet(?))) TO '{path_literal(keep)}' (FORMAT parquet)",
             [str(old_state), str(work / "records.parquet")],
         )
         parts.append(StatePart(keep, old_idents, "kept"))
@@ -365,7 +361,7 @@ def recheck_register(
                 con,
                 f"COPY (SELECT o._row, {', '.join(f'n.{c}' for c in names)} FROM "
                 "read_parquet(?) n JOIN read_parquet(?) o ON o.record_id = n.record_id) "
-                f"TO '{_lit(again)}' (FORMAT parquet)",
+                f"TO '{path_literal(again)}' (FORMAT parquet)",
                 [str(sub_records), str(old_state)],
             )
             parts.append(StatePart(again, sub_idents, "rechecked"))
@@ -434,7 +430,7 @@ def _register_diff(eng: DuckDBEngine, old_reg: Path) -> dict[str, int]:
     """Changed persons (table ``ck``: both versions of each, their standardised values) and
     the folded names whose register count changed (table ``tf_names``)."""
     cols = ", ".join(c for c in REG_COLS if c != "name_tf")
-    eng.run("reg_old", f"SELECT {cols} FROM read_parquet('{_lit(old_reg)}')")
+    eng.run("reg_old", f"SELECT {cols} FROM read_parquet('{path_literal(old_reg)}')")
     eng.run("reg_new", f"SELECT {cols} FROM reg")
     eng.run(
         "ck",
@@ -472,8 +468,9 @@ def _affected(
     finds (a record may have several)."""
     eng.run(
         "sti",
-        f"SELECT r.record_id, d.person_id, {_KEY_VIEW} FROM read_parquet('{_lit(old_state)}') r "
-        f"JOIN read_parquet('{_lit(old_idents)}') d ON d.iid = r.iid",
+        f"SELECT r.record_id, d.person_id, {_KEY_VIEW} "
+        f"FROM read_parquet('{path_literal(old_state)}') r "
+        f"JOIN read_parquet('{path_literal(old_idents)}') d ON d.iid = r.iid",
     )
     reasons = {
         f"rule:{name}": f"SELECT i.record_id FROM sti i JOIN ck g ON {cond}"
@@ -495,10 +492,6 @@ def _affected(
 def _x(con: Any, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     """Run a statement to completion (the connection refuses new work before that)."""
     return list(con.execute(sql, params or []).fetchall())
-
-
-def _lit(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 __all__ = ["link_new", "recheck_register"]

