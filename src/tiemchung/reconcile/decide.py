@@ -71,28 +71,22 @@ def total_weight_sql(plan: Plan, model: Model) -> str:
 
 
 def best_sql(plan: Plan, model: Model) -> str:
-    """Best candidate per identity, with ``z`` = sum over its candidates of 2^(w - w_best).
-
-    Exact-pass identities have their one pair; the others are ranked (ties broken by
-    person_id, so every engine picks the same).
-    """
+    """Best candidate of each identity the exact pass left (``scored_in``), with ``z`` = sum
+    over its candidates of 2^(w - w_best); ties broken by person_id, so every engine picks
+    the same."""
     w = total_weight_sql(plan, model)
     g = "".join(f"{c.gamma}, " for c in plan.comparisons)
     rg = "".join(f"r.{c.gamma}, " for c in plan.comparisons)
     return (
-        f"WITH s AS (SELECT iid, person_id, {g}r_name_tf, {w} AS w FROM scored_in "
-        "WHERE NOT is_exact), "
+        f"WITH s AS (SELECT iid, person_id, {g}r_name_tf, {w} AS w FROM scored_in), "
         "r AS (SELECT *, row_number() OVER (PARTITION BY iid ORDER BY w DESC, person_id) "
         "AS rk, max(w) OVER (PARTITION BY iid) AS wmax FROM s), "
         "z AS (SELECT iid, sum(pow(2.0, w - wmax)) AS z, count(*) AS n_cand FROM r "
         "GROUP BY iid), "
         "nx AS (SELECT iid, person_id AS next_person, w AS next_w FROM r WHERE rk = 2) "
-        f"SELECT r.iid, r.person_id, FALSE AS is_exact, {rg}r.r_name_tf, r.w, z.z, z.n_cand, "
+        f"SELECT r.iid, r.person_id, {rg}r.r_name_tf, r.w, z.z, z.n_cand, "
         "r.w + log2(z.z) AS lz, nx.next_person, nx.next_w "
-        "FROM r JOIN z ON z.iid = r.iid LEFT JOIN nx ON nx.iid = r.iid WHERE r.rk = 1 "
-        f"UNION ALL SELECT iid, person_id, TRUE AS is_exact, {g}r_name_tf, {w} AS w, "
-        f"1.0 AS z, 1 AS n_cand, {w} AS lz, CAST(NULL AS STRING) AS next_person, "
-        "CAST(NULL AS DOUBLE) AS next_w FROM scored_in WHERE is_exact"
+        "FROM r JOIN z ON z.iid = r.iid LEFT JOIN nx ON nx.iid = r.iid WHERE r.rk = 1"
     )
 
 
@@ -103,7 +97,7 @@ def runners_up_sql(plan: Plan, model: Model, top: int = TOP_CANDIDATES) -> str:
     return (
         f"SELECT iid, person_id, w, rk FROM (SELECT iid, person_id, w, row_number() OVER "
         "(PARTITION BY iid ORDER BY w DESC, person_id) AS rk FROM (SELECT iid, person_id, "
-        f"{w} AS w FROM scored_in WHERE NOT is_exact) s) r WHERE rk BETWEEN 2 AND {int(top)}"
+        f"{w} AS w FROM scored_in) s) r WHERE rk BETWEEN 2 AND {int(top)}"
     )
 
 
@@ -143,16 +137,17 @@ def candidates_sql(plan: Plan, model: Model, n_register: int) -> str:
     )
 
 
-def posterior_sql(model: Model, n_register: int) -> str:
+def posterior_sql(model: Model, n_register: int, z: str = "b.z", w: str = "b.w") -> str:
     """P(best | data): each identity is somebody in the register with prior ``pi`` (any of
     the N persons equally) or nobody; candidate j has Bayes factor 2^w_j. Then
     P(best) = 2^(w + a) / ((1 - pi) + sum_j 2^(w_j + a)), a = log2(pi / N), written so it
-    cannot overflow. A record close to two people gets at most about half."""
+    cannot overflow. A record close to two people gets at most about half. ``z`` is
+    sum_j 2^(w_j - w) (1.0 for an identity with one candidate), ``w`` the best's weight."""
     a = _log2(model.pi) - _log2(n_register)
-    return f"1.0 / (b.z + {_num(1 - model.pi)} * pow(2.0, -(b.w + {_num(a)})))"
+    return f"1.0 / ({z} + {_num(1 - model.pi)} * pow(2.0, -({w} + {_num(a)})))"
 
 
-def explanation_sql(plan: Plan, model: Model, n_register: int) -> str:
+def explanation_sql(plan: Plan, model: Model, *, exact: bool) -> str:
     """The comparisons of the best pair, each with its level and weight, then the runner-up:
     what a reviewer needs to see why.
 
@@ -161,7 +156,8 @@ def explanation_sql(plan: Plan, model: Model, n_register: int) -> str:
     comparisons that did *not* agree exactly (a wrong sex, a neighbouring ward, the old ID, a
     middle name dropped), which are what a reader needs. Listing the agreeing ones too would
     repeat ~100 bytes on nine records in ten (240 MB of a 1M-person run's ``links.csv``, ~10%
-    of the run's time) to say what ``exact pass`` says; their weights are in the report."""
+    of the run's time) to say what ``exact pass`` says; their weights are in the report.
+    ``exact``: the text of the exact pass's identities, else of the scored ones."""
     d = plan.dialect
     items = []
     for comp in plan.comparisons:
@@ -175,46 +171,49 @@ def explanation_sql(plan: Plan, model: Model, n_register: int) -> str:
                 text = f"concat({_lit(f'{short} {lab} ')}, {expr}, 'tf')"
             else:
                 text = _lit(f"{short} {lab} {w:+.1f}")
-            if lab == "exact":
-                text = f"CASE WHEN NOT b.is_exact THEN {text} END"
-            whens.append(f"WHEN {k} THEN {text}")
-        items.append(f"CASE b.{comp.gamma} {' '.join(whens)} END")  # NULL when missing
+            if not (exact and lab == "exact"):
+                whens.append(f"WHEN {k} THEN {text}")
+        if whens:  # NULL when missing
+            items.append(f"CASE b.{comp.gamma} {' '.join(whens)} END")
+    if exact:
+        return f"concat_ws('; ', 'exact pass', {', '.join(items)})" if items else "'exact pass'"
     # the prior (log2 pi/N, the same for every record) is in summary.json and the report
     items.append(
         "CASE WHEN b.next_person IS NOT NULL THEN concat('runner-up ', b.next_person, ' ', "
         f"{d.fmt_weight('b.next_w')}) END"
     )
-    return f"concat_ws('; ', CASE WHEN b.is_exact THEN 'exact pass' END, {', '.join(items)})"
+    return f"concat_ws('; ', {', '.join(items)})"
 
 
-def mismatch_items(plan: Plan) -> list[tuple[str, str, str]]:
+def mismatch_items(plan: Plan, i: str = "i.", g: str = "g.") -> list[tuple[str, str, str]]:
     """(field, SQL that the record's value is substantively wrong, register value) for the
     fields both inputs carry. A missing record value is wrong; so is a register without one
-    (nothing to verify against), as ``wrong_fields`` defines it."""
+    (nothing to verify against), as ``wrong_fields`` defines it. ``i``/``g``: how the
+    identity's and the person's columns are named (``i.id_key``, or ``l_id_key``...)."""
     out = []
     if plan.both("national_id"):
-        out.append(("national_id", "coalesce(i.id_key <> g.nid, TRUE)", "g.nid"))
+        out.append(("national_id", f"coalesce({i}id_key <> {g}nid, TRUE)", f"{g}nid"))
     if plan.both("full_name"):
-        out.append(("full_name", "i.name_norm IS DISTINCT FROM g.name_norm", "g.name_disp"))
+        out.append(("full_name", f"{i}name_norm IS DISTINCT FROM {g}name_norm", f"{g}name_disp"))
     if plan.both("dob"):
-        out.append(("dob", "coalesce(i.dob_iso <> g.dob_iso, TRUE)", "g.dob_iso"))
+        out.append(("dob", f"coalesce({i}dob_iso <> {g}dob_iso, TRUE)", f"{g}dob_iso"))
     if plan.both("sex"):
-        out.append(("sex", "coalesce(i.sex <> g.sex, TRUE)", "g.sex"))
+        out.append(("sex", f"coalesce({i}sex <> {g}sex, TRUE)", f"{g}sex"))
     if plan.both("ward_code"):
-        out.append(("ward_code", "i.ward IS DISTINCT FROM g.ward", "g.ward"))
+        out.append(("ward_code", f"{i}ward IS DISTINCT FROM {g}ward", f"{g}ward"))
     return out
 
 
-def _mismatches_sql(plan: Plan) -> str:
-    items = mismatch_items(plan)
+def _mismatches_sql(plan: Plan, i: str = "i.", g: str = "g.") -> str:
+    items = mismatch_items(plan, i, g)
     if not items:
         return "''"
     return "concat_ws(';', " + ", ".join(f"CASE WHEN {c} THEN '{f}' END" for f, c, _ in items) + ")"
 
 
-def _corrections_sql(plan: Plan) -> str:
+def _corrections_sql(plan: Plan, i: str = "i.", g: str = "g.") -> str:
     """JSON object field -> register value of the wrong fields (``i`` ident, ``g`` reg)."""
-    items = mismatch_items(plan)
+    items = mismatch_items(plan, i, g)
     if not items:
         return "'{}'"
     parts = ", ".join(
@@ -242,18 +241,44 @@ KEY_SELECT = ", ".join(k for k, _ in KEYS)
 
 def decided_sql(plan: Plan, model: Model, n_register: int) -> str:
     """Per identity: decision, person (when plausible), posterior, mismatches, corrections
-    (JSON field -> register value), explanation, and the area it counts under."""
+    (JSON field -> register value), explanation, and the area it counts under.
+
+    The exact pass's identities (nine in ten) are decided in one join of their pair with
+    the identity and the person: their comparisons, weight, posterior and texts in one go,
+    none of them kept in a table of its own. The rest take their best candidate
+    (:func:`best_sql`)."""
+    return f"{_exact_decided_sql(plan, model, n_register)} UNION ALL " + _scored_decided_sql(
+        plan, model, n_register
+    )
+
+
+def _exact_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
+    extra = f", i.nf_key, {KEY_INNER}"
+    w = total_weight_sql(plan, model)
+    return (
+        f"SELECT iid, 'auto' AS decision, person_id, "
+        f"{posterior_sql(model, n_register, z='1.0', w='b.w')} AS p, TRUE AS is_exact, "
+        f"nf_key, {_mismatches_sql(plan, 'b.l_', 'b.r_')} AS mismatches, "
+        f"{_corrections_sql(plan, 'b.l_', 'b.r_')} AS corrections, "
+        f"{explanation_sql(plan, model, exact=True)} AS explanation, "
+        f"r_ward AS ward, r_province AS province, {KEY_SELECT} "
+        f"FROM (SELECT *, {w} AS w FROM (SELECT *, {plan.gammas_sql()} FROM ("
+        f"{plan.pair_columns_sql('exact', extra)}) x) y) b"
+    )
+
+
+def _scored_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
     t_auto = _num(model.thresholds["auto"])
     t_pl = _num(model.thresholds["plausible"])
-    mism = _mismatches_sql(plan)
-    corr = _corrections_sql(plan)
     decision = (
         "CASE WHEN i.problem IS NOT NULL THEN 'review' WHEN b.iid IS NULL THEN 'not_found' "
-        f"WHEN b.is_exact OR b.p >= {t_auto} THEN 'auto' WHEN b.p >= {t_pl} THEN 'review' "
+        f"WHEN b.p >= {t_auto} THEN 'auto' WHEN b.p >= {t_pl} THEN 'review' "
         "ELSE 'not_found' END"
     )
     found = "decision <> 'not_found' AND problem IS NULL"
-    expl = explanation_sql(plan, model, n_register)
+    expl = explanation_sql(plan, model, exact=False)
+    # every identity the exact pass did not settle: the rest (resid), and the unparseable
+    rest = "(SELECT * FROM resid UNION ALL SELECT * FROM ident WHERE problem IS NOT NULL)"
     return (
         f"SELECT iid, decision, CASE WHEN {found} THEN person_id END AS person_id, p, "
         f"is_exact, nf_key, CASE WHEN {found} THEN mismatches END AS mismatches, "
@@ -262,12 +287,12 @@ def decided_sql(plan: Plan, model: Model, n_register: int) -> str:
         f"CASE WHEN {found} THEN p_province ELSE province END AS province, {KEY_SELECT} FROM ("
         f"SELECT i.iid, i.problem, i.nf_key, i.ward, i.province, {decision} AS decision, "
         f"{KEY_INNER}, "
-        "b.person_id, coalesce(b.p, 0.0) AS p, coalesce(b.is_exact, FALSE) AS is_exact, "
-        f"{mism} AS mismatches, {corr} AS corrections, "
+        "b.person_id, coalesce(b.p, 0.0) AS p, FALSE AS is_exact, "
+        f"{_mismatches_sql(plan)} AS mismatches, {_corrections_sql(plan)} AS corrections, "
         "CASE WHEN i.problem IS NOT NULL THEN i.problem "
         f"WHEN b.iid IS NULL THEN 'no candidate in the register' ELSE {expl} END AS explanation, "
         "g.ward AS p_ward, g.province AS p_province "
-        f"FROM ident i LEFT JOIN (SELECT b.*, {posterior_sql(model, n_register)} AS p "
+        f"FROM {rest} i LEFT JOIN (SELECT b.*, {posterior_sql(model, n_register)} AS p "
         "FROM best b) b ON b.iid = i.iid LEFT JOIN reg g ON g.person_id = b.person_id) x"
     )
 

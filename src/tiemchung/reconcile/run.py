@@ -132,13 +132,9 @@ def stage_predict(ctx: Context) -> None:
     rules = plan.blocking_rules(_n_register(ctx))
     ctx.facts["blocking_rules"] = rules
     eng.run("cand", plan.candidates_sql("resid", rules))
-    eng.run(
-        "pairs",
-        "SELECT iid, person_id, FALSE AS is_exact FROM cand UNION ALL "
-        "SELECT iid, person_id, TRUE AS is_exact FROM exact",
-    )
     ctx.facts["candidate_pairs"] = eng.count("cand")
-    eng.run("scored_in", plan.gamma_sql("pairs", extra=("is_exact",)))
+    # the exact pass's pairs are scored where they are decided (decide.decided_sql)
+    eng.run("scored_in", plan.gamma_sql("cand"))
     eng.run("best", decide.best_sql(plan, ctx.model))
     eng.run("runners_up", decide.runners_up_sql(plan, ctx.model))
 
@@ -147,10 +143,7 @@ def stage_classify(ctx: Context) -> None:
     assert ctx.model is not None
     n_reg = _n_register(ctx)
     if not ctx.given_model:
-        t = ctx.engine.fetch(
-            "SELECT b.w, b.z, b.lz, i.n FROM best b JOIN ident i ON i.iid = b.iid "
-            "WHERE NOT b.is_exact"
-        )
+        t = ctx.engine.fetch("SELECT b.w, b.z, b.lz, i.n FROM best b JOIN ident i ON i.iid = b.iid")
         n_resid = int(ctx.facts["residual_identities"])
         lz = t.column("lz").to_numpy(zero_copy_only=False)
         # identities of the rest with no candidate at all: nobody, with certainty
@@ -222,8 +215,8 @@ DROP_AFTER: dict[str, tuple[str, ...]] = {
     "standardise": ("reg_in",),
     "collapse": ("raw", "rec_map", *(f"v_{k}" for k in KINDS)),
     "train": ("u_ids", "train_ids", "_pairs"),
-    "predict": ("cand", "pairs", "scored_in", "resid", "exact"),
-    "classify": ("best", "runners_up", "ident", "reg"),
+    "predict": ("cand", "scored_in"),
+    "classify": ("best", "runners_up", "ident", "reg", "resid", "exact"),
     "records": ("multi",),
 }
 

@@ -317,17 +317,26 @@ class Plan:
         return out
 
     # --- comparison vectors ------------------------------------------------------------------
-    def gamma_sql(self, pairs: str, extra: tuple[str, ...] = ()) -> str:
-        """Comparison vectors of the pairs in table ``pairs`` (``iid``, ``person_id``, ...)."""
+    def pair_columns_sql(self, pairs: str, extra: str = "") -> str:
+        """The pairs of table ``pairs`` (``iid``, ``person_id``) with the identity's columns
+        as ``l_*`` and the register person's as ``r_*``, which the comparisons read;
+        ``extra``: more select items (``i.`` identity, ``g.`` person, ``p.`` pair)."""
         lsel = ", ".join(f"i.{c} AS l_{c}" for c in L_COLS)
         rsel = ", ".join(f"g.{c} AS r_{c}" for c in REG_COLS)
-        ex = "".join(f", p.{c}" for c in extra)
-        gammas = ", ".join(c.gamma_sql(self.dialect) for c in self.comparisons)
-        ex_out = "".join(f", {c}" for c in extra)
         return (
-            f"SELECT iid, person_id{ex_out}, r_name_tf, {gammas} FROM ("
-            f"SELECT p.iid, p.person_id{ex}, {lsel}, {rsel} FROM {pairs} p "
-            "JOIN ident i ON i.iid = p.iid JOIN reg g ON g.person_id = p.person_id) x"
+            f"SELECT p.iid, p.person_id{extra}, {lsel}, {rsel} FROM {pairs} p "
+            "JOIN ident i ON i.iid = p.iid JOIN reg g ON g.person_id = p.person_id"
+        )
+
+    def gammas_sql(self) -> str:
+        """The select items of every comparison's level (``gamma_*``) over ``l_``/``r_``."""
+        return ", ".join(c.gamma_sql(self.dialect) for c in self.comparisons)
+
+    def gamma_sql(self, pairs: str) -> str:
+        """Comparison vectors of the pairs in table ``pairs`` (``iid``, ``person_id``)."""
+        return (
+            f"SELECT iid, person_id, r_name_tf, {self.gammas_sql()} FROM ("
+            f"{self.pair_columns_sql(pairs)}) x"
         )
 
     def patterns_sql(
