@@ -239,6 +239,18 @@ KEY_INNER = ", ".join(f"i.{c} AS {k}" for k, c in KEYS)
 KEY_SELECT = ", ".join(k for k, _ in KEYS)
 
 
+#: the identity columns that decided_sql reads (area, keys, mismatches)
+_DECIDED_IDENT_COLS = tuple(
+    dict.fromkeys(
+        [
+            *("iid", "problem", "nf_key", "ward", "province"),
+            *(c for _k, c in KEYS),
+            *("id_key", "name_norm", "dob_iso", "sex"),
+        ]
+    )
+)
+
+
 def decided_sql(plan: Plan, model: Model, n_register: int) -> str:
     """Per identity: decision, person (when plausible), posterior, mismatches, corrections
     (JSON field -> register value), explanation, and the area it counts under.
@@ -263,7 +275,7 @@ def _exact_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
         f"{explanation_sql(plan, model, exact=True)} AS explanation, "
         f"r_ward AS ward, r_province AS province, {KEY_SELECT} "
         f"FROM (SELECT *, {w} AS w FROM (SELECT *, {plan.gammas_sql()} FROM ("
-        f"{plan.pair_columns_sql('exact', extra)}) x) y) b"
+        f"{plan.pair_columns_sql('exact', None, extra)}) x) y) b"
     )
 
 
@@ -278,7 +290,10 @@ def _scored_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
     found = "decision <> 'not_found' AND problem IS NULL"
     expl = explanation_sql(plan, model, exact=False)
     # every identity the exact pass did not settle: the rest (resid), and the unparseable
-    rest = "(SELECT * FROM resid UNION ALL SELECT * FROM ident WHERE problem IS NOT NULL)"
+    cols = ", ".join(_DECIDED_IDENT_COLS)
+    rest = (
+        f"(SELECT {cols} FROM resid UNION ALL SELECT {cols} FROM ident WHERE problem IS NOT NULL)"
+    )
     return (
         f"SELECT iid, decision, CASE WHEN {found} THEN person_id END AS person_id, p, "
         f"is_exact, nf_key, CASE WHEN {found} THEN mismatches END AS mismatches, "

@@ -112,8 +112,10 @@ def stage_exact(ctx: Context) -> None:
     ctx.engine.run("exact", ctx.plan.exact_sql())
     ctx.engine.run(
         "resid",
-        "SELECT i.* FROM ident i LEFT JOIN exact e ON e.iid = i.iid "
-        "WHERE e.iid IS NULL AND i.problem IS NULL",
+        ctx.plan.with_owner_sql(
+            "SELECT i.* FROM ident i LEFT JOIN exact e ON e.iid = i.iid "
+            "WHERE e.iid IS NULL AND i.problem IS NULL"
+        ),
     )
     ctx.facts["exact_pass_identities"] = ctx.engine.count("exact")
     ctx.facts["residual_identities"] = ctx.engine.count("resid")
@@ -134,7 +136,7 @@ def stage_predict(ctx: Context) -> None:
     eng.run("cand", plan.candidates_sql("resid", rules))
     ctx.facts["candidate_pairs"] = eng.count("cand")
     # the exact pass's pairs are scored where they are decided (decide.decided_sql)
-    eng.run("scored_in", plan.gamma_sql("cand"))
+    eng.run("scored_in", plan.gamma_sql("cand", "resid"))
     eng.run("best", decide.best_sql(plan, ctx.model))
     eng.run("runners_up", decide.runners_up_sql(plan, ctx.model))
 

@@ -43,10 +43,10 @@ _EXACT_U = {
 
 
 def _patterns(
-    engine: Engine, plan: Plan, pairs_sql: str, comps: tuple[Comparison, ...]
+    engine: Engine, plan: Plan, pairs_sql: str, identities: str, comps: tuple[Comparison, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
     engine.run("_pairs", pairs_sql)
-    t = engine.fetch(plan.patterns_sql(plan.gamma_sql("_pairs"), comps))
+    t = engine.fetch(plan.patterns_sql(plan.gamma_sql("_pairs", identities), comps))
     cols = [t.column(c.gamma).to_numpy(zero_copy_only=False) for c in comps]
     pats = np.stack(cols, axis=1).astype(np.int64) if cols else np.zeros((t.num_rows, 0), int)
     return pats, t.column("n").to_numpy(zero_copy_only=False).astype(float)
@@ -63,13 +63,15 @@ def estimate_u(
     pair_bucket = d.bucket("concat('u', CAST(iid AS STRING))", k)
     engine.run(
         "u_ids",
-        f"SELECT iid, {pair_bucket} AS b FROM ident WHERE {d.bucket('iid', 1000)} < {share}",
+        plan.with_owner_sql(
+            f"SELECT *, {pair_bucket} AS b FROM ident WHERE {d.bucket('iid', 1000)} < {share}"
+        ),
     )
     pairs = (
         "SELECT u.iid, g.person_id FROM u_ids u JOIN (SELECT person_id, "
         f"{d.bucket('person_id', k)} AS b FROM reg) g ON g.b = u.b"
     )
-    pats, counts = _patterns(engine, plan, pairs, comps)
+    pats, counts = _patterns(engine, plan, pairs, "u_ids", comps)
     out = []
     info: dict[str, Any] = {"random_pairs": int(counts.sum())}
     for c, comp in enumerate(comps):
@@ -110,13 +112,16 @@ def train(engine: Engine, plan: Plan, n_register: int) -> Model:
     n_ident = engine.count("ident")
     u, info = estimate_u(engine, plan, n_ident, n_register)
     share = max(1, min(1000, round(1000 * TRAIN_IDENTITIES / max(n_ident, 1))))
-    engine.run("train_ids", f"SELECT * FROM ident WHERE {d.bucket('iid', 1000)} < {share}")
+    engine.run(
+        "train_ids",
+        plan.with_owner_sql(f"SELECT * FROM ident WHERE {d.bucket('iid', 1000)} < {share}"),
+    )
     learnt: list[list[np.ndarray]] = [[] for _ in comps]
     sessions = {}
     for name, (cond, fixed) in plan.training_sessions(n_register).items():
         active = [c.name not in fixed for c in comps]
         pairs = plan.candidates_sql("train_ids", {name: cond})
-        pats, counts = _patterns(engine, plan, pairs, comps)
+        pats, counts = _patterns(engine, plan, pairs, "train_ids", comps)
         if counts.sum() == 0:
             continue
         m0 = [np.array(initial_m(c)) for c in comps]
