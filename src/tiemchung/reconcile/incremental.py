@@ -322,7 +322,7 @@ def recheck_register(
             "parquet",
         )
         eng.export("SELECT * EXCLUDE (_row) FROM reg_in", work / "register.parquet", "parquet")
-        cols = ", ".join(c for c in REG_COLS if c != "name_tf")
+        cols = ", ".join(REG_COLS)
         eng.export(f"SELECT {cols} FROM reg", out / REGISTER_STD, "parquet", state=True)
     finally:
         eng.close()
@@ -404,7 +404,7 @@ def _std_register(eng: DuckDBEngine, rec: InputSpec, reg: InputSpec) -> None:
     eng.standardise_all(
         {f"v_{kind}": (" UNION ALL ".join(parts), *KINDS[kind]) for kind, parts in sources.items()}
     )
-    eng.run("reg", Plan(rec, reg, eng.dialect).reg_sql(1))
+    eng.run("reg", Plan(rec, reg, eng.dialect).reg_sql())
 
 
 def _same_records(eng: DuckDBEngine, rec: InputSpec, old_state: Path) -> None:
@@ -429,7 +429,7 @@ def _same_records(eng: DuckDBEngine, rec: InputSpec, old_state: Path) -> None:
 def _register_diff(eng: DuckDBEngine, old_reg: Path) -> dict[str, int]:
     """Changed persons (table ``ck``: both versions of each, their standardised values) and
     the folded names whose register count changed (table ``tf_names``)."""
-    cols = ", ".join(c for c in REG_COLS if c != "name_tf")
+    cols = ", ".join(REG_COLS)
     eng.run("reg_old", f"SELECT {cols} FROM read_parquet('{path_literal(old_reg)}')")
     eng.run("reg_new", f"SELECT {cols} FROM reg")
     eng.run(

@@ -93,7 +93,8 @@ def stage_standardise(ctx: Context) -> None:
     ctx.engine.standardise_all(
         {f"v_{kind}": (sources[kind], *KINDS[kind]) for kind in KINDS if kind in sources}
     )
-    ctx.engine.run("reg", ctx.plan.reg_sql(_pinned_size(ctx)))
+    ctx.engine.run("reg", ctx.plan.reg_sql())
+    ctx.engine.run("name_tf", ctx.plan.name_tf_sql(_pinned_size(ctx)))
 
 
 def stage_collapse(ctx: Context) -> None:
@@ -166,7 +167,7 @@ def stage_classify(ctx: Context) -> None:
     ctx.engine.run("cand_json", decide.candidates_sql(ctx.plan, ctx.model, n_prior))
     # the standardised register: what a later register snapshot is compared with
     # (`reconcile --register-update`, incremental.recheck_register)
-    cols = ", ".join(c for c in REG_COLS if c != "name_tf")
+    cols = ", ".join(REG_COLS)
     ctx.engine.export(f"SELECT {cols} FROM reg", ctx.opts.out / REGISTER_STD, "parquet", state=True)
 
 
@@ -218,7 +219,7 @@ DROP_AFTER: dict[str, tuple[str, ...]] = {
     "collapse": ("raw", "rec_map", *(f"v_{k}" for k in KINDS)),
     "train": ("u_ids", "train_ids", "_pairs"),
     "predict": ("cand", "scored_in"),
-    "classify": ("best", "runners_up", "ident", "reg", "resid", "exact"),
+    "classify": ("best", "runners_up", "ident", "reg", "name_tf", "resid", "exact"),
     "records": ("multi",),
 }
 

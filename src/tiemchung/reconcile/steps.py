@@ -83,7 +83,6 @@ REG_COLS = (
     "province",
     "phone",
     "addr_key",
-    "name_tf",
 )
 #: who holds the identity's ID in the register and their address (the household level):
 #: added to the identities that are compared (:meth:`Plan.with_owner_sql`), not to all
@@ -143,27 +142,30 @@ class Plan:
                 )
         return cols, joins
 
-    def reg_sql(self, n_register: int | None = None) -> str:
-        """The standardised register, with each folded name's frequency ``name_tf``: its
-        count over ``n_register`` — the model's register size when a model is given (see
-        :func:`tiemchung.reconcile.run.prior_size`), else this register's."""
+    def reg_sql(self) -> str:
+        """The standardised register (``REG_COLS``)."""
         rename = {
             "national_id": {"id_key": "nid", "id_kind": ""},
             "dob": {"day_no": ""},
             "old_id": {"id_key": "old_id", "id_kind": ""},
         }
         cols, joins = self._std(self.reg, REG_KINDS, rename)
-        inner = (
+        return (
             f"SELECT t.person_id, {', '.join(cols)} FROM reg_in t {' '.join(joins)} "
             "WHERE t.person_id IS NOT NULL"
         )
-        # term frequency of each folded name in the register (a hash aggregate and join:
-        # cheaper than a window over a million rows)
-        total = "(SELECT count(*) FROM x)" if n_register is None else f"{int(n_register)}"
+
+    def name_tf_sql(self, n_register: int | None = None) -> str:
+        """Each folded name's frequency in the register (table ``name_tf``): its count over
+        ``n_register`` — the model's register size when a model is given (see
+        :func:`tiemchung.reconcile.run._pinned_size`), else this register's.
+
+        A table of its own, joined to the pairs that are compared, rather than a column of
+        ``reg``: computing it there made DuckDB materialise the whole register twice."""
+        total = "(SELECT count(*) FROM reg)" if n_register is None else f"{int(n_register)}"
         return (
-            f"WITH x AS ({inner}), f AS (SELECT name_fold AS tf_name, CAST(count(*) AS DOUBLE) "
-            f"/ {total} AS name_tf FROM x GROUP BY name_fold) "
-            "SELECT x.*, f.name_tf FROM x LEFT JOIN f ON f.tf_name = x.name_fold"
+            f"SELECT name_fold, CAST(count(*) AS DOUBLE) / {total} AS name_tf FROM reg "
+            "WHERE name_fold IS NOT NULL GROUP BY name_fold"
         )
 
     # --- collapse ----------------------------------------------------------------------------
@@ -344,9 +346,11 @@ class Plan:
             osel = ", ".join(f"i.{c} AS l_{c}" for c in OWNER_COLS)
         rsel = ", ".join(f"g.{c} AS r_{c}" for c in REG_COLS)
         return (
-            f"SELECT p.iid, p.person_id{extra}, {lsel}, {osel}, {rsel} FROM {pairs} p "
+            f"SELECT p.iid, p.person_id{extra}, {lsel}, {osel}, {rsel}, "
+            f"tf.name_tf AS r_name_tf FROM {pairs} p "
             f"JOIN {identities or 'ident'} i ON i.iid = p.iid "
-            "JOIN reg g ON g.person_id = p.person_id"
+            "JOIN reg g ON g.person_id = p.person_id "
+            "LEFT JOIN name_tf tf ON tf.name_fold = g.name_fold"
         )
 
     def gammas_sql(self) -> str:
