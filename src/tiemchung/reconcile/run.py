@@ -217,7 +217,7 @@ DROP_AFTER: dict[str, tuple[str, ...]] = {
     "load": ("rec_in",),
     "standardise": ("reg_in",),
     "collapse": ("raw", "rec_map", *(f"v_{k}" for k in KINDS)),
-    "train": ("u_ids", "train_ids", "_pairs"),
+    "train": ("u_ids", "train_ids"),
     "predict": ("cand", "scored_in"),
     "classify": ("best", "runners_up", "ident", "reg", "name_tf", "resid", "exact"),
     "records": ("multi",),

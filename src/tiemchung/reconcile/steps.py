@@ -339,17 +339,26 @@ class Plan:
         ``identities``: the table of the identities with their ``OWNER_COLS``, or ``None``
         for pairs of the exact pass (``ident``; no pair of it reaches the household level);
         ``extra``: more select items (``i.`` identity, ``g.`` person, ``p.`` pair)."""
+        return self.compared_sql(
+            f"{pairs} p JOIN {identities or 'ident'} i ON i.iid = p.iid "
+            "JOIN reg g ON g.person_id = p.person_id",
+            owner=identities is not None,
+            extra=extra,
+        )
+
+    def compared_sql(self, joined: str, *, owner: bool = True, extra: str = "") -> str:
+        """``iid``, ``person_id`` and the ``l_*``/``r_*`` columns the comparisons read, of
+        the pairs that ``joined`` (a FROM clause) makes of identities ``i`` and register
+        persons ``g``; ``owner``: ``i`` has the ``OWNER_COLS`` (else they are NULL)."""
         lsel = ", ".join(f"i.{c} AS l_{c}" for c in IDENT_COLS)
-        if identities is None:
-            osel = ", ".join(f"CAST(NULL AS STRING) AS l_{c}" for c in OWNER_COLS)
-        else:
+        if owner:
             osel = ", ".join(f"i.{c} AS l_{c}" for c in OWNER_COLS)
+        else:
+            osel = ", ".join(f"CAST(NULL AS STRING) AS l_{c}" for c in OWNER_COLS)
         rsel = ", ".join(f"g.{c} AS r_{c}" for c in REG_COLS)
         return (
-            f"SELECT p.iid, p.person_id{extra}, {lsel}, {osel}, {rsel}, "
-            f"tf.name_tf AS r_name_tf FROM {pairs} p "
-            f"JOIN {identities or 'ident'} i ON i.iid = p.iid "
-            "JOIN reg g ON g.person_id = p.person_id "
+            f"SELECT i.iid, g.person_id{extra}, {lsel}, {osel}, {rsel}, "
+            f"tf.name_tf AS r_name_tf FROM {joined} "
             "LEFT JOIN name_tf tf ON tf.name_fold = g.name_fold"
         )
 
@@ -360,9 +369,17 @@ class Plan:
     def gamma_sql(self, pairs: str, identities: str) -> str:
         """Comparison vectors of the pairs in table ``pairs`` (``iid``, ``person_id``), whose
         identities are in table ``identities`` (with ``OWNER_COLS``)."""
+        return self.joined_gamma_sql(
+            f"{pairs} p JOIN {identities} i ON i.iid = p.iid "
+            "JOIN reg g ON g.person_id = p.person_id"
+        )
+
+    def joined_gamma_sql(self, joined: str) -> str:
+        """Comparison vectors of the pairs that ``joined`` makes (see :meth:`compared_sql`):
+        a blocking join can be compared where it is made, without a table of its pairs."""
         return (
             f"SELECT iid, person_id, r_name_tf, {self.gammas_sql()} FROM ("
-            f"{self.pair_columns_sql(pairs, identities)}) x"
+            f"{self.compared_sql(joined)}) x"
         )
 
     def patterns_sql(

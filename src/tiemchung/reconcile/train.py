@@ -43,10 +43,11 @@ _EXACT_U = {
 
 
 def _patterns(
-    engine: Engine, plan: Plan, pairs_sql: str, identities: str, comps: tuple[Comparison, ...]
+    engine: Engine, plan: Plan, joined: str, comps: tuple[Comparison, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
-    engine.run("_pairs", pairs_sql)
-    t = engine.fetch(plan.patterns_sql(plan.gamma_sql("_pairs", identities), comps))
+    """The comparison patterns (and their counts) of the pairs that ``joined``, a FROM
+    clause of identities ``i`` and persons ``g``, makes: compared in the join itself."""
+    t = engine.fetch(plan.patterns_sql(plan.joined_gamma_sql(joined), comps))
     cols = [t.column(c.gamma).to_numpy(zero_copy_only=False) for c in comps]
     pats = np.stack(cols, axis=1).astype(np.int64) if cols else np.zeros((t.num_rows, 0), int)
     return pats, t.column("n").to_numpy(zero_copy_only=False).astype(float)
@@ -67,11 +68,8 @@ def estimate_u(
             f"SELECT *, {pair_bucket} AS b FROM ident WHERE {d.bucket('iid', 1000)} < {share}"
         ),
     )
-    pairs = (
-        "SELECT u.iid, g.person_id FROM u_ids u JOIN (SELECT person_id, "
-        f"{d.bucket('person_id', k)} AS b FROM reg) g ON g.b = u.b"
-    )
-    pats, counts = _patterns(engine, plan, pairs, "u_ids", comps)
+    joined = f"u_ids i JOIN (SELECT *, {d.bucket('person_id', k)} AS b FROM reg) g ON g.b = i.b"
+    pats, counts = _patterns(engine, plan, joined, comps)
     out = []
     info: dict[str, Any] = {"random_pairs": int(counts.sum())}
     for c, comp in enumerate(comps):
@@ -120,8 +118,7 @@ def train(engine: Engine, plan: Plan, n_register: int) -> Model:
     sessions = {}
     for name, (cond, fixed) in plan.training_sessions(n_register).items():
         active = [c.name not in fixed for c in comps]
-        pairs = plan.candidates_sql("train_ids", {name: cond})
-        pats, counts = _patterns(engine, plan, pairs, "train_ids", comps)
+        pats, counts = _patterns(engine, plan, f"train_ids i JOIN reg g ON {cond}", comps)
         if counts.sum() == 0:
             continue
         m0 = [np.array(initial_m(c)) for c in comps]
