@@ -53,7 +53,7 @@ from .run import (
     reconcile,
 )
 from .standardise import KINDS
-from .steps import REG_COLS, REG_KINDS, Plan
+from .steps import REG_KINDS, REG_STD_COLS, Plan
 
 
 def _need(path: Path, what: str) -> Path:
@@ -322,7 +322,7 @@ def recheck_register(
             "parquet",
         )
         eng.export("SELECT * EXCLUDE (_row) FROM reg_in", work / "register.parquet", "parquet")
-        cols = ", ".join(REG_COLS)
+        cols = ", ".join(REG_STD_COLS)
         eng.export(f"SELECT {cols} FROM reg", out / REGISTER_STD, "parquet", state=True)
     finally:
         eng.close()
@@ -428,8 +428,11 @@ def _same_records(eng: DuckDBEngine, rec: InputSpec, old_state: Path) -> None:
 
 def _register_diff(eng: DuckDBEngine, old_reg: Path) -> dict[str, int]:
     """Changed persons (table ``ck``: both versions of each, their standardised values) and
-    the folded names whose register count changed (table ``tf_names``)."""
-    cols = ", ".join(REG_COLS)
+    the folded names whose register count changed (table ``tf_names``).
+
+    A person has changed when a column of ``REG_STD_COLS`` has: the others are functions of
+    them. The year of birth, which a blocking rule reads, is taken from ``dob_iso``."""
+    cols = ", ".join(REG_STD_COLS) + ", CAST(left(dob_iso, 4) AS INTEGER) AS dob_y"
     eng.run("reg_old", f"SELECT {cols} FROM read_parquet('{path_literal(old_reg)}')")
     eng.run("reg_new", f"SELECT {cols} FROM reg")
     eng.run(

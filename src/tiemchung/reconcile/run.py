@@ -27,7 +27,7 @@ from .errors import ModelError, ReconcileInputError
 from .inputs import InputSpec, check_shared_mapping, inspect_input, read_mapping
 from .model import Model, choose_auto_threshold, estimate_pi
 from .standardise import KINDS
-from .steps import RAW_IDENTITY, REG_COLS, Plan
+from .steps import RAW_IDENTITY, REG_STD_COLS, Plan
 from .train import train
 
 Progress = Callable[[str, int, int], None]
@@ -167,7 +167,7 @@ def stage_classify(ctx: Context) -> None:
     ctx.engine.run("cand_json", decide.candidates_sql(ctx.plan, ctx.model, n_prior))
     # the standardised register: what a later register snapshot is compared with
     # (`reconcile --register-update`, incremental.recheck_register)
-    cols = ", ".join(REG_COLS)
+    cols = ", ".join(REG_STD_COLS)
     ctx.engine.export(f"SELECT {cols} FROM reg", ctx.opts.out / REGISTER_STD, "parquet", state=True)
 
 

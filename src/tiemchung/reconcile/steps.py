@@ -88,6 +88,23 @@ REG_COLS = (
 #: added to the identities that are compared (:meth:`Plan.with_owner_sql`), not to all
 OWNER_COLS = ("id_owner", "id_owner_addr")
 L_COLS = (*IDENT_COLS, *OWNER_COLS)
+#: the standardised register's columns that are not functions of the others, which is what
+#: ``register_std.parquet`` keeps for a later snapshot to be compared with: surname, given
+#: name and word count come from ``name_fold``; year, month, day and precision from
+#: ``dob_iso``; district and province from ``ward`` (a third less to write)
+REG_STD_COLS = (
+    "person_id",
+    "nid",
+    "old_id",
+    "name_norm",
+    "name_disp",
+    "name_fold",
+    "dob_iso",
+    "sex",
+    "ward",
+    "phone",
+    "addr_key",
+)
 
 
 @dataclass(frozen=True)
