@@ -72,6 +72,7 @@ def estimate_u(
     pats, counts = _patterns(engine, plan, joined, comps)
     out = []
     info: dict[str, Any] = {"random_pairs": int(counts.sum())}
+    exact_u = _exact_u(engine, [_EXACT_U[c.name] for c in comps if c.name in _EXACT_U])
     for c, comp in enumerate(comps):
         n_levels = len(comp.scored)
         g = pats[:, c]
@@ -80,8 +81,7 @@ def estimate_u(
         total = max(hist.sum(), 1.0)
         u = np.where(hist > 0, hist, 0.5) / total  # a level never seen: half a pair
         if comp.name in _EXACT_U:
-            lcol, rcol = _EXACT_U[comp.name]
-            exact = _exact_u(engine, lcol, rcol)
+            exact = exact_u[_EXACT_U[comp.name]]
             if exact is not None and n_levels > 1:
                 rest = u[1:].sum()
                 u = np.r_[exact, u[1:] * (1 - exact) / rest if rest > 0 else u[1:]]
@@ -89,18 +89,30 @@ def estimate_u(
     return out, info
 
 
-def _exact_u(engine: Engine, lcol: str, rcol: str) -> float | None:
-    """P(a random identity and a random register person agree exactly) from frequencies."""
+def _exact_u(engine: Engine, columns: list[tuple[str, str]]) -> dict[tuple[str, str], float | None]:
+    """P(a random identity and a random register person agree exactly), from frequencies,
+    for each (identity column, register column): the pairs that agree, sum over values of
+    count(identity) x count(person), are each identity's count of persons with its value.
+    One query: the register grouped by each column, and the identities scanned once."""
+    if not columns:
+        return {}
+    parts = []
+    for k, (lcol, rcol) in enumerate(columns):
+        parts.append(
+            f"(SELECT sum(g.c) FROM ident i JOIN (SELECT {rcol} AS v, count(*) AS c FROM reg "
+            f"WHERE {rcol} IS NOT NULL GROUP BY {rcol}) g ON g.v = i.{lcol}) AS agree_{k}"
+        )
+    nl = ", ".join(f"count({lcol}) AS nl_{k}" for k, (lcol, _r) in enumerate(columns))
+    nr = ", ".join(f"count({rcol}) AS nr_{k}" for k, (_l, rcol) in enumerate(columns))
     row = engine.fetch(
-        f"SELECT (SELECT sum(a.c * b.c) FROM (SELECT {lcol} AS v, count(*) AS c FROM ident "
-        f"WHERE {lcol} IS NOT NULL GROUP BY {lcol}) a JOIN (SELECT {rcol} AS v, count(*) AS c "
-        f"FROM reg WHERE {rcol} IS NOT NULL GROUP BY {rcol}) b ON a.v = b.v) AS agree, "
-        f"(SELECT count(*) FROM ident WHERE {lcol} IS NOT NULL) AS nl, "
-        f"(SELECT count(*) FROM reg WHERE {rcol} IS NOT NULL) AS nr"
+        f"SELECT {', '.join(parts)}, l.*, r.* FROM (SELECT {nl} FROM ident) l, "
+        f"(SELECT {nr} FROM reg) r"
     ).to_pylist()[0]
-    if not row["agree"] or not row["nl"] or not row["nr"]:
-        return None
-    return float(row["agree"]) / (float(row["nl"]) * float(row["nr"]))
+    out: dict[tuple[str, str], float | None] = {}
+    for k, pair in enumerate(columns):
+        agree, n_l, n_r = row[f"agree_{k}"], row[f"nl_{k}"], row[f"nr_{k}"]
+        out[pair] = float(agree) / (float(n_l) * float(n_r)) if agree and n_l and n_r else None
+    return out
 
 
 def train(engine: Engine, plan: Plan, n_register: int) -> Model:
