@@ -7,6 +7,8 @@ same files (issue 5).
   ID, on date of birth, on name + birth year; u by random sampling, m by EM; best match per
   record above 0.5. Its inputs are standardised with the same toolkit macros first (timed).
 * **hashjoin**: a bare DuckDB hash join of records to the register on the ID (the floor).
+  Ours and the floor run in ``--pairs`` back-to-back pairs; the ratio reported is the median
+  pair's, because the machine's speed drifts between minutes more than between seconds.
 
 Each runs in its own child process; wall time is measured around it and peak memory is the
 child's ``ru_maxrss`` (``os.wait4``). Quality is scored with ``tiemchung reconcile score``
@@ -310,6 +312,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--scaling", action="store_true", help="also 0.25M..4M people")
     ap.add_argument("--no-splink", action="store_true")
+    ap.add_argument("--pairs", type=int, default=5, help="(floor, ours) pairs; odd: a median")
     ap.add_argument("--no-quiet", action="store_true", help="do not wait for a quiet machine")
     args = ap.parse_args()
     quiet = not args.no_quiet
@@ -317,20 +320,37 @@ def main() -> None:
     work = args.data / "runs"
     main_set = dataset(args.data, args.people, 1)
     results: dict[str, Any] = {}
-    # three runs on this shared machine: the median one is reported, all walls are kept
-    runs = [measure("ours", main_set, work / "ours", args.threads, quiet) for _ in range(3)]
-    runs.sort(key=lambda r: r["wall_s"])
+    # ours and the floor in pairs, back to back (their order alternating): this machine's
+    # speed drifts by 15-40% within minutes, which a ratio of two runs made seconds apart
+    # mostly cancels; the median pair is the ratio reported, all runs are kept
+    runs, floors = [], []
+    for k in range(args.pairs):
+        order = ("hashjoin", "ours") if k % 2 == 0 else ("ours", "hashjoin")
+        for kind in order:
+            r = measure(kind, main_set, work / kind, args.threads, quiet)
+            (runs if kind == "ours" else floors).append(r)
+    ratios = [o["wall_s"] / f["wall_s"] for o, f in zip(runs, floors, strict=True)]
+    cpu_ratios = [o["cpu_s"] / f["cpu_s"] for o, f in zip(runs, floors, strict=True)]
+    by_wall = sorted(runs, key=lambda r: r["wall_s"])
     results["ours"] = {
-        **runs[1],
+        **by_wall[len(by_wall) // 2],
         "wall_s_runs": [r["wall_s"] for r in runs],
+        "cpu_s_runs": [r["cpu_s"] for r in runs],
         "peak_rss_mb_max": max(r["peak_rss_mb"] for r in runs),
     }
-    # the floor too: median of three (a 0.6 s job on a shared machine varies by ~2x)
-    floors = [
-        measure("hashjoin", main_set, work / "hashjoin", args.threads, quiet) for _ in range(3)
-    ]
-    floors.sort(key=lambda r: r["wall_s"])
-    results["hashjoin"] = {**floors[1], "wall_s_runs": [r["wall_s"] for r in floors]}
+    floors_by_wall = sorted(floors, key=lambda r: r["wall_s"])
+    results["hashjoin"] = {
+        **floors_by_wall[len(floors) // 2],
+        "wall_s_runs": [r["wall_s"] for r in floors],
+        "cpu_s_runs": [r["cpu_s"] for r in floors],
+    }
+    results["ours_over_hashjoin_pairs"] = {
+        "wall_ratios": [round(x, 2) for x in ratios],
+        "median_wall_ratio": round(sorted(ratios)[len(ratios) // 2], 2),
+        "max_wall_ratio": round(max(ratios), 2),
+        "cpu_ratios": [round(x, 2) for x in cpu_ratios],
+        "median_cpu_ratio": round(sorted(cpu_ratios)[len(cpu_ratios) // 2], 2),
+    }
     if not args.no_splink:
         results["splink"] = measure("splink", main_set, work / "splink", args.threads, quiet)
     else:  # keep the last measured baseline, labelled with when it was measured
@@ -345,6 +365,7 @@ def main() -> None:
         results["splink_over_ours_time"] = round(
             results["splink"]["wall_s"] / results["ours"]["wall_s"], 2
         )
+    # median of ours over median of the floor (the pairs' median ratio is above)
     results["ours_over_hashjoin_time"] = round(
         results["ours"]["wall_s"] / results["hashjoin"]["wall_s"], 2
     )
@@ -354,6 +375,7 @@ def main() -> None:
     )
     if not args.scaling:  # keep the last measured scaling, labelled with when it was measured
         from bench._common import RESULTS
+
         old = RESULTS / "reconcile.json"
         if old.exists():
             prev = json.loads(old.read_text(encoding="utf-8"))
