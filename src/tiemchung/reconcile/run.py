@@ -83,7 +83,12 @@ def stage_load(ctx: Context) -> None:
     ctx.engine.load_input("rec_in", plan.rec, [c for c in REC_LOAD if plan.rec.has(c)])
     ctx.engine.load_input("reg_in", plan.reg, list(plan.reg.columns))
     ctx.engine.run("raw", plan.raw_sql())
-    ctx.engine.run("rec_map", plan.rec_map_sql())
+    # the dose fields have few distinct values: standardised here, so that every record's
+    # identity and dose (rec_iid) are found in one pass and rec_in can go
+    ctx.engine.standardise_all(
+        {name: (src, *KINDS[kind]) for name, (kind, src) in plan.dose_sources().items()}
+    )
+    ctx.engine.run("rec_iid", plan.rec_iid_sql())
 
 
 def stage_standardise(ctx: Context) -> None:
@@ -101,10 +106,6 @@ def stage_collapse(ctx: Context) -> None:
     # the typed identities were collapsed on load (``raw``); here they get their
     # standardised values, and every record its identity
     ctx.engine.run("ident", ctx.plan.ident_sql())
-    for kind in KINDS:  # only dose numbers and dates are left to look up: free the memory
-        if kind not in ("int", "date"):
-            ctx.engine.drop(f"v_{kind}")
-    ctx.engine.run("rec_iid", ctx.plan.rec_iid_sql())
     ctx.facts["identities"] = ctx.engine.count("ident")
     _n_register(ctx)
 
@@ -214,9 +215,9 @@ STAGES: tuple[tuple[str, Callable[[Context], None]], ...] = (
 #: tables no later stage reads, dropped when the stage ends: memory goes to the next stage
 #: instead of spilling (national runs hold ~100x these tables)
 DROP_AFTER: dict[str, tuple[str, ...]] = {
-    "load": ("rec_in",),
+    "load": ("rec_in", "v_dose_number", "v_dose_date"),
     "standardise": ("reg_in",),
-    "collapse": ("raw", "rec_map", *(f"v_{k}" for k in KINDS)),
+    "collapse": ("raw", *(f"v_{k}" for k in KINDS)),
     "train": ("u_ids", "train_ids"),
     "predict": ("cand", "scored_in"),
     "classify": ("best", "runners_up", "ident", "reg", "name_tf", "resid", "exact"),

@@ -5,9 +5,9 @@ are the pipeline's own; values from users never appear in the SQL (file paths ar
 engines; model numbers are formatted floats).
 
 Tables: ``rec_in``/``reg_in`` (inputs as text), ``raw`` (distinct typed identities: the
-collapse) and ``rec_map`` (record -> typed identity; ``rec_in`` is freed then) -> ``v_*``
-(standardised distinct values) -> ``reg`` (standardised register),
-``ident`` (standardised identities), ``rec_iid`` (record -> identity) -> ``exact`` (the
+collapse) and ``rec_iid`` (record -> typed identity and standardised dose; ``rec_in`` is
+freed then) -> ``v_*`` (standardised distinct values) -> ``reg`` (standardised register),
+``ident`` (standardised identities) -> ``exact`` (the
 exact pass) -> ``cand`` (blocked candidates of the rest) -> ``best`` -> ``decided`` ->
 ``multi``/``conflicts``/``duplicates`` -> ``links`` (see :mod:`.decide`).
 """
@@ -29,9 +29,10 @@ REC_KINDS = {
     "sex": "sex",
     "ward_code": "ward",
     "phone": "phone",
-    "dose_number": "int",
-    "dose_date": "date",
 }
+#: the records' dose fields -> kind: standardised on load, into tables of their own
+#: (``v_dose_number``, ``v_dose_date``: a few hundred distinct values)
+DOSE_KINDS = {"dose_number": "int", "dose_date": "date"}
 REG_KINDS = {
     "national_id": "id",
     "old_id": "id",
@@ -133,10 +134,17 @@ class Plan:
         parts: dict[str, list[str]] = {}
         for table, spec, kinds in (("raw", self.rec, REC_KINDS), ("reg_in", self.reg, REG_KINDS)):
             for col, kind in kinds.items():
-                table_ = "rec_map" if table == "raw" and col not in RAW_IDENTITY else table
                 if spec.has(col):
-                    parts.setdefault(kind, []).append(f"SELECT {col} AS v FROM {table_}")
+                    parts.setdefault(kind, []).append(f"SELECT {col} AS v FROM {table}")
         return {k: " UNION ALL ".join(v) for k, v in parts.items()}
+
+    def dose_sources(self) -> dict[str, tuple[str, str]]:
+        """``v_<dose column>`` -> (kind, SQL yielding the records' values as ``v``)."""
+        return {
+            f"v_{col}": (kind, f"SELECT {col} AS v FROM rec_in")
+            for col, kind in DOSE_KINDS.items()
+            if self.rec.has(col)
+        }
 
     def _std(
         self, spec: InputSpec, kinds: dict[str, str], rename: dict[str, dict[str, str]]
@@ -233,26 +241,22 @@ class Plan:
             "FROM x LEFT JOIN o ON o.nid = x.id_key"
         )
 
-    def rec_map_sql(self) -> str:
-        """Each record's typed identity (``raw.rid``) and its dose fields as typed, right after
-        loading: ``rec_in`` (every record's text) can then be freed before standardising."""
-        on = " AND ".join(f"r.{c} IS NOT DISTINCT FROM t.{c}" for c in self.raw_cols)
-        extra = "".join(f", t.{c}" for c in ("dose_number", "dose_date") if self.rec.has(c))
-        return f"SELECT t._row, t.record_id, r.rid{extra} FROM rec_in t LEFT JOIN raw r ON {on}"
-
     def rec_iid_sql(self) -> str:
-        """Each record: its identity and dose (number, day) — narrow, 1 row per record."""
+        """Each record: its typed identity (``raw.rid``) and its dose (number, day) — narrow,
+        one row per record, made right after loading: ``rec_in`` (every record's text) can
+        then be freed before standardising."""
+        on = " AND ".join(f"r.{c} IS NOT DISTINCT FROM t.{c}" for c in self.raw_cols)
         dn = "dn.n" if self.rec.has("dose_number") else "CAST(NULL AS INTEGER)"
         dd = "dd.day_no" if self.rec.has("dose_date") else "CAST(NULL AS INTEGER)"
-        joins = []
+        joins = [f"LEFT JOIN raw r ON {on}"]
         if self.rec.has("dose_number"):
-            joins.append("LEFT JOIN v_int dn ON dn.v = t.dose_number")
+            joins.append("LEFT JOIN v_dose_number dn ON dn.v = t.dose_number")
         if self.rec.has("dose_date"):
-            joins.append("LEFT JOIN v_date dd ON dd.v = t.dose_date")
+            joins.append("LEFT JOIN v_dose_date dd ON dd.v = t.dose_date")
         return (
             "SELECT t._row, coalesce(t.record_id, concat('#row-', CAST(t._row AS STRING))) "
-            "AS record_id, t.record_id IS NULL OR trim(t.record_id) = '' AS no_id, t.rid AS iid, "
-            f"{dn} AS dose_number, {dd} AS dose_day FROM rec_map t {' '.join(joins)}"
+            "AS record_id, t.record_id IS NULL OR trim(t.record_id) = '' AS no_id, r.rid AS iid, "
+            f"{dn} AS dose_number, {dd} AS dose_day FROM rec_in t {' '.join(joins)}"
         )
 
     # --- exact pass --------------------------------------------------------------------------
