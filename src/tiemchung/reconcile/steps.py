@@ -45,7 +45,6 @@ REG_KINDS = {
 }
 IDENT_COLS = (
     "id_key",
-    "id_kind",
     "name_norm",
     "name_fold",
     "surname",
@@ -213,7 +212,13 @@ class Plan:
         identities: merging them too would save ~15% of the scoring but cost a second
         grouping of every identity, which is more.
         """
-        rename = {"dob": {"day_no": ""}, "full_name": {"name_disp": ""}}
+        # the kind of ID (cccd, cmnd, other) is not compared: IDs of any kind are compared
+        # as their standardised text
+        rename = {
+            "national_id": {"id_kind": ""},
+            "dob": {"day_no": ""},
+            "full_name": {"name_disp": ""},
+        }
         kinds = {c: k for c, k in REC_KINDS.items() if c in RAW_IDENTITY}
         cols, joins = self._std(self.rec, kinds, rename)
         problem = (
