@@ -82,6 +82,7 @@ def stage_load(ctx: Context) -> None:
     plan = ctx.plan
     ctx.engine.load_input("rec_in", plan.rec, [c for c in REC_LOAD if plan.rec.has(c)])
     ctx.engine.load_input("reg_in", plan.reg, list(plan.reg.columns))
+    _check_register_keys(ctx)
     ctx.engine.run("raw", plan.raw_sql())
     # the dose fields have few distinct values: standardised here, so that every record's
     # identity and dose (rec_iid) are found in one pass and rec_in can go
@@ -89,6 +90,36 @@ def stage_load(ctx: Context) -> None:
         {name: (src, *KINDS[kind]) for name, (kind, src) in plan.dose_sources().items()}
     )
     ctx.engine.run("rec_iid", plan.rec_iid_sql())
+
+
+def _check_register_keys(ctx: Context) -> None:
+    """Every register person has one ``person_id`` of their own: a person listed twice would
+    give their records two links rows each, and a row without an id could never be linked
+    to, so either is refused (with the rows to look at) before the work starts."""
+    eng, reg = ctx.engine, ctx.plan.reg
+    row = eng.fetch(
+        "SELECT sum(CASE WHEN person_id IS NULL OR trim(person_id) = '' THEN 1 ELSE 0 END) "
+        "AS missing, min(CASE WHEN person_id IS NULL OR trim(person_id) = '' THEN _row END) "
+        "AS first_missing, count(person_id) - count(DISTINCT person_id) AS repeated "
+        "FROM reg_in"
+    ).to_pylist()[0]
+    column = reg.columns.get("person_id")
+    if row["missing"]:
+        raise ReconcileInputError(
+            f"{reg.path}: {row['missing']} dòng không có person_id / rows without a person_id "
+            f"(column {column!r}; the first is data row {row['first_missing']}): every "
+            "register person needs an id"
+        )
+    if row["repeated"]:
+        first = eng.fetch(
+            "SELECT person_id, min(_row) AS a, max(_row) AS b FROM reg_in GROUP BY person_id "
+            "HAVING count(*) > 1 ORDER BY min(_row) LIMIT 1"
+        ).to_pylist()[0]
+        raise ReconcileInputError(
+            f"{reg.path}: {row['repeated']} dòng lặp lại person_id / rows repeat a person_id "
+            f"(column {column!r}; e.g. {first['person_id']!r} on data rows {first['a']} and "
+            f"{first['b']}): a register lists each person once"
+        )
 
 
 def stage_standardise(ctx: Context) -> None:
@@ -334,6 +365,11 @@ def reconcile(opts: Options, progress: Progress | None = None) -> dict[str, Any]
         if progress:
             progress("done", len(STAGES), len(STAGES))
         summary = json.loads((opts.out / "summary.json").read_text(encoding="utf-8"))
+    except ReconcileInputError:
+        # found on load (the register's ids): there is nothing worth resuming
+        engine.close()
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     finally:
         engine.close()
     if not opts.keep_work:
