@@ -53,26 +53,27 @@ def test_missing_required_column(tiny: tuple[Path, Path], tmp_path: Path) -> Non
     _fails(Options(rec, reg, tmp_path / "out"), str(rec), "'record_id'", "the file has")
 
 
-def test_register_person_listed_twice(tiny: tuple[Path, Path], tmp_path: Path) -> None:
-    """A register person on two rows would give each of their records two links rows."""
-    _, rec = tiny
-    reg = _csv(
-        tmp_path / "reg2.csv",
-        "person_id,national_id,full_name,dob\nP1,001080012345,Nguyễn Văn Hùng,1980-03-05\n"
-        "P2,001080012346,Trần Thị Lan,1981-04-06\nP1,001080012345,Nguyễn Văn Hùng,1980-03-05\n",
-    )
-    _fails(Options(rec, reg, tmp_path / "out"), str(reg), "'P1'", "rows 1 and 3", "once")
+_HEADER = "person_id,national_id,full_name,dob\n"
+_P1 = "P1,001080012345,Nguyễn Văn Hùng,1980-03-05\n"
 
 
-def test_register_row_without_person_id(tiny: tuple[Path, Path], tmp_path: Path) -> None:
-    """A register row without an id could never be linked to: refused, not skipped."""
+@pytest.mark.parametrize(
+    ("rows", "needles"),
+    [
+        # listed twice: each of the person's records would get two links rows
+        (_P1 + "P2,001080012346,Trần Thị Lan,1981-04-06\n" + _P1, ("'P1'", "rows 1 and 3", "once")),
+        # no id: the row could never be linked to; refused, not skipped
+        (_P1 + ",001080012346,Trần Thị Lan,1981-04-06\n", ("1 dòng", "data row 2", "'person_id'")),
+    ],
+    ids=["person-listed-twice", "row-without-person-id"],
+)
+def test_register_person_ids(
+    tiny: tuple[Path, Path], tmp_path: Path, rows: str, needles: tuple[str, ...]
+) -> None:
+    """Every register person has one person_id of their own."""
     _, rec = tiny
-    reg = _csv(
-        tmp_path / "reg3.csv",
-        "person_id,national_id,full_name,dob\nP1,001080012345,Nguyễn Văn Hùng,1980-03-05\n"
-        ",001080012346,Trần Thị Lan,1981-04-06\n",
-    )
-    _fails(Options(rec, reg, tmp_path / "out"), str(reg), "1 dòng", "data row 2", "'person_id'")
+    reg = _csv(tmp_path / "reg2.csv", _HEADER + rows)
+    _fails(Options(rec, reg, tmp_path / "out"), str(reg), *needles)
 
 
 def test_mapping_naming_no_such_column(tiny: tuple[Path, Path], tmp_path: Path) -> None:

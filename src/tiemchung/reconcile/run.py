@@ -334,6 +334,7 @@ def reconcile(opts: Options, progress: Progress | None = None) -> dict[str, Any]
         state = json.loads(state_path.read_text(encoding="utf-8"))
         ctx.timings = state.get("timings", {})
         ctx.facts = state.get("facts", {})
+    refused = False
     try:
         for i, (name, fn) in enumerate(STAGES):
             if progress:
@@ -366,12 +367,12 @@ def reconcile(opts: Options, progress: Progress | None = None) -> dict[str, Any]
             progress("done", len(STAGES), len(STAGES))
         summary = json.loads((opts.out / "summary.json").read_text(encoding="utf-8"))
     except ReconcileInputError:
-        # found on load (the register's ids): there is nothing worth resuming
-        engine.close()
-        shutil.rmtree(work, ignore_errors=True)
+        refused = True  # found on load (the register's ids): nothing worth resuming
         raise
     finally:
         engine.close()
+        if refused:
+            shutil.rmtree(work, ignore_errors=True)
     if not opts.keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return summary

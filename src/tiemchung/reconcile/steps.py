@@ -87,24 +87,17 @@ REG_COLS = (
 #: who holds the identity's ID in the register and their address (the household level):
 #: added to the identities that are compared (:meth:`Plan.with_owner_sql`), not to all
 OWNER_COLS = ("id_owner", "id_owner_addr")
-L_COLS = (*IDENT_COLS, *OWNER_COLS)
-#: the standardised register's columns that are not functions of the others, which is what
-#: ``register_std.parquet`` keeps for a later snapshot to be compared with: surname, given
-#: name and word count come from ``name_fold``; year, month, day and precision from
-#: ``dob_iso``; district and province from ``ward`` (a third less to write)
-REG_STD_COLS = (
-    "person_id",
-    "nid",
-    "old_id",
-    "name_norm",
-    "name_disp",
-    "name_fold",
-    "dob_iso",
-    "sex",
-    "ward",
-    "phone",
-    "addr_key",
+#: the standardised register's columns that are functions of others: surname, given name
+#: and word count of ``name_fold``; year, month, day and precision of ``dob_iso``; district
+#: and province of ``ward``
+REG_DERIVED = (
+    *("surname", "given", "ntok"),
+    *("dob_y", "dob_m", "dob_d", "dob_prec"),
+    *("district", "province"),
 )
+#: what ``register_std.parquet`` keeps for a later snapshot to be compared with: the rest
+#: (a third less to write)
+REG_STD_COLS = tuple(c for c in REG_COLS if c not in REG_DERIVED)
 
 
 @dataclass(frozen=True)
@@ -366,10 +359,7 @@ class Plan:
         for pairs of the exact pass (``ident``; no pair of it reaches the household level);
         ``extra``: more select items (``i.`` identity, ``g.`` person, ``p.`` pair)."""
         return self.compared_sql(
-            f"{pairs} p JOIN {identities or 'ident'} i ON i.iid = p.iid "
-            "JOIN reg g ON g.person_id = p.person_id",
-            owner=identities is not None,
-            extra=extra,
+            _pairs_join(pairs, identities or "ident"), owner=identities is not None, extra=extra
         )
 
     def compared_sql(self, joined: str, *, owner: bool = True, extra: str = "") -> str:
@@ -395,10 +385,7 @@ class Plan:
     def gamma_sql(self, pairs: str, identities: str) -> str:
         """Comparison vectors of the pairs in table ``pairs`` (``iid``, ``person_id``), whose
         identities are in table ``identities`` (with ``OWNER_COLS``)."""
-        return self.joined_gamma_sql(
-            f"{pairs} p JOIN {identities} i ON i.iid = p.iid "
-            "JOIN reg g ON g.person_id = p.person_id"
-        )
+        return self.joined_gamma_sql(_pairs_join(pairs, identities))
 
     def joined_gamma_sql(self, joined: str) -> str:
         """Comparison vectors of the pairs that ``joined`` makes (see :meth:`compared_sql`):
@@ -413,3 +400,9 @@ class Plan:
     ) -> str:
         cols = ", ".join(c.gamma for c in (comps or self.comparisons))
         return f"SELECT {cols}, count(*) AS n FROM ({gamma_table_sql}) y GROUP BY {cols}"
+
+
+def _pairs_join(pairs: str, identities: str) -> str:
+    """The FROM clause joining the pairs of table ``pairs`` (``iid``, ``person_id``) to their
+    identity ``i`` (in table ``identities``) and register person ``g``."""
+    return f"{pairs} p JOIN {identities} i ON i.iid = p.iid JOIN reg g ON g.person_id = p.person_id"
