@@ -38,7 +38,10 @@ class WorklistItem(BaseModel):
 
     id: int
     dose_id: int
-    kind: str = Field(description="review | not_found | unverified | ticket")
+    kind: str = Field(
+        description="review | not_found | unverified | ticket | dose_check (a dose-sequence "
+        "warning: enter the missing dose from the card, check the date, remove a double entry)"
+    )
     status: str = Field(description="open | accepted | rejected | edited | superseded")
     reason: str | None
     ward_code: str | None

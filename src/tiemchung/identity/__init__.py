@@ -53,6 +53,7 @@ from .places import (
     province_by_code,
     search_units,
     ward_by_code,
+    ward_of_address,
 )
 from .qr import CitizenCard, parse_cccd_qr
 from .telex import decode_typing, repair_typing
@@ -98,4 +99,5 @@ __all__ = [
     "to_tcvn3",
     "to_vni",
     "ward_by_code",
+    "ward_of_address",
 ]

@@ -254,3 +254,35 @@ def find_ward(text: str, *, scheme: Scheme, province: AdminUnit | str | None = N
         raise IdentityError("place_level", scheme=scheme, level="district")
     dist = _resolve(district, scheme, "district", prov)
     return _find(text, scheme, "ward", dist or prov)
+
+
+def ward_of_address(address: str, *, scheme: Scheme = "2021") -> AdminUnit | None:
+    """The ward an address names, read from its right-hand end, or ``None``.
+
+    A Vietnamese address runs from the house to the province, comma-separated (as printed on
+    the chip card: ``Xóm 2, Xã Nghĩa Mai, Huyện Nghĩa Đàn, Tỉnh Nghệ An``). The last part that
+    names a province fixes the province; in the 2021 scheme the part before it is the district
+    and the one before that the ward; an address without its district (or in the 2025 scheme)
+    names the ward right before the province. Ward names repeat across the country, so a ward
+    is only taken inside the province (and district) the address names; anything ambiguous or
+    not found answers ``None`` rather than a guess.
+
+    >>> ward_of_address("Xóm 2, Xã Nghĩa Mai, Huyện Nghĩa Đàn, Tỉnh Nghệ An").name
+    'Xã Nghĩa Mai'
+    """
+    if not isinstance(address, str):
+        return None
+    parts = [p.strip() for p in address.split(",") if p.strip()]
+    try:
+        for i in range(len(parts) - 1, 0, -1):
+            province = find_province(parts[i], scheme=scheme)
+            if province is None:
+                continue
+            if scheme == "2021" and i >= 2:
+                district = find_district(parts[i - 1], province=province)
+                if district is not None:
+                    return find_ward(parts[i - 2], scheme=scheme, district=district)
+            return find_ward(parts[i - 1], scheme=scheme, province=province)
+    except IdentityError:
+        return None
+    return None

@@ -22,7 +22,7 @@ import orjson
 from sqlalchemy import ColumnElement, Connection, Row, String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from tiemchung.registry import entry_review
+from tiemchung.registry import dose_rules, entry_review
 from tiemchung.registry.models import AuditEvent, Dose, Person, ReviewItem
 from tiemchung.registry.scope import Actor
 
@@ -376,7 +376,8 @@ def unlinked_history(conn: Connection, national_ids: set[str], dialect: str) -> 
 
 
 def insert_review(conn: Connection, items: list[dict[str, Any]]) -> None:
-    """The worklist items of unverified doses (entry_review.item_row), in one statement."""
+    """The worklist items of unverified doses (entry_review.item_row) and of dose-rule
+    warnings (dose_rules.item_rows), in one statement."""
     if conn.dialect.name == "postgresql":
         _insert_json(conn, _REVIEW_TABLE, entry_review.ITEM_COLUMNS, items)
         return
@@ -386,3 +387,20 @@ def insert_review(conn: Connection, items: list[dict[str, Any]]) -> None:
         entry_review.ITEM_COLUMNS,
         entry_review.item_tuples(items, _json_param),
     )
+
+
+def stored_warnings(conn: Connection, dose_ids: list[int]) -> dict[int, list[str]]:
+    """The dose-rule explanations stored with these doses' worklist items, by dose id, in
+    the order they were written (read only when a retry replays a stored dose)."""
+    if not dose_ids:
+        return {}
+    items = ReviewItem.__table__.c
+    rows = conn.execute(
+        select(items.dose_id, items.explanation)
+        .where(items.dose_id.in_(dose_ids), items.kind == dose_rules.DOSE_CHECK)
+        .order_by(items.id)
+    )
+    found: dict[int, list[str]] = {}
+    for dose_id, explanation in rows:
+        found.setdefault(dose_id, []).append(explanation or "")
+    return found

@@ -6,6 +6,19 @@ kept as the site entered it (cleaned of formatting only); the link to the regist
 made when the typed identity agrees with the register, and the dose is saved ``unverified``
 otherwise — the vaccination happened, so the data must not be lost.
 
+Only invalid input is refused (an unknown or expired lot, an unknown product, site or ward, a
+future date, a dose number outside 1-10, a session that does not match, a reused UUID). The
+sequence rules — a missing earlier dose, a dose before the minimum interval, a dose number
+recorded twice — only warn (registry/dose_rules.py): the dose is stored, the answer carries
+the warnings and each opens a worklist item in the person's commune. They run on the history
+of the register person the dose belongs to: the linked one, else the one the desk chose
+(``person_id``), else the only register person carrying the typed ID; a typed identity that
+differs from the register has no history of its own, and a gap in the system's history never
+blocks the next dose.
+
+An unverified dose always carries a ward, so it reaches a commune: the typed ward, else the
+ward named by the typed or scanned address, else the site's ward.
+
 One set-based implementation serves a single POST and a 1,000-dose batch alike: it prefetches
 what the rules need in one or two queries, checks items in order (so dose 1 and dose 2 of a
 person in the same batch see each other) and inserts the accepted rows in one statement (the
@@ -19,7 +32,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import date, timedelta
+from datetime import date
 from functools import lru_cache
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -29,9 +42,11 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tiemchung.identity import ward_of_address
+from tiemchung.registry import dose_rules, entry_review
 from tiemchung.registry import dose_store as store
-from tiemchung.registry import entry_review
 from tiemchung.registry.catalog import Catalog, WardInfo
+from tiemchung.registry.dose_rules import DoseWarning
 from tiemchung.registry.dose_store import DOSE_COLUMNS, PersonRow, Persons
 from tiemchung.registry.errors import ServiceError, forbidden, rule_error
 from tiemchung.registry.fields import (
@@ -94,6 +109,14 @@ _clean_name = lru_cache(maxsize=1 << 16)(clean_name)
 _clean_sex = lru_cache(maxsize=64)(clean_sex)
 
 
+@lru_cache(maxsize=1 << 14)
+def _address_ward(address: str) -> str | None:
+    """The 2021 ward code an address names (identity/places.py), memoised: a site's people
+    live in a handful of wards and the parse walks several name indexes."""
+    unit = ward_of_address(address, scheme="2021")
+    return unit.code if unit is not None else None
+
+
 _HASHED_FIELDS = tuple(f.name for f in fields(DoseSubmission) if f.name != "client_uuid")
 _hashed_values = attrgetter(*_HASHED_FIELDS)
 
@@ -106,6 +129,8 @@ class DoseResult:
     dose: dict[str, Any] | None = None
     person_id: str | None = None
     error: ServiceError | None = None
+    #: the sequence rules this dose broke; it is stored all the same (dose_rules.py)
+    warnings: list[DoseWarning] = field(default_factory=list)
 
     @property
     def status(self) -> int:
@@ -161,6 +186,11 @@ class _Pending:
     index: int
     sub: DoseSubmission
     row: dict[str, Any] = field(default_factory=dict)
+    #: the ward the typed address names, if it is a known ward (read off the writer thread)
+    address_ward: WardInfo | None = None
+    #: the register person whose history the sequence rules read, and what they found
+    subject: PersonRow | None = None
+    warnings: list[DoseWarning] = field(default_factory=list)
 
 
 def record_dose(
@@ -273,10 +303,13 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
     pending: list[_Pending] = []
     first_in_batch: dict[uuid.UUID, int] = {}
     twins: dict[int, int] = {}  # a UUID repeated inside the batch answers like its first
+    replayed: list[int] = []
     for i, (_actor, sub) in enumerate(items):
         if sub.client_uuid in stored:
             existing = stored[sub.client_uuid]
             results[i] = _replay(existing, hashes[i] == existing.submission_hash)
+            if results[i].dose is not None:
+                replayed.append(i)
         elif sub.client_uuid in first_in_batch:
             j = first_in_batch[sub.client_uuid]
             if hashes[i] == hashes[j]:
@@ -303,6 +336,11 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
         dialect,
     )
     links = [_link_person(persons, p) for p in pending]
+    for p, person in zip(pending, links, strict=True):
+        if not isinstance(person, ServiceError):
+            p.subject = person if person is not None else _matched_person(persons, p)
+    # Doses stored unlinked under the typed ID are history too for a dose that links to no
+    # one: the same card with the same typo last month left an unverified dose 2 there.
     unlinked = {
         p.row["national_id"]
         for p, person in zip(pending, links, strict=True)
@@ -311,26 +349,31 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
     if unlinked:
         history.update(store.unlinked_history(conn, unlinked, dialect))
     accepted: list[_Pending] = []
+    interval_of = _interval_lookup(lookups)
     for p, person in zip(pending, links, strict=True):
         if isinstance(person, ServiceError):
             results[p.index].error = person
             continue
         key: tuple[str, Any] | None = (
-            ("pk", person.id)
-            if person is not None
+            ("pk", p.subject.id)
+            if p.subject is not None
             else ("id", p.row["national_id"])
             if p.row["national_id"]
             else None
         )
         if key is not None:
-            try:
-                _check_sequence(lookups, history.setdefault(key, {}), p.sub)
-            except ServiceError as exc:
-                results[p.index].error = exc
-                continue
-            history[key][p.sub.dose_number] = (p.sub.dose_date, p.sub.product_code)
+            previous = history.setdefault(key, {})
+            if person is None and key[0] == "pk" and p.row["national_id"]:
+                for number, when in history.get(("id", p.row["national_id"]), {}).items():
+                    previous.setdefault(number, when)
+            p.warnings = dose_rules.sequence_warnings(
+                previous, p.sub.dose_number, p.sub.dose_date, interval_of
+            )
+            # The first record of a number stays the reference for a later double entry.
+            previous.setdefault(p.sub.dose_number, (p.sub.dose_date, p.sub.product_code))
         _finish_row(lookups, p, person)
         results[p.index].person_id = person.person_id if person is not None else None
+        results[p.index].warnings = p.warnings
         accepted.append(p)
 
     # 3. Insert accepted rows and their audit events, each in one statement.
@@ -341,19 +384,50 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
             results[p.index].created = True
             values = (dose_id, *_dose_values(p.row))
             results[p.index].dose = dict(zip(DOSE_COLUMNS, values, strict=True))
-        # 4. A dose that did not verify goes to its ward's worklist (never rejected).
+        # 4. A dose that did not verify goes to its ward's worklist (never rejected), and so
+        # does each sequence rule it broke (the commune fills the gap or checks the date).
         review = [
             entry_review.item_row(dose_id, p.row, _typed_candidates(persons, p))
             for p, dose_id in zip(accepted, ids, strict=True)
             if p.row["status"] == UNVERIFIED
         ]
+        for p, dose_id in zip(accepted, ids, strict=True):
+            if p.warnings:
+                review.extend(dose_rules.item_rows(dose_id, p.row, p.subject, p.warnings))
         if review:
             store.insert_review(conn, review)
 
+    # A replay answers the warnings the dose was stored with (read only when there are
+    # replays: a retry after a lost answer must not lose them).
+    if replayed:
+        found = store.stored_warnings(conn, [results[i].dose["id"] for i in replayed])  # type: ignore[index]
+        for i in replayed:
+            texts = found.get(results[i].dose["id"], [])  # type: ignore[index]
+            results[i].warnings = [
+                w for w in map(dose_rules.warning_of_segment, texts) if w is not None
+            ]
     for i, j in twins.items():
         twin = results[j]
-        results[i] = DoseResult(False, twin.dose, twin.person_id, twin.error)
+        results[i] = DoseResult(False, twin.dose, twin.person_id, twin.error, twin.warnings)
     return results
+
+
+def _interval_lookup(lookups: _Lookups) -> Any:
+    """Minimum days after a dose of ``product`` before the next (0 for an unknown product)."""
+
+    def interval_of(product_code: str) -> int:
+        product = lookups.product(product_code)
+        return product.min_interval_days if product is not None else 0
+
+    return interval_of
+
+
+def _matched_person(persons: Persons, p: _Pending) -> PersonRow | None:
+    """The register person an unverified dose belongs to as far as the desk could tell: the
+    person it chose (``person_id``), else the only one carrying the typed ID. The sequence
+    rules read this person's history; None when nobody (or several) fit."""
+    found = _typed_candidates(persons, p)
+    return found[0] if len(found) == 1 else None
 
 
 #: A stored row's values in DOSE_COLUMNS order after the id (the answer's dose dict).
@@ -470,7 +544,11 @@ def _prepare(
         "session_id": sub.session_id,
         "entered_by": actor.user_id,
     }
-    return _Pending(index, sub, row)
+    pending = _Pending(index, sub, row)
+    if sub.ward_code is None and row["address"]:
+        code = _address_ward(row["address"])
+        pending.address_ward = catalog.ward(code) if code is not None else None
+    return pending
 
 
 def _check_session(session: Session, sub: DoseSubmission) -> None:
@@ -528,43 +606,6 @@ def _agrees(person: PersonRow, row: dict[str, Any]) -> bool:
     return identity_agrees(person, row["full_name"], row["dob"], row["sex"])
 
 
-def _check_sequence(
-    catalog: _Lookups, previous: dict[int, tuple[date, str]], sub: DoseSubmission
-) -> None:
-    """Dose N needs dose N-1 at least the product's minimum interval earlier; no N twice."""
-    if sub.dose_number in previous:
-        raise rule_error(
-            "dose_number",
-            "dose_already_recorded",
-            f"Mũi {sub.dose_number} của người này đã được ghi nhận",
-            f"dose {sub.dose_number} is already recorded for this person",
-            status=409,
-        )
-    if sub.dose_number == 1:
-        return
-    prior = previous.get(sub.dose_number - 1)
-    if prior is None:
-        raise rule_error(
-            "dose_number",
-            "previous_dose_missing",
-            f"Chưa có mũi {sub.dose_number - 1} trước mũi {sub.dose_number}",
-            f"dose {sub.dose_number - 1} must be recorded before dose {sub.dose_number}",
-        )
-    prior_date, prior_product = prior
-    prior_prod = catalog.product(prior_product)
-    interval = prior_prod.min_interval_days if prior_prod is not None else 0
-    earliest = prior_date + timedelta(days=interval)
-    if sub.dose_date < earliest:
-        raise rule_error(
-            "dose_date",
-            "min_interval",
-            f"Mũi {sub.dose_number} sớm nhất từ ngày {earliest:%d/%m/%Y} "
-            f"({interval} ngày sau mũi trước)",
-            f"dose {sub.dose_number} may be given from {earliest.isoformat()} "
-            f"({interval} days after the previous dose)",
-        )
-
-
 def _finish_row(catalog: _Lookups, p: _Pending, person: PersonRow | None) -> None:
     row = p.row
     row["person_pk"] = person.id if person is not None else None
@@ -572,9 +613,11 @@ def _finish_row(catalog: _Lookups, p: _Pending, person: PersonRow | None) -> Non
     if person is not None:
         row["area_ward_code"], row["area_province_code"] = person.ward_code, person.province_code
         return
-    ward = catalog.ward(row["ward_code"]) if row["ward_code"] else None
+    # The commune that must review it: the typed ward, else the address's, else the site's.
+    ward = catalog.ward(row["ward_code"]) if row["ward_code"] else p.address_ward
+    if ward is not None:
+        row["area_ward_code"], row["area_province_code"] = ward.code, ward.province_code
+        return
     site = catalog.site(row["site_id"])
-    row["area_ward_code"] = row["ward_code"]
-    row["area_province_code"] = (
-        ward.province_code if ward is not None else site.province_code if site else None
-    )
+    row["area_ward_code"] = site.ward_code if site is not None else None
+    row["area_province_code"] = site.province_code if site is not None else None

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tiemchung.identity import IdentityError, normalize_name
+from tiemchung.registry.dose_rules import explain_segment
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.fields import clean_dob, clean_id, clean_phone, clean_sex
 
@@ -212,6 +213,9 @@ def _weight_words(w: float, tf: bool) -> tuple[str, str]:
 
 
 def _segment(text: str) -> Reason:
+    rule = explain_segment(text)  # a dose-rule warning: what is wrong and what to do
+    if rule is not None:
+        return Reason(*rule)
     if text == "exact pass":
         return Reason(
             "exact pass",

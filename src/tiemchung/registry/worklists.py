@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from tiemchung.identity import IdentityError, fold_name, normalize_name, ward_by_code
 from tiemchung.registry.audit import audit
 from tiemchung.registry.corrections import CORRECTABLE, FieldChange, link_dose
+from tiemchung.registry.dose_rules import DOSE_CHECK
 from tiemchung.registry.errors import FieldProblem, ServiceError, forbidden, not_found, rule_error
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
 from tiemchung.registry.models import Dose, Person, ReviewItem, User
@@ -50,7 +51,7 @@ REOPEN_ROLES = (Role.CENTRAL, Role.PROVINCE)
 OPEN = "open"
 STATUSES = ("open", "accepted", "rejected", "edited", "superseded")
 DECIDED = ("accepted", "rejected", "edited")
-KINDS = ("review", "not_found", "unverified", "ticket")
+KINDS = ("review", "not_found", "unverified", "ticket", DOSE_CHECK)
 MAX_PAGE = 500
 MAX_BULK = 500
 #: The dose facts shown next to the person fields (read-only here).
@@ -430,6 +431,26 @@ def _ticket_item(item: ReviewItem) -> bool:
     return item.kind == "ticket"
 
 
+def _close_dose_check(
+    session: Session, actor: Actor, item: ReviewItem, status: str, reason: str | None
+) -> dict[str, Any]:
+    """A dose-rule item (registry/dose_rules.py) is about the person's history, not about who
+    the dose belongs to: deciding it records that the commune dealt with it (accepted: done,
+    e.g. the missing dose entered from the card; rejected: nothing to do) and leaves the dose
+    and its link as they are."""
+    if item.status != OPEN:
+        raise already_decided(item)
+    done = status == "accepted"
+    why = (reason or "").strip() or (
+        "Đã xử lý / done" if done else "Không cần xử lý / nothing to do"
+    )
+    decision = {"action": "resolve" if done else "dismiss", "person_id": None}
+    _claim(session, actor, item, status, decision, why)
+    action = "review_item.accept" if done else "review_item.reject"
+    audit(session, actor, action, "review_item", item.id, decision | {"reason": why})
+    return _result(session, item, [])
+
+
 def accept(
     session: Session,
     actor: Actor,
@@ -444,6 +465,8 @@ def accept(
         from tiemchung.registry.tickets import decide_item
 
         return decide_item(session, actor, item, accept=True, reason=reason)
+    if item.kind == DOSE_CHECK:
+        return _close_dose_check(session, actor, item, "accepted", reason)
     if item.status != OPEN:
         raise already_decided(item)
     why = (reason or "").strip() or "Chấp nhận ứng viên / accepted the candidate"
@@ -506,6 +529,8 @@ def reject(
         from tiemchung.registry.tickets import decide_item
 
         return decide_item(session, actor, item, accept=False, reason=reason)
+    if item.kind == DOSE_CHECK:
+        return _close_dose_check(session, actor, item, "rejected", reason)
     if item.status != OPEN:
         raise already_decided(item)
     why = (reason or "").strip() or "Không phải người này / not this person"

@@ -1,0 +1,244 @@
+"""The record follows reality (issue 14): a dose that was given is always stored. Sequence
+rules warn and open a worklist item in the person's commune; they run on the register
+person's history, not on the typed identity; every unverified dose reaches a commune. On
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from tests.factories import submission, world
+from tiemchung.core import Platform
+from tiemchung.registry import worklists as wl
+from tiemchung.registry.dose_rules import sequence_warnings
+from tiemchung.registry.doses import DoseResult, DoseSubmission, record_doses
+from tiemchung.registry.models import Dose, Person, ReviewItem
+from tiemchung.registry.scope import Actor, Role
+from tiemchung.registry.worklist_explain import explain
+
+SYSTEM = Actor.system("tests")
+D1 = date(2021, 10, 1)
+#: Xã Nghĩa Mai, Huyện Nghĩa Đàn, Nghệ An (2021 GSO code), as the chip card prints it
+NGHIA_MAI = "16942"
+CARD_ADDRESS = "Xóm 2, Xã Nghĩa Mai, Huyện Nghĩa Đàn, Tỉnh Nghệ An"
+
+
+def record(platform: Platform, *subs: DoseSubmission) -> list[DoseResult]:
+    return platform.writer.run(
+        lambda s: record_doses(s, platform.catalog, SYSTEM, list(subs), today=date(2022, 6, 1))
+    )
+
+
+def stored(platform: Platform, sub: DoseSubmission) -> DoseResult:
+    (r,) = record(platform, sub)
+    assert r.error is None and r.created and r.dose is not None, r.error
+    return r
+
+
+def items_of(platform: Platform, result: DoseResult) -> list[ReviewItem]:
+    assert result.dose is not None
+    with platform.sessions() as s:
+        return list(
+            s.scalars(
+                select(ReviewItem)
+                .where(ReviewItem.dose_id == result.dose["id"])
+                .order_by(ReviewItem.id)
+            )
+        )
+
+
+def pk_of(platform: Platform, person_id: str) -> int:
+    with platform.sessions() as s:
+        pk = s.scalar(select(Person.id).where(Person.person_id == person_id))
+    assert pk is not None
+    return int(pk)
+
+
+def history(platform: Platform, *numbers: int) -> None:
+    """Doses ``numbers`` of P-AN stored verified, four weeks apart."""
+    for n in numbers:
+        r = stored(platform, submission("an", dose_number=n, dose_date=D1 + timedelta(28 * n)))
+        assert r.dose is not None and r.dose["status"] == "verified"
+
+
+def commune(ward_code: str, province_code: str) -> Actor:
+    return Actor(
+        user_id=None,
+        username=f"ward_{ward_code}",
+        role=Role.COMMUNE,
+        province_code=province_code,
+        ward_code=ward_code,
+    )
+
+
+# -- the issue's desk scenarios: the typed identity differs, the person has doses ----------------
+
+
+def _third_dose_with(platform: Platform, **typed: str) -> DoseResult:
+    history(platform, 1, 2)
+    return stored(
+        platform, submission("an", dose_number=3, dose_date=D1 + timedelta(28 * 3), **typed)
+    )
+
+
+def test_name_off_with_doses_one_and_two_records_dose_three(platform: Platform) -> None:
+    r = _third_dose_with(platform, full_name="Nguyễn Văn Ang")
+    assert r.dose is not None and r.dose["status"] == "unverified"
+    assert r.warnings == []  # the register person's doses 1 and 2 are its history
+    (item,) = items_of(platform, r)
+    assert (item.kind, item.reason, item.ward_code) == (
+        "unverified",
+        "fields_differ",
+        world().wards["a1"],
+    )
+
+
+def test_dob_off_by_a_month_records_dose_three(platform: Platform) -> None:
+    r = _third_dose_with(platform, dob="1985-05-12")
+    assert r.dose is not None and r.dose["status"] == "unverified" and r.warnings == []
+    (item,) = items_of(platform, r)
+    assert (item.kind, item.mismatches, item.ward_code) == (
+        "unverified",
+        "dob",
+        world().wards["a1"],
+    )
+
+
+def test_diacritics_off_records_dose_three(platform: Platform) -> None:
+    r = _third_dose_with(platform, full_name="Nguyen Van An")
+    assert r.dose is not None and r.dose["status"] == "unverified" and r.warnings == []
+    assert [i.kind for i in items_of(platform, r)] == ["unverified"]
+
+
+def test_a_gap_in_history_warns_and_opens_an_item_for_the_commune(platform: Platform) -> None:
+    """Doses 1 and 3 stored, dose 4 given (name typed off): stored, with a warning that dose
+    2 is missing and an item in P-AN's commune that says to enter it from the card."""
+    history(platform, 1, 3)
+    r = stored(
+        platform,
+        submission("an", full_name="Nguyễn Văn Ang", dose_number=4, dose_date=D1 + timedelta(200)),
+    )
+    (w,) = r.warnings
+    assert (w.code, w.field) == ("previous_dose_missing", "dose_number")
+    assert w.message_vi == "Chưa có mũi 2 trong hệ thống — hãy nhập từ phiếu/thẻ tiêm"
+    assert w.message_en == "dose 2 missing from the system — enter it from the vaccination card"
+    unverified, check = items_of(platform, r)
+    assert unverified.kind == "unverified"
+    assert (check.kind, check.reason, check.status) == (
+        "dose_check",
+        "previous_dose_missing",
+        "open",
+    )
+    assert check.ward_code == world().wards["a1"] and check.person_pk == pk_of(platform, "P-AN")
+    (reason,) = explain(check.explanation)
+    assert reason.vi.startswith("Chưa có mũi 2 trong hệ thống")
+    assert "Việc cần làm: xem phiếu/thẻ tiêm" in reason.vi and "To do:" in reason.en
+
+
+def test_a_missing_previous_dose_never_blocks_a_verified_dose(platform: Platform) -> None:
+    r = stored(platform, submission("an", dose_number=3))
+    assert r.dose is not None and r.dose["status"] == "verified"
+    (w,) = r.warnings
+    assert w.message_vi.startswith("Chưa có mũi 1, 2 trong hệ thống")
+    assert w.message_en.startswith("doses 1, 2 missing from the system")
+    (item,) = items_of(platform, r)
+    assert (item.kind, item.ward_code) == ("dose_check", world().wards["a1"])
+
+
+def test_an_early_dose_is_stored_with_how_early(platform: Platform) -> None:
+    history(platform, 1)  # Pfizer: 21 days; dose 1 on D1 + 28
+    r = stored(platform, submission("an", dose_number=2, dose_date=D1 + timedelta(28 + 11)))
+    (w,) = r.warnings
+    assert (w.code, w.field) == ("min_interval", "dose_date")
+    assert w.message_vi.startswith("Mũi 2 tiêm sớm 10 ngày")
+    assert w.message_en.startswith("dose 2 given 10 days early")
+    (item,) = items_of(platform, r)
+    assert (item.kind, item.reason) == ("dose_check", "min_interval")
+
+
+def test_a_dose_recorded_twice_is_a_possible_double_entry(platform: Platform) -> None:
+    history(platform, 1)
+    r = stored(platform, submission("an", dose_date=D1 + timedelta(30)))
+    (w,) = r.warnings
+    assert w.code == "dose_recorded_twice"
+    assert w.message_vi == "Mũi 1 đã được ghi nhận ngày 29/10/2021 — có thể nhập trùng"
+    (item,) = items_of(platform, r)
+    assert item.reason == "dose_recorded_twice"
+    (reason,) = explain(item.explanation)
+    assert "nhập trùng" in reason.vi and "double entry" in reason.en
+
+
+def test_a_retry_answers_the_warnings_the_dose_was_stored_with(platform: Platform) -> None:
+    sub = submission("an", dose_number=2)
+    first = stored(platform, sub)
+    (again,) = record(platform, sub)
+    assert (first.status, again.status) == (201, 200)
+    assert again.warnings == first.warnings != []
+    assert len(items_of(platform, first)) == 1  # the retry opened nothing more
+
+
+def test_closing_a_dose_check_item_leaves_the_dose_as_it_is(platform: Platform) -> None:
+    r = stored(platform, submission("an", dose_number=2))
+    (item,) = items_of(platform, r)
+    ward_a1 = commune(world().wards["a1"], "01")
+    done = platform.writer.run(lambda s: wl.accept(s, ward_a1, item.id, reason="đã nhập mũi 1"))
+    assert (done["status"], done["changes"], done["dose_status"]) == ("accepted", [], "verified")
+    with platform.sessions() as s:
+        dose = s.get(Dose, r.dose["id"])  # type: ignore[index]
+        assert dose is not None and dose.person_pk == pk_of(platform, "P-AN")
+
+
+# -- every unverified dose reaches a commune -------------------------------------------------------
+
+
+def test_an_unknown_person_goes_to_the_ward_of_the_scanned_address(platform: Platform) -> None:
+    stranger = dict(national_id="040190000001", full_name="Hồ Thị Lạ", dob="1990-01-01")
+    r = stored(platform, submission(None, **stranger, address=CARD_ADDRESS))
+    assert r.dose is not None and r.dose["status"] == "unverified"
+    assert r.dose["ward_code"] is None  # as entered
+    assert (r.dose["area_ward_code"], r.dose["area_province_code"]) == (NGHIA_MAI, "40")
+    (item,) = items_of(platform, r)
+    assert (item.kind, item.ward_code) == ("unverified", NGHIA_MAI)
+    # the commune's own "chưa xác minh" filter shows it
+    with platform.sessions() as s:
+        page = wl.list_items(s, commune(NGHIA_MAI, "40"), wl.WorklistQuery(kind="unverified"))
+    assert [i["dose_id"] for i in page.items] == [r.dose["id"]]
+
+
+def test_a_typed_ward_wins_over_the_address(platform: Platform) -> None:
+    w = world()
+    r = stored(platform, submission(None, ward_code=w.wards["b2"], address=CARD_ADDRESS))
+    assert r.dose is not None and r.dose["area_ward_code"] == w.wards["b2"]
+
+
+def test_without_ward_or_readable_address_the_sites_ward(platform: Platform) -> None:
+    w = world()
+    r = stored(platform, submission(None, address="Xóm 3", site_id=w.sites["b1"]))
+    assert r.dose is not None and r.dose["area_ward_code"] == w.wards["b1"]
+    (item,) = items_of(platform, r)
+    assert item.ward_code == w.wards["b1"]
+
+
+# -- the rule itself -------------------------------------------------------------------------------
+
+
+def test_sequence_warnings_rule() -> None:
+    def pfizer(_: str) -> int:
+        return 21
+
+    day = date(2021, 10, 1)
+    assert sequence_warnings({}, 1, day, pfizer) == []
+    assert sequence_warnings({1: (day, "PFIZER")}, 2, day + timedelta(21), pfizer) == []
+    (early,) = sequence_warnings({1: (day, "PFIZER")}, 2, day + timedelta(20), pfizer)
+    assert early.message_en.startswith("dose 2 given 1 day early (earliest 22/10/2021")
+    (gap,) = sequence_warnings(
+        {1: (day, "PFIZER"), 3: (day, "PFIZER")}, 5, day + timedelta(5), pfizer
+    )
+    assert (gap.code, gap.message_vi) == (
+        "previous_dose_missing",
+        "Chưa có mũi 2, 4 trong hệ thống — hãy nhập từ phiếu/thẻ tiêm",
+    )
+    gap, early = sequence_warnings({2: (day, "PFIZER")}, 3, day + timedelta(1), pfizer)
+    assert (gap.code, early.code) == ("previous_dose_missing", "min_interval")
