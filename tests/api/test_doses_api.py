@@ -63,7 +63,6 @@ def test_rule_violations_are_problem_documents(api: Api, platform: Platform) -> 
     tomorrow = date.today() + timedelta(days=2)
     cases = [
         (payload("an", lot_number="NOPE"), 422, "lot_number", "unknown_lot"),
-        (payload("an", dose_number=2), 422, "dose_number", "previous_dose_missing"),
         (payload("an", dose_date=tomorrow), 422, "dose_date", "future_date"),
         (payload(None, ward_code=w.wards["b1"]), 403, "ward_code", "out_of_area"),
     ]
@@ -74,6 +73,56 @@ def test_rule_violations_are_problem_documents(api: Api, platform: Platform) -> 
         assert problem["type"].endswith(rule)
         assert " / " in problem["errors"][0]["message"]  # Vietnamese / English
     assert _doses(platform) == 0
+
+
+def test_sequence_rules_answer_201_with_warnings(api: Api, platform: Platform) -> None:
+    """Was 422 previous_dose_missing: a dose that was given is stored; the answer says what
+    is unusual, in both languages, and the retry repeats it."""
+    body = payload("an", dose_number=2)
+    r = api.post("/doses", "site_a1", json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "verified" and r.json()["person_id"] == "P-AN"
+    assert r.json()["warnings"] == [
+        {
+            "code": "previous_dose_missing",
+            "field": "dose_number",
+            "message_vi": "Chưa có mũi 1 trong hệ thống — hãy nhập từ phiếu/thẻ tiêm",
+            "message_en": "dose 1 missing from the system — enter it from the vaccination card",
+        }
+    ]
+    again = api.post("/doses", "site_a1", json=body)
+    assert again.status_code == 200 and again.json()["warnings"] == r.json()["warnings"]
+    assert _doses(platform) == 1
+
+
+def test_a_typed_name_off_with_a_gap_in_history_is_stored(api: Api, platform: Platform) -> None:
+    """The issue's API case: a person with doses 1 and 3, dose 4 sent with the name typed
+    differently. Was: 422 "dose 3 must be recorded before dose 4", nothing stored."""
+    for n, day in ((1, date(2021, 8, 1)), (3, date(2021, 11, 1))):
+        ok = api.post("/doses", "site_a1", json=payload("an", dose_number=n, dose_date=day))
+        assert ok.status_code == 201, ok.text
+    body = payload("an", full_name="Nguyễn Văn Ân", dose_number=4, dose_date=date(2022, 2, 1))
+    r = api.post("/doses:batch", "site_a1", json={"doses": [body]})
+    (item,) = r.json()["results"]
+    assert item["status"] == 201 and item["problem"] is None
+    assert item["dose"]["status"] == "unverified"
+    assert [(w["code"], w["message_en"]) for w in item["dose"]["warnings"]] == [
+        (
+            "previous_dose_missing",
+            "dose 2 missing from the system — enter it from the vaccination card",
+        )
+    ]
+    assert _doses(platform) == 3
+
+
+def test_openapi_documents_the_warnings(api: Api) -> None:
+    spec = api.client.get("/api/v1/openapi.json").json()
+    created = spec["paths"]["/api/v1/doses"]["post"]["responses"]["201"]["content"]
+    assert created["application/json"]["schema"]["$ref"].endswith("/DoseRecorded")
+    recorded = spec["components"]["schemas"]["DoseRecorded"]
+    assert recorded["properties"]["warnings"]["items"]["$ref"].endswith("/DoseWarning")
+    (example,) = recorded["examples"]
+    assert example["warnings"][0]["code"] == "previous_dose_missing"
 
 
 def test_batch_answers_each_item(api: Api, platform: Platform) -> None:
@@ -172,7 +221,7 @@ def test_health_and_openapi(api: Api) -> None:
 def test_batch_answers_match_the_published_models(api: Api, platform: Platform) -> None:
     """The batch answer is built as dicts for speed: it must still be exactly what the
     documented models (DoseBatchResult, DosePublic) serialise to."""
-    from tiemchung.api.schemas import DoseBatchResult, DosePublic
+    from tiemchung.api.schemas import DoseBatchResult, DoseRecorded
 
     items = [payload("an"), payload("binh", lot_number="NOPE"), payload(None)]
     r = api.post("/doses:batch", "site_a1", json={"doses": items})
@@ -182,9 +231,9 @@ def test_batch_answers_match_the_published_models(api: Api, platform: Platform) 
     assert DoseBatchResult.model_validate(sent).model_dump(mode="json") == sent
     retry = api.post("/doses", "site_a1", json=items[0])
     assert retry.status_code == 200
-    assert DosePublic.model_validate(retry.json()).model_dump(mode="json") == retry.json()
+    assert DoseRecorded.model_validate(retry.json()).model_dump(mode="json") == retry.json()
     assert retry.json() == sent["results"][0]["dose"]
-    assert list(retry.json()) == list(DosePublic.model_fields)
+    assert list(retry.json()) == list(DoseRecorded.model_fields)
 
 
 def test_batch_body_errors_are_problem_documents(api: Api, platform: Platform) -> None:

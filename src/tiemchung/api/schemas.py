@@ -77,6 +77,60 @@ class DosePublic(BaseModel):
     record_id: str | None
 
 
+class DoseWarning(BaseModel):
+    """A dose-sequence rule the dose broke; the dose was stored all the same and a worklist
+    item was opened in the person's commune."""
+
+    code: str = Field(description="previous_dose_missing | min_interval | dose_recorded_twice")
+    field: str = Field(description="The field it is about: dose_number | dose_date")
+    message_vi: str
+    message_en: str
+
+
+_RECORDED_EXAMPLE = {
+    "id": 1042,
+    "client_uuid": _DOSE_EXAMPLE["client_uuid"],
+    "status": "verified",
+    "person_id": "P-000123",
+    "full_name": "Trần Thị Mai",
+    "national_id": "040190123456",
+    "dob": "1990-05-12",
+    "sex": "F",
+    "phone": "0912345678",
+    "ward_code": "16681",
+    "address": "Xóm 3",
+    "product_code": "PFIZER",
+    "lot_id": 7,
+    "dose_number": 3,
+    "dose_date": "2021-10-05",
+    "site_id": "S0001",
+    "session_id": None,
+    "record_id": None,
+    "warnings": [
+        {
+            "code": "previous_dose_missing",
+            "field": "dose_number",
+            "message_vi": "Chưa có mũi 2 trong hệ thống — hãy nhập từ phiếu/thẻ tiêm",
+            "message_en": "dose 2 missing from the system — enter it from the vaccination card",
+        }
+    ],
+}
+
+
+class DoseRecorded(DosePublic):
+    """The stored dose as ``POST /doses`` (and each item of a batch) answers it, with the
+    sequence rules it broke. Those rules never refuse a dose that was given: it is stored,
+    the warnings say what is unusual, and each opened a worklist item (kind ``dose_check``)
+    in the person's commune. A retry (200) repeats the warnings the dose was stored with."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_RECORDED_EXAMPLE]})
+
+    warnings: list[DoseWarning] = Field(
+        default_factory=list,
+        description="Sequence rules broken (missing earlier dose, too early, recorded twice)",
+    )
+
+
 class DoseBatchCreate(BaseModel):
     """Up to 1,000 doses; each is checked on its own and answered on its own."""
 
@@ -135,7 +189,7 @@ def submission_of(item: dict[str, Any]) -> DoseSubmission:
 class DoseBatchItem(BaseModel):
     index: int
     status: int = Field(description="201 created, 200 already recorded, 4xx refused")
-    dose: DosePublic | None = None
+    dose: DoseRecorded | None = None
     problem: dict[str, Any] | None = None
 
 

@@ -28,6 +28,7 @@ from tiemchung.api.schemas import (
     DoseBatchResult,
     DoseCreate,
     DosePublic,
+    DoseRecorded,
     Page,
     submission_of,
 )
@@ -66,6 +67,7 @@ def _public(result: DoseResult) -> dict[str, Any]:
     assert dose is not None
     out = {f: dose.get(f) for f in _PUBLIC_FIELDS}
     out["person_id"] = result.person_id
+    out["warnings"] = [w.as_dict() for w in result.warnings]
     return out
 
 
@@ -76,14 +78,21 @@ def _orjson(body: Any, status: int = 200) -> Response:
 @router.post(
     "/doses",
     status_code=201,
-    response_model=DosePublic,
+    response_model=DoseRecorded,
     responses={
-        200: {"description": "Already recorded: the original dose", "model": DosePublic},
+        201: {"description": "Recorded, with any sequence warnings", "model": DoseRecorded},
+        200: {"description": "Already recorded: the original dose", "model": DoseRecorded},
         **_ERRORS,
     },
 )
 async def create_dose(body: DoseCreate, actor: CurrentActor, platform: PlatformDep) -> Response:
-    """Record one dose. A retry with the same `client_uuid` returns the original (200)."""
+    """Record one dose. A retry with the same `client_uuid` returns the original (200).
+
+    A dose that was given is always stored: only invalid input is refused (unknown or expired
+    lot, unknown product, site or ward, a future date, malformed fields, a session that does
+    not match, a `client_uuid` reused for other content). A missing earlier dose, a dose
+    before the minimum interval or a dose number already recorded are answered as `warnings`
+    on the 201, and each opens a worklist item in the person's commune."""
     require_roles(actor, *_WRITERS)
     result = await platform.record_dose(actor, body.to_submission())
     if result.error is not None:
