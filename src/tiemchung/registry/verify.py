@@ -39,7 +39,13 @@ from typing import Any
 from sqlalchemy import Row, Table, and_, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from tiemchung.identity import IdentityError, fold_name, id_conflicts, parse_cccd_qr
+from tiemchung.identity import (
+    IdentityError,
+    fold_name,
+    id_conflicts,
+    parse_cccd_qr,
+    ward_of_address,
+)
 from tiemchung.identity.ids import parse_national_id
 from tiemchung.registry.errors import FieldProblem, ServiceError, rule_error
 from tiemchung.registry.fields import (
@@ -92,6 +98,8 @@ class Typed:
     sex: str | None
     ward_code: str | None
     source: str  # "qr" | "fields"
+    #: the address as the card prints it (QR only): the dose carries it to its commune
+    address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +189,13 @@ def _check_text(name: str, value: str | None) -> None:
         )
 
 
+def _ward_of(address: str) -> str | None:
+    """The 2021 ward code the card's address names (``Xóm 2, Xã Nghĩa Mai, Huyện Nghĩa Đàn,
+    Tỉnh Nghệ An``), so the desk shows the scanned ward and the dose reaches its commune."""
+    unit = ward_of_address(address, scheme="2021")
+    return unit.code if unit is not None else None
+
+
 def clean_record(record: VerifyRecord) -> Typed:
     """Parse the QR payload or clean the typed fields; a bad value is a 422 naming its field."""
     for field_name in ("qr", "national_id", "full_name", "dob", "sex", "ward_code"):
@@ -206,8 +221,9 @@ def clean_record(record: VerifyRecord) -> Typed:
             full_name=card_name,
             dob=card.dob.isoformat(),
             sex="M" if card.sex == "male" else "F",
-            ward_code=record.ward_code,
+            ward_code=record.ward_code or _ward_of(card.address),
             source="qr",
+            address=card.address or None,
         )
     cid = clean_id(record.national_id)
     name = (
@@ -522,7 +538,12 @@ def verify(
             .order_by(_D.dose_number, _D.dose_date)
         ).all()
         v.unlinked_doses = _entries([r for r in typed_id if r.person_pk is None])
+    # A person's next dose counts the doses stored unlinked under the typed ID too (as the
+    # dose path's sequence rules do): dose 2 saved unverified last month, name typed off.
     history = v.doses if person is not None else v.unlinked_doses
+    if person is not None and v.unlinked_doses:
+        known = {d.dose_number for d in v.doses}
+        history = history + [d for d in v.unlinked_doses if d.dose_number not in known]
     if status != AMBIGUOUS:
         v.next_dose = next_dose(history, _products(conn, {d.product_code for d in history}))
     v.read_person_ids = [p.person_id for p in ([person] if person is not None else persons)]

@@ -2,9 +2,11 @@
 
 The check-in asks :func:`tiemchung.registry.verify.verify` (the same rule the dose path uses to
 decide verified or unverified); the dose is recorded by :meth:`Platform.record_dose`, the call
-the API's ``POST /doses`` makes. This module only turns their answers into what a page needs
-(prefilled form values, messages in the page's language) and a submitted form back into a
-:class:`~tiemchung.registry.doses.DoseSubmission`.
+the API's ``POST /doses`` makes. The sequence warnings the desk shows before the dose is saved
+come from the dose path's own rule (registry/dose_rules.py) on the history the check-in read,
+so the nurse reads the same words before and after saving. This module only turns their
+answers into what a page needs (prefilled form values, messages in the page's language) and a
+submitted form back into a :class:`~tiemchung.registry.doses.DoseSubmission`.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import IdentityError, parse_dob, parse_national_id
+from tiemchung.registry.dose_rules import DoseWarning, sequence_warnings
 from tiemchung.registry.doses import DoseSubmission
 from tiemchung.registry.errors import FieldProblem, ServiceError
 from tiemchung.registry.models import Lot, Product, VaccinationSession
 from tiemchung.registry.scope import Actor
-from tiemchung.registry.verify import Verification, VerifyRecord
+from tiemchung.registry.verify import MISMATCH, VERIFIED, Verification, VerifyRecord
 
 #: The fields of the dose form, in the order a nurse reads them.
 FORM_FIELDS = (
@@ -37,6 +40,11 @@ FORM_FIELDS = (
     "dose_date",
     "person_id",
     "client_uuid",
+    # carried from the check-in: its status (the form warns when the dose will be
+    # unverified), and the scanned address and its ward (the dose's commune)
+    "match",
+    "address",
+    "ward_code",
 )
 
 
@@ -60,6 +68,8 @@ class Problem:
 class DoseForm:
     values: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
+    #: the sequence warnings predicted for the prefilled dose, in the page's language
+    warnings: list[str] = field(default_factory=list)
 
     def errors_for(self, name: str) -> list[str]:
         return [p.text for p in self.problems if p.field == name]
@@ -144,9 +154,33 @@ def prefill(
         "lot_number": lot,
         "dose_number": str(nxt.dose_number if nxt else 1),
         "dose_date": f"{today:%d/%m/%Y}",
-        "person_id": (person.get("person_id") or "") if v.status == "verified" else "",
+        # The register person the check-in matched, also when a field differs: the dose is
+        # then saved unverified, but its sequence is checked against this person's history.
+        "person_id": (person.get("person_id") or "") if v.status in (VERIFIED, MISMATCH) else "",
         "client_uuid": str(uuid.uuid4()),
+        "match": v.status,
+        "address": t.address or "",
+        "ward_code": t.ward_code or "",
     }
+
+
+def predicted_warnings(
+    v: Verification, dose_number: int, day: date, interval_of: Any
+) -> list[DoseWarning]:
+    """What the dose path will warn about this dose, predicted from the check-in's history:
+    the register person's doses (and, unless verified, the ones stored unlinked under the
+    typed ID, as the dose path counts them), or only the latter for someone not found."""
+    if v.status not in ("verified", "mismatch", "not_found"):
+        return []  # several candidates: the dose path will not know whose history it is
+    history = {d.dose_number: (d.dose_date, d.product_code) for d in v.doses}
+    if v.status != "verified":
+        for d in v.unlinked_doses:
+            history.setdefault(d.dose_number, (d.dose_date, d.product_code))
+    return sequence_warnings(history, dose_number, day, interval_of)
+
+
+def warning_texts(warnings: list[DoseWarning], lang: str) -> list[str]:
+    return [say(lang, w.message_vi, w.message_en) for w in warnings]
 
 
 def _ddmmyyyy(iso: str) -> str:
@@ -200,9 +234,7 @@ def submission_from(
         )
     if chosen is not None:
         product = chosen.product_code
-    dose_date = take(
-        "dose_date", lambda: parse_day(form.get("dose_date", ""), "dose_date", today)
-    )
+    dose_date = take("dose_date", lambda: parse_day(form.get("dose_date", ""), "dose_date", today))
     dob_text = form.get("dob", "").strip()
     dob = None
     if dob_text:
@@ -247,6 +279,7 @@ def submission_from(
     if problems:
         raise ServiceError(422, "Invalid / Không hợp lệ", problems)
     assert actor.site_id is not None and dose_date is not None
+    ward_code = form.get("ward_code", "").strip()
     return DoseSubmission(
         client_uuid=client_uuid,
         full_name=form["full_name"].strip(),
@@ -260,4 +293,6 @@ def submission_from(
         sex=form.get("sex") or None,
         person_id=form.get("person_id") or None,
         session_id=chosen.id if chosen is not None else None,
+        ward_code=ward_code if ward_code.isdigit() and len(ward_code) == 5 else None,
+        address=form.get("address", "").strip() or None,
     )

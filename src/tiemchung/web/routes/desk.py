@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from tiemchung.core import Platform
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.registry.verify import Verification, verify
+from tiemchung.registry.verify import Verification, VerifyRecord, verify
 from tiemchung.web import desk, pages
 from tiemchung.web.guard import Csrf, WebActor, platform_of, require_role
 from tiemchung.web.printing import certificate_pdf
@@ -44,6 +44,16 @@ def _context(platform: Platform, actor: Actor, today: date) -> dict[str, Any]:
         "site_name": lambda sid: _name(platform.catalog.site(sid or ""), sid),
         "mismatch_by_field": lambda v: {m.field: m for m in v.mismatches},
     }
+
+
+def _interval_of(platform: Platform) -> Any:
+    """Minimum days after a dose of a product before the next (the catalog's, cached)."""
+
+    def interval_of(code: str) -> int:
+        product = platform.catalog.product(code)
+        return product.min_interval_days if product is not None else 0
+
+    return interval_of
 
 
 def _name(found: Any, code: str | None) -> str:
@@ -92,7 +102,9 @@ async def check_in(
     await platform.audit_read(actor, "person.read", "person", v.read_person_ids)
     fallback = v.next_dose.product_code if v.next_dose else None
     values = desk.prefill(v, ctx["sessions"], ctx["lots"], today, fallback)
-    form = desk.DoseForm(values)
+    number = int(values["dose_number"])
+    warnings = desk.predicted_warnings(v, number, today, _interval_of(platform))
+    form = desk.DoseForm(values, warnings=desk.warning_texts(warnings, lang))
     return pages.render(request, "desk/_match.html", ctx | {"v": v, "form": form}, actor=actor)
 
 
@@ -110,7 +122,7 @@ def _message(
 
 async def _form_values(request: Request) -> dict[str, str]:
     form = await request.form()
-    return {k: str(form.get(k) or "")[:200] for k in desk.FORM_FIELDS}
+    return {k: str(form.get(k) or "")[: 500 if k == "address" else 200] for k in desk.FORM_FIELDS}
 
 
 @router.post("/desk/dose", dependencies=[Csrf])
@@ -131,6 +143,9 @@ async def record_dose(request: Request, actor: WebActor) -> Response:
     if result.error is not None:
         return _form_again(request, actor, ctx, values, result.error, lang)
     assert result.dose is not None
+    v = await run_in_threadpool(_history_after, platform, actor, sub)
+    if v is not None:
+        await platform.audit_read(actor, "person.read", "person", v.read_person_ids)
     return pages.render(
         request,
         "desk/_recorded.html",
@@ -140,10 +155,30 @@ async def record_dose(request: Request, actor: WebActor) -> Response:
             "person_id": result.person_id,
             "replayed": not result.created,
             "lot_number": sub.lot_number,
+            "warnings": desk.warning_texts(result.warnings, lang),
+            "v": v,
         },
         actor=actor,
         status=result.status,
     )
+
+
+def _history_after(platform: Platform, actor: Actor, sub: Any) -> Verification | None:
+    """The check-in read again after the dose is stored, so the history and the next dose
+    shown above the answer include it (they were the check-in's, one dose behind). None when
+    the typed fields identify no one the check-in could look up (no ID, no name and DOB)."""
+    record = VerifyRecord(
+        national_id=sub.national_id,
+        full_name=sub.full_name,
+        dob=sub.dob,
+        sex=sub.sex,
+        ward_code=sub.ward_code,
+    )
+    try:
+        with platform.sessions() as session:
+            return verify(session, actor, record, audit=False)
+    except ServiceError:
+        return None
 
 
 def _form_again(
