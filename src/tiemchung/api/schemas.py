@@ -13,7 +13,7 @@ from tiemchung.registry.doses import DoseSubmission
 
 T = TypeVar("T")
 
-_DOSE_EXAMPLE = {
+_DOSE_EXAMPLE: dict[str, Any] = {
     "client_uuid": "3f1c2a9e-7b4d-4f0a-9c11-2b7e5d8a6c01",
     "full_name": "Trần Thị Mai",
     "national_id": "040190123456",
@@ -87,7 +87,7 @@ class DoseWarning(BaseModel):
     message_en: str
 
 
-_RECORDED_EXAMPLE = {
+_RECORDED_EXAMPLE: dict[str, Any] = {
     "id": 1042,
     "client_uuid": _DOSE_EXAMPLE["client_uuid"],
     "status": "verified",
