@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from tests.web.conftest import DemoServer
+from tests.web.conftest import SCREENSHOTS, DemoServer
 from tests.web.test_browser import focused_id, sign_in
 from tiemchung.identity import fold_name
 from tiemchung.registry.models import Dose, Lot, Person, Site, User
@@ -191,8 +191,10 @@ def test_a_gap_in_history_stores_the_dose_and_asks_the_commune_to_fill_it(
 ) -> None:
     desk = browser.new_context(viewport={"width": 1366, "height": 900}, locale="vi-VN")
     try:
-        answer = record_at_the_desk(desk.new_page(), demo_server, GAP)
+        at_desk = desk.new_page()
+        answer = record_at_the_desk(at_desk, demo_server, GAP)
         assert "Chưa có mũi 2 trong hệ thống — hãy nhập từ phiếu/thẻ tiêm" in answer
+        at_desk.screenshot(path=str(SCREENSHOTS / "desk-warning.png"), full_page=True)
     finally:
         desk.close()
     commune = browser.new_context(viewport={"width": 1366, "height": 900}, locale="vi-VN")
@@ -201,6 +203,7 @@ def test_a_gap_in_history_stores_the_dose_and_asks_the_commune_to_fill_it(
         item = read_on_the_worklist(page, demo_server, GAP, "dose_check")
         assert "kiểm tra lịch sử tiêm" in item
         assert "Chưa có mũi 2 trong hệ thống" in item and "Việc cần làm" in item
+        page.screenshot(path=str(SCREENSHOTS / "worklist-dose-check.png"), full_page=True)
         # the commune closes it once the card's dose 2 is entered
         page.fill("#done-reason", "đã nhập mũi 2 từ thẻ tiêm")
         page.click("#accept")
