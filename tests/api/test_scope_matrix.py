@@ -149,6 +149,14 @@ def _total(expected: dict[str, int]) -> Callable[[str, Any, dict[str, Any]], Non
     return check
 
 
+def _people_counted(expected: dict[str, int]) -> Callable[[str, Any, dict[str, Any]], None]:
+    def check(role: str, r: Any, ids: dict[str, Any]) -> None:
+        _total(expected)(role, r, ids)
+        _people(role, r, ids)
+
+    return check
+
+
 def _batch_result(expected: dict[str, int]) -> Callable[[str, Any, dict[str, Any]], None]:
     def check(role: str, r: Any, ids: dict[str, Any]) -> None:
         assert r.json()["results"][0]["status"] == expected[role]
@@ -205,17 +213,14 @@ MATRIX: dict[str, list[Case]] = {
             "GET",
             "/persons",
             st(200, 200, 200, 200, 200, 403, 403, 200, 401),
-            check=lambda role, r, ids: (_total(PERSON_TOTAL)(role, r, ids), _people(role, r, ids)),
+            check=_people_counted(PERSON_TOTAL),
         ),
         Case(  # the exact look-up of the person checking in: a site gets the desk view
             "GET",
             "/persons",
             st(200, 200, 200, 200, 200, 200, 200, 200, 401),
             kw=lambda ids: {"params": {"national_id": "040065333444"}},
-            check=lambda role, r, ids: (
-                _total(DUNG_BY_ID_TOTAL)(role, r, ids),
-                _people(role, r, ids),
-            ),
+            check=_people_counted(DUNG_BY_ID_TOTAL),
         ),
     ],
     "GET /persons/{person_id}": [
@@ -523,13 +528,12 @@ def _scene(api: Api, platform: Platform, settings: Settings) -> dict[str, Any]:
         r = api.post("/doses", "central", json=_stranger(n))
         assert r.status_code == 201 and r.json()["status"] == "unverified", r.text
         dose_id = r.json()["id"]
-        items.append(
-            platform.writer.run(
-                lambda s, d=dose_id: review_item(
-                    s, d, [("dung", 0.6, {"full_name": "Phạm Văn Dũng"})], ward="b1"
-                )
-            )
-        )
+        cands = [("dung", 0.6, {"full_name": "Phạm Văn Dũng"})]
+
+        def make(s: Any, d: int = dose_id, c: Any = cands) -> int:
+            return review_item(s, d, c, ward="b1")
+
+        items.append(platform.writer.run(make))
     names = ("item_read", "item_accept", "item_reject", "item_edit", "item_bulk")
     ids.update(zip(names, items, strict=True))
     ids["item_decided"] = items[0]

@@ -43,7 +43,7 @@ class PersonQuery:
         return bool(self.national_id or self.old_id or (self.full_name and self.dob))
 
 
-def person_select(actor: Actor, q: PersonQuery) -> Select[tuple[Person]]:
+def person_select(actor: Actor, q: PersonQuery) -> Select[Person]:
     """The scoped query; raises when a site user asks for a list rather than a person."""
     stmt = select(Person)
     if actor.role is Role.SITE:
