@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any, Generic, NotRequired, TypeVar
+from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
@@ -201,6 +201,11 @@ class DoseBatchResult(BaseModel):
 
 
 class PersonPublic(BaseModel):
+    """A register person as the caller may see them (``registry/persons.py``,
+    ``person_view``): ``view`` ``full`` is the whole record (central; a province or commune
+    for persons of its area; a citizen for itself); ``desk`` (a site) masks the ID numbers
+    and has no ``phone`` or ``address`` keys at all."""
+
     model_config = ConfigDict(
         from_attributes=True,
         json_schema_extra={
@@ -214,23 +219,36 @@ class PersonPublic(BaseModel):
                     "sex": "F",
                     "ward_code": "16681",
                     "province_code": "40",
+                    "view": "full",
                     "address": "Xóm 3",
                     "phone": "0912345678",
-                }
+                },
+                {
+                    "person_id": "P0000123",
+                    "national_id": "0401******56",
+                    "old_id": "1861***56",
+                    "full_name": "Trần Thị Mai",
+                    "dob": "1990-05-12",
+                    "sex": "F",
+                    "ward_code": "16681",
+                    "province_code": "40",
+                    "view": "desk",
+                },
             ]
         },
     )
 
     person_id: str
-    national_id: str | None
-    old_id: str | None
+    national_id: str | None = Field(description="Masked (0401******56) in the desk view")
+    old_id: str | None = Field(description="Masked in the desk view")
     full_name: str
     dob: str | None
     sex: str | None
     ward_code: str | None
     province_code: str | None
-    address: str | None
-    phone: str | None
+    view: Literal["full", "desk"] = Field(description="full | desk (a site: always desk)")
+    address: str | None = Field(None, description="full view only (absent in the desk view)")
+    phone: str | None = Field(None, description="full view only (absent in the desk view)")
 
 
 class PersonDose(BaseModel):

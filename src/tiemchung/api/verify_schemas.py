@@ -68,8 +68,8 @@ class VerifyPerson(BaseModel):
     ward_code: str | None
     province_code: str | None
     view: str = Field(description="desk | full")
-    address: str | None = Field(None, description="full view only")
-    phone: str | None = Field(None, description="full view only")
+    address: str | None = Field(None, description="full view only (absent in the desk view)")
+    phone: str | None = Field(None, description="full view only (absent in the desk view)")
 
 
 class VerifyMismatch(BaseModel):

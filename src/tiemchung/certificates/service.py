@@ -32,7 +32,7 @@ from tiemchung.certificates.uvci import new_uvci
 from tiemchung.registry.audit import audit
 from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
 from tiemchung.registry.models import Dose, IssuedCertificate, Person, Product, Site
-from tiemchung.registry.persons import get_person
+from tiemchung.registry.persons import certifiable_person
 from tiemchung.registry.scope import Actor, Role
 
 COUNTRY = "VN"
@@ -188,10 +188,11 @@ def issue_certificate(
     keys: KeyStore,
     now: datetime | None = None,
 ) -> Issued:
-    """Issue a signed vaccination certificate for a register person (scoped like reading the
-    person: 404 when outside the caller's view). Raises ``ServiceError`` (422
+    """Issue a signed vaccination certificate for a register person: 404 unless the caller's
+    area holds the person or one of the person's doses (a site: a dose given at its site;
+    a citizen: itself; ``registry/scope.py``, ``certify_filter``). Raises ``ServiceError`` (422
     ``no_verified_dose``) when no verified dose exists, 503 when no signing keys exist."""
-    person = get_person(session, actor, person_id)
+    person = certifiable_person(session, actor, person_id)
     if person is None:
         raise not_found("person_id", "người này", "person")
     doses = verified_doses(session, person)
@@ -330,8 +331,8 @@ def _revoke_outdated(
 
 def current_certificate(session: Session, actor: Actor, person_id: str) -> Issued | None:
     """The person's latest active, unexpired certificate (None if there is none); 404 when
-    the person is outside the caller's view."""
-    person = get_person(session, actor, person_id)
+    the caller may not certify the person (the rule of :func:`issue_certificate`)."""
+    person = certifiable_person(session, actor, person_id)
     if person is None:
         raise not_found("person_id", "người này", "person")
     now = datetime.now(UTC)

@@ -1,12 +1,16 @@
 """Looking up register persons: by national ID, old ID, or name + date of birth (+ ward).
 
-Every person returned is audited as read by the caller. Site users (the vaccination desk) may
-look anyone up by an exact identifier but never browse lists; others see their own area.
+Every person returned is audited as read by the caller. What a caller sees follows
+:mod:`tiemchung.registry.scope`: the whole record inside its area (:func:`full_view`); a site
+(the vaccination desk) only the masked desk view (:func:`person_view`) — of a person checking
+in, found by an exact identifier (never a list), or by register id of a person with a dose at
+its site.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -39,7 +43,7 @@ class PersonQuery:
         return bool(self.national_id or self.old_id or (self.full_name and self.dob))
 
 
-def person_select(actor: Actor, q: PersonQuery) -> Select[tuple[Person]]:
+def person_select(actor: Actor, q: PersonQuery) -> Select[Person]:
     """The scoped query; raises when a site user asks for a list rather than a person."""
     stmt = select(Person)
     if actor.role is Role.SITE:
@@ -83,11 +87,67 @@ def find_persons(
 
 
 def get_person(session: Session, actor: Actor, person_id: str) -> Person | None:
-    """One person by register ID, or None when absent or outside the caller's view."""
-    person = session.scalar(select(Person).where(Person.person_id == person_id))
-    if person is None or not actor.can_see_person(person):
+    """One person by register ID, or None when absent or outside the caller's view (whole
+    record in its area; a site: the people with a dose at its site, shown masked through
+    :func:`person_view`)."""
+    return session.scalar(
+        select(Person).where(Person.person_id == person_id, actor.person_view_filter())
+    )
+
+
+def certifiable_person(session: Session, actor: Actor, person_id: str) -> Person | None:
+    """The person a certificate is issued or read for, or None when absent or when the
+    caller's area holds neither the person nor any of the person's doses
+    (:meth:`Actor.certify_filter`)."""
+    return session.scalar(
+        select(Person).where(Person.person_id == person_id, actor.certify_filter())
+    )
+
+
+# -- what the caller sees of a person ------------------------------------------------------------
+
+
+def mask_id(value: str | None) -> str | None:
+    """``001085123456`` → ``0010******56`` (as certificates print it); None stays None."""
+    if not value:
         return None
-    return person
+    if len(value) <= 6:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 6) + value[-2:]
+
+
+def full_view(actor: Actor, person: Any) -> bool:
+    """Central, commune/province users for persons of their area, and a citizen for itself
+    see the whole record; everyone else (a site always) the desk view."""
+    if actor.role is Role.CENTRAL:
+        return True
+    if actor.role in (Role.PROVINCE, Role.COMMUNE):
+        return actor.covers_area(person.province_code, person.ward_code)
+    if actor.role is Role.CITIZEN:
+        return actor.person_pk is not None and person.id == actor.person_pk
+    return False
+
+
+def person_view(actor: Actor, person: Any) -> dict[str, Any]:
+    """The person as the caller may see them: ``view`` ``full`` is the whole record; ``desk``
+    has the name, date of birth, sex, ward, register id and masked ID numbers, and no phone
+    or address keys at all (absent, not null, so no client can mistake them for unknown)."""
+    full = full_view(actor, person)
+    out = {
+        "person_id": person.person_id,
+        "national_id": person.national_id if full else mask_id(person.national_id),
+        "old_id": person.old_id if full else mask_id(person.old_id),
+        "full_name": person.full_name,
+        "dob": person.dob,
+        "sex": person.sex,
+        "ward_code": person.ward_code,
+        "province_code": person.province_code,
+        "view": "full" if full else "desk",
+    }
+    if full:
+        out["address"] = person.address
+        out["phone"] = person.phone
+    return out
 
 
 def person_doses(session: Session, person: Person) -> list[Dose]:

@@ -2,6 +2,22 @@
 
 Every query of persons, doses, sites and sessions is filtered through one of these predicates,
 so area scoping lives in one place rather than in each route.
+
+Personal data goes by need (docs/registry.md, "Scope"):
+
+* the **whole record** (full ID numbers, phone, address) only inside the caller's area:
+  central all, a province its province, a commune its ward, a citizen itself
+  (:meth:`Actor.can_see_person`, :meth:`Actor.person_filter`);
+* a **site** (the vaccination desk) sees the masked desk view and only of the people it
+  vaccinates or checks in: by register id, those with a dose recorded at its site
+  (:meth:`Actor.desk_person_filter`); a person standing at the desk is "checked in" by
+  presenting their identity (the chip card's QR, the ID number, or name + date of birth),
+  which ``/verify`` and the exact look-up answer with the same masked view;
+* a **certificate** is issued or read by a caller whose area holds the person or one of the
+  person's doses (a site: a dose given at its site) (:meth:`Actor.certify_filter`).
+
+Anything outside these answers as if it did not exist (404), so a walk over register ids
+learns nothing the caller could not already list.
 """
 
 from __future__ import annotations
@@ -9,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, exists, false, or_, select, true
 
 from tiemchung.registry.models import Dose, Person, Site, VaccinationSession
 
@@ -62,10 +78,12 @@ class Actor:
         return self.covers_area(site.province_code, site.ward_code)
 
     def can_see_person(self, person: Person) -> bool:
+        """May see the person's whole record: in the caller's area, or the citizen itself.
+        Never a site: the desk sees only the masked view (:meth:`desk_person_filter`)."""
         if self.role is Role.CITIZEN:
-            return person.id == self.person_pk
+            return self.person_pk is not None and person.id == self.person_pk
         if self.role is Role.SITE:
-            return True  # the desk looks people up by exact identifier only (see persons.py)
+            return False
         return self.covers_area(person.province_code, person.ward_code)
 
     # -- query predicates -------------------------------------------------------------------
@@ -80,6 +98,38 @@ class Actor:
             case Role.CITIZEN:
                 return Person.id == self.person_pk
         return false()  # site users never list persons
+
+    def desk_person_filter(self) -> ColumnElement[bool]:
+        """The persons a site sees the masked desk view of by register id: those with a dose
+        recorded at its site (the people it vaccinates). Nobody for other roles, who see
+        whole records through :meth:`person_filter` instead."""
+        if self.role is Role.SITE and self.site_id is not None:
+            return exists().where(Dose.person_pk == Person.id, Dose.site_id == self.site_id)
+        return false()
+
+    def person_view_filter(self) -> ColumnElement[bool]:
+        """The persons the caller may read by register id (whole or desk view)."""
+        if self.role is Role.SITE:
+            return self.desk_person_filter()
+        return self.person_filter()
+
+    def certify_filter(self) -> ColumnElement[bool]:
+        """The persons the caller may issue (or read) a certificate for: the area holds the
+        person, or one of the person's doses was given at a site of the area (a site: at
+        itself). Citizens: themselves only."""
+        match self.role:
+            case Role.CENTRAL:
+                return true()
+            case Role.PROVINCE | Role.COMMUNE:
+                area_sites = select(Site.site_id).where(self.site_filter())
+                here = Dose.site_id.in_(area_sites)
+                dose_here = exists().where(Dose.person_pk == Person.id, here)
+                return or_(self.person_filter(), dose_here)
+            case Role.SITE:
+                return self.desk_person_filter()
+            case Role.CITIZEN:
+                return self.person_filter()
+        return false()
 
     def dose_filter(self) -> ColumnElement[bool]:
         match self.role:

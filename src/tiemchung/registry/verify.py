@@ -57,6 +57,7 @@ from tiemchung.registry.fields import (
     identity_agrees,
 )
 from tiemchung.registry.models import AuditEvent, Dose, Person, Product
+from tiemchung.registry.persons import full_view, mask_id, person_view
 from tiemchung.registry.scope import Actor, Role
 
 VERIFIED, MISMATCH, AMBIGUOUS, NOT_FOUND = "verified", "mismatch", "ambiguous", "not_found"
@@ -283,44 +284,8 @@ def _by_name_dob(conn: Any, name: str, dob: str) -> list[Row[Any]]:
     return list(conn.execute(stmt.order_by(*order).limit(MAX_CANDIDATES + 1)))
 
 
-# -- masking --------------------------------------------------------------------------------------
-
-
-def mask_id(value: str | None) -> str | None:
-    """``001085123456`` → ``0010******56`` (as certificates print it); None stays None."""
-    if not value:
-        return None
-    if len(value) <= 6:
-        return "*" * len(value)
-    return value[:4] + "*" * (len(value) - 6) + value[-2:]
-
-
-def full_view(actor: Actor, person: Any) -> bool:
-    """Central, and commune/province users for persons of their area, see the whole record."""
-    if actor.role is Role.CENTRAL:
-        return True
-    if actor.role in (Role.PROVINCE, Role.COMMUNE):
-        return actor.covers_area(person.province_code, person.ward_code)
-    return False
-
-
-def person_view(actor: Actor, person: Any) -> dict[str, Any]:
-    full = full_view(actor, person)
-    out = {
-        "person_id": person.person_id,
-        "national_id": person.national_id if full else mask_id(person.national_id),
-        "old_id": person.old_id if full else mask_id(person.old_id),
-        "full_name": person.full_name,
-        "dob": person.dob,
-        "sex": person.sex,
-        "ward_code": person.ward_code,
-        "province_code": person.province_code,
-        "view": "full" if full else "desk",
-    }
-    if full:
-        out["address"] = person.address
-        out["phone"] = person.phone
-    return out
+# masking (mask_id, full_view, person_view) lives in registry/persons.py, shared with the
+# person endpoints so that the desk view is one thing wherever it is shown
 
 
 # -- comparing ------------------------------------------------------------------------------------

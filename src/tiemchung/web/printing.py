@@ -2,7 +2,8 @@
 
 The current certificate is reused when its signed content still names the person's latest
 verified dose; otherwise the certificates service issues a new one (which revokes outdated
-ones). Both are scoped like reading the person, as in the API.
+ones). Both are allowed, as in the API, only where the caller's area holds the person or one of
+the person's doses (the desk: a dose given at its site; a citizen: itself).
 """
 
 from __future__ import annotations

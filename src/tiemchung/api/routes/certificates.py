@@ -1,4 +1,5 @@
-"""Certificates: issue (scoped like reading the person), print, verify, trust list, revocation.
+"""Certificates: issue (by the area holding the person or a dose), print, verify, trust list,
+revocation.
 
 The trust list, the revocation list and verification are public: any verifier, here or
 abroad, needs them without an account, and they reveal nothing a QR code does not carry.
@@ -116,8 +117,9 @@ async def verify_certificate(body: VerifyRequest, platform: PlatformDep) -> Resp
 
 @router.post("/persons/{person_id}/certificate", status_code=201, responses=_ERRORS)
 async def issue(person_id: str, actor: CurrentActor, platform: PlatformDep) -> Response:
-    """Issue a certificate from the person's verified doses (anyone who may read the person;
-    citizens for themselves). Earlier certificates whose data was corrected are revoked."""
+    """Issue a certificate from the person's verified doses: by a caller whose area holds the
+    person or one of their doses (a site: a dose given there; citizens for themselves), else
+    404 as for no such person. Earlier certificates whose data was corrected are revoked."""
     keys = _keys(platform)
     issued = await platform.write(lambda s: issue_certificate(s, actor, person_id, keys=keys))
     return _json(issued.public(), 201)

@@ -1,4 +1,9 @@
-"""Register persons: look-up by ID, old ID, or name + date of birth (+ ward); every read audited."""
+"""Register persons: look-up by ID, old ID, or name + date of birth (+ ward); every read audited.
+
+What a caller sees of a person is decided in ``registry/scope.py`` and ``registry/persons.py``
+(``person_view``): the whole record inside the caller's area, the masked desk view for a site.
+The desk view has no ``phone``/``address`` keys, hence ``response_model_exclude_unset``.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,23 @@ from tiemchung.api.deps import CurrentActor, PlatformDep
 from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
 from tiemchung.api.schemas import Page, PersonDetail, PersonDose, PersonPublic
 from tiemchung.registry.errors import not_found
-from tiemchung.registry.persons import PersonQuery, find_persons, get_person, person_doses
+from tiemchung.registry.persons import (
+    PersonQuery,
+    find_persons,
+    get_person,
+    person_doses,
+    person_view,
+)
 
 router = APIRouter(tags=["persons"])
 
 
-@router.get("/persons", response_model=Page[PersonPublic], responses=_ERRORS)
+@router.get(
+    "/persons",
+    response_model=Page[PersonPublic],
+    response_model_exclude_unset=True,
+    responses=_ERRORS,
+)
 async def list_persons(
     actor: CurrentActor,
     platform: PlatformDep,
@@ -29,13 +45,14 @@ async def list_persons(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[PersonPublic]:
     """Persons of the caller's area matching the filters. A site may only look a person up
-    by ID number or by full name + date of birth, never list."""
+    by ID number or by full name + date of birth (the person checking in at its desk), never
+    list, and sees the masked desk view."""
     query = PersonQuery(national_id, old_id, full_name, dob, ward_code)
 
     def read() -> tuple[list[PersonPublic], int]:
         with platform.sessions() as session:
             rows, total = find_persons(session, actor, query, limit=limit, offset=offset)
-            return [PersonPublic.model_validate(p) for p in rows], total
+            return [PersonPublic(**person_view(actor, p)) for p in rows], total
 
     items, total = await run_in_threadpool(read)
     ids = [p.person_id for p in items]
@@ -43,9 +60,16 @@ async def list_persons(
     return Page[PersonPublic](items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/persons/{person_id}", response_model=PersonDetail, responses=_ERRORS)
+@router.get(
+    "/persons/{person_id}",
+    response_model=PersonDetail,
+    response_model_exclude_unset=True,
+    responses=_ERRORS,
+)
 async def read_person(person_id: str, actor: CurrentActor, platform: PlatformDep) -> PersonDetail:
-    """One person with their dose history (404 when absent or outside the caller's area)."""
+    """One person with their dose history: the whole record inside the caller's area; for a
+    site, the masked desk view of a person with a dose recorded at its site. 404 otherwise,
+    whether or not the person exists."""
 
     def read() -> PersonDetail | None:
         with platform.sessions() as session:
@@ -53,7 +77,7 @@ async def read_person(person_id: str, actor: CurrentActor, platform: PlatformDep
             if person is None:
                 return None
             doses = [PersonDose.model_validate(d) for d in person_doses(session, person)]
-            return PersonDetail(**PersonPublic.model_validate(person).model_dump(), doses=doses)
+            return PersonDetail(**person_view(actor, person), doses=doses)
 
     detail = await run_in_threadpool(read)
     if detail is None:

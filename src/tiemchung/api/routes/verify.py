@@ -18,7 +18,12 @@ router = APIRouter(tags=["verify"])
 _ERRORS = {k: v for k, v in ERROR_RESPONSES.items() if k != 404 and k != 409}
 
 
-@router.post("/verify", response_model=DeskVerifyResponse, responses=_ERRORS)
+@router.post(
+    "/verify",
+    response_model=DeskVerifyResponse,
+    response_model_exclude_unset=True,  # the desk view has no phone/address keys at all
+    responses=_ERRORS,
+)
 async def verify_person(
     body: DeskVerifyRequest, actor: CurrentActor, platform: PlatformDep
 ) -> DeskVerifyResponse:
