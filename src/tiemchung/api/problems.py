@@ -86,6 +86,14 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             msg = "Thiếu trường bắt buộc / required field missing"
         elif rule == "json_invalid":
             msg = f"JSON không hợp lệ / malformed JSON: {e.get('ctx', {}).get('error', '')}"
+        elif rule == "less_than_equal":
+            bound = e.get("ctx", {}).get("le")
+            msg = f"Giá trị tối đa là {bound} / the value is at most {bound}"
+        elif rule == "greater_than_equal":
+            bound = e.get("ctx", {}).get("ge")
+            msg = f"Giá trị tối thiểu là {bound} / the value is at least {bound}"
+        elif rule in ("int_parsing", "int_from_float"):
+            msg = "Phải là số nguyên / must be a whole number"
         out.append({"field": _field_of(tuple(e.get("loc", ()))), "rule": rule, "message": msg})
     return out
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tiemchung.api.types import RowId, UtcDateTime
 
 _ITEM_EXAMPLE: dict[str, Any] = {
     "id": 42,
@@ -57,8 +59,8 @@ class WorklistItem(BaseModel):
     mismatches: list[str]
     summary_vi: str
     summary_en: str
-    created_at: datetime | None
-    decided_at: datetime | None
+    created_at: UtcDateTime | None
+    decided_at: UtcDateTime | None
 
 
 class WorklistPage(BaseModel):
@@ -155,7 +157,7 @@ class ReopenRequest(BaseModel):
 
 class BulkAcceptRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"ids": [1, 2]}]})
-    ids: list[int] = Field(min_length=1, max_length=500)
+    ids: list[RowId] = Field(min_length=1, max_length=500)
     reason: str | None = Field(None, max_length=1000)
 
 
@@ -172,7 +174,7 @@ class DecisionResult(BaseModel):
     dose_status: str | None
     person_id: str | None
     changes: list[Change]
-    decided_at: datetime | None
+    decided_at: UtcDateTime | None
     decision_reason: str | None
     ticket: dict[str, Any] | None = None
 
@@ -224,7 +226,7 @@ class TicketCreate(BaseModel):
     field: str = Field(max_length=40)
     proposed_value: str | None = Field(None, max_length=500)
     message: str | None = Field(None, max_length=2000)
-    dose_id: int | None = Field(None, description="none: the report is about register data")
+    dose_id: RowId | None = Field(None, description="none: the report is about register data")
     channel: str = Field("api", pattern="^(api|web|sms)$")
 
 
@@ -242,8 +244,8 @@ class TicketPublic(BaseModel):
     deadline: date | None
     overdue: bool
     channel: str | None
-    created_at: datetime | None
-    decided_at: datetime | None
+    created_at: UtcDateTime | None
+    decided_at: UtcDateTime | None
     decision: str | None
     review_item_id: int | None
     changes: list[Change] | None = None

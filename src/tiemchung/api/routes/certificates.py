@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
 from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
+from tiemchung.api.types import as_utc
 from tiemchung.certificates.keys import KeysMissingError, KeyStore
 from tiemchung.certificates.service import (
     current_certificate,
@@ -166,7 +167,7 @@ async def revoke(body: RevokeRequest, actor: CurrentActor, platform: PlatformDep
         at = cert.revoked_at
         return {
             "uvci": cert.uvci,
-            "revoked_at": at.isoformat() if at else None,
+            "revoked_at": as_utc(at).isoformat() if at else None,  # naive again from SQLite
             "reason": cert.revoke_reason,
         }
 

@@ -32,6 +32,7 @@ from tiemchung.api.schemas import (
     Page,
     submission_of,
 )
+from tiemchung.api.types import Offset, RowId
 from tiemchung.registry.doses import (
     DOSE_COLUMNS,
     DoseResult,
@@ -233,7 +234,7 @@ async def list_doses(
     date_from: date | None = None,
     date_to: date | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[DosePublic]:
     """Doses in the caller's area (a site sees its own doses, a citizen their own)."""
     where: list[Any] = []
@@ -259,7 +260,7 @@ async def list_doses(
 
 
 @router.get("/doses/{dose_id}", response_model=DosePublic, responses=_ERRORS)
-async def get_dose(dose_id: int, actor: CurrentActor, platform: PlatformDep) -> DosePublic:
+async def get_dose(dose_id: RowId, actor: CurrentActor, platform: PlatformDep) -> DosePublic:
     def read() -> tuple[list[DosePublic], int]:
         with platform.sessions() as session:
             return _dose_rows(session, actor, [Dose.id == dose_id], 1, 0)

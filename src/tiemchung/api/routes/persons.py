@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from tiemchung.api.deps import CurrentActor, PlatformDep
 from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
 from tiemchung.api.schemas import Page, PersonDetail, PersonDose, PersonPublic
+from tiemchung.api.types import Offset
 from tiemchung.registry.errors import not_found
 from tiemchung.registry.persons import (
     PersonQuery,
@@ -42,7 +43,7 @@ async def list_persons(
     dob: str | None = None,
     ward_code: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[PersonPublic]:
     """Persons of the caller's area matching the filters. A site may only look a person up
     by ID number or by full name + date of birth (the person checking in at its desk), never

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from tiemchung.api.deps import CurrentActor, ReadSession, require_roles
 from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
 from tiemchung.api.schemas import LotPublic, Page, ProductPublic, SessionPublic, SitePublic
+from tiemchung.api.types import Offset
 from tiemchung.registry.errors import not_found
 from tiemchung.registry.models import Lot, Product, Site, VaccinationSession
 from tiemchung.registry.scope import Role
@@ -25,7 +26,7 @@ def list_sites(
     session: ReadSession,
     ward_code: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[SitePublic]:
     require_roles(actor, *_STAFF)
     stmt = select(Site).where(actor.site_filter())
@@ -67,7 +68,7 @@ def list_sessions(
     date_from: date | None = None,
     date_to: date | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[SessionPublic]:
     """Planned sessions at the sites of the caller's area."""
     require_roles(actor, *_STAFF)

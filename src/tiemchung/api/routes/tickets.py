@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep
 from tiemchung.api.problems import ERROR_RESPONSES, _error
+from tiemchung.api.types import Offset, RowId
 from tiemchung.api.worklist_schemas import TicketCreate, TicketDecision, TicketPage, TicketPublic
 from tiemchung.registry import tickets as tk
 
@@ -41,7 +42,7 @@ async def list_tickets(
     platform: PlatformDep,
     status: Annotated[str | None, Query(pattern="^(open|in_review|accepted|rejected)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Any:
     """A citizen's own tickets; a ward's or province's tickets, nearest deadline first."""
     today = platform.today()
@@ -63,7 +64,7 @@ async def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketPublic, responses=_ERRORS)
-async def read_ticket(ticket_id: int, actor: CurrentActor, platform: PlatformDep) -> Any:
+async def read_ticket(ticket_id: RowId, actor: CurrentActor, platform: PlatformDep) -> Any:
     today = platform.today()
 
     def read() -> dict[str, Any]:
@@ -76,7 +77,7 @@ async def read_ticket(ticket_id: int, actor: CurrentActor, platform: PlatformDep
 
 
 @router.post("/tickets/{ticket_id}:start-review", response_model=TicketPublic, responses=_ERRORS)
-async def start_review(ticket_id: int, actor: CurrentActor, platform: PlatformDep) -> Any:
+async def start_review(ticket_id: RowId, actor: CurrentActor, platform: PlatformDep) -> Any:
     """The commune has started checking (the citizen sees ``in_review``)."""
     today = platform.today()
     return await platform.write(lambda s: tk.start_review(s, actor, ticket_id, today=today))
@@ -84,7 +85,7 @@ async def start_review(ticket_id: int, actor: CurrentActor, platform: PlatformDe
 
 @router.post("/tickets/{ticket_id}:accept", response_model=TicketPublic, responses=_ERRORS)
 async def accept_ticket(
-    ticket_id: int, actor: CurrentActor, platform: PlatformDep, body: TicketDecision | None = None
+    ticket_id: RowId, actor: CurrentActor, platform: PlatformDep, body: TicketDecision | None = None
 ) -> Any:
     """Apply the proposed value (dose record: through link_dose, source citizen)."""
     reason = body.reason if body else None
@@ -96,7 +97,7 @@ async def accept_ticket(
 
 @router.post("/tickets/{ticket_id}:reject", response_model=TicketPublic, responses=_ERRORS)
 async def reject_ticket(
-    ticket_id: int, body: TicketDecision, actor: CurrentActor, platform: PlatformDep
+    ticket_id: RowId, body: TicketDecision, actor: CurrentActor, platform: PlatformDep
 ) -> Any:
     """Refuse the report, with a reason the citizen reads."""
     today = platform.today()

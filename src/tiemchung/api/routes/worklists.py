@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep
 from tiemchung.api.problems import ERROR_RESPONSES, _error
+from tiemchung.api.types import Offset, RowId
 from tiemchung.api.worklist_schemas import (
     AcceptRequest,
     BulkAcceptRequest,
@@ -47,7 +48,7 @@ async def list_worklist(
     field: str | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> WorklistPage:
     """The caller's worklist (a commune its ward, a province its wards, central any), with
     the per-status counts for the progress bar. ``status=all`` lists every status."""
@@ -117,7 +118,7 @@ async def import_worklist(
 
 
 @router.get("/worklist/{item_id}", response_model=WorklistItemDetail, responses=_ERRORS)
-async def read_item(item_id: int, actor: CurrentActor, platform: PlatformDep) -> Any:
+async def read_item(item_id: RowId, actor: CurrentActor, platform: PlatformDep) -> Any:
     """One item: the record and each candidate side by side, differences marked, the
     explanation in words."""
 
@@ -132,7 +133,7 @@ async def read_item(item_id: int, actor: CurrentActor, platform: PlatformDep) ->
 
 @router.post("/worklist/{item_id}:accept", response_model=DecisionResult, responses=_ERRORS)
 async def accept_item(
-    item_id: int, actor: CurrentActor, platform: PlatformDep, body: AcceptRequest | None = None
+    item_id: RowId, actor: CurrentActor, platform: PlatformDep, body: AcceptRequest | None = None
 ) -> Any:
     """This is the person: link the dose, the register's values win."""
     b = body or AcceptRequest(person_id=None, reason=None)
@@ -143,7 +144,7 @@ async def accept_item(
 
 @router.post("/worklist/{item_id}:reject", response_model=DecisionResult, responses=_ERRORS)
 async def reject_item(
-    item_id: int, actor: CurrentActor, platform: PlatformDep, body: RejectRequest | None = None
+    item_id: RowId, actor: CurrentActor, platform: PlatformDep, body: RejectRequest | None = None
 ) -> Any:
     """Not this person: another candidate (``person_id``) or not in the register."""
     b = body or RejectRequest(reason=None, person_id=None)
@@ -154,7 +155,7 @@ async def reject_item(
 
 @router.post("/worklist/{item_id}:edit", response_model=DecisionResult, responses=_ERRORS)
 async def edit_item(
-    item_id: int, body: EditRequest, actor: CurrentActor, platform: PlatformDep
+    item_id: RowId, body: EditRequest, actor: CurrentActor, platform: PlatformDep
 ) -> Any:
     """Correct fields by hand (a reason is required), optionally linking a person."""
     return await platform.write(
@@ -166,7 +167,7 @@ async def edit_item(
 
 @router.post("/worklist/{item_id}:reopen", response_model=WorklistItemDetail, responses=_ERRORS)
 async def reopen_item(
-    item_id: int, body: ReopenRequest, actor: CurrentActor, platform: PlatformDep
+    item_id: RowId, body: ReopenRequest, actor: CurrentActor, platform: PlatformDep
 ) -> Any:
     """Province or central: open a decided item again."""
     return await platform.write(lambda s: wl.reopen(s, actor, item_id, reason=body.reason))
