@@ -261,6 +261,17 @@ def doctor() -> None:
     else:
         ok = False
         console.print(f"[red]✗[/red] token key missing at {key}: run `tiemchung init`")
+    from tiemchung.certificates.keys import KeyStore
+
+    store = KeyStore.for_data_dir(settings.data_dir)
+    if store.exists():  # a warning, not a failure: a platform may run without certificates
+        console.print(f"[green]✓[/green] certificate signing keys present ({store.folder})")
+    else:
+        console.print(
+            f"[yellow]![/yellow] no certificate signing keys in {store.folder}: certificates "
+            "cannot be printed; run `tiemchung keys init`",
+            soft_wrap=True,
+        )
     raise typer.Exit(0 if ok else 1)
 
 
