@@ -261,6 +261,17 @@ def doctor() -> None:
     else:
         ok = False
         console.print(f"[red]✗[/red] token key missing at {key}: run `tiemchung init`")
+    from tiemchung.certificates.keys import KeyStore
+
+    store = KeyStore.for_data_dir(settings.data_dir)
+    if store.exists():  # a warning, not a failure: a platform may run without certificates
+        console.print(f"[green]✓[/green] certificate signing keys present ({store.folder})")
+    else:
+        console.print(
+            f"[yellow]![/yellow] no certificate signing keys in {store.folder}: certificates "
+            "cannot be printed; run `tiemchung keys init`",
+            soft_wrap=True,
+        )
     raise typer.Exit(0 if ok else 1)
 
 
@@ -330,8 +341,12 @@ def demo(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     host: Annotated[str, typer.Option(help="interface")] = "127.0.0.1",
     serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="start the server")] = True,
+    people: Annotated[
+        int, typer.Option(help="residents to generate (a first run in the folder only)")
+    ] = 50_000,
 ) -> None:
-    """Create a SQLite database with a synthetic province, print logins and serve it."""
+    """Create a SQLite database with a synthetic province and certificate signing keys, print
+    logins and serve it."""
     import tempfile
 
     from tiemchung.demo import DEMO_PASSWORD, build_demo
@@ -343,7 +358,9 @@ def demo(
     get_settings.cache_clear()
     settings = get_settings()
     initialise(settings)
-    summary = build_demo(settings)
+    if people < 1:
+        _fail("--people must be at least 1", 2)
+    summary = build_demo(settings, people=people)
     out = Console()
     again = " (reused: built by an earlier run)" if summary["reused"] else ""
     out.print(f"[bold]tiemchung demo[/bold] — {directory}{again}")
@@ -352,9 +369,16 @@ def demo(
     out.print(f"\nLogins (password [bold]{DEMO_PASSWORD}[/bold]):")
     for username, what in summary["users"]:
         out.print(f"  {username:<14} {what}")
+    out.print(f"\nKhoá ký chứng nhận / certificate signing keys: {summary['keys']}", soft_wrap=True)
+    out.print(  # soft_wrap: one line to copy, however narrow the terminal
+        f"  kiểm tra mã QR / verify a QR: TIEMCHUNG_DATA_DIR={directory} "
+        "tiemchung verify --image qr.png",
+        soft_wrap=True,
+    )
     if serve_:
         out.print(f"\nTrang web / web pages: http://{host}:{port}/")
         out.print(f"API docs: http://{host}:{port}/api/v1/docs")
+        out.print(f"Danh sách tin cậy / trust list: http://{host}:{port}/api/v1/trust-list")
         sys.stdout.flush()
         serve(host=host, port=port, workers=1)
 
@@ -528,6 +552,7 @@ def certify(
     from tiemchung.certificates import pdf as pdf_mod
     from tiemchung.certificates.service import issue_certificate, persons_to_certify
     from tiemchung.core import Platform
+    from tiemchung.localtime import format_local
     from tiemchung.registry.errors import ServiceError
     from tiemchung.registry.scope import Actor
 
@@ -538,6 +563,7 @@ def certify(
     keys = _keystore()
     actor = Actor.system("cli")
     platform = Platform().start()
+    zone_name = platform.settings.timezone
     try:
         if person:
             try:
@@ -548,13 +574,12 @@ def certify(
                 _fail(str(exc), 2)
                 return
             if pdf is not None:
-                pdf_mod.render([issued], pdf)
+                pdf_mod.render([issued], pdf, zone_name)
                 console.print(f"[green]✓[/green] PDF written to {pdf}")
             for uvci in issued.revoked:
                 console.print(f"[yellow]![/yellow] revoked {uvci} (replaced)")
-            console.print(
-                f"[green]✓[/green] {issued.uvci}, valid until {issued.expires_at:%Y-%m-%d}"
-            )
+            until = format_local(issued.expires_at, zone_name, "%d/%m/%Y")
+            console.print(f"[green]✓[/green] {issued.uvci}, hiệu lực đến / valid until {until}")
             typer.echo(issued.hc1)
             return
         assert out is not None
@@ -593,11 +618,13 @@ def certify(
                 if merged:
                     done.extend(batch)
                 else:
-                    done.extend(p.stem for p in pdf_mod.render_files(batch, out, pool))
+                    done.extend(
+                        p.stem for p in pdf_mod.render_files(batch, out, pool, tz=zone_name)
+                    )
                 bar.advance(task, len(chunk))
         if merged:
             name = f"certificates-{ward or province}.pdf"
-            pdf_mod.render(done, out / name)
+            pdf_mod.render(done, out / name, zone_name)
             console.print(f"[green]✓[/green] {len(done):,} certificates in {out / name}")
         else:
             console.print(f"[green]✓[/green] {len(done):,} PDFs in {out}")

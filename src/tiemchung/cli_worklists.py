@@ -41,7 +41,7 @@ def export(
     platform = Platform().start()
     try:
         with platform.sessions() as session:
-            data, ids = export_workbook(session, actor, ward)
+            data, ids = export_workbook(session, actor, ward, platform.settings.timezone)
         out.write_bytes(data)
         platform.writer.run(
             lambda s: audit(s, actor, "review_item.export", "worklist", ward, {"items": ids})

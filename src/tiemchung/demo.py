@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.identity import fold_name
@@ -131,7 +132,9 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
     The province is made by the synthetic generator (``tiemchung.synth``) into
     ``<data dir>/synth``: a few real wards of Nghệ An, its register snapshot (imported like any
     register file), its sites and sessions, and the 2021–22 dose records as the sites entered
-    them, loaded as the backlog (all ``unverified`` until reconciliation links them).
+    them, loaded as the backlog (all ``unverified`` until reconciliation links them). The
+    certificate signing keys are made too (:func:`ensure_keys`), so the desk prints
+    certificates out of the box.
     """
     from tiemchung.registry.backlog import import_dose_records
     from tiemchung.registry.register_import import import_register
@@ -139,13 +142,15 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
     from tiemchung.synth import generate, load_profile
 
     out = Path(settings.data_dir) / "synth"
+    keys = ensure_keys(settings)  # also for a demo folder made before the demo made keys
     platform = Platform(settings).start()
     actor = Actor.system("demo")
     try:
         with platform.sessions() as s:
             if s.scalar(select(Person.id).limit(1)) is not None:
                 plan_today(platform)  # a demo from another day: the desk needs today's
-                return _summary(platform, reused=True)  # an earlier demo in this folder
+                # an earlier demo in this folder
+                return _summary(platform, reused=True) | {"keys": str(keys)}
         profile = load_profile(overrides={"population": {"provinces": {DEMO_PROVINCE: 1.0}}})
         made = generate(people, seed, out, profile=profile)
         with platform.sessions() as s:
@@ -165,12 +170,24 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
         _demo_users(platform, sites, [{"person_id": first}])
         plan_today(platform)
         return _summary(platform, reused=False) | {
+            "keys": str(keys),
             "synth": str(out),
             "wards": made["wards"],
             "reconcile": applied,
         }
     finally:
         platform.close()
+
+
+def ensure_keys(settings: Settings) -> Path:
+    """The folder of the certificate signing keys of ``settings.data_dir``, made as
+    ``tiemchung keys init`` makes them (a CSCA and a first document signer) when there are
+    none. A real deployment runs that command itself, once, on purpose; the demo does it so
+    that certificates print and verify out of the box."""
+    store = KeyStore.for_data_dir(settings.data_dir)
+    if not store.exists():
+        store.init()
+    return store.folder
 
 
 #: Today's products, given to the sites in turn (the desk users' sites first, so the demo's

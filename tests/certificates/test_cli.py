@@ -88,3 +88,13 @@ def test_certify_a_ward(env: Settings, platform: Platform, tmp_path: Path) -> No
     merged = (out / f"certificates-{ward}.pdf").read_bytes()
     assert b"/Count 2" in merged  # one page per person
     assert runner.invoke(app, ["certify", "--ward", ward]).exit_code == 2
+
+
+def test_doctor_says_whether_certificates_can_be_signed(env: Settings) -> None:
+    r = runner.invoke(app, ["doctor"])
+    assert r.exit_code == 0, r.output  # a warning: the rest of the platform works without
+    assert "no certificate signing keys" in r.output and "run `tiemchung keys init`" in r.output
+    assert runner.invoke(app, ["keys", "init"]).exit_code == 0
+    r = runner.invoke(app, ["doctor"])
+    assert r.exit_code == 0 and "certificate signing keys present" in r.output
+    assert "no certificate signing keys" not in r.output

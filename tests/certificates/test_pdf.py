@@ -215,3 +215,45 @@ def test_certificate_page_looks_as_with_stock_fonts(keys: KeyStore, tmp_path: Pa
     )
     a, b = _raster(tmp_path / "cached.pdf", 100), _raster(tmp_path / "stock.pdf", 100)
     assert a.shape == b.shape and np.array_equal(a, b)
+
+
+# -- what the page says ------------------------------------------------------------------------
+def _text(data: bytes, tmp_path: Path) -> str:
+    (tmp_path / "t.pdf").write_bytes(data)
+    return subprocess.run(
+        ["pdftotext", "-raw", str(tmp_path / "t.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_the_issue_time_prints_in_vietnam_time_with_the_zone_named(
+    keys: KeyStore, tmp_path: Path
+) -> None:
+    """Stored 01:51 UTC on 7 December 2026 is 08:51 in Vietnam; a configured zone is
+    honoured (Tokyo: 10:51). A certificate issued at 20:30 UTC on 31 December is valid until
+    a date read on the Vietnamese calendar (1 January, 03:30 in Vietnam)."""
+    assert shutil.which("pdftotext"), POPPLER
+    issued = datetime(2026, 12, 7, 1, 51, tzinfo=UTC)
+    cert = replace(_cert(keys, "Nguyễn Văn An"), issued_at=issued)
+    text = _text(pdf.render_bytes(cert), tmp_path)
+    assert "08:51 07/12/2026, giờ Việt Nam / Vietnam time (UTC+7)" in text
+    assert "01:51" not in text and " UTC " not in text
+    tokyo = _text(pdf.render_bytes(cert, "Asia/Tokyo"), tmp_path)
+    assert "10:51 07/12/2026, Asia/Tokyo (UTC+9)" in tokyo
+    late = replace(cert, expires_at=datetime(2027, 12, 31, 20, 30, tzinfo=UTC))
+    assert "01/01/2028" in _text(pdf.render_bytes(late), tmp_path)
+
+
+def test_the_footer_speaks_to_the_holder_and_the_checker(keys: KeyStore, tmp_path: Path) -> None:
+    """No developer text (a command, an API path, a key id); what the code is, who signed it
+    and how to check it, in Vietnamese and English."""
+    assert shutil.which("pdftotext"), POPPLER
+    text = _text(pdf.render_bytes(replace(_cert(keys, "Nguyễn Văn An"), kid="kid-xyz")), tmp_path)
+    for developer in ("tiemchung", "/api/", "trust-list", "kid", "`"):
+        assert developer not in text, developer
+    assert "có chữ ký số của Bộ Y tế Việt Nam" in text
+    assert "Quét mã bằng ứng dụng kiểm tra chứng nhận COVID số" in text
+    assert "digitally signed by the Ministry of Health of Viet Nam" in text
+    assert "Scan it with any EU DCC verifier app" in text

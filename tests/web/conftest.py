@@ -136,7 +136,7 @@ def _build_demo(directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
     settings = Settings(data_dir=directory, database_url=f"sqlite:///{directory / 'tiemchung.db'}")
     initialise(settings)
     build_demo(settings, people=600, seed=8)
-    KeyStore.for_data_dir(directory).init()
+    assert KeyStore.for_data_dir(directory).exists()  # `tiemchung demo` makes the keys
     platform = Platform(settings)
     try:
         with platform.sessions() as s:

@@ -31,6 +31,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from tiemchung.certificates.fontcache import CachedTTFont
 from tiemchung.certificates.service import ISSUER, Issued, mask_id
+from tiemchung.localtime import DEFAULT_ZONE, to_local, zone_label
 
 log = logging.getLogger(__name__)
 FONT, FONT_BOLD = "DejaVuSans", "DejaVuSans-Bold"
@@ -122,7 +123,20 @@ def _label(c: Canvas, x: float, y: float, vi: str, en: str, value: str) -> None:
     c.drawString(x, y, value)
 
 
-def _page(c: Canvas, cert: Issued) -> None:
+#: The footer, for the holder and for whoever checks the paper (a border officer, an
+#: employer): what the QR code is, who signed it, and how to check it, in both languages.
+FOOTER = (
+    "Mã QR là Chứng nhận COVID số theo chuẩn của Liên minh châu Âu (EU DCC), có chữ ký số của "
+    "Bộ Y tế Việt Nam.",
+    "Quét mã bằng ứng dụng kiểm tra chứng nhận COVID số để xác minh; thông tin hiện ra phải "
+    "khớp với giấy này.",
+    "The QR code is an EU Digital COVID Certificate (EU DCC), digitally signed by the Ministry "
+    "of Health of Viet Nam.",
+    "Scan it with any EU DCC verifier app to check it; the details it shows must match this page.",
+)
+
+
+def _page(c: Canvas, cert: Issued, tz: str) -> None:
     width, height = A4
     left, right = 20 * mm, width - 20 * mm
     top = height - 22 * mm
@@ -162,7 +176,7 @@ def _page(c: Canvas, cert: Issued) -> None:
         y,
         "Hiệu lực đến",
         "Valid until",
-        cert.expires_at.strftime("%d/%m/%Y"),
+        to_local(cert.expires_at, tz).strftime("%d/%m/%Y"),
     )
 
     y -= 14 * mm
@@ -195,27 +209,17 @@ def _page(c: Canvas, cert: Issued) -> None:
     c.setFont(FONT, 8)
     c.setFillColorRGB(0.3, 0.3, 0.3)
     foot = 24 * mm
+    issued = to_local(cert.issued_at, tz)
     c.drawString(
-        left,
-        foot,
-        f"Cấp ngày / Issued: {cert.issued_at:%d/%m/%Y %H:%M} UTC   ·   kid {cert.kid}",
+        left, foot + 11, f"Cấp lúc / Issued: {issued:%H:%M %d/%m/%Y}, {zone_label(tz, issued)}"
     )
-    c.drawString(
-        left,
-        foot - 11,
-        "Mã QR theo chuẩn Chứng nhận COVID số của EU; kiểm tra bằng ứng dụng xác minh EU DCC "
-        "hoặc `tiemchung verify`.",
-    )
-    c.drawString(
-        left,
-        foot - 22,
-        "The QR code is an EU Digital COVID Certificate; verify it with any EU DCC verifier "
-        "(trust list: /api/v1/trust-list).",
-    )
+    for i, line in enumerate(FOOTER):
+        c.drawString(left, foot - 11 * i, line)
 
 
-def render(certs: Iterable[Issued], out: str | Path | BinaryIO) -> int:
-    """Write one PDF with a page per certificate; returns the number of pages."""
+def render(certs: Iterable[Issued], out: str | Path | BinaryIO, tz: str = DEFAULT_ZONE) -> int:
+    """Write one PDF with a page per certificate; returns the number of pages. Times print
+    in the zone ``tz`` (the platform's ``Settings.timezone``), named on the page."""
     _register_fonts()
     target = str(out) if isinstance(out, Path) else out
     c = Canvas(target, pagesize=A4, pageCompression=1)
@@ -223,32 +227,34 @@ def render(certs: Iterable[Issued], out: str | Path | BinaryIO) -> int:
     c.setAuthor(ISSUER)
     pages = 0
     for cert in certs:
-        _page(c, cert)
+        _page(c, cert, tz)
         c.showPage()
         pages += 1
     c.save()
     return pages
 
 
-def render_bytes(cert: Issued) -> bytes:
+def render_bytes(cert: Issued, tz: str = DEFAULT_ZONE) -> bytes:
     buf = BytesIO()
-    render([cert], buf)
+    render([cert], buf, tz)
     return buf.getvalue()
 
 
-def _render_file(job: tuple[Issued, Path]) -> Path:
-    cert, path = job
-    render([cert], path)
+def _render_file(job: tuple[Issued, Path, str]) -> Path:
+    cert, path, tz = job
+    render([cert], path, tz)
     return path
 
 
-def render_files(certs: Iterable[Issued], folder: Path, pool: Executor | None = None) -> list[Path]:
+def render_files(
+    certs: Iterable[Issued], folder: Path, pool: Executor | None = None, tz: str = DEFAULT_ZONE
+) -> list[Path]:
     """One PDF per certificate, ``<person_id>.pdf`` in ``folder``.
 
     Rendering is CPU-bound Python (QR matrix, font subsetting), so batches for a ward or a
     province go through a process pool when one is given: one process per core.
     """
-    jobs = [(cert, folder / f"{cert.person_id}.pdf") for cert in certs]
+    jobs = [(cert, folder / f"{cert.person_id}.pdf", tz) for cert in certs]
     if pool is None:
         return [_render_file(job) for job in jobs]
     return list(pool.map(_render_file, jobs, chunksize=8))

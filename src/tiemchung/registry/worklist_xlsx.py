@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import IdentityError, fold_name
+from tiemchung.localtime import DEFAULT_ZONE, format_local
 from tiemchung.registry import worklists as wl
 from tiemchung.registry.corrections import CORRECTABLE
 from tiemchung.registry.errors import ServiceError, rule_error
@@ -46,6 +47,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("kind", "Loại"),
     ("dose_id", "Mã mũi tiêm"),
     ("dose_date", "Ngày tiêm"),
+    ("opened_at", "Mở mục lúc"),  # the platform's wall-clock time, not UTC
     *[(f"record.{f}", f"{FIELD_LABELS[f][0]} (hồ sơ)") for f in COMPARED],
     ("person_id", "Mã người (sổ dân cư)"),
     *[(f"register.{f}", f"{FIELD_LABELS[f][0]} (sổ dân cư)") for f in COMPARED],
@@ -99,10 +101,11 @@ def _all_open(session: Session, actor: Actor, ward_code: str | None) -> list[dic
 
 
 def export_workbook(
-    session: Session, actor: Actor, ward_code: str | None
+    session: Session, actor: Actor, ward_code: str | None, tz: str = DEFAULT_ZONE
 ) -> tuple[bytes, list[int]]:
     """The caller's open items of ``ward_code`` as an .xlsx, and the ids exported (for the
-    caller's read audit)."""
+    caller's read audit). Times are written as text in the zone ``tz`` (``Settings.timezone``):
+    a spreadsheet cell has no time zone, so a UTC value would be read as local time."""
     summaries = _all_open(session, actor, ward_code)
     wb = Workbook()
     ws = wb.active
@@ -125,6 +128,7 @@ def export_workbook(
             "kind": item.kind,
             "dose_id": item.dose_id,
             "dose_date": detail["record"]["dose_date"],
+            "opened_at": format_local(item.created_at, tz),
             "person_id": best["person_id"] if best else None,
             "match_probability": best["match_probability"] if best else None,
             "differing": ", ".join(FIELD_LABELS[f][0] for f in best["differing"]) if best else "",

@@ -8,16 +8,18 @@ free of shared mutable state: two requests in two languages can render at the sa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 import tiemchung
+from tiemchung.localtime import DATE_TIME, DEFAULT_ZONE, format_local
 from tiemchung.registry.scope import Actor
 from tiemchung.web import i18n
 from tiemchung.web.session import CSRF_COOKIE, csrf_token, new_csrf_seed
@@ -47,6 +49,15 @@ def _date(value: date | str | None) -> str:
     return "/".join(reversed(parts))
 
 
+@pass_context
+def _localtime(ctx: Context, value: datetime | str | None, fmt: str = DATE_TIME) -> str:
+    """A stored moment (UTC) as the platform's wall-clock time: ``{{ x|localtime }}``.
+
+    The zone comes from the page's context (``tz``, set by :func:`render` from the settings),
+    so one cached environment serves every configured zone."""
+    return format_local(value, ctx.get("tz") or DEFAULT_ZONE, fmt)
+
+
 @lru_cache(maxsize=len(i18n.LANGUAGES))
 def environment(lang: str) -> Environment:
     env = Environment(
@@ -58,6 +69,7 @@ def environment(lang: str) -> Environment:
     )
     env.install_gettext_translations(i18n.gettext_for(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["ddmmyyyy"] = _date
+    env.filters["localtime"] = _localtime
     env.globals["version"] = tiemchung.__version__
     return env
 
@@ -106,6 +118,7 @@ def render(
         "static": lambda path: f"/static/{path}?v={tiemchung.__version__}",
         "say": lambda vi, en: en if lang == "en" else vi,
         "fragment": False,
+        "tz": getattr(platform, "tz", None),
     }
     ctx.update(context or {})
     body = environment(lang).get_template(template).render(ctx)

@@ -4,6 +4,11 @@ The current certificate is reused when its signed content still names the person
 verified dose; otherwise the certificates service issues a new one (which revokes outdated
 ones). Both are allowed, as in the API, only where the caller's area holds the person or one of
 the person's doses (the desk: a dose given at its site; a citizen: itself).
+
+When no certificate can be made, the page says so to whom it is: staff see what is wrong and
+the next step (for missing signing keys, the exact command and who runs it); a citizen sees a
+plain apology for a fault of the server (a 5xx), never the technical text, and — looking up
+without an account — no user name or sign-out button, since there is no session.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.certificates.service import Issued, current_certificate, issue_certificate
 from tiemchung.registry.errors import ServiceError
-from tiemchung.registry.scope import Actor
+from tiemchung.registry.scope import Actor, Role
 from tiemchung.web import desk, pages
 from tiemchung.web.guard import platform_of
 
@@ -44,17 +49,11 @@ async def certificate_pdf(request: Request, actor: Actor, person_id: str) -> Res
     try:
         cert = await platform.write(job)
     except ServiceError as exc:
-        return pages.render(
-            request,
-            "certificate_error.html",
-            {"problems": desk.problems_of(exc, pages.lang_of(request))},
-            actor=actor,
-            status=exc.status,
-        )
+        return error_page(request, actor, exc)
     await platform.audit_read(actor, "certificate.read", "person", [person_id])
     from tiemchung.certificates.pdf import render_bytes
 
-    pdf = await run_in_threadpool(render_bytes, cert)
+    pdf = await run_in_threadpool(render_bytes, cert, platform.settings.timezone)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -62,4 +61,23 @@ async def certificate_pdf(request: Request, actor: Actor, person_id: str) -> Res
             "Content-Disposition": f'inline; filename="certificate-{person_id}.pdf"',
             "Cache-Control": "no-store",
         },
+    )
+
+
+def error_page(request: Request, actor: Actor, exc: ServiceError) -> Response:
+    """Why no certificate, worded for the reader (see the module's docstring)."""
+    citizen = actor.role == Role.CITIZEN
+    rules = {p.rule for p in exc.problems}
+    return pages.render(
+        request,
+        "certificate_error.html",
+        {
+            "problems": desk.problems_of(exc, pages.lang_of(request)),
+            "apology": citizen and exc.status >= 500,
+            "keys_missing": not citizen and "keys_missing" in rules,
+            "server_fault": not citizen and exc.status >= 500,
+        },
+        # the look-up's actor has no user behind it: nothing to name, nothing to sign out of
+        actor=actor if actor.user_id is not None else None,
+        status=exc.status,
     )

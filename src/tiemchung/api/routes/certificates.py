@@ -147,7 +147,7 @@ async def read_certificate(
     if format == "pdf":
         from tiemchung.certificates.pdf import render_bytes
 
-        pdf = await run_in_threadpool(render_bytes, cert)
+        pdf = await run_in_threadpool(render_bytes, cert, platform.settings.timezone)
         return Response(
             pdf,
             media_type="application/pdf",

@@ -81,7 +81,7 @@ async def export_worklist(
 
     def read() -> tuple[bytes, list[int]]:
         with platform.sessions() as session:
-            return wx.export_workbook(session, actor, ward_code)
+            return wx.export_workbook(session, actor, ward_code, platform.settings.timezone)
 
     data, ids = await run_in_threadpool(read)
     await platform.audit_read(actor, "review_item.export", "review_item", [str(i) for i in ids])

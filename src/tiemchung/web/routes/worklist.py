@@ -292,7 +292,7 @@ async def export(request: Request, actor: WebActor, ward: str | None = None) -> 
 
     def read() -> tuple[bytes, list[int]]:
         with platform.sessions() as session:
-            return wx.export_workbook(session, actor, ward_code)
+            return wx.export_workbook(session, actor, ward_code, platform.settings.timezone)
 
     try:
         data, ids = await run_in_threadpool(read)
