@@ -18,7 +18,7 @@ from tiemchung.registry.models import User
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.registry.users import actor_for, authenticate
 from tiemchung.web import i18n, pages
-from tiemchung.web.guard import Csrf, WebActor, is_htmx, platform_of, safe_next
+from tiemchung.web.guard import Csrf, is_htmx, platform_of, safe_next
 from tiemchung.web.session import COOKIE, create_cookie
 from tiemchung.web.throttle import wait_words
 
@@ -122,11 +122,6 @@ async def switch_language(request: Request, code: str, next: str | None = None) 
     response = RedirectResponse(safe_next(next, "/"), status_code=303)
     pages.set_lang_cookie(response, request, lang)
     return response
-
-
-@router.get("/")
-async def home(actor: WebActor) -> Response:
-    return RedirectResponse(HOME[actor.role], status_code=303)
 
 
 def signin_url(next_path: str) -> str:
