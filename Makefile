@@ -5,10 +5,13 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 VENV := .venv
 STAMP := $(VENV)/.installed
+# axe-core (pinned in tests/web/axe/package-lock.json) for the browser tests' accessibility
+# check: installed from the npm registry here, at build time, never at test run time.
+AXE := tests/web/axe/node_modules/axe-core/axe.min.js
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test install system-packages lint bench clean
+.PHONY: demo test install system-packages axe lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -26,7 +29,13 @@ demo: $(STAMP)
 system-packages:
 	scripts/system-packages
 
-test: $(STAMP) system-packages
+$(AXE): tests/web/axe/package-lock.json
+	cd tests/web/axe && npm ci --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
+axe: system-packages $(AXE)
+
+test: $(STAMP) system-packages $(AXE)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
@@ -38,4 +47,4 @@ bench: $(STAMP)
 	for b in bench/*.py; do $(VENV)/bin/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .tools .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache .mypy_cache tests/web/axe/node_modules

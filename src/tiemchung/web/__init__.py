@@ -18,13 +18,14 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    from tiemchung.web import guard, i18n
-    from tiemchung.web.routes import auth, citizen, dashboard, desk, worklist
+    from tiemchung.web import errors, guard, i18n
+    from tiemchung.web.routes import auth, citizen, dashboard, desk, shell, worklist
     from tiemchung.web.throttle import SignInThrottle
 
     i18n.load_all()  # a broken catalogue stops the start-up, not a request
     app.state.web_throttle = SignInThrottle()
     guard.install(app)
+    errors.install(app)  # browser routes: an HTML page; /api/: problem+json as before
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, desk, worklist, citizen, dashboard):
+    for module in (shell, auth, desk, worklist, citizen, dashboard):
         app.include_router(module.router)

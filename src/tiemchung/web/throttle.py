@@ -1,11 +1,18 @@
-"""Failed sign-ins slow down password guessing: a few per user name and per client address.
+"""Brakes on guessing: failed sign-ins slow down, and the citizen look-up is rationed.
 
-The sign-in page and the API's token endpoint share these counters (a failure at either
-door counts at both), and refuse further attempts for a while after too many failures — per
-user name (guessing one account's password) and per client address (trying many accounts).
-The citizen look-up uses the same class with its own limits. Counted in memory per server
-process: a restart forgets, which is acceptable for a brake on guessing (every failure is also
-in the audit log).
+:class:`SignInThrottle` is the one implementation behind both doors that take a password —
+the sign-in page and the API's token endpoint share one instance per server process, so a
+failure at either door counts at both. It never *locks* an account: a fixed lock per user name
+let anyone lock any nurse out by typing her name five times. Instead failures are counted per
+user name **and** source (client address): a guesser elsewhere slows down only their own
+attempts, never the nurse's at her desk. The first failures are free, a warning says how many
+are left from the third on, and then each further failure doubles the wait before the next
+attempt. A second counter per source alone (any user names) brakes one machine trying many
+accounts; it too slows down only that source.
+
+:class:`Throttle` (a fixed window) rations the citizen look-up, where every attempt counts.
+Both count in memory per server process: a restart forgets, which is acceptable for a brake
+(every failure is also in the audit log).
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 
 
 class Throttle:
@@ -52,22 +61,120 @@ class Throttle:
             self._fails.pop(key, None)
 
 
-class SignInThrottle:
-    """Per user name (5 failures / 15 min) and per client address (30 / 15 min)."""
+@dataclass(frozen=True)
+class Failure:
+    """What one more failure means for the next attempt from the same user name and source."""
 
-    def __init__(self, per_user: int = 5, per_client: int = 30, window: float = 900.0) -> None:
-        self.users = Throttle(per_user, window)
-        self.clients = Throttle(per_client, window)
+    count: int  #: failures in a row for this user name from this source
+    remaining: int  #: attempts left before a wait starts (0: the wait has started)
+    wait: int  #: seconds before the next attempt is allowed (0: none)
+
+    @property
+    def warn(self) -> bool:
+        """Say how many attempts are left (from the third failure on)."""
+        return self.count >= SignInThrottle.WARN_FROM
+
+
+class _Backoff:
+    """Failures per key: ``free`` of them cost nothing, then each one doubles the wait
+    (``base`` seconds after the ``free``-th, capped at ``cap``). A key is forgotten ``forget``
+    seconds after its last failure."""
+
+    def __init__(self, free: int, base: float, cap: float, forget: float) -> None:
+        self.free, self.base, self.cap, self.forget = free, base, cap, forget
+        self._state: dict[str, tuple[int, float]] = {}  # key -> (failures, last failure)
+
+    def count(self, key: str, now: float) -> int:
+        found = self._state.get(key)
+        if found is None:
+            return 0
+        if now - found[1] >= self.forget:
+            del self._state[key]
+            return 0
+        return found[0]
+
+    def delay(self, failures: int) -> float:
+        """The wait after ``failures`` failures: 0, then base, 2·base, 4·base … up to cap."""
+        if failures < self.free:
+            return 0.0
+        return float(min(self.cap, self.base * 2 ** min(failures - self.free, 32)))
+
+    def wait(self, key: str, now: float) -> int:
+        failures = self.count(key, now)
+        if failures < self.free:
+            return 0
+        left = self._state[key][1] + self.delay(failures) - now
+        return max(0, math.ceil(left))
+
+    def failed(self, key: str, now: float) -> int:
+        failures = self.count(key, now) + 1
+        self._state[key] = (failures, now)
+        if len(self._state) > 100_000:  # bound memory under a spray of user names
+            self._state = {k: v for k, v in self._state.items() if now - v[1] < self.forget}
+        return failures
+
+    def clear(self, key: str) -> None:
+        self._state.pop(key, None)
+
+
+class SignInThrottle:
+    """Failed passwords per user name *and* source, and per source alone.
+
+    Per user name and source: 5 failures are free (a warning from the 3rd), then the next
+    attempt waits 30 s, and each further failure doubles it (1, 2, 4 … minutes, at most an
+    hour). Per source, whatever the user names: 30 free, then the same doubling. A success
+    clears that user name's count from that source. Counts are forgotten a day after the last
+    failure.
+    """
+
+    WARN_FROM = 3
+
+    def __init__(
+        self,
+        free: int = 5,
+        per_client: int = 30,
+        base: float = 30.0,
+        cap: float = 3600.0,
+        forget: float = 86400.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.pairs = _Backoff(free, base, cap, forget)
+        self.clients = _Backoff(per_client, base, cap, forget)
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _pair(username: str, client: str) -> str:
+        return f"{username.strip().lower()}\x00{client}"
 
     def wait_seconds(self, username: str, client: str) -> int:
-        return max(
-            self.users.wait_seconds(username.strip().lower()),
-            self.clients.wait_seconds(client),
-        )
+        """0 when this user name may try from this source now, else the seconds to wait."""
+        now = self.clock()
+        with self._lock:
+            return max(
+                self.pairs.wait(self._pair(username, client), now),
+                self.clients.wait(client, now),
+            )
 
-    def failed(self, username: str, client: str) -> None:
-        self.users.failed(username.strip().lower())
-        self.clients.failed(client)
+    def failed(self, username: str, client: str) -> Failure:
+        now = self.clock()
+        with self._lock:
+            count = self.pairs.failed(self._pair(username, client), now)
+            self.clients.failed(client, now)
+            wait = max(
+                self.pairs.wait(self._pair(username, client), now), self.clients.wait(client, now)
+            )
+        return Failure(count=count, remaining=max(0, self.pairs.free - count), wait=wait)
 
-    def succeeded(self, username: str) -> None:
-        self.users.succeeded(username.strip().lower())
+    def succeeded(self, username: str, client: str) -> None:
+        with self._lock:
+            self.pairs.clear(self._pair(username, client))
+
+
+def wait_words(seconds: int) -> tuple[str, str]:
+    """A wait as people say it, in Vietnamese and English: seconds under a minute, else
+    minutes rounded up."""
+    if seconds < 60:
+        return f"{seconds} giây", f"{seconds} second(s)"
+    minutes = -(-seconds // 60)
+    return f"{minutes} phút", f"{minutes} minute(s)"

@@ -2,9 +2,11 @@
 
 Failed attempts are throttled exactly as the web sign-in's are, with the same counters (one
 :class:`~tiemchung.web.throttle.SignInThrottle` per server process, shared with the sign-in
-page): 5 failures per user name or 30 per client address in 15 minutes, then 429 with
-``Retry-After`` until the window has passed. Sharing the counters means a password guesser
-gets five tries per account in all, not five on each door.
+page): per user name *and* client address, 5 failures are free (the 401 says how many are
+left from the 3rd), then each failure doubles the wait (30 s, 1 min, 2 min …); an attempt
+during the wait is answered 429 with ``Retry-After``. Sharing the counters means a password
+guesser gets five free tries per account in all, not five on each door; counting per source
+means nobody elsewhere can make a nurse wait by failing with her user name.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from tiemchung.registry.errors import FieldProblem, ServiceError
 from tiemchung.registry.models import User
 from tiemchung.registry.scope import Actor
 from tiemchung.registry.users import actor_for, authenticate
-from tiemchung.web.throttle import SignInThrottle
+from tiemchung.web.throttle import SignInThrottle, wait_words
 
 router = APIRouter(tags=["auth"])
 
@@ -45,7 +47,7 @@ def _client(request: Request) -> str:
 
 
 def throttled(wait: int, instance: str) -> JSONResponse:
-    minutes = -(-wait // 60)
+    vi, en = wait_words(wait)
     exc = ServiceError(
         429,
         "Too many attempts / Quá nhiều lần thử",
@@ -53,8 +55,8 @@ def throttled(wait: int, instance: str) -> JSONResponse:
             FieldProblem(
                 "password",
                 "too_many_attempts",
-                f"Sai mật khẩu quá nhiều lần: thử lại sau {minutes} phút",
-                f"too many failed attempts: try again in {minutes} minute(s)",
+                f"Sai mật khẩu nhiều lần: thử lại sau {vi}",
+                f"too many failed attempts: try again in {en}",
             )
         ],
     )
@@ -72,7 +74,9 @@ def throttled(wait: int, instance: str) -> JSONResponse:
     responses={
         401: ERROR_RESPONSES[401] | {"description": "Wrong username or password"},
         422: ERROR_RESPONSES[422],
-        429: _error("Too many failed attempts for this user name or client (see Retry-After)"),
+        429: _error(
+            "Too many failed attempts for this user name from this client (see Retry-After)"
+        ),
     },
 )
 async def token(
@@ -93,22 +97,23 @@ async def token(
 
     user = await run_in_threadpool(check)  # argon2 is deliberately slow: keep it off the loop
     if user is None:
-        throttle.failed(form.username, client)
+        failure = throttle.failed(form.username, client)
         name = form.username[:80]
         await platform.write(lambda s: audit(s, Actor.anonymous(name), "auth.failed", "user", name))
+        vi, en = "Sai tên đăng nhập hoặc mật khẩu", "wrong username or password"
+        if failure.wait:
+            wvi, wen = wait_words(failure.wait)
+            vi += f"; chờ {wvi} trước lần thử sau (mỗi lần sai tiếp theo gấp đôi)"
+            en += f"; wait {wen} before the next attempt (doubling with each further failure)"
+        elif failure.warn:
+            vi += f"; còn {failure.remaining} lần thử trước khi phải chờ"
+            en += f"; {failure.remaining} attempt(s) left before a wait"
         raise ServiceError(
             401,
             "Not authenticated / Chưa đăng nhập",
-            [
-                FieldProblem(
-                    "password",
-                    "bad_credentials",
-                    "Sai tên đăng nhập hoặc mật khẩu",
-                    "wrong username or password",
-                )
-            ],
+            [FieldProblem("password", "bad_credentials", vi, en)],
         )
-    throttle.succeeded(form.username)
+    throttle.succeeded(form.username, client)
     actor = actor_for(user)
     await platform.write(lambda s: audit(s, actor, "auth.login", "user", user.id))
     tok, ttl = create_token(

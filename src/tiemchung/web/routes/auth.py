@@ -18,8 +18,9 @@ from tiemchung.registry.models import User
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.registry.users import actor_for, authenticate
 from tiemchung.web import i18n, pages
-from tiemchung.web.guard import Csrf, WebActor, is_htmx, platform_of, safe_next
+from tiemchung.web.guard import Csrf, is_htmx, platform_of, safe_next
 from tiemchung.web.session import COOKIE, create_cookie
+from tiemchung.web.throttle import wait_words
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,12 +63,13 @@ async def signin(
     username = username.strip()
     template = "_reauth.html" if inline and is_htmx(request) else "signin.html"
     ctx = {"next": safe_next(next, ""), "username": username, "expired": False}
-    wait = throttle.wait_seconds(username, _client(request))
+    client = _client(request)
+    wait = throttle.wait_seconds(username, client)
     if wait:
         return pages.render(
             request,
             template,
-            ctx | {"error": "throttled", "wait_minutes": -(-wait // 60)},
+            ctx | {"error": "throttled", "wait": wait_words(wait)},
             status=429,
             headers={"Retry-After": str(wait)},
         )
@@ -80,13 +82,19 @@ async def signin(
 
     user = await run_in_threadpool(check)  # argon2 is deliberately slow: keep it off the loop
     if user is None:
-        throttle.failed(username, _client(request))
+        failure = throttle.failed(username, client)
         name = username[:80]
         await platform.write(
             lambda s: audit(s, Actor.anonymous(name), "auth.failed", "user", name, {"via": "web"})
         )
-        return pages.render(request, template, ctx | {"error": "bad_credentials"}, status=401)
-    throttle.succeeded(username)
+        warning = {
+            "remaining": failure.remaining if failure.warn else None,
+            "wait": wait_words(failure.wait) if failure.wait else None,
+        }
+        return pages.render(
+            request, template, ctx | {"error": "bad_credentials"} | warning, status=401
+        )
+    throttle.succeeded(username, client)
     actor = actor_for(user)
     await platform.write(lambda s: audit(s, actor, "auth.login", "user", user.id, {"via": "web"}))
     value, ttl = create_cookie(platform.token_secret, user, platform.settings.token_ttl_minutes)
@@ -114,11 +122,6 @@ async def switch_language(request: Request, code: str, next: str | None = None) 
     response = RedirectResponse(safe_next(next, "/"), status_code=303)
     pages.set_lang_cookie(response, request, lang)
     return response
-
-
-@router.get("/")
-async def home(actor: WebActor) -> Response:
-    return RedirectResponse(HOME[actor.role], status_code=303)
 
 
 def signin_url(next_path: str) -> str:

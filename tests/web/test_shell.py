@@ -1,0 +1,80 @@
+"""The pages' shell: HTML error pages for browser routes (problem+json stays for the API), the
+landing page and the icon (both backends)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import Web
+from tiemchung.api.app import create_app
+from tiemchung.core import Platform
+
+
+def test_an_unknown_url_gets_a_page_in_vietnamese_with_a_way_back(web: Web) -> None:
+    r = web.client.get("/no/such/page")
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("text/html")
+    assert '<html lang="vi">' in r.text
+    assert "Không tìm thấy trang" in r.text and 'href="/"' in r.text
+    assert "urn:tiemchung:problem" not in r.text
+    assert r.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def test_the_error_page_speaks_english_on_request(web: Web) -> None:
+    r = web.client.get("/no/such/page?lang=en")
+    assert r.status_code == 404 and '<html lang="en">' in r.text
+    assert "Page not found" in r.text and "Không tìm thấy trang" not in r.text
+
+
+def test_the_api_keeps_its_problem_documents(web: Web) -> None:
+    r = web.client.get("/api/v1/no-such-endpoint")
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["status"] == 404
+    r = web.client.get("/api/v1/doses?limit=abc", headers={"Authorization": "Bearer x"})
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_a_malformed_page_parameter_and_a_wrong_method_get_pages(web: Web) -> None:
+    web.sign_in("ward_a1")
+    r = web.client.get("/worklist/not-a-number")
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "Đường dẫn hoặc biểu mẫu không hợp lệ" in r.text
+    r = web.client.get("/lookup/end")  # a form's target opened as a link
+    assert r.status_code == 405 and "POST" in r.headers["allow"]
+    assert "Trang này không nhận kiểu yêu cầu đó" in r.text
+
+
+def test_an_unexpected_error_on_a_page_is_a_page(platform: Platform) -> None:
+    app = create_app(platform)
+
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    app.add_api_route("/oops", boom)
+    app.add_api_route("/api/v1/oops", boom)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/oops")
+        assert r.status_code == 500 and r.headers["content-type"].startswith("text/html")
+        assert "Lỗi hệ thống" in r.text and "secret internals" not in r.text
+        r = client.get("/api/v1/oops")
+        assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_the_landing_page_says_what_the_platform_is(web: Web) -> None:
+    r = web.client.get("/", follow_redirects=False)
+    assert r.status_code == 200
+    assert "Nền tảng dữ liệu tiêm chủng" in r.text and "sổ dân cư" in r.text
+    for link in ("/lookup", "/signin?next=%2Fdesk", "/signin?next=%2Fworklist"):
+        assert f'href="{link}"' in r.text
+    en = web.client.get("/?lang=en")
+    assert "Vaccination data platform" in en.text and "No account needed" in en.text
+    web.sign_in("site_a1")  # signed in: straight to the role's home, as before
+    assert web.client.get("/", follow_redirects=False).headers["location"] == "/desk"
+
+
+def test_the_favicon_is_served_from_the_app(web: Web) -> None:
+    r = web.client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/vnd.microsoft.icon"
+    assert r.content[:4] == b"\x00\x00\x01\x00"  # an ICO header
+    assert len(r.content) < 10_000
