@@ -587,7 +587,7 @@ def certify(
         with platform.sessions() as s:
             ids = persons_to_certify(s, ward_code=ward, province_code=province)
         if not ids:
-            _fail("no person with a verified dose there (không có ai có mũi đã xác thực)", 1)
+            _fail("no person with a verified dose there (không có ai có mũi đã xác minh)", 1)
         done, refused = [], 0
         with (
             Progress(

@@ -57,7 +57,7 @@ def test_province_page_figures_and_drill_down(dash: tuple[Web, Scenario]) -> Non
     # the total recorded / reported of the province, as the KPI states it
     in_a = {s for s, (_w, p) in sc.sites.items() if p == PROVINCE_A}
     reported = sum(t["reported"] for t in sc.tallies if t["site_id"] in in_a)
-    kpi = re.search(r'id="kpi-rvr">.*?<span class="value">(.*?)</span>', html, re.S)
+    kpi = re.search(r'id="kpi-rvr"[^>]*>.*?<span class="value">(.*?)</span>', html, re.S)
     assert kpi and f"/ {reported:,}".replace(",", ".") in kpi.group(1)
 
 
@@ -69,6 +69,20 @@ def test_filters_errors_are_said_and_kept(dash: tuple[Web, Scenario]) -> None:
     r = web.page("/dashboard?date_from=2021-02-31&lang=en")
     assert r.status_code == 422
     assert "is not a date" in r.text and 'value="2021-02-31"' in r.text
+    # dates are typed dd/mm/yyyy; a wrong one is said, marked, and kept as typed
+    r = web.page("/dashboard?date_from=31/02/2021&date_to=2021-13-01&lang=vi")
+    assert r.status_code == 422
+    assert "Từ ngày: &#39;31/02/2021&#39; không phải ngày; gõ ngày/tháng/năm" in r.text
+    assert "Đến ngày: &#39;2021-13-01&#39; không phải ngày" in r.text  # both at once
+    field = re.search(r'<input type="text" id="f-date_from"[^>]*>', r.text)
+    assert field and 'value="31/02/2021"' in field.group(0)
+    assert 'aria-invalid="true"' in field.group(0) and "problem-date_from" in field.group(0)
+    assert 'pattern="[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"' in field.group(0)
+    assert 'type="date"' not in r.text  # the browser's own (locale) date format is not used
+    # the page's own links carry ISO dates; the form shows them as dd/mm/yyyy
+    r = web.page("/dashboard?date_from=2021-09-01&date_to=5/1/2022")
+    assert r.status_code == 200
+    assert 'value="01/09/2021"' in r.text and 'value="05/01/2022"' in r.text
     r = web.page("/dashboard", headers={"HX-Request": "true"})
     assert r.status_code == 200 and "<html" not in r.text and 'id="coverage"' in r.text
 
@@ -84,6 +98,57 @@ def test_export_buttons_give_the_table(dash: tuple[Web, Scenario]) -> None:
     assert sum(int(x[2]) for x in rows[1:]) == len(sc.doses)
     r = web.client.get(f"/dashboard/export/coverage.xlsx?province={PROVINCE_B}")
     assert r.status_code == 200 and r.content[:2] == b"PK"
+
+
+def test_exports_are_named_after_the_filter(dash: tuple[Web, Scenario]) -> None:
+    web, _sc = dash
+    w = world()
+    web.sign_in("central")
+    r = web.client.get("/dashboard/export/quality.csv")
+    assert r.headers["content-disposition"] == 'attachment; filename="quality_toan-quoc.csv"'
+    web.sign_in("prov_a")
+    html = web.page(
+        f"/dashboard?ward={w.wards['a1']}&age_group=65%2B&date_from=01/09/2021&date_to=31/12/2021"
+    ).text
+    m = re.search(r'href="(/dashboard/export/coverage\.xlsx[^"]*)"', html)
+    assert m, "no export link"
+    r = web.client.get(m.group(1).replace("&amp;", "&"))
+    assert r.status_code == 200
+    assert r.headers["content-disposition"] == (
+        f'attachment; filename="coverage_tinh-{PROVINCE_A}_xa-{w.wards["a1"]}_tuoi-65-plus'
+        '_tu-2021-09-01_den-2021-12-31.xlsx"'
+    )
+    # a province user's file says the province even when the filter did not
+    r = web.client.get("/dashboard/export/backlog.csv?age_group=18-49")
+    assert r.headers["content-disposition"] == (
+        f'attachment; filename="backlog_tinh-{PROVINCE_A}_tuoi-18-49.csv"'
+    )
+
+
+def test_one_number_format_and_one_term_per_language(dash: tuple[Web, Scenario]) -> None:
+    """Charts, cards and tables write numbers the same way (vi: 23,7% and 1.234; en: 23.7%
+    and 1,234); "chưa xác minh" is the one word for unverified; no figure is hard-coded."""
+    web, _sc = dash
+    web.sign_in("central")
+    for lang, wrong_pct, right_pct in (
+        ("vi", r"\d\.\d%", r"\d,\d%"),
+        ("en", r"\d,\d%", r"\d\.\d%"),
+    ):
+        html = web.page(f"/dashboard?lang={lang}").text
+        svgs = " ".join(  # the charts' text (labels, ticks, tooltips), not their coordinates
+            re.findall(r">([^<>]+)<", "".join(re.findall(r"<svg.*?</svg>", html, re.S)))
+        )
+        tables = "".join(re.findall(r"<table.*?</table>", html, re.S))
+        cards = re.search(r'<section class="kpis".*?</section>', html, re.S)
+        assert cards
+        for part in (svgs, tables, cards.group(0)):
+            assert re.search(right_pct, part), lang
+            assert not re.search(wrong_pct, part), (lang, re.search(wrong_pct, part))
+        # the recorded/reported chart's tooltips and axis use the same thousands mark
+        assert not re.search(r"\d,\d{3}" if lang == "vi" else r"\d\.\d{3}\b", svgs)
+        assert "757" not in html and "812.682" not in html and "812,682" not in html
+    vi = web.page("/dashboard?lang=vi").text
+    assert "xác thực" not in vi and "Chưa xác minh" in vi and "Đã xác minh" in vi
 
 
 @pytest.mark.parametrize("user", ["ward_a1", "site_a1", "citizen_an"])

@@ -166,7 +166,7 @@ def _no_dose_error(session: Session, person: Person) -> ServiceError:
         return rule_error(
             "person_id",
             "no_verified_dose",
-            f"Có {unverified} mũi tiêm mang số định danh này nhưng chưa được xác thực với sổ "
+            f"Có {unverified} mũi tiêm mang số định danh này nhưng chưa được xác minh với sổ "
             "dân cư (unverified): cần đối soát trước khi cấp chứng nhận",
             f"{unverified} dose(s) recorded with this ID are not verified against the "
             "population register (unverified); they must be reconciled before a certificate "
@@ -175,7 +175,7 @@ def _no_dose_error(session: Session, person: Person) -> ServiceError:
     return rule_error(
         "person_id",
         "no_verified_dose",
-        "Người này chưa có mũi tiêm nào đã xác thực với sổ dân cư",
+        "Người này chưa có mũi tiêm nào đã xác minh với sổ dân cư",
         "this person has no dose verified against the population register",
     )
 

@@ -16,7 +16,7 @@ COLORS = {
     "duplicate": "#6a1b9a",
 }
 LABELS = {
-    "verified": "verified / đã xác thực",
+    "verified": "verified / đã xác minh",
     "corrected": "verified, wrong information / sai thông tin",
     "review": "review / cần xem xét",
     "not_found": "not found / không tìm thấy",

@@ -17,16 +17,11 @@ from typing import Any
 
 from markupsafe import Markup
 
+from tiemchung.stats.numbers import fmt_axis, fmt_int, fmt_pct
+
 COLORS = ("#1f6f8b", "#e08e0b", "#3a9d5d", "#8a4fbf")
 GRID = "#d7dde3"
 TEXT = "#243240"
-
-
-def _fmt(n: float) -> str:
-    """Thousands with a dot, as Vietnamese reports write them (757.224)."""
-    if abs(n) >= 1000:
-        return f"{round(n):,}".replace(",", ".")
-    return f"{n:g}"
 
 
 def _svg(width: int, height: int, title: str, desc: str, body: list[str]) -> Markup:
@@ -52,6 +47,8 @@ def percent_bars(
     series: Sequence[tuple[str, Sequence[float | None]]],
     title: str,
     desc: str,
+    *,
+    lang: str = "vi",
 ) -> Markup:
     """Grouped horizontal bars, 0–100 %: one group per label, one bar per series."""
     width, left, right, top = 640, 130, 50, 34
@@ -81,7 +78,7 @@ def percent_bars(
             body.append(
                 f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" fill="{COLORS[j]}"/>'
             )
-            text = "–" if v is None else f"{v:g}%"
+            text = fmt_pct(v, lang)
             body.append(
                 f'<text x="{left + w + 4:.1f}" y="{y + bar - 3}" fill="{TEXT}" '
                 f'font-size="10">{text}</text>'
@@ -98,61 +95,145 @@ def _ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     return [lo + k * step for k in range(int((hi - lo) / step) + 1)]
 
 
+#: an interior stretch longer than this with no dose at all is cut out of the time axis
+GAP_DAYS = 45
+#: width of the cut, and the least width a stretch of days gets, in SVG units
+BREAK_W, MIN_SEGMENT_W = 16, 24
+
+
+def segments(days: Sequence[date], lo: date, hi: date) -> list[tuple[date, date]]:
+    """The stretches of the time axis from ``lo`` to ``hi``: the data's days, split where more
+    than :data:`GAP_DAYS` pass without a record (a desk dose today after a 2021–22 backlog
+    would otherwise squeeze four years of zeros into the chart). ``lo`` and ``hi`` (the
+    filter's dates, else the first and last day with data) always stay on the axis."""
+    inside = sorted(d for d in set(days) if lo <= d <= hi)
+    if not inside:
+        return [(lo, hi)]
+    out: list[tuple[date, date]] = []
+    start = prev = lo
+    for d in inside:
+        if (d - prev).days > GAP_DAYS:
+            out.append((start, prev))
+            start = d
+        prev = d
+    if (hi - prev).days > GAP_DAYS:
+        out.append((start, prev))
+        start = hi
+    out.append((start, hi))
+    return out
+
+
 def line(
     days: Sequence[date],
     series: Sequence[tuple[str, Sequence[int]]],
     title: str,
     desc: str,
+    *,
+    lang: str = "vi",
+    span: tuple[date | None, date | None] = (None, None),
+    gap_label: str = "",
 ) -> Markup:
-    """Lines over days (missing days count as 0), with month ticks."""
+    """Lines over days (missing days count as 0), with month ticks.
+
+    The axis runs from ``span`` (the filter's dates) when given, else from the first to the
+    last day with data; interior stretches with no record are cut out (:func:`segments`)
+    and marked on the axis, ``gap_label`` saying what the mark means."""
     width, height, left, right, top, bottom = 640, 240, 56, 16, 30, 28
     if not days:
         return _svg(width, 60, title, desc, [f'<text x="10" y="30" fill="{TEXT}">–</text>'])
-    d0, d1 = min(days), max(days)
-    n_days = (d1 - d0).days or 1
+    lo, hi = span[0] or min(days), span[1] or max(days)
+    parts = segments(days, lo, hi)
+    plot = width - left - right - BREAK_W * (len(parts) - 1)
+    lengths = [(b - a).days + 1 for a, b in parts]
+    room = plot - MIN_SEGMENT_W * len(parts)
+    widths = [MIN_SEGMENT_W + max(room, 0) * n / sum(lengths) for n in lengths]
     top_v = max([max(v) if v else 0 for _, v in series] + [1])
-    sx = (width - left - right) / n_days
     sy = (height - top - bottom) / top_v
+    base_y = height - bottom
     body = _legend([s[0] for s in series], left, 16, COLORS)
     for v in _ticks(0, top_v):
-        y = height - bottom - v * sy
+        y = base_y - v * sy
         body.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>'
+            f'<line x1="{left}" y1="{y:.0f}" x2="{width - right}" y2="{y:.0f}" stroke="{GRID}"/>'
         )
         body.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{TEXT}">{_fmt(v)}</text>'
+            f'<text x="{left - 6}" y="{y + 4:.0f}" text-anchor="end" fill="{TEXT}">'
+            f"{fmt_axis(v, lang)}</text>"
         )
-    month = date(d0.year, d0.month, 1)
-    step = max(1, n_days // 200 + 1)
-    k = 0
-    while month <= d1:
-        if month >= d0 and k % step == 0:
-            x = left + (month - d0).days * sx
-            body.append(
-                f'<line x1="{x:.1f}" y1="{height - bottom}" x2="{x:.1f}" '
-                f'y2="{height - bottom + 4}" stroke="{TEXT}"/>'
-            )
-            body.append(
-                f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" '
-                f'fill="{TEXT}">{month:%m/%Y}</text>'
-            )
-        k += 1
-        month = (month + timedelta(days=32)).replace(day=1)
+    # where each segment starts on the page, and its scale (units per day)
+    placed: list[tuple[date, date, float, float]] = []
+    x = float(left)
+    for (a, b), w in zip(parts, widths, strict=True):
+        placed.append((a, b, x, w / max((b - a).days, 1)))
+        x += w + BREAK_W
+    # month ticks, thinned to ~7 labels; the first tick after a cut is always labelled
+    months = [
+        (m, x0 + (m - a).days * sx, k == 0 and i > 0)
+        for i, (a, b, x0, sx) in enumerate(placed)
+        for k, m in enumerate(_month_starts(a, b))
+    ]
+    step = max(1, -(-len(months) // 7))
+    forced = [mx for _m, mx, after_cut in months if after_cut]
+    last_label = -1e9
+    for k, (m, mx, after_cut) in enumerate(months):
+        crowded = mx - last_label < 60 or any(0 < f - mx < 70 for f in forced)
+        if not after_cut and (k % step or crowded):
+            continue
+        last_label = mx
+        label = f"{m:%m/%Y}" if m.day == 1 else f"{m:%d/%m/%Y}"
+        body.append(
+            f'<line x1="{mx:.1f}" y1="{base_y}" x2="{mx:.1f}" y2="{base_y + 4}" stroke="{TEXT}"/>'
+            f'<text x="{mx:.1f}" y="{height - 8}" text-anchor="middle" '
+            f'fill="{TEXT}">{label}</text>'
+        )
+    for _a, _b, x0, _sx in placed[1:]:  # the cuts: a double slash across the axis
+        cx = x0 - BREAK_W / 2
+        body.append(
+            f'<path d="M{cx - 5:.1f} {base_y + 5}l6 -10M{cx:.1f} {base_y + 5}l6 -10" '
+            f'stroke="{TEXT}" stroke-width="1.5"/>'
+        )
+    if len(placed) > 1 and gap_label:
+        body.append(
+            f'<text x="{width - right}" y="16" text-anchor="end" fill="{TEXT}" '
+            f'font-size="11">// {escape(gap_label)}</text>'
+        )
     for j, (_name, values) in enumerate(series):
         by_day = dict(zip(days, values, strict=True))
-        pts = []
-        for i in range(n_days + 1):
-            d = d0 + timedelta(days=i)
-            pts.append(f"{left + i * sx:.1f},{height - bottom - by_day.get(d, 0) * sy:.1f}")
-        body.append(
-            f'<polyline fill="none" stroke="{COLORS[j]}" stroke-width="1.6" '
-            f'points="{" ".join(pts)}"/>'
-        )
+        for a, b, x0, sx in placed:
+            pts = [
+                f"{x0 + i * sx:.1f},{base_y - by_day.get(a + timedelta(days=i), 0) * sy:.1f}"
+                for i in range((b - a).days + 1)
+            ]
+            if len(pts) == 1:  # a lone day: a dot, a one-point line would not show
+                px, py = pts[0].split(",")
+                body.append(f'<circle cx="{px}" cy="{py}" r="2.5" fill="{COLORS[j]}"/>')
+                continue
+            body.append(
+                f'<polyline fill="none" stroke="{COLORS[j]}" stroke-width="1.6" '
+                f'points="{" ".join(pts)}"/>'
+            )
     return _svg(width, height, title, desc, body)
 
 
+def _month_starts(a: date, b: date) -> list[date]:
+    """The first days of the months between ``a`` and ``b`` (``a`` itself when the stretch
+    holds no month start, so every stretch of the axis is dated)."""
+    out = []
+    m = date(a.year, a.month, 1)
+    while m <= b:
+        if m >= a:
+            out.append(m)
+        m = (m + timedelta(days=32)).replace(day=1)
+    return out or [a]
+
+
 def paired_bars(
-    rows: Sequence[dict[str, Any]], names: tuple[str, str, str], title: str, desc: str
+    rows: Sequence[dict[str, Any]],
+    names: tuple[str, str, str],
+    title: str,
+    desc: str,
+    *,
+    lang: str = "vi",
 ) -> Markup:
     """Reported (light) and recorded (dark) per period; the gap is the light part showing.
 
@@ -172,7 +253,8 @@ def paired_bars(
             f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>'
         )
         body.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{TEXT}">{_fmt(v)}</text>'
+            f'<text x="{left - 6}" y="{y + 4:.0f}" text-anchor="end" fill="{TEXT}">'
+            f"{fmt_axis(v, lang)}</text>"
         )
     every = max(1, len(rows) // 8)
     for i, r in enumerate(rows):
@@ -185,7 +267,7 @@ def paired_bars(
             body.append(
                 f'<rect x="{xx:.1f}" y="{height - bottom - h:.1f}" width="{ww:.1f}" '
                 f'height="{h:.1f}" fill="{color}"><title>{escape(str(r["label"]))}: '
-                f"{_fmt(r['recorded'])} / {_fmt(r['reported'])}</title></rect>"
+                f"{fmt_int(r['recorded'], lang)} / {fmt_int(r['reported'], lang)}</title></rect>"
             )
         if i % every == 0:
             body.append(

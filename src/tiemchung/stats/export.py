@@ -9,11 +9,36 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
+from tiemchung.stats.queries import Filters
 from tiemchung.stats.tables import Table
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def filename(name: str, f: Filters, ext: str) -> str:
+    """The download's file name, after the table and the filter it was made with, so two
+    exports of the same table for different wards, ages or dates do not overwrite each other:
+    ``coverage_tinh-40_xa-16941_tuoi-18-49_tu-2021-09-01_den-2021-12-31.csv``; ``toan-quoc``
+    (the whole country) when no area was chosen. ASCII only (a ``Content-Disposition`` header)."""
+    parts = [name]
+    if f.province:
+        parts.append(f"tinh-{f.province}")
+    if f.ward:
+        parts.append(f"xa-{f.ward}")
+    if not f.province and not f.ward:
+        parts.append("toan-quoc")
+    if f.age_group:
+        age = "khong-ro" if f.age_group == "unknown" else f.age_group.replace("+", "-plus")
+        parts.append(f"tuoi-{age}")
+    if f.date_from:
+        parts.append(f"tu-{f.date_from}")
+    if f.date_to:
+        parts.append(f"den-{f.date_to}")
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "-", "_".join(parts))
+    return f"{safe}.{ext}"
 
 
 def headers(t: Table) -> list[str]:

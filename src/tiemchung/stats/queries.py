@@ -181,7 +181,7 @@ _COV = [
     Column("booster_pct", "% mũi nhắc lại", "% booster", "pct"),
 ]
 _COV_NOTE = (
-    "Mẫu số: người trong sổ dân cư của địa bàn. Tử số: người có mũi tiêm đã xác thực với sổ "
+    "Mẫu số: người trong sổ dân cư của địa bàn. Tử số: người có mũi tiêm đã xác minh với sổ "
     "dân cư đến ngày kết thúc. Đủ liều cơ bản: mũi số ≥ số mũi cơ bản của vắc xin. Tuổi tính "
     "theo năm sinh.",
     "Denominator: register persons of the area. Numerator: persons with a dose verified "
@@ -319,12 +319,12 @@ _RVR = [
     Column("recorded_pct", "% đã nhập", "% recorded", "pct"),
 ]
 _RVR_NOTE = (
-    "Như báo cáo nguồn tính (Nghệ An: 757.224/812.682 mũi 1 đã cập nhật lên phần mềm = 93%): "
-    "số mũi đã nhập (trừ bản ghi trùng) của điểm tiêm, ngày và vắc xin có báo cáo, so với số "
-    "báo cáo. Mũi đã nhập mà điểm tiêm không báo cáo được tính riêng.",
-    "As the source reports counted it (Nghệ An: 757,224 of 812,682 first doses on the software "
-    "= 93%): doses recorded (double entries excluded) for the site, day and product a tally "
-    "covers, over the tally. Doses recorded where no tally was sent are counted apart.",
+    "Như các báo cáo nguồn tính tỷ lệ mũi tiêm đã cập nhật lên phần mềm: số mũi đã nhập (trừ "
+    "bản ghi trùng) của điểm tiêm, ngày và vắc xin có báo cáo, so với số báo cáo. Mũi đã nhập "
+    "mà điểm tiêm không báo cáo được tính riêng.",
+    "As the source reports counted the share of doses entered on the software: doses recorded "
+    "(double entries excluded) for the site, day and product a tally covers, over the tally. "
+    "Doses recorded where no tally was sent are counted apart.",
 )
 
 
@@ -437,8 +437,8 @@ def recorded_vs_reported_by_site(
 # -- data quality -------------------------------------------------------------------------------
 _QUALITY = [
     Column("total", "Tổng số bản ghi", "Dose records"),
-    Column("verified", "Đã xác thực, đúng thông tin", "Verified, information right"),
-    Column("verified_wrong", "Đã xác thực nhưng sai thông tin", "Verified, information wrong"),
+    Column("verified", "Đã xác minh, đúng thông tin", "Verified, information right"),
+    Column("verified_wrong", "Đã xác minh nhưng sai thông tin", "Verified, information wrong"),
     Column("wrong_id", "Sai số định danh", "Wrong ID number"),
     Column("wrong_dob", "Sai ngày sinh", "Wrong date of birth"),
     Column("wrong_name", "Sai họ tên", "Wrong name"),
@@ -447,7 +447,7 @@ _QUALITY = [
     Column("not_found", "Không tìm thấy trong sổ dân cư", "Not found in the register"),
     Column("duplicate", "Bản ghi trùng", "Duplicates"),
     Column("pending", "Chưa đối soát", "Not yet reconciled"),
-    Column("verified_pct", "% đã xác thực", "% verified", "pct"),
+    Column("verified_pct", "% đã xác minh", "% verified", "pct"),
 ]
 _CATS = ("verified", "verified_wrong", "review", "not_found", "duplicate", "pending")
 
@@ -480,7 +480,7 @@ def quality(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Table:
         "Data quality",
         _area_columns(level) + _QUALITY,
         rows,
-        "Sai thông tin theo trường: mũi đã xác thực có trường được sửa, và mũi đang "
+        "Sai thông tin theo trường: mũi đã xác minh có trường được sửa, và mũi đang "
         "chờ rà soát có trường khác sổ dân cư; một bản ghi có thể sai nhiều trường.",
         "Wrong information by field: verified doses with a corrected field, and doses "
         "awaiting review with a field differing from the register; a record may have "
@@ -522,7 +522,7 @@ def backlog(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Table:
         Column("open", "Còn mở", "Open"),
         Column("open_review", "Cần rà soát", "To review"),
         Column("open_not_found", "Không tìm thấy", "Not found"),
-        Column("open_unverified", "Chưa xác thực", "Unverified"),
+        Column("open_unverified", "Chưa xác minh", "Unverified"),
         Column("open_ticket", "Phản ánh của người dân", "Citizens' reports"),
         Column("decided", "Đã quyết định", "Decided"),
         Column("superseded", "Đã thay thế", "Superseded"),

@@ -53,8 +53,8 @@ def get_table(
     return t, freshness(snap, svc.refreshing, svc.max_age)
 
 
-def download(t: Table, fmt: str) -> Response:
-    """The table as a CSV or XLSX attachment."""
+def download(t: Table, fmt: str, name: str | None = None) -> Response:
+    """The table as a CSV or XLSX attachment, saved as ``name`` (default: the table's)."""
     if fmt == "csv":
         body, media, ext = to_csv(t), CSV_TYPE, "csv"
     else:
@@ -62,7 +62,7 @@ def download(t: Table, fmt: str) -> Response:
     return Response(
         body,
         media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{t.name}.{ext}"'},
+        headers={"Content-Disposition": f'attachment; filename="{name or t.name + "." + ext}"'},
     )
 
 

@@ -10,8 +10,10 @@ what was typed kept in the form.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -21,15 +23,18 @@ from tiemchung.api.routes.stats import download, freshness
 from tiemchung.core import Platform
 from tiemchung.registry.errors import FieldProblem, ServiceError
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.stats import charts
+from tiemchung.stats import charts, summary
 from tiemchung.stats.ages import AGE_GROUPS
+from tiemchung.stats.export import filename
+from tiemchung.stats.numbers import fmt
 from tiemchung.stats.queries import STATS_ROLES, TABLES, Filters, scope, table
 from tiemchung.stats.service import SnapshotPendingError, stats_for
 from tiemchung.web import pages
 from tiemchung.web.guard import WebActor, is_htmx, platform_of, require_role
 
 router = APIRouter(include_in_schema=False)
-SITE_ROWS_SHOWN = 50
+#: rows of the per-site gaps on the page (largest first); the download has them all
+SITE_ROWS_SHOWN = 20
 FILTER_KEYS = ("province", "ward", "age_group", "date_from", "date_to")
 
 
@@ -38,26 +43,61 @@ def _typed(request: Request) -> dict[str, str]:
     return {k: request.query_params.get(k, "").strip() for k in FILTER_KEYS}
 
 
+_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_DATE_LABEL = {"date_from": ("Từ ngày", "From"), "date_to": ("Đến ngày", "To")}
+
+
+def _day(key: str, text: str) -> date | None:
+    """A filter date typed as dd/mm/yyyy (the form) or yyyy-mm-dd (the page's own links)."""
+    if not text:
+        return None
+    m = _DMY.fullmatch(text)
+    ymd = (m.group(3), m.group(2), m.group(1)) if m else None
+    m = _ISO.fullmatch(text)
+    ymd = (m.group(1), m.group(2), m.group(3)) if m else ymd
+    try:
+        if ymd is None:
+            raise ValueError(text)
+        return date(int(ymd[0]), int(ymd[1]), int(ymd[2]))
+    except ValueError:
+        vi, en = _DATE_LABEL[key]
+        raise ServiceError(
+            422,
+            "Rule violated / Vi phạm quy tắc",
+            [
+                FieldProblem(
+                    key,
+                    "date",
+                    f"{vi}: '{text}' không phải ngày; gõ ngày/tháng/năm, ví dụ 15/10/2021",
+                    f"{en}: '{text}' is not a date; type day/month/year, e.g. 15/10/2021",
+                )
+            ],
+        ) from None
+
+
+def _shown(typed: dict[str, str]) -> dict[str, str]:
+    """The form's values: dates as dd/mm/yyyy whichever way they came, a wrong one as typed."""
+    shown = dict(typed)
+    for key in ("date_from", "date_to"):
+        try:
+            day = _day(key, typed[key])
+        except ServiceError:
+            continue
+        shown[key] = f"{day:%d/%m/%Y}" if day else ""
+    return shown
+
+
 def _parse(typed: dict[str, str]) -> Filters:
+    problems: list[FieldProblem] = []
     days: dict[str, date | None] = {}
     for key in ("date_from", "date_to"):
-        text = typed[key]
         try:
-            days[key] = date.fromisoformat(text) if text else None
-        except ValueError:
-            label = ("Từ ngày", "From") if key == "date_from" else ("Đến ngày", "To")
-            raise ServiceError(
-                422,
-                "Rule violated / Vi phạm quy tắc",
-                [
-                    FieldProblem(
-                        key,
-                        "date",
-                        f"{label[0]}: '{text}' không phải ngày (năm-tháng-ngày)",
-                        f"{label[1]}: '{text}' is not a date (year-month-day)",
-                    )
-                ],
-            ) from None
+            days[key] = _day(key, typed[key])
+        except ServiceError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ServiceError(422, "Rule violated / Vi phạm quy tắc", problems)
     return Filters(
         typed["province"] or None,
         typed["ward"] or None,
@@ -76,18 +116,16 @@ def _link(f: Filters, **change: str | None) -> str:
         "date_from": f.date_from.isoformat() if f.date_from else None,
         "date_to": f.date_to.isoformat() if f.date_to else None,
     } | change
-    from urllib.parse import urlencode
-
     q = urlencode({k: v for k, v in values.items() if v})
     return "/dashboard" + (f"?{q}" if q else "")
 
 
-def _context(platform: Platform, actor: Actor, typed: dict[str, str]) -> dict[str, Any]:
+def _context(platform: Platform, actor: Actor, typed: dict[str, str], lang: str) -> dict[str, Any]:
     svc = stats_for(platform)
     today = platform.today()
     with svc.cursor() as (cur, snap):
         ctx: dict[str, Any] = {
-            "typed": typed,
+            "typed": _shown(typed),
             "fresh": freshness(snap, svc.refreshing, svc.max_age),
             "age_groups": AGE_GROUPS,
             "problems": [],
@@ -99,6 +137,7 @@ def _context(platform: Platform, actor: Actor, typed: dict[str, str]) -> dict[st
             ctx["status"] = exc.status
             f = scope(cur, actor, Filters())
         ctx["filters"] = f
+        ctx["bad"] = {p.field for p in ctx["problems"]}
         ctx["provinces"] = cur.execute(
             "SELECT code, name FROM places WHERE level = 'province' AND code IN "
             "(SELECT DISTINCT province FROM reg) ORDER BY name"
@@ -117,10 +156,11 @@ def _context(platform: Platform, actor: Actor, typed: dict[str, str]) -> dict[st
         ctx["ward_name"] = names.get(f.ward or "", f.ward)
         t = {name: table(cur, name, actor, f, today) for name in TABLES}
     ctx["t"] = t
+    ctx["cards"] = summary.cards(t, f)
+    ctx["daily_table"] = summary.per_month(t["doses_per_day"], f) or t["doses_per_day"]
     site_rows = t["recorded_vs_reported_by_site"]
     ctx["site_rows"] = site_rows.rows[:SITE_ROWS_SHOWN]
     ctx["site_rows_more"] = len(site_rows.rows) > SITE_ROWS_SHOWN or site_rows.truncated
-    ctx["total"] = t["recorded_vs_reported"].rows[0]
     ctx["link"] = lambda **kw: _link(f, **kw)
     ctx["export"] = lambda name, fmt: _link(f).replace(
         "/dashboard", f"/dashboard/export/{name}.{fmt}", 1
@@ -132,17 +172,23 @@ def _context(platform: Platform, actor: Actor, typed: dict[str, str]) -> dict[st
         else (lambda code: _link(f, ward=code))
     )
     ctx["ref_year"] = f.ref_year(today)
+    ctx["fmt"] = lambda value, kind="int": fmt(value, kind, lang)
     return ctx
 
 
-def _charts(ctx: dict[str, Any], say: Any) -> dict[str, Any]:
-    t = ctx["t"]
+def _charts(ctx: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The three SVG charts, their numbers written the way the tables write them."""
+
+    def say(vi: str, en: str) -> str:
+        return en if lang == "en" else vi
+
+    t, f = ctx["t"], ctx["filters"]
     ages = t["coverage_by_age"].rows
     days = t["doses_per_day"].rows
     rvr = t["recorded_vs_reported_by_day"].rows
     return {
         "coverage": charts.percent_bars(
-            [r["label_en"] if say("vi", "en") == "en" else r["label_vi"] for r in ages],
+            [r["label_en"] if lang == "en" else r["label_vi"] for r in ages],
             [
                 (say("≥ 1 mũi", "≥ 1 dose"), [r["first_pct"] for r in ages]),
                 (say("Đủ liều cơ bản", "Full primary"), [r["full_pct"] for r in ages]),
@@ -153,6 +199,7 @@ def _charts(ctx: dict[str, Any], say: Any) -> dict[str, Any]:
                 "Phần trăm người trong sổ dân cư đã tiêm, theo nhóm tuổi",
                 "Percent of register persons vaccinated, per age group",
             ),
+            lang=lang,
         ),
         "daily": charts.line(
             [r["day"] for r in days],
@@ -162,7 +209,13 @@ def _charts(ctx: dict[str, Any], say: Any) -> dict[str, Any]:
                 (say("Mũi 2", "Dose 2"), [r["dose2"] for r in days]),
             ],
             say("Số mũi tiêm theo ngày", "Doses per day"),
-            say("Số mũi tiêm đã nhập mỗi ngày", "Doses recorded each day"),
+            say(
+                "Số mũi tiêm đã nhập mỗi ngày; những quãng dài không có mũi nào được lược bớt",
+                "Doses recorded each day; long stretches with no dose are cut out",
+            ),
+            lang=lang,
+            span=(f.date_from, f.date_to),
+            gap_label=say("lược quãng không có mũi tiêm", "stretch with no dose cut out"),
         ),
         "rvr": charts.paired_bars(
             charts.by_week(rvr),
@@ -176,6 +229,7 @@ def _charts(ctx: dict[str, Any], say: Any) -> dict[str, Any]:
                 "Số mũi điểm tiêm báo cáo và số đã nhập phần mềm",
                 "Doses the sites reported and doses recorded on the platform",
             ),
+            lang=lang,
         ),
     }
 
@@ -184,8 +238,9 @@ def _charts(ctx: dict[str, Any], say: Any) -> dict[str, Any]:
 async def dashboard(request: Request, actor: WebActor) -> Response:
     require_role(actor, *STATS_ROLES)
     platform = platform_of(request)
+    lang = pages.lang_of(request)
     try:
-        ctx = await run_in_threadpool(_context, platform, actor, _typed(request))
+        ctx = await run_in_threadpool(_context, platform, actor, _typed(request), lang)
     except SnapshotPendingError as exc:  # a fresh install: the first figures are being built
         return pages.render(
             request,
@@ -195,8 +250,7 @@ async def dashboard(request: Request, actor: WebActor) -> Response:
             status=503,
             headers={"Retry-After": str(exc.retry_after)},
         )
-    lang = pages.lang_of(request)
-    ctx["charts"] = _charts(ctx, lambda vi, en: en if lang == "en" else vi)
+    ctx["charts"] = _charts(ctx, lang)
     ctx["fragment"] = is_htmx(request)
     template = "dashboard/_stats.html" if ctx["fragment"] else "dashboard/page.html"
     return pages.render(request, template, ctx, actor=actor, status=ctx.get("status", 200))
@@ -204,7 +258,7 @@ async def dashboard(request: Request, actor: WebActor) -> Response:
 
 @router.get("/dashboard/export/{name}.{fmt}")
 async def export(request: Request, actor: WebActor, name: str, fmt: str) -> Response:
-    """One table of the dashboard, every row, as CSV or XLSX."""
+    """One table of the dashboard, every row, as CSV or XLSX, named after the filter."""
     require_role(actor, Role.PROVINCE, Role.CENTRAL)
     platform = platform_of(request)
     if fmt not in ("csv", "xlsx") or name not in TABLES:
@@ -213,8 +267,9 @@ async def export(request: Request, actor: WebActor, name: str, fmt: str) -> Resp
     def make() -> Response:
         svc = stats_for(platform)
         with svc.cursor() as (cur, _snap):
-            t = table(cur, name, actor, _parse(_typed(request)), platform.today(), full=True)
-        return download(t, fmt)
+            f = scope(cur, actor, _parse(_typed(request)))
+            t = table(cur, name, actor, f, platform.today(), full=True)
+        return download(t, fmt, filename(name, f, fmt))
 
     try:
         return await run_in_threadpool(make)
