@@ -29,10 +29,12 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.core import Platform
 from tiemchung.registry import worklist_xlsx as wx
+from tiemchung.registry import tickets as tk
 from tiemchung.registry import worklists as wl
 from tiemchung.registry.corrections import CORRECTABLE
 from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.models import ReviewItem
+from tiemchung.registry.persons import PersonQuery, find_persons
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.registry.worklist_explain import COMPARED, FIELD_LABELS
 from tiemchung.web import desk, pages
@@ -45,6 +47,8 @@ MAX_UPLOAD = 10 * 1024 * 1024
 PAGE = 50
 #: What a decision's flash message may say (the outcome travels in the next page's URL).
 OUTCOMES = ("accepted", "rejected", "edited")
+#: What became of the decided item's dose (said in the same message).
+DOSE_OUTCOMES = ("verified", "unverified")
 #: Fields an edit offers, in the order a reviewer reads them.
 EDITABLE = tuple(f for f in COMPARED if f in CORRECTABLE)
 
@@ -212,12 +216,14 @@ async def worklist(
     offset: int = 0,
     done: int | None = None,
     outcome: str | None = None,
+    dose: str | None = None,
+    person: str | None = None,
 ) -> Response:
     """The ward's items with filters and the progress counter; htmx asks for the list only."""
     require_role(actor, *ROLES)
     f = _filters(ward, status, kind, field, q)
     template = "worklist/_list.html" if is_htmx(request) else "worklist/page.html"
-    flash = {"id": done, "outcome": outcome} if done and outcome in OUTCOMES else None
+    flash = _flash(done, outcome, dose, person)
     return await _list_response(
         request, actor, f, offset, template=template, extra={"flash": flash}
     )
@@ -390,11 +396,45 @@ async def import_report(
 
 
 # -- one item ---------------------------------------------------------------------------------
-def _item_context(platform: Platform, actor: Actor, item_id: int) -> dict[str, Any]:
+#: What a register search on an item's page may be given (``find_`` + a PersonQuery field).
+FIND = ("national_id", "full_name", "dob")
+FOUND_MAX = 10
+
+
+def _find_persons(session: Any, actor: Actor, find: dict[str, str]) -> list[dict[str, Any]]:
+    """The register persons of the caller's area matching a search typed on an item's page
+    (an ID number, or a full name with or without a date of birth), at most FOUND_MAX."""
+    if not (find.get("national_id") or find.get("full_name")):
+        raise rule_error(
+            "national_id",
+            "search_needs_id_or_name",
+            "Nhập số định danh, hoặc họ tên (và ngày sinh) để tìm",
+            "type an ID number, or a full name (and date of birth) to search",
+        )
+    query = PersonQuery(**{f: find.get(f) for f in FIND})
+    rows, _total = find_persons(session, actor, query, limit=FOUND_MAX)
+    return [
+        {c: getattr(p, c) for c in ("person_id", "full_name", "national_id", "dob", "sex")}
+        | {"ward_code": p.ward_code}
+        for p in rows
+    ]
+
+
+def _item_context(
+    platform: Platform, actor: Actor, item_id: int, find: dict[str, str] | None
+) -> dict[str, Any]:
     with platform.sessions() as session:
         item = wl.get_item(session, actor, item_id)
         around = _neighbours(session, actor, item_id, item["ward_code"])
-    return {"item": item, **around}
+        ticket = tk.item_ticket(session, item_id) if item["kind"] == "ticket" else None
+        found: list[dict[str, Any]] | None = None
+        find_error: ServiceError | None = None
+        if find is not None:
+            try:
+                found = _find_persons(session, actor, find)
+            except ServiceError as exc:  # a malformed ID or date: said next to the search
+                find_error = exc
+    return {"item": item, "ticket": ticket, "found": found, "find_error": find_error, **around}
 
 
 @router.get("/worklist/{item_id}")
@@ -404,13 +444,25 @@ async def item_page(
     item_id: int,
     done: int | None = None,
     outcome: str | None = None,
+    dose: str | None = None,
+    person: str | None = None,
+    find: str | None = None,
+    national_id: str | None = None,
+    full_name: str | None = None,
+    dob: str | None = None,
 ) -> Response:
-    """One item: the record and its register candidate(s) side by side, and the decision."""
+    """One item: the record and its register candidate(s) side by side, and the decision;
+    with ``find``, the register persons matching a search typed on the page."""
     require_role(actor, *ROLES)
     platform = platform_of(request)
-    base = _names(platform) | {"values": {}, "problems": {}, "error": None}
+    lang = pages.lang_of(request)
+    typed = {"national_id": national_id, "full_name": full_name, "dob": dob}
+    searched = {k: v.strip()[:100] for k, v in typed.items() if v and v.strip()}
+    base = _names(platform) | {"values": {}, "problems": {}, "error": None, "searched": searched}
     try:
-        ctx = await run_in_threadpool(_item_context, platform, actor, item_id)
+        ctx = await run_in_threadpool(
+            _item_context, platform, actor, item_id, searched if find else None
+        )
     except ServiceError as exc:  # another ward's item, or none: 404 as in the API
         return pages.render(
             request,
@@ -420,8 +472,29 @@ async def item_page(
             status=exc.status,
         )
     await platform.audit_read(actor, "review_item.read", "review_item", [str(item_id)])
-    flash = {"id": done, "outcome": outcome} if done and outcome in OUTCOMES else None
+    if ctx["found"]:
+        await platform.audit_read(
+            actor, "person.read", "person", [p["person_id"] for p in ctx["found"]]
+        )
+    if ctx["find_error"] is not None:
+        ctx["find_error"] = _problems(ctx["find_error"], lang)
+    flash = _flash(done, outcome, dose, person)
     return pages.render(request, "worklist/item.html", base | ctx | {"flash": flash}, actor=actor)
+
+
+def _flash(
+    done: int | None, outcome: str | None, dose: str | None, person: str | None
+) -> dict[str, Any] | None:
+    """The message about the decision just made (it travels in the next page's URL): the
+    item's outcome and what became of its dose (verified and linked, or still unverified)."""
+    if not done or outcome not in OUTCOMES:
+        return None
+    return {
+        "id": done,
+        "outcome": outcome,
+        "dose": dose if dose in DOSE_OUTCOMES else None,
+        "person": (person or "").strip()[:40] or None,
+    }
 
 
 async def _decide(request: Request, actor: Actor, item_id: int, job: Any) -> Response:
@@ -464,12 +537,16 @@ async def _decide(request: Request, actor: Actor, item_id: int, job: Any) -> Res
             return _next_open(session, actor, item_id, ward), ward or ""
 
     nxt, ward = await run_in_threadpool(following)
-    flash = urlencode({"done": item_id, "outcome": result["status"]})
+    said: dict[str, Any] = {"done": item_id, "outcome": result["status"]}
+    if result.get("dose_status") in DOSE_OUTCOMES:
+        said["dose"] = result["dose_status"]
+    if result.get("person_id") and result.get("dose_status") == "verified":
+        said["person"] = result["person_id"]
     if nxt is not None:
-        target = f"/worklist/{nxt}?{flash}"
+        target = f"/worklist/{nxt}?{urlencode(said)}"
     else:
         keep = {"ward": ward} if actor.role is not Role.COMMUNE else {}
-        target = f"/worklist?{urlencode(keep | {'done': item_id, 'outcome': result['status']})}"
+        target = f"/worklist?{urlencode(keep | said)}"
     if is_htmx(request):
         return Response(status_code=200, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
@@ -524,9 +601,10 @@ async def edit(request: Request, actor: WebActor, item_id: int) -> Response:
         if typed.strip() != shown.strip():
             fields[f] = typed
     why = _opt(str(form.get("reason") or "")[:1000])
+    pid = _opt(str(form.get("person_id") or "")[:40])  # link to this person as well
     return await _decide(
         request,
         actor,
         item_id,
-        lambda s: wl.edit(s, actor, item_id, fields=fields, reason=why),
+        lambda s: wl.edit(s, actor, item_id, fields=fields, reason=why, person_id=pid),
     )
