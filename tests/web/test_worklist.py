@@ -403,7 +403,9 @@ def test_the_edit_form_and_the_next_page_say_what_happens_to_the_dose(
     nobody = lonely_item(platform)
     later = an_item(platform, "001085123458")
     page = commune.page(f"/worklist/{i}")
-    box = re.search(r'<fieldset class="edit-outcome" id="edit-outcome">(.*?)</fieldset>', page.text, re.S)
+    box = re.search(
+        r'<fieldset class="edit-outcome" id="edit-outcome">(.*?)</fieldset>', page.text, re.S
+    )
     assert box is not None
     told = _text(box.group(1))
     assert "được liên kết với P-AN và được xác minh" in told
@@ -411,7 +413,12 @@ def test_the_edit_form_and_the_next_page_say_what_happens_to_the_dose(
     # an edit without a link: the dose stays unverified, and the next page says so
     r = commune.htmx(
         f"/worklist/{nobody}/edit",
-        {"shown_dob": "03/03/1999", "field_dob": "04/03/1999", "reason": "sổ giấy", "person_id": ""},
+        {
+            "shown_dob": "03/03/1999",
+            "field_dob": "04/03/1999",
+            "reason": "sổ giấy",
+            "person_id": "",
+        },
     )
     assert r.status_code == 200
     target = r.headers["HX-Redirect"]
@@ -488,12 +495,16 @@ def test_a_citizens_report_shows_current_and_proposed_and_says_what_buttons_do(
     i = ticket_item(platform, "dob", "13/04/1985")
     r = commune.page(f"/worklist/{i}?lang=vi")
     assert r.status_code == 200
-    table = re.search(r'<table class="compare side" id="ticket-compare">(.*?)</table>', r.text, re.S)
+    table = re.search(
+        r'<table class="compare side" id="ticket-compare">(.*?)</table>', r.text, re.S
+    )
     assert table is not None
     head = _text(re.search(r"<thead>(.*?)</thead>", table.group(1), re.S).group(1))  # type: ignore[union-attr]
     assert "Hiện tại (hồ sơ mũi tiêm)" in head and "Người dân đề nghị" in head
     rows = re.findall(r"<tr([^>]*)>\s*<th scope=\"row\">(.*?)</th>(.*?)</tr>", table.group(1), re.S)
-    marked = {_text(label).strip(): _text(cells) for attrs, label, cells in rows if "reported" in attrs}
+    marked = {
+        _text(label).strip(): _text(cells) for attrs, label, cells in rows if "reported" in attrs
+    }
     assert list(marked) == ["Ngày sinh"]  # only the reported field is marked …
     assert "12/04/1985" in marked["Ngày sinh"] and "13/04/1985" in marked["Ngày sinh"]
     same = [_text(c) for a, label, c in rows if "reported" not in a and "Họ và tên" in label]
@@ -522,6 +533,7 @@ def test_a_report_about_register_data_says_it_is_forwarded(
     r = commune.page(f"/worklist/{i}?lang=vi")
     assert "Hiện tại (sổ dân cư)" in r.text
     accept = re.search(r'id="accept"[^>]*>(.*?)</button>', r.text, re.S)
-    assert accept is not None and "chuyển đề nghị sửa cho cơ quan quản lý sổ dân cư" in accept.group(1)
+    assert accept is not None
+    assert "chuyển đề nghị sửa cho cơ quan quản lý sổ dân cư" in accept.group(1)
     refused = commune.htmx(f"/worklist/{i}/reject", {"reason": ""})
     assert refused.status_code == 422 and "Cần ghi lý do từ chối" in refused.text

@@ -308,9 +308,7 @@ def explain_item(
             "person, so nobody is offered as a candidate"
         )
     else:
-        vi = (
-            "Không ai trong sổ dân cư đủ giống hồ sơ này để được đưa ra làm ứng viên"
-        )
+        vi = "Không ai trong sổ dân cư đủ giống hồ sơ này để được đưa ra làm ứng viên"
         en = "nobody in the register is close enough to this record to be offered as a candidate"
     return [Reason("below threshold", vi, en), *kept]
 

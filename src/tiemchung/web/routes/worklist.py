@@ -28,8 +28,8 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.core import Platform
-from tiemchung.registry import worklist_xlsx as wx
 from tiemchung.registry import tickets as tk
+from tiemchung.registry import worklist_xlsx as wx
 from tiemchung.registry import worklists as wl
 from tiemchung.registry.corrections import CORRECTABLE
 from tiemchung.registry.errors import ServiceError, rule_error
