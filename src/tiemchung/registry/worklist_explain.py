@@ -35,6 +35,27 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "address": ("Địa chỉ", "address"),
 }
 
+#: What each kind of item is, in words (a spreadsheet's "Loại", the API's readers). A kind
+#: not listed here (one added later, such as a dose-rule warning) reads as its code in words.
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "review": ("cần đối chiếu", "to be checked"),
+    "not_found": ("không tìm thấy trong sổ dân cư", "not found in the register"),
+    "unverified": ("chưa xác minh", "unverified"),
+    "ticket": ("phản ánh của người dân", "a citizen's report"),
+}
+
+#: The register's sex codes in words.
+SEX_LABELS: dict[str, tuple[str, str]] = {"M": ("Nam", "male"), "F": ("Nữ", "female")}
+
+
+def kind_label(kind: str | None) -> tuple[str, str]:
+    """(Vietnamese, English) words for an item's kind; an unknown code as words."""
+    if kind in KIND_LABELS:
+        return KIND_LABELS[kind]
+    words = (kind or "").replace("_", " ")
+    return words, words
+
+
 # The reconciliation's short field names (decide.SHORT) and its own long ones.
 _FIELD_OF = {
     "id": "national_id",
