@@ -311,12 +311,12 @@ def test_export_and_reimport_with_the_report(commune: Web, platform: Platform) -
     )
     assert rep.status_code == 200 and rep.content[:2] == b"PK"
     outcomes = [
-        r[2]
+        (r[2], r[5])
         for r in load_workbook(io.BytesIO(rep.content))
         .worksheets[0]
         .iter_rows(min_row=2, values_only=True)
     ]
-    assert sorted(outcomes) == ["applied", "failed"]
+    assert sorted(outcomes) == [("lỗi, chưa lưu", "failed"), ("đã áp dụng", "applied")]
     forged = commune.client.post(
         "/worklist/import/report.xlsx", data=form | {"signature": "0" * 64}
     )
@@ -353,7 +353,9 @@ def below_threshold_item(platform: Platform) -> int:
 
 
 def _text(html_text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html_text))
+    import html
+
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html_text)))
 
 
 def test_a_not_found_item_gives_no_reasons_about_an_unshown_candidate(
@@ -537,3 +539,73 @@ def test_a_report_about_register_data_says_it_is_forwarded(
     assert "chuyển đề nghị sửa cho cơ quan quản lý sổ dân cư" in accept.group(1)
     refused = commune.htmx(f"/worklist/{i}/reject", {"reason": ""})
     assert refused.status_code == 422 and "Cần ghi lý do từ chối" in refused.text
+
+
+def test_the_import_report_sums_up_reasons_in_words_and_keeps_every_row(
+    commune: Web, platform: Platform
+) -> None:
+    a = an_item(platform)
+    b = an_item(platform, "001085123458")
+    commune.page("/worklist?lang=vi")
+    wb = load_workbook(io.BytesIO(commune.client.get("/worklist/export.xlsx").content))
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    col = {h: i + 1 for i, h in enumerate(header)}
+    for r in range(2, ws.max_row + 1):
+        decision = {a: "chấp nhận", b: "sửa"}.get(ws.cell(row=r, column=1).value)
+        ws.cell(row=r, column=col["Quyết định"], value=decision)
+    for n in range(60):  # rows left without a decision: skipped, each kept in the report
+        ws.append([900_000 + n])
+    buf = io.BytesIO()
+    wb.save(buf)
+    up = commune.client.post(
+        "/worklist/import",
+        data={"csrf_token": commune.csrf},
+        files={"file": ("ward.xlsx", buf.getvalue(), "application/octet-stream")},
+    )
+    assert up.status_code == 200, up.text
+    assert "Đã áp dụng 1 dòng, lỗi 1 dòng, bỏ qua 60 dòng" in up.text
+    reasons = re.search(r'<table class="report" id="import-reasons">(.*?)</table>', up.text, re.S)
+    assert reasons is not None
+    summed = [_text(x) for x in re.findall(r"<tr class[^>]*>(.*?)</tr>", reasons.group(1), re.S)]
+    assert len(summed) == 2
+    assert "Chưa điền cột 'Quyết định'" in summed[0] and " 60 " in summed[0]
+    assert "Sửa mà chưa ghi 'Lý do'" in summed[1] and " 1 " in summed[1]
+    detail = re.search(r'<table class="report" id="import-report">(.*?)</table>', up.text, re.S)
+    assert detail is not None
+    shown = re.findall(r"<tr class=\"out-(\w+)\">(.*?)</tr>", detail.group(1), re.S)
+    assert len(shown) == 50 and shown[0][0] == "failed"  # the failure first, then skipped
+    assert "<td>sửa</td>" in shown[0][1] and ">edit<" not in up.text
+    assert "còn 11 dòng nữa trong báo cáo đầy đủ" in up.text
+    # the full report: every row with its reason, in words, the codes alongside
+    payload = re.search(r'name="payload" value="([^"]*)"', up.text)
+    signature = re.search(r'name="signature" value="([0-9a-f]+)"', up.text)
+    assert payload and signature
+    import html
+
+    rep = commune.client.post(
+        "/worklist/import/report.xlsx",
+        data={
+            "csrf_token": commune.csrf,
+            "payload": html.unescape(payload.group(1)),
+            "signature": signature.group(1),
+        },
+    )
+    book = load_workbook(io.BytesIO(rep.content))
+    rows = list(book["Báo cáo nhập"].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 62
+    skipped = [r for r in rows if r[5] == "skipped"]
+    assert len(skipped) == 60
+    assert all(r[2] == "bỏ qua" and r[4] == "không có quyết định" for r in skipped)
+    assert {r[1] for r in skipped} == {900_000 + n for n in range(60)}
+    failed = [r for r in rows if r[5] == "failed"]
+    assert [(r[1], r[3], r[8]) for r in failed] == [(b, "sửa", "reason_required")]
+    summary = list(book["Tóm tắt"].iter_rows(min_row=2, values_only=True))
+    assert ("bỏ qua", 60, "no_decision") in [(r[0], r[2], r[3]) for r in summary]
+    # in English: the same report in English words
+    en = commune.client.post(
+        "/worklist/import?lang=en",
+        data={"csrf_token": commune.csrf},
+        files={"file": ("ward.xlsx", buf.getvalue(), "application/octet-stream")},
+    )
+    assert "no decision typed" in en.text and "<td>edit</td>" in en.text

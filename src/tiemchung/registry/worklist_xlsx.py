@@ -223,12 +223,78 @@ class RowOutcome:
     message: str | None = None
 
 
+#: Words for a row's outcome and decision (the report's columns), Vietnamese and English.
+OUTCOME_WORDS = {
+    "applied": ("đã áp dụng", "applied"),
+    "failed": ("lỗi, chưa lưu", "failed, not saved"),
+    "skipped": ("bỏ qua", "skipped"),
+}
+DECISION_WORDS = {
+    "accept": ("chấp nhận", "accept"),
+    "reject": ("từ chối", "reject"),
+    "edit": ("sửa", "edit"),
+}
+#: What each reason a row was not applied means, for the report's summary (a rule not listed
+#: here is summed up by its first row's own message).
+RULE_WORDS = {
+    "no_decision": (
+        "Chưa điền cột 'Quyết định': dòng được giữ nguyên, mục vẫn chờ quyết định",
+        "no decision typed: the row is left as it is and the item stays open",
+    ),
+    "unknown_id": ("Mã mục không có hoặc không hợp lệ", "no such item, or an invalid item id"),
+    "unknown_decision": (
+        "Quyết định không phải 'chấp nhận', 'từ chối' hoặc 'sửa'",
+        "the decision is not 'chấp nhận', 'từ chối' or 'sửa'",
+    ),
+    "duplicate_row": ("Mục đã có ở một dòng trước", "the item is on an earlier row too"),
+    "out_of_area": ("Mục ngoài xã/phường của bạn", "the item is outside your area"),
+    "already_decided": (
+        "Mục đã có quyết định (có thể từ lần nhập trước)",
+        "the item is already decided (perhaps by an earlier import)",
+    ),
+    "reason_required": ("Sửa mà chưa ghi 'Lý do'", "an edit without a reason"),
+    "value_required": ("Sửa mà chưa ghi 'Giá trị đúng'", "an edit without the right value"),
+    "field_required": (
+        "'Giá trị đúng' không nói trường nào: ghi 'trường=giá trị'",
+        "the right value names no field: write 'field=value'",
+    ),
+    "unknown_field": ("'Giá trị đúng' ghi một trường không biết", "an unknown field"),
+    "no_candidate": (
+        "Chấp nhận một mục không có ứng viên: hãy từ chối hoặc sửa",
+        "accepting an item without a candidate: reject or edit it",
+    ),
+}
+
+
 @dataclass
 class ImportReport:
     rows: list[RowOutcome] = field(default_factory=list)
 
     def count(self, outcome: str) -> int:
         return sum(r.outcome == outcome for r in self.rows)
+
+    def by_reason(self) -> list[dict[str, Any]]:
+        """The rows not applied, summed up by reason (the most frequent first): the reason's
+        words in both languages, how many rows, and the first few row numbers."""
+        groups: dict[tuple[str, str], list[RowOutcome]] = {}
+        for r in self.rows:
+            if r.outcome != "applied":
+                groups.setdefault((r.outcome, r.rule or r.outcome), []).append(r)
+        out = []
+        for (outcome, rule), rows in groups.items():
+            first_vi, _, first_en = str(rows[0].message or rule).partition(" / ")
+            vi, en = RULE_WORDS.get(rule, (first_vi, first_en or first_vi))
+            out.append(
+                {
+                    "outcome": outcome,
+                    "rule": rule,
+                    "count": len(rows),
+                    "vi": vi,
+                    "en": en,
+                    "rows": [r.row for r in rows[:5]],
+                }
+            )
+        return sorted(out, key=lambda g: (-g["count"], g["outcome"], g["rule"]))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -351,7 +417,13 @@ def import_workbook(session: Session, actor: Actor, data: bytes) -> ImportReport
         item_id = int(raw_id) if raw_id is not None and raw_id.isdigit() else None
         if word is None:
             report.rows.append(
-                RowOutcome(n, item_id, "skipped", message="không có quyết định / no decision")
+                RowOutcome(
+                    n,
+                    item_id,
+                    "skipped",
+                    rule="no_decision",
+                    message="không có quyết định / no decision",
+                )
             )
             continue
         decision = _WORDS.get(_fold(word))
@@ -416,18 +488,57 @@ def _apply(session: Session, actor: Actor, item_id: int, decision: str, row: dic
     return wl.edit(session, actor, item_id, fields=fields, reason=reason, person_id=other)
 
 
+REPORT_SHEET = "Báo cáo nhập"
+#: The report's columns: what a reader reads first, the codes (for tools) after.
+REPORT_COLUMNS = [
+    "Dòng",
+    "Mã mục",
+    "Kết quả",
+    "Quyết định",
+    "Lý do",
+    "Mã kết quả",
+    "Mã quyết định",
+    "Mã trạng thái",
+    "Mã lỗi",
+]
+
+
 def report_workbook(report: ImportReport) -> bytes:
-    """The import report as an .xlsx (row, item, outcome, rule, reason)."""
+    """The import report as an .xlsx: every row with something typed in it (applied, failed
+    or skipped) with its outcome and reason in Vietnamese, the codes alongside; and a summary
+    sheet by reason."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "Báo cáo nhập"
-    ws.append(["Dòng", "Mã mục", "Kết quả", "Quyết định", "Mã trạng thái", "Mã lỗi", "Lý do"])
+    ws.title = REPORT_SHEET
+    ws.append(REPORT_COLUMNS)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for r in report.rows:
-        ws.append([r.row, r.item_id, r.outcome, r.decision, r.status, r.rule, r.message])
-    ws.column_dimensions["G"].width = 80
+        ws.append(
+            [
+                r.row,
+                r.item_id,
+                OUTCOME_WORDS.get(r.outcome, (r.outcome,))[0],
+                DECISION_WORDS.get(r.decision or "", (r.decision,))[0],
+                str(r.message or "").partition(" / ")[0],
+                r.outcome,
+                r.decision,
+                r.status,
+                r.rule,
+            ]
+        )
+    for letter, width in (("C", 16), ("D", 14), ("E", 80)):
+        ws.column_dimensions[letter].width = width
+    summary = wb.create_sheet("Tóm tắt")
+    summary.append(["Kết quả", "Lý do", "Số dòng", "Mã lỗi"])
+    for cell in summary[1]:
+        cell.font = Font(bold=True)
+    if report.count("applied"):
+        summary.append([OUTCOME_WORDS["applied"][0], "", report.count("applied"), None])
+    for g in report.by_reason():
+        summary.append([OUTCOME_WORDS[g["outcome"]][0], g["vi"], g["count"], g["rule"]])
+    summary.column_dimensions["B"].width = 80
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

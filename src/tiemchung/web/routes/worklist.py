@@ -43,6 +43,8 @@ from tiemchung.web.routes.worklist_common import (
 router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 10 * 1024 * 1024
+#: Rows of an import's report listed on the page (all are in the downloadable report).
+SHOWN_ROWS = 50
 
 
 @router.get("/worklist")
@@ -198,9 +200,15 @@ async def import_sheet(request: Request, actor: WebActor, file: UploadFile) -> R
         return pages.render(request, "worklist/import.html", ctx, actor=actor, status=exc.status)
     rows = report.as_dict()["rows"]
     payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=str)
+    # the page lists the rows that were not applied, the failures first, up to SHOWN_ROWS;
+    # every row, with its reason, is in the downloadable report
+    pending = [r for r in rows if r["outcome"] == "failed"]
+    pending += [r for r in rows if r["outcome"] == "skipped"]
     ctx |= {
         "report": report,
-        "rows": [_row_words(r, lang) for r in rows],
+        "summary": report.by_reason(),
+        "rows": [_row_words(r, lang) for r in pending[:SHOWN_ROWS]],
+        "more_rows": max(0, len(pending) - SHOWN_ROWS),
         "payload": payload,
         "signature": _sign(platform.token_secret, payload),
     }
@@ -208,6 +216,7 @@ async def import_sheet(request: Request, actor: WebActor, file: UploadFile) -> R
 
 
 def _row_words(row: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A report row with its reason in the page's language."""
     vi, _, en = str(row.get("message") or "").partition(" / ")
     return row | {"text": en if lang == "en" and en else vi}
 
