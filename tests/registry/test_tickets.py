@@ -221,10 +221,11 @@ def test_cli_export_then_import(env: Settings, platform: Platform, tmp_path: Pat
     assert "applied 1, failed 1" in r.output.replace("\n", " ")
     report = load_workbook(out.with_suffix(".report.xlsx")).worksheets[0]
     rows = [[c.value for c in row] for row in report.iter_rows(min_row=2)]
-    assert [(x[1], x[2], x[5]) for x in rows] == [
-        (item, "applied", None),
-        (424242, "failed", "unknown_id"),
+    assert [(x[1], x[2], x[5], x[8]) for x in rows] == [
+        (item, "đã áp dụng", "applied", None),
+        (424242, "lỗi, chưa lưu", "failed", "unknown_id"),
     ]
+    assert "1 × Mã mục không có hoặc không hợp lệ" in r.output.replace("\n", " ")
     with platform.sessions() as s:
         it = s.get(ReviewItem, item)
         assert it is not None and it.status == "accepted"

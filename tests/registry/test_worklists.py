@@ -431,3 +431,31 @@ def test_two_transactions_that_both_read_open_one_wins(
         t.join(30)
     assert sorted(outcomes) == ["409:already_decided", "won"]
     assert _actions(platform, i) == ["review_item.accept"]
+
+
+def test_reasons_of_an_item_without_a_candidate_are_not_about_a_person() -> None:
+    from tiemchung.registry.worklist_explain import explain_item
+
+    below = "name exact +15.6tf; ward exact +2.0; zip 1 +0.3; runner-up P-X -3.0"
+    got = explain_item(below, has_candidates=False, probability=0.021)
+    assert [r.code for r in got] == ["below threshold"]  # also the unknown comparison goes
+    assert "chỉ khớp khoảng 2%" in got[0].vi and "about 2%" in got[0].en
+    kept = explain_item("conflict: another record claims dose 2 of P-X 40 days apart; "
+                        "name exact +15.6", has_candidates=False, probability=None)
+    assert [r.code for r in kept] == ["below threshold", "conflict"]
+    assert "Không ai trong sổ dân cư đủ giống" in kept[0].vi
+    nobody = explain_item("no candidate in the register", has_candidates=False)
+    assert [r.code for r in nobody] == ["no candidate"]  # already says it plainly
+    shown = explain_item(below, has_candidates=True, probability=0.021)
+    assert [r.code for r in shown][:2] == ["full_name:exact", "ward_code:exact"]
+
+
+def test_a_reason_written_in_both_languages_is_split() -> None:
+    from tiemchung.registry.worklist_explain import explain
+
+    (r,) = explain("Số định danh không có trong sổ dân cư / the ID number is not in the register")
+    assert (r.vi, r.en, r.known) == (
+        "Số định danh không có trong sổ dân cư",
+        "the ID number is not in the register",
+        False,
+    )

@@ -173,7 +173,9 @@ def test_accept_goes_to_the_next_open_item(commune: Web, platform: Platform) -> 
     commune.page(f"/worklist/{first}")
     r = commune.htmx(f"/worklist/{first}/accept", {"person_id": "P-AN"})
     assert r.status_code == 200
-    assert r.headers["HX-Redirect"] == f"/worklist/{second}?done={first}&outcome=accepted"
+    assert r.headers["HX-Redirect"] == (
+        f"/worklist/{second}?done={first}&outcome=accepted&dose=verified&person=P-AN"
+    )
     assert status_of(platform, first) == "accepted"
     with platform.sessions() as s:
         dose = s.scalar(select(Dose).join(ReviewItem).where(ReviewItem.id == first))
@@ -181,6 +183,7 @@ def test_accept_goes_to_the_next_open_item(commune: Web, platform: Platform) -> 
         assert dose.national_id == "001085123456"  # the register's value won
     nxt = commune.page(r.headers["HX-Redirect"])
     assert f"Mục #{first}: đã chấp nhận" in nxt.text
+    assert "Mũi tiêm đã được xác minh, liên kết với P-AN" in nxt.text
     # without htmx (a plain form post) it is an ordinary redirect
     plain = commune.client.post(
         f"/worklist/{second}/accept",
@@ -308,12 +311,12 @@ def test_export_and_reimport_with_the_report(commune: Web, platform: Platform) -
     )
     assert rep.status_code == 200 and rep.content[:2] == b"PK"
     outcomes = [
-        r[2]
+        (r[2], r[5])
         for r in load_workbook(io.BytesIO(rep.content))
         .worksheets[0]
         .iter_rows(min_row=2, values_only=True)
     ]
-    assert sorted(outcomes) == ["applied", "failed"]
+    assert sorted(outcomes) == [("lỗi, chưa lưu", "failed"), ("đã áp dụng", "applied")]
     forged = commune.client.post(
         "/worklist/import/report.xlsx", data=form | {"signature": "0" * 64}
     )
@@ -330,3 +333,279 @@ def test_other_roles_have_no_worklist(web: Web) -> None:
     web.sign_in("site_a1")
     assert web.page("/worklist").status_code == 403
     assert web.page("/worklist/export.xlsx").status_code == 403
+
+
+# -- issue 14: what the item page says ---------------------------------------------------------
+BELOW = "name exact +15.6tf; ward exact +2.0; dob different -6.1; runner-up P-BINH -3.0"
+
+
+def below_threshold_item(platform: Platform) -> int:
+    """A "not found" item as the reconciliation writes it when the closest register person
+    scored below the review threshold: comparisons with that (unshown) person, p = 0.02."""
+    d = _dose(platform, "001199000778", full_name="Đỗ Thị Mơ", dob="03/03/1999", sex="Nữ")
+
+    def make(s: Any) -> int:
+        i = review_item(s, d, [], kind="not_found", explanation=BELOW)
+        s.get(ReviewItem, i).match_probability = 0.02
+        return i
+
+    return int(platform.writer.run(make))
+
+
+def _text(html_text: str) -> str:
+    import html
+
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html_text)))
+
+
+def test_a_not_found_item_gives_no_reasons_about_an_unshown_candidate(
+    commune: Web, platform: Platform
+) -> None:
+    i = below_threshold_item(platform)
+    r = commune.page(f"/worklist/{i}")
+    assert r.status_code == 200
+    text = _text(r.text)
+    # nothing about the person who is not shown …
+    for about_them in ("Họ và tên trùng khớp", "Cùng xã", "Ngày sinh khác", "P-BINH", "điểm"):
+        assert about_them not in text, about_them
+    # … but why nobody is shown, and what the reviewer can do
+    assert "Không có ai trong sổ dân cư khớp với hồ sơ này" in text
+    assert "chỉ khớp khoảng 2%" in text
+    steps = re.search(r'<ul id="next-steps">(.*?)</ul>', r.text, re.S)
+    assert steps is not None
+    assert "Sửa hồ sơ" in steps.group(1) and "Tìm trong sổ dân cư" in steps.group(1)
+    assert "Từ chối" in steps.group(1)
+    assert 'id="find"' in r.text and 'id="accept"' not in r.text
+    en = _text(commune.page(f"/worklist/{i}?lang=en").text)
+    assert "matches only about 2%" in en and "the full name matches" not in en
+    # an item with candidates keeps its reasons (about the person shown)
+    shown = commune.page(f"/worklist/{an_item(platform)}?lang=vi")
+    assert "Số CCCD khác một chữ số" in shown.text
+
+
+def test_the_keyboard_hints_name_only_the_buttons_on_the_page(
+    commune: Web, platform: Platform
+) -> None:
+    nobody = lonely_item(platform)
+    r = commune.page(f"/worklist/{nobody}")
+    keys = re.search(r'<p class="hint" id="keys">(.*?)</p>', r.text, re.S)
+    assert keys is not None
+    assert "chấp nhận" not in keys.group(1) and "Enter" not in keys.group(1)  # no accept button
+    assert "Alt+R từ chối" in keys.group(1)
+    with_candidate = commune.page(f"/worklist/{an_item(platform)}")
+    keys = re.search(r'<p class="hint" id="keys">(.*?)</p>', with_candidate.text, re.S)
+    assert keys is not None and "Enter hoặc Alt+A chấp nhận" in keys.group(1)
+    assert 'id="accept" autofocus' in with_candidate.text
+
+
+def test_the_edit_form_and_the_next_page_say_what_happens_to_the_dose(
+    commune: Web, platform: Platform
+) -> None:
+    i = an_item(platform)
+    nobody = lonely_item(platform)
+    later = an_item(platform, "001085123458")
+    page = commune.page(f"/worklist/{i}")
+    box = re.search(
+        r'<fieldset class="edit-outcome" id="edit-outcome">(.*?)</fieldset>', page.text, re.S
+    )
+    assert box is not None
+    told = _text(box.group(1))
+    assert "được liên kết với P-AN và được xác minh" in told
+    assert "vẫn CHƯA XÁC MINH" in told
+    # an edit without a link: the dose stays unverified, and the next page says so
+    r = commune.htmx(
+        f"/worklist/{nobody}/edit",
+        {
+            "shown_dob": "03/03/1999",
+            "field_dob": "04/03/1999",
+            "reason": "sổ giấy",
+            "person_id": "",
+        },
+    )
+    assert r.status_code == 200
+    target = r.headers["HX-Redirect"]
+    assert "dose=unverified" in target
+    assert "Mũi tiêm vẫn được lưu, ở trạng thái chưa xác minh." in commune.page(target).text
+    # an edit linking the candidate: verified, linked, and said
+    r = commune.htmx(
+        f"/worklist/{i}/edit",
+        {"shown_phone": "", "field_phone": "0912000009", "reason": "gọi lại", "person_id": "P-AN"},
+    )
+    assert r.status_code == 200
+    target = r.headers["HX-Redirect"]
+    assert target.startswith(f"/worklist/{later}?") and "dose=verified" in target
+    said = commune.page(target).text
+    assert "Mũi tiêm đã được xác minh, liên kết với P-AN trong sổ dân cư." in said
+    with platform.sessions() as s:
+        dose = s.scalar(select(Dose).join(ReviewItem).where(ReviewItem.id == i))
+        an = s.scalar(select(Person.id).where(Person.person_id == "P-AN"))
+        assert dose is not None and (dose.status, dose.person_pk) == ("verified", an)
+        assert dose.phone == "0912000009"
+
+
+def test_searching_the_register_and_linking_from_a_not_found_item(
+    commune: Web, platform: Platform
+) -> None:
+    i = lonely_item(platform)
+    r = commune.page(f"/worklist/{i}?find=1&full_name=nguyễn văn an&national_id=")
+    assert r.status_code == 200
+    found = re.search(r'<table class="wl" id="found">(.*?)</table>', r.text, re.S)
+    assert found is not None and "P-AN" in found.group(1) and "P-BINH" not in found.group(1)
+    assert "P-DUNG" not in r.text  # another ward's person is never found
+    bad = commune.page(f"/worklist/{i}?find=1&full_name=An&dob=31/02/1999")
+    assert bad.status_code == 200 and "Ngày sinh không tồn tại" in bad.text  # said, kept
+    assert 'value="31/02/1999"' in bad.text
+    empty = commune.page(f"/worklist/{i}?find=1&national_id=&full_name=")
+    assert "Nhập số định danh, hoặc họ tên" in empty.text
+    linked = commune.htmx(f"/worklist/{i}/edit", {"person_id": "P-AN", "reason": "đúng người"})
+    assert linked.status_code == 200 and "dose=verified" in linked.headers["HX-Redirect"]
+    assert status_of(platform, i) == "edited"
+    with platform.sessions() as s:
+        reads = s.scalars(
+            select(AuditEvent.entity_id).where(AuditEvent.action == "person.read")
+        ).all()
+    assert "P-AN" in reads  # the persons shown by the search are audited as read
+
+
+def ticket_item(platform: Platform, field: str, value: str, *, about_dose: bool = True) -> int:
+    """A citizen's (an's) report about one field of a verified dose (or of the register)."""
+    from tiemchung.registry import tickets as tk
+    from tiemchung.registry.models import User
+    from tiemchung.registry.users import actor_for
+
+    sub = submission("an")
+    res = platform.writer.run(
+        lambda s: record_doses(s, platform.catalog, SYSTEM, [sub], today=date(2022, 6, 1))
+    )
+    assert res[0].dose is not None
+    dose_id = int(res[0].dose["id"])
+    with platform.sessions() as s:
+        an = actor_for(s.scalars(select(User).where(User.username == "citizen_an")).one())
+    req = tk.TicketRequest(
+        field=field,
+        proposed_value=value,
+        message="giấy khai sinh ghi khác",
+        dose_id=dose_id if about_dose else None,
+    )
+    t = platform.writer.run(lambda s: tk.open_ticket(s, an, req, today=date(2022, 6, 2)))
+    return int(t["review_item_id"])
+
+
+def test_a_citizens_report_shows_current_and_proposed_and_says_what_buttons_do(
+    commune: Web, platform: Platform
+) -> None:
+    i = ticket_item(platform, "dob", "13/04/1985")
+    r = commune.page(f"/worklist/{i}?lang=vi")
+    assert r.status_code == 200
+    table = re.search(
+        r'<table class="compare side" id="ticket-compare">(.*?)</table>', r.text, re.S
+    )
+    assert table is not None
+    head = _text(re.search(r"<thead>(.*?)</thead>", table.group(1), re.S).group(1))  # type: ignore[union-attr]
+    assert "Hiện tại (hồ sơ mũi tiêm)" in head and "Người dân đề nghị" in head
+    rows = re.findall(r"<tr([^>]*)>\s*<th scope=\"row\">(.*?)</th>(.*?)</tr>", table.group(1), re.S)
+    marked = {
+        _text(label).strip(): _text(cells) for attrs, label, cells in rows if "reported" in attrs
+    }
+    assert list(marked) == ["Ngày sinh"]  # only the reported field is marked …
+    assert "12/04/1985" in marked["Ngày sinh"] and "13/04/1985" in marked["Ngày sinh"]
+    same = [_text(c) for a, label, c in rows if "reported" not in a and "Họ và tên" in label]
+    assert same and same[0].count("Nguyễn Văn An") == 2  # … the others are equal on both sides
+    assert "the citizen reports" not in r.text  # no mixed-language line
+    assert "giấy khai sinh ghi khác" in r.text  # the citizen's own words
+    accept = re.search(r'id="accept"[^>]*>(.*?)</button>', r.text, re.S)
+    assert accept is not None and "Áp dụng sửa đổi: Ngày sinh = 13/04/1985" in accept.group(1)
+    assert "Từ chối, không sửa" in r.text and 'id="edit-box"' not in r.text
+    keys = re.search(r'<p class="hint" id="keys">(.*?)</p>', r.text, re.S)
+    assert keys is not None and "áp dụng sửa đổi" in keys.group(1)
+    en = commune.page(f"/worklist/{i}?lang=en").text
+    assert "Apply the correction: date of birth = 13/04/1985" in en
+    assert "Reject, do not correct" in en
+    # the button does what it says: the dose's date of birth is corrected
+    assert commune.htmx(f"/worklist/{i}/accept", {}).status_code == 200
+    with platform.sessions() as s:
+        dose = s.scalar(select(Dose).join(ReviewItem).where(ReviewItem.id == i))
+        assert dose is not None and dose.dob == "1985-04-13"
+
+
+def test_a_report_about_register_data_says_it_is_forwarded(
+    commune: Web, platform: Platform
+) -> None:
+    i = ticket_item(platform, "phone", "0912999888", about_dose=False)
+    r = commune.page(f"/worklist/{i}?lang=vi")
+    assert "Hiện tại (sổ dân cư)" in r.text
+    accept = re.search(r'id="accept"[^>]*>(.*?)</button>', r.text, re.S)
+    assert accept is not None
+    assert "chuyển đề nghị sửa cho cơ quan quản lý sổ dân cư" in accept.group(1)
+    refused = commune.htmx(f"/worklist/{i}/reject", {"reason": ""})
+    assert refused.status_code == 422 and "Cần ghi lý do từ chối" in refused.text
+
+
+def test_the_import_report_sums_up_reasons_in_words_and_keeps_every_row(
+    commune: Web, platform: Platform
+) -> None:
+    a = an_item(platform)
+    b = an_item(platform, "001085123458")
+    commune.page("/worklist?lang=vi")
+    wb = load_workbook(io.BytesIO(commune.client.get("/worklist/export.xlsx").content))
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    col = {h: i + 1 for i, h in enumerate(header)}
+    for r in range(2, ws.max_row + 1):
+        decision = {a: "chấp nhận", b: "sửa"}.get(ws.cell(row=r, column=1).value)
+        ws.cell(row=r, column=col["Quyết định"], value=decision)
+    for n in range(60):  # rows left without a decision: skipped, each kept in the report
+        ws.append([900_000 + n])
+    buf = io.BytesIO()
+    wb.save(buf)
+    up = commune.client.post(
+        "/worklist/import",
+        data={"csrf_token": commune.csrf},
+        files={"file": ("ward.xlsx", buf.getvalue(), "application/octet-stream")},
+    )
+    assert up.status_code == 200, up.text
+    assert "Đã áp dụng 1 dòng, lỗi 1 dòng, bỏ qua 60 dòng" in up.text
+    reasons = re.search(r'<table class="report" id="import-reasons">(.*?)</table>', up.text, re.S)
+    assert reasons is not None
+    summed = [_text(x) for x in re.findall(r"<tr class[^>]*>(.*?)</tr>", reasons.group(1), re.S)]
+    assert len(summed) == 2
+    assert "Chưa điền cột 'Quyết định'" in summed[0] and " 60 " in summed[0]
+    assert "Sửa mà chưa ghi 'Lý do'" in summed[1] and " 1 " in summed[1]
+    detail = re.search(r'<table class="report" id="import-report">(.*?)</table>', up.text, re.S)
+    assert detail is not None
+    shown = re.findall(r"<tr class=\"out-(\w+)\">(.*?)</tr>", detail.group(1), re.S)
+    assert len(shown) == 50 and shown[0][0] == "failed"  # the failure first, then skipped
+    assert "<td>sửa</td>" in shown[0][1] and ">edit<" not in up.text
+    assert "còn 11 dòng nữa trong báo cáo đầy đủ" in up.text
+    # the full report: every row with its reason, in words, the codes alongside
+    payload = re.search(r'name="payload" value="([^"]*)"', up.text)
+    signature = re.search(r'name="signature" value="([0-9a-f]+)"', up.text)
+    assert payload and signature
+    import html
+
+    rep = commune.client.post(
+        "/worklist/import/report.xlsx",
+        data={
+            "csrf_token": commune.csrf,
+            "payload": html.unescape(payload.group(1)),
+            "signature": signature.group(1),
+        },
+    )
+    book = load_workbook(io.BytesIO(rep.content))
+    rows = list(book["Báo cáo nhập"].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 62
+    skipped = [r for r in rows if r[5] == "skipped"]
+    assert len(skipped) == 60
+    assert all(r[2] == "bỏ qua" and r[4] == "không có quyết định" for r in skipped)
+    assert {r[1] for r in skipped} == {900_000 + n for n in range(60)}
+    failed = [r for r in rows if r[5] == "failed"]
+    assert [(r[1], r[3], r[8]) for r in failed] == [(b, "sửa", "reason_required")]
+    summary = list(book["Tóm tắt"].iter_rows(min_row=2, values_only=True))
+    assert ("bỏ qua", 60, "no_decision") in [(r[0], r[2], r[3]) for r in summary]
+    # in English: the same report in English words
+    en = commune.client.post(
+        "/worklist/import?lang=en",
+        data={"csrf_token": commune.csrf},
+        files={"file": ("ward.xlsx", buf.getvalue(), "application/octet-stream")},
+    )
+    assert "no decision typed" in en.text and "<td>edit</td>" in en.text

@@ -496,3 +496,48 @@ def decide_item(
         "decision_reason": item.decision_reason,
         "ticket": done,
     }
+
+
+def item_ticket(session: Session, item_id: int) -> dict[str, Any] | None:
+    """What a reviewer needs to decide a ticket's worklist item (``item_id``: an item the
+    caller was shown by :func:`tiemchung.registry.worklists.get_item`): the reported field, the
+    value now held and the one proposed, and every person field as it is now and as it would
+    be once the correction is applied, so the two columns differ exactly where the citizen
+    asks for a change. ``None`` when the item names no ticket."""
+    from tiemchung.registry.worklist_explain import COMPARED
+
+    ticket = session.scalar(
+        select(Ticket)
+        .join(ReviewItem, ReviewItem.ticket_id == Ticket.id)
+        .where(ReviewItem.id == item_id, ReviewItem.kind == "ticket")
+    )
+    if ticket is None:
+        return None
+    about_dose = ticket.dose_id is not None
+    holder: Dose | Person | None = (
+        session.get(Dose, ticket.dose_id) if about_dose else session.get(Person, ticket.person_pk)
+    )
+    now = {f: getattr(holder, f, None) if holder is not None else None for f in COMPARED}
+    rows = [
+        {
+            "field": f,
+            "current": now[f],
+            "proposed": ticket.proposed_value if f == ticket.field else now[f],
+            "reported": f == ticket.field,
+        }
+        for f in COMPARED
+    ]
+    vi, en = FIELD_LABELS[ticket.field]
+    return {
+        "id": ticket.id,
+        "about": "dose" if about_dose else "register",
+        "field": ticket.field,
+        "label_vi": vi,
+        "label_en": en,
+        "current_value": ticket.current_value,
+        "proposed_value": ticket.proposed_value,
+        "message": ticket.message,
+        "status": ticket.status,
+        "deadline": ticket.deadline,
+        "rows": rows,
+    }

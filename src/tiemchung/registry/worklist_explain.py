@@ -36,6 +36,27 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "address": ("Địa chỉ", "address"),
 }
 
+#: What each kind of item is, in words (a spreadsheet's "Loại", the API's readers). A kind
+#: not listed here (one added later, such as a dose-rule warning) reads as its code in words.
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "review": ("cần đối chiếu", "to be checked"),
+    "not_found": ("không tìm thấy trong sổ dân cư", "not found in the register"),
+    "unverified": ("chưa xác minh", "unverified"),
+    "ticket": ("phản ánh của người dân", "a citizen's report"),
+}
+
+#: The register's sex codes in words.
+SEX_LABELS: dict[str, tuple[str, str]] = {"M": ("Nam", "male"), "F": ("Nữ", "female")}
+
+
+def kind_label(kind: str | None) -> tuple[str, str]:
+    """(Vietnamese, English) words for an item's kind; an unknown code as words."""
+    if kind in KIND_LABELS:
+        return KIND_LABELS[kind]
+    words = (kind or "").replace("_", " ")
+    return words, words
+
+
 # The reconciliation's short field names (decide.SHORT) and its own long ones.
 _FIELD_OF = {
     "id": "national_id",
@@ -261,6 +282,11 @@ def _segment(text: str) -> Reason:
         if words is not None:
             wvi, wen = _weight_words(w, tf)
             return Reason(f"{field}:{label}", f"{words[0]} ({wvi})", f"{words[1]} ({wen})", w)
+    vi, sep, en = text.partition(" / ")
+    if sep and vi.strip() and en.strip():
+        # written in both languages ("Vietnamese / English", as the dose path and the rule
+        # checks write their reasons): each page shows its own half, never the mixed line
+        return Reason("raw", vi.strip(), en.strip(), known=False)
     return Reason("raw", text, text, known=False)
 
 
@@ -269,6 +295,47 @@ def explain(explanation: str | None) -> list[Reason]:
     if not explanation or not explanation.strip():
         return []
     return [_segment(part.strip()) for part in explanation.split("; ") if part.strip()]
+
+
+def _about_a_candidate(reason: Reason) -> bool:
+    """A segment that compares the record with one register person (or names the next one):
+    it only means something next to that person."""
+    if reason.code == "runner-up" or reason.code.split(":", 1)[0] in COMPARED:
+        return True
+    return reason.code == "raw" and _COMPARISON.match(reason.vi) is not None
+
+
+def explain_item(
+    explanation: str | None, *, has_candidates: bool, probability: float | None = None
+) -> list[Reason]:
+    """The reasons a reviewer reads for one item.
+
+    With no candidate shown (a "not found" item), the reconciliation's comparisons with the
+    closest register person — who fell below the threshold and is therefore not shown — would
+    read as reasons about a person the page does not show ("the name matches (+15.6)", "the
+    same ward" under "nobody matches"). They are replaced by one plain sentence saying why
+    nobody is shown; every other segment is kept.
+    """
+    reasons = explain(explanation)
+    if has_candidates:
+        return reasons
+    kept = [r for r in reasons if not _about_a_candidate(r)]
+    if len(kept) == len(reasons) or any(r.code == "no candidate" for r in kept):
+        return kept
+    if probability is not None and probability > 0:
+        pct = f"{probability * 100:.0f}" if probability >= 0.01 else "<1"
+        vi = (
+            f"Người gần giống nhất trong sổ dân cư chỉ khớp khoảng {pct}%: quá ít để coi là "
+            "cùng một người, nên không được đưa ra làm ứng viên"
+        )
+        en = (
+            f"the closest register person matches only about {pct}%: too little to be the same "
+            "person, so nobody is offered as a candidate"
+        )
+    else:
+        vi = "Không ai trong sổ dân cư đủ giống hồ sơ này để được đưa ra làm ứng viên"
+        en = "nobody in the register is close enough to this record to be offered as a candidate"
+    return [Reason("below threshold", vi, en), *kept]
 
 
 def mismatch_words(fields: list[str]) -> tuple[str, str]:

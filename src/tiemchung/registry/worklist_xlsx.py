@@ -5,6 +5,11 @@ one row per open item with the record's fields next to the best candidate's, the
 differ highlighted, the explanation in words, and three columns to fill — the decision (a
 drop-down list ``chấp nhận / từ chối / sửa``), the right value(s) for an edit, the reason.
 
+What a reader sees is words, not codes: the kind of item and the sex in Vietnamese, dates as
+real Excel dates shown ``dd/mm/yyyy`` (a date of birth known only to the month or year as
+``mm/yyyy`` / ``yyyy`` text), the match as a percentage. The codes an import may need (the
+differing fields' keys, the kind's code) travel in hidden columns at the end.
+
 Importing it back reads the columns by their header (a reordered sheet still imports) and
 applies each row through the same service as the API (:mod:`tiemchung.registry.worklists`), each
 row in its own savepoint, so a bad row fails alone. Every row with something in it gets an
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -33,7 +39,7 @@ from tiemchung.registry.corrections import CORRECTABLE
 from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.models import ReviewItem
 from tiemchung.registry.scope import Actor
-from tiemchung.registry.worklist_explain import COMPARED, FIELD_LABELS
+from tiemchung.registry.worklist_explain import COMPARED, FIELD_LABELS, SEX_LABELS, kind_label
 
 SHEET = "Danh sách rà soát"
 DECISIONS = ("chấp nhận", "từ chối", "sửa")
@@ -58,7 +64,12 @@ COLUMNS: list[tuple[str, str]] = [
     ("value", "Giá trị đúng"),
     ("other_person", "Mã người khác (nếu có)"),
     ("reason", "Lý do"),
+    # hidden: the codes behind the words above, for the import and for tools
+    ("kind_code", "Mã loại (kỹ thuật)"),
+    ("differing_codes", "Mã trường khác nhau (kỹ thuật)"),
 ]
+HIDDEN = ("kind_code", "differing_codes")
+DATE_FORMAT = "DD/MM/YYYY"
 _HEADER_KEY = {fold_name(h): k for k, h in COLUMNS}
 _WORDS = {
     "chap nhan": "accept",
@@ -78,7 +89,8 @@ GUIDE = [
     "người này; ghi 'Mã người khác' nếu là ứng viên khác, để trống nếu không có trong sổ dân cư) "
     "hoặc sửa (ghi 'Giá trị đúng' và bắt buộc 'Lý do').",
     "'Giá trị đúng': một giá trị nếu chỉ một trường khác nhau, hoặc 'trường=giá trị; …', ví dụ "
-    "'Ngày sinh=12/04/1985; Số điện thoại=0912000001'.",
+    "'Ngày sinh=12/04/1985; Số điện thoại=0912000001'. Ngày viết dd/mm/yyyy (ngày/tháng/năm); "
+    "giới tính viết Nam hoặc Nữ.",
     "Ô tô vàng: trường khác nhau giữa hồ sơ và sổ dân cư (đã bỏ qua khác biệt chỉ do cách viết).",
     "Decision column: chấp nhận = accept, từ chối = reject, sửa = edit (needs a reason). Rows "
     "without a decision are skipped and listed in the import report.",
@@ -98,6 +110,33 @@ def _all_open(session: Session, actor: Actor, ward_code: str | None) -> list[dic
         offset += len(page.items)
         if not page.items or offset >= page.total:
             return out
+
+
+def _shown(key: str, value: Any) -> tuple[Any, str | None]:
+    """A value as the sheet shows it, and its number format: dates as Excel dates
+    (dd/mm/yyyy), a partial date of birth as mm/yyyy or yyyy text, sex in words."""
+    if value is None or value == "":
+        return None, None
+    f = key.partition(".")[2] or key
+    if isinstance(value, datetime):
+        return value, DATE_FORMAT  # (no time is exported; a stored timestamp keeps its own)
+    if isinstance(value, date):
+        return value, DATE_FORMAT
+    if f == "dob":
+        text = str(value)
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text), DATE_FORMAT
+            if len(text) == 7:
+                return f"{text[5:7]}/{text[:4]}", None
+        except ValueError:
+            pass  # not an ISO date: shown as stored
+        return text, None
+    if f == "sex":
+        return SEX_LABELS.get(str(value), (str(value), ""))[0], None
+    if key == "match_probability":
+        return float(value), "0%"
+    return value, None
 
 
 def export_workbook(
@@ -125,21 +164,26 @@ def export_workbook(
         best = detail["candidates"][0] if detail["candidates"] else None
         row: dict[str, Any] = {
             "id": item.id,
-            "kind": item.kind,
+            "kind": kind_label(item.kind)[0],
+            "kind_code": item.kind,
             "dose_id": item.dose_id,
             "dose_date": detail["record"]["dose_date"],
             "opened_at": format_local(item.created_at, tz),
             "person_id": best["person_id"] if best else None,
             "match_probability": best["match_probability"] if best else None,
             "differing": ", ".join(FIELD_LABELS[f][0] for f in best["differing"]) if best else "",
+            "differing_codes": ",".join(best["differing"]) if best else "",
             "explanation": "\n".join(e["vi"] for e in detail["explanation"]),
         }
         for f in COMPARED:
             row[f"record.{f}"] = detail["record"][f]
         for x in best["fields"] if best else []:
             row[f"register.{x['field']}"] = x["register"]
-        for key, value in row.items():
-            ws.cell(row=r, column=col[key], value=value)
+        for key, raw in row.items():
+            value, number_format = _shown(key, raw)
+            cell = ws.cell(row=r, column=col[key], value=value)
+            if number_format:
+                cell.number_format = number_format
         for f in best["differing"] if best else []:
             ws.cell(row=r, column=col[f"record.{f}"]).fill = _HIGHLIGHT
             ws.cell(row=r, column=col[f"register.{f}"]).fill = _HIGHLIGHT
@@ -162,6 +206,7 @@ def export_workbook(
     for key, i in col.items():
         width = 40 if key == "explanation" else 18
         ws.column_dimensions[get_column_letter(i)].width = width
+        ws.column_dimensions[get_column_letter(i)].hidden = key in HIDDEN
     guide = wb.create_sheet("Hướng dẫn")
     for line in GUIDE:
         guide.append([line])
@@ -182,12 +227,78 @@ class RowOutcome:
     message: str | None = None
 
 
+#: Words for a row's outcome and decision (the report's columns), Vietnamese and English.
+OUTCOME_WORDS = {
+    "applied": ("đã áp dụng", "applied"),
+    "failed": ("lỗi, chưa lưu", "failed, not saved"),
+    "skipped": ("bỏ qua", "skipped"),
+}
+DECISION_WORDS = {
+    "accept": ("chấp nhận", "accept"),
+    "reject": ("từ chối", "reject"),
+    "edit": ("sửa", "edit"),
+}
+#: What each reason a row was not applied means, for the report's summary (a rule not listed
+#: here is summed up by its first row's own message).
+RULE_WORDS = {
+    "no_decision": (
+        "Chưa điền cột 'Quyết định': dòng được giữ nguyên, mục vẫn chờ quyết định",
+        "no decision typed: the row is left as it is and the item stays open",
+    ),
+    "unknown_id": ("Mã mục không có hoặc không hợp lệ", "no such item, or an invalid item id"),
+    "unknown_decision": (
+        "Quyết định không phải 'chấp nhận', 'từ chối' hoặc 'sửa'",
+        "the decision is not 'chấp nhận', 'từ chối' or 'sửa'",
+    ),
+    "duplicate_row": ("Mục đã có ở một dòng trước", "the item is on an earlier row too"),
+    "out_of_area": ("Mục ngoài xã/phường của bạn", "the item is outside your area"),
+    "already_decided": (
+        "Mục đã có quyết định (có thể từ lần nhập trước)",
+        "the item is already decided (perhaps by an earlier import)",
+    ),
+    "reason_required": ("Sửa mà chưa ghi 'Lý do'", "an edit without a reason"),
+    "value_required": ("Sửa mà chưa ghi 'Giá trị đúng'", "an edit without the right value"),
+    "field_required": (
+        "'Giá trị đúng' không nói trường nào: ghi 'trường=giá trị'",
+        "the right value names no field: write 'field=value'",
+    ),
+    "unknown_field": ("'Giá trị đúng' ghi một trường không biết", "an unknown field"),
+    "no_candidate": (
+        "Chấp nhận một mục không có ứng viên: hãy từ chối hoặc sửa",
+        "accepting an item without a candidate: reject or edit it",
+    ),
+}
+
+
 @dataclass
 class ImportReport:
     rows: list[RowOutcome] = field(default_factory=list)
 
     def count(self, outcome: str) -> int:
         return sum(r.outcome == outcome for r in self.rows)
+
+    def by_reason(self) -> list[dict[str, Any]]:
+        """The rows not applied, summed up by reason (the most frequent first): the reason's
+        words in both languages, how many rows, and the first few row numbers."""
+        groups: dict[tuple[str, str], list[RowOutcome]] = {}
+        for r in self.rows:
+            if r.outcome != "applied":
+                groups.setdefault((r.outcome, r.rule or r.outcome), []).append(r)
+        out = []
+        for (outcome, rule), rows in groups.items():
+            first_vi, _, first_en = str(rows[0].message or rule).partition(" / ")
+            vi, en = RULE_WORDS.get(rule, (first_vi, first_en or first_vi))
+            out.append(
+                {
+                    "outcome": outcome,
+                    "rule": rule,
+                    "count": len(rows),
+                    "vi": vi,
+                    "en": en,
+                    "rows": [r.row for r in rows[:5]],
+                }
+            )
+        return sorted(out, key=lambda g: (-g["count"], g["outcome"], g["rule"]))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -199,8 +310,12 @@ class ImportReport:
 
 
 def _text(value: Any) -> str | None:
+    """A cell as text: a date cell (Excel turns a typed 12/04/1985 into one) as dd/mm/yyyy,
+    a whole number without its ``.0``."""
     if value is None:
         return None
+    if isinstance(value, datetime | date):
+        return value.strftime("%d/%m/%Y")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()
@@ -214,8 +329,11 @@ def _fold(text: str) -> str:
         return text.casefold()
 
 
-def _edit_fields(value: str | None, differing: str | None) -> dict[str, str | None]:
-    """``trường=giá trị; …``, or one bare value for the row's only differing field."""
+def _edit_fields(
+    value: str | None, differing: str | None, codes: str | None = None
+) -> dict[str, str | None]:
+    """``trường=giá trị; …``, or one bare value for the row's only differing field (named by
+    the hidden codes column, or by the labels of an older sheet without it)."""
     if not value:
         raise rule_error(
             "Giá trị đúng",
@@ -224,8 +342,11 @@ def _edit_fields(value: str | None, differing: str | None) -> dict[str, str | No
             "an edit needs the right value",
         )
     if "=" not in value:
-        names = [n.strip() for n in (differing or "").split(",") if n.strip()]
-        fields = [_FIELD_NAMES.get(_fold(n)) for n in names]
+        if codes:
+            fields = [c.strip() if c.strip() in COMPARED else None for c in codes.split(",")]
+        else:
+            names = [n.strip() for n in (differing or "").split(",") if n.strip()]
+            fields = [_FIELD_NAMES.get(_fold(n)) for n in names]
         if len(fields) != 1 or fields[0] is None:
             raise rule_error(
                 "Giá trị đúng",
@@ -300,7 +421,13 @@ def import_workbook(session: Session, actor: Actor, data: bytes) -> ImportReport
         item_id = int(raw_id) if raw_id is not None and raw_id.isdigit() else None
         if word is None:
             report.rows.append(
-                RowOutcome(n, item_id, "skipped", message="không có quyết định / no decision")
+                RowOutcome(
+                    n,
+                    item_id,
+                    "skipped",
+                    rule="no_decision",
+                    message="không có quyết định / no decision",
+                )
             )
             continue
         decision = _WORDS.get(_fold(word))
@@ -359,22 +486,63 @@ def _apply(session: Session, actor: Actor, item_id: int, decision: str, row: dic
         return wl.reject(session, actor, item_id, reason=reason, person_id=other)
     if not reason:  # checked before the value, so the reviewer learns both are needed
         wl.edit(session, actor, item_id, fields={}, reason=None, person_id=other)
-    fields = _edit_fields(_text(row.get("value")), _text(row.get("differing")))
+    fields = _edit_fields(
+        _text(row.get("value")), _text(row.get("differing")), _text(row.get("differing_codes"))
+    )
     return wl.edit(session, actor, item_id, fields=fields, reason=reason, person_id=other)
 
 
+REPORT_SHEET = "Báo cáo nhập"
+#: The report's columns: what a reader reads first, the codes (for tools) after.
+REPORT_COLUMNS = [
+    "Dòng",
+    "Mã mục",
+    "Kết quả",
+    "Quyết định",
+    "Lý do",
+    "Mã kết quả",
+    "Mã quyết định",
+    "Mã trạng thái",
+    "Mã lỗi",
+]
+
+
 def report_workbook(report: ImportReport) -> bytes:
-    """The import report as an .xlsx (row, item, outcome, rule, reason)."""
+    """The import report as an .xlsx: every row with something typed in it (applied, failed
+    or skipped) with its outcome and reason in Vietnamese, the codes alongside; and a summary
+    sheet by reason."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "Báo cáo nhập"
-    ws.append(["Dòng", "Mã mục", "Kết quả", "Quyết định", "Mã trạng thái", "Mã lỗi", "Lý do"])
+    ws.title = REPORT_SHEET
+    ws.append(REPORT_COLUMNS)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for r in report.rows:
-        ws.append([r.row, r.item_id, r.outcome, r.decision, r.status, r.rule, r.message])
-    ws.column_dimensions["G"].width = 80
+        ws.append(
+            [
+                r.row,
+                r.item_id,
+                OUTCOME_WORDS.get(r.outcome, (r.outcome,))[0],
+                DECISION_WORDS.get(r.decision or "", (r.decision,))[0],
+                str(r.message or "").partition(" / ")[0],
+                r.outcome,
+                r.decision,
+                r.status,
+                r.rule,
+            ]
+        )
+    for letter, width in (("C", 16), ("D", 14), ("E", 80)):
+        ws.column_dimensions[letter].width = width
+    summary = wb.create_sheet("Tóm tắt")
+    summary.append(["Kết quả", "Lý do", "Số dòng", "Mã lỗi"])
+    for cell in summary[1]:
+        cell.font = Font(bold=True)
+    if report.count("applied"):
+        summary.append([OUTCOME_WORDS["applied"][0], "", report.count("applied"), None])
+    for g in report.by_reason():
+        summary.append([OUTCOME_WORDS[g["outcome"]][0], g["vi"], g["count"], g["rule"]])
+    summary.column_dimensions["B"].width = 80
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -42,7 +42,7 @@ from tiemchung.registry.worklist_explain import (
     COMPARED,
     FIELD_LABELS,
     compare,
-    explain,
+    explain_item,
     mismatch_words,
 )
 
@@ -322,7 +322,14 @@ def item_detail(session: Session, item: ReviewItem) -> dict[str, Any]:
         }
         for c, p in cands
     ]
-    out["explanation"] = [r.as_dict() for r in explain(item.explanation)]
+    out["explanation"] = [
+        r.as_dict()
+        for r in explain_item(
+            item.explanation,
+            has_candidates=bool(out["candidates"]),
+            probability=item.match_probability,
+        )
+    ]
     out["explanation_raw"] = item.explanation
     decider = session.get(User, item.decided_by) if item.decided_by is not None else None
     out["decided_by"] = decider.username if decider is not None else None

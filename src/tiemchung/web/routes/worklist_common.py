@@ -1,0 +1,202 @@
+"""What the commune worklist's pages share: the list's filters and context, the names the
+templates look up, the neighbours of an item, and the message after a decision.
+
+Split from :mod:`tiemchung.web.routes.worklist` (the list and the spreadsheet round trip) and
+:mod:`tiemchung.web.routes.worklist_item` (one item and its decisions) so that each stays
+readable; neither imports the other's routes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from tiemchung.core import Platform
+from tiemchung.registry import worklists as wl
+from tiemchung.registry.corrections import CORRECTABLE
+from tiemchung.registry.errors import ServiceError
+from tiemchung.registry.models import ReviewItem
+from tiemchung.registry.scope import Actor, Role
+from tiemchung.registry.worklist_explain import COMPARED, FIELD_LABELS
+from tiemchung.web import desk, pages
+from tiemchung.web.guard import platform_of
+
+ROLES = (Role.COMMUNE, Role.PROVINCE, Role.CENTRAL)
+PAGE = 50
+#: What a decision's flash message may say (the outcome travels in the next page's URL).
+OUTCOMES = ("accepted", "rejected", "edited")
+#: What became of the decided item's dose (said in the same message).
+DOSE_OUTCOMES = ("verified", "unverified")
+#: Fields an edit offers, in the order a reviewer reads them.
+EDITABLE = tuple(f for f in COMPARED if f in CORRECTABLE)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _filters(
+    ward: str | None, status: str | None, kind: str | None, field: str | None, q: str | None
+) -> dict[str, str]:
+    """The list's filters as typed (empty ones dropped), to carry in links and forms."""
+    raw = {"ward": ward, "status": status, "kind": kind, "field": field, "q": q}
+    return {k: v.strip()[:100] for k, v in raw.items() if v and v.strip()}
+
+
+def _query(f: dict[str, str], offset: int = 0) -> wl.WorklistQuery:
+    status = f.get("status", wl.OPEN)
+    return wl.WorklistQuery(
+        ward_code=f.get("ward"),
+        status=None if status == "all" else status,
+        kind=f.get("kind"),
+        field=f.get("field"),
+        q=f.get("q"),
+        limit=PAGE,
+        offset=max(0, offset),
+    )
+
+
+def _names(platform: Platform) -> dict[str, Any]:
+    """Lookups every worklist template uses."""
+
+    def ward_name(code: str | None) -> str:
+        found = platform.catalog.ward(code or "")
+        return f"{found.name} ({code})" if found is not None else (code or "")
+
+    def site_name(site_id: str | None) -> str:
+        found = platform.catalog.site(site_id or "")
+        return str(found.name) if found is not None else (site_id or "")
+
+    def product_name(code: str | None) -> str:
+        found = platform.catalog.product(code or "")
+        return str(found.name) if found is not None else (code or "")
+
+    return {
+        "ward_name": ward_name,
+        "site_name": site_name,
+        "product_name": product_name,
+        "field_labels": FIELD_LABELS,
+        "statuses": wl.STATUSES,
+        "kinds": wl.KINDS,
+        "compared": COMPARED,
+        "editable": EDITABLE,
+    }
+
+
+def _wards(session: Any, actor: Actor) -> list[str]:
+    """The wards with items the caller may see (a province's or central's ward choice)."""
+    if actor.role is Role.COMMUNE:
+        return [actor.ward_code or ""]
+    return list(
+        session.scalars(
+            select(ReviewItem.ward_code)
+            .where(wl.item_filter(actor))
+            .distinct()
+            .order_by(ReviewItem.ward_code)
+        )
+    )
+
+
+def _next_open(session: Any, actor: Actor, after: int, ward_code: str | None) -> int | None:
+    """The ward's next open item after ``after`` (wrapping to its first), within the caller's
+    area: where a reviewer goes once an item is decided."""
+    where = [wl.item_filter(actor), ReviewItem.status == wl.OPEN, ReviewItem.id != after]
+    if ward_code:
+        where.append(ReviewItem.ward_code == ward_code)
+    later = session.scalar(
+        select(ReviewItem.id).where(*where, ReviewItem.id > after).order_by(ReviewItem.id).limit(1)
+    )
+    if later is not None:
+        return int(later)
+    first = session.scalar(select(ReviewItem.id).where(*where).order_by(ReviewItem.id).limit(1))
+    return int(first) if first is not None else None
+
+
+def _neighbours(session: Any, actor: Actor, item_id: int, ward_code: str) -> dict[str, Any]:
+    """The previous and next open items of the same ward (j/k on the item page)."""
+    base = [
+        wl.item_filter(actor),
+        ReviewItem.status == wl.OPEN,
+        ReviewItem.ward_code == ward_code,
+    ]
+    prev = session.scalar(
+        select(ReviewItem.id)
+        .where(*base, ReviewItem.id < item_id)
+        .order_by(ReviewItem.id.desc())
+        .limit(1)
+    )
+    nxt = session.scalar(
+        select(ReviewItem.id).where(*base, ReviewItem.id > item_id).order_by(ReviewItem.id).limit(1)
+    )
+    return {"prev_id": prev, "next_id": nxt}
+
+
+def _problems(exc: ServiceError, lang: str) -> list[desk.Problem]:
+    return desk.problems_of(exc, lang)
+
+
+# -- the list ---------------------------------------------------------------------------------
+def _list_context(
+    platform: Platform, actor: Actor, f: dict[str, str], offset: int
+) -> dict[str, Any]:
+    with platform.sessions() as session:
+        page = wl.list_items(session, actor, _query(f, offset))
+        wards = _wards(session, actor)
+    decided = sum(page.counts.get(s, 0) for s in wl.DECIDED)
+    total = sum(page.counts.values())
+    return {
+        "page": page,
+        "filters": f,
+        "wards": wards,
+        "decided": decided,
+        "all_items": total,
+        "offset": page.offset,
+        "prev_offset": max(0, page.offset - PAGE) if page.offset else None,
+        "next_offset": page.offset + PAGE if page.offset + PAGE < page.total else None,
+        "query": urlencode(f),
+    }
+
+
+async def _list_response(
+    request: Request,
+    actor: Actor,
+    f: dict[str, str],
+    offset: int,
+    *,
+    template: str,
+    extra: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    platform = platform_of(request)
+    base = {"filters": f, "error": None, "bulk": None} | _names(platform) | (extra or {})
+    try:
+        ctx = await run_in_threadpool(_list_context, platform, actor, f, offset)
+    except ServiceError as exc:  # a filter outside the caller's area or not a choice
+        return pages.render(
+            request,
+            template,
+            base | {"page": None, "error": _problems(exc, pages.lang_of(request)), "wards": []},
+            actor=actor,
+            status=exc.status,
+        )
+    await platform.audit_read(
+        actor, "review_item.read", "review_item", [str(x["id"]) for x in ctx["page"].items]
+    )
+    return pages.render(request, template, base | ctx, actor=actor, status=status)
+
+
+def _flash(
+    done: int | None, outcome: str | None, dose: str | None, person: str | None
+) -> dict[str, Any] | None:
+    """The message about the decision just made (it travels in the next page's URL): the
+    item's outcome and what became of its dose (verified and linked, or still unverified)."""
+    if not done or outcome not in OUTCOMES:
+        return None
+    return {
+        "id": done,
+        "outcome": outcome,
+        "dose": dose if dose in DOSE_OUTCOMES else None,
+        "person": (person or "").strip()[:40] or None,
+    }
