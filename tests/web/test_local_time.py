@@ -107,6 +107,14 @@ def test_a_configured_zone_is_honoured(paris: Web, platform: Platform) -> None:
     _decided_at(paris, platform, item, STORED)
     page = paris.page(f"/worklist/{item}")
     assert "07/12/2026 02:51" in page.text and "08:51" not in page.text
+    still_open = an_item(platform, "001085123458")
+    with platform.sessions() as s:
+        s.execute(update(ReviewItem).where(ReviewItem.id == still_open).values(created_at=STORED))
+        s.commit()
+    ws = load_workbook(io.BytesIO(paris.client.get("/worklist/export.xlsx").content)).worksheets[0]
+    header = [c.value for c in ws[1]]
+    row = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[0] == still_open)
+    assert row[header.index("Mở mục lúc")] == "07/12/2026 02:51"
 
 
 def test_the_dashboard_says_when_its_figures_were_computed_in_vietnam_time(
