@@ -31,14 +31,15 @@ def test_staff_are_told_what_is_missing_and_the_command(web: Web, platform: Plat
     r = web.client.post("/desk/certificate", data={"person_id": "P-AN", "csrf_token": web.csrf})
     assert r.status_code == 503 and r.headers["content-type"].startswith("text/html")
     main = _main(r)
-    assert "Chưa có khoá ký chứng nhận" in main  # what is missing
+    assert "Máy chủ chưa có khoá ký số để ký giấy chứng nhận" in main  # what is missing
     assert "<code>tiemchung keys init</code>" in main  # the exact command
     assert "Người quản trị máy chủ" in main and "CDC" in main  # who runs it, whom to tell
     assert "site_a1" in r.text and "/signout" in r.text  # a signed-in nurse keeps the header
     en = web.client.post(
         "/desk/certificate?lang=en", data={"person_id": "P-AN", "csrf_token": web.csrf}
     )
-    assert "The server's administrator creates the keys" in en.text
+    assert "The server has no digital signing key" in en.text
+    assert "chưa có" not in _main(en) and "/keys/dcc" not in en.text  # English, no server path
     # once the keys exist, the same print works without a restart
     KeyStore.for_data_dir(platform.settings.data_dir).init()
     again = web.client.post("/desk/certificate", data={"person_id": "P-AN", "csrf_token": web.csrf})

@@ -8,15 +8,18 @@ the expected texts below are written out by hand, not computed by the code under
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import update
 
+from tests.stats.scenario import Scenario
 from tests.web.conftest import Web
+from tests.web.test_dashboard import dash  # noqa: F401 (a fixture)
 from tests.web.test_worklist import an_item
 from tiemchung.api.app import create_app
 from tiemchung.config import Settings
@@ -104,3 +107,26 @@ def test_a_configured_zone_is_honoured(paris: Web, platform: Platform) -> None:
     _decided_at(paris, platform, item, STORED)
     page = paris.page(f"/worklist/{item}")
     assert "07/12/2026 02:51" in page.text and "08:51" not in page.text
+    still_open = an_item(platform, "001085123458")
+    with platform.sessions() as s:
+        s.execute(update(ReviewItem).where(ReviewItem.id == still_open).values(created_at=STORED))
+        s.commit()
+    ws = load_workbook(io.BytesIO(paris.client.get("/worklist/export.xlsx").content)).worksheets[0]
+    header = [c.value for c in ws[1]]
+    row = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[0] == still_open)
+    assert row[header.index("Mở mục lúc")] == "07/12/2026 02:51"
+
+
+def test_the_dashboard_says_when_its_figures_were_computed_in_vietnam_time(
+    dash: tuple[Web, Scenario],  # noqa: F811
+) -> None:
+    web, _ = dash
+    assert web.sign_in("prov_a").status_code == 303
+    html = web.page("/dashboard").text
+    found = re.search(r'Số liệu tính lúc <time datetime="([^"]+)">([^<]+)</time>', html)
+    assert found, html
+    built = datetime.fromisoformat(found.group(1))
+    assert built.utcoffset() == timedelta(0)  # stored and sent in UTC
+    vietnam = built + timedelta(hours=7)  # Vietnam is UTC+7 all year
+    assert found.group(2) == f"{vietnam:%H:%M %d/%m/%Y}"
+    assert "UTC" not in found.group(0)
