@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.api.conftest import Api
 from tests.certificates.conftest import KEYS_MADE
@@ -37,6 +38,7 @@ from tests.factories import PASSWORD, payload, review_item, world
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings
 from tiemchung.core import Platform
+from tiemchung.registry.models import AuditEvent
 
 ROLES = (
     "central",
@@ -595,3 +597,18 @@ def test_scope_matrix(api: Api, platform: Platform, settings: Settings, role: st
             if case.check is not None:
                 case.check(role, r, ids)
     assert not failures, "\n".join(failures)
+    # every read of a person is audited under the reader's name, and only a read that showed
+    # something: Em is read by GET /persons/P-EM (site a1 among them) and in the list of
+    # persons (central, province B); by no look-up or /verify here
+    with platform.sessions() as session:
+        em_reads = session.scalars(
+            select(AuditEvent.username).where(
+                AuditEvent.action == "person.read", AuditEvent.entity_id == "P-EM"
+            )
+        ).all()
+    assert em_reads == [role] * EM_READS[role]
+
+
+EM_READS = dict(
+    central=2, prov_a=0, prov_b=2, ward_a1=0, ward_b1=0, site_a1=1, site_b1=0, citizen_an=0
+) | {"anonymous": 0}
