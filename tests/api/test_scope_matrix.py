@@ -166,6 +166,20 @@ def _batch_result(expected: dict[str, int]) -> Callable[[str, Any, dict[str, Any
     return check
 
 
+def _candidate_an(role: str, r: Any, ids: dict[str, Any]) -> None:
+    """An (ward a1) is the second candidate of a ward b1 item: outside the caller's area the
+    register side shows the desk view (masked ID, no phone or address)."""
+    an = next(c for c in r.json()["candidates"] if c["person_id"] == "P-AN")
+    register = {x["field"]: x["register"] for x in an["fields"]}
+    if "an" in FULL.get(role, set()):
+        assert register["national_id"] == "001085123456" and register["phone"] == "0912000001"
+    else:
+        assert register["national_id"] == "0010******56", role
+        assert register["phone"] is None and register["address"] is None
+        assert an["corrections"] == {"national_id": "0010******56"}
+    assert "national_id" in an["mismatches"]  # the marks are still those of the real values
+
+
 def _bulk(role: str, r: Any, ids: dict[str, Any]) -> None:
     want = 200 if role in ("central", "prov_b", "ward_b1") else 404
     assert r.json()["results"][0]["status"] == want
@@ -346,7 +360,7 @@ MATRIX: dict[str, list[Case]] = {
             kw=lambda ids: {"files": {"file": ("x.xlsx", b"not a workbook", "application/zip")}},
         )
     ],
-    "GET /worklist/{item_id}": [Case("GET", "/worklist/{item_read}", IN_B1)],
+    "GET /worklist/{item_id}": [Case("GET", "/worklist/{item_read}", IN_B1, check=_candidate_an)],
     "POST /worklist/{item_id}:accept": [Case("POST", "/worklist/{item_accept}:accept", IN_B1)],
     "POST /worklist/{item_id}:reject": [
         Case(
@@ -531,6 +545,8 @@ def _scene(api: Api, platform: Platform, settings: Settings) -> dict[str, Any]:
         assert r.status_code == 201 and r.json()["status"] == "unverified", r.text
         dose_id = r.json()["id"]
         cands = [("dung", 0.6, {"full_name": "Phạm Văn Dũng"})]
+        if n == 0:  # a second candidate from another province (ward a1)
+            cands.append(("an", 0.1, {"national_id": "001085123456", "phone": "0912000001"}))
 
         def make(s: Any, d: int = dose_id, c: Any = cands) -> int:
             return review_item(s, d, c, ward="b1")
