@@ -118,14 +118,9 @@ def mask_id(value: str | None) -> str | None:
 
 def full_view(actor: Actor, person: Any) -> bool:
     """Central, commune/province users for persons of their area, and a citizen for itself
-    see the whole record; everyone else (a site always) the desk view."""
-    if actor.role is Role.CENTRAL:
-        return True
-    if actor.role in (Role.PROVINCE, Role.COMMUNE):
-        return actor.covers_area(person.province_code, person.ward_code)
-    if actor.role is Role.CITIZEN:
-        return actor.person_pk is not None and person.id == actor.person_pk
-    return False
+    see the whole record; everyone else (a site always) the desk view. ``person`` is a
+    :class:`Person` or a row with its columns (``/verify`` reads rows)."""
+    return actor.can_see_person(person)
 
 
 def person_view(actor: Actor, person: Any) -> dict[str, Any]:
