@@ -59,9 +59,6 @@ def st(*codes: int) -> dict[str, int]:
     return dict(zip(ROLES, codes, strict=True))
 
 
-#   central prov_a prov_b ward_a1 ward_b1 site_a1 site_b1 citizen anonymous
-ONLY_CENTRAL_AND_A = st(200, 200, 404, 200, 404, 404, 404, 404, 401)
-
 #: the register persons whose full identifiers (ID, old ID, phone) a role may meet anywhere:
 #: its area's persons, a citizen itself, a site the doses it entered itself (as typed).
 MAY_MEET = {
