@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.api.conftest import Api
 from tests.certificates.conftest import KEYS_MADE
@@ -37,6 +38,7 @@ from tests.factories import PASSWORD, payload, review_item, world
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings
 from tiemchung.core import Platform
+from tiemchung.registry.models import AuditEvent
 
 ROLES = (
     "central",
@@ -56,9 +58,6 @@ def st(*codes: int) -> dict[str, int]:
     assert len(codes) == len(ROLES)
     return dict(zip(ROLES, codes, strict=True))
 
-
-#   central prov_a prov_b ward_a1 ward_b1 site_a1 site_b1 citizen anonymous
-ONLY_CENTRAL_AND_A = st(200, 200, 404, 200, 404, 404, 404, 404, 401)
 
 #: the register persons whose full identifiers (ID, old ID, phone) a role may meet anywhere:
 #: its area's persons, a citizen itself, a site the doses it entered itself (as typed).
@@ -162,6 +161,20 @@ def _batch_result(expected: dict[str, int]) -> Callable[[str, Any, dict[str, Any
         assert r.json()["results"][0]["status"] == expected[role]
 
     return check
+
+
+def _candidate_an(role: str, r: Any, ids: dict[str, Any]) -> None:
+    """An (ward a1) is the second candidate of a ward b1 item: outside the caller's area the
+    register side shows the desk view (masked ID, no phone or address)."""
+    an = next(c for c in r.json()["candidates"] if c["person_id"] == "P-AN")
+    register = {x["field"]: x["register"] for x in an["fields"]}
+    if "an" in FULL.get(role, set()):
+        assert register["national_id"] == "001085123456" and register["phone"] == "0912000001"
+    else:
+        assert register["national_id"] == "0010******56", role
+        assert register["phone"] is None and register["address"] is None
+        assert an["corrections"] == {"national_id": "0010******56"}
+    assert "national_id" in an["mismatches"]  # the marks are still those of the real values
 
 
 def _bulk(role: str, r: Any, ids: dict[str, Any]) -> None:
@@ -344,7 +357,7 @@ MATRIX: dict[str, list[Case]] = {
             kw=lambda ids: {"files": {"file": ("x.xlsx", b"not a workbook", "application/zip")}},
         )
     ],
-    "GET /worklist/{item_id}": [Case("GET", "/worklist/{item_read}", IN_B1)],
+    "GET /worklist/{item_id}": [Case("GET", "/worklist/{item_read}", IN_B1, check=_candidate_an)],
     "POST /worklist/{item_id}:accept": [Case("POST", "/worklist/{item_accept}:accept", IN_B1)],
     "POST /worklist/{item_id}:reject": [
         Case(
@@ -529,6 +542,8 @@ def _scene(api: Api, platform: Platform, settings: Settings) -> dict[str, Any]:
         assert r.status_code == 201 and r.json()["status"] == "unverified", r.text
         dose_id = r.json()["id"]
         cands = [("dung", 0.6, {"full_name": "Phạm Văn Dũng"})]
+        if n == 0:  # a second candidate from another province (ward a1)
+            cands.append(("an", 0.1, {"national_id": "001085123456", "phone": "0912000001"}))
 
         def make(s: Any, d: int = dose_id, c: Any = cands) -> int:
             return review_item(s, d, c, ward="b1")
@@ -595,3 +610,18 @@ def test_scope_matrix(api: Api, platform: Platform, settings: Settings, role: st
             if case.check is not None:
                 case.check(role, r, ids)
     assert not failures, "\n".join(failures)
+    # every read of a person is audited under the reader's name, and only a read that showed
+    # something: Em is read by GET /persons/P-EM (site a1 among them) and in the list of
+    # persons (central, province B); by no look-up or /verify here
+    with platform.sessions() as session:
+        em_reads = session.scalars(
+            select(AuditEvent.username).where(
+                AuditEvent.action == "person.read", AuditEvent.entity_id == "P-EM"
+            )
+        ).all()
+    assert em_reads == [role] * EM_READS[role]
+
+
+EM_READS = dict(
+    central=2, prov_a=0, prov_b=2, ward_a1=0, ward_b1=0, site_a1=1, site_b1=0, citizen_an=0
+) | {"anonymous": 0}

@@ -118,14 +118,9 @@ def mask_id(value: str | None) -> str | None:
 
 def full_view(actor: Actor, person: Any) -> bool:
     """Central, commune/province users for persons of their area, and a citizen for itself
-    see the whole record; everyone else (a site always) the desk view."""
-    if actor.role is Role.CENTRAL:
-        return True
-    if actor.role in (Role.PROVINCE, Role.COMMUNE):
-        return actor.covers_area(person.province_code, person.ward_code)
-    if actor.role is Role.CITIZEN:
-        return actor.person_pk is not None and person.id == actor.person_pk
-    return False
+    see the whole record; everyone else (a site always) the desk view. ``person`` is a
+    :class:`Person` or a row with its columns (``/verify`` reads rows)."""
+    return actor.can_see_person(person)
 
 
 def person_view(actor: Actor, person: Any) -> dict[str, Any]:
@@ -158,3 +153,37 @@ def person_doses(session: Session, person: Person) -> list[Dose]:
             .order_by(Dose.dose_number, Dose.dose_date)
         )
     )
+
+
+#: register fields shown only in the whole record; the ID numbers are masked instead
+_FULL_ONLY = ("phone", "address")
+_MASKED = ("national_id", "old_id")
+
+
+def mask_candidates(session: Session, actor: Actor, candidates: list[dict[str, Any]]) -> None:
+    """Reduce, in place, the register values of worklist candidates outside the caller's area
+    to the desk view: a commune deciding a dose sees a candidate of another ward with a
+    masked ID and no phone or address. The comparison marks (``state``, ``differs``) stay as
+    computed on the real values, so the decision can still be made; the stored candidates,
+    which accepting applies, are untouched."""
+    ids = {str(c["person_id"]) for c in candidates if c.get("person_id")}
+    if not ids or actor.role is Role.CENTRAL:
+        return
+    persons = {
+        p.person_id: p for p in session.scalars(select(Person).where(Person.person_id.in_(ids)))
+    }
+    for c in candidates:
+        person = persons.get(str(c.get("person_id")))
+        if person is None or full_view(actor, person):
+            continue
+        for cell in c.get("fields") or []:
+            if cell.get("field") in _MASKED:
+                cell["register"] = mask_id(cell.get("register"))
+            elif cell.get("field") in _FULL_ONLY:
+                cell["register"] = None
+        corrections = c.get("corrections") or {}
+        for key in list(corrections):
+            if key in _MASKED:
+                corrections[key] = mask_id(corrections[key])
+            elif key in _FULL_ONLY:
+                del corrections[key]

@@ -38,6 +38,7 @@ from tiemchung.registry import worklists as wl
 from tiemchung.registry.corrections import CORRECTABLE
 from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.models import ReviewItem
+from tiemchung.registry.persons import mask_candidates
 from tiemchung.registry.scope import Actor
 from tiemchung.registry.worklist_explain import COMPARED, FIELD_LABELS, SEX_LABELS, kind_label
 
@@ -160,6 +161,7 @@ def export_workbook(
         item = session.get(ReviewItem, summary["id"])
         assert item is not None
         detail = wl.item_detail(session, item)
+        mask_candidates(session, actor, detail["candidates"])
         ids.append(item.id)
         best = detail["candidates"][0] if detail["candidates"] else None
         row: dict[str, Any] = {

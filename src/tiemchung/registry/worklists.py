@@ -37,6 +37,7 @@ from tiemchung.registry.dose_rules import DOSE_CHECK
 from tiemchung.registry.errors import FieldProblem, ServiceError, forbidden, not_found, rule_error
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
 from tiemchung.registry.models import Dose, Person, ReviewItem, User
+from tiemchung.registry.persons import mask_candidates
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.registry.worklist_explain import (
     COMPARED,
@@ -339,7 +340,9 @@ def item_detail(session: Session, item: ReviewItem) -> dict[str, Any]:
 
 
 def get_item(session: Session, actor: Actor, item_id: int) -> dict[str, Any]:
-    return item_detail(session, _visible_item(session, actor, item_id))
+    detail = item_detail(session, _visible_item(session, actor, item_id))
+    mask_candidates(session, actor, detail["candidates"])  # out-of-area ones: the desk view
+    return detail
 
 
 # -- decisions --------------------------------------------------------------------------------
@@ -755,4 +758,6 @@ def reopen(session: Session, actor: Actor, item_id: int, *, reason: str | None) 
         item.id,
         {"previous": previous, "reason": why},
     )
-    return item_detail(session, item)
+    detail = item_detail(session, item)
+    mask_candidates(session, actor, detail["candidates"])
+    return detail
