@@ -274,3 +274,26 @@ def test_journey_fits_and_is_accessible(
     finally:
         context.close()
     check.assert_clean()
+
+
+def test_the_checks_catch_overflow_and_violations(browser: Any, axe_path: Path) -> None:
+    """The two checks can fail: a page wider than a phone, with a button that has no name
+    and an image without alternative text, is reported for all three."""
+    context = _context(browser, SIZES["phone"])
+    page = context.new_page()
+    try:
+        page.set_content(
+            '<!doctype html><html lang="vi"><head><title>x</title></head>'
+            '<body style="margin:0"><main>'
+            '<div style="width:600px">rộng</div><button></button>'
+            '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+            "</main></body></html>"
+        )
+        check = Checks(page, "phone")
+        check("bad page")
+    finally:
+        context.close()
+    found = "\n".join(check.problems)
+    assert "scrollWidth 600 > 390" in found
+    assert "axe button-name (critical)" in found
+    assert "axe image-alt (critical)" in found
