@@ -63,6 +63,9 @@ def test_one_source_trying_many_names_is_braked_alone() -> None:
         throttle.failed(f"guess{i}", "1.2.3.4")
     assert throttle.wait_seconds("anyone", "1.2.3.4") == 30
     assert throttle.wait_seconds("anyone", "5.6.7.8") == 0
+    clock.now += 3600  # an hour without a failure: the address starts afresh
+    throttle.failed("guess0", "1.2.3.4")
+    assert throttle.wait_seconds("anyone", "1.2.3.4") == 0
 
 
 def test_token_endpoint_warns_then_delays(platform: Platform) -> None:

@@ -122,9 +122,10 @@ class SignInThrottle:
 
     Per user name and source: 5 failures are free (a warning from the 3rd), then the next
     attempt waits 30 s, and each further failure doubles it (1, 2, 4 … minutes, at most an
-    hour). Per source, whatever the user names: 30 free, then the same doubling. A success
-    clears that user name's count from that source. Counts are forgotten a day after the last
-    failure.
+    hour); a success clears the count, else it is forgotten a day after the last failure.
+    Per source, whatever the user names: 30 free, then the same doubling, forgotten an hour
+    after the last failure — a station whose nurses share one address must not pile up a
+    month of typos into a wait.
     """
 
     WARN_FROM = 3
@@ -136,10 +137,11 @@ class SignInThrottle:
         base: float = 30.0,
         cap: float = 3600.0,
         forget: float = 86400.0,
+        client_forget: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.pairs = _Backoff(free, base, cap, forget)
-        self.clients = _Backoff(per_client, base, cap, forget)
+        self.clients = _Backoff(per_client, base, cap, client_forget)
         self.clock = clock
         self._lock = threading.Lock()
 
