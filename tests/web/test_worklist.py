@@ -609,3 +609,21 @@ def test_the_import_report_sums_up_reasons_in_words_and_keeps_every_row(
         files={"file": ("ward.xlsx", buf.getvalue(), "application/octet-stream")},
     )
     assert "no decision typed" in en.text and "<td>edit</td>" in en.text
+
+
+def test_a_kind_the_page_does_not_know_reads_in_words_in_the_pages_language(
+    commune: Web, platform: Platform
+) -> None:
+    """Kinds added later (dose-rule warnings) and their two-language reasons show well."""
+    d = _dose(platform, "001199000779", full_name="Đỗ Thị Mơ", dob="03/03/1999", sex="Nữ")
+    why = "Mũi 2 được tiêm sớm 10 ngày / dose 2 was given 10 days early"
+    i = int(
+        platform.writer.run(lambda s: review_item(s, d, [], kind="dose_early", explanation=why))
+    )
+    vi = commune.page(f"/worklist/{i}?lang=vi")
+    assert vi.status_code == 200
+    assert "dose early" in vi.text  # the code in words, not dose_early
+    assert "Mũi 2 được tiêm sớm 10 ngày" in vi.text and "given 10 days early" not in vi.text
+    assert 'id="no-candidate"' not in vi.text  # not an item about who the person is
+    en = commune.page(f"/worklist/{i}?lang=en")
+    assert "dose 2 was given 10 days early" in en.text and "tiêm sớm" not in en.text
