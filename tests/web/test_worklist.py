@@ -412,6 +412,8 @@ def test_the_edit_form_and_the_next_page_say_what_happens_to_the_dose(
     told = _text(box.group(1))
     assert "được liên kết với P-AN và được xác minh" in told
     assert "vẫn CHƯA XÁC MINH" in told
+    assert "được đối chiếu lại với sổ dân cư" in told
+    assert 'name="link" value="recheck" checked' in box.group(1)  # the default
     # an edit without a link: the dose stays unverified, and the next page says so
     r = commune.htmx(
         f"/worklist/{nobody}/edit",
@@ -627,3 +629,27 @@ def test_a_kind_the_page_does_not_know_reads_in_words_in_the_pages_language(
     assert 'id="no-candidate"' not in vi.text  # not an item about who the person is
     en = commune.page(f"/worklist/{i}?lang=en")
     assert "dose 2 was given 10 days early" in en.text and "tiêm sớm" not in en.text
+
+
+def test_an_edit_that_fixes_the_id_verifies_the_dose_when_rechecked(
+    commune: Web, platform: Platform
+) -> None:
+    i = an_item(platform)  # one ID digit wrong
+    r = commune.htmx(
+        f"/worklist/{i}/edit",
+        {
+            "shown_national_id": "001085123457",
+            "field_national_id": "001085123456",
+            "reason": "xem CCCD bản gốc",
+            "link": "recheck",
+        },
+    )
+    assert r.status_code == 200
+    assert "dose=verified" in r.headers["HX-Redirect"]
+    assert "person=P-AN" in r.headers["HX-Redirect"]
+    nobody = lonely_item(platform)
+    r = commune.htmx(
+        f"/worklist/{nobody}/edit",
+        {"shown_phone": "", "field_phone": "0912000077", "reason": "gọi lại", "link": "recheck"},
+    )
+    assert r.status_code == 200 and "dose=unverified" in r.headers["HX-Redirect"]

@@ -40,6 +40,8 @@ from tiemchung.web.routes.worklist_common import (
 )
 
 router = APIRouter(include_in_schema=False)
+#: The edit form's choices besides a person: check the corrected record again, or no link.
+RECHECK, NO_LINK = "recheck", "none"
 
 
 # -- one item ---------------------------------------------------------------------------------
@@ -233,10 +235,18 @@ async def edit(request: Request, actor: WebActor, item_id: int) -> Response:
         if typed.strip() != shown.strip():
             fields[f] = typed
     why = _opt(str(form.get("reason") or "")[:1000])
-    pid = _opt(str(form.get("person_id") or "")[:40])  # link to this person as well
+    # what becomes of the dose: linked to a person (a candidate, or one found in the register),
+    # checked again against the register once corrected ("recheck"), or left unlinked
+    link = str(form.get("link") or "")[:40]
+    pid = _opt(str(form.get("person_id") or "")[:40]) or (
+        link if link not in ("", RECHECK, NO_LINK) else None
+    )
+    again = pid is None and link == RECHECK
     return await _decide(
         request,
         actor,
         item_id,
-        lambda s: wl.edit(s, actor, item_id, fields=fields, reason=why, person_id=pid),
+        lambda s: wl.edit(
+            s, actor, item_id, fields=fields, reason=why, person_id=pid, recheck=again
+        ),
     )
