@@ -143,7 +143,7 @@ def test_commune_finds_the_person_of_a_not_found_item(page: Any, demo_server: De
     page.fill("#find-dob", f"{d}/{m}/{y}")
     page.click("#find-go")
     page.wait_for_selector("#found")
-    row = page.locator("#found tbody tr", has_text=me["person_id"])
+    row = page.locator("#found li", has_text=me["person_id"])
     row.locator("input[name=reason]").fill("đối chiếu sổ tiêm giấy")
     row.locator("button[data-link]").click()
     page.wait_for_url(re.compile(r".*[?&]done=\d+&outcome=edited&dose=verified"))

@@ -451,7 +451,7 @@ def test_searching_the_register_and_linking_from_a_not_found_item(
     i = lonely_item(platform)
     r = commune.page(f"/worklist/{i}?find=1&full_name=nguyễn văn an&national_id=")
     assert r.status_code == 200
-    found = re.search(r'<table class="wl" id="found">(.*?)</table>', r.text, re.S)
+    found = re.search(r'<ul class="found" id="found">(.*?)</ul>', r.text, re.S)
     assert found is not None and "P-AN" in found.group(1) and "P-BINH" not in found.group(1)
     assert "P-DUNG" not in r.text  # another ward's person is never found
     bad = commune.page(f"/worklist/{i}?find=1&full_name=An&dob=31/02/1999")
