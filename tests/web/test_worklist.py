@@ -228,7 +228,7 @@ def test_edit_needs_a_reason_and_sends_only_changed_fields(
         f"/worklist/{i}/edit",
         shown | {"shown_dob": "03/03/1999", "field_dob": "31/02/1999", "reason": "x"},
     )
-    assert bad_date.status_code == 422 and "dob" in bad_date.text
+    assert bad_date.status_code == 422 and "<strong>Ngày sinh</strong>" in bad_date.text
     ok = commune.htmx(f"/worklist/{i}/edit", shown | typed | {"reason": "sổ tiêm giấy ghi 04/03"})
     assert ok.status_code == 200 and "HX-Redirect" in ok.headers
     with platform.sessions() as s:

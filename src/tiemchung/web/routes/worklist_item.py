@@ -26,6 +26,7 @@ from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.models import ReviewItem
 from tiemchung.registry.persons import PersonQuery, find_persons
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.registry.worklist_explain import FIELD_LABELS
 from tiemchung.web import pages
 from tiemchung.web.guard import Csrf, WebActor, is_htmx, platform_of, require_role
 from tiemchung.web.routes.worklist_common import (
@@ -160,6 +161,7 @@ async def _decide(request: Request, actor: Actor, item_id: int, job: Any) -> Res
                 "item": item,
                 "next_id": nxt,
                 "fragment": is_htmx(request),
+                "field_labels": FIELD_LABELS,
             },
             actor=actor,
             status=exc.status,
