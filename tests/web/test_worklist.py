@@ -439,6 +439,12 @@ def test_the_edit_form_and_the_next_page_say_what_happens_to_the_dose(
     assert target.startswith(f"/worklist/{later}?") and "dose=verified" in target
     said = commune.page(target).text
     assert "Mũi tiêm đã được xác minh, liên kết với P-AN trong sổ dân cư." in said
+    # the decided items say it too, later
+    done = commune.page(f"/worklist/{i}").text
+    assert "Mũi tiêm hiện đã được xác minh, liên kết với P-AN" in done
+    assert "Mũi tiêm hiện vẫn được lưu, ở trạng thái chưa xác minh." in (
+        commune.page(f"/worklist/{nobody}").text
+    )
     with platform.sessions() as s:
         dose = s.scalar(select(Dose).join(ReviewItem).where(ReviewItem.id == i))
         an = s.scalar(select(Person.id).where(Person.person_id == "P-AN"))
