@@ -90,7 +90,7 @@ def import_(
             if row.outcome == "failed":
                 console.print(f"  row {row.row} item {row.item_id}: {row.rule} — {row.message}")
         for g in result.by_reason():  # the rows not applied, summed up by reason
-            console.print(f"  {g['count']} × {g['vi']} / {g['en']} ({g['rule']})")
+            console.print(f"  {g['count']} × {g['vi']} / {g['en']} ({g['rule']})", markup=False)
         console.print(
             f"[green]✓[/green] applied {result.count('applied')}, "
             f"failed {result.count('failed')}, skipped {result.count('skipped')} → {target}"

@@ -459,3 +459,43 @@ def test_a_reason_written_in_both_languages_is_split() -> None:
         "the ID number is not in the register",
         False,
     )
+
+
+def test_an_edit_may_check_the_corrected_record_against_the_register(platform: Platform) -> None:
+    """recheck: the corrected record is verified exactly when the desk would verify it, and
+    only against a person the reviewer may see."""
+    ward = who(platform, "ward_a1")
+    _d, i = an_item(platform)  # an's dose with one ID digit wrong
+    out = run(
+        platform,
+        lambda s: wl.edit(
+            s, ward, i, fields={"national_id": "001085123456"}, reason="CCCD", recheck=True
+        ),
+    )
+    assert (out["dose_status"], out["person_id"]) == ("verified", "P-AN")
+    # without recheck the same correction leaves the dose unverified, as before
+    _d2, i2 = an_item(platform, "001085123458")
+    out = run(
+        platform,
+        lambda s: wl.edit(s, ward, i2, fields={"national_id": "001085123456"}, reason="CCCD"),
+    )
+    assert (out["dose_status"], out["person_id"]) == ("unverified", None)
+    # a correction that still matches nobody: unverified
+    _d3, i3 = an_item(platform, "001085123459")
+    out = run(
+        platform,
+        lambda s: wl.edit(s, ward, i3, fields={"phone": "0912000009"}, reason="x", recheck=True),
+    )
+    assert (out["dose_status"], out["person_id"]) == ("unverified", None)
+    # dung lives in ward b1: commune a1 may not link his dose, even when it verifies
+    d4 = dose(platform, national_id="040065333443", full_name="Phạm Văn Dũng", dob="30/01/1965")
+    i4 = item(platform, d4)
+    fix = {"national_id": "040065333444"}
+    out = run(platform, lambda s: wl.edit(s, ward, i4, fields=fix, reason="x", recheck=True))
+    assert (out["dose_status"], out["person_id"]) == ("unverified", None)
+    # … while central, who may see him, gets the link: the refusal above was the area's
+    d5 = dose(platform, national_id="040065333442", full_name="Phạm Văn Dũng", dob="30/01/1965")
+    i5 = item(platform, d5)
+    central = who(platform, "central")
+    out = run(platform, lambda s: wl.edit(s, central, i5, fields=fix, reason="x", recheck=True))
+    assert (out["dose_status"], out["person_id"]) == ("verified", "P-DUNG")

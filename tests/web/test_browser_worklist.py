@@ -116,3 +116,36 @@ def test_lookup_miss_in_english(page: Any, demo_server: DemoServer) -> None:
     page.wait_for_selector("#lookup-error")
     assert "No record with this ID number" in page.locator("#lookup-error").inner_text()
     assert page.input_value("#dob") == "01/01/1990"  # what was typed is kept
+
+
+def test_commune_finds_the_person_of_a_not_found_item(page: Any, demo_server: DemoServer) -> None:
+    """A "not found" item: no reasons about an unshown person, hints only for the keys that
+    work, a register search from the item, and the link said on the next page (issue 14)."""
+    base = demo_server.base
+    sign_in(page, demo_server, "commune")
+    page.goto(f"{base}/worklist?kind=not_found")
+    first = page.locator("table.wl tbody a[data-nav]").first
+    item_url = first.get_attribute("href")
+    assert item_url
+    first.click()
+    page.wait_for_url(f"{base}{item_url}")
+    box = page.locator("#no-candidate").inner_text()
+    assert "Không có ai trong sổ dân cư khớp với hồ sơ này" in box
+    assert "điểm, " not in box and "Cùng xã" not in box  # nothing about a person not shown
+    assert page.locator("#accept").count() == 0
+    keys = page.locator("#keys").inner_text()
+    assert "Enter" not in keys and "Alt+R từ chối" in keys
+    # search the ward's register by a resident's name and date of birth, and link the dose
+    me = demo_server.person
+    y, m, d = me["dob"].split("-")
+    page.fill("#find-id", "")
+    page.fill("#find-name", me["full_name"])
+    page.fill("#find-dob", f"{d}/{m}/{y}")
+    page.click("#find-go")
+    page.wait_for_selector("#found")
+    row = page.locator("#found li", has_text=me["person_id"])
+    row.locator("input[name=reason]").fill("đối chiếu sổ tiêm giấy")
+    row.locator("button[data-link]").click()
+    page.wait_for_url(re.compile(r".*[?&]done=\d+&outcome=edited&dose=verified"))
+    said = page.locator("#flash").inner_text()
+    assert f"liên kết với {me['person_id']}" in said and "đã được xác minh" in said

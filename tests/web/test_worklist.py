@@ -228,7 +228,7 @@ def test_edit_needs_a_reason_and_sends_only_changed_fields(
         f"/worklist/{i}/edit",
         shown | {"shown_dob": "03/03/1999", "field_dob": "31/02/1999", "reason": "x"},
     )
-    assert bad_date.status_code == 422 and "dob" in bad_date.text
+    assert bad_date.status_code == 422 and "<strong>Ngày sinh</strong>" in bad_date.text
     ok = commune.htmx(f"/worklist/{i}/edit", shown | typed | {"reason": "sổ tiêm giấy ghi 04/03"})
     assert ok.status_code == 200 and "HX-Redirect" in ok.headers
     with platform.sessions() as s:
@@ -366,7 +366,8 @@ def test_a_not_found_item_gives_no_reasons_about_an_unshown_candidate(
     assert r.status_code == 200
     text = _text(r.text)
     # nothing about the person who is not shown …
-    for about_them in ("Họ và tên trùng khớp", "Cùng xã", "Ngày sinh khác", "P-BINH", "điểm"):
+    unshown = ("Họ và tên trùng khớp", "Cùng xã", "Ngày sinh khác", "P-BINH", "+15.6", "điểm, ")
+    for about_them in unshown:
         assert about_them not in text, about_them
     # … but why nobody is shown, and what the reviewer can do
     assert "Không có ai trong sổ dân cư khớp với hồ sơ này" in text
@@ -412,6 +413,8 @@ def test_the_edit_form_and_the_next_page_say_what_happens_to_the_dose(
     told = _text(box.group(1))
     assert "được liên kết với P-AN và được xác minh" in told
     assert "vẫn CHƯA XÁC MINH" in told
+    assert "được đối chiếu lại với sổ dân cư" in told
+    assert 'name="link" value="recheck" checked' in box.group(1)  # the default
     # an edit without a link: the dose stays unverified, and the next page says so
     r = commune.htmx(
         f"/worklist/{nobody}/edit",
@@ -436,6 +439,12 @@ def test_the_edit_form_and_the_next_page_say_what_happens_to_the_dose(
     assert target.startswith(f"/worklist/{later}?") and "dose=verified" in target
     said = commune.page(target).text
     assert "Mũi tiêm đã được xác minh, liên kết với P-AN trong sổ dân cư." in said
+    # the decided items say it too, later
+    done = commune.page(f"/worklist/{i}").text
+    assert "Mũi tiêm hiện đã được xác minh, liên kết với P-AN" in done
+    assert "Mũi tiêm hiện vẫn được lưu, ở trạng thái chưa xác minh." in (
+        commune.page(f"/worklist/{nobody}").text
+    )
     with platform.sessions() as s:
         dose = s.scalar(select(Dose).join(ReviewItem).where(ReviewItem.id == i))
         an = s.scalar(select(Person.id).where(Person.person_id == "P-AN"))
@@ -449,7 +458,7 @@ def test_searching_the_register_and_linking_from_a_not_found_item(
     i = lonely_item(platform)
     r = commune.page(f"/worklist/{i}?find=1&full_name=nguyễn văn an&national_id=")
     assert r.status_code == 200
-    found = re.search(r'<table class="wl" id="found">(.*?)</table>', r.text, re.S)
+    found = re.search(r'<ul class="found" id="found">(.*?)</ul>', r.text, re.S)
     assert found is not None and "P-AN" in found.group(1) and "P-BINH" not in found.group(1)
     assert "P-DUNG" not in r.text  # another ward's person is never found
     bad = commune.page(f"/worklist/{i}?find=1&full_name=An&dob=31/02/1999")
@@ -609,3 +618,45 @@ def test_the_import_report_sums_up_reasons_in_words_and_keeps_every_row(
         files={"file": ("ward.xlsx", buf.getvalue(), "application/octet-stream")},
     )
     assert "no decision typed" in en.text and "<td>edit</td>" in en.text
+
+
+def test_a_kind_the_page_does_not_know_reads_in_words_in_the_pages_language(
+    commune: Web, platform: Platform
+) -> None:
+    """Kinds added later (dose-rule warnings) and their two-language reasons show well."""
+    d = _dose(platform, "001199000779", full_name="Đỗ Thị Mơ", dob="03/03/1999", sex="Nữ")
+    why = "Mũi 2 được tiêm sớm 10 ngày / dose 2 was given 10 days early"
+    i = int(
+        platform.writer.run(lambda s: review_item(s, d, [], kind="dose_early", explanation=why))
+    )
+    vi = commune.page(f"/worklist/{i}?lang=vi")
+    assert vi.status_code == 200
+    assert "dose early" in vi.text  # the code in words, not dose_early
+    assert "Mũi 2 được tiêm sớm 10 ngày" in vi.text and "given 10 days early" not in vi.text
+    assert 'id="no-candidate"' not in vi.text  # not an item about who the person is
+    en = commune.page(f"/worklist/{i}?lang=en")
+    assert "dose 2 was given 10 days early" in en.text and "tiêm sớm" not in en.text
+
+
+def test_an_edit_that_fixes_the_id_verifies_the_dose_when_rechecked(
+    commune: Web, platform: Platform
+) -> None:
+    i = an_item(platform)  # one ID digit wrong
+    r = commune.htmx(
+        f"/worklist/{i}/edit",
+        {
+            "shown_national_id": "001085123457",
+            "field_national_id": "001085123456",
+            "reason": "xem CCCD bản gốc",
+            "link": "recheck",
+        },
+    )
+    assert r.status_code == 200
+    assert "dose=verified" in r.headers["HX-Redirect"]
+    assert "person=P-AN" in r.headers["HX-Redirect"]
+    nobody = lonely_item(platform)
+    r = commune.htmx(
+        f"/worklist/{nobody}/edit",
+        {"shown_phone": "", "field_phone": "0912000077", "reason": "gọi lại", "link": "recheck"},
+    )
+    assert r.status_code == 200 and "dose=unverified" in r.headers["HX-Redirect"]

@@ -148,6 +148,11 @@ class EditRequest(BaseModel):
     fields: dict[str, str | None] = Field(default_factory=dict)
     reason: str | None = Field(None, max_length=1000, description="required")
     person_id: str | None = Field(None, max_length=40)
+    recheck: bool = Field(
+        False,
+        description="without person_id: check the corrected record against the register again "
+        "and link the one person it verifies against (the desk's rule); else it stays unverified",
+    )
 
 
 class ReopenRequest(BaseModel):

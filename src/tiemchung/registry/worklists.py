@@ -46,6 +46,7 @@ from tiemchung.registry.worklist_explain import (
     explain_item,
     mismatch_words,
 )
+from tiemchung.registry.worklist_recheck import verified_person
 
 WORKLIST_ROLES = (Role.CENTRAL, Role.PROVINCE, Role.COMMUNE)
 REOPEN_ROLES = (Role.CENTRAL, Role.PROVINCE)
@@ -621,10 +622,12 @@ def edit(
     fields: Mapping[str, str | None],
     reason: str | None,
     person_id: str | None = None,
+    recheck: bool = False,
 ) -> dict[str, Any]:
     """Free correction of the record's fields, with a mandatory reason; optionally linking a
     person (a candidate, or anyone the caller may see). Without a person the dose keeps its
-    current link (none: it stays unverified)."""
+    current link; an unlinked one stays unverified unless ``recheck`` finds that the corrected
+    record now verifies against one register person (:mod:`worklist_recheck`)."""
     item = _visible_item(session, actor, item_id)
     why = _require_reason(reason)
     if item.status != OPEN:
@@ -649,10 +652,14 @@ def edit(
             raise not_found("person_id", f"người {person_id}", f"person {person_id}")
     else:
         person = session.get(Person, dose.person_pk) if dose.person_pk is not None else None
+        if person is None and recheck:
+            values = {f: getattr(dose, f) for f in COMPARED} | cleaned
+            person = verified_person(session, actor, values)
     decision = {
         "action": "edit",
         "person_id": person.person_id if person is not None else None,
         "fields": cleaned,
+        "recheck": recheck,
     }
     _claim(session, actor, item, "edited", decision, why)
     changes = link_dose(

@@ -160,7 +160,13 @@ async def edit_item(
     """Correct fields by hand (a reason is required), optionally linking a person."""
     return await platform.write(
         lambda s: wl.edit(
-            s, actor, item_id, fields=body.fields, reason=body.reason, person_id=body.person_id
+            s,
+            actor,
+            item_id,
+            fields=body.fields,
+            reason=body.reason,
+            person_id=body.person_id,
+            recheck=body.recheck,
         )
     )
 

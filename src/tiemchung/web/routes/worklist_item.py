@@ -26,6 +26,7 @@ from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.models import ReviewItem
 from tiemchung.registry.persons import PersonQuery, find_persons
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.registry.worklist_explain import FIELD_LABELS
 from tiemchung.web import pages
 from tiemchung.web.guard import Csrf, WebActor, is_htmx, platform_of, require_role
 from tiemchung.web.routes.worklist_common import (
@@ -40,6 +41,8 @@ from tiemchung.web.routes.worklist_common import (
 )
 
 router = APIRouter(include_in_schema=False)
+#: The edit form's choices besides a person: check the corrected record again, or no link.
+RECHECK, NO_LINK = "recheck", "none"
 
 
 # -- one item ---------------------------------------------------------------------------------
@@ -158,6 +161,7 @@ async def _decide(request: Request, actor: Actor, item_id: int, job: Any) -> Res
                 "item": item,
                 "next_id": nxt,
                 "fragment": is_htmx(request),
+                "field_labels": FIELD_LABELS,
             },
             actor=actor,
             status=exc.status,
@@ -233,10 +237,18 @@ async def edit(request: Request, actor: WebActor, item_id: int) -> Response:
         if typed.strip() != shown.strip():
             fields[f] = typed
     why = _opt(str(form.get("reason") or "")[:1000])
-    pid = _opt(str(form.get("person_id") or "")[:40])  # link to this person as well
+    # what becomes of the dose: linked to a person (a candidate, or one found in the register),
+    # checked again against the register once corrected ("recheck"), or left unlinked
+    link = str(form.get("link") or "")[:40]
+    pid = _opt(str(form.get("person_id") or "")[:40]) or (
+        link if link not in ("", RECHECK, NO_LINK) else None
+    )
+    again = pid is None and link == RECHECK
     return await _decide(
         request,
         actor,
         item_id,
-        lambda s: wl.edit(s, actor, item_id, fields=fields, reason=why, person_id=pid),
+        lambda s: wl.edit(
+            s, actor, item_id, fields=fields, reason=why, person_id=pid, recheck=again
+        ),
     )
