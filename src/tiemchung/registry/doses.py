@@ -172,6 +172,11 @@ class _Lookups:
             found = self._products[code] = self._catalog.product(code)
             return found
 
+    def interval_of(self, product_code: str) -> int:
+        """Minimum days after a dose of this product before the next (0 if unknown)."""
+        product = self.product(product_code)
+        return product.min_interval_days if product is not None else 0
+
     def lot(self, product_code: str, lot_number: str) -> Lot | None:
         key = (product_code, lot_number)
         try:
@@ -349,7 +354,6 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
     if unlinked:
         history.update(store.unlinked_history(conn, unlinked, dialect))
     accepted: list[_Pending] = []
-    interval_of = _interval_lookup(lookups)
     for p, person in zip(pending, links, strict=True):
         if isinstance(person, ServiceError):
             results[p.index].error = person
@@ -367,7 +371,7 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
                 for number, when in history.get(("id", p.row["national_id"]), {}).items():
                     previous.setdefault(number, when)
             p.warnings = dose_rules.sequence_warnings(
-                previous, p.sub.dose_number, p.sub.dose_date, interval_of
+                previous, p.sub.dose_number, p.sub.dose_date, lookups.interval_of
             )
             # The first record of a number stays the reference for a later double entry.
             previous.setdefault(p.sub.dose_number, (p.sub.dose_date, p.sub.product_code))
@@ -410,16 +414,6 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
         twin = results[j]
         results[i] = DoseResult(False, twin.dose, twin.person_id, twin.error, twin.warnings)
     return results
-
-
-def _interval_lookup(lookups: _Lookups) -> Any:
-    """Minimum days after a dose of ``product`` before the next (0 for an unknown product)."""
-
-    def interval_of(product_code: str) -> int:
-        product = lookups.product(product_code)
-        return product.min_interval_days if product is not None else 0
-
-    return interval_of
 
 
 def _matched_person(persons: Persons, p: _Pending) -> PersonRow | None:
