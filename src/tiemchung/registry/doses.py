@@ -191,8 +191,6 @@ class _Pending:
     index: int
     sub: DoseSubmission
     row: dict[str, Any] = field(default_factory=dict)
-    #: the ward the typed address names, if it is a known ward (read off the writer thread)
-    address_ward: WardInfo | None = None
     #: the register person whose history the sequence rules read, and what they found
     subject: PersonRow | None = None
     warnings: list[DoseWarning] = field(default_factory=list)
@@ -538,11 +536,7 @@ def _prepare(
         "session_id": sub.session_id,
         "entered_by": actor.user_id,
     }
-    pending = _Pending(index, sub, row)
-    if sub.ward_code is None and row["address"]:
-        code = _address_ward(row["address"])
-        pending.address_ward = catalog.ward(code) if code is not None else None
-    return pending
+    return _Pending(index, sub, row)
 
 
 def _check_session(session: Session, sub: DoseSubmission) -> None:
@@ -608,7 +602,12 @@ def _finish_row(catalog: _Lookups, p: _Pending, person: PersonRow | None) -> Non
         row["area_ward_code"], row["area_province_code"] = person.ward_code, person.province_code
         return
     # The commune that must review it: the typed ward, else the address's, else the site's.
-    ward = catalog.ward(row["ward_code"]) if row["ward_code"] else p.address_ward
+    # (The address is read only here, for the few doses that link to no one: ~40 µs each.)
+    if row["ward_code"]:
+        ward = catalog.ward(row["ward_code"])
+    else:
+        code = _address_ward(row["address"]) if row["address"] else None
+        ward = catalog.ward(code) if code is not None else None
     if ward is not None:
         row["area_ward_code"], row["area_province_code"] = ward.code, ward.province_code
         return
