@@ -17,6 +17,7 @@ from tiemchung.identity import (
     province_by_code,
     search_units,
     ward_by_code,
+    ward_of_address,
 )
 
 
@@ -125,3 +126,33 @@ def test_2025_scheme() -> None:
     with pytest.raises(IdentityError) as exc:
         find_province("Hà Nội", scheme="2030")  # type: ignore[arg-type]
     assert exc.value.code == "place_scheme"
+
+
+@pytest.mark.parametrize(
+    ("address", "code"),
+    [
+        # as the chip card prints it: house, ward, district, province
+        ("Xóm 2, Xã Nghĩa Mai, Huyện Nghĩa Đàn, Tỉnh Nghệ An", "16942"),
+        ("xom 2, xa nghia mai, huyen nghia dan, nghe an", "16942"),  # no diacritics, no case
+        ("Thôn 1, Xã Nghĩa Mai, Tỉnh Nghệ An", "16942"),  # the district left out
+        ("Số 3, P. Bến Nghé, Q.1, TP HCM", "26740"),  # abbreviations
+        ("Số 3, Phường Phúc Xá, Quận Ba Đình, Thành phố Hà Nội", "00001"),
+    ],
+)
+def test_ward_of_address(address: str, code: str) -> None:
+    unit = ward_of_address(address)
+    assert unit is not None and (unit.level, unit.code) == ("ward", code)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "",
+        "Xóm 3",  # no province
+        "Số 1 Phố Giả, Hà Nội",  # a province but no ward
+        "Phường 1, Hồ Chí Minh",  # many a "Phường 1" in the city, no district: not guessed
+        "Xã Nghĩa Mai, Huyện Nghĩa Đàn, Tỉnh Hà Tĩnh",  # that district is not in that province
+    ],
+)
+def test_ward_of_address_guesses_nothing(address: str) -> None:
+    assert ward_of_address(address) is None

@@ -213,3 +213,26 @@ def test_a_gap_in_history_stores_the_dose_and_asks_the_commune_to_fill_it(
         assert GAP.register_name in unverified
     finally:
         commune.close()
+
+
+def test_changing_the_dose_number_updates_the_warnings_before_saving(
+    page: Any, demo_server: DemoServer, register: str
+) -> None:
+    sign_in(page, demo_server, "site")
+    page.keyboard.type(DOB_OFF.qr(), delay=1)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".match.status-mismatch")
+    expect(page.locator("#confirm")).to_be_focused(timeout=15_000)
+    prefilled = page.input_value("#f-number")
+    # (empty, or "given early" when another test recorded this person's next dose today)
+    initially = page.locator("#dose-warnings").inner_text()
+    assert "hãy nhập từ phiếu" not in initially
+    page.fill("#f-number", "9")
+    page.keyboard.press("Tab")  # leaving the field: the warnings are predicted again
+    expect(page.locator("#dose-warnings")).to_contain_text("trong hệ thống — hãy nhập từ phiếu")
+    assert "8" in page.locator("#dose-warnings").inner_text()
+    page.fill("#f-number", prefilled)
+    page.keyboard.press("Tab")
+    expect(page.locator("#dose-warnings")).not_to_contain_text("hãy nhập từ phiếu")
+    assert page.locator("#dose-warnings").inner_text() == initially
+    assert focused_id(page) == "f-date"  # the swap took no focus away

@@ -268,3 +268,18 @@ def test_dose_number_and_date_share_a_row_class(desk: Web) -> None:
     which pushed it out of line with the date at 1366 px."""
     r = desk.htmx("/desk/check", {"scan": AN_QR})
     assert re.search(r'<div class="field"><label for="f-number">', r.text)
+
+
+def test_changing_the_dose_number_predicts_its_warnings_again(desk: Web) -> None:
+    r = desk.htmx("/desk/check", {"scan": AN_QR})
+    assert re.search(r'<div id="dose-warnings" aria-live="polite">\s*</div>', r.text)
+    assert 'hx-post="/desk/predict"' in r.text  # on the dose number and the date
+    f = _fields(r.text)
+    third = desk.htmx("/desk/predict", f | {"dose_number": "3"})
+    assert third.status_code == 200
+    assert 'class="message warn"' in third.text
+    assert "Chưa có mũi 1, 2 trong hệ thống — hãy nhập từ phiếu/thẻ tiêm" in third.text
+    first = desk.htmx("/desk/predict", f | {"dose_number": "1"})
+    assert "Chưa có mũi" not in first.text and 'id="dose-warnings"' in first.text
+    bad_date = desk.htmx("/desk/predict", f | {"dose_number": "3", "dose_date": "31/02/2026"})
+    assert "Chưa có mũi" not in bad_date.text  # the form reports the date when it is sent

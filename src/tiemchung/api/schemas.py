@@ -189,7 +189,9 @@ def submission_of(item: dict[str, Any]) -> DoseSubmission:
 
 class DoseBatchItem(BaseModel):
     index: int
-    status: int = Field(description="201 created, 200 already recorded, 4xx refused")
+    status: int = Field(
+        description="201 created (its dose lists any warnings), 200 already recorded, 4xx refused"
+    )
     dose: DoseRecorded | None = None
     problem: dict[str, Any] | None = None
 

@@ -172,6 +172,11 @@ class _Lookups:
             found = self._products[code] = self._catalog.product(code)
             return found
 
+    def interval_of(self, product_code: str) -> int:
+        """Minimum days after a dose of this product before the next (0 if unknown)."""
+        product = self.product(product_code)
+        return product.min_interval_days if product is not None else 0
+
     def lot(self, product_code: str, lot_number: str) -> Lot | None:
         key = (product_code, lot_number)
         try:
@@ -186,8 +191,6 @@ class _Pending:
     index: int
     sub: DoseSubmission
     row: dict[str, Any] = field(default_factory=dict)
-    #: the ward the typed address names, if it is a known ward (read off the writer thread)
-    address_ward: WardInfo | None = None
     #: the register person whose history the sequence rules read, and what they found
     subject: PersonRow | None = None
     warnings: list[DoseWarning] = field(default_factory=list)
@@ -349,7 +352,6 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
     if unlinked:
         history.update(store.unlinked_history(conn, unlinked, dialect))
     accepted: list[_Pending] = []
-    interval_of = _interval_lookup(lookups)
     for p, person in zip(pending, links, strict=True):
         if isinstance(person, ServiceError):
             results[p.index].error = person
@@ -367,7 +369,7 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
                 for number, when in history.get(("id", p.row["national_id"]), {}).items():
                     previous.setdefault(number, when)
             p.warnings = dose_rules.sequence_warnings(
-                previous, p.sub.dose_number, p.sub.dose_date, interval_of
+                previous, p.sub.dose_number, p.sub.dose_date, lookups.interval_of
             )
             # The first record of a number stays the reference for a later double entry.
             previous.setdefault(p.sub.dose_number, (p.sub.dose_date, p.sub.product_code))
@@ -410,16 +412,6 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
         twin = results[j]
         results[i] = DoseResult(False, twin.dose, twin.person_id, twin.error, twin.warnings)
     return results
-
-
-def _interval_lookup(lookups: _Lookups) -> Any:
-    """Minimum days after a dose of ``product`` before the next (0 for an unknown product)."""
-
-    def interval_of(product_code: str) -> int:
-        product = lookups.product(product_code)
-        return product.min_interval_days if product is not None else 0
-
-    return interval_of
 
 
 def _matched_person(persons: Persons, p: _Pending) -> PersonRow | None:
@@ -544,11 +536,7 @@ def _prepare(
         "session_id": sub.session_id,
         "entered_by": actor.user_id,
     }
-    pending = _Pending(index, sub, row)
-    if sub.ward_code is None and row["address"]:
-        code = _address_ward(row["address"])
-        pending.address_ward = catalog.ward(code) if code is not None else None
-    return pending
+    return _Pending(index, sub, row)
 
 
 def _check_session(session: Session, sub: DoseSubmission) -> None:
@@ -614,7 +602,12 @@ def _finish_row(catalog: _Lookups, p: _Pending, person: PersonRow | None) -> Non
         row["area_ward_code"], row["area_province_code"] = person.ward_code, person.province_code
         return
     # The commune that must review it: the typed ward, else the address's, else the site's.
-    ward = catalog.ward(row["ward_code"]) if row["ward_code"] else p.address_ward
+    # (The address is read only here, for the few doses that link to no one: ~40 µs each.)
+    if row["ward_code"]:
+        ward = catalog.ward(row["ward_code"])
+    else:
+        code = _address_ward(row["address"]) if row["address"] else None
+        ward = catalog.ward(code) if code is not None else None
     if ward is not None:
         row["area_ward_code"], row["area_province_code"] = ward.code, ward.province_code
         return

@@ -284,7 +284,8 @@ class ReviewItem(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     dose_id: Mapped[int] = mapped_column(ForeignKey("doses.id"), index=True)
     run_id: Mapped[str | None] = mapped_column(String(40))
-    kind: Mapped[str] = mapped_column(String(12))  # review | not_found | unverified | ticket
+    # review | not_found | unverified | ticket | dose_check (a dose-rule warning, dose_rules.py)
+    kind: Mapped[str] = mapped_column(String(12))
     # The citizen's report this item was opened for (kind "ticket").
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     reason: Mapped[str | None] = mapped_column(Text)

@@ -1,7 +1,8 @@
 """Commune worklists: the dose records a person must decide on, and the decisions.
 
-A review item (``review_items``, filled by ``registry/apply.py`` from a reconciliation run, or
-by a citizen's ticket) is routed to one ward. Who sees it:
+A review item (``review_items``, filled by ``registry/apply.py`` from a reconciliation run, by
+a citizen's ticket, or by the dose path: an unverified dose, and each dose-rule warning as a
+``dose_check`` item, see registry/dose_rules.py) is routed to one ward. Who sees it:
 
 * a commune (ward) user: the items of its own ward only;
 * a province user: the items of its province's wards (optionally one ward);

@@ -168,6 +168,7 @@ _BATCH_BODY_DOC = {
 )
 async def create_doses(request: Request, actor: CurrentActor, platform: PlatformDep) -> Response:
     """Record up to 1,000 doses; each item gets its own status and, if refused, a problem.
+    A stored item's dose carries its `warnings` (sequence rules never refuse a dose).
 
     The body is read as bytes and validated here (the schema is `DoseBatchCreate`, each item
     a `DoseCreate`): one compiled pass instead of a JSON parse, a dict copy and a model per

@@ -163,6 +163,46 @@ async def record_dose(request: Request, actor: WebActor) -> Response:
     )
 
 
+@router.post("/desk/predict", dependencies=[Csrf])
+async def predict(request: Request, actor: WebActor) -> Response:
+    """The warnings for the dose as the form now stands (the nurse changed its number or
+    date): the check-in read again from the typed identity, the dose path's rule on it."""
+    require_role(actor, Role.SITE)
+    platform = platform_of(request)
+    lang = pages.lang_of(request)
+    values = await _form_values(request)
+    today = platform.today()
+    warnings: list[str] = []
+    number = values["dose_number"].strip()
+    try:
+        day = desk.parse_day(values["dose_date"], "dose_date", today)
+    except ServiceError:
+        day = None  # the form says what is wrong with the date when it is sent
+    if number.isdigit() and 1 <= int(number) <= 10 and day is not None:
+        record = VerifyRecord(
+            national_id=values["national_id"].strip() or None,
+            full_name=values["full_name"].strip() or None,
+            dob=values["dob"].strip() or None,
+            sex=values["sex"] or None,
+        )
+        v = await run_in_threadpool(_verify_quietly, platform, actor, record)
+        if v is not None:
+            await platform.audit_read(actor, "person.read", "person", v.read_person_ids)
+            found = desk.predicted_warnings(v, int(number), day, _interval_of(platform))
+            warnings = desk.warning_texts(found, lang)
+    return pages.render(request, "desk/_warnings.html", {"warnings": warnings}, actor=actor)
+
+
+def _verify_quietly(platform: Platform, actor: Actor, record: VerifyRecord) -> Verification | None:
+    """``verify`` of a typed record, None when it identifies no one it could look up (no ID,
+    no name and date of birth, a malformed field): the form reports those when sent."""
+    try:
+        with platform.sessions() as session:
+            return verify(session, actor, record, audit=False)
+    except ServiceError:
+        return None
+
+
 def _history_after(platform: Platform, actor: Actor, sub: Any) -> Verification | None:
     """The check-in read again after the dose is stored, so the history and the next dose
     shown above the answer include it (they were the check-in's, one dose behind). None when
@@ -174,11 +214,7 @@ def _history_after(platform: Platform, actor: Actor, sub: Any) -> Verification |
         sex=sub.sex,
         ward_code=sub.ward_code,
     )
-    try:
-        with platform.sessions() as session:
-            return verify(session, actor, record, audit=False)
-    except ServiceError:
-        return None
+    return _verify_quietly(platform, actor, record)
 
 
 def _form_again(
