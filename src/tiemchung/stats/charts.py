@@ -201,7 +201,7 @@ def line(
         by_day = dict(zip(days, values, strict=True))
         for a, b, x0, sx in placed:
             pts = [
-                f"{x0 + i * sx:.1f},{base_y - by_day.get(a + timedelta(days=i), 0) * sy:.1f}"
+                f"{x0 + i * sx:.0f},{base_y - by_day.get(a + timedelta(days=i), 0) * sy:.0f}"
                 for i in range((b - a).days + 1)
             ]
             if len(pts) == 1:  # a lone day: a dot, a one-point line would not show
@@ -264,9 +264,11 @@ def paired_bars(
             h = value * sy
             ww = w if color != COLORS[0] else w * 0.6
             xx = x if color != COLORS[0] else x + w * 0.2
+            y_top = round(height - bottom - h)  # whole units: bars still end on the axis
             body.append(
-                f'<rect x="{xx:.1f}" y="{height - bottom - h:.1f}" width="{ww:.1f}" '
-                f'height="{h:.1f}" fill="{color}"><title>{escape(str(r["label"]))}: '
+                f'<rect x="{xx:.1f}" y="{y_top}" width="{ww:.1f}" '
+                f'height="{height - bottom - y_top}" fill="{color}">'
+                f"<title>{escape(str(r['label']))}: "
                 f"{fmt_int(r['recorded'], lang)} / {fmt_int(r['reported'], lang)}</title></rect>"
             )
         if i % every == 0:
