@@ -72,6 +72,14 @@ def test_filters_in_a_row_dates_typed_day_first(page: Any, demo_server: DemoServ
         for sel in ('select[name="ward"]', 'select[name="age_group"]', "#f-date_from", "#f-date_to")
     ]
     assert max(tops) - min(tops) < 4, tops  # one row, not one narrow column
+    # every table shows its right-hand columns: it fits its box, or its box scrolls
+    boxes = page.locator("figure.stats-table .scroll")
+    assert boxes.count() >= 7
+    for i in range(boxes.count()):
+        fits, scrolls = boxes.nth(i).evaluate(
+            "e => [e.scrollWidth <= e.clientWidth, getComputedStyle(e).overflowX === 'auto']"
+        )
+        assert fits and scrolls, i  # at 1366 px they all fit (and would scroll if not)
     assert page.locator("#f-date_from").get_attribute("type") == "text"
 
     page.fill("#f-date_from", "2021-09-01")  # not day/month/year: the browser says so
