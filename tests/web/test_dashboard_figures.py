@@ -184,6 +184,21 @@ def test_cards_and_tables_agree_with_the_store(
         want["full"],
         want["booster"],
     ]
+    # the age-group breakdown marks the chosen group, whose row says the same again
+    by_age_table = re.search(r'data-table="coverage_by_age">(.*?)</table>', html, re.S)
+    assert by_age_table
+    chosen = re.findall(r'<tr class="chosen">(.*?)</tr>', by_age_table.group(1), re.S)
+    assert len(chosen) == 1
+    by_age = [
+        re.sub(r"<[^>]+>", "", c).strip()
+        for c in re.findall(r"<td[^>]*>(.*?)</td>", chosen[0], re.S)
+    ]
+    assert [vi_int(by_age[i]) for i in (1, 2, 4, 6)] == [
+        want["registered"],
+        want["first"],
+        want["full"],
+        want["booster"],
+    ]
     daily = cells(html, "doses_per_day") if 'data-table="doses_per_day"' in html else []
     monthly = cells(html, "doses_per_month") if 'data-table="doses_per_month"' in html else []
     assert bool(daily) != bool(monthly)  # one or the other, by the length of the period
