@@ -62,7 +62,7 @@ def test_exports_parse_back(api_sc: tuple[Api, Scenario]) -> None:
     j = api.get("/stats/quality", "central").json()["table"]
     r = api.get("/stats/quality", "central", params={"format": "csv"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    assert "attachment" in r.headers["content-disposition"]
+    assert r.headers["content-disposition"] == 'attachment; filename="quality_toan-quoc.csv"'
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0][0] == "Mã tỉnh / Province code"
     keys = [c["key"] for c in j["columns"]]
@@ -73,6 +73,9 @@ def test_exports_parse_back(api_sc: tuple[Api, Scenario]) -> None:
     )
     r = api.get("/stats/recorded_vs_reported_by_day", "prov_b", params={"format": "xlsx"})
     assert r.status_code == 200
+    assert r.headers["content-disposition"] == (  # named after the filter as applied
+        f'attachment; filename="recorded_vs_reported_by_day_tinh-{PROVINCE_B}.xlsx"'
+    )
     ws = load_workbook(io.BytesIO(r.content)).active
     values = list(ws.iter_rows(values_only=True))
     assert values[0][0] == "Ngày / Day"

@@ -30,7 +30,7 @@ def cells(html: str, table: str) -> list[list[str]]:
     m = re.search(rf'<table class="data" data-table="{table}">(.*?)</table>', html, re.S)
     assert m, table
     body = m.group(1).split("<tbody>")[1]
-    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
     return [
         [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
         for r in rows

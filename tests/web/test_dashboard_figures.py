@@ -11,13 +11,14 @@ the age group (7,906 against 3,750) is what this guards against.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import date
 from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from tests.factories import PROVINCE_A, world
 from tests.stats.scenario import Scenario, make
@@ -113,6 +114,13 @@ def expected(platform: Platform, ward: str, group: str, start: date, end: date) 
     }
 
 
+def daily_chart(html: str) -> tuple[str, list[str]]:
+    """The doses-per-day chart and its time axis labels."""
+    m = re.search(r'id="daily">.*?(<svg.*?</svg>)', html, re.S)
+    assert m, "no doses-per-day chart"
+    return m.group(1), re.findall(r">(\d\d/\d{4}|\d\d/\d\d/\d{4})</text>", m.group(1))
+
+
 def vi_int(text: str) -> int:
     """A whole number as the Vietnamese page writes it (1.234)."""
     assert re.fullmatch(r"\d{1,3}(\.\d{3})*", text), text
@@ -184,6 +192,21 @@ def test_cards_and_tables_agree_with_the_store(
         want["full"],
         want["booster"],
     ]
+    # the age-group breakdown marks the chosen group, whose row says the same again
+    by_age_table = re.search(r'data-table="coverage_by_age">(.*?)</table>', html, re.S)
+    assert by_age_table
+    chosen = re.findall(r'<tr class="chosen">(.*?)</tr>', by_age_table.group(1), re.S)
+    assert len(chosen) == 1
+    by_age = [
+        re.sub(r"<[^>]+>", "", c).strip()
+        for c in re.findall(r"<td[^>]*>(.*?)</td>", chosen[0], re.S)
+    ]
+    assert [vi_int(by_age[i]) for i in (1, 2, 4, 6)] == [
+        want["registered"],
+        want["first"],
+        want["full"],
+        want["booster"],
+    ]
     daily = cells(html, "doses_per_day") if 'data-table="doses_per_day"' in html else []
     monthly = cells(html, "doses_per_month") if 'data-table="doses_per_month"' in html else []
     assert bool(daily) != bool(monthly)  # one or the other, by the length of the period
@@ -226,3 +249,41 @@ def test_a_province_user_sees_the_province_in_the_cards(
         )
     assert vi_int(shown_cards(html)["registered"][0]) == registered
     assert sum(vi_int(r[2]) for r in cells(html, "coverage")) == registered
+
+
+def test_a_dose_recorded_today_does_not_stretch_the_chart(
+    dash: tuple[Web, Scenario], platform: Platform
+) -> None:
+    """The 2021–22 history and one dose at the desk today: the doses-per-day axis shows the
+    history and today, with the empty years cut out, not years of zeros; with the filter's
+    dates the axis spans exactly them."""
+    web, _sc = dash
+    w = world()
+    today = platform.today()
+    with platform.sessions() as s:
+        s.execute(
+            insert(Dose).values(
+                client_uuid=uuid.uuid4(),
+                submission_hash="t" * 64,
+                full_name="Người Thử Hôm Nay",
+                dob="1980",
+                product_code="PFIZER",
+                dose_number=1,
+                dose_date=today,
+                site_id=w.sites["a1"],
+                status="unverified",
+                area_ward_code=w.wards["a1"],
+                area_province_code=PROVINCE_A,
+            )
+        )
+        s.commit()
+    web.sign_in("prov_a")
+    html = web.page("/dashboard").text
+    svg, labels = daily_chart(html)
+    assert labels[-1] == f"{today:%d/%m/%Y}" and labels[0].endswith("/2021")
+    years = {int(label[-4:]) for label in labels}
+    assert not years & set(range(2023, today.year)), labels  # no empty years on the axis
+    assert svg.count('<path d="M') == 1  # the cut, marked
+    html = web.page("/dashboard?date_from=01/10/2021&date_to=30/11/2021").text
+    svg, labels = daily_chart(html)
+    assert labels == ["10/2021", "11/2021"]

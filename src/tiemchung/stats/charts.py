@@ -164,7 +164,8 @@ def line(
     placed: list[tuple[date, date, float, float]] = []
     x = float(left)
     for (a, b), w in zip(parts, widths, strict=True):
-        placed.append((a, b, x, w / max((b - a).days, 1)))
+        lone = a == b  # a single day sits in the middle of its stretch
+        placed.append((a, b, x + w / 2 if lone else x, w / max((b - a).days, 1)))
         x += w + BREAK_W
     # month ticks, thinned to ~7 labels; the first tick after a cut is always labelled
     months = [
@@ -181,13 +182,15 @@ def line(
             continue
         last_label = mx
         label = f"{m:%m/%Y}" if m.day == 1 else f"{m:%d/%m/%Y}"
+        half = 3.6 * len(label)  # ~half the label's width at 12 px: kept inside the chart
+        tx = min(max(mx, half + 1), width - half - 1)
         body.append(
             f'<line x1="{mx:.1f}" y1="{base_y}" x2="{mx:.1f}" y2="{base_y + 4}" stroke="{TEXT}"/>'
-            f'<text x="{mx:.1f}" y="{height - 8}" text-anchor="middle" '
+            f'<text x="{tx:.1f}" y="{height - 8}" text-anchor="middle" '
             f'fill="{TEXT}">{label}</text>'
         )
-    for _a, _b, x0, _sx in placed[1:]:  # the cuts: a double slash across the axis
-        cx = x0 - BREAK_W / 2
+    for i in range(1, len(placed)):  # the cuts: a double slash across the axis
+        cx = sum(widths[:i]) + left + BREAK_W * (i - 0.5)
         body.append(
             f'<path d="M{cx - 5:.1f} {base_y + 5}l6 -10M{cx:.1f} {base_y + 5}l6 -10" '
             f'stroke="{TEXT}" stroke-width="1.5"/>'
@@ -201,7 +204,7 @@ def line(
         by_day = dict(zip(days, values, strict=True))
         for a, b, x0, sx in placed:
             pts = [
-                f"{x0 + i * sx:.1f},{base_y - by_day.get(a + timedelta(days=i), 0) * sy:.1f}"
+                f"{x0 + i * sx:.0f},{base_y - by_day.get(a + timedelta(days=i), 0) * sy:.0f}"
                 for i in range((b - a).days + 1)
             ]
             if len(pts) == 1:  # a lone day: a dot, a one-point line would not show
@@ -264,9 +267,11 @@ def paired_bars(
             h = value * sy
             ww = w if color != COLORS[0] else w * 0.6
             xx = x if color != COLORS[0] else x + w * 0.2
+            y_top = round(height - bottom - h)  # whole units: bars still end on the axis
             body.append(
-                f'<rect x="{xx:.1f}" y="{height - bottom - h:.1f}" width="{ww:.1f}" '
-                f'height="{h:.1f}" fill="{color}"><title>{escape(str(r["label"]))}: '
+                f'<rect x="{xx:.1f}" y="{y_top}" width="{ww:.1f}" '
+                f'height="{height - bottom - y_top}" fill="{color}">'
+                f"<title>{escape(str(r['label']))}: "
                 f"{fmt_int(r['recorded'], lang)} / {fmt_int(r['reported'], lang)}</title></rect>"
             )
         if i % every == 0:

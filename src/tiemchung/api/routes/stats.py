@@ -17,7 +17,7 @@ from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
 from tiemchung.api.problems import ERROR_RESPONSES, _error
 from tiemchung.core import Platform
 from tiemchung.registry.scope import Actor
-from tiemchung.stats.export import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
+from tiemchung.stats.export import CSV_TYPE, XLSX_TYPE, filename, to_csv, to_xlsx
 from tiemchung.stats.queries import STATS_ROLES, TABLES, Filters, scope, table
 from tiemchung.stats.service import Snapshot, stats_for
 from tiemchung.stats.tables import Table
@@ -44,13 +44,15 @@ def freshness(snap: Snapshot, refreshing: bool, max_age: float = 600) -> dict[st
 
 def get_table(
     platform: Platform, actor: Actor, name: str, f: Filters, *, full: bool = False
-) -> tuple[Table, dict[str, Any]]:
-    """One statistics table for this actor, and the freshness of the snapshot it came from."""
+) -> tuple[Table, dict[str, Any], Filters]:
+    """One statistics table for this actor, the freshness of the snapshot it came from, and
+    the filters as applied (a province user's province filled in: the export's name)."""
     require_roles(actor, *STATS_ROLES)  # before a refresh is ever started on their behalf
     svc = stats_for(platform)
     with svc.cursor() as (cur, snap):
+        f = scope(cur, actor, f)
         t = table(cur, name, actor, f, platform.today(), full=full)
-    return t, freshness(snap, svc.refreshing, svc.max_age)
+    return t, freshness(snap, svc.refreshing, svc.max_age), f
 
 
 def download(t: Table, fmt: str, name: str | None = None) -> Response:
@@ -94,9 +96,9 @@ def read_stats(
 ) -> Response:
     """One table (see ``GET /stats``); CSV and XLSX carry every row, JSON the page's rows."""
     f = Filters(province or None, ward or None, age_group or None, date_from, date_to)
-    t, fresh = get_table(platform, actor, name, f, full=format != "json")
+    t, fresh, applied = get_table(platform, actor, name, f, full=format != "json")
     if format != "json":
-        return download(t, format)
+        return download(t, format, filename(name, applied, format))
     return JSONResponse({"snapshot": fresh, "table": t.to_json()})
 
 

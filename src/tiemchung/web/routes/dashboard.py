@@ -23,10 +23,11 @@ from tiemchung.api.routes.stats import download, freshness
 from tiemchung.core import Platform
 from tiemchung.registry.errors import FieldProblem, ServiceError
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.stats import charts, summary
+from tiemchung.stats import charts
 from tiemchung.stats.ages import AGE_GROUPS
 from tiemchung.stats.export import filename
 from tiemchung.stats.numbers import fmt
+from tiemchung.stats.page import page_data
 from tiemchung.stats.queries import STATS_ROLES, TABLES, Filters, scope, table
 from tiemchung.stats.service import SnapshotPendingError, stats_for
 from tiemchung.web import pages
@@ -123,41 +124,25 @@ def _link(f: Filters, **change: str | None) -> str:
 def _context(platform: Platform, actor: Actor, typed: dict[str, str], lang: str) -> dict[str, Any]:
     svc = stats_for(platform)
     today = platform.today()
+    ctx: dict[str, Any] = {"typed": _shown(typed), "age_groups": AGE_GROUPS, "problems": []}
     with svc.cursor() as (cur, snap):
-        ctx: dict[str, Any] = {
-            "typed": _shown(typed),
-            "fresh": freshness(snap, svc.refreshing, svc.max_age),
-            "age_groups": AGE_GROUPS,
-            "problems": [],
-        }
+        ctx["fresh"] = freshness(snap, svc.refreshing, svc.max_age)
         try:
-            f = scope(cur, actor, _parse(typed))
-        except ServiceError as exc:
+            data = page_data(cur, snap.path, actor, _parse(typed), today)
+        except ServiceError as exc:  # said on the page; the figures of the whole area
             ctx["problems"] = exc.problems
             ctx["status"] = exc.status
-            f = scope(cur, actor, Filters())
-        ctx["filters"] = f
-        ctx["bad"] = {p.field for p in ctx["problems"]}
-        ctx["provinces"] = cur.execute(
-            "SELECT code, name FROM places WHERE level = 'province' AND code IN "
-            "(SELECT DISTINCT province FROM reg) ORDER BY name"
-        ).fetchall()
-        ctx["wards"] = (
-            cur.execute(
-                "SELECT code, name FROM places WHERE level = 'ward' AND in_province = ? "
-                "AND code IN (SELECT DISTINCT ward FROM reg) ORDER BY name",
-                [f.province],
-            ).fetchall()
-            if f.province
-            else []
-        )
-        names = dict(ctx["provinces"]) | dict(ctx["wards"])
-        ctx["province_name"] = names.get(f.province or "", f.province)
-        ctx["ward_name"] = names.get(f.ward or "", f.ward)
-        t = {name: table(cur, name, actor, f, today) for name in TABLES}
-    ctx["t"] = t
-    ctx["cards"] = summary.cards(t, f)
-    ctx["daily_table"] = summary.per_month(t["doses_per_day"], f) or t["doses_per_day"]
+            data = page_data(cur, snap.path, actor, Filters(), today)
+    f = data.filters
+    ctx["data"] = data
+    ctx["filters"] = f
+    ctx["bad"] = {p.field for p in ctx["problems"]}
+    ctx["provinces"], ctx["wards"] = data.provinces, data.wards
+    ctx["province_name"] = data.name_of(f.province)
+    ctx["ward_name"] = data.name_of(f.ward)
+    ctx["t"] = t = data.tables
+    ctx["cards"] = data.cards
+    ctx["daily_table"] = data.daily_table
     site_rows = t["recorded_vs_reported_by_site"]
     ctx["site_rows"] = site_rows.rows[:SITE_ROWS_SHOWN]
     ctx["site_rows_more"] = len(site_rows.rows) > SITE_ROWS_SHOWN or site_rows.truncated
@@ -173,6 +158,10 @@ def _context(platform: Platform, actor: Actor, typed: dict[str, str], lang: str)
     )
     ctx["ref_year"] = f.ref_year(today)
     ctx["fmt"] = lambda value, kind="int": fmt(value, kind, lang)
+    charts_key = ("charts", lang)
+    if charts_key not in data.memo:
+        data.memo[charts_key] = _charts(ctx, lang)
+    ctx["charts"] = data.memo[charts_key]
     return ctx
 
 
@@ -250,7 +239,6 @@ async def dashboard(request: Request, actor: WebActor) -> Response:
             status=503,
             headers={"Retry-After": str(exc.retry_after)},
         )
-    ctx["charts"] = _charts(ctx, lang)
     ctx["fragment"] = is_htmx(request)
     template = "dashboard/_stats.html" if ctx["fragment"] else "dashboard/page.html"
     return pages.render(request, template, ctx, actor=actor, status=ctx.get("status", 200))
