@@ -27,6 +27,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from tiemchung.api.downloads import content_disposition
 from tiemchung.core import Platform
 from tiemchung.registry import worklist_xlsx as wx
 from tiemchung.registry import worklists as wl
@@ -312,7 +313,7 @@ async def export(request: Request, actor: WebActor, ward: str | None = None) -> 
         data,
         media_type=XLSX,
         headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": content_disposition(name),
             "Cache-Control": "no-store",
         },
     )
@@ -383,7 +384,7 @@ async def import_report(
         data,
         media_type=XLSX,
         headers={
-            "Content-Disposition": 'attachment; filename="worklist-import-report.xlsx"',
+            "Content-Disposition": content_disposition("worklist-import-report.xlsx"),
             "Cache-Control": "no-store",
         },
     )
