@@ -28,6 +28,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.downloads import content_disposition
+from tiemchung.api.types import Offset, RowId
 from tiemchung.core import Platform
 from tiemchung.registry import worklist_xlsx as wx
 from tiemchung.registry import worklists as wl
@@ -210,8 +211,8 @@ async def worklist(
     kind: str | None = None,
     field: str | None = None,
     q: str | None = None,
-    offset: int = 0,
-    done: int | None = None,
+    offset: Offset = 0,
+    done: RowId | None = None,
     outcome: str | None = None,
 ) -> Response:
     """The ward's items with filters and the progress counter; htmx asks for the list only."""
@@ -402,8 +403,8 @@ def _item_context(platform: Platform, actor: Actor, item_id: int) -> dict[str, A
 async def item_page(
     request: Request,
     actor: WebActor,
-    item_id: int,
-    done: int | None = None,
+    item_id: RowId,
+    done: RowId | None = None,
     outcome: str | None = None,
 ) -> Response:
     """One item: the record and its register candidate(s) side by side, and the decision."""
@@ -484,7 +485,7 @@ def _opt(value: str) -> str | None:
 async def accept(
     request: Request,
     actor: WebActor,
-    item_id: int,
+    item_id: RowId,
     person_id: str = Form("", max_length=40),
     reason: str = Form("", max_length=1000),
 ) -> Response:
@@ -500,7 +501,7 @@ async def accept(
 async def reject(
     request: Request,
     actor: WebActor,
-    item_id: int,
+    item_id: RowId,
     person_id: str = Form("", max_length=40),
     reason: str = Form("", max_length=1000),
 ) -> Response:
@@ -513,7 +514,7 @@ async def reject(
 
 
 @router.post("/worklist/{item_id}/edit", dependencies=[Csrf])
-async def edit(request: Request, actor: WebActor, item_id: int) -> Response:
+async def edit(request: Request, actor: WebActor, item_id: RowId) -> Response:
     """Correct the record's fields by hand, with a reason. Only the fields whose value was
     changed from the record's (as the form showed it) are sent as corrections."""
     require_role(actor, *ROLES)
