@@ -14,7 +14,7 @@ from tiemchung.registry.doses import DoseSubmission
 
 T = TypeVar("T")
 
-_DOSE_EXAMPLE = {
+_DOSE_EXAMPLE: dict[str, Any] = {
     "client_uuid": "3f1c2a9e-7b4d-4f0a-9c11-2b7e5d8a6c01",
     "full_name": "Trần Thị Mai",
     "national_id": "040190123456",
@@ -250,7 +250,7 @@ class ProblemItem(BaseModel):
     message: str = Field(description="Vietnamese / English")
 
 
-_PROBLEM_EXAMPLE = {
+_PROBLEM_EXAMPLE: dict[str, Any] = {
     "type": "urn:tiemchung:problem:min_interval",
     "title": "Rule violated / Vi phạm quy tắc",
     "status": 422,

@@ -147,7 +147,8 @@ def _read_2025() -> list[AdminUnit]:
     if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a dependency
         raise IdentityError("place_scheme", scheme="2025")
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "nested-divisions.json"
-    provinces, wards = [], []
+    provinces: list[AdminUnit] = []
+    wards: list[AdminUnit] = []
     for p in json.loads(path.read_text(encoding="utf-8")):
         pc = f"{p['code']:02d}"
         provinces.append(AdminUnit("2025", "province", pc, p["name"], None, pc))
