@@ -83,11 +83,11 @@ def _tcvn3_tables() -> tuple[dict[str, str], dict[int, str]]:
     return enc, dec
 
 
+_TCVN3_TABLES: Final = _tcvn3_tables()
 #: Unicode letter -> TCVN3 surface character.
-TCVN3_ENCODE: Final[dict[str, str]]
+TCVN3_ENCODE: Final[dict[str, str]] = _TCVN3_TABLES[0]
 #: TCVN3 surface character (code point) -> Unicode letter, for ``str.translate``.
-TCVN3_DECODE: Final[dict[int, str]]
-TCVN3_ENCODE, TCVN3_DECODE = _tcvn3_tables()
+TCVN3_DECODE: Final[dict[int, str]] = _TCVN3_TABLES[1]
 
 # --- VNI-Windows -------------------------------------------------------------------------------
 #: Accent byte (lower-case form) after a base vowel, by (vowel modifier, tone).
