@@ -18,6 +18,17 @@ from tiemchung.api.types import API_INT_MAX
 
 BIG = 2**63  # one past SQLite INTEGER / PostgreSQL BIGINT
 DB_MAX = 2**63 - 1
+INT32 = 2**31 - 1  # PostgreSQL INTEGER: the ids of tickets and sessions
+
+
+def test_ids_of_integer_keyed_tables_stop_at_2_31(api: Api) -> None:
+    """PostgreSQL's INTEGER columns (tickets, sessions) refused 2^31 with a DataError: a 500."""
+    _problem_names(api.get(f"/tickets/{INT32 + 1}", "central"), "ticket_id", INT32)
+    _problem_names(api.post(f"/tickets/{INT32 + 1}:reject", "central", json={"reason": "x"}),
+                   "ticket_id", INT32)
+    body = payload("an", session_id=INT32 + 1)
+    _problem_names(api.post("/doses", "site_a1", json=body), "session_id", INT32)
+    assert api.get(f"/tickets/{INT32}", "central").status_code == 404
 
 
 def _spec(api: Api) -> dict[str, Any]:
@@ -120,13 +131,14 @@ def test_the_reported_ones(api: Api) -> None:
     _problem_names(api.get("/doses", "central", params={"offset": str(BIG)}), "offset")
     _problem_names(api.get(f"/doses/{BIG}", "central"), "dose_id")
     _problem_names(api.get(f"/worklist/{BIG}", "central"), "item_id")
-    _problem_names(api.post(f"/tickets/{BIG}:accept", "central"), "ticket_id")
+    _problem_names(api.post(f"/tickets/{BIG}:accept", "central"), "ticket_id", INT32)
     # the largest id accepted is a valid id: simply not there
     assert api.get(f"/doses/{API_INT_MAX}", "central").status_code == 404
 
 
 def test_integers_in_bodies(api: Api) -> None:
-    _problem_names(api.post("/doses", "site_a1", json=payload("an", session_id=BIG)), "session_id")
+    body = payload("an", session_id=BIG)
+    _problem_names(api.post("/doses", "site_a1", json=body), "session_id", INT32)
     r = api.post("/doses:batch", "site_a1", json={"doses": [payload("an", session_id=BIG)]})
     assert r.status_code == 200, r.text
     item = r.json()["results"][0]

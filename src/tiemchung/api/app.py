@@ -10,6 +10,7 @@ from fastapi import FastAPI
 import tiemchung
 from tiemchung import web
 from tiemchung.api import problems
+from tiemchung.api.inputs import NoNul
 from tiemchung.api.routes import (
     auth,
     certificates,
@@ -69,6 +70,6 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         tickets,
         stats,
     ):
-        app.include_router(module.router, prefix="/api/v1")
+        app.include_router(module.router, prefix="/api/v1", dependencies=[NoNul])
     web.install(app)  # the pages at /, over the same services
     return app

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tiemchung.registry.errors import ServiceError
@@ -146,6 +147,29 @@ def install(app: FastAPI) -> None:
         return _response(
             problem_body(exc.status_code, str(exc.detail), instance=request.url.path),
             getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # The last line of defence: the database refused a value (a NUL character, a number
+        # beyond its column). Validation stops the known cases first, naming the field
+        # (api/types.py, api/inputs.py); this keeps any other one from being a 500.
+        log.warning("the database refused a value on %s: %s", request.url.path, exc.orig)
+        return _response(
+            problem_body(
+                422,
+                "Invalid request / Dữ liệu không hợp lệ",
+                instance=request.url.path,
+                errors=[
+                    {
+                        "field": "body",
+                        "rule": "value_not_storable",
+                        "message": "Cơ sở dữ liệu không lưu được một giá trị "
+                        "(ký tự NUL hoặc số quá lớn) / a value cannot be stored "
+                        "(a NUL character or a number out of range)",
+                    }
+                ],
+            )
         )
 
     @app.exception_handler(Exception)

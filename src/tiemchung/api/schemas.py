@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
-from tiemchung.api.types import RowId
+from tiemchung.api.types import SmallRowId
 from tiemchung.registry.doses import DoseSubmission
 
 T = TypeVar("T")
@@ -50,7 +50,7 @@ class DoseCreate(BaseModel):
     dose_date: date
     site_id: str = Field(min_length=1, max_length=20)
     person_id: str | None = Field(None, max_length=40, description="Register person, if known")
-    session_id: RowId | None = None
+    session_id: SmallRowId | None = None
     record_id: str | None = Field(None, max_length=40)
 
     def to_submission(self) -> DoseSubmission:
@@ -324,7 +324,7 @@ class ProblemItem(BaseModel):
     message: str = Field(description="Vietnamese / English")
 
 
-_PROBLEM_EXAMPLE = {
+_PROBLEM_EXAMPLE: dict[str, Any] = {
     "type": "urn:tiemchung:problem:min_interval",
     "title": "Rule violated / Vi phạm quy tắc",
     "status": 422,

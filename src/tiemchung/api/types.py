@@ -3,10 +3,10 @@
 Why one place: SQLite's INTEGER (and PostgreSQL's BIGINT) hold 64-bit signed integers, and
 the driver raises ``OverflowError`` for a Python int beyond them — a 500 for
 ``?offset=9223372036854775808`` or ``/doses/99999999999999999999`` instead of a 422 naming the
-parameter. Every integer the API accepts (path, query or body) is one of the types below, so
-validation refuses it before the database sees it; tests/api/test_bounds.py walks the
-OpenAPI and fails for any integer a request may carry without a ``maximum``, so a new route
-cannot forget.
+parameter. Every integer the API accepts (path, query or body) is one of the types below,
+sized to the column it is compared with, so validation refuses it before the database sees
+it; tests/api/test_bounds.py walks the OpenAPI and fails for any integer a request may
+carry without a ``maximum``, so a new route cannot forget.
 
 Times: the store keeps UTC (PostgreSQL ``timestamptz``; SQLite's ``CURRENT_TIMESTAMP`` and
 the values the code writes are UTC but come back without an offset). :data:`UtcDateTime`
@@ -29,8 +29,11 @@ DB_INT_MAX = 2**63 - 1
 #: doubles, so 2^63 - 1 would be published as 2^63). Far below the database's limit.
 API_INT_MAX = 2**53 - 1
 
-#: A row id (doses, worklist items, tickets, sessions): 1 … 2^53-1.
+#: A row id of a BIGINT-keyed table (doses, persons, worklist items, certificates): 1 … 2^53-1.
 RowId = Annotated[int, Interval(ge=1, le=API_INT_MAX)]
+#: A row id of an INTEGER-keyed table (tickets, sessions, lots, users): PostgreSQL's INTEGER
+#: holds 2^31 - 1, and a larger id was a DataError there (a 500) rather than a 422.
+SmallRowId = Annotated[int, Interval(ge=1, le=2**31 - 1)]
 #: A page offset: 0 … 2^53-1.
 Offset = Annotated[int, Interval(ge=0, le=API_INT_MAX)]
 

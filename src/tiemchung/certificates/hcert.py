@@ -16,6 +16,8 @@ times faster; the tests hold it to the package's output on arbitrary input).
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -184,21 +186,51 @@ def inflate(data: bytes) -> bytes:
     return out
 
 
+#: The integers every JSON writer takes (orjson refuses anything outside 64 bits).
+_JSON_INT = range(-(2**63), 2**64)
+
+
 def json_safe(value: Any) -> Any:
-    """CBOR-decoded content as JSON: dates as ISO text, bytes as hex, tags unwrapped."""
+    """CBOR-decoded content as JSON: dates as ISO text, bytes as hex, tags unwrapped.
+
+    Whatever a (possibly hostile) certificate holds, the result serialises with ``json``
+    (``allow_nan=False``) and orjson, as the API answers it: integers beyond 64 bits (CBOR
+    bignums), NaN and infinities, decimal fractions and anything else without a JSON form
+    become text; sets become lists; CBOR ``undefined`` becomes null.
+    """
     if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+        return {_json_key(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
         return [json_safe(v) for v in value]
+    if value is None or isinstance(value, str | bool):
+        return value
+    if isinstance(value, int):
+        return value if value in _JSON_INT else _big(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, bytes):
         return value.hex()
     if isinstance(value, cbor2.CBORTag):
         return json_safe(value.value)
+    if value is cbor2.undefined:
+        return None
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return value
+    return str(value)
+
+
+def _big(number: int) -> str:
+    # str() refuses ints of over 4,300 digits; hex() has no such limit
+    return str(number) if number.bit_length() < 10_000 else hex(number)
+
+
+def _json_key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    safe = json_safe(key)
+    return safe if isinstance(safe, str) else json.dumps(safe)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as _dt
+import numbers
 import re
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -47,8 +48,13 @@ class PartialDate:
     century_inferred: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
+        """Raises :class:`IdentityError`: ``dob_invalid`` (not a calendar date, or a part that
+        is not an integer), ``dob_range`` (a year outside 1–9999)."""
         y, m, d = self.year, self.month, self.day
-        text = f"{y}-{m}-{d}"
+        text = f"{_shown(y)}-{_shown(m)}-{_shown(d)}"
+        for part in (y, *(p for p in (m, d) if p is not None)):
+            if isinstance(part, bool) or not isinstance(part, numbers.Integral):
+                raise IdentityError("dob_invalid", text=text)
         if m is None and d is not None:
             raise IdentityError("dob_invalid", text=text)
         if m is not None and not 1 <= m <= 12:
@@ -56,7 +62,7 @@ class PartialDate:
         if d is not None and not 1 <= d <= calendar.monthrange(y, m or 1)[1]:
             raise IdentityError("dob_invalid", text=text)
         if not 1 <= y <= 9999:
-            raise IdentityError("dob_range", year=y)
+            raise IdentityError("dob_range", year=_shown(y))
 
     @property
     def precision(self) -> Precision:
@@ -150,6 +156,15 @@ def _from_serial(serial: int) -> _dt.date:
     return _EXCEL_EPOCH + _dt.timedelta(days=serial + (1 if serial < 60 else 0))
 
 
+def _shown(number: object) -> str:
+    """A number for a message: ``str()`` refuses ints over 4,300 digits, and no one reads 40+."""
+    try:
+        shown = str(number)
+    except ValueError:
+        return "…"
+    return shown if len(shown) <= 40 else shown[:40] + "…"
+
+
 def parse_dob(text: str | int | float | _dt.date, *, today: _dt.date | None = None
               ) -> PartialDate:
     """Read a date of birth, keeping its precision.
@@ -171,7 +186,11 @@ def parse_dob(text: str | int | float | _dt.date, *, today: _dt.date | None = No
     >>> str(parse_dob("32937")), str(parse_dob("03/1990"))
     ('1990-03-05', '1990-03')
 
-    Raises :class:`IdentityError`: ``dob_empty``, ``dob_format``, ``dob_invalid``,
+    A number is a spreadsheet cell: ``NaN`` (what an empty cell becomes) is ``dob_empty``;
+    infinities, fractions and serials outside 1–2958465 are ``dob_format``.
+
+    Raises :class:`IdentityError`, and nothing else, for any input: ``not_text`` (neither
+    text, a number nor a date), ``dob_empty``, ``dob_format``, ``dob_invalid``,
     ``dob_range``, ``dob_future``.
     """
     today = today or _dt.date.today()
@@ -181,10 +200,16 @@ def parse_dob(text: str | int | float | _dt.date, *, today: _dt.date | None = No
         return _check(PartialDate(text.year, text.month, text.day), today, str(text))
     if isinstance(text, bool):
         raise IdentityError("dob_format", text=str(text))
-    if isinstance(text, int | float):
-        if text != int(text) or not 1 <= text < 2958466:
-            raise IdentityError("dob_format", text=str(text))
-        d = _from_serial(int(text))
+    if isinstance(text, numbers.Real):  # a spreadsheet cell: int, float, numpy numbers
+        try:
+            serial = int(text)  # ValueError for NaN, OverflowError for an infinity
+        except (ValueError, OverflowError):
+            if text != text:  # NaN: the empty cell
+                raise IdentityError("dob_empty") from None
+            raise IdentityError("dob_format", text=_shown(text)) from None
+        if serial != text or not 1 <= serial < 2958466:
+            raise IdentityError("dob_format", text=_shown(text))
+        d = _from_serial(serial)
         return _check(PartialDate(d.year, d.month, d.day), today, str(text))
     raw = require_text(text)
     s = fold_name(raw).strip(" ,.")

@@ -83,11 +83,11 @@ def _tcvn3_tables() -> tuple[dict[str, str], dict[int, str]]:
     return enc, dec
 
 
+_TCVN3_TABLES: Final = _tcvn3_tables()
 #: Unicode letter -> TCVN3 surface character.
-TCVN3_ENCODE: Final[dict[str, str]]
+TCVN3_ENCODE: Final[dict[str, str]] = _TCVN3_TABLES[0]
 #: TCVN3 surface character (code point) -> Unicode letter, for ``str.translate``.
-TCVN3_DECODE: Final[dict[int, str]]
-TCVN3_ENCODE, TCVN3_DECODE = _tcvn3_tables()
+TCVN3_DECODE: Final[dict[int, str]] = _TCVN3_TABLES[1]
 
 # --- VNI-Windows -------------------------------------------------------------------------------
 #: Accent byte (lower-case form) after a base vowel, by (vowel modifier, tone).
@@ -153,8 +153,8 @@ def to_tcvn3(text: str) -> str:
     >>> to_tcvn3("Đào Văn Hùng")
     '§µo V¨n Hïng'
 
-    Raises :class:`IdentityError` (``encode_char``) for a character outside ASCII and the
-    Vietnamese alphabet.
+    Raises :class:`IdentityError`: ``not_text``, ``encode_char`` (a character outside ASCII
+    and the Vietnamese alphabet).
     """
     return _encode(text, TCVN3_ENCODE, "TCVN3")
 
@@ -165,8 +165,8 @@ def to_vni(text: str) -> str:
     >>> to_vni("Nguyễn Thị Thủy")
     'Nguyeãn Thò Thuûy'
 
-    Raises :class:`IdentityError` (``encode_char``) for a character outside ASCII and the
-    Vietnamese alphabet.
+    Raises :class:`IdentityError`: ``not_text``, ``encode_char`` (a character outside ASCII
+    and the Vietnamese alphabet).
     """
     return _encode(text, VNI_ENCODE, "VNI")
 
@@ -177,7 +177,11 @@ _TCVN3_LOWER_ONLY: Final = frozenset(
 
 
 def decode_tcvn3(text: str) -> str:
-    """Read TCVN3 surface text as Unicode, restoring capitals in all-caps words (see module)."""
+    """Read TCVN3 surface text as Unicode, restoring capitals in all-caps words (see module).
+
+    Raises :class:`IdentityError` (``not_text``) if ``text`` is not a string.
+    """
+    text = require_text(text)
     decoded = text.translate(TCVN3_DECODE)
     if decoded == text and not any(ord(c) in TCVN3_DECODE for c in text):
         return text
@@ -203,8 +207,11 @@ def decode_tcvn3(text: str) -> str:
 
 
 def decode_vni(text: str) -> str:
-    """Read VNI-Windows surface text as Unicode."""
-    return _VNI_RE.sub(lambda m: _VNI_DECODE[m.group(0)], text)
+    """Read VNI-Windows surface text as Unicode.
+
+    Raises :class:`IdentityError` (``not_text``) if ``text`` is not a string.
+    """
+    return _VNI_RE.sub(lambda m: _VNI_DECODE[m.group(0)], require_text(text))
 
 
 # Windows-1252 characters 0x80–0x9F (the bytes Latin-1 reads as control characters).
@@ -218,7 +225,11 @@ def decode_mojibake(text: str) -> str:
     Returns ``text`` unchanged unless every non-ASCII character maps back to a byte and the bytes
     are valid UTF-8 — the repair is then unambiguous (no clean Vietnamese text forms valid
     UTF-8 that way: its Latin-1 letters are all lead bytes or outside the continuation range).
+
+    Raises :class:`IdentityError` (``not_text``) if ``text`` is not a string (bytes included:
+    decode them first).
     """
+    text = require_text(text)
     if text.isascii():
         return text
     buf = bytearray()
@@ -314,6 +325,8 @@ def detect_encoding(text: str) -> str:
 
     >>> detect_encoding("§µo Thanh"), detect_encoding("Đào Thanh")
     ('tcvn3', 'unicode')
+
+    Raises :class:`IdentityError` (``not_text``) if ``text`` is not a string.
     """
     text = require_text(text)
     fixed = repair_encoding(text)

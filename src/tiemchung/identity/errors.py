@@ -127,7 +127,9 @@ class IdentityError(ValueError):
         try:
             self.message_vi = vi.format(**params)
             self.message_en = en.format(**params)
-        except (KeyError, IndexError):  # a template field was not supplied: keep the raw text
+        # a template field was not supplied, or a value cannot be shown (str() refuses ints of
+        # over 4,300 digits): keep the raw text rather than fail while reporting a failure
+        except (KeyError, IndexError, ValueError):
             self.message_vi, self.message_en = vi, en
         self.code = code
         self.params = params

@@ -175,8 +175,8 @@ def parse_sex(text: str) -> Sex:
     >>> parse_sex("Nữ"), parse_sex(" nam ")
     ('female', 'male')
 
-    Raises :class:`IdentityError` (``sex_invalid``); digit codes are refused on purpose, since
-    sources disagree on whether 1 means male or female.
+    Raises :class:`IdentityError`: ``not_text``, ``sex_invalid``; digit codes are refused on
+    purpose, since sources disagree on whether 1 means male or female.
     """
     from .names import fold_name
 
@@ -201,7 +201,10 @@ def id_conflicts(national_id: NationalId | str, dob: object = None,
     >>> [c.code for c in id_conflicts("001090012345", dob="05/03/1991", sex="Nữ")]
     ['birth_year', 'sex']
 
-    Raises :class:`IdentityError` only for an unparseable ID, date or sex.
+    Raises :class:`IdentityError` only for an unparseable ID, date or sex: the codes of
+    :func:`parse_national_id` (``not_text``, ``id_*``), of
+    :func:`~tiemchung.identity.parse_dob` (``dob_*``) and of :func:`parse_sex`
+    (``sex_invalid``).
     """
     nid = national_id if isinstance(national_id, NationalId) else parse_national_id(national_id)
     out: list[Conflict] = []
@@ -237,6 +240,8 @@ def _year_of(dob: object) -> int | None:
     if isinstance(dob, bool):
         raise IdentityError("dob_format", text=str(dob))
     if isinstance(dob, int):
+        if not 1 <= dob <= 9999:  # a year; and str() refuses ints over 4,300 digits
+            raise IdentityError("dob_range", year=dob if abs(dob) < 10**12 else "…")
         return dob
     if isinstance(dob, _dt.date):
         return dob.year

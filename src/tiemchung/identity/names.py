@@ -111,7 +111,7 @@ def split_name(text: str) -> tuple[str, str, str]:
     >>> split_name("Tôn Thất Thuyết")
     ('Tôn Thất', '', 'Thuyết')
 
-    Raises :class:`IdentityError` (``name_empty``) for an empty name.
+    Raises :class:`IdentityError`: ``not_text``, ``name_empty`` (nothing but spaces).
     """
     words = normalize_name(text).split(" ")
     if words == [""]:

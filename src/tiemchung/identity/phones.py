@@ -39,8 +39,8 @@ def normalize_phone(text: str) -> str:
     >>> normalize_phone("+84 912.345.678"), normalize_phone("01682345678")
     ('0912345678', '0382345678')
 
-    Raises :class:`IdentityError`: ``phone_empty``, ``phone_bad_char``, ``phone_foreign``,
-    ``phone_length``, ``phone_prefix``.
+    Raises :class:`IdentityError`: ``not_text``, ``phone_empty``, ``phone_bad_char``,
+    ``phone_foreign``, ``phone_length``, ``phone_prefix``.
     """
     s = require_text(text).translate(_STRIP)
     if not s:

@@ -147,7 +147,8 @@ def _read_2025() -> list[AdminUnit]:
     if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a dependency
         raise IdentityError("place_scheme", scheme="2025")
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "nested-divisions.json"
-    provinces, wards = [], []
+    provinces: list[AdminUnit] = []
+    wards: list[AdminUnit] = []
     for p in json.loads(path.read_text(encoding="utf-8")):
         pc = f"{p['code']:02d}"
         provinces.append(AdminUnit("2025", "province", pc, p["name"], None, pc))
@@ -156,24 +157,32 @@ def _read_2025() -> list[AdminUnit]:
     return provinces + wards
 
 
-@cache
 def _index(scheme: str) -> _Index:
-    if scheme == "2021":
-        return _Index(_read_2021())
-    if scheme == "2025":
-        return _Index(_read_2025())
-    raise IdentityError("place_scheme", scheme=scheme)
+    # checked before the cache: an unhashable scheme ([]) would be a TypeError there
+    if not isinstance(scheme, str) or scheme not in ("2021", "2025"):
+        raise IdentityError("place_scheme", scheme=scheme)
+    return _built_index(scheme)
+
+
+@cache
+def _built_index(scheme: str) -> _Index:
+    return _Index(_read_2021() if scheme == "2021" else _read_2025())
 
 
 def iter_admin_units(scheme: Scheme) -> Iterator[AdminUnit]:
     """Every unit of ``scheme``: provinces first, then districts (2021 only), then wards.
 
     This is what the registry loads into its administrative-unit table.
+
+    Raises :class:`IdentityError` (``place_scheme``) for a scheme other than ``"2021"`` or
+    ``"2025"``.
     """
     return iter(_index(scheme).units)
 
 
 def _by_code(code: str | int, level: Level, scheme: Scheme) -> AdminUnit | None:
+    if isinstance(code, int) and not 0 <= code < 10**8:  # str() of a huge int would fail
+        raise IdentityError("place_code", value="…")
     text = str(code).strip()
     if isinstance(code, bool) or not (text.isdigit() and text.isascii()) or len(text) > 8:
         raise IdentityError("place_code", value=code)
@@ -181,25 +190,41 @@ def _by_code(code: str | int, level: Level, scheme: Scheme) -> AdminUnit | None:
 
 
 def province_by_code(code: str | int, *, scheme: Scheme) -> AdminUnit | None:
-    """Province by GSO code (``"79"``, ``"079"`` or ``79``), ``None`` if there is none."""
+    """Province by GSO code (``"79"``, ``"079"`` or ``79``), ``None`` if there is none.
+
+    Raises :class:`IdentityError`: ``place_code`` (not up to 8 ASCII digits),
+    ``place_scheme``.
+    """
     return _by_code(code, "province", scheme)
 
 
 def district_by_code(code: str | int) -> AdminUnit | None:
-    """District by GSO code (2021 scheme; the 2025 scheme has no districts)."""
+    """District by GSO code (2021 scheme; the 2025 scheme has no districts).
+
+    Raises :class:`IdentityError` (``place_code``) for anything but up to 8 ASCII digits.
+    """
     return _by_code(code, "district", "2021")
 
 
 def ward_by_code(code: str | int, *, scheme: Scheme) -> AdminUnit | None:
-    """Ward/commune by GSO code, ``None`` if there is none."""
+    """Ward/commune by GSO code, ``None`` if there is none.
+
+    Raises :class:`IdentityError`: ``place_code`` (not up to 8 ASCII digits),
+    ``place_scheme``.
+    """
     return _by_code(code, "ward", scheme)
 
 
 def search_units(text: str, *, scheme: Scheme, level: Level,
                  within: AdminUnit | None = None) -> list[AdminUnit]:
     """Every unit of ``level`` whose name (current or former) matches ``text`` loosely,
-    optionally inside ``within`` (a province, or a district for 2021 wards)."""
-    if scheme == "2025" and level == "district":
+    optionally inside ``within`` (a province, or a district for 2021 wards).
+
+    Raises :class:`IdentityError`: ``not_text``, ``place_scheme``, ``place_level`` (a level
+    other than province, district, ward; districts in the 2025 scheme).
+    """
+    if not isinstance(level, str) or level not in _WIDTH or (
+            scheme == "2025" and level == "district"):
         raise IdentityError("place_level", scheme=scheme, level=level)
     idx = _index(scheme)
     for key in name_keys(text, level):
@@ -232,13 +257,21 @@ def _resolve(value: AdminUnit | str | None, scheme: Scheme, level: Level,
 
 def find_province(text: str, *, scheme: Scheme) -> AdminUnit | None:
     """The province named by ``text`` (``Tp HCM``, ``Ha Noi``, ``Thừa Thiên - Huế``), or
-    ``None``. Raises :class:`IdentityError` (``place_ambiguous``) if several match."""
+    ``None``.
+
+    Raises :class:`IdentityError`: ``place_ambiguous`` (several match), ``not_text``,
+    ``place_scheme``.
+    """
     return _find(text, scheme, "province", None)
 
 
 def find_district(text: str, *, province: AdminUnit | str | None = None) -> AdminUnit | None:
     """The 2021-scheme district named by ``text`` (``Q.1``, ``Quận Ba Đình``), optionally
-    within ``province`` (a unit or a name). Raises ``place_ambiguous`` if several match."""
+    within ``province`` (a unit or a name).
+
+    Raises :class:`IdentityError`: ``place_ambiguous`` (several match, for ``text`` or for
+    ``province``), ``not_text``.
+    """
     prov = _resolve(province, "2021", "province", None)
     return _find(text, "2021", "district", prov)
 
@@ -247,7 +280,11 @@ def find_ward(text: str, *, scheme: Scheme, province: AdminUnit | str | None = N
               district: AdminUnit | str | None = None) -> AdminUnit | None:
     """The ward/commune named by ``text`` (``P. Bến Nghé``), optionally within ``province``
     and (2021 scheme) ``district``, each a unit or a name. Ward names repeat across the
-    country (``Phường 1``), so give the context. Raises ``place_ambiguous`` if several match.
+    country (``Phường 1``), so give the context.
+
+    Raises :class:`IdentityError`: ``place_ambiguous`` (several match, for ``text`` or a
+    context name), ``not_text``, ``place_scheme``, ``place_level`` (a district in the 2025
+    scheme).
     """
     prov = _resolve(province, scheme, "province", None)
     if district is not None and scheme == "2025":

@@ -88,7 +88,10 @@ def parse_cccd_qr(payload: str | bytes) -> CitizenCard:
     >>> card.national_id.digits, card.old_id, card.dob.isoformat(), card.sex
     ('001190012345', None, '1990-03-05', 'female')
 
-    Raises :class:`IdentityError` (codes ``qr_*`` and ``id_*``).
+    Raises :class:`IdentityError`: ``not_text`` (neither text nor bytes), ``qr_*``
+    (``qr_not_utf8``, ``qr_field_count``, ``qr_id_kind``, ``qr_old_id``, ``qr_name_empty``,
+    ``qr_dob``, ``qr_sex``, ``qr_issue_date``, ``qr_issue_before_birth``,
+    ``qr_id_conflict``) and the ``id_*`` codes of :func:`parse_national_id` for the ID.
     """
     text = _text(payload)
     fixed = decode_mojibake(text)

@@ -119,6 +119,8 @@ def decode_typing(word: str) -> str | None:
 
     >>> decode_typing("Nguyeenx"), decode_typing("Nguye6n4"), decode_typing("Nguyen")
     ('Nguyễn', 'Nguyễn', None)
+
+    Raises :class:`~tiemchung.identity.IdentityError` (``not_text``) for a non-string.
     """
     return _decode_typing(require_text(word))
 

@@ -96,7 +96,12 @@ def _check_ward(actor: Actor, ward_code: str) -> None:
     mistyped code is noticed."""
     if actor.role is Role.CENTRAL:
         return
-    unit = ward_by_code(ward_code, scheme="2021")
+    try:
+        unit = ward_by_code(ward_code, scheme="2021")
+    except IdentityError as exc:  # not a code at all (":"): a 422, not a 500
+        raise rule_error(
+            "ward_code", "invalid_ward_code", exc.message_vi, exc.message_en
+        ) from None
     province = unit.province_code if unit is not None else None
     if not actor.covers_area(province, ward_code):
         raise forbidden(
@@ -593,7 +598,11 @@ def clean_edit(field_: str, value: str | None) -> str | None:
         case "phone":
             return clean_phone(value, field_)
         case "ward_code":
-            if ward_by_code(value, scheme="2021") is None:
+            try:
+                unit = ward_by_code(value, scheme="2021")
+            except IdentityError:  # not digits: no ward has it either
+                unit = None
+            if unit is None:
                 raise rule_error(
                     field_,
                     "unknown_ward",

@@ -19,6 +19,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from tiemchung.api.downloads import content_disposition
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.certificates.service import Issued, current_certificate, issue_certificate
 from tiemchung.registry.errors import ServiceError
@@ -58,7 +59,7 @@ async def certificate_pdf(request: Request, actor: Actor, person_id: str) -> Res
         pdf,
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f'inline; filename="certificate-{person_id}.pdf"',
+            "Content-Disposition": content_disposition(f"certificate-{person_id}.pdf", inline=True),
             "Cache-Control": "no-store",
         },
     )

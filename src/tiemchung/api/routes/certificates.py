@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
+from tiemchung.api.downloads import file_response
 from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
 from tiemchung.api.types import as_utc
 from tiemchung.certificates.keys import KeysMissingError, KeyStore
@@ -148,11 +149,7 @@ async def read_certificate(
         from tiemchung.certificates.pdf import render_bytes
 
         pdf = await run_in_threadpool(render_bytes, cert, platform.settings.timezone)
-        return Response(
-            pdf,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="certificate-{person_id}.pdf"'},
-        )
+        return file_response(pdf, "application/pdf", f"certificate-{person_id}.pdf", inline=True)
     return _json(cert.public())
 
 

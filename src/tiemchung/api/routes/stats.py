@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
+from tiemchung.api.downloads import file_response
 from tiemchung.api.problems import ERROR_RESPONSES, _error
 from tiemchung.core import Platform
 from tiemchung.registry.scope import Actor
@@ -61,11 +62,7 @@ def download(t: Table, fmt: str, name: str | None = None) -> Response:
         body, media, ext = to_csv(t), CSV_TYPE, "csv"
     else:
         body, media, ext = to_xlsx(t), XLSX_TYPE, "xlsx"
-    return Response(
-        body,
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{name or t.name + "." + ext}"'},
-    )
+    return file_response(body, media, name or f"{t.name}.{ext}")
 
 
 @router.get("/stats", responses=_ERRORS)

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep
 from tiemchung.api.problems import ERROR_RESPONSES, _error
-from tiemchung.api.types import Offset, RowId
+from tiemchung.api.types import Offset, SmallRowId
 from tiemchung.api.worklist_schemas import TicketCreate, TicketDecision, TicketPage, TicketPublic
 from tiemchung.registry import tickets as tk
 
@@ -64,7 +64,7 @@ async def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketPublic, responses=_ERRORS)
-async def read_ticket(ticket_id: RowId, actor: CurrentActor, platform: PlatformDep) -> Any:
+async def read_ticket(ticket_id: SmallRowId, actor: CurrentActor, platform: PlatformDep) -> Any:
     today = platform.today()
 
     def read() -> dict[str, Any]:
@@ -77,7 +77,7 @@ async def read_ticket(ticket_id: RowId, actor: CurrentActor, platform: PlatformD
 
 
 @router.post("/tickets/{ticket_id}:start-review", response_model=TicketPublic, responses=_ERRORS)
-async def start_review(ticket_id: RowId, actor: CurrentActor, platform: PlatformDep) -> Any:
+async def start_review(ticket_id: SmallRowId, actor: CurrentActor, platform: PlatformDep) -> Any:
     """The commune has started checking (the citizen sees ``in_review``)."""
     today = platform.today()
     return await platform.write(lambda s: tk.start_review(s, actor, ticket_id, today=today))
@@ -85,7 +85,10 @@ async def start_review(ticket_id: RowId, actor: CurrentActor, platform: Platform
 
 @router.post("/tickets/{ticket_id}:accept", response_model=TicketPublic, responses=_ERRORS)
 async def accept_ticket(
-    ticket_id: RowId, actor: CurrentActor, platform: PlatformDep, body: TicketDecision | None = None
+    ticket_id: SmallRowId,
+    actor: CurrentActor,
+    platform: PlatformDep,
+    body: TicketDecision | None = None,
 ) -> Any:
     """Apply the proposed value (dose record: through link_dose, source citizen)."""
     reason = body.reason if body else None
@@ -97,7 +100,7 @@ async def accept_ticket(
 
 @router.post("/tickets/{ticket_id}:reject", response_model=TicketPublic, responses=_ERRORS)
 async def reject_ticket(
-    ticket_id: RowId, body: TicketDecision, actor: CurrentActor, platform: PlatformDep
+    ticket_id: SmallRowId, body: TicketDecision, actor: CurrentActor, platform: PlatformDep
 ) -> Any:
     """Refuse the report, with a reason the citizen reads."""
     today = platform.today()

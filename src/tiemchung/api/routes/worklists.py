@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep
+from tiemchung.api.downloads import file_response
 from tiemchung.api.problems import ERROR_RESPONSES, _error
 from tiemchung.api.types import Offset, RowId
 from tiemchung.api.worklist_schemas import (
@@ -86,9 +87,7 @@ async def export_worklist(
     data, ids = await run_in_threadpool(read)
     await platform.audit_read(actor, "review_item.export", "review_item", [str(i) for i in ids])
     name = f"worklist-{ward_code or actor.ward_code or 'all'}.xlsx"
-    return Response(
-        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return file_response(data, XLSX, name)
 
 
 @router.post("/worklist.xlsx", response_model=ImportReportOut, responses=_ERRORS)
@@ -113,7 +112,7 @@ async def import_worklist(
         )
     result = await platform.write(lambda s: wx.import_workbook(s, actor, data))
     if report == "xlsx":
-        return Response(wx.report_workbook(result), media_type=XLSX)
+        return file_response(wx.report_workbook(result), XLSX, "worklist-import-report.xlsx")
     return ImportReportOut.model_validate(result.as_dict())
 
 

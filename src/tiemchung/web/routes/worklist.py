@@ -26,6 +26,8 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from tiemchung.api.downloads import content_disposition
+from tiemchung.api.types import Offset, RowId
 from tiemchung.registry import worklist_xlsx as wx
 from tiemchung.registry import worklists as wl
 from tiemchung.registry.errors import ServiceError, rule_error
@@ -56,8 +58,8 @@ async def worklist(
     kind: str | None = None,
     field: str | None = None,
     q: str | None = None,
-    offset: int = 0,
-    done: int | None = None,
+    offset: Offset = 0,
+    done: RowId | None = None,
     outcome: str | None = None,
     dose: str | None = None,
     person: str | None = None,
@@ -161,7 +163,7 @@ async def export(request: Request, actor: WebActor, ward: str | None = None) -> 
         data,
         media_type=XLSX,
         headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": content_disposition(name),
             "Cache-Control": "no-store",
         },
     )
@@ -239,7 +241,7 @@ async def import_report(
         data,
         media_type=XLSX,
         headers={
-            "Content-Disposition": 'attachment; filename="worklist-import-report.xlsx"',
+            "Content-Disposition": content_disposition("worklist-import-report.xlsx"),
             "Cache-Control": "no-store",
         },
     )

@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from tiemchung.api.types import RowId
 from tiemchung.core import Platform
 from tiemchung.registry import tickets as tk
 from tiemchung.registry import worklists as wl
@@ -91,8 +92,8 @@ def _item_context(
 async def item_page(
     request: Request,
     actor: WebActor,
-    item_id: int,
-    done: int | None = None,
+    item_id: RowId,
+    done: RowId | None = None,
     outcome: str | None = None,
     dose: str | None = None,
     person: str | None = None,
@@ -196,7 +197,7 @@ def _opt(value: str) -> str | None:
 async def accept(
     request: Request,
     actor: WebActor,
-    item_id: int,
+    item_id: RowId,
     person_id: str = Form("", max_length=40),
     reason: str = Form("", max_length=1000),
 ) -> Response:
@@ -212,7 +213,7 @@ async def accept(
 async def reject(
     request: Request,
     actor: WebActor,
-    item_id: int,
+    item_id: RowId,
     person_id: str = Form("", max_length=40),
     reason: str = Form("", max_length=1000),
 ) -> Response:
@@ -225,7 +226,7 @@ async def reject(
 
 
 @router.post("/worklist/{item_id}/edit", dependencies=[Csrf])
-async def edit(request: Request, actor: WebActor, item_id: int) -> Response:
+async def edit(request: Request, actor: WebActor, item_id: RowId) -> Response:
     """Correct the record's fields by hand, with a reason. Only the fields whose value was
     changed from the record's (as the form showed it) are sent as corrections."""
     require_role(actor, *ROLES)
