@@ -234,21 +234,13 @@ def _citizen(page: Any, server: DemoServer, check: Checks, size: str) -> None:
     check("/me")
 
 
-#: The dashboard's stylesheet and templates are engineer "dash"'s part of issue 14: its chart
-#: boxes are wider than a phone, and its scrolling table boxes cannot be reached by keyboard
-#: (axe: scrollable-region-focusable). Not strict, so the mark can go once they are fixed.
-DASH = pytest.mark.xfail(
-    strict=False,
-    reason="dashboard.css / templates/dashboard (engineer dash's part): chart boxes overflow "
-    "a phone; .scroll boxes need tabindex (axe scrollable-region-focusable)",
-)
 JOURNEYS = [
     "anonymous",
     "site",
     "commune",
     "citizen",
-    pytest.param("province", marks=DASH),
-    pytest.param("central", marks=DASH),
+    "province",
+    "central",
 ]
 
 
