@@ -85,9 +85,15 @@ def test_any_bytes(api: Api, raw: bytes) -> None:
                 "date_to",
                 "site_id",
                 "person_id",
+                "kind",
+                "q",
             ]
         ),
-        st.text(max_size=40),
+        st.one_of(
+            st.text(max_size=40),
+            # the values that were 500s (issue 14): 64-bit overflow, NUL, a non-Latin-1 name
+            st.sampled_from([str(2**63), str(2**31), "-1", "9" * 30, "\x00", "a\x00b", "ư"]),
+        ),
         max_size=4,
     )
 )
@@ -98,5 +104,8 @@ def test_any_query(api: Api, params: dict[str, str]) -> None:
         ("/doses", "prov_a"),
         ("/sites", "central"),
         ("/sessions", "site_b1"),
+        ("/worklist", "ward_a1"),
+        ("/worklist.xlsx", "prov_a"),
+        ("/tickets", "central"),
     ):
         _check(api.get(path, who, params=params))
