@@ -61,6 +61,27 @@ def test_an_unexpected_error_on_a_page_is_a_page(platform: Platform) -> None:
         assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
 
 
+def test_a_value_the_database_refuses_is_a_page_on_browser_routes(platform: Platform) -> None:
+    """The API answers a DataError (e.g. a NUL byte PostgreSQL refuses) with a 422 problem
+    document; a browser route must get the HTML page with the same status instead."""
+    from sqlalchemy.exc import DataError
+
+    app = create_app(platform)
+
+    async def refused() -> None:
+        raise DataError("INSERT …", {}, Exception("invalid byte sequence"))
+
+    app.add_api_route("/refused", refused)
+    app.add_api_route("/api/v1/refused", refused)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        page = client.get("/refused")
+        assert page.status_code == 422
+        assert page.headers["content-type"].startswith("text/html")
+        api = client.get("/api/v1/refused")
+        assert api.status_code == 422
+        assert api.headers["content-type"] == "application/problem+json"
+
+
 def test_the_landing_page_says_what_the_platform_is(web: Web) -> None:
     r = web.client.get("/", follow_redirects=False)
     assert r.status_code == 200

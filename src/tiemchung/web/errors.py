@@ -16,9 +16,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import WebSocketRequestValidationError
 from fastapi.responses import Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tiemchung.registry.errors import ServiceError
 from tiemchung.web import i18n, pages
@@ -97,5 +96,8 @@ def install(app: FastAPI) -> None:
 
         app.add_exception_handler(kind, handler)
 
-    for kind in (StarletteHTTPException, RequestValidationError, ServiceError, Exception):
-        wrap(kind)
+    # every handler the API installed (a new one, like DataError's, is wrapped without a
+    # change here), so no browser route ever answers a problem document
+    for kind in list(app.exception_handlers):
+        if kind is not WebSocketRequestValidationError:  # no websocket routes: not a page
+            wrap(kind)
