@@ -56,6 +56,8 @@ class Platform:
         self.sessions = make_sessionmaker(self.engine)
         self.catalog = Catalog(self.sessions)
         self.writer = Writer(self.sessions, max_batch=self.settings.writer_max_batch)
+        # what services made on first use must finish before the engine goes (see on_close)
+        self._closers: list[Callable[[], None]] = []
         self.tz = ZoneInfo(self.settings.timezone)
         self._active_users: dict[int, tuple[float, bool]] = {}
         # Stored once: the writer groups queued items by handler identity.
@@ -72,7 +74,14 @@ class Platform:
         self.writer.start()
         return self
 
+    def on_close(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` first when the platform closes: a service started on first use (the
+        statistics refresh thread) registers its own wait, so the core imports none of them."""
+        self._closers.append(fn)
+
     def close(self) -> None:
+        for fn in self._closers:
+            fn()
         self.writer.stop()
         self.engine.dispose()
 

@@ -391,3 +391,16 @@ def test_first_snapshot_not_ready_in_time_is_pending(platform: Platform) -> None
     wait_refreshed(svc)
     first = svc.current()  # ready now, and only one was taken
     assert svc.current().path == first.path and svc.last_error is None
+
+
+def test_closing_the_platform_waits_for_a_running_refresh(settings: Any) -> None:
+    """A DuckDB build left running when the interpreter exits aborts the process, so the
+    platform's close() must wait for the refresh its statistics service started."""
+    from tiemchung.stats.service import stats_for
+
+    core = Platform(settings).start()
+    svc = stats_for(core)
+    svc.start_refresh()
+    assert svc.refreshing  # the build takes far longer than starting the thread
+    core.close()
+    assert not svc.refreshing

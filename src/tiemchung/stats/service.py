@@ -153,6 +153,13 @@ class StatsService:
             self._refreshing = threading.Thread(target=run, name="stats-refresh", daemon=True)
             self._refreshing.start()
 
+    def join(self, timeout: float | None = 120.0) -> None:
+        """Wait for a background refresh to end: a DuckDB build still running when the
+        interpreter exits aborts the process ("FATAL: exception not rethrown")."""
+        worker = self._refreshing
+        if worker is not None and worker.is_alive():
+            worker.join(timeout)
+
     @property
     def refreshing(self) -> bool:
         return self._refreshing is not None and self._refreshing.is_alive()
@@ -179,6 +186,9 @@ def stats_for(platform: Any) -> StatsService:
         if svc is None:
             svc = StatsService(platform.engine, Path(platform.settings.data_dir))
             _SERVICES[platform] = svc
+            on_close = getattr(platform, "on_close", None)
+            if on_close is not None:
+                on_close(svc.join)
         return svc
 
 
