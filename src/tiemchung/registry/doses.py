@@ -10,8 +10,8 @@ Only invalid input is refused (an unknown or expired lot, an unknown product, si
 future date, a dose number outside 1-10, a session that does not match, a reused UUID). The
 sequence rules — a missing earlier dose, a dose before the minimum interval, a dose number
 recorded twice — only warn (registry/dose_rules.py): the dose is stored, the answer carries
-the warnings and each opens a worklist item in the person's commune. They run on the history
-of the register person the dose belongs to: the linked one, else the one the desk chose
+the warnings and they reach the person's commune on the dose's one worklist item. They run on
+the history of the register person the dose belongs to: the linked one, else the one the desk chose
 (``person_id``), else the only register person carrying the typed ID; a typed identity that
 differs from the register has no history of its own, and a gap in the system's history never
 blocks the next dose.
@@ -386,16 +386,16 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
             results[p.index].created = True
             values = (dose_id, *_dose_values(p.row))
             results[p.index].dose = dict(zip(DOSE_COLUMNS, values, strict=True))
-        # 4. A dose that did not verify goes to its ward's worklist (never rejected), and so
-        # does each sequence rule it broke (the commune fills the gap or checks the date).
+        # 4. One worklist item per dose that needs the commune (never a rejection): an
+        # unverified dose's item carries the sequence rules it broke; a verified dose that
+        # broke some gets a dose_check item (the commune fills the gap or checks the date).
         review = [
-            entry_review.item_row(dose_id, p.row, _typed_candidates(persons, p))
-            for p, dose_id in zip(accepted, ids, strict=True)
+            entry_review.item_row(dose_id, p.row, _typed_candidates(persons, p), p.warnings)
             if p.row["status"] == UNVERIFIED
+            else dose_rules.item_row(dose_id, p.row, p.subject, p.warnings)
+            for p, dose_id in zip(accepted, ids, strict=True)
+            if p.row["status"] == UNVERIFIED or p.warnings
         ]
-        for p, dose_id in zip(accepted, ids, strict=True):
-            if p.warnings:
-                review.extend(dose_rules.item_rows(dose_id, p.row, p.subject, p.warnings))
         if review:
             store.insert_review(conn, review)
 
