@@ -105,9 +105,7 @@ def item_row(
         "person_pk": best.id if best is not None else None,
         "mismatches": ";".join(listed[0]["mismatches"]) if best is not None else None,
         "candidates": listed,
-        "explanation": "; ".join(
-            [f"{vi} / {en}", *(dose_rules.segment(w) for w in warnings)]
-        ),
+        "explanation": "; ".join([f"{vi} / {en}", *(dose_rules.segment(w) for w in warnings)]),
         "status": "open",
     }
 
