@@ -48,7 +48,7 @@ from tiemchung.registry import dose_store as store
 from tiemchung.registry.catalog import Catalog, WardInfo
 from tiemchung.registry.dose_rules import DoseWarning
 from tiemchung.registry.dose_store import DOSE_COLUMNS, PersonRow, Persons
-from tiemchung.registry.errors import ServiceError, forbidden, rule_error
+from tiemchung.registry.errors import ServiceError, forbidden, future_dose_date, rule_error
 from tiemchung.registry.fields import (
     clean_dob,
     clean_id,
@@ -503,9 +503,7 @@ def _prepare(
             "no such lot for this product",
         )
     if sub.dose_date > today:
-        raise rule_error(
-            "dose_date", "future_date", "Ngày tiêm ở tương lai", "the dose date is in the future"
-        )
+        raise future_dose_date()
     if lot.expiry < sub.dose_date:
         raise rule_error(
             "lot_number",
