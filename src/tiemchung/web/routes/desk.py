@@ -14,10 +14,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from tiemchung.certificates.service import may_certify
 from tiemchung.core import Platform
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.registry.verify import Verification, VerifyRecord, verify
+from tiemchung.registry.verify import VERIFIED, Verification, VerifyRecord, verify
 from tiemchung.web import desk, pages
 from tiemchung.web.guard import Csrf, WebActor, platform_of, require_role
 from tiemchung.web.printing import certificate_pdf
@@ -91,7 +92,14 @@ async def check_in(
     def run() -> tuple[Verification, dict[str, Any]]:
         with platform.sessions() as session:
             v = verify(session, actor, record, audit=False)
-        return v, _context(platform, actor, today)
+            # a reprint only where the certificate rule allows it (a dose given at this site)
+            reprint = bool(
+                v.status == VERIFIED
+                and v.person
+                and v.doses
+                and may_certify(session, actor, v.person["person_id"])
+            )
+        return v, _context(platform, actor, today) | {"may_reprint": reprint}
 
     try:
         v, ctx = await run_in_threadpool(run)
