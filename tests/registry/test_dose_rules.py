@@ -16,6 +16,7 @@ from tiemchung.registry.dose_rules import sequence_warnings
 from tiemchung.registry.doses import DoseResult, DoseSubmission, record_doses
 from tiemchung.registry.models import Dose, Person, ReviewItem
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.registry.verify import DoseEntry, next_dose
 from tiemchung.registry.worklist_explain import explain
 
 SYSTEM = Actor.system("tests")
@@ -79,7 +80,9 @@ def commune(ward_code: str, province_code: str) -> Actor:
 def _third_dose_with(platform: Platform, **typed: str) -> DoseResult:
     history(platform, 1, 2)
     return stored(
-        platform, submission("an", dose_number=3, dose_date=D1 + timedelta(28 * 3), **typed)
+        # dose 3 is a booster: at least 90 days after dose 2 (tiemchung.vaccines)
+        platform,
+        submission("an", dose_number=3, dose_date=D1 + timedelta(28 * 2 + 90), **typed),
     )
 
 
@@ -158,7 +161,7 @@ def test_a_tone_off_with_a_gap_opens_one_item(
 
 
 def test_a_verified_dose_with_two_warnings_opens_one_dose_check_item(platform: Platform) -> None:
-    """Dose 3 after dose 2 only (dose 1 missing) and 5 days after it (Pfizer: 21): both
+    """Dose 3 after dose 2 only (dose 1 missing) and 5 days after it (a booster: 90): both
     warnings on one dose_check item, the first as its reason."""
     stored(platform, submission("an", dose_number=2, dose_date=D1))
     r = stored(platform, submission("an", dose_number=3, dose_date=D1 + timedelta(5)))
@@ -168,7 +171,7 @@ def test_a_verified_dose_with_two_warnings_opens_one_dose_check_item(platform: P
     assert (item.kind, item.reason) == ("dose_check", "previous_dose_missing")
     gap, early = explain(item.explanation, "dose_check")
     assert gap.vi.startswith("Chưa có mũi 1 trong hệ thống") and "đánh dấu đã xử lý" in gap.vi
-    assert early.vi.startswith("Mũi 3 tiêm sớm 16 ngày")
+    assert early.vi.startswith("Mũi 3 tiêm sớm 85 ngày")  # a booster: 90 days
     (again,) = record(platform, submission("an", dose_number=3, dose_date=D1 + timedelta(5)))
     assert [w.code for w in again.warnings] == ["dose_recorded_twice"]
 
@@ -271,7 +274,7 @@ def test_without_ward_or_readable_address_the_sites_ward(platform: Platform) -> 
 
 
 def test_sequence_warnings_rule() -> None:
-    def pfizer(_: str) -> int:
+    def pfizer(_: str, __: int) -> int:
         return 21
 
     day = date(2021, 10, 1)
@@ -288,3 +291,37 @@ def test_sequence_warnings_rule() -> None:
     )
     gap, early = sequence_warnings({2: (day, "PFIZER")}, 3, day + timedelta(1), pfizer)
     assert (gap.code, early.code) == ("previous_dose_missing", "min_interval")
+
+
+# -- the booster interval ----------------------------------------------------------------------
+
+
+def test_a_booster_waits_three_months_not_the_primary_interval(platform: Platform) -> None:
+    """Pfizer's primary series is 2 doses 21 days apart; a booster (dose 3 and on) waits 90
+    days (Vietnam's MoH, 2022: at least 3 months after the primary series). Was: the desk
+    offered "mũi 4 … từ" 21 days after dose 3, and a booster 21 days after dose 2 passed."""
+    history(platform, 1, 2)  # dose 2 on D1 + 56
+    r = stored(platform, submission("an", dose_number=3, dose_date=D1 + timedelta(56 + 30)))
+    (w,) = r.warnings
+    assert w.code == "min_interval"
+    assert w.message_vi == "Mũi 3 tiêm sớm 60 ngày (sớm nhất từ 24/02/2022, 90 ngày sau mũi trước)"
+    on_time = stored(
+        platform, submission("an", dose_number=4, dose_date=D1 + timedelta(56 + 30 + 90))
+    )
+    assert on_time.warnings == []
+
+
+def test_the_next_dose_after_a_booster_is_three_months_on() -> None:
+    products = {"PFIZER": (2, 21)}
+    d3 = date(2026, 12, 7)
+    entries = [
+        DoseEntry(1, date(2021, 10, 1), "PFIZER", "S", "verified"),
+        DoseEntry(2, date(2021, 10, 22), "PFIZER", "S", "verified"),
+    ]
+    second = next_dose(entries, products)
+    assert second is not None and second.earliest_date == date(2022, 1, 20)  # 22/10 + 90
+    third = next_dose([*entries, DoseEntry(3, d3, "PFIZER", "S", "verified")], products)
+    assert third is not None and (third.dose_number, third.kind) == (4, "booster")
+    assert third.earliest_date == date(2027, 3, 7)  # was 28/12/2026: 21 days
+    first = next_dose(entries[:1], products)
+    assert first is not None and first.earliest_date == date(2021, 10, 22)  # primary: 21 days

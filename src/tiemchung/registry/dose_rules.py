@@ -108,14 +108,15 @@ def sequence_warnings(
     previous: History,
     dose_number: int,
     dose_date: date,
-    interval_of: Callable[[str], int],
+    interval_of: Callable[[str, int], int],
 ) -> list[DoseWarning]:
     """What is unusual about dose ``dose_number`` given on ``dose_date`` after ``previous``.
 
     * the same number already recorded: a possible double entry (nothing else is checked);
     * a lower number missing from the history: a gap to fill from the card;
-    * given before the previous dose's product's minimum interval (``interval_of(product)``
-      days) after dose N-1.
+    * given before the minimum interval after dose N-1 (``interval_of(product, N)`` days for
+      the previous dose's product: its own within the primary series, the booster interval
+      past it, tiemchung.vaccines.min_interval_before).
     """
     if dose_number in previous:
         return [twice_warning(dose_number, previous[dose_number][0])]
@@ -126,7 +127,7 @@ def sequence_warnings(
     prior = previous.get(dose_number - 1)
     if prior is not None:
         prior_date, prior_product = prior
-        interval = interval_of(prior_product)
+        interval = interval_of(prior_product, dose_number)
         earliest = prior_date + timedelta(days=interval)
         if dose_date < earliest:
             out.append(early_warning(dose_number, (earliest - dose_date).days, earliest, interval))

@@ -64,6 +64,7 @@ from tiemchung.registry.models import (
     VaccinationSession,
 )
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.vaccines import min_interval_before
 
 VERIFIED = "verified"
 UNVERIFIED = "unverified"
@@ -172,10 +173,13 @@ class _Lookups:
             found = self._products[code] = self._catalog.product(code)
             return found
 
-    def interval_of(self, product_code: str) -> int:
-        """Minimum days after a dose of this product before the next (0 if unknown)."""
+    def interval_of(self, product_code: str, dose_number: int) -> int:
+        """Minimum days after a dose of this product before dose ``dose_number`` (0 if the
+        product is unknown; the booster interval past its primary series)."""
         product = self.product(product_code)
-        return product.min_interval_days if product is not None else 0
+        if product is None:
+            return 0
+        return min_interval_before(dose_number, product.primary_doses, product.min_interval_days)
 
     def lot(self, product_code: str, lot_number: str) -> Lot | None:
         key = (product_code, lot_number)
