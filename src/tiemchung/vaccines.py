@@ -1,9 +1,12 @@
 """The COVID-19 vaccine products used in Vietnam in 2021–22, with their EU DCC codes.
 
 Codes are from the EU DCC value sets (``vaccine-medicinal-product``, ``vaccine-mah-manf``,
-``vaccine-prophylaxis``). Minimum intervals are the shortest interval between consecutive
-doses that the Ministry of Health's guidance allowed for each product; a dose given earlier is
-refused at entry. Pure data: the registry, the synthetic generator and certificates share it.
+``vaccine-prophylaxis``). ``min_interval_days`` is the shortest interval between consecutive
+doses of the product's primary series that the Ministry of Health's guidance allowed; a
+booster (a dose past the primary series) waits at least :data:`BOOSTER_MIN_INTERVAL_DAYS`
+(:func:`min_interval_before`). A dose given earlier is still stored, with a warning that opens
+a worklist item (registry/dose_rules.py): the record follows reality. Pure data: the
+registry, the synthetic generator and certificates share it.
 """
 
 from __future__ import annotations
@@ -47,3 +50,23 @@ LEGACY_NAMES: dict[str, str] = {
     "ABDALA": "Abdala",
     "HAYATVAX": "Hayat-Vax",
 }
+
+
+#: The shortest wait before a booster (a dose past the previous product's primary series):
+#: three months after the last dose, counted as 90 days. Vietnam's Ministry of Health allowed
+#: the booster "tối thiểu 3 tháng sau mũi cuối cùng của liều cơ bản" from early 2022 (its
+#: dispatch on primary and booster doses, March 2022, as TTXVN/Vietnam+ reported it; the
+#: November 2021 guidance had said 6 months); WHO SAGE's roadmap recommends 4-6 months. The
+#: platform keeps the lower bound — it warns, it does not refuse — so a booster the guidance
+#: allowed never opens a worklist item. One figure for every product and every booster
+#: (Vietnam's later second-booster guidance, 4 months, is not modelled separately).
+BOOSTER_MIN_INTERVAL_DAYS = 90
+
+
+def min_interval_before(dose_number: int, primary_doses: int, min_interval_days: int) -> int:
+    """Minimum days between the previous dose (of a product with ``primary_doses`` in its
+    primary series and ``min_interval_days`` between them) and dose ``dose_number``: the
+    product's interval within the primary series, at least the booster interval past it."""
+    if dose_number > primary_doses:
+        return max(min_interval_days, BOOSTER_MIN_INTERVAL_DAYS)
+    return min_interval_days

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from tests.api.conftest import Api
 from tests.factories import payload, world
 from tiemchung.core import Platform
-from tiemchung.registry.models import AuditEvent, Dose
+from tiemchung.registry.models import AuditEvent, Dose, ReviewItem
 
 
 def _doses(platform: Platform) -> int:
@@ -113,6 +113,15 @@ def test_a_typed_name_off_with_a_gap_in_history_is_stored(api: Api, platform: Pl
         )
     ]
     assert _doses(platform) == 3
+    # one dose, one item: the unverified item carries the warning (was: a dose_check item too)
+    with platform.sessions() as s:
+        items = s.execute(
+            select(ReviewItem.kind, ReviewItem.explanation).where(
+                ReviewItem.dose_id == item["dose"]["id"]
+            )
+        ).all()
+    ((kind, explanation),) = items
+    assert kind == "unverified" and "dose rule: previous_dose_missing" in explanation
 
 
 def test_openapi_documents_the_warnings(api: Api) -> None:

@@ -257,3 +257,17 @@ def test_the_footer_speaks_to_the_holder_and_the_checker(keys: KeyStore, tmp_pat
     assert "Quét mã bằng ứng dụng kiểm tra chứng nhận COVID số" in text
     assert "digitally signed by the Ministry of Health of Viet Nam" in text
     assert "Scan it with any EU DCC verifier app" in text
+
+
+def test_people_read_the_name_as_written_the_icao_form_only_labelled(
+    keys: KeyStore, tmp_path: Path
+) -> None:
+    """Was: "MAC NGOC<UYEN" printed under the name as if it were one. The name is printed with
+    its diacritics; the machine-readable form only in a line that says what it is."""
+    assert shutil.which("pdftotext"), POPPLER
+    text = _text(pdf.render_bytes(_cert(keys, "Mạc Ngọc Uyên")), tmp_path)
+    assert "Mạc Ngọc Uyên" in text
+    lines = [line for line in text.splitlines() if "NGOC<UYEN" in line]
+    assert lines, text
+    for line in lines:
+        assert "(ICAO 9303): MAC NGOC<UYEN" in line and "máy đọc" in line, line

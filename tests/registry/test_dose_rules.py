@@ -16,6 +16,7 @@ from tiemchung.registry.dose_rules import sequence_warnings
 from tiemchung.registry.doses import DoseResult, DoseSubmission, record_doses
 from tiemchung.registry.models import Dose, Person, ReviewItem
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.registry.verify import DoseEntry, next_dose
 from tiemchung.registry.worklist_explain import explain
 
 SYSTEM = Actor.system("tests")
@@ -79,7 +80,9 @@ def commune(ward_code: str, province_code: str) -> Actor:
 def _third_dose_with(platform: Platform, **typed: str) -> DoseResult:
     history(platform, 1, 2)
     return stored(
-        platform, submission("an", dose_number=3, dose_date=D1 + timedelta(28 * 3), **typed)
+        # dose 3 is a booster: at least 90 days after dose 2 (tiemchung.vaccines)
+        platform,
+        submission("an", dose_number=3, dose_date=D1 + timedelta(28 * 2 + 90), **typed),
     )
 
 
@@ -112,9 +115,10 @@ def test_diacritics_off_records_dose_three(platform: Platform) -> None:
     assert [i.kind for i in items_of(platform, r)] == ["unverified"]
 
 
-def test_a_gap_in_history_warns_and_opens_an_item_for_the_commune(platform: Platform) -> None:
+def test_a_gap_in_history_warns_on_the_doses_one_item_for_the_commune(platform: Platform) -> None:
     """Doses 1 and 3 stored, dose 4 given (name typed off): stored, with a warning that dose
-    2 is missing and an item in P-AN's commune that says to enter it from the card."""
+    2 is missing. One dose, one item: the unverified item in P-AN's commune carries the
+    warning (what is missing and to enter it from the card); no second, dose_check item."""
     history(platform, 1, 3)
     r = stored(
         platform,
@@ -124,17 +128,62 @@ def test_a_gap_in_history_warns_and_opens_an_item_for_the_commune(platform: Plat
     assert (w.code, w.field) == ("previous_dose_missing", "dose_number")
     assert w.message_vi == "Chưa có mũi 2 trong hệ thống — hãy nhập từ phiếu/thẻ tiêm"
     assert w.message_en == "dose 2 missing from the system — enter it from the vaccination card"
-    unverified, check = items_of(platform, r)
-    assert unverified.kind == "unverified"
-    assert (check.kind, check.reason, check.status) == (
-        "dose_check",
-        "previous_dose_missing",
-        "open",
+    (item,) = items_of(platform, r)
+    assert (item.kind, item.reason, item.status) == ("unverified", "fields_differ", "open")
+    assert item.ward_code == world().wards["a1"] and item.person_pk == pk_of(platform, "P-AN")
+    why, gap = explain(item.explanation, "unverified")
+    assert why.vi.startswith("Số định danh có trong sổ dân cư nhưng họ tên")
+    assert gap.vi.startswith("Chưa có mũi 2 trong hệ thống")
+    assert "Việc cần làm: xem phiếu/thẻ tiêm" in gap.vi and "To do:" in gap.en
+    # decided on this item (whose dose it is), not "marked done" as a dose_check item is
+    assert "đánh dấu đã xử lý" not in gap.vi and "whom the dose belongs to" in gap.en
+    # the item page (and so the spreadsheet) reads it so
+    ward_a1 = commune(world().wards["a1"], "01")
+    with platform.sessions() as s:
+        detail = wl.get_item(s, ward_a1, item.id)
+    texts = [e["vi"] for e in detail["explanation"]]
+    assert any(t.startswith("Chưa có mũi 2 trong hệ thống") for t in texts), texts
+
+
+def test_a_tone_off_with_a_gap_opens_one_item(
+    platform: Platform,
+) -> None:
+    """The tester's API case: a name with one tone off for a person with doses 1 and 3, dose
+    4 recorded: one unverified item (was: an unverified and a dose_check item)."""
+    history(platform, 1, 3)
+    r = stored(
+        platform,
+        submission("an", full_name="Nguyễn Văn Ấn", dose_number=4, dose_date=D1 + timedelta(200)),
     )
-    assert check.ward_code == world().wards["a1"] and check.person_pk == pk_of(platform, "P-AN")
-    (reason,) = explain(check.explanation)
-    assert reason.vi.startswith("Chưa có mũi 2 trong hệ thống")
-    assert "Việc cần làm: xem phiếu/thẻ tiêm" in reason.vi and "To do:" in reason.en
+    assert r.dose is not None and r.dose["status"] == "unverified"
+    assert [w.code for w in r.warnings] == ["previous_dose_missing"]
+    assert [i.kind for i in items_of(platform, r)] == ["unverified"]
+
+
+def test_a_verified_dose_with_two_warnings_opens_one_dose_check_item(platform: Platform) -> None:
+    """Dose 3 after dose 2 only (dose 1 missing) and 5 days after it (a booster: 90): both
+    warnings on one dose_check item, the first as its reason."""
+    stored(platform, submission("an", dose_number=2, dose_date=D1))
+    r = stored(platform, submission("an", dose_number=3, dose_date=D1 + timedelta(5)))
+    assert r.dose is not None and r.dose["status"] == "verified"
+    assert [w.code for w in r.warnings] == ["previous_dose_missing", "min_interval"]
+    (item,) = items_of(platform, r)
+    assert (item.kind, item.reason) == ("dose_check", "previous_dose_missing")
+    gap, early = explain(item.explanation, "dose_check")
+    assert gap.vi.startswith("Chưa có mũi 1 trong hệ thống") and "đánh dấu đã xử lý" in gap.vi
+    assert early.vi.startswith("Mũi 3 tiêm sớm 85 ngày")  # a booster: 90 days
+    (again,) = record(platform, submission("an", dose_number=3, dose_date=D1 + timedelta(5)))
+    assert [w.code for w in again.warnings] == ["dose_recorded_twice"]
+
+
+def test_a_retry_of_an_unverified_dose_answers_its_warnings(platform: Platform) -> None:
+    history(platform, 1, 3)
+    sub = submission("an", full_name="Nguyễn Văn Ang", dose_number=4, dose_date=D1 + timedelta(200))
+    first = stored(platform, sub)
+    (again,) = record(platform, sub)
+    assert (first.status, again.status) == (201, 200)
+    assert again.warnings == first.warnings != []
+    assert len(items_of(platform, first)) == 1
 
 
 def test_a_missing_previous_dose_never_blocks_a_verified_dose(platform: Platform) -> None:
@@ -225,7 +274,7 @@ def test_without_ward_or_readable_address_the_sites_ward(platform: Platform) -> 
 
 
 def test_sequence_warnings_rule() -> None:
-    def pfizer(_: str) -> int:
+    def pfizer(_: str, __: int) -> int:
         return 21
 
     day = date(2021, 10, 1)
@@ -242,3 +291,37 @@ def test_sequence_warnings_rule() -> None:
     )
     gap, early = sequence_warnings({2: (day, "PFIZER")}, 3, day + timedelta(1), pfizer)
     assert (gap.code, early.code) == ("previous_dose_missing", "min_interval")
+
+
+# -- the booster interval ----------------------------------------------------------------------
+
+
+def test_a_booster_waits_three_months_not_the_primary_interval(platform: Platform) -> None:
+    """Pfizer's primary series is 2 doses 21 days apart; a booster (dose 3 and on) waits 90
+    days (Vietnam's MoH, 2022: at least 3 months after the primary series). Was: the desk
+    offered "mũi 4 … từ" 21 days after dose 3, and a booster 21 days after dose 2 passed."""
+    history(platform, 1, 2)  # dose 2 on D1 + 56
+    r = stored(platform, submission("an", dose_number=3, dose_date=D1 + timedelta(56 + 30)))
+    (w,) = r.warnings
+    assert w.code == "min_interval"
+    assert w.message_vi == "Mũi 3 tiêm sớm 60 ngày (sớm nhất từ 24/02/2022, 90 ngày sau mũi trước)"
+    on_time = stored(
+        platform, submission("an", dose_number=4, dose_date=D1 + timedelta(56 + 30 + 90))
+    )
+    assert on_time.warnings == []
+
+
+def test_the_next_dose_after_a_booster_is_three_months_on() -> None:
+    products = {"PFIZER": (2, 21)}
+    d3 = date(2026, 12, 7)
+    entries = [
+        DoseEntry(1, date(2021, 10, 1), "PFIZER", "S", "verified"),
+        DoseEntry(2, date(2021, 10, 22), "PFIZER", "S", "verified"),
+    ]
+    second = next_dose(entries, products)
+    assert second is not None and second.earliest_date == date(2022, 1, 20)  # 22/10 + 90
+    third = next_dose([*entries, DoseEntry(3, d3, "PFIZER", "S", "verified")], products)
+    assert third is not None and (third.dose_number, third.kind) == (4, "booster")
+    assert third.earliest_date == date(2027, 3, 7)  # was 28/12/2026: 21 days
+    first = next_dose(entries[:1], products)
+    assert first is not None and first.earliest_date == date(2021, 10, 22)  # primary: 21 days

@@ -4,6 +4,7 @@ typed ID, the register match, recording through the dose path, printing, and bad
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -161,6 +162,32 @@ def test_a_mistyped_date_keeps_everything_typed(desk: Web, platform: Platform) -
         assert kept[name] == f[name]
     with platform.sessions() as s:
         assert s.scalar(select(Dose.id).where(Dose.national_id == "001085123456")) is None
+
+
+def _field_errors(html: str) -> list[str]:
+    return re.findall(r'<span class="field-error" role="alert">([^<]*)</span>', html)
+
+
+def test_a_future_date_says_so_not_that_the_format_is_wrong(desk: Web, platform: Platform) -> None:
+    """The tester typed tomorrow (08/12/2026 on 07/12/2026) and read "gõ theo dạng
+    ngày/tháng/năm". The format was right: the answer is the rule's, as the API's."""
+    tomorrow = f"{platform.today() + timedelta(days=1):%d/%m/%Y}"
+    f = _fields(desk.htmx("/desk/check", {"scan": AN_QR}).text)
+    r = desk.htmx("/desk/dose", f | {"dose_date": tomorrow})
+    assert r.status_code == 422
+    assert _field_errors(r.text) == ["Ngày tiêm ở tương lai"]
+    assert _fields(r.text)["dose_date"] == tomorrow
+    # the desk's other date: a date of birth in the future, or one that does not exist
+    r = desk.htmx("/desk/dose", f | {"dob": tomorrow})
+    (dob_error,) = _field_errors(r.text)
+    assert dob_error.startswith("Ngày sinh ở tương lai") and "gõ theo dạng" not in dob_error
+    r = desk.htmx("/desk/dose", f | {"dose_date": "30/02/2026"})
+    assert _field_errors(r.text) == ["Ngày &#39;30/02/2026&#39; không tồn tại"]
+    r = desk.htmx("/desk/dose", f | {"dose_date": "hôm nay"})  # unreadable: the format hint
+    (bad,) = _field_errors(r.text)
+    assert "gõ theo dạng ngày/tháng/năm" in bad
+    r = desk.htmx("/desk/dose?lang=en", f | {"dose_date": tomorrow})
+    assert _field_errors(r.text) == ["the dose date is in the future"]
 
 
 def test_a_rule_of_the_dose_path_comes_back_at_its_field(desk: Web) -> None:

@@ -66,6 +66,7 @@ def test_the_desk_prints_only_for_people_vaccinated_at_its_site(
         assert r.status_code == 404, (pid, r.status_code)
         assert r.headers["content-type"].startswith("text/html")
         assert b"%PDF" not in r.content and "Phạm Văn Dũng" not in r.text
+        assert "chỉ in được chứng nhận cho người đã tiêm tại điểm tiêm này" in r.text.lower()
     assert _issued(platform) == 1  # nothing issued for them
     with platform.sessions() as s:
         reads = s.scalars(
@@ -84,8 +85,17 @@ def test_the_desk_check_in_shows_the_register_masked(
     assert r.status_code == 200 and "Nguyễn Văn An" in r.text
     assert "0010******56" in r.text
     assert "0912000001" not in r.text  # the register's phone
-    # what the desk saw of An stays with the check-in: no certificate from here
-    assert _print(web, "P-AN").status_code == 404
+    # what the desk saw of An stays with the check-in: no certificate from here, so no reprint
+    # button is offered (was: offered, then "Không tìm thấy người này")
+    assert 'id="reprint"' not in r.text and "In lại chứng nhận" not in r.text
+    refused = _print(web, "P-AN")
+    assert refused.status_code == 404
+    assert "Chỉ in được chứng nhận cho người đã tiêm tại điểm tiêm này" in refused.text
+    assert "Không tìm thấy" not in refused.text
+    english = web.client.post(
+        "/desk/certificate?lang=en", data={"person_id": "P-AN", "csrf_token": web.csrf}
+    )
+    assert "only for a person vaccinated at this site" in english.text
 
 
 def test_a_citizen_reaches_no_one_else(

@@ -121,8 +121,9 @@ _RECORDED_EXAMPLE: dict[str, Any] = {
 class DoseRecorded(DosePublic):
     """The stored dose as ``POST /doses`` (and each item of a batch) answers it, with the
     sequence rules it broke. Those rules never refuse a dose that was given: it is stored,
-    the warnings say what is unusual, and each opened a worklist item (kind ``dose_check``)
-    in the person's commune. A retry (200) repeats the warnings the dose was stored with."""
+    the warnings say what is unusual, and they reach the person's commune on the dose's one
+    worklist item (an unverified dose's ``unverified`` item carries them; a verified dose gets
+    a ``dose_check`` item). A retry (200) repeats the warnings the dose was stored with."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_RECORDED_EXAMPLE]})
 

@@ -164,9 +164,16 @@ def _page(c: Canvas, cert: Issued, tz: str) -> None:
     y = qr_y - 17 * mm
     nam = cert.dcc.get("nam", {})
     mrz = " ".join(p for p in (nam.get("fnt"), nam.get("gnt")) if p)
+    # People read the name as written, with its diacritics. The ICAO 9303 transliteration the
+    # QR code also carries ("MAC NGOC<UYEN") is for machines and for a checker whose app shows
+    # it: small, grey and labelled as such, never in the name's place.
     _label(c, left, y, "Họ và tên", "Full name", cert.full_name)
-    c.setFont(FONT, 8.5)
-    c.drawString(left, y - 11, mrz)
+    if mrz:
+        c.setFont(FONT, 7)
+        c.setFillColorRGB(0.35, 0.35, 0.35)
+        icao = f"Dạng máy đọc / machine-readable (ICAO 9303): {mrz}"
+        c.drawString(left, y - 10, _fit(icao, FONT, 7, width / 2 - left + 5 * mm))
+        c.setFillColorRGB(0, 0, 0)
     _label(c, width / 2 + 10 * mm, y, "Ngày sinh", "Date of birth", _dob(cert.dob))
     y -= 17 * mm
     _label(c, left, y, "Số định danh", "ID number", mask_id(cert.national_id))

@@ -180,6 +180,22 @@ def _no_dose_error(session: Session, person: Person) -> ServiceError:
     )
 
 
+#: Why a site may not print someone's certificate, in words: a person it did not vaccinate
+#: and one who does not exist answer alike (404, registry/scope.py), and for a site both mean
+#: the same thing.
+NOT_VACCINATED_HERE = (
+    "Chỉ in được chứng nhận cho người đã tiêm tại điểm tiêm này",
+    "a certificate can be printed here only for a person vaccinated at this site",
+)
+
+
+def may_certify(session: Session, actor: Actor, person_id: str) -> bool:
+    """Whether ``actor`` may issue or read this person's certificate — the rule of
+    :func:`issue_certificate`, asked before a button offers it (the desk's reprint), so the
+    rule has one home."""
+    return certifiable_person(session, actor, person_id) is not None
+
+
 def issue_certificate(
     session: Session,
     actor: Actor,

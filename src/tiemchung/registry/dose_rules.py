@@ -4,9 +4,11 @@ The record follows reality. A nurse who gives dose 3 to someone whose dose 2 the
 saw (the campaign's paper cards were never all entered), or gives it ten days early, or
 records a dose that is already there, has still given that dose: refusing it would lose it.
 So these rules produce :class:`DoseWarning` values; the dose path (registry/doses.py) stores
-the dose, answers the warnings with it, and opens one worklist item of kind
-:data:`DOSE_CHECK` per warning in the person's commune, saying what the commune should do
-(enter the missing dose from the card, check the date, remove a double entry).
+the dose, answers the warnings with it, and puts them before the person's commune on the
+dose's one worklist item, saying what the commune should do (enter the missing dose from the
+card, check the date, remove a double entry): one dose, one item. An unverified dose already
+has its ``unverified`` item (registry/entry_review.py), which carries the warnings in its
+explanation; only a verified dose with warnings gets an item of kind :data:`DOSE_CHECK`.
 
 The rules run on the history of the register person the desk matched (registry/doses.py
 chooses whom), never on the typed identity alone, which has no history of its own. The same
@@ -106,14 +108,15 @@ def sequence_warnings(
     previous: History,
     dose_number: int,
     dose_date: date,
-    interval_of: Callable[[str], int],
+    interval_of: Callable[[str, int], int],
 ) -> list[DoseWarning]:
     """What is unusual about dose ``dose_number`` given on ``dose_date`` after ``previous``.
 
     * the same number already recorded: a possible double entry (nothing else is checked);
     * a lower number missing from the history: a gap to fill from the card;
-    * given before the previous dose's product's minimum interval (``interval_of(product)``
-      days) after dose N-1.
+    * given before the minimum interval after dose N-1 (``interval_of(product, N)`` days for
+      the previous dose's product: its own within the primary series, the booster interval
+      past it, tiemchung.vaccines.min_interval_before).
     """
     if dose_number in previous:
         return [twice_warning(dose_number, previous[dose_number][0])]
@@ -124,7 +127,7 @@ def sequence_warnings(
     prior = previous.get(dose_number - 1)
     if prior is not None:
         prior_date, prior_product = prior
-        interval = interval_of(prior_product)
+        interval = interval_of(prior_product, dose_number)
         earliest = prior_date + timedelta(days=interval)
         if dose_date < earliest:
             out.append(early_warning(dose_number, (earliest - dose_date).days, earliest, interval))
@@ -165,56 +168,77 @@ def warning_of_segment(text: str) -> DoseWarning | None:
         return None
 
 
-#: What the commune should do about each warning (Vietnamese, English).
+#: What the commune should do about each warning (Vietnamese, English); how to close the item
+#: depends on its kind (:data:`CLOSING`).
 TODO: dict[str, tuple[str, str]] = {
     PREVIOUS_MISSING: (
         "Việc cần làm: xem phiếu/thẻ tiêm của người này và nhập các mũi còn thiếu (ngày tiêm, "
-        "vắc xin, số lô) vào hệ thống, rồi đánh dấu đã xử lý. Mũi tiêm vừa ghi đã được lưu.",
-        "To do: look at the person's vaccination card, enter the missing doses (date, vaccine, "
-        "lot) into the system, then mark this item done. The dose just recorded is stored.",
+        "vắc xin, số lô) vào hệ thống. Mũi tiêm vừa ghi đã được lưu.",
+        "To do: look at the person's vaccination card and enter the missing doses (date, "
+        "vaccine, lot) into the system. The dose just recorded is stored.",
     ),
     TOO_EARLY: (
         "Việc cần làm: đối chiếu ngày tiêm với phiếu/thẻ tiêm. Nếu ngày nhập sai, báo điểm tiêm "
-        "sửa; nếu đúng là tiêm sớm, ghi lý do rồi đánh dấu đã xử lý. Mũi tiêm đã được lưu.",
+        "sửa; nếu đúng là tiêm sớm, ghi lý do khi xử lý mục này. Mũi tiêm đã được lưu.",
         "To do: check the date against the vaccination card. If it was mistyped, ask the site "
-        "to correct it; if the dose really was early, note why and mark this item done. The "
+        "to correct it; if the dose really was early, note why when you decide this item. The "
         "dose is stored.",
     ),
     RECORDED_TWICE: (
         "Việc cần làm: đối chiếu hai lần ghi mũi này với phiếu/thẻ tiêm. Nếu là nhập trùng, báo "
-        "tỉnh gỡ bản ghi thừa; nếu là một mũi khác, báo điểm tiêm sửa số mũi. Rồi đánh dấu đã "
-        "xử lý. Cả hai bản ghi đang được lưu.",
+        "tỉnh gỡ bản ghi thừa; nếu là một mũi khác, báo điểm tiêm sửa số mũi. Cả hai bản ghi "
+        "đang được lưu.",
         "To do: compare both records of this dose with the vaccination card. If it is a double "
         "entry, ask the province to remove the extra record; if it is another dose, ask the "
-        "site to correct the dose number. Then mark this item done. Both records are stored.",
+        "site to correct the dose number. Both records are stored.",
+    ),
+}
+
+#: The last sentence of a warning's to-do, by the kind of item that carries it. A verified
+#: dose's warnings are a ``dose_check`` item of their own, closed with "done"; an unverified
+#: dose's warnings ride on its ``unverified`` item (one dose, one item), which is decided by
+#: whom the dose belongs to.
+CLOSING: dict[str, tuple[str, str]] = {
+    DOSE_CHECK: ("Xong thì đánh dấu đã xử lý.", "Then mark this item done."),
+    "unverified": (
+        "Việc này làm thêm, ngoài việc xác định mũi tiêm là của ai ở mục này.",
+        "This comes on top of deciding, in this item, whom the dose belongs to.",
     ),
 }
 
 
-def explain_segment(text: str) -> tuple[str, str, str] | None:
+def explain_segment(text: str, kind: str | None = DOSE_CHECK) -> tuple[str, str, str] | None:
     """(code, Vietnamese, English) sentences for a :func:`segment`: what is wrong and what to
-    do; None if ``text`` is not one."""
+    do, closed as an item of ``kind`` is; None if ``text`` is not one."""
     warning = warning_of_segment(text)
     if warning is None:
         return None
     todo_vi, todo_en = TODO[warning.code]
+    close_vi, close_en = CLOSING.get(kind or DOSE_CHECK, CLOSING[DOSE_CHECK])
     return (
         f"{DOSE_CHECK}:{warning.code}",
-        f"{warning.message_vi}. {todo_vi}",
-        f"{warning.message_en}. {todo_en}",
+        f"{warning.message_vi}. {todo_vi} {close_vi}",
+        f"{warning.message_en}. {todo_en} {close_en}",
     )
 
 
-def item_rows(
+def segments(warnings: Sequence[DoseWarning]) -> str:
+    """The warnings as explanation segments, joined as an explanation joins them."""
+    return "; ".join(segment(w) for w in warnings)
+
+
+def item_row(
     dose_id: int,
     row: Mapping[str, Any],
     person: Any | None,
     warnings: Sequence[DoseWarning],
-) -> list[dict[str, Any]]:
-    """One worklist item per warning of a stored dose ``row`` (as registry/doses.py stored it):
-    in the ward of the register ``person`` the rules ran on, else the dose's own area ward
-    (the typed ward, the ward of the typed address, else the site's). ``person`` is listed as
-    the only candidate, so the reviewer sees whose history it is."""
+) -> dict[str, Any]:
+    """The one ``dose_check`` item of a stored VERIFIED dose ``row`` (as registry/doses.py
+    stored it) that broke sequence rules: every warning a segment of its explanation, the first
+    one its reason. It goes to the ward of the register ``person`` the rules ran on, else the
+    dose's own area ward; ``person`` is listed as the only candidate, so the reviewer sees
+    whose history it is. (An unverified dose's warnings go into its ``unverified`` item
+    instead, registry/entry_review.py: one dose, one item.)"""
     ward = person.ward_code if person is not None else row["area_ward_code"]
     province = person.province_code if person is not None else row["area_province_code"]
     candidates = (
@@ -229,18 +253,15 @@ def item_rows(
         if person is not None
         else []
     )
-    return [
-        {
-            "dose_id": dose_id,
-            "kind": DOSE_CHECK,
-            "reason": w.code,
-            "ward_code": ward,
-            "province_code": province,
-            "person_pk": person.id if person is not None else None,
-            "mismatches": None,
-            "candidates": candidates,
-            "explanation": segment(w),
-            "status": "open",
-        }
-        for w in warnings
-    ]
+    return {
+        "dose_id": dose_id,
+        "kind": DOSE_CHECK,
+        "reason": warnings[0].code,
+        "ward_code": ward,
+        "province_code": province,
+        "person_pk": person.id if person is not None else None,
+        "mismatches": None,
+        "candidates": candidates,
+        "explanation": segments(warnings),
+        "status": "open",
+    }

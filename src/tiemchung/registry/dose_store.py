@@ -376,8 +376,8 @@ def unlinked_history(conn: Connection, national_ids: set[str], dialect: str) -> 
 
 
 def insert_review(conn: Connection, items: list[dict[str, Any]]) -> None:
-    """The worklist items of unverified doses (entry_review.item_row) and of dose-rule
-    warnings (dose_rules.item_rows), in one statement."""
+    """The worklist items of unverified doses (entry_review.item_row, carrying their dose-rule
+    warnings) and of verified doses with warnings (dose_rules.item_row), in one statement."""
     if conn.dialect.name == "postgresql":
         _insert_json(conn, _REVIEW_TABLE, entry_review.ITEM_COLUMNS, items)
         return
@@ -390,17 +390,22 @@ def insert_review(conn: Connection, items: list[dict[str, Any]]) -> None:
 
 
 def stored_warnings(conn: Connection, dose_ids: list[int]) -> dict[int, list[str]]:
-    """The dose-rule explanations stored with these doses' worklist items, by dose id, in
-    the order they were written (read only when a retry replays a stored dose)."""
+    """The explanation segments stored with these doses' entry items (``unverified`` items
+    carry the warnings after their reason, ``dose_check`` items are nothing else), by dose id,
+    in the order they were written (read only when a retry replays a stored dose); the caller
+    keeps the segments that are dose-rule warnings."""
     if not dose_ids:
         return {}
     items = ReviewItem.__table__.c
     rows = conn.execute(
         select(items.dose_id, items.explanation)
-        .where(items.dose_id.in_(dose_ids), items.kind == dose_rules.DOSE_CHECK)
+        .where(
+            items.dose_id.in_(dose_ids),
+            items.kind.in_((dose_rules.DOSE_CHECK, "unverified")),
+        )
         .order_by(items.id)
     )
     found: dict[int, list[str]] = {}
     for dose_id, explanation in rows:
-        found.setdefault(dose_id, []).append(explanation or "")
+        found.setdefault(dose_id, []).extend((explanation or "").split("; "))
     return found

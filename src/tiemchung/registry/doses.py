@@ -10,8 +10,8 @@ Only invalid input is refused (an unknown or expired lot, an unknown product, si
 future date, a dose number outside 1-10, a session that does not match, a reused UUID). The
 sequence rules — a missing earlier dose, a dose before the minimum interval, a dose number
 recorded twice — only warn (registry/dose_rules.py): the dose is stored, the answer carries
-the warnings and each opens a worklist item in the person's commune. They run on the history
-of the register person the dose belongs to: the linked one, else the one the desk chose
+the warnings and they reach the person's commune on the dose's one worklist item. They run on
+the history of the register person the dose belongs to: the linked one, else the one the desk chose
 (``person_id``), else the only register person carrying the typed ID; a typed identity that
 differs from the register has no history of its own, and a gap in the system's history never
 blocks the next dose.
@@ -48,7 +48,7 @@ from tiemchung.registry import dose_store as store
 from tiemchung.registry.catalog import Catalog, WardInfo
 from tiemchung.registry.dose_rules import DoseWarning
 from tiemchung.registry.dose_store import DOSE_COLUMNS, PersonRow, Persons
-from tiemchung.registry.errors import ServiceError, forbidden, rule_error
+from tiemchung.registry.errors import ServiceError, forbidden, future_dose_date, rule_error
 from tiemchung.registry.fields import (
     clean_dob,
     clean_id,
@@ -64,6 +64,7 @@ from tiemchung.registry.models import (
     VaccinationSession,
 )
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.vaccines import min_interval_before
 
 VERIFIED = "verified"
 UNVERIFIED = "unverified"
@@ -172,10 +173,13 @@ class _Lookups:
             found = self._products[code] = self._catalog.product(code)
             return found
 
-    def interval_of(self, product_code: str) -> int:
-        """Minimum days after a dose of this product before the next (0 if unknown)."""
+    def interval_of(self, product_code: str, dose_number: int) -> int:
+        """Minimum days after a dose of this product before dose ``dose_number`` (0 if the
+        product is unknown; the booster interval past its primary series)."""
         product = self.product(product_code)
-        return product.min_interval_days if product is not None else 0
+        if product is None:
+            return 0
+        return min_interval_before(dose_number, product.primary_doses, product.min_interval_days)
 
     def lot(self, product_code: str, lot_number: str) -> Lot | None:
         key = (product_code, lot_number)
@@ -386,16 +390,16 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
             results[p.index].created = True
             values = (dose_id, *_dose_values(p.row))
             results[p.index].dose = dict(zip(DOSE_COLUMNS, values, strict=True))
-        # 4. A dose that did not verify goes to its ward's worklist (never rejected), and so
-        # does each sequence rule it broke (the commune fills the gap or checks the date).
+        # 4. One worklist item per dose that needs the commune (never a rejection): an
+        # unverified dose's item carries the sequence rules it broke; a verified dose that
+        # broke some gets a dose_check item (the commune fills the gap or checks the date).
         review = [
-            entry_review.item_row(dose_id, p.row, _typed_candidates(persons, p))
-            for p, dose_id in zip(accepted, ids, strict=True)
+            entry_review.item_row(dose_id, p.row, _typed_candidates(persons, p), p.warnings)
             if p.row["status"] == UNVERIFIED
+            else dose_rules.item_row(dose_id, p.row, p.subject, p.warnings)
+            for p, dose_id in zip(accepted, ids, strict=True)
+            if p.row["status"] == UNVERIFIED or p.warnings
         ]
-        for p, dose_id in zip(accepted, ids, strict=True):
-            if p.warnings:
-                review.extend(dose_rules.item_rows(dose_id, p.row, p.subject, p.warnings))
         if review:
             store.insert_review(conn, review)
 
@@ -503,9 +507,7 @@ def _prepare(
             "no such lot for this product",
         )
     if sub.dose_date > today:
-        raise rule_error(
-            "dose_date", "future_date", "Ngày tiêm ở tương lai", "the dose date is in the future"
-        )
+        raise future_dose_date()
     if lot.expiry < sub.dose_date:
         raise rule_error(
             "lot_number",

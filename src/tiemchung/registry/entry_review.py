@@ -3,9 +3,10 @@
 The vaccination happened, so the dose path never rejects a person it cannot verify: it saves
 the dose as ``unverified`` (registry/doses.py) and, here, opens a worklist item of kind
 ``unverified`` in the same transaction, so the commune working group sees it next to the
-backlog's review items. The register persons that carry the typed ID number are listed as
-candidates with the fields that differ and the register's values, so the reviewer can accept
-one (registry/worklists.py); with no such person the item can be edited or rejected.
+backlog's review items; the sequence rules the dose broke are written into that item, not a
+second one (registry/dose_rules.py). The register persons that carry the typed ID number are
+listed as candidates with the fields that differ and the register's values, so the reviewer can
+accept one (registry/worklists.py); with no such person the item can be edited or rejected.
 
 A later reconciliation run supersedes these items with its own judgement (registry/apply.py).
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tiemchung.registry import dose_rules
+from tiemchung.registry.dose_rules import DoseWarning
 from tiemchung.registry.fields import dob_compatible
 
 REASONS: dict[str, tuple[str, str]] = {
@@ -60,9 +63,18 @@ def _differences(person: Any, row: dict[str, Any]) -> tuple[list[str], dict[str,
     return mismatches, corrections
 
 
-def item_row(dose_id: int, row: dict[str, Any], candidates: Sequence[Any]) -> dict[str, Any]:
+def item_row(
+    dose_id: int,
+    row: dict[str, Any],
+    candidates: Sequence[Any],
+    warnings: Sequence[DoseWarning] = (),
+) -> dict[str, Any]:
     """The worklist item for an unverified dose ``row`` (as the dose path stored it) whose
-    typed ID matched ``candidates`` in the register (possibly none)."""
+    typed ID matched ``candidates`` in the register (possibly none).
+
+    The sequence rules the dose broke (``warnings``) are segments of this item's explanation,
+    after the reason: one dose, one item — the commune decides whose dose it is and fills the
+    gap or checks the date in the same place, rather than meeting the dose twice."""
     if not row["national_id"]:
         reason = "no_id"
     elif not candidates:
@@ -93,7 +105,7 @@ def item_row(dose_id: int, row: dict[str, Any], candidates: Sequence[Any]) -> di
         "person_pk": best.id if best is not None else None,
         "mismatches": ";".join(listed[0]["mismatches"]) if best is not None else None,
         "candidates": listed,
-        "explanation": f"{vi} / {en}",
+        "explanation": "; ".join([f"{vi} / {en}", *(dose_rules.segment(w) for w in warnings)]),
         "status": "open",
     }
 

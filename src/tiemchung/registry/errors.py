@@ -56,3 +56,12 @@ def not_found(field_: str, what_vi: str, what_en: str) -> ServiceError:
         "Not found / Không tìm thấy",
         [FieldProblem(field_, "not_found", f"Không tìm thấy {what_vi}", f"{what_en} not found")],
     )
+
+
+def future_dose_date() -> ServiceError:
+    """A dose date after Vietnam's today: the one rule and its words, for the dose path
+    (registry/doses.py) and the desk's form (web/desk.py), which must not call a well-typed
+    future date a format error."""
+    return rule_error(
+        "dose_date", "future_date", "Ngày tiêm ở tương lai", "the dose date is in the future"
+    )

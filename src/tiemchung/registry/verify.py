@@ -59,6 +59,7 @@ from tiemchung.registry.fields import (
 from tiemchung.registry.models import AuditEvent, Dose, Person, Product
 from tiemchung.registry.persons import full_view, mask_id, person_view
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.vaccines import min_interval_before
 
 VERIFIED, MISMATCH, AMBIGUOUS, NOT_FOUND = "verified", "mismatch", "ambiguous", "not_found"
 MAX_CANDIDATES = 20
@@ -369,9 +370,11 @@ def _entries(rows: Sequence[Any]) -> list[DoseEntry]:
 
 
 def next_dose(doses: Sequence[DoseEntry], products: dict[str, tuple[int, int]]) -> NextDose | None:
-    """The dose the dose path would accept next: number N+1 of the highest recorded, from the
-    previous product's minimum interval after it; past the product's primary series it is a
-    booster. ``products``: code → (primary_doses, min_interval_days)."""
+    """The dose the rules expect next: number N+1 of the highest recorded, from the minimum
+    interval after it (the previous product's own within its primary series; past it the dose
+    is a booster and waits the booster interval, tiemchung.vaccines.min_interval_before). An
+    earlier dose is still stored, with a warning. ``products``: code → (primary_doses,
+    min_interval_days)."""
     if not doses:
         return NextDose(1, "primary", None, None, "Chưa có mũi nào: tiêm mũi 1",
                         "no dose recorded: dose 1 is next")  # fmt: skip
@@ -380,6 +383,8 @@ def next_dose(doses: Sequence[DoseEntry], products: dict[str, tuple[int, int]]) 
     if number > MAX_DOSE_NUMBER:
         return None
     primary, interval = products.get(last.product_code, (0, 0))
+    if last.product_code in products:
+        interval = min_interval_before(number, primary, interval)
     earliest = last.dose_date + timedelta(days=interval)
     kind = "primary" if number <= primary else "booster"
     what_vi = f"mũi {number}" + (" (nhắc lại)" if kind == "booster" else "")

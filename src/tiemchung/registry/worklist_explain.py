@@ -233,8 +233,9 @@ def _weight_words(w: float, tf: bool) -> tuple[str, str]:
     return vi, en
 
 
-def _segment(text: str) -> Reason:
-    rule = explain_segment(text)  # a dose-rule warning: what is wrong and what to do
+def _segment(text: str, kind: str | None = None) -> Reason:
+    # a dose-rule warning: what is wrong and what to do, closed as an item of ``kind`` is
+    rule = explain_segment(text, kind) if kind is not None else explain_segment(text)
     if rule is not None:
         return Reason(*rule)
     if text == "exact pass":
@@ -290,11 +291,13 @@ def _segment(text: str) -> Reason:
     return Reason("raw", text, text, known=False)
 
 
-def explain(explanation: str | None) -> list[Reason]:
-    """The explanation of a review item, one :class:`Reason` per segment, in order."""
+def explain(explanation: str | None, kind: str | None = None) -> list[Reason]:
+    """The explanation of a review item of ``kind``, one :class:`Reason` per segment, in
+    order (the kind says how a dose-rule warning's to-do ends: an ``unverified`` item carries
+    its dose's warnings, a ``dose_check`` item is closed as done)."""
     if not explanation or not explanation.strip():
         return []
-    return [_segment(part.strip()) for part in explanation.split("; ") if part.strip()]
+    return [_segment(part.strip(), kind) for part in explanation.split("; ") if part.strip()]
 
 
 def _about_a_candidate(reason: Reason) -> bool:
@@ -306,7 +309,11 @@ def _about_a_candidate(reason: Reason) -> bool:
 
 
 def explain_item(
-    explanation: str | None, *, has_candidates: bool, probability: float | None = None
+    explanation: str | None,
+    *,
+    has_candidates: bool,
+    probability: float | None = None,
+    kind: str | None = None,
 ) -> list[Reason]:
     """The reasons a reviewer reads for one item.
 
@@ -316,7 +323,7 @@ def explain_item(
     same ward" under "nobody matches"). They are replaced by one plain sentence saying why
     nobody is shown; every other segment is kept.
     """
-    reasons = explain(explanation)
+    reasons = explain(explanation, kind)
     if has_candidates:
         return reasons
     kept = [r for r in reasons if not _about_a_candidate(r)]

@@ -336,6 +336,7 @@ def item_detail(session: Session, item: ReviewItem) -> dict[str, Any]:
             item.explanation,
             has_candidates=bool(out["candidates"]),
             probability=item.match_probability,
+            kind=item.kind,
         )
     ]
     out["explanation_raw"] = item.explanation

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tiemchung.identity import IdentityError, parse_dob, parse_national_id
 from tiemchung.registry.dose_rules import DoseWarning, sequence_warnings
 from tiemchung.registry.doses import DoseSubmission
-from tiemchung.registry.errors import FieldProblem, ServiceError
+from tiemchung.registry.errors import FieldProblem, ServiceError, future_dose_date
 from tiemchung.registry.models import Lot, Product, VaccinationSession
 from tiemchung.registry.scope import Actor
 from tiemchung.registry.verify import MISMATCH, VERIFIED, Verification, VerifyRecord
@@ -193,10 +193,23 @@ def _problem(name: str, vi: str, en: str) -> ServiceError:
 
 def parse_day(text: str, name: str, today: date | None = None) -> date:
     """A full date typed as dd/mm/yyyy (or ISO); a wrong one says what to type. ``today`` is
-    Vietnam's date (the platform's): the machine's own clock may still be on yesterday."""
+    Vietnam's date (the platform's): the machine's own clock may still be on yesterday.
+
+    Only a date that cannot be read asks for the format. A well-typed date that does not
+    exist (31/02) says so, and one after today is refused with the dose path's own rule and
+    words ("Ngày tiêm ở tương lai"), as the API answers it."""
     try:
         parsed = parse_dob(text.strip(), today=today)
-    except IdentityError:
+    except IdentityError as exc:
+        if exc.code == "dob_future":
+            if name == "dose_date":
+                raise future_dose_date() from None
+            vi, en = f"Ngày '{text}' ở tương lai", f"'{text}' is in the future"
+            raise _problem(name, vi, en) from None
+        if exc.code == "dob_invalid":
+            raise _problem(
+                name, f"Ngày '{text}' không tồn tại", f"'{text}' is not a real date"
+            ) from None
         parsed = None
     if parsed is None or parsed.precision != "day":
         raise _problem(
@@ -205,6 +218,11 @@ def parse_day(text: str, name: str, today: date | None = None) -> date:
             f"'{text}' is not a valid date: type day/month/year, e.g. 05/10/2021",
         )
     return parsed.to_date()  # type: ignore[no-any-return]
+
+
+#: The date-of-birth errors that come from the typed format; the others (a date that does not
+#: exist, one in the future, a year out of range) are about the date and need no format hint.
+_DOB_FORMAT_CODES = frozenset({"dob_format", "dob_empty"})
 
 
 def submission_from(
@@ -241,12 +259,13 @@ def submission_from(
         try:
             dob = parse_dob(dob_text, today=today).iso
         except IdentityError as exc:
+            hint = exc.code in _DOB_FORMAT_CODES
             problems.append(
                 FieldProblem(
                     "dob",
                     exc.code,
-                    f"{exc.message_vi}: gõ theo dạng ngày/tháng/năm, ví dụ 05/03/1990",
-                    f"{exc.message_en}: type day/month/year, e.g. 05/03/1990",
+                    exc.message_vi + (": gõ theo dạng ngày/tháng/năm, ví dụ 05/03/1990" * hint),
+                    exc.message_en + (": type day/month/year, e.g. 05/03/1990" * hint),
                 )
             )
     number_text = form.get("dose_number", "").strip()

@@ -21,7 +21,12 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.downloads import content_disposition
 from tiemchung.certificates.keys import KeyStore
-from tiemchung.certificates.service import Issued, current_certificate, issue_certificate
+from tiemchung.certificates.service import (
+    NOT_VACCINATED_HERE,
+    Issued,
+    current_certificate,
+    issue_certificate,
+)
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.web import desk, pages
@@ -69,11 +74,16 @@ def error_page(request: Request, actor: Actor, exc: ServiceError) -> Response:
     """Why no certificate, worded for the reader (see the module's docstring)."""
     citizen = actor.role == Role.CITIZEN
     rules = {p.rule for p in exc.problems}
+    lang = pages.lang_of(request)
+    problems = desk.problems_of(exc, lang)
+    if actor.role == Role.SITE and exc.status == 404:
+        # "person not found" would be wrong: the site's rule refused (registry/scope.py)
+        problems = [desk.Problem("person_id", desk.say(lang, *NOT_VACCINATED_HERE))]
     return pages.render(
         request,
         "certificate_error.html",
         {
-            "problems": desk.problems_of(exc, pages.lang_of(request)),
+            "problems": problems,
             "apology": citizen and exc.status >= 500,
             "keys_missing": not citizen and "keys_missing" in rules,
             "server_fault": not citizen and exc.status >= 500,

@@ -93,7 +93,8 @@ async def create_dose(body: DoseCreate, actor: CurrentActor, platform: PlatformD
     lot, unknown product, site or ward, a future date, malformed fields, a session that does
     not match, a `client_uuid` reused for other content). A missing earlier dose, a dose
     before the minimum interval or a dose number already recorded are answered as `warnings`
-    on the 201, and each opens a worklist item in the person's commune."""
+    on the 201 and reach the person's commune on the dose's one worklist item (an unverified
+    dose's item carries them; a verified dose gets a `dose_check` item)."""
     require_roles(actor, *_WRITERS)
     result = await platform.record_dose(actor, body.to_submission())
     if result.error is not None:

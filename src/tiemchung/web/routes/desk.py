@@ -14,10 +14,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from tiemchung.certificates.service import may_certify
 from tiemchung.core import Platform
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.registry.verify import Verification, VerifyRecord, verify
+from tiemchung.registry.verify import VERIFIED, Verification, VerifyRecord, verify
+from tiemchung.vaccines import min_interval_before
 from tiemchung.web import desk, pages
 from tiemchung.web.guard import Csrf, WebActor, platform_of, require_role
 from tiemchung.web.printing import certificate_pdf
@@ -47,11 +49,14 @@ def _context(platform: Platform, actor: Actor, today: date) -> dict[str, Any]:
 
 
 def _interval_of(platform: Platform) -> Any:
-    """Minimum days after a dose of a product before the next (the catalog's, cached)."""
+    """Minimum days after a dose of a product before dose N (the catalog's, cached; the
+    booster interval past the primary series, as the dose path counts it)."""
 
-    def interval_of(code: str) -> int:
+    def interval_of(code: str, dose_number: int) -> int:
         product = platform.catalog.product(code)
-        return product.min_interval_days if product is not None else 0
+        if product is None:
+            return 0
+        return min_interval_before(dose_number, product.primary_doses, product.min_interval_days)
 
     return interval_of
 
@@ -91,7 +96,14 @@ async def check_in(
     def run() -> tuple[Verification, dict[str, Any]]:
         with platform.sessions() as session:
             v = verify(session, actor, record, audit=False)
-        return v, _context(platform, actor, today)
+            # a reprint only where the certificate rule allows it (a dose given at this site)
+            reprint = bool(
+                v.status == VERIFIED
+                and v.person
+                and v.doses
+                and may_certify(session, actor, v.person["person_id"])
+            )
+        return v, _context(platform, actor, today) | {"may_reprint": reprint}
 
     try:
         v, ctx = await run_in_threadpool(run)
