@@ -115,13 +115,28 @@ def test_exports_are_named_after_the_filter(dash: tuple[Web, Scenario]) -> None:
     r = web.client.get(m.group(1).replace("&amp;", "&"))
     assert r.status_code == 200
     assert r.headers["content-disposition"] == (
+        # coverage is cumulative as of the end date: the start date is not in its name
         f'attachment; filename="coverage_tinh-{PROVINCE_A}_xa-{w.wards["a1"]}_tuoi-65-plus'
-        '_tu-2021-09-01_den-2021-12-31.xlsx"'
+        '_den-2021-12-31.xlsx"'
     )
-    # a province user's file says the province even when the filter did not
-    r = web.client.get("/dashboard/export/backlog.csv?age_group=18-49")
+    m = re.search(r'href="(/dashboard/export/doses_per_day\.csv[^"]*)"', html)
+    assert m, "no export link"
+    r = web.client.get(m.group(1).replace("&amp;", "&"))
     assert r.headers["content-disposition"] == (
-        f'attachment; filename="backlog_tinh-{PROVINCE_A}_tuoi-18-49.csv"'
+        f'attachment; filename="doses_per_day_tinh-{PROVINCE_A}_xa-{w.wards["a1"]}_tuoi-65-plus'
+        '_tu-2021-09-01_den-2021-12-31.csv"'
+    )
+    # a province user's file says the province even when the filter did not; the backlog
+    # takes neither age nor dates, so its name claims neither
+    q = "age_group=18-49&date_from=01/09/2021&date_to=31/12/2021"
+    r = web.client.get(f"/dashboard/export/backlog.csv?{q}")
+    assert r.headers["content-disposition"] == (
+        f'attachment; filename="backlog_tinh-{PROVINCE_A}.csv"'
+    )
+    r = web.client.get(f"/dashboard/export/recorded_vs_reported.csv?{q}")
+    assert r.headers["content-disposition"] == (
+        f'attachment; filename="recorded_vs_reported_tinh-{PROVINCE_A}'
+        '_tu-2021-09-01_den-2021-12-31.csv"'
     )
 
 

@@ -551,6 +551,31 @@ TABLES = (
 )
 
 
+#: The filters each table applies besides the area (see the module's docstring). An export's
+#: name says these and no others, so a file never claims an age or a period it did not use.
+APPLIED: dict[str, frozenset[str]] = {
+    "coverage": frozenset({"age_group", "date_to"}),  # cumulative as of the end date
+    "coverage_by_age": frozenset({"date_to"}),  # one row per age group
+    "doses_per_day": frozenset({"age_group", "date_from", "date_to"}),
+    "recorded_vs_reported": frozenset({"date_from", "date_to"}),  # tallies carry no age
+    "recorded_vs_reported_by_day": frozenset({"date_from", "date_to"}),
+    "recorded_vs_reported_by_site": frozenset({"date_from", "date_to"}),
+    "quality": frozenset(),  # the snapshot's records, whatever their day or age
+    "backlog": frozenset(),  # the review items as they stand
+}
+
+
+def applied(name: str, f: Filters) -> Filters:
+    """``f`` with only the filters table ``name`` applies (the area always applies)."""
+    keep = APPLIED.get(name, frozenset())
+    return replace(
+        f,
+        age_group=f.age_group if "age_group" in keep else None,
+        date_from=f.date_from if "date_from" in keep else None,
+        date_to=f.date_to if "date_to" in keep else None,
+    )
+
+
 def table(
     con: duckdb.DuckDBPyConnection,
     name: str,
