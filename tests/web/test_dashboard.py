@@ -189,3 +189,35 @@ def test_first_figures_being_built_say_so_and_reload(
     wait_refreshed(stats_for(platform))
     r = web.page("/dashboard")
     assert r.status_code == 200 and "<svg" in r.text
+
+
+def _label(html: str, key: str) -> str:
+    m = re.search(rf'id="kpi-{key}"[^>]*>\s*<span class="label">(.*?)</span>', html, re.S)
+    assert m, key
+    return m.group(1)
+
+
+def _headers(html: str, table: str) -> list[str]:
+    m = re.search(rf'<table class="data" data-table="{table}">.*?<thead>(.*?)</thead>', html, re.S)
+    assert m, table
+    return [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", m[1])]
+
+
+def test_cards_and_headers_say_residence_or_site_location(dash: tuple[Web, Scenario]) -> None:
+    """With a ward chosen, "Số mũi tiêm" counts the ward's residents' doses and "Đã nhập /
+    báo cáo" the doses given at the ward's sites (the district centre's included): two
+    different areas, so each card and its table's header say which, in both languages."""
+    web, _sc = dash
+    web.sign_in("prov_a")
+    ward = world().wards["a1"]
+    for lang, residence, site in (
+        ("vi", "theo nơi cư trú", "theo nơi đặt điểm tiêm"),
+        ("en", "by residence", "by site location"),
+    ):
+        html = web.page(f"/dashboard?ward={ward}&lang={lang}").text
+        assert residence in _label(html, "doses") and site not in _label(html, "doses")
+        assert site in _label(html, "rvr") and residence not in _label(html, "rvr")
+        daily = " ".join(_headers(html, "doses_per_(?:day|month)"))  # long spans: per month
+        assert residence in daily.lower() and site not in daily
+        rvr = " ".join(_headers(html, "recorded_vs_reported"))
+        assert site in rvr and residence not in rvr
