@@ -491,10 +491,12 @@ def quality(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Table:
         _area_columns(level) + _QUALITY,
         rows,
         "Sai thông tin theo trường: mũi đã xác minh có trường được sửa, và mũi đang "
-        "chờ rà soát có trường khác sổ dân cư; một bản ghi có thể sai nhiều trường.",
+        "chờ rà soát có trường khác sổ dân cư; một bản ghi có thể sai nhiều trường. Mũi đang "
+        "chờ rà soát được tính ở xã có danh sách rà soát chứa mục đó, như bảng tồn đọng.",
         "Wrong information by field: verified doses with a corrected field, and doses "
         "awaiting review with a field differing from the register; a record may have "
-        "several wrong fields.",
+        "several wrong fields. A dose awaiting review counts in the ward whose worklist "
+        "holds its item, as in the backlog.",
     )
 
 
