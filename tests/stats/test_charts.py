@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from tiemchung.stats import charts
 from tiemchung.stats.export import filename
 from tiemchung.stats.numbers import fmt, fmt_int, fmt_pct
-from tiemchung.stats.queries import Filters
+from tiemchung.stats.queries import TABLES, Filters
 from tiemchung.stats.summary import per_month
 from tiemchung.stats.tables import Column, Table
 
@@ -95,11 +95,36 @@ def test_per_month_table_sums_days_and_links_to_them() -> None:
 def test_export_names_say_the_filter() -> None:
     assert filename("quality", Filters(), "csv") == "quality_toan-quoc.csv"
     f = Filters("40", "16941", "65+", date(2021, 9, 1), date(2021, 12, 31))
-    assert filename("coverage", f, "xlsx") == (
-        "coverage_tinh-40_xa-16941_tuoi-65-plus_tu-2021-09-01_den-2021-12-31.xlsx"
+    assert filename("doses_per_day", f, "xlsx") == (
+        "doses_per_day_tinh-40_xa-16941_tuoi-65-plus_tu-2021-09-01_den-2021-12-31.xlsx"
     )
-    assert filename("backlog", Filters("40", age_group="unknown"), "csv") == (
-        "backlog_tinh-40_tuoi-khong-ro.csv"
+    assert filename("doses_per_day", Filters("40", age_group="unknown"), "csv") == (
+        "doses_per_day_tinh-40_tuoi-khong-ro.csv"
     )
     odd = filename("x", Filters('4"0\r\n'), "csv")  # never a header injection
     assert re.fullmatch(r"[A-Za-z0-9_.-]+", odd)
+
+
+def test_export_names_list_only_the_filters_the_table_applied() -> None:
+    """The dashboard's backlog export was named ``…_tuoi-18-49_tu-…_den-….csv`` while it held
+    every open item of every age: each table's name says only what that table filtered by."""
+    f = Filters("40", "16941", "18-49", date(2021, 9, 1), date(2021, 12, 31))
+    area = "tinh-40_xa-16941"
+    expected = {
+        "coverage": f"coverage_{area}_tuoi-18-49_den-2021-12-31.csv",  # as of the end date
+        "coverage_by_age": f"coverage_by_age_{area}_den-2021-12-31.csv",
+        "doses_per_day": f"doses_per_day_{area}_tuoi-18-49_tu-2021-09-01_den-2021-12-31.csv",
+        "recorded_vs_reported": f"recorded_vs_reported_{area}_tu-2021-09-01_den-2021-12-31.csv",
+        "recorded_vs_reported_by_day": (
+            f"recorded_vs_reported_by_day_{area}_tu-2021-09-01_den-2021-12-31.csv"
+        ),
+        "recorded_vs_reported_by_site": (
+            f"recorded_vs_reported_by_site_{area}_tu-2021-09-01_den-2021-12-31.csv"
+        ),
+        "quality": f"quality_{area}.csv",
+        "backlog": f"backlog_{area}.csv",
+    }
+    assert set(expected) == set(TABLES)
+    for name, want in expected.items():
+        assert filename(name, f, "csv") == want, name
+    assert filename("backlog", Filters("40", age_group="unknown"), "csv") == "backlog_tinh-40.csv"

@@ -76,6 +76,16 @@ def test_exports_parse_back(api_sc: tuple[Api, Scenario]) -> None:
     assert r.headers["content-disposition"] == (  # named after the filter as applied
         f'attachment; filename="recorded_vs_reported_by_day_tinh-{PROVINCE_B}.xlsx"'
     )
+    # the age group is no filter of the tallies, nor the dates of the backlog: not in the name
+    params = {"format": "csv", "age_group": "18-49", "date_from": "2021-09-01"}
+    r2 = api.get("/stats/backlog", "prov_b", params=params)
+    assert r2.headers["content-disposition"] == (
+        f'attachment; filename="backlog_tinh-{PROVINCE_B}.csv"'
+    )
+    r2 = api.get("/stats/recorded_vs_reported", "prov_b", params=params)
+    assert r2.headers["content-disposition"] == (
+        f'attachment; filename="recorded_vs_reported_tinh-{PROVINCE_B}_tu-2021-09-01.csv"'
+    )
     ws = load_workbook(io.BytesIO(r.content)).active
     values = list(ws.iter_rows(values_only=True))
     assert values[0][0] == "Ngày / Day"

@@ -79,26 +79,55 @@ def test_every_miss_gets_the_same_answer(web: Web) -> None:
     assert 'value="13/04/1985"' in unknown.text  # what was typed is kept
 
 
-def test_lookup_is_throttled_per_id_and_per_client(web: Web, platform: Platform) -> None:
+def from_source(web: Web, host: str) -> Web:
+    """Another browser, at another client address, on the same server."""
+    return Web(type(web.client)(web.client.app, base_url="http://testserver", client=(host, 4711)))
+
+
+def test_lookup_is_throttled_per_id_and_source_with_a_warning(web: Web) -> None:
+    """Misses slow down the one who makes them: free at first, a warning from the 3rd, then
+    a wait that doubles; the count is per ID number and source."""
+    misses = []
     for day in range(1, 6):
         r = look_up(web, {"national_id": AN["national_id"], "dob": f"{day:02d}/01/1985"})
         assert r.status_code == 404
-    blocked = look_up(web, AN)  # the right date now waits too: the ID's hour is used up
-    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 3000
+        misses.append(r.text)
+    assert "lần thử" not in misses[0] and "lần thử" not in misses[1]
+    assert "Còn 2 lần thử" in misses[2] and "Còn 1 lần thử" in misses[3]
+    assert "hãy chờ 30 giây" in misses[4]  # the wait starts after the 5th miss
+    blocked = look_up(web, AN)  # from this source, the number now waits
+    assert blocked.status_code == 429 and 0 < int(blocked.headers["Retry-After"]) <= 30
     assert "quá nhiều lần" in blocked.text and "tc_lookup" not in blocked.headers.get(
         "set-cookie", ""
     )
-    assert look_up(web, BINH).status_code == 303  # another ID from this client still may
-    # 20 attempts from one client in all: 6 made, 14 more over other IDs, then refused
-    for n in range(14):
-        assert (
-            look_up(web, {"national_id": f"0010850000{n:02d}", "dob": "01/01/1985"}).status_code
-            == 404
-        )
+    assert look_up(web, BINH).status_code == 303  # another ID from this source still may
+
+
+def test_others_failures_never_block_a_citizens_own_lookup(web: Web) -> None:
+    """Anyone could block a citizen's look-up for an hour by typing her ID number with wrong
+    dates five times; now their misses slow down only them."""
+    stranger = from_source(web, "203.0.113.9")
+    for day in range(1, 9):
+        r = look_up(stranger, {"national_id": AN["national_id"], "dob": f"{day:02d}/01/1985"})
+        assert r.status_code in (404, 429)
+    assert look_up(stranger, AN).status_code == 429  # the stranger waits
+    # the citizen, from her own source: a wrong date first, then the right one, works
+    assert look_up(web, {"national_id": AN["national_id"], "dob": "13/04/1985"}).status_code == 404
+    assert look_up(web, AN).status_code == 303
+
+
+def test_successful_lookups_do_not_count(web: Web) -> None:
+    for _ in range(8):
+        assert look_up(web, AN).status_code == 303
+
+
+def test_one_source_trying_many_numbers_is_braked(web: Web) -> None:
+    """20 misses from one source over any numbers, then that source waits (others do not)."""
+    for n in range(20):
+        r = look_up(web, {"national_id": f"0010850000{n:02d}", "dob": "01/01/1985"})
+        assert r.status_code == 404, n
     assert look_up(web, {"national_id": "001085000099", "dob": "01/01/1985"}).status_code == 429
-    # an ID counts across clients: the same number from elsewhere is refused too
-    other = Web(type(web.client)(web.client.app, base_url="http://testserver"))
-    assert look_up(other, AN).status_code == 429
+    assert look_up(from_source(web, "198.51.100.7"), AN).status_code == 303
 
 
 def test_bad_input_says_what_to_type(web: Web) -> None:

@@ -115,13 +115,28 @@ def test_exports_are_named_after_the_filter(dash: tuple[Web, Scenario]) -> None:
     r = web.client.get(m.group(1).replace("&amp;", "&"))
     assert r.status_code == 200
     assert r.headers["content-disposition"] == (
+        # coverage is cumulative as of the end date: the start date is not in its name
         f'attachment; filename="coverage_tinh-{PROVINCE_A}_xa-{w.wards["a1"]}_tuoi-65-plus'
-        '_tu-2021-09-01_den-2021-12-31.xlsx"'
+        '_den-2021-12-31.xlsx"'
     )
-    # a province user's file says the province even when the filter did not
-    r = web.client.get("/dashboard/export/backlog.csv?age_group=18-49")
+    m = re.search(r'href="(/dashboard/export/doses_per_day\.csv[^"]*)"', html)
+    assert m, "no export link"
+    r = web.client.get(m.group(1).replace("&amp;", "&"))
     assert r.headers["content-disposition"] == (
-        f'attachment; filename="backlog_tinh-{PROVINCE_A}_tuoi-18-49.csv"'
+        f'attachment; filename="doses_per_day_tinh-{PROVINCE_A}_xa-{w.wards["a1"]}_tuoi-65-plus'
+        '_tu-2021-09-01_den-2021-12-31.csv"'
+    )
+    # a province user's file says the province even when the filter did not; the backlog
+    # takes neither age nor dates, so its name claims neither
+    q = "age_group=18-49&date_from=01/09/2021&date_to=31/12/2021"
+    r = web.client.get(f"/dashboard/export/backlog.csv?{q}")
+    assert r.headers["content-disposition"] == (
+        f'attachment; filename="backlog_tinh-{PROVINCE_A}.csv"'
+    )
+    r = web.client.get(f"/dashboard/export/recorded_vs_reported.csv?{q}")
+    assert r.headers["content-disposition"] == (
+        f'attachment; filename="recorded_vs_reported_tinh-{PROVINCE_A}'
+        '_tu-2021-09-01_den-2021-12-31.csv"'
     )
 
 
@@ -174,3 +189,35 @@ def test_first_figures_being_built_say_so_and_reload(
     wait_refreshed(stats_for(platform))
     r = web.page("/dashboard")
     assert r.status_code == 200 and "<svg" in r.text
+
+
+def _label(html: str, key: str) -> str:
+    m = re.search(rf'id="kpi-{key}"[^>]*>\s*<span class="label">(.*?)</span>', html, re.S)
+    assert m, key
+    return m.group(1)
+
+
+def _headers(html: str, table: str) -> list[str]:
+    m = re.search(rf'<table class="data" data-table="{table}">.*?<thead>(.*?)</thead>', html, re.S)
+    assert m, table
+    return [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", m[1])]
+
+
+def test_cards_and_headers_say_residence_or_site_location(dash: tuple[Web, Scenario]) -> None:
+    """With a ward chosen, "Số mũi tiêm" counts the ward's residents' doses and "Đã nhập /
+    báo cáo" the doses given at the ward's sites (the district centre's included): two
+    different areas, so each card and its table's header say which, in both languages."""
+    web, _sc = dash
+    web.sign_in("prov_a")
+    ward = world().wards["a1"]
+    for lang, residence, site in (
+        ("vi", "theo nơi cư trú", "theo nơi đặt điểm tiêm"),
+        ("en", "by residence", "by site location"),
+    ):
+        html = web.page(f"/dashboard?ward={ward}&lang={lang}").text
+        assert residence in _label(html, "doses") and site not in _label(html, "doses")
+        assert site in _label(html, "rvr") and residence not in _label(html, "rvr")
+        daily = " ".join(_headers(html, "doses_per_(?:day|month)"))  # long spans: per month
+        assert residence in daily.lower() and site not in daily
+        rvr = " ".join(_headers(html, "recorded_vs_reported"))
+        assert site in rvr and residence not in rvr

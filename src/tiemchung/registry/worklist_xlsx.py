@@ -98,14 +98,18 @@ GUIDE = [
 ]
 
 
-def _all_open(session: Session, actor: Actor, ward_code: str | None) -> list[dict[str, Any]]:
+def _all_open(
+    session: Session, actor: Actor, ward_code: str | None, kind: str | None = None
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     offset = 0
     while True:
-        page = wl.list_items(
+        page = wl.list_items(  # checks every filter first: a bad one is a 422 naming it
             session,
             actor,
-            wl.WorklistQuery(ward_code=ward_code, status=wl.OPEN, limit=wl.MAX_PAGE, offset=offset),
+            wl.WorklistQuery(
+                ward_code=ward_code, status=wl.OPEN, kind=kind, limit=wl.MAX_PAGE, offset=offset
+            ),
         )
         out.extend(page.items)
         offset += len(page.items)
@@ -141,12 +145,29 @@ def _shown(key: str, value: Any) -> tuple[Any, str | None]:
 
 
 def export_workbook(
-    session: Session, actor: Actor, ward_code: str | None, tz: str = DEFAULT_ZONE
+    session: Session,
+    actor: Actor,
+    ward_code: str | None,
+    tz: str = DEFAULT_ZONE,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
 ) -> tuple[bytes, list[int]]:
-    """The caller's open items of ``ward_code`` as an .xlsx, and the ids exported (for the
-    caller's read audit). Times are written as text in the zone ``tz`` (``Settings.timezone``):
-    a spreadsheet cell has no time zone, so a UTC value would be read as local time."""
-    summaries = _all_open(session, actor, ward_code)
+    """The caller's open items of ``ward_code`` (and ``kind``) as an .xlsx, and the ids
+    exported (for the caller's read audit). Times are written as text in the zone ``tz``
+    (``Settings.timezone``): a spreadsheet cell has no time zone, so a UTC value would be read
+    as local time.
+
+    The sheet is for deciding offline, so it holds open items only: a ``status`` other than
+    ``open`` is refused (422 naming it), never silently ignored, and so is an unknown kind."""
+    if status not in (None, "", wl.OPEN):
+        raise rule_error(
+            "status",
+            "invalid_choice",
+            f"Tệp Excel chỉ gồm các mục đang mở (status=open), không nhận status={status!r}",
+            f"the spreadsheet holds open items only (status=open), not status={status!r}",
+        )
+    summaries = _all_open(session, actor, ward_code, kind or None)
     wb = Workbook()
     ws = wb.active
     assert ws is not None

@@ -17,7 +17,7 @@ tables small enough to answer any dashboard query in milliseconds, keyed by area
              above (no day, no ward or no birth year) so each view scans the smallest table
              that answers it
 ``quality``  dose records per area of the dose in the source reports' categories, with the
-             wrong fields
+             wrong fields; a dose waiting in a worklist counts in that worklist's ward
 ``backlog``  review items per ward, kind and status
 ``places``   province and ward names (2021 units)
 """
@@ -84,6 +84,8 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Create the aggregate tables from the ``raw_*`` views; returns their row counts."""
     ident = "', '".join([*FIELD_CATEGORY, *OTHER_FIELDS])
     other_corr = "', '".join(OTHER_FIELDS)
+    # not verified, not a double entry, and an open review item routed to a ward
+    waiting = "coalesce(d.status, '') NOT IN ('verified', 'duplicate') AND ri.item_ward IS NOT NULL"
     statements = [
         f"""CREATE OR REPLACE TABLE reg AS
         SELECT province_code AS province, ward_code AS ward, {_year("dob")} AS birth_year,
@@ -186,10 +188,17 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         ri AS (
             SELECT dose_id, bool_or(kind = 'not_found') AS nf,
                    bool_or(kind IN ('review', 'ticket')) AS rv,
-                   string_agg(mismatches, ';') AS mism
+                   string_agg(mismatches, ';') AS mism,
+                   min(ward_code) AS item_ward,
+                   arg_min(province_code, ward_code) AS item_province
             FROM raw_review_items WHERE status = 'open' GROUP BY dose_id),
         cat AS (
-            SELECT d.area_province_code AS province, d.area_ward_code AS ward,
+            -- a dose still waiting in a worklist counts in the ward of that worklist (the
+            -- item goes to its best candidate's commune, not the ward on the form or the
+            -- site's), so the table's "awaiting review" ward is the one that holds the item
+            SELECT CASE WHEN {waiting} THEN ri.item_province ELSE d.area_province_code END
+                       AS province,
+                   CASE WHEN {waiting} THEN ri.item_ward ELSE d.area_ward_code END AS ward,
                    CASE WHEN d.status = 'duplicate' THEN 'duplicate'
                         WHEN d.status = 'verified' AND c.dose_id IS NOT NULL
                             THEN 'verified_wrong'

@@ -11,7 +11,7 @@ import csv
 import io
 import re
 
-from tiemchung.stats.queries import Filters
+from tiemchung.stats.queries import Filters, applied
 from tiemchung.stats.tables import Table
 
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -19,10 +19,14 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def filename(name: str, f: Filters, ext: str) -> str:
-    """The download's file name, after the table and the filter it was made with, so two
-    exports of the same table for different wards, ages or dates do not overwrite each other:
-    ``coverage_tinh-40_xa-16941_tuoi-18-49_tu-2021-09-01_den-2021-12-31.csv``; ``toan-quoc``
-    (the whole country) when no area was chosen. ASCII only (a ``Content-Disposition`` header)."""
+    """The download's file name, after the table and the filters *that table applied*
+    (:data:`.queries.APPLIED`), so two exports of the same table for different wards, ages or
+    dates do not overwrite each other, and no file claims a filter it ignored (the backlog
+    has no age, coverage is as of the end date):
+    ``doses_per_day_tinh-40_xa-16941_tuoi-18-49_tu-2021-09-01_den-2021-12-31.csv``;
+    ``toan-quoc`` (the whole country) when no area was chosen. ASCII only (a
+    ``Content-Disposition`` header)."""
+    f = applied(name, f)
     parts = [name]
     if f.province:
         parts.append(f"tinh-{f.province}")

@@ -298,7 +298,7 @@ def doses_per_day(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters, toda
         Column("dose2", "Mũi 2", "Dose 2"),
         Column("dose3", "Mũi 3", "Dose 3"),
         Column("dose4", "Mũi 4 trở lên", "Dose 4+"),
-        Column("total", "Tổng", "Total"),
+        Column("total", "Tổng (theo nơi cư trú)", "Total (by residence)"),
     ]
     return Table(
         "doses_per_day",
@@ -306,14 +306,22 @@ def doses_per_day(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters, toda
         "Doses per day",
         cols,
         rows,
-        "Mọi bản ghi mũi tiêm trừ bản ghi trùng, theo địa bàn của mũi tiêm.",
-        "Every dose record except double entries, in the area of the dose.",
+        "Mọi bản ghi mũi tiêm trừ bản ghi trùng, tính theo nơi cư trú của người được tiêm "
+        "(mũi chưa xác minh: xã ghi trên phiếu, nếu không có thì xã của điểm tiêm), "
+        "dù tiêm ở điểm tiêm nào.",
+        "Every dose record except double entries, counted by where the vaccinated person "
+        "lives (an unverified dose: the ward on its form, else the site's ward), wherever "
+        "the dose was given.",
     )
 
 
 # -- recorded vs reported -----------------------------------------------------------------------
 _RVR = [
-    Column("recorded", "Đã nhập phần mềm", "Recorded on the platform"),
+    Column(
+        "recorded",
+        "Đã nhập phần mềm (theo nơi đặt điểm tiêm)",
+        "Recorded on the platform (by site location)",
+    ),
     Column("reported", "Báo cáo của điểm tiêm", "Reported by the site"),
     Column("gap", "Chênh lệch (báo cáo − nhập)", "Gap (reported − recorded)"),
     Column("recorded_pct", "% đã nhập", "% recorded", "pct"),
@@ -321,10 +329,12 @@ _RVR = [
 _RVR_NOTE = (
     "Như các báo cáo nguồn tính tỷ lệ mũi tiêm đã cập nhật lên phần mềm: số mũi đã nhập (trừ "
     "bản ghi trùng) của điểm tiêm, ngày và vắc xin có báo cáo, so với số báo cáo. Mũi đã nhập "
-    "mà điểm tiêm không báo cáo được tính riêng.",
+    "mà điểm tiêm không báo cáo được tính riêng. Tính theo nơi đặt điểm tiêm: mọi mũi tiêm "
+    "tại các điểm tiêm trong địa bàn, kể cả cho người cư trú nơi khác.",
     "As the source reports counted the share of doses entered on the software: doses recorded "
     "(double entries excluded) for the site, day and product a tally covers, over the tally. "
-    "Doses recorded where no tally was sent are counted apart.",
+    "Doses recorded where no tally was sent are counted apart. Counted by site location: "
+    "every dose given at the sites in the area, including to people living elsewhere.",
 )
 
 
@@ -481,10 +491,12 @@ def quality(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Table:
         _area_columns(level) + _QUALITY,
         rows,
         "Sai thông tin theo trường: mũi đã xác minh có trường được sửa, và mũi đang "
-        "chờ rà soát có trường khác sổ dân cư; một bản ghi có thể sai nhiều trường.",
+        "chờ rà soát có trường khác sổ dân cư; một bản ghi có thể sai nhiều trường. Mũi đang "
+        "chờ rà soát được tính ở xã có danh sách rà soát chứa mục đó, như bảng tồn đọng.",
         "Wrong information by field: verified doses with a corrected field, and doses "
         "awaiting review with a field differing from the register; a record may have "
-        "several wrong fields.",
+        "several wrong fields. A dose awaiting review counts in the ward whose worklist "
+        "holds its item, as in the backlog.",
     )
 
 
@@ -549,6 +561,31 @@ TABLES = (
     "quality",
     "backlog",
 )
+
+
+#: The filters each table applies besides the area (see the module's docstring). An export's
+#: name says these and no others, so a file never claims an age or a period it did not use.
+APPLIED: dict[str, frozenset[str]] = {
+    "coverage": frozenset({"age_group", "date_to"}),  # cumulative as of the end date
+    "coverage_by_age": frozenset({"date_to"}),  # one row per age group
+    "doses_per_day": frozenset({"age_group", "date_from", "date_to"}),
+    "recorded_vs_reported": frozenset({"date_from", "date_to"}),  # tallies carry no age
+    "recorded_vs_reported_by_day": frozenset({"date_from", "date_to"}),
+    "recorded_vs_reported_by_site": frozenset({"date_from", "date_to"}),
+    "quality": frozenset(),  # the snapshot's records, whatever their day or age
+    "backlog": frozenset(),  # the review items as they stand
+}
+
+
+def applied(name: str, f: Filters) -> Filters:
+    """``f`` with only the filters table ``name`` applies (the area always applies)."""
+    keep = APPLIED.get(name, frozenset())
+    return replace(
+        f,
+        age_group=f.age_group if "age_group" in keep else None,
+        date_from=f.date_from if "date_from" in keep else None,
+        date_to=f.date_to if "date_to" in keep else None,
+    )
 
 
 def table(

@@ -80,11 +80,21 @@ def cards(t: dict[str, Table], f: Filters) -> list[Card]:
             *as_of,
         ),
         Card("booster", "Mũi nhắc lại", "Booster", booster, pct(booster, registered), None, *as_of),
-        Card("doses", "Số mũi tiêm", "Doses recorded", doses, None, None, *period),
+        # Two ways to place a dose in an area, said on each card (a ward's residents may be
+        # vaccinated at the district centre; its sites vaccinate people from elsewhere):
+        Card(
+            "doses",
+            "Số mũi tiêm (theo nơi cư trú của người được tiêm)",
+            "Doses (by residence of the person vaccinated)",
+            doses,
+            None,
+            None,
+            *period,
+        ),
         Card(
             "rvr",
-            "Đã nhập / báo cáo",
-            "Recorded / reported",
+            "Đã nhập / báo cáo (theo nơi đặt điểm tiêm)",
+            "Recorded / reported (by site location)",
             rvr["recorded"],
             rvr["recorded_pct"],
             rvr["reported"],

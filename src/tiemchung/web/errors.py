@@ -7,6 +7,11 @@ handlers: a request under ``/api/`` still gets the problem document unchanged; a
 (the pages, ``/static``, an unknown URL) gets a page in the visitor's language (Vietnamese
 unless ``?lang=en`` or the language cookie says otherwise) that says what went wrong and how
 to go back. Both answer with the same status code.
+
+An unexpected exception (a server bug) is answered by :class:`Unexpected`, not by Starlette's
+outermost middleware: that one answers and then raises the exception again for the server to
+log, and uvicorn, seeing an exception after the answer started, closes the connection — the
+browser's next request on that keep-alive connection failed with "connection reset by peer".
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import WebSocketRequestValidationError
 from fastapi.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tiemchung.registry.errors import ServiceError
 from tiemchung.web import i18n, pages
@@ -71,6 +77,38 @@ def _details(request: Request, exc: Exception) -> list[str]:
     return []
 
 
+class Unexpected:
+    """Answer an exception no handler took with the app's ``Exception`` handler (the error
+    page, or problem+json under ``/api/``; both log it) and do not raise it again, so the
+    server keeps the connection open. Once an answer has started it can no longer be
+    replaced: the exception goes on to the server, which must close the connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            handler: Handler | None = scope["app"].exception_handlers.get(Exception)
+            if started or handler is None:
+                raise
+            answer = handler(Request(scope, receive), exc)
+            response = answer if isinstance(answer, Response) else await answer
+            await response(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Wrap the API's error handlers (installed before the pages) for browser routes."""
 
@@ -101,3 +139,4 @@ def install(app: FastAPI) -> None:
     for kind in list(app.exception_handlers):
         if kind is not WebSocketRequestValidationError:  # no websocket routes: not a page
             wrap(kind)
+    app.add_middleware(Unexpected)  # the outermost of the app's own: sees every exception

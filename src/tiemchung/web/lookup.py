@@ -2,9 +2,15 @@
 
 No account is needed, so three things keep it from becoming an enumeration oracle:
 
-* **Throttle**, the sign-in's :class:`~tiemchung.web.throttle.Throttle` reused: every attempt
-  counts (not only failures, since a hit is as informative as a miss), at most 5 per ID number
-  and 20 per client address in an hour, per server process.
+* **Throttle**, the sign-in's own :class:`~tiemchung.web.throttle.SignInThrottle` (one
+  implementation for both doors that take a secret), the ID number in the user name's place:
+  failures are counted per ID number *and* source (client address), so nobody elsewhere can
+  block a citizen's own look-up by typing her number with wrong dates (a count per ID number
+  alone let anyone do that for an hour); 5 failures are free, a warning from the 3rd says how
+  many are left, then each failure doubles the wait (30 s … at most an hour). A second count
+  per source alone (20 free) brakes one machine trying many numbers. A success is no
+  failure: it clears that number's count from that source and costs nothing. Per server
+  process, forgotten an hour after the last failure.
 * **One answer for every miss**: an unknown ID and a known ID with the wrong date of birth
   get the same page, status and words.
 * **A capability, not a session**: a hit sets a short-lived signed cookie (HS256 with the
@@ -27,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from tiemchung.registry.models import Person
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.web.throttle import Throttle
+from tiemchung.web.throttle import SignInThrottle
 
 COOKIE = "tc_lookup"
 AUDIENCE = "tiemchung-lookup"
@@ -35,27 +41,16 @@ TTL = timedelta(minutes=15)
 ALGORITHM = "HS256"
 
 
-class LookupThrottle:
-    """Attempts per ID number (5 an hour) and per client address (20 an hour)."""
+def new_throttle() -> SignInThrottle:
+    """The look-up's brake: the sign-in's, with the look-up's limits (5 failures per ID
+    number and source, 20 per source, forgotten an hour after the last failure)."""
+    return SignInThrottle(free=5, per_client=20, forget=3600.0, client_forget=3600.0)
 
-    def __init__(self, per_id: int = 5, per_client: int = 20, window: float = 3600.0) -> None:
-        self.ids = Throttle(per_id, window)
-        self.clients = Throttle(per_client, window)
 
-    @staticmethod
-    def _id_key(national_id: str) -> str:
-        # The counter keys are digests, so the process's memory holds no list of typed IDs.
-        return hashlib.sha256(national_id.encode()).hexdigest()
-
-    def attempt(self, national_id: str, client: str) -> int:
-        """0 and the attempt counted, or the seconds to wait (the attempt not counted)."""
-        key = self._id_key(national_id)
-        wait = max(self.ids.wait_seconds(key), self.clients.wait_seconds(client))
-        if wait:
-            return wait
-        self.ids.failed(key)
-        self.clients.failed(client)
-        return 0
+def id_key(national_id: str) -> str:
+    """The throttle's key for an ID number: a digest, so the process's memory holds no list
+    of typed ID numbers."""
+    return hashlib.sha256(national_id.encode()).hexdigest()
 
 
 def clean_typed_id(text: str) -> str:

@@ -1,17 +1,19 @@
-"""Brakes on guessing: failed sign-ins slow down, and the citizen look-up is rationed.
+"""Brakes on guessing: failed sign-ins and failed citizen look-ups slow down.
 
-:class:`SignInThrottle` is the one implementation behind both doors that take a password —
+:class:`SignInThrottle` is the one implementation behind every door that takes a secret —
 the sign-in page and the API's token endpoint share one instance per server process, so a
-failure at either door counts at both. It never *locks* an account: a fixed lock per user name
-let anyone lock any nurse out by typing her name five times. Instead failures are counted per
+failure at either door counts at both; the public look-up has its own instance, keyed by the
+ID number where sign-in has the user name (:func:`tiemchung.web.lookup.new_throttle`).
+
+It never *locks* an account: a fixed lock per user name let anyone lock any nurse out by
+typing her name five times. Instead failures are counted per
 user name **and** source (client address): a guesser elsewhere slows down only their own
 attempts, never the nurse's at her desk. The first failures are free, a warning says how many
 are left from the third on, and then each further failure doubles the wait before the next
 attempt. A second counter per source alone (any user names) brakes one machine trying many
 accounts; it too slows down only that source.
 
-:class:`Throttle` (a fixed window) rations the citizen look-up, where every attempt counts.
-Both count in memory per server process: a restart forgets, which is acceptable for a brake
+It counts in memory per server process: a restart forgets, which is acceptable for a brake
 (every failure is also in the audit log).
 """
 
@@ -20,45 +22,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-
-
-class Throttle:
-    """At most ``limit`` failures per key within ``window`` seconds."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit = limit
-        self.window = window
-        self._fails: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._fails.setdefault(key, deque())
-        while q and now - q[0] >= self.window:
-            q.popleft()
-        return q
-
-    def wait_seconds(self, key: str, now: float | None = None) -> int:
-        """0 when ``key`` may try now, else how many seconds until it may."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            q = self._recent(key, now)
-            if len(q) < self.limit:
-                return 0
-            return max(1, math.ceil(q[0] + self.window - now))
-
-    def failed(self, key: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            self._recent(key, now).append(now)
-            if len(self._fails) > 100_000:  # bound memory under a spray of user names
-                self._fails = {k: v for k, v in self._fails.items() if v}
-
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._fails.pop(key, None)
 
 
 @dataclass(frozen=True)

@@ -76,17 +76,26 @@ async def list_worklist(
 
 @router.get("/worklist.xlsx", responses={200: {"content": {XLSX: {}}}, **_ERRORS})
 async def export_worklist(
-    actor: CurrentActor, platform: PlatformDep, ward_code: str | None = None
+    actor: CurrentActor,
+    platform: PlatformDep,
+    ward_code: str | None = None,
+    kind: str | None = None,
+    status: Annotated[
+        str | None, Query(description="only `open`: the sheet holds the open items")
+    ] = None,
 ) -> Response:
-    """The open items as a spreadsheet to decide offline (re-import with POST)."""
+    """The open items as a spreadsheet to decide offline (re-import with POST), optionally of
+    one ward and one kind; an unknown ward, kind or a status other than ``open`` is a 422."""
 
     def read() -> tuple[bytes, list[int]]:
         with platform.sessions() as session:
-            return wx.export_workbook(session, actor, ward_code, platform.settings.timezone)
+            return wx.export_workbook(
+                session, actor, ward_code, platform.settings.timezone, kind=kind, status=status
+            )
 
     data, ids = await run_in_threadpool(read)
     await platform.audit_read(actor, "review_item.export", "review_item", [str(i) for i in ids])
-    name = f"worklist-{ward_code or actor.ward_code or 'all'}.xlsx"
+    name = f"worklist-{ward_code or actor.ward_code or 'all'}{f'-{kind}' if kind else ''}.xlsx"
     return file_response(data, XLSX, name)
 
 

@@ -30,6 +30,7 @@ from tiemchung.registry.worklist_explain import FIELD_LABELS
 from tiemchung.web import desk, lookup, pages
 from tiemchung.web.guard import Csrf, WebActor, is_htmx, platform_of, require_role
 from tiemchung.web.printing import certificate_pdf
+from tiemchung.web.throttle import Failure, SignInThrottle, wait_words
 
 router = APIRouter(include_in_schema=False)
 
@@ -159,11 +160,11 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _throttle(request: Request) -> lookup.LookupThrottle:
+def _throttle(request: Request) -> SignInThrottle:
     state = request.app.state
     found = getattr(state, "lookup_throttle", None)
     if found is None:  # one per process, made on first use (no await in between: no race)
-        found = state.lookup_throttle = lookup.LookupThrottle()
+        found = state.lookup_throttle = lookup.new_throttle()
     return found  # type: ignore[no-any-return]
 
 
@@ -180,6 +181,7 @@ def _form(
     status: int = 200,
     wait_minutes: int = 0,
     headers: dict[str, str] | None = None,
+    failure: Failure | None = None,
 ) -> Response:
     return pages.render(
         request,
@@ -188,6 +190,9 @@ def _form(
             "error": error,
             "values": values or {},
             "wait_minutes": wait_minutes,
+            # after a miss: attempts left (from the 3rd) or the wait that has started
+            "remaining": failure.remaining if failure and failure.warn else None,
+            "wait": wait_words(failure.wait) if failure and failure.wait else None,
             "has_capability": _capability_actor(request) is not None,
             "expired": request.query_params.get("expired") == "1",
         },
@@ -220,7 +225,8 @@ async def lookup_person(
         return _form(request, error="bad_dob", values=values, status=422)
     if not dob_iso or len(dob_iso) != 10:
         return _form(request, error="bad_dob", values=values, status=422)
-    wait = _throttle(request).attempt(nid, _client(request))
+    throttle, key, client = _throttle(request), lookup.id_key(nid), _client(request)
+    wait = throttle.wait_seconds(key, client)
     if wait:
         return _form(
             request,
@@ -240,7 +246,9 @@ async def lookup_person(
 
     person = await run_in_threadpool(find)
     if person is None:
-        return _form(request, error="not_found", values=values, status=404)
+        failure = throttle.failed(key, client)
+        return _form(request, error="not_found", values=values, status=404, failure=failure)
+    throttle.succeeded(key, client)
     value, ttl = lookup.issue(platform.token_secret, person)
     response = RedirectResponse("/lookup/record", status_code=303)
     response.set_cookie(

@@ -135,30 +135,46 @@ def _problem_text(problem: dict[str, Any] | None, lang: str) -> str:
 
 # -- the spreadsheet round trip ---------------------------------------------------------------
 @router.get("/worklist/export.xlsx")
-async def export(request: Request, actor: WebActor, ward: str | None = None) -> Response:
-    """The open items as a spreadsheet to decide offline (the API's export)."""
+async def export(
+    request: Request,
+    actor: WebActor,
+    ward: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+) -> Response:
+    """The open items as a spreadsheet to decide offline (the API's export); a bad filter
+    is shown next to it on the list page."""
     require_role(actor, *ROLES)
     platform = platform_of(request)
-    ward_code = (ward or "").strip() or None
+    f = _filters(ward, status, kind, None, None)
 
     def read() -> tuple[bytes, list[int]]:
         with platform.sessions() as session:
-            return wx.export_workbook(session, actor, ward_code, platform.settings.timezone)
+            return wx.export_workbook(
+                session,
+                actor,
+                f.get("ward"),
+                platform.settings.timezone,
+                kind=f.get("kind"),
+                status=f.get("status"),
+            )
 
+    ward_code = f.get("ward")
     try:
         data, ids = await run_in_threadpool(read)
     except ServiceError as exc:
         return await _list_response(
             request,
             actor,
-            {},
+            f,
             0,
             template="worklist/page.html",
             extra={"error": _problems(exc, pages.lang_of(request))},
             status=exc.status,
         )
     await platform.audit_read(actor, "review_item.export", "review_item", [str(i) for i in ids])
-    name = f"worklist-{ward_code or actor.ward_code or 'all'}.xlsx"
+    kind = f.get("kind")
+    name = f"worklist-{ward_code or actor.ward_code or 'all'}{f'-{kind}' if kind else ''}.xlsx"
     return Response(
         data,
         media_type=XLSX,
