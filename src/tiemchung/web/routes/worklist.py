@@ -63,12 +63,14 @@ async def worklist(
     outcome: str | None = None,
     dose: str | None = None,
     person: str | None = None,
+    done_kind: str | None = None,
+    ticket: str | None = None,
 ) -> Response:
     """The ward's items with filters and the progress counter; htmx asks for the list only."""
     require_role(actor, *ROLES)
     f = _filters(ward, status, kind, field, q)
     template = "worklist/_list.html" if is_htmx(request) else "worklist/page.html"
-    flash = _flash(done, outcome, dose, person)
+    flash = _flash(done, outcome, dose, person, kind=done_kind, ticket=ticket)
     return await _list_response(
         request, actor, f, offset, template=template, extra={"flash": flash}
     )
