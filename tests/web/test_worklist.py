@@ -767,3 +767,19 @@ def test_a_dose_check_item_speaks_the_words_of_its_buttons(
     assert flash is not None and f"Mục #{later}: không cần xử lý." in _text(flash.group(1))
     decided = commune.page(f"/worklist/{i}").text
     assert "Đã quyết định: đã xử lý" in _text(decided)
+
+
+def test_match_percentages_use_the_pages_decimal_mark(commune: Web, platform: Platform) -> None:
+    """99,6% in Vietnamese as everywhere else on the platform (stats/numbers.py), 99.6% in
+    English; on the item and in the list."""
+    i = an_item(platform)
+
+    def share(s: Any) -> None:
+        s.get(ReviewItem, i).match_probability = 0.996
+
+    platform.writer.run(share)
+    vi = _text(commune.page(f"/worklist/{i}?lang=vi").text)
+    assert "khớp 97,0%" in vi and "khớp 1,0%" in vi and "97.0" not in vi
+    assert "(99,6%)" in _text(commune.page("/worklist?lang=vi").text)
+    en = _text(commune.page(f"/worklist/{i}?lang=en").text)
+    assert "97.0% match" in en and "97,0" not in en
