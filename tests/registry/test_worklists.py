@@ -189,7 +189,7 @@ def test_detail_marks_only_real_differences_and_explains(platform: Platform) -> 
         "dob:exact",
         "runner-up",
     ]
-    assert words[0]["vi"].startswith("Số CCCD khác một chữ số")
+    assert words[0]["vi"].startswith("Số định danh khác một chữ số")
     assert words[0]["weight"] == 9.1
     assert "common name" in words[1]["en"]
     assert "P-BINH" in words[3]["vi"]

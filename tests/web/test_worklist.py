@@ -152,7 +152,7 @@ def test_the_item_page_puts_record_and_candidates_side_by_side(
     assert "P-AN" in r.text and "P-BINH" in r.text  # both candidates
     # the ID differs from the best candidate: its cell is marked; the name (capitals, spaces)
     # is the same after cleaning and is not
-    row = re.search(r"<th scope=\"row\">Số CCCD</th>(.*?)</tr>", r.text, re.S)
+    row = re.search(r"<th scope=\"row\">Số định danh</th>(.*?)</tr>", r.text, re.S)
     assert row is not None
     cells = re.findall(r'<td class="([^"]*)"', row.group(1))
     assert cells[0].startswith("diff")
@@ -160,7 +160,7 @@ def test_the_item_page_puts_record_and_candidates_side_by_side(
     assert name is not None
     an_cell, binh_cell = re.findall(r'<td class="([^"]*)"', name.group(1))
     assert not an_cell.startswith("diff") and binh_cell.startswith("diff")
-    assert "Số CCCD khác một chữ số (+9.1 điểm, ủng hộ)" in r.text  # the explanation in words
+    assert "Số định danh khác một chữ số (+9.1 điểm, ủng hộ)" in r.text  # the explanation in words
     assert 'id="accept" autofocus' in r.text
     en = commune.page(f"/worklist/{i}?lang=en")
     assert "Accept: this is the person" in en.text
@@ -381,7 +381,7 @@ def test_a_not_found_item_gives_no_reasons_about_an_unshown_candidate(
     assert "matches only about 2%" in en and "the full name matches" not in en
     # an item with candidates keeps its reasons (about the person shown)
     shown = commune.page(f"/worklist/{an_item(platform)}?lang=vi")
-    assert "Số CCCD khác một chữ số" in shown.text
+    assert "Số định danh khác một chữ số" in shown.text
 
 
 def test_the_keyboard_hints_name_only_the_buttons_on_the_page(
@@ -783,3 +783,17 @@ def test_match_percentages_use_the_pages_decimal_mark(commune: Web, platform: Pl
     assert "(99,6%)" in _text(commune.page("/worklist?lang=vi").text)
     en = _text(commune.page(f"/worklist/{i}?lang=en").text)
     assert "97.0% match" in en and "97,0" not in en
+
+
+def test_fields_carry_the_desks_names_for_citizen_and_commune(
+    commune: Web, web2: Web, platform: Platform
+) -> None:
+    """One field, one name: "Số định danh" and "Phường/xã", as the desk says them."""
+    page = _text(commune.page(f"/worklist/{an_item(platform)}?lang=vi").text)
+    assert "Số định danh" in page and "Số CCCD" not in page and "Mã xã/phường" not in page
+    assert web2.sign_in("citizen_an").status_code == 303
+    me = web2.page("/me?lang=vi").text
+    offered = re.search(r'<select id="r-field" name="field">(.*?)</select>', me, re.S)
+    assert offered is not None
+    assert '<option value="ward_code">Phường/xã</option>' in offered.group(1)
+    assert "Mã xã" not in offered.group(1) and "CCCD" not in offered.group(1)

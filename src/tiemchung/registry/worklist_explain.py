@@ -25,16 +25,19 @@ from tiemchung.registry.fields import clean_dob, clean_id, clean_phone, clean_se
 #: The person fields shown side by side, in the order a reviewer reads them.
 COMPARED = ("full_name", "national_id", "dob", "sex", "phone", "ward_code", "address")
 
-#: Vietnamese and English label of each field (spreadsheet headers, sentences).
+#: Vietnamese and English label of each field (spreadsheet headers, sentences), in the
+#: words the desk uses (registry/verify.py: "Số định danh", "Phường/xã"): one field, one name.
 FIELD_LABELS: dict[str, tuple[str, str]] = {
     "full_name": ("Họ và tên", "full name"),
-    "national_id": ("Số CCCD", "ID number"),
+    "national_id": ("Số định danh", "ID number"),
     "dob": ("Ngày sinh", "date of birth"),
     "sex": ("Giới tính", "sex"),
     "phone": ("Số điện thoại", "phone"),
-    "ward_code": ("Mã xã/phường", "ward code"),
+    "ward_code": ("Phường/xã", "ward"),
     "address": ("Địa chỉ", "address"),
 }
+#: The labels these fields had before (spreadsheets exported then still import).
+OLD_FIELD_LABELS: dict[str, str] = {"national_id": "Số CCCD", "ward_code": "Mã xã/phường"}
 
 #: What each kind of item is, in words (a spreadsheet's "Loại", the API's readers). A kind
 #: not listed here (one added later, such as a dose-rule warning) reads as its code in words.
@@ -153,24 +156,24 @@ class Reason:
 
 # (field, level label) -> (Vietnamese, English)
 _LEVELS: dict[tuple[str, str], tuple[str, str]] = {
-    ("national_id", "exact"): ("Số CCCD trùng khớp", "the ID number matches"),
+    ("national_id", "exact"): ("Số định danh trùng khớp", "the ID number matches"),
     ("national_id", "old ID"): (
         "Số CMND cũ trùng khớp với sổ dân cư",
         "the old (CMND) ID number matches the register",
     ),
     ("national_id", "1 digit wrong"): (
-        "Số CCCD khác một chữ số",
+        "Số định danh khác một chữ số",
         "the ID number differs by one digit",
     ),
     ("national_id", "2 digits swapped"): (
-        "Số CCCD bị đảo hai chữ số liền nhau",
+        "Số định danh bị đảo hai chữ số liền nhau",
         "two adjacent digits of the ID number are swapped",
     ),
     ("national_id", "household ID"): (
-        "Số CCCD là của một người cùng địa chỉ (người nhà)",
+        "Số định danh là của một người cùng địa chỉ (người nhà)",
         "the ID number belongs to someone at the same address (a relative)",
     ),
-    ("national_id", "different"): ("Số CCCD khác hẳn", "the ID number is different"),
+    ("national_id", "different"): ("Số định danh khác hẳn", "the ID number is different"),
     ("full_name", "exact"): ("Họ và tên trùng khớp", "the full name matches"),
     ("full_name", "middle dropped"): (
         "Họ và tên khớp nhưng thiếu hoặc thừa tên đệm",
@@ -339,7 +342,7 @@ def explain_item(
 
 
 def mismatch_words(fields: list[str]) -> tuple[str, str]:
-    """``"Khác: Số CCCD, Ngày sinh"`` / ``"differs: ID number, date of birth"``."""
+    """``"Khác: Số định danh, Ngày sinh"`` / ``"differs: ID number, date of birth"``."""
     if not fields:
         return "Không có trường nào khác", "no field differs"
     vi = ", ".join(FIELD_LABELS.get(f, (f, f))[0] for f in fields)
