@@ -583,9 +583,18 @@ def test_the_import_report_sums_up_reasons_in_words_and_keeps_every_row(
     detail = re.search(r'<table class="report" id="import-report">(.*?)</table>', up.text, re.S)
     assert detail is not None
     shown = re.findall(r"<tr class=\"out-(\w+)\">(.*?)</tr>", detail.group(1), re.S)
-    assert len(shown) == 50 and shown[0][0] == "failed"  # the failure first, then skipped
+    # what needs action first, alone: the failure; the skipped rows (summed up above) are
+    # folded away in a <details>, the first 50 of them, the rest in the full report
+    assert [o for o, _ in shown] == ["failed"]
     assert "<td>sửa</td>" in shown[0][1] and ">edit<" not in up.text
-    assert "còn 11 dòng nữa trong báo cáo đầy đủ" in up.text
+    assert up.text.index('id="import-report"') < up.text.index('id="import-skipped"')
+    folded = re.search(
+        r'<details class="report" id="import-skipped">(.*?)</details>', up.text, re.S
+    )
+    assert folded is not None and "60 dòng bỏ qua" in folded.group(1)
+    skipped_rows = re.findall(r"<tr class=\"out-(\w+)\">", folded.group(1))
+    assert skipped_rows == ["skipped"] * 50
+    assert "còn 10 dòng nữa trong báo cáo đầy đủ" in folded.group(1)
     # the full report: every row with its reason, in words, the codes alongside
     payload = re.search(r'name="payload" value="([^"]*)"', up.text)
     signature = re.search(r'name="signature" value="([0-9a-f]+)"', up.text)
