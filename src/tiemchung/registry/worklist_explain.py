@@ -13,14 +13,17 @@ Fields are compared after the identity toolkit's cleaning, so a difference of fo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tiemchung.identity import IdentityError, normalize_name
 from tiemchung.registry.dose_rules import explain_segment
+from tiemchung.registry.entry_review import REASONS
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.fields import clean_dob, clean_id, clean_phone, clean_sex
+from tiemchung.registry.scope import Actor
+from tiemchung.registry.verify import Typed, mismatches
 
 #: The person fields shown side by side, in the order a reviewer reads them.
 COMPARED = ("full_name", "national_id", "dob", "sex", "phone", "ward_code", "address")
@@ -348,3 +351,50 @@ def mismatch_words(fields: list[str]) -> tuple[str, str]:
     vi = ", ".join(FIELD_LABELS.get(f, (f, f))[0] for f in fields)
     en = ", ".join(FIELD_LABELS.get(f, (f, f))[1] for f in fields)
     return f"Khác: {vi}", f"differs: {en}"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def field_differences(record: Mapping[str, Any], person: Any) -> Reason | None:
+    """How a dose record differs from the register person its ID number named, in the desk's
+    own words (:func:`tiemchung.registry.verify.mismatches`: "Họ tên khác dấu (thiếu hoặc sai
+    dấu) so với sổ dân cư", "Ngày sinh bị đảo ngày và tháng", …) — what the nurse was told,
+    not "the name, date of birth or sex differs". None when nothing differs (any more)."""
+    typed = Typed(
+        national_id=record.get("national_id"),
+        id_kind=None,
+        old_id=None,
+        full_name=record.get("full_name"),
+        dob=record.get("dob"),
+        sex=record.get("sex"),
+        ward_code=record.get("ward_code"),
+        source="fields",
+    )
+    # the actor only decides how the register's ID is masked, which is not used here
+    found = mismatches(Actor.system("worklist"), person, typed)
+    if not found:
+        return None
+    vi = "; ".join(_lower_first(m.message_vi) for m in found)
+    en = "; ".join(m.message_en for m in found)
+    return Reason(
+        "fields_differ:" + ",".join(f"{m.field}:{m.kind}" for m in found),
+        f"Số định danh có trong sổ dân cư ({person.person_id}), nhưng: {vi}",
+        f"the ID number is in the register ({person.person_id}), but: {en}",
+    )
+
+
+def precise_reasons(
+    reasons: list[Reason], record: Mapping[str, Any], person: Any | None
+) -> list[Reason]:
+    """``reasons`` with the dose path's generic "the ID number is in the register but the
+    name, date of birth or sex differs" (registry/entry_review.py) replaced by which fields
+    differ from ``person`` and how (:func:`field_differences`); unchanged without a person."""
+    generic = REASONS["fields_differ"][0]
+    if person is None or not any(r.vi == generic for r in reasons):
+        return reasons
+    precise = field_differences(record, person)
+    if precise is None:
+        return reasons
+    return [precise if r.vi == generic else r for r in reasons]
