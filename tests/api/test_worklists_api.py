@@ -191,7 +191,7 @@ def test_xlsx_round_trip_reports_bad_rows(api: Api, platform: Platform) -> None:
     # the decision column offers the three words; differing cells are highlighted
     dv = ws.data_validations.dataValidation[0]
     assert dv.formula1 == '"chấp nhận,từ chối,sửa"'
-    cid = headers.index("Số CCCD (hồ sơ)") + 1
+    cid = headers.index("Số định danh (hồ sơ)") + 1
     assert ws.cell(row=2, column=cid).fill.fgColor.rgb.endswith("FFE699")
     assert ws.cell(row=2, column=headers.index("Họ và tên (hồ sơ)") + 1).fill.fill_type is None
     # ward b1's item is decided by someone else before the import: already decided

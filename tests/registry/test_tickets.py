@@ -20,7 +20,15 @@ from tiemchung.core import Platform
 from tiemchung.registry import tickets as tk
 from tiemchung.registry.doses import record_doses
 from tiemchung.registry.errors import ServiceError
-from tiemchung.registry.models import AuditEvent, Correction, Dose, Person, ReviewItem, User
+from tiemchung.registry.models import (
+    AuditEvent,
+    Correction,
+    Dose,
+    Person,
+    ReviewItem,
+    Ticket,
+    User,
+)
 from tiemchung.registry.scope import Actor
 from tiemchung.registry.users import actor_for
 from tiemchung.registry.worklist_xlsx import COLUMNS
@@ -182,6 +190,37 @@ def test_accept_applies_through_link_dose_and_reject_needs_a_reason(platform: Pl
         assert tk.list_tickets(s, who(platform, "ward_b1"), today=TODAY)[1] == 0
         assert tk.list_tickets(s, who(platform, "prov_b"), today=TODAY)[1] == 0
         assert tk.list_tickets(s, prov_a, today=TODAY)[1] == 2
+
+
+def test_an_accepted_register_report_is_said_forwarded_not_corrected(platform: Platform) -> None:
+    """Register data is not the platform's to change: accepting a report about it forwards
+    the correction, and the ticket says so — never "corrected" (issue 14, round 2)."""
+    dose_id = an_dose(platform)
+    citizen = who(platform, "citizen_an")
+    on_register = open_(platform, citizen, field="full_name", proposed_value="Nguyễn Văn Ân")
+    on_dose = open_(platform, citizen, field="phone", proposed_value="0912999999", dose_id=dose_id)
+    assert on_register["outcome"] is None  # undecided
+    ward_a1 = who(platform, "ward_a1")
+    fwd = platform.writer.run(
+        lambda s: tk.decide(s, ward_a1, on_register["id"], accept=True, reason=None)
+    )
+    fixed = platform.writer.run(
+        lambda s: tk.decide(s, ward_a1, on_dose["id"], accept=True, reason=None)
+    )
+    assert (fwd["status"], fwd["outcome"]) == ("accepted", "forwarded")
+    assert "chuyển đề nghị sửa cho cơ quan quản lý sổ dân cư" in fwd["decision"]
+    assert "forwarded to the register authority" in fwd["decision"]
+    assert "Đã sửa" not in fwd["decision"] and "corrected" not in fwd["decision"]
+    assert (fixed["status"], fixed["outcome"]) == ("accepted", "corrected")
+    assert fixed["decision"].startswith("Đã sửa hồ sơ mũi tiêm")
+    with platform.sessions() as s:
+        stored = s.scalars(select(Ticket.decision).order_by(Ticket.id)).all()
+        assert stored == [fwd["decision"], fixed["decision"]]
+        assert s.scalars(select(Person.full_name).where(Person.person_id == "P-AN")).one() == (
+            "Nguyễn Văn An"  # the register copy unchanged
+        )
+        seen = {t["id"]: t["outcome"] for t in tk.list_tickets(s, citizen, today=TODAY)[0]}
+    assert seen == {on_register["id"]: "forwarded", on_dose["id"]: "corrected"}
 
 
 # -- the worklist CLI ----------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def test_the_sheet_shows_words_and_real_dates(platform: Platform) -> None:
     given = cell("dose_date")
     assert isinstance(given.value, datetime) and given.number_format == "DD/MM/YYYY"
     assert cell("match_probability").number_format == "0%"
-    assert cell("differing").value == "Số CCCD"
+    assert cell("differing").value == "Số định danh"
     # the codes are kept, in hidden columns at the end
     assert cell("kind_code").value == "review" and cell("differing_codes").value == "national_id"
     for key in wx.HIDDEN:
@@ -128,3 +128,43 @@ def test_a_sheet_of_the_older_layout_still_imports(platform: Platform) -> None:
     ws.cell(row=rows[edited], column=col["reason"], value="sổ tiêm giấy")
     report = run(platform, lambda s: wx.import_workbook(s, who(platform, "ward_a1"), _save(wb)))
     assert [(r.item_id, r.outcome) for r in report.rows] == [(edited, "applied")]
+
+
+def test_fields_are_named_as_at_the_desk_and_old_names_still_import(platform: Platform) -> None:
+    """ "Số định danh" and "Phường/xã" as the desk says them (not "Số CCCD", "Mã xã/phường");
+    a sheet exported with the old headers, or a value written 'Số CCCD=…', still imports."""
+    header = [c.value for c in _export(platform).worksheets[0][1]]
+    assert "Số định danh (hồ sơ)" in header and "Phường/xã (sổ dân cư)" in header
+    assert not any("CCCD" in str(h) or "Mã xã" in str(h) for h in header)
+    by_pair = dose(platform, national_id="001085123451")
+    by_words = dose(platform, national_id="001085123452")
+    a = item(platform, by_pair, ("an", 0.9, {"national_id": "001085123456"}))
+    b = item(platform, by_words, ("an", 0.9, {"national_id": "001085123456"}))
+    wb = _export(platform)
+    ws = wb.worksheets[0]
+    col, rows = _rows(ws)
+    for key in sorted(wx.HIDDEN, key=lambda k: -col[k]):  # an older sheet: no code columns
+        ws.delete_cols(col[key])
+    for c in ws[1]:  # … and the old headers
+        c.value = (
+            str(c.value).replace("Số định danh", "Số CCCD").replace("Phường/xã", "Mã xã/phường")
+        )
+    ws.cell(row=rows[a], column=col["decision"], value="sửa")
+    ws.cell(row=rows[a], column=col["value"], value="Số CCCD=001085123456")
+    ws.cell(row=rows[a], column=col["reason"], value="CCCD gốc")
+    ws.cell(row=rows[b], column=col["differing"], value="Số CCCD")
+    ws.cell(row=rows[b], column=col["decision"], value="sửa")
+    ws.cell(row=rows[b], column=col["value"], value="001085123456")
+    ws.cell(row=rows[b], column=col["reason"], value="CCCD gốc")
+    report = run(platform, lambda s: wx.import_workbook(s, who(platform, "ward_a1"), _save(wb)))
+    assert sorted((r.item_id, r.outcome) for r in report.rows) == [(a, "applied"), (b, "applied")]
+    with platform.sessions() as s:
+        fixed = s.execute(
+            select(Correction.dose_id, Correction.new_value).where(
+                Correction.field == "national_id"
+            )
+        ).all()
+    assert sorted(tuple(x) for x in fixed) == [
+        (by_pair, "001085123456"),
+        (by_words, "001085123456"),
+    ]

@@ -189,7 +189,7 @@ def test_detail_marks_only_real_differences_and_explains(platform: Platform) -> 
         "dob:exact",
         "runner-up",
     ]
-    assert words[0]["vi"].startswith("Số CCCD khác một chữ số")
+    assert words[0]["vi"].startswith("Số định danh khác một chữ số")
     assert words[0]["weight"] == 9.1
     assert "common name" in words[1]["en"]
     assert "P-BINH" in words[3]["vi"]
@@ -499,3 +499,25 @@ def test_an_edit_may_check_the_corrected_record_against_the_register(platform: P
     central = who(platform, "central")
     out = run(platform, lambda s: wl.edit(s, central, i5, fields=fix, reason="x", recheck=True))
     assert (out["dose_status"], out["person_id"]) == ("verified", "P-DUNG")
+
+
+def test_an_unverified_dose_says_which_fields_differ_and_how(platform: Platform) -> None:
+    """Not "the name, date of birth or sex differs": the desk's own words for each field
+    (registry/verify.py), the same the nurse read when the dose was recorded."""
+    typed = dose(platform, national_id="001085123456", full_name="Nguyen Van An", dob="04/12/1985")
+    ward = who(platform, "ward_a1")
+    with platform.sessions() as s:
+        i = s.scalar(
+            select(ReviewItem.id).where(
+                ReviewItem.dose_id == typed, ReviewItem.kind == "unverified"
+            )
+        )
+        assert i is not None
+        said = wl.get_item(s, ward, i)["explanation"]
+    vi = " ".join(r["vi"] for r in said)
+    en = " ".join(r["en"] for r in said)
+    assert "họ tên khác dấu (thiếu hoặc sai dấu) so với sổ dân cư" in vi
+    assert "ngày sinh bị đảo ngày và tháng" in vi.lower()
+    assert "P-AN" in vi and "giới tính" not in vi.lower()
+    assert "họ tên, ngày sinh hoặc giới tính khác" not in vi
+    assert "the name differs in diacritics" in en and "day and month swapped" in en

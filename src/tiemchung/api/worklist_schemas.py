@@ -26,7 +26,7 @@ _ITEM_EXAMPLE: dict[str, Any] = {
     "candidate_name": "Nguyễn Văn An",
     "match_probability": 0.97,
     "mismatches": ["national_id"],
-    "summary_vi": "Khác: Số CCCD",
+    "summary_vi": "Khác: Số định danh",
     "summary_en": "differs: ID number",
     "created_at": "2025-07-01T08:00:00Z",
     "decided_at": None,
@@ -252,6 +252,11 @@ class TicketPublic(BaseModel):
     created_at: UtcDateTime | None
     decided_at: UtcDateTime | None
     decision: str | None
+    outcome: str | None = Field(
+        None,
+        description="once decided: corrected (a dose record, changed) | forwarded (register "
+        "data: sent to the register authority, not changed here) | rejected",
+    )
     review_item_id: int | None
     changes: list[Change] | None = None
 

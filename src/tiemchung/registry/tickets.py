@@ -25,7 +25,8 @@ row, an audit event, and the dose keeps its link to the citizen's person; later 
 alone). For register data: the population register is the national one and this platform only
 holds a snapshot that the next register import overwrites, so accepting records the confirmed
 correction (a ``corrections`` row with the person and no dose, ``source="citizen"``) for the
-register authority, and leaves the local snapshot as it is; the decision says so.
+register authority, and leaves the local snapshot as it is; the decision says so (``outcome``:
+``corrected`` or ``forwarded``), and so do the citizen's and the commune's pages.
 """
 
 from __future__ import annotations
@@ -59,6 +60,24 @@ UNRESOLVED = ("open", "in_review")
 #: Fields a citizen may report (those a correction can change).
 FIELDS = CORRECTABLE
 CHANNELS = ("api", "web", "sms")
+#: What an accepted report did, said to the citizen and stored as the decision when the
+#: reviewer wrote nothing: a dose record is corrected here; register data is not ours to
+#: change, so the confirmed correction is forwarded to the register authority.
+CORRECTED = "Đã sửa hồ sơ mũi tiêm theo phản ánh / the dose record was corrected as reported"
+FORWARDED = (
+    "Đã xác nhận và chuyển đề nghị sửa cho cơ quan quản lý sổ dân cư; thông tin trong sổ dân "
+    "cư chưa thay đổi / confirmed and forwarded to the register authority; the register data "
+    "is not changed yet"
+)
+
+
+def outcome_of(status: str, about_dose: bool) -> str | None:
+    """What became of a decided report: ``corrected`` (a dose record, changed here),
+    ``forwarded`` (register data, sent to the register authority, unchanged here),
+    ``rejected``; None while it is undecided."""
+    if status == "accepted":
+        return "corrected" if about_dose else "forwarded"
+    return "rejected" if status == "rejected" else None
 
 
 def working_days_after(start: date, days: int) -> date:
@@ -126,6 +145,7 @@ def _public(session: Session, ticket: Ticket, person: Person | None, today: date
         "created_at": ticket.created_at,
         "decided_at": ticket.decided_at,
         "decision": ticket.decision,
+        "outcome": outcome_of(ticket.status, ticket.dose_id is not None),
         "review_item_id": item_id,
     }
 
@@ -401,7 +421,7 @@ def decide(
         raise _ticket_decided(ticket)
     status = "accepted" if accept else "rejected"
     if accept and not why:
-        why = "Đã sửa theo phản ánh / corrected as reported"
+        why = CORRECTED if ticket.dose_id is not None else FORWARDED
     now = datetime.now(UTC)
     result = session.execute(
         update(Ticket)
@@ -538,6 +558,7 @@ def item_ticket(session: Session, item_id: int) -> dict[str, Any] | None:
         "proposed_value": ticket.proposed_value,
         "message": ticket.message,
         "status": ticket.status,
+        "outcome": outcome_of(ticket.status, about_dose),
         "deadline": ticket.deadline,
         "rows": rows,
     }

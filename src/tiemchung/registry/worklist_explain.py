@@ -13,28 +13,34 @@ Fields are compared after the identity toolkit's cleaning, so a difference of fo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tiemchung.identity import IdentityError, normalize_name
 from tiemchung.registry.dose_rules import explain_segment
+from tiemchung.registry.entry_review import REASONS
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.fields import clean_dob, clean_id, clean_phone, clean_sex
+from tiemchung.registry.scope import Actor
+from tiemchung.registry.verify import Typed, mismatches
 
 #: The person fields shown side by side, in the order a reviewer reads them.
 COMPARED = ("full_name", "national_id", "dob", "sex", "phone", "ward_code", "address")
 
-#: Vietnamese and English label of each field (spreadsheet headers, sentences).
+#: Vietnamese and English label of each field (spreadsheet headers, sentences), in the
+#: words the desk uses (registry/verify.py: "Số định danh", "Phường/xã"): one field, one name.
 FIELD_LABELS: dict[str, tuple[str, str]] = {
     "full_name": ("Họ và tên", "full name"),
-    "national_id": ("Số CCCD", "ID number"),
+    "national_id": ("Số định danh", "ID number"),
     "dob": ("Ngày sinh", "date of birth"),
     "sex": ("Giới tính", "sex"),
     "phone": ("Số điện thoại", "phone"),
-    "ward_code": ("Mã xã/phường", "ward code"),
+    "ward_code": ("Phường/xã", "ward"),
     "address": ("Địa chỉ", "address"),
 }
+#: The labels these fields had before (spreadsheets exported then still import).
+OLD_FIELD_LABELS: dict[str, str] = {"national_id": "Số CCCD", "ward_code": "Mã xã/phường"}
 
 #: What each kind of item is, in words (a spreadsheet's "Loại", the API's readers). A kind
 #: not listed here (one added later, such as a dose-rule warning) reads as its code in words.
@@ -153,24 +159,24 @@ class Reason:
 
 # (field, level label) -> (Vietnamese, English)
 _LEVELS: dict[tuple[str, str], tuple[str, str]] = {
-    ("national_id", "exact"): ("Số CCCD trùng khớp", "the ID number matches"),
+    ("national_id", "exact"): ("Số định danh trùng khớp", "the ID number matches"),
     ("national_id", "old ID"): (
         "Số CMND cũ trùng khớp với sổ dân cư",
         "the old (CMND) ID number matches the register",
     ),
     ("national_id", "1 digit wrong"): (
-        "Số CCCD khác một chữ số",
+        "Số định danh khác một chữ số",
         "the ID number differs by one digit",
     ),
     ("national_id", "2 digits swapped"): (
-        "Số CCCD bị đảo hai chữ số liền nhau",
+        "Số định danh bị đảo hai chữ số liền nhau",
         "two adjacent digits of the ID number are swapped",
     ),
     ("national_id", "household ID"): (
-        "Số CCCD là của một người cùng địa chỉ (người nhà)",
+        "Số định danh là của một người cùng địa chỉ (người nhà)",
         "the ID number belongs to someone at the same address (a relative)",
     ),
-    ("national_id", "different"): ("Số CCCD khác hẳn", "the ID number is different"),
+    ("national_id", "different"): ("Số định danh khác hẳn", "the ID number is different"),
     ("full_name", "exact"): ("Họ và tên trùng khớp", "the full name matches"),
     ("full_name", "middle dropped"): (
         "Họ và tên khớp nhưng thiếu hoặc thừa tên đệm",
@@ -346,9 +352,56 @@ def explain_item(
 
 
 def mismatch_words(fields: list[str]) -> tuple[str, str]:
-    """``"Khác: Số CCCD, Ngày sinh"`` / ``"differs: ID number, date of birth"``."""
+    """``"Khác: Số định danh, Ngày sinh"`` / ``"differs: ID number, date of birth"``."""
     if not fields:
         return "Không có trường nào khác", "no field differs"
     vi = ", ".join(FIELD_LABELS.get(f, (f, f))[0] for f in fields)
     en = ", ".join(FIELD_LABELS.get(f, (f, f))[1] for f in fields)
     return f"Khác: {vi}", f"differs: {en}"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def field_differences(record: Mapping[str, Any], person: Any) -> Reason | None:
+    """How a dose record differs from the register person its ID number named, in the desk's
+    own words (:func:`tiemchung.registry.verify.mismatches`: "Họ tên khác dấu (thiếu hoặc sai
+    dấu) so với sổ dân cư", "Ngày sinh bị đảo ngày và tháng", …) — what the nurse was told,
+    not "the name, date of birth or sex differs". None when nothing differs (any more)."""
+    typed = Typed(
+        national_id=record.get("national_id"),
+        id_kind=None,
+        old_id=None,
+        full_name=record.get("full_name"),
+        dob=record.get("dob"),
+        sex=record.get("sex"),
+        ward_code=record.get("ward_code"),
+        source="fields",
+    )
+    # the actor only decides how the register's ID is masked, which is not used here
+    found = mismatches(Actor.system("worklist"), person, typed)
+    if not found:
+        return None
+    vi = "; ".join(_lower_first(m.message_vi) for m in found)
+    en = "; ".join(m.message_en for m in found)
+    return Reason(
+        "fields_differ:" + ",".join(f"{m.field}:{m.kind}" for m in found),
+        f"Số định danh có trong sổ dân cư ({person.person_id}), nhưng: {vi}",
+        f"the ID number is in the register ({person.person_id}), but: {en}",
+    )
+
+
+def precise_reasons(
+    reasons: list[Reason], record: Mapping[str, Any], person: Any | None
+) -> list[Reason]:
+    """``reasons`` with the dose path's generic "the ID number is in the register but the
+    name, date of birth or sex differs" (registry/entry_review.py) replaced by which fields
+    differ from ``person`` and how (:func:`field_differences`); unchanged without a person."""
+    generic = REASONS["fields_differ"][0]
+    if person is None or not any(r.vi == generic for r in reasons):
+        return reasons
+    precise = field_differences(record, person)
+    if precise is None:
+        return reasons
+    return [precise if r.vi == generic else r for r in reasons]

@@ -40,7 +40,13 @@ from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.models import ReviewItem
 from tiemchung.registry.persons import mask_candidates
 from tiemchung.registry.scope import Actor
-from tiemchung.registry.worklist_explain import COMPARED, FIELD_LABELS, SEX_LABELS, kind_label
+from tiemchung.registry.worklist_explain import (
+    COMPARED,
+    FIELD_LABELS,
+    OLD_FIELD_LABELS,
+    SEX_LABELS,
+    kind_label,
+)
 
 SHEET = "Danh sách rà soát"
 DECISIONS = ("chấp nhận", "từ chối", "sửa")
@@ -72,6 +78,10 @@ COLUMNS: list[tuple[str, str]] = [
 HIDDEN = ("kind_code", "differing_codes")
 DATE_FORMAT = "DD/MM/YYYY"
 _HEADER_KEY = {fold_name(h): k for k, h in COLUMNS}
+# a sheet exported before the fields were renamed ("Số CCCD (hồ sơ)", …) still imports
+for _f, _old in OLD_FIELD_LABELS.items():
+    for _side, _words in (("record", "hồ sơ"), ("register", "sổ dân cư")):
+        _HEADER_KEY[fold_name(f"{_old} ({_words})")] = f"{_side}.{_f}"
 _WORDS = {
     "chap nhan": "accept",
     "dong y": "accept",
@@ -84,6 +94,7 @@ _WORDS = {
 # A field in "Giá trị đúng" may be named by its key or its Vietnamese label.
 _FIELD_NAMES = {fold_name(FIELD_LABELS[f][0]): f for f in COMPARED} | {f: f for f in COMPARED}
 _FIELD_NAMES |= {"ho ten": "full_name", "cccd": "national_id", "so cmnd": "national_id"}
+_FIELD_NAMES |= {fold_name(old): f for f, old in OLD_FIELD_LABELS.items()}
 
 GUIDE = [
     "Cột 'Quyết định': chọn chấp nhận (đúng người, dùng giá trị sổ dân cư), từ chối (không phải "

@@ -46,6 +46,7 @@ from tiemchung.registry.worklist_explain import (
     compare,
     explain_item,
     mismatch_words,
+    precise_reasons,
 )
 from tiemchung.registry.worklist_recheck import verified_person
 
@@ -330,15 +331,14 @@ def item_detail(session: Session, item: ReviewItem) -> dict[str, Any]:
         }
         for c, p in cands
     ]
-    out["explanation"] = [
-        r.as_dict()
-        for r in explain_item(
-            item.explanation,
-            has_candidates=bool(out["candidates"]),
-            probability=item.match_probability,
-            kind=item.kind,
-        )
-    ]
+    reasons = explain_item(
+        item.explanation,
+        has_candidates=bool(out["candidates"]),
+        probability=item.match_probability,
+        kind=item.kind,
+    )
+    # "the name, date of birth or sex differs" said precisely: which field, and how
+    out["explanation"] = [r.as_dict() for r in precise_reasons(reasons, out["record"], best)]
     out["explanation_raw"] = item.explanation
     decider = session.get(User, item.decided_by) if item.decided_by is not None else None
     out["decided_by"] = decider.username if decider is not None else None

@@ -21,6 +21,7 @@ from jinja2.runtime import Context
 import tiemchung
 from tiemchung.localtime import DATE_TIME, DEFAULT_ZONE, format_local
 from tiemchung.registry.scope import Actor
+from tiemchung.stats.numbers import fmt_pct
 from tiemchung.web import i18n
 from tiemchung.web.session import CSRF_COOKIE, csrf_token, new_csrf_seed
 
@@ -70,6 +71,8 @@ def environment(lang: str) -> Environment:
     env.install_gettext_translations(i18n.gettext_for(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["ddmmyyyy"] = _date
     env.filters["localtime"] = _localtime
+    # a share (0..1) as a percentage in the page's number format: 99,6% (vi), 99.6% (en)
+    env.filters["percent"] = lambda share: fmt_pct(None if share is None else share * 100, lang)
     env.globals["version"] = tiemchung.__version__
     return env
 

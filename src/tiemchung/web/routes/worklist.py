@@ -63,12 +63,14 @@ async def worklist(
     outcome: str | None = None,
     dose: str | None = None,
     person: str | None = None,
+    done_kind: str | None = None,
+    ticket: str | None = None,
 ) -> Response:
     """The ward's items with filters and the progress counter; htmx asks for the list only."""
     require_role(actor, *ROLES)
     f = _filters(ward, status, kind, field, q)
     template = "worklist/_list.html" if is_htmx(request) else "worklist/page.html"
-    flash = _flash(done, outcome, dose, person)
+    flash = _flash(done, outcome, dose, person, kind=done_kind, ticket=ticket)
     return await _list_response(
         request, actor, f, offset, template=template, extra={"flash": flash}
     )
@@ -218,15 +220,18 @@ async def import_sheet(request: Request, actor: WebActor, file: UploadFile) -> R
         return pages.render(request, "worklist/import.html", ctx, actor=actor, status=exc.status)
     rows = report.as_dict()["rows"]
     payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=str)
-    # the page lists the rows that were not applied, the failures first, up to SHOWN_ROWS;
-    # every row, with its reason, is in the downloadable report
-    pending = [r for r in rows if r["outcome"] == "failed"]
-    pending += [r for r in rows if r["outcome"] == "skipped"]
+    # the page lists the rows that need action (failed), up to SHOWN_ROWS; the skipped ones
+    # (no decision typed: nothing to fix) are summed up above and folded away below; every
+    # row, with its reason, is in the downloadable report
+    failed = [r for r in rows if r["outcome"] == "failed"]
+    skipped = [r for r in rows if r["outcome"] == "skipped"]
     ctx |= {
         "report": report,
         "summary": report.by_reason(),
-        "rows": [_row_words(r, lang) for r in pending[:SHOWN_ROWS]],
-        "more_rows": max(0, len(pending) - SHOWN_ROWS),
+        "rows": [_row_words(r, lang) for r in failed[:SHOWN_ROWS]],
+        "more_rows": max(0, len(failed) - SHOWN_ROWS),
+        "skipped_rows": [_row_words(r, lang) for r in skipped[:SHOWN_ROWS]],
+        "more_skipped": max(0, len(skipped) - SHOWN_ROWS),
         "payload": payload,
         "signature": _sign(platform.token_secret, payload),
     }

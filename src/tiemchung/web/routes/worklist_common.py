@@ -32,6 +32,8 @@ PAGE = 50
 OUTCOMES = ("accepted", "rejected", "edited")
 #: What became of the decided item's dose (said in the same message).
 DOSE_OUTCOMES = ("verified", "unverified")
+#: What became of a citizen's report (registry/tickets.py: ``outcome_of``).
+TICKET_OUTCOMES = ("corrected", "forwarded", "rejected")
 #: Fields an edit offers, in the order a reviewer reads them.
 EDITABLE = tuple(f for f in COMPARED if f in CORRECTABLE)
 
@@ -188,15 +190,24 @@ async def _list_response(
 
 
 def _flash(
-    done: int | None, outcome: str | None, dose: str | None, person: str | None
+    done: int | None,
+    outcome: str | None,
+    dose: str | None,
+    person: str | None,
+    *,
+    kind: str | None = None,
+    ticket: str | None = None,
 ) -> dict[str, Any] | None:
     """The message about the decision just made (it travels in the next page's URL): the
-    item's outcome and what became of its dose (verified and linked, or still unverified)."""
+    item's outcome in the words of its kind's buttons, and what became of its dose (verified
+    and linked, or still unverified) — or, for a citizen's report, of the report."""
     if not done or outcome not in OUTCOMES:
         return None
     return {
         "id": done,
         "outcome": outcome,
+        "kind": kind if kind in wl.KINDS else None,
+        "ticket": ticket if ticket in TICKET_OUTCOMES else None,
         "dose": dose if dose in DOSE_OUTCOMES else None,
         "person": (person or "").strip()[:40] or None,
     }

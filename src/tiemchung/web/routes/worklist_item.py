@@ -23,6 +23,7 @@ from tiemchung.api.types import RowId
 from tiemchung.core import Platform
 from tiemchung.registry import tickets as tk
 from tiemchung.registry import worklists as wl
+from tiemchung.registry.dose_rules import DOSE_CHECK
 from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.models import ReviewItem
 from tiemchung.registry.persons import PersonQuery, find_persons
@@ -34,6 +35,7 @@ from tiemchung.web.routes.worklist_common import (
     DOSE_OUTCOMES,
     EDITABLE,
     ROLES,
+    TICKET_OUTCOMES,
     _flash,
     _names,
     _neighbours,
@@ -97,6 +99,8 @@ async def item_page(
     outcome: str | None = None,
     dose: str | None = None,
     person: str | None = None,
+    done_kind: str | None = None,
+    ticket: str | None = None,
     find: str | None = None,
     national_id: str | None = None,
     full_name: str | None = None,
@@ -129,7 +133,7 @@ async def item_page(
         )
     if ctx["find_error"] is not None:
         ctx["find_error"] = _problems(ctx["find_error"], lang)
-    flash = _flash(done, outcome, dose, person)
+    flash = _flash(done, outcome, dose, person, kind=done_kind, ticket=ticket)
     return pages.render(request, "worklist/item.html", base | ctx | {"flash": flash}, actor=actor)
 
 
@@ -168,17 +172,28 @@ async def _decide(request: Request, actor: Actor, item_id: int, job: Any) -> Res
             status=exc.status,
         )
 
-    def following() -> tuple[int | None, str]:
+    def following() -> tuple[int | None, str, str]:
         with platform.sessions() as session:
-            ward = session.scalar(select(ReviewItem.ward_code).where(ReviewItem.id == item_id))
-            return _next_open(session, actor, item_id, ward), ward or ""
+            row = session.execute(
+                select(ReviewItem.ward_code, ReviewItem.kind).where(ReviewItem.id == item_id)
+            ).first()
+            ward, kind = (row[0], row[1]) if row is not None else (None, "")
+            return _next_open(session, actor, item_id, ward), ward or "", kind
 
-    nxt, ward = await run_in_threadpool(following)
+    nxt, ward, kind = await run_in_threadpool(following)
     said: dict[str, Any] = {"done": item_id, "outcome": result["status"]}
-    if result.get("dose_status") in DOSE_OUTCOMES:
-        said["dose"] = result["dose_status"]
-    if result.get("person_id") and result.get("dose_status") == "verified":
-        said["person"] = result["person_id"]
+    if kind == DOSE_CHECK:  # its buttons say "done" / "nothing to do": so does the next page
+        said["done_kind"] = kind
+    ticket = result.get("ticket")
+    if isinstance(ticket, dict) and ticket.get("outcome") in TICKET_OUTCOMES:
+        # a citizen's report: what became of the report (corrected here, or forwarded to the
+        # register authority), not of the dose the item happens to hang on
+        said["ticket"] = ticket["outcome"]
+    else:
+        if result.get("dose_status") in DOSE_OUTCOMES:
+            said["dose"] = result["dose_status"]
+        if result.get("person_id") and result.get("dose_status") == "verified":
+            said["person"] = result["person_id"]
     if nxt is not None:
         target = f"/worklist/{nxt}?{urlencode(said)}"
     else:
