@@ -24,8 +24,10 @@ def install(app: FastAPI) -> None:
 
     i18n.load_all()  # a broken catalogue stops the start-up, not a request
     app.state.web_throttle = SignInThrottle()
-    guard.install(app)
+    # first: it wraps every handler installed so far (the API's) for browser routes; the
+    # guard's own handlers (sign-in, role, CSRF pages) come after and stay as they are
     errors.install(app)  # browser routes: an HTML page; /api/: problem+json as before
+    guard.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (shell, auth, desk, worklist, citizen, dashboard):
         app.include_router(module.router)
