@@ -325,3 +325,42 @@ def test_the_next_dose_after_a_booster_is_three_months_on() -> None:
     assert third.earliest_date == date(2027, 3, 7)  # was 28/12/2026: 21 days
     first = next_dose(entries[:1], products)
     assert first is not None and first.earliest_date == date(2021, 10, 22)  # primary: 21 days
+
+
+def test_deciding_the_dose_keeps_its_warnings_as_a_dose_check_item(platform: Platform) -> None:
+    """One dose, one item — but deciding whose dose it is does not enter the missing dose.
+    A bulk accept nobody opened must not lose "dose 2 is missing": once the dose is linked to
+    P-AN, the warning moves to a dose_check item of the verified dose in P-AN's commune."""
+    history(platform, 1, 3)
+    r = stored(
+        platform,
+        submission("an", full_name="Nguyễn Văn Ang", dose_number=4, dose_date=D1 + timedelta(200)),
+    )
+    (item,) = items_of(platform, r)
+    ward_a1 = commune(world().wards["a1"], "01")
+    (answer,) = platform.writer.run(lambda s: wl.bulk_accept(s, ward_a1, [item.id]))
+    assert answer["status"] == 200, answer
+    first, follow_up = items_of(platform, r)
+    assert (first.kind, first.status) == ("unverified", "accepted")
+    assert (follow_up.kind, follow_up.reason, follow_up.status) == (
+        "dose_check",
+        "previous_dose_missing",
+        "open",
+    )
+    assert follow_up.ward_code == world().wards["a1"]
+    assert follow_up.person_pk == pk_of(platform, "P-AN")
+    (gap,) = explain(follow_up.explanation, "dose_check")
+    assert gap.vi.startswith("Chưa có mũi 2 trong hệ thống")
+
+
+def test_a_dose_decided_to_be_nobodys_keeps_no_warning(platform: Platform) -> None:
+    """Rejected as not in the register, the rules' history was not the dose's: no follow-up."""
+    history(platform, 1, 3)
+    r = stored(
+        platform,
+        submission("an", full_name="Nguyễn Văn Ang", dose_number=4, dose_date=D1 + timedelta(200)),
+    )
+    (item,) = items_of(platform, r)
+    ward_a1 = commune(world().wards["a1"], "01")
+    platform.writer.run(lambda s: wl.reject(s, ward_a1, item.id, reason="không phải người này"))
+    assert [(i.kind, i.status) for i in items_of(platform, r)] == [("unverified", "rejected")]

@@ -32,6 +32,7 @@ from sqlalchemy import ColumnElement, false, func, literal, or_, select, true, u
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import IdentityError, fold_name, normalize_name, ward_by_code
+from tiemchung.registry import dose_rules
 from tiemchung.registry.audit import audit
 from tiemchung.registry.corrections import CORRECTABLE, FieldChange, link_dose
 from tiemchung.registry.dose_rules import DOSE_CHECK
@@ -495,6 +496,30 @@ def accept(
     return _result(session, item, changes)
 
 
+def _carry_warnings(session: Session, item: ReviewItem, dose: Dose, person: Person | None) -> None:
+    """Keep the follow-up when the dose's one item is decided.
+
+    An unverified dose's item also carries the dose-rule warnings it was stored with
+    (registry/entry_review.py: one dose, one item). Deciding whose dose it is closes that item,
+    and with it the follow-up ("dose 2 is missing — enter it from the card") — silently in a
+    bulk accept nobody opened. When the decision links the dose to a register person, the
+    warnings move to a ``dose_check`` item of the now verified dose, in that person's ward, as
+    if the dose had verified at entry; a dose decided to be nobody's keeps none (the rules ran
+    on a history it turned out not to share).
+    """
+    if person is None or item.kind == DOSE_CHECK or not item.explanation:
+        return
+    warnings = [
+        w
+        for text in item.explanation.split(";")
+        if (w := dose_rules.warning_of_segment(text)) is not None
+    ]
+    if not warnings:
+        return
+    area = {"area_ward_code": dose.area_ward_code, "area_province_code": dose.area_province_code}
+    session.add(ReviewItem(**dose_rules.item_row(dose.id, area, person, warnings)))
+
+
 def _link_candidate(
     session: Session,
     actor: Actor,
@@ -528,6 +553,7 @@ def _link_candidate(
         reason=why,
         evidence={"review_item": item.id},
     )
+    _carry_warnings(session, item, dose, person)
     return decision, changes
 
 
@@ -684,6 +710,7 @@ def edit(
         reason=why,
         evidence={"review_item": item.id},
     )
+    _carry_warnings(session, item, dose, person)
     audit(session, actor, "review_item.edit", "review_item", item.id, decision | {"reason": why})
     return _result(session, item, changes)
 
