@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -177,37 +178,21 @@ def _build_demo(directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
     return users, info
 
 
-@pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (bash scripts/system-packages)")
-    from tiemchung.demo import DEMO_PASSWORD
-
-    directory = tmp_path_factory.mktemp("demo")
-    users, person = _build_demo(directory)
+@contextmanager
+def served(directory: Path, url: str, *, tries: int = 300) -> Iterator[str]:
+    """A real `tiemchung serve` process over ``directory``'s data on a free loopback port,
+    its base URL once /api/v1/health answers (the log is in ``directory/serve.log``)."""
     port = free_port()
-    url = f"sqlite:///{directory / 'tiemchung.db'}"
     env = dict(os.environ, TIEMCHUNG_DATA_DIR=str(directory), TIEMCHUNG_DATABASE_URL=url)
     log = directory / "serve.log"
+    command = [sys.executable, "-m", "tiemchung.cli", "serve", "--host", "127.0.0.1"]
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tiemchung.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
+            [*command, "--port", str(port)], env=env, stdout=fh, stderr=subprocess.STDOUT
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        for _ in range(tries):
             try:
                 if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
                     break
@@ -216,10 +201,23 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
             time.sleep(0.1)
         else:
             raise AssertionError(log.read_text())
-        yield DemoServer(base, directory, url, users, person, DEMO_PASSWORD)
+        yield base
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (bash scripts/system-packages)")
+    from tiemchung.demo import DEMO_PASSWORD
+
+    directory = tmp_path_factory.mktemp("demo")
+    users, person = _build_demo(directory)
+    url = f"sqlite:///{directory / 'tiemchung.db'}"
+    with served(directory, url) as base:
+        yield DemoServer(base, directory, url, users, person, DEMO_PASSWORD)
 
 
 @pytest.fixture(scope="session")

@@ -13,20 +13,16 @@ bench/results/dashboard_page.json.
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.web.conftest import CHROMIUM, free_port
+from tests.web.conftest import CHROMIUM, served
 
 pytestmark = pytest.mark.slow
 
@@ -51,32 +47,8 @@ def full_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, d
     summary = build_demo(settings)
     assert summary["counts"]["persons"] > 40_000  # the demo province, not a small one
     users = {what.split(" ")[0]: name for name, what in summary["users"]}
-    port = free_port()
-    env = dict(os.environ, TIEMCHUNG_DATA_DIR=str(directory), TIEMCHUNG_DATABASE_URL=url)
-    log = directory / "serve.log"
-    command = [sys.executable, "-m", "tiemchung.cli", "serve", "--host", "127.0.0.1"]
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(
-            [*command, "--port", str(port)],
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise AssertionError(log.read_text())
+    with served(directory, url) as base:
         yield base, users
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def median_load(page: Any, urls: list[str]) -> float:
