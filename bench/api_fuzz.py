@@ -19,31 +19,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.api.openapi_fuzz import CHECKS, run_on
-from tests.factories import seed_world
+from tests.factories import build_seeded_database
 from tests.pgserver import PostgresServer
 
 from bench._common import write_result
 from tiemchung.config import Settings
 from tiemchung.core import Platform
-from tiemchung.registry import migrate
-from tiemchung.registry.db import make_engine, make_sessionmaker
 
 USERS = ("central", "site_a1")
 
 
-def _prepare(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        migrate.upgrade(engine)
-        with make_sessionmaker(engine)() as session:
-            seed_world(session)
-            session.commit()
-    finally:
-        engine.dispose()
-
-
 def run(url: str, data_dir: Path, examples: int) -> dict[str, object]:
-    _prepare(url)
+    build_seeded_database(url)
     settings = Settings(data_dir=data_dir, database_url=url)
     settings.token_secret(create=True)
     platform = Platform(settings).start()

@@ -15,12 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import seed_world
+from tests.factories import build_seeded_database
 from tests.pgserver import PostgresServer
 from tiemchung.config import Settings
 from tiemchung.core import Platform
-from tiemchung.registry import migrate
-from tiemchung.registry.db import make_engine, make_sessionmaker
 
 BACKENDS = ["sqlite", "postgresql"]
 _counter = itertools.count()
@@ -35,27 +33,16 @@ def pg_server() -> Iterator[PostgresServer]:
         server.stop()
 
 
-def _build_template(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        migrate.upgrade(engine)
-        with make_sessionmaker(engine)() as session:
-            seed_world(session)
-            session.commit()
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
-    _build_template(f"sqlite:///{path}")
+    build_seeded_database(f"sqlite:///{path}")
     return path
 
 
 @pytest.fixture(scope="session")
 def pg_template(pg_server: PostgresServer) -> str:
-    _build_template(pg_server.create_database("tiemchung_template"))
+    build_seeded_database(pg_server.create_database("tiemchung_template"))
     return "tiemchung_template"
 
 

@@ -16,7 +16,9 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import fold_name, iter_admin_units
+from tiemchung.registry import migrate
 from tiemchung.registry.catalog import load_products
+from tiemchung.registry.db import make_engine, make_sessionmaker
 from tiemchung.registry.doses import DoseSubmission
 from tiemchung.registry.models import Lot, Person, Site, VaccinationSession
 from tiemchung.registry.places import load_admin_units
@@ -274,3 +276,16 @@ def review_item(
     session.add(item)
     session.flush()
     return item.id
+
+
+def build_seeded_database(url: str) -> None:
+    """Migrate the database at ``url`` and seed the test world into it (the suite's template
+    databases and the API fuzz benchmark start from this)."""
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+        with make_sessionmaker(engine)() as session:
+            seed_world(session)
+            session.commit()
+    finally:
+        engine.dispose()
