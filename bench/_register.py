@@ -24,7 +24,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import CCCD_PROVINCES, fold_name, iter_admin_units
-from tiemchung.registry.catalog import load_products
+from tiemchung.registry.catalog.products import load_products
 from tiemchung.registry.models import Site
 
 FAMILIES = [

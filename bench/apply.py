@@ -38,16 +38,16 @@ sys.path.insert(0, str(ROOT))
 from tests.pgserver import PostgresServer  # noqa: E402
 
 from bench._common import Timer, write_result  # noqa: E402
-from tiemchung.cli import initialise  # noqa: E402
+from tiemchung.cli.main import initialise  # noqa: E402
 from tiemchung.config import Settings  # noqa: E402
 from tiemchung.demo import _load_reference  # noqa: E402
 from tiemchung.reconcile import Options, reconcile  # noqa: E402
-from tiemchung.registry.apply import apply_run  # noqa: E402
-from tiemchung.registry.backlog import import_dose_records  # noqa: E402
-from tiemchung.registry.db import make_engine, make_sessionmaker  # noqa: E402
+from tiemchung.registry.imports.apply import apply_run  # noqa: E402
+from tiemchung.registry.imports.backlog import import_dose_records  # noqa: E402
+from tiemchung.registry.imports.register import import_register  # noqa: E402
 from tiemchung.registry.models import AuditEvent, Correction, Dose, ReviewItem  # noqa: E402
-from tiemchung.registry.register_import import import_register  # noqa: E402
 from tiemchung.registry.scope import Actor  # noqa: E402
+from tiemchung.store.db import make_engine, make_sessionmaker  # noqa: E402
 from tiemchung.synth import generate  # noqa: E402
 
 ACTOR = Actor.system("bench-apply")

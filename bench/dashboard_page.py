@@ -64,7 +64,7 @@ NAV = """() => { const n = performance.getEntriesByType('navigation')[0];
 
 def build(directory: Path) -> dict[str, Any]:
     """The demo province in ``directory`` (made once; a second run reuses it)."""
-    from tiemchung.cli import initialise
+    from tiemchung.cli.main import initialise
     from tiemchung.config import Settings
     from tiemchung.demo import build_demo
 
@@ -113,7 +113,7 @@ def serve(directory: Path, src: Path | None, log: Path) -> tuple[subprocess.Pope
     )
     if src is not None:
         env["PYTHONPATH"] = str(src)
-    cmd = [sys.executable, "-m", "tiemchung.cli", "serve", "--host", "127.0.0.1"]
+    cmd = [sys.executable, "-m", "tiemchung.cli.main", "serve", "--host", "127.0.0.1"]
     with log.open("wb") as fh:
         proc = subprocess.Popen([*cmd, "--port", str(port)], env=env, stdout=fh, stderr=fh)
     base = f"http://127.0.0.1:{port}"

@@ -41,15 +41,15 @@ from tests.pgserver import PostgresServer  # noqa: E402
 
 from bench._common import Timer, write_result  # noqa: E402
 from bench._http import Connection  # noqa: E402
-from tiemchung.cli import initialise  # noqa: E402
+from tiemchung.auth.users import create_user  # noqa: E402
+from tiemchung.cli.main import initialise  # noqa: E402
 from tiemchung.columns import REGISTER_COLUMNS  # noqa: E402
 from tiemchung.config import Settings  # noqa: E402
 from tiemchung.demo import DEMO_PROVINCE, invent_people, seed_reference  # noqa: E402
 from tiemchung.identity import iter_admin_units  # noqa: E402
-from tiemchung.registry.db import make_engine, make_sessionmaker  # noqa: E402
-from tiemchung.registry.register_import import import_register  # noqa: E402
+from tiemchung.registry.imports.register import import_register  # noqa: E402
 from tiemchung.registry.scope import Actor, Role  # noqa: E402
-from tiemchung.registry.users import create_user  # noqa: E402
+from tiemchung.store.db import make_engine, make_sessionmaker  # noqa: E402
 
 PASSWORD = "bench-pass-123"
 #: The load phases, in the order they run (``--phases`` picks some).

@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 from bench import _register  # noqa: E402
 from bench._common import RESULTS, Timer, write_result  # noqa: E402
 from tiemchung.config import Settings  # noqa: E402
-from tiemchung.registry.db import make_engine, make_sessionmaker  # noqa: E402
 from tiemchung.registry.scope import Actor, Role  # noqa: E402
+from tiemchung.store.db import make_engine, make_sessionmaker  # noqa: E402
 
 PASSWORD = "bench-pass-123"
 SEED = 7
@@ -45,8 +45,8 @@ def log(msg: str) -> None:
 
 def build(url: str, data_dir: Path, people: int, dose_sample: int) -> dict[str, Any]:
     """Migrate, seed reference data and users, bulk-load persons and a dose sample."""
-    from tiemchung.cli import initialise
-    from tiemchung.registry.users import create_user
+    from tiemchung.auth.users import create_user
+    from tiemchung.cli.main import initialise
 
     settings = Settings(data_dir=data_dir, database_url=url)
     initialise(settings)
@@ -161,7 +161,7 @@ def query_plans(
     """The plan of every statement verify() runs, one request of each kind; flags full scans."""
     from sqlalchemy import event
 
-    from tiemchung.registry.verify import VerifyRecord, verify
+    from tiemchung.registry.doses.verify import VerifyRecord, verify
 
     seen: dict[str, tuple[str, Any]] = {}
 
@@ -198,7 +198,7 @@ def query_plans(
 def in_process(url: str, actor: Actor, reqs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     """verify() in this process (audit rows inserted, committed every 100 calls), and the bare
     indexed SELECT by national_id on the same connection as the baseline."""
-    from tiemchung.registry.verify import VerifyRecord, verify
+    from tiemchung.registry.doses.verify import VerifyRecord, verify
 
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)

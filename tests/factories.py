@@ -15,15 +15,15 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from tiemchung.auth.users import create_user
 from tiemchung.identity import fold_name, iter_admin_units
-from tiemchung.registry import migrate
-from tiemchung.registry.catalog import load_products
-from tiemchung.registry.db import make_engine, make_sessionmaker
-from tiemchung.registry.doses import DoseSubmission
+from tiemchung.registry.catalog.places import load_admin_units
+from tiemchung.registry.catalog.products import load_products
+from tiemchung.registry.doses.record import DoseSubmission
 from tiemchung.registry.models import Lot, Person, Site, VaccinationSession
-from tiemchung.registry.places import load_admin_units
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.registry.users import create_user
+from tiemchung.store import migrate
+from tiemchung.store.db import make_engine, make_sessionmaker
 
 PASSWORD = "test-pass-123"
 PROVINCE_A, PROVINCE_B = "01", "40"  # Hà Nội, Nghệ An (2021 GSO codes)
@@ -218,7 +218,8 @@ def payload(person: str | None = None, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-# -- review items (commune worklists): made by hand here; registry/apply.py makes them from runs
+# -- review items (commune worklists): made by hand here; registry/imports/apply.py makes them from
+# runs
 def review_item(
     session: Session,
     dose_id: int,

@@ -19,12 +19,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from tiemchung.config import Settings, get_settings
-from tiemchung.registry.catalog import Catalog
-from tiemchung.registry.db import make_engine, make_sessionmaker
-from tiemchung.registry.doses import DoseResult, DoseSubmission, record_submissions
+from tiemchung.registry.catalog.products import Catalog
+from tiemchung.registry.doses.record import DoseResult, DoseSubmission, record_submissions
 from tiemchung.registry.models import AuditEvent, User
 from tiemchung.registry.scope import Actor
-from tiemchung.registry.writer import Writer
+from tiemchung.store.db import make_engine, make_sessionmaker
+from tiemchung.store.writer import Writer
 
 T = TypeVar("T")
 

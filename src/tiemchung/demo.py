@@ -18,11 +18,12 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from tiemchung.auth.users import create_user
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.identity import fold_name
-from tiemchung.registry.catalog import load_products
+from tiemchung.registry.catalog.products import load_products
 from tiemchung.registry.models import (
     Correction,
     Dose,
@@ -35,7 +36,6 @@ from tiemchung.registry.models import (
     VaccinationSession,
 )
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.registry.users import create_user
 from tiemchung.vaccines import VACCINES
 
 DEMO_PASSWORD = "demo-pass-2021"
@@ -136,9 +136,9 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
     certificate signing keys are made too (:func:`ensure_keys`), so the desk prints
     certificates out of the box.
     """
-    from tiemchung.registry.backlog import import_dose_records
-    from tiemchung.registry.register_import import import_register
-    from tiemchung.registry.tallies import import_tallies
+    from tiemchung.registry.imports.backlog import import_dose_records
+    from tiemchung.registry.imports.register import import_register
+    from tiemchung.registry.imports.tallies import import_tallies
     from tiemchung.synth import generate, load_profile
 
     out = Path(settings.data_dir) / "synth"
@@ -238,7 +238,7 @@ def _reconcile_backlog(platform: Platform, actor: Actor, out: Path) -> dict[str,
     import time
 
     from tiemchung.reconcile import Options, reconcile
-    from tiemchung.registry.apply import apply_run
+    from tiemchung.registry.imports.apply import apply_run
 
     t0 = time.perf_counter()
     run_out = out / "reconcile"

@@ -5,7 +5,7 @@ Codes are from the EU DCC value sets (``vaccine-medicinal-product``, ``vaccine-m
 doses of the product's primary series that the Ministry of Health's guidance allowed; a
 booster (a dose past the primary series) waits at least :data:`BOOSTER_MIN_INTERVAL_DAYS`
 (:func:`min_interval_before`). A dose given earlier is still stored, with a warning that opens
-a worklist item (registry/dose_rules.py): the record follows reality. Pure data: the
+a worklist item (registry/doses/rules.py): the record follows reality. Pure data: the
 registry, the synthetic generator and certificates share it.
 """
 

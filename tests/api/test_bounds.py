@@ -14,7 +14,7 @@ import pytest
 
 from tests.api.conftest import Api
 from tests.factories import payload
-from tiemchung.api.types import API_INT_MAX
+from tiemchung.serving.types import API_INT_MAX
 
 BIG = 2**63  # one past SQLite INTEGER / PostgreSQL BIGINT
 DB_MAX = 2**63 - 1
@@ -85,7 +85,7 @@ def test_every_integer_a_request_carries_is_bounded(api: Api) -> None:
         for media in op.get("requestBody", {}).get("content", {}).values():
             found += _integers(spec, media.get("schema", {}), f"{method} {path} body", set())
     assert len(found) >= 20  # the walk reached the ids, offsets and body integers
-    # <= 2^63 - 1 is what the database holds; the API publishes 2^53 - 1 (see api/types.py)
+    # <= 2^63 - 1 is what the database holds; the API publishes 2^53 - 1 (see serving/types.py)
     unbounded = [w for w, s in found if s.get("maximum", BIG) > DB_MAX]
     assert not unbounded, f"integers without a database-sized maximum: {unbounded}"
     too_low = [w for w, s in found if s.get("minimum", -BIG - 1) < -BIG]

@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 
 from tests.factories import PASSWORD, payload, world
 from tiemchung.config import Settings
-from tiemchung.registry.db import make_engine, make_sessionmaker
 from tiemchung.registry.models import Dose
+from tiemchung.store.db import make_engine, make_sessionmaker
 
 pytestmark = pytest.mark.slow
 

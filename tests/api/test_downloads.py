@@ -2,7 +2,7 @@
 
 ``GET /api/v1/worklist.xlsx?ward_code=ư`` was a 500: the name went into the header as is and
 HTTP headers are Latin-1 (issue 14). Every route that answers a file builds the header with
-:func:`tiemchung.api.downloads.content_disposition` (RFC 6266 ``filename`` in ASCII and the
+:func:`tiemchung.serving.downloads.content_disposition` (RFC 6266 ``filename`` in ASCII and the
 real name in RFC 5987 ``filename*``); the last test fails when a module writes it by hand.
 """
 
@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import Api
 from tests.web.conftest import Web
-from tiemchung.api.downloads import ascii_filename, content_disposition
+from tiemchung.serving.downloads import ascii_filename, content_disposition
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "tiemchung"
 #: a header spelled out by hand: a quoted filename= in a string of any module but downloads.py

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from tiemchung.api import security
+from tiemchung.auth import security
 from tiemchung.registry.models import User
 from tiemchung.registry.scope import Role
 

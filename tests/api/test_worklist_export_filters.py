@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from tests.api.conftest import Api
 from tests.factories import payload, review_item, world
 from tiemchung.core import Platform
-from tiemchung.registry.worklist_xlsx import COLUMNS, SHEET
+from tiemchung.registry.review.xlsx import COLUMNS, SHEET
 
 
 def _refused(r: Any, field: str) -> None:

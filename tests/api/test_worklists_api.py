@@ -17,7 +17,7 @@ from tests.api.conftest import Api
 from tests.factories import payload, review_item, world
 from tiemchung.core import Platform
 from tiemchung.registry.models import AuditEvent, Correction, Dose, ReviewItem
-from tiemchung.registry.worklist_xlsx import COLUMNS
+from tiemchung.registry.review.xlsx import COLUMNS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -15,7 +15,7 @@ from tiemchung.api.app import create_app
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings
 from tiemchung.core import Platform
-from tiemchung.registry.doses import DoseResult, record_doses
+from tiemchung.registry.doses.record import DoseResult, record_doses
 from tiemchung.registry.scope import Actor
 
 #: Keys made before every time the tests issue at (2026-03-01) and valid past the present.

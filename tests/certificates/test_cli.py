@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from tests.certificates.conftest import record
 from tests.factories import submission, world
 from tiemchung.certificates.pdf import qr_png
-from tiemchung.cli import app
+from tiemchung.cli.main import app
 from tiemchung.config import Settings, get_settings
 from tiemchung.core import Platform
 

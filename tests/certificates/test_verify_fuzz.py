@@ -277,7 +277,7 @@ def test_cli_verify_exits_0_or_1(
     keys: KeyStore, valid_text: str, tmp_path_factory: pytest.TempPathFactory,
     data: st.DataObject,
 ) -> None:
-    from tiemchung.cli import app
+    from tiemchung.cli.main import app
 
     pem = Path(tmp_path_factory.getbasetemp()) / "signer.pem"
     if not pem.exists():

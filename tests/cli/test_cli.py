@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tests.factories import world
-from tiemchung.cli import app
+from tiemchung.cli.main import app
 from tiemchung.config import Settings, get_settings
-from tiemchung.registry.db import make_engine, make_sessionmaker
 from tiemchung.registry.models import AdminUnit, Person, User
+from tiemchung.store.db import make_engine, make_sessionmaker
 
 runner = CliRunner()
 

@@ -32,7 +32,7 @@ def test_serve_answers_and_masks_ids_in_its_logs(settings: Settings, tmp_path: P
     )
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tiemchung.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "tiemchung.cli.main", "serve", "--port", str(port)],
             env=env,
             stdout=fh,
             stderr=subprocess.STDOUT,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
-from tiemchung.cli import app
+from tiemchung.cli.main import app
 
 from .conftest import Case
 

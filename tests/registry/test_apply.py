@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from tests.factories import world
 from tiemchung.core import Platform
-from tiemchung.registry import apply as apply_mod
-from tiemchung.registry.apply import ApplyError, apply_run
-from tiemchung.registry.backlog import import_dose_records
-from tiemchung.registry.corrections import link_dose
+from tiemchung.registry.imports import apply as apply_mod
+from tiemchung.registry.imports.apply import ApplyError, apply_run
+from tiemchung.registry.imports.backlog import import_dose_records
 from tiemchung.registry.models import AuditEvent, Correction, Dose, Person, ReviewItem
+from tiemchung.registry.review.corrections import link_dose
 from tiemchung.registry.scope import Actor
 
 ACTOR = Actor.system("apply-test")

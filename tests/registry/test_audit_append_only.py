@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from tiemchung.registry.db import make_engine
+from tiemchung.store.db import make_engine
 
 ROW = "(id, action, entity, entity_id) VALUES ({id}, 'forged', 'x', 'y')"
 

@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from tests.factories import submission, world
 from tiemchung.core import Platform
-from tiemchung.registry import worklists as wl
-from tiemchung.registry.dose_rules import sequence_warnings
-from tiemchung.registry.doses import DoseResult, DoseSubmission, record_doses
+from tiemchung.registry.doses.record import DoseResult, DoseSubmission, record_doses
+from tiemchung.registry.doses.rules import sequence_warnings
+from tiemchung.registry.doses.verify import DoseEntry, next_dose
 from tiemchung.registry.models import Dose, Person, ReviewItem
+from tiemchung.registry.review import worklists as wl
+from tiemchung.registry.review.explain import explain
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.registry.verify import DoseEntry, next_dose
-from tiemchung.registry.worklist_explain import explain
 
 SYSTEM = Actor.system("tests")
 D1 = date(2021, 10, 1)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from tests.factories import resolve_scope, submission, world
 from tiemchung.core import Platform
-from tiemchung.registry.doses import DoseResult, DoseSubmission, record_doses
+from tiemchung.registry.doses.record import DoseResult, DoseSubmission, record_doses
 from tiemchung.registry.models import AuditEvent, Dose, ReviewItem
 from tiemchung.registry.scope import Actor, Role
 

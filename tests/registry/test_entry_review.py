@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.factories import submission, world
 from tiemchung.core import Platform
-from tiemchung.registry.doses import record_doses
+from tiemchung.registry.doses.record import record_doses
 from tiemchung.registry.models import Dose, Person, ReviewItem
 from tiemchung.registry.scope import Actor
 
@@ -60,9 +60,9 @@ def test_a_wrong_name_opens_an_item_with_the_register_person_as_candidate(
     ]
     assert "differs" in (it.explanation or "")  # the reason in words, for the reviewer
     # the commune accepts it: the dose is linked and its name takes the register's value
-    from tiemchung.registry import worklists as wl
+    from tiemchung.auth.users import actor_for
     from tiemchung.registry.models import User
-    from tiemchung.registry.users import actor_for
+    from tiemchung.registry.review import worklists as wl
 
     with platform.sessions() as s:
         commune = actor_for(s.scalars(select(User).where(User.username == "ward_a1")).one())

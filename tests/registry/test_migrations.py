@@ -8,9 +8,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from tiemchung.registry import migrate
-from tiemchung.registry.db import make_engine
 from tiemchung.registry.models import Base
+from tiemchung.store import migrate
+from tiemchung.store.db import make_engine
 
 
 def test_up_down_up(database_url: str) -> None:

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.factories import review_item, submission, world
-from tiemchung.cli import app
+from tiemchung.auth.users import actor_for
+from tiemchung.cli.main import app
 from tiemchung.config import Settings, get_settings
 from tiemchung.core import Platform
-from tiemchung.registry import tickets as tk
-from tiemchung.registry.doses import record_doses
+from tiemchung.registry.doses.record import record_doses
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.models import (
     AuditEvent,
@@ -29,9 +29,9 @@ from tiemchung.registry.models import (
     Ticket,
     User,
 )
+from tiemchung.registry.review import tickets as tk
+from tiemchung.registry.review.xlsx import COLUMNS
 from tiemchung.registry.scope import Actor
-from tiemchung.registry.users import actor_for
-from tiemchung.registry.worklist_xlsx import COLUMNS
 
 SYSTEM = Actor.system("tests")
 TODAY = date(2025, 7, 4)  # a Friday

@@ -1,4 +1,4 @@
-"""Verification at the desk (registry/verify.py), on SQLite and PostgreSQL.
+"""Verification at the desk (registry/doses/verify.py), on SQLite and PostgreSQL.
 
 Expected values are written out by hand from the invented world of tests/factories.py; the
 agreement with the dose path is checked by recording real doses (rolled back), not by
@@ -17,11 +17,11 @@ from sqlalchemy import insert, select
 from tests.factories import resolve_scope, submission, world
 from tiemchung.core import Platform
 from tiemchung.identity import fold_name
-from tiemchung.registry.doses import record_doses
+from tiemchung.registry.doses.record import record_doses
+from tiemchung.registry.doses.verify import Verification, VerifyRecord, verify
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.models import AuditEvent, Person
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.registry.verify import Verification, VerifyRecord, verify
 
 SYSTEM = Actor.system("tests")
 SITE_A1 = Actor(1001, "site_a1", Role.SITE, **resolve_scope({"site_id": "a1"}))  # type: ignore[arg-type]

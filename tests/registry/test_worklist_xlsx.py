@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from tests.registry.test_worklists import an_item, dose, item, run, who
 from tiemchung.core import Platform
-from tiemchung.registry import worklist_xlsx as wx
 from tiemchung.registry.models import Correction, ReviewItem
+from tiemchung.registry.review import xlsx as wx
 
 HEADERS = dict(wx.COLUMNS)
 

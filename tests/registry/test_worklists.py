@@ -16,13 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories import review_item, submission, world
+from tiemchung.auth.users import actor_for
 from tiemchung.core import Platform
-from tiemchung.registry import worklists as wl
-from tiemchung.registry.doses import record_doses
+from tiemchung.registry.doses.record import record_doses
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.models import AuditEvent, Correction, Dose, Person, ReviewItem, User
+from tiemchung.registry.review import worklists as wl
 from tiemchung.registry.scope import Actor
-from tiemchung.registry.users import actor_for
 
 T = TypeVar("T")
 SYSTEM = Actor.system("tests")
@@ -196,7 +196,7 @@ def test_detail_marks_only_real_differences_and_explains(platform: Platform) -> 
 
 
 def test_unknown_explanation_segments_are_kept() -> None:
-    from tiemchung.registry.worklist_explain import explain
+    from tiemchung.registry.review.explain import explain
 
     got = explain("exact pass; conflict: another record claims dose 2 of P-X 40 days apart; zzz")
     assert [r.code for r in got] == ["exact pass", "conflict", "raw"]
@@ -434,7 +434,7 @@ def test_two_transactions_that_both_read_open_one_wins(
 
 
 def test_reasons_of_an_item_without_a_candidate_are_not_about_a_person() -> None:
-    from tiemchung.registry.worklist_explain import explain_item
+    from tiemchung.registry.review.explain import explain_item
 
     below = "name exact +15.6tf; ward exact +2.0; zip 1 +0.3; runner-up P-X -3.0"
     got = explain_item(below, has_candidates=False, probability=0.021)
@@ -451,7 +451,7 @@ def test_reasons_of_an_item_without_a_candidate_are_not_about_a_person() -> None
 
 
 def test_a_reason_written_in_both_languages_is_split() -> None:
-    from tiemchung.registry.worklist_explain import explain
+    from tiemchung.registry.review.explain import explain
 
     (r,) = explain("Số định danh không có trong sổ dân cư / the ID number is not in the register")
     assert (r.vi, r.en, r.known) == (
@@ -503,7 +503,7 @@ def test_an_edit_may_check_the_corrected_record_against_the_register(platform: P
 
 def test_an_unverified_dose_says_which_fields_differ_and_how(platform: Platform) -> None:
     """Not "the name, date of birth or sex differs": the desk's own words for each field
-    (registry/verify.py), the same the nurse read when the dose was recorded."""
+    (registry/doses/verify.py), the same the nurse read when the dose was recorded."""
     typed = dose(platform, national_id="001085123456", full_name="Nguyen Van An", dob="04/12/1985")
     ward = who(platform, "ward_a1")
     with platform.sessions() as s:

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from tiemchung.config import Settings
 from tiemchung.core import GC_THRESHOLDS, Platform
-from tiemchung.registry.db import make_engine, make_sessionmaker
-from tiemchung.registry.writer import Writer
+from tiemchung.store.db import make_engine, make_sessionmaker
+from tiemchung.store.writer import Writer
 
 
 @pytest.fixture

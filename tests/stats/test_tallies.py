@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from tests.factories import PROVINCE_B, world
 from tiemchung.core import Platform
+from tiemchung.registry.imports.tallies import TallyFileError, import_tallies
 from tiemchung.registry.models import AuditEvent, Tally
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.registry.tallies import TallyFileError, import_tallies
 
 SYSTEM = Actor.system("tests")
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from tests.factories import world
 from tiemchung.core import Platform
-from tiemchung.registry.backlog import client_uuid_for, import_dose_records
+from tiemchung.registry.imports.backlog import client_uuid_for, import_dose_records
 from tiemchung.registry.models import AuditEvent, Dose
 from tiemchung.registry.scope import Actor
 

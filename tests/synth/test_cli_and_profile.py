@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from tiemchung.cli import app
+from tiemchung.cli.main import app
 from tiemchung.synth import ProfileError, load_profile
 
 runner = CliRunner()

@@ -129,7 +129,7 @@ def _build_demo(directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
     from sqlalchemy import func, select
 
     from tiemchung.certificates.keys import KeyStore
-    from tiemchung.cli import initialise
+    from tiemchung.cli.main import initialise
     from tiemchung.config import Settings
     from tiemchung.demo import build_demo
     from tiemchung.registry.models import Dose, Person, User
@@ -185,7 +185,7 @@ def served(directory: Path, url: str, *, tries: int = 300) -> Iterator[str]:
     port = free_port()
     env = dict(os.environ, TIEMCHUNG_DATA_DIR=str(directory), TIEMCHUNG_DATABASE_URL=url)
     log = directory / "serve.log"
-    command = [sys.executable, "-m", "tiemchung.cli", "serve", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "tiemchung.cli.main", "serve", "--host", "127.0.0.1"]
     with log.open("wb") as fh:
         proc = subprocess.Popen(
             [*command, "--port", str(port)], env=env, stdout=fh, stderr=subprocess.STDOUT

@@ -16,7 +16,7 @@ from tests.factories import submission
 from tests.web.conftest import Web
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.core import Platform
-from tiemchung.registry.doses import record_doses
+from tiemchung.registry.doses.record import record_doses
 from tiemchung.registry.models import AuditEvent, ReviewItem, Ticket
 from tiemchung.registry.scope import Actor
 from tiemchung.web import lookup

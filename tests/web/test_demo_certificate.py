@@ -60,7 +60,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     with log.open("wb") as fh:
         proc = subprocess.Popen(
             [
-                *(sys.executable, "-m", "tiemchung.cli", "demo", "--dir", str(directory)),
+                *(sys.executable, "-m", "tiemchung.cli.main", "demo", "--dir", str(directory)),
                 *("--people", "600", "--port", str(port)),
             ],
             env=_env(),
@@ -118,7 +118,7 @@ def _csrf(client: httpx.Client, path: str) -> str:
 
 def _verify(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     r = subprocess.run(
-        [sys.executable, "-m", "tiemchung.cli", "verify", *args],
+        [sys.executable, "-m", "tiemchung.cli.main", "verify", *args],
         capture_output=True,
         text=True,
         env=env or _env(),

@@ -189,8 +189,8 @@ def _wide_items(server: DemoServer) -> tuple[int, int]:
         return _PREPARED[server.base]
     from sqlalchemy.orm import Session
 
-    from tiemchung.registry import tickets as tk
     from tiemchung.registry.models import Dose, Person, ReviewItem, User
+    from tiemchung.registry.review import tickets as tk
     from tiemchung.registry.scope import Actor, Role
 
     engine = create_engine(server.database_url)

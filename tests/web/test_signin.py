@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from tests.factories import PASSWORD
 from tests.web.conftest import Web
+from tiemchung.auth.session import COOKIE, create_cookie
 from tiemchung.core import Platform
 from tiemchung.registry.models import AuditEvent, User
-from tiemchung.web.session import COOKIE, create_cookie
 
 
 @pytest.mark.parametrize(

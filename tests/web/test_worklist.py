@@ -20,7 +20,7 @@ from sqlalchemy import select
 from tests.factories import review_item, submission, world
 from tests.web.conftest import Web
 from tiemchung.core import Platform
-from tiemchung.registry.doses import record_doses
+from tiemchung.registry.doses.record import record_doses
 from tiemchung.registry.models import AuditEvent, Correction, Dose, Person, ReviewItem
 from tiemchung.registry.scope import Actor
 
@@ -478,9 +478,9 @@ def test_searching_the_register_and_linking_from_a_not_found_item(
 
 def ticket_item(platform: Platform, field: str, value: str, *, about_dose: bool = True) -> int:
     """A citizen's (an's) report about one field of a verified dose (or of the register)."""
-    from tiemchung.registry import tickets as tk
+    from tiemchung.auth.users import actor_for
     from tiemchung.registry.models import User
-    from tiemchung.registry.users import actor_for
+    from tiemchung.registry.review import tickets as tk
 
     sub = submission("an")
     res = platform.writer.run(
@@ -743,7 +743,7 @@ def test_a_rejected_report_shows_the_citizen_the_reason(
 def dose_check_item(platform: Platform, nid: str) -> int:
     """A dose-rule warning (dose 2 missing before dose 3) about an's history (on a dose typed
     with another ID, so the dose path opens no item of its own that the test would meet)."""
-    from tiemchung.registry.dose_rules import missing_warning, segment
+    from tiemchung.registry.doses.rules import missing_warning, segment
 
     d = _dose(platform, nid)
     why = segment(missing_warning(3, [2]))

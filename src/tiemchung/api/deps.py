@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from tiemchung.api.security import actor_from_token
+from tiemchung.auth.security import actor_from_token
 from tiemchung.core import Platform
 from tiemchung.registry.errors import FieldProblem, ServiceError
 from tiemchung.registry.scope import Actor, Role

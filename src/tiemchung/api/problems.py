@@ -153,7 +153,7 @@ def install(app: FastAPI) -> None:
     async def _data(request: Request, exc: DataError) -> JSONResponse:
         # The last line of defence: the database refused a value (a NUL character, a number
         # beyond its column). Validation stops the known cases first, naming the field
-        # (api/types.py, api/inputs.py); this keeps any other one from being a 500.
+        # (serving/types.py, api/inputs.py); this keeps any other one from being a 500.
         log.warning("the database refused a value on %s: %s", request.url.path, exc.orig)
         return _response(
             problem_body(

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
-from tiemchung.api.types import SmallRowId
-from tiemchung.registry.doses import DoseSubmission
+from tiemchung.registry.doses.record import DoseSubmission
+from tiemchung.serving.types import SmallRowId
 
 T = TypeVar("T")
 
@@ -205,7 +205,7 @@ class DoseBatchResult(BaseModel):
 
 
 class PersonPublic(BaseModel):
-    """A register person as the caller may see them (``registry/persons.py``,
+    """A register person as the caller may see them (``registry/people/persons.py``,
     ``person_view``): ``view`` ``full`` is the whole record (central; a province or commune
     for persons of its area; a citizen for itself); ``desk`` (a site) masks the ID numbers
     and has no ``phone`` or ``address`` keys at all."""

@@ -1,7 +1,7 @@
 """Request and response of ``POST /api/v1/verify`` (verification at the desk).
 
 Separate from ``api/schemas.py`` so the verification contract can change without touching the
-dose and person schemas; mirrors the dataclasses of ``tiemchung.registry.verify``.
+dose and person schemas; mirrors the dataclasses of ``tiemchung.registry.doses.verify``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from tiemchung.registry.verify import VerifyRecord
+from tiemchung.registry.doses.verify import VerifyRecord
 
 # Invented people only: the QR layout is the chip card's, the values are made up.
 _QR_EXAMPLE: JsonDict = {

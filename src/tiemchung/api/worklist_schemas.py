@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tiemchung.api.types import RowId, UtcDateTime
+from tiemchung.serving.types import RowId, UtcDateTime
 
 _ITEM_EXAMPLE: dict[str, Any] = {
     "id": 42,

@@ -29,11 +29,11 @@ from tiemchung.certificates.keys import KeysMissingError, KeyStore, b64
 from tiemchung.certificates.names import dcc_name
 from tiemchung.certificates.schema import schema_errors, schema_version
 from tiemchung.certificates.uvci import new_uvci
-from tiemchung.registry.audit import audit
 from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
 from tiemchung.registry.models import Dose, IssuedCertificate, Person, Product, Site
-from tiemchung.registry.persons import certifiable_person
+from tiemchung.registry.people.persons import certifiable_person
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.store.audit import audit
 
 COUNTRY = "VN"
 ISSUER = "Bộ Y tế Việt Nam / Ministry of Health of Viet Nam"

@@ -60,7 +60,7 @@ def not_found(field_: str, what_vi: str, what_en: str) -> ServiceError:
 
 def future_dose_date() -> ServiceError:
     """A dose date after Vietnam's today: the one rule and its words, for the dose path
-    (registry/doses.py) and the desk's form (web/desk.py), which must not call a well-typed
+    (registry/doses/record.py) and the desk's form (web/desk.py), which must not call a well-typed
     future date a format error."""
     return rule_error(
         "dose_date", "future_date", "Ngày tiêm ở tương lai", "the dose date is in the future"

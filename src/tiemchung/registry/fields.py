@@ -98,7 +98,8 @@ def dob_compatible(a: str | None, b: str | None) -> bool:
 
 def identity_agrees(person: Any, full_name: str | None, dob: str | None, sex: str | None) -> bool:
     """The rule that verifies a typed identity against a register person, shared by the dose
-    path (registry/doses.py) and the desk's verify (registry/verify.py): the display-form name
+    path (registry/doses/record.py) and the desk's verify (registry/doses/verify.py): the
+    display-form name
     is the same (NFC, case, spacing, tone placement standardised — a name without diacritics
     does not agree), the date of birth agrees as far as both are known, and so does the sex.
     A field not typed (None) is not compared."""

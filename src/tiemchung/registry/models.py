@@ -179,7 +179,7 @@ class Dose(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # Who decided the person link: "entry" (verified when recorded), "reconcile" (an applied
     # run), "review" (a commune decision) or "citizen" (a ticket). A run never overrides a
-    # person's decision ("review", "citizen"); see registry/apply.py.
+    # person's decision ("review", "citizen"); see registry/imports/apply.py.
     link_source: Mapped[str | None] = mapped_column(String(12))
     run_id: Mapped[str | None] = mapped_column(String(40))
     match_probability: Mapped[float | None] = mapped_column(Float)

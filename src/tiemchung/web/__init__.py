@@ -18,9 +18,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
+    from tiemchung.auth.throttle import SignInThrottle
     from tiemchung.web import errors, guard, i18n
     from tiemchung.web.routes import auth, citizen, dashboard, desk, shell, worklist
-    from tiemchung.web.throttle import SignInThrottle
 
     i18n.load_all()  # a broken catalogue stops the start-up, not a request
     app.state.web_throttle = SignInThrottle()

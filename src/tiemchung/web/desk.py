@@ -1,12 +1,13 @@
 """What the vaccination desk shows and submits, built on the registry's services.
 
-The check-in asks :func:`tiemchung.registry.verify.verify` (the same rule the dose path uses to
+The check-in asks :func:`tiemchung.registry.doses.verify.verify` (the same rule the dose path uses
+to
 decide verified or unverified); the dose is recorded by :meth:`Platform.record_dose`, the call
 the API's ``POST /doses`` makes. The sequence warnings the desk shows before the dose is saved
-come from the dose path's own rule (registry/dose_rules.py) on the history the check-in read,
+come from the dose path's own rule (registry/doses/rules.py) on the history the check-in read,
 so the nurse reads the same words before and after saving. This module only turns their
 answers into what a page needs (prefilled form values, messages in the page's language) and a
-submitted form back into a :class:`~tiemchung.registry.doses.DoseSubmission`.
+submitted form back into a :class:`~tiemchung.registry.doses.record.DoseSubmission`.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import IdentityError, parse_dob, parse_national_id
-from tiemchung.registry.dose_rules import DoseWarning, sequence_warnings
-from tiemchung.registry.doses import DoseSubmission
+from tiemchung.registry.doses.record import DoseSubmission
+from tiemchung.registry.doses.rules import DoseWarning, sequence_warnings
+from tiemchung.registry.doses.verify import MISMATCH, VERIFIED, Verification, VerifyRecord
 from tiemchung.registry.errors import FieldProblem, ServiceError, future_dose_date
 from tiemchung.registry.models import Lot, Product, VaccinationSession
 from tiemchung.registry.scope import Actor
-from tiemchung.registry.verify import MISMATCH, VERIFIED, Verification, VerifyRecord
 
 #: The fields of the dose form, in the order a nurse reads them.
 FORM_FIELDS = (

@@ -16,10 +16,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tiemchung.core import Platform
-from tiemchung.registry.scope import Actor, Role
-from tiemchung.web import pages
-from tiemchung.web.session import (
+from tiemchung.auth.session import (
     COOKIE,
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -30,6 +27,9 @@ from tiemchung.web.session import (
     read_cookie,
     username_hint,
 )
+from tiemchung.core import Platform
+from tiemchung.registry.scope import Actor, Role
+from tiemchung.web import pages
 
 
 class SignInRequiredError(Exception):

@@ -2,7 +2,7 @@
 
 No account is needed, so three things keep it from becoming an enumeration oracle:
 
-* **Throttle**, the sign-in's own :class:`~tiemchung.web.throttle.SignInThrottle` (one
+* **Throttle**, the sign-in's own :class:`~tiemchung.auth.throttle.SignInThrottle` (one
   implementation for both doors that take a secret), the ID number in the user name's place:
   failures are counted per ID number *and* source (client address), so nobody elsewhere can
   block a citizen's own look-up by typing her number with wrong dates (a count per ID number
@@ -31,9 +31,9 @@ import jwt
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from tiemchung.auth.throttle import SignInThrottle
 from tiemchung.registry.models import Person
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.web.throttle import SignInThrottle
 
 COOKIE = "tc_lookup"
 AUDIENCE = "tiemchung-lookup"

@@ -19,11 +19,11 @@ from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 
 import tiemchung
+from tiemchung.auth.session import CSRF_COOKIE, csrf_token, new_csrf_seed
 from tiemchung.localtime import DATE_TIME, DEFAULT_ZONE, format_local
 from tiemchung.registry.scope import Actor
 from tiemchung.stats.numbers import fmt_pct
 from tiemchung.web import i18n
-from tiemchung.web.session import CSRF_COOKIE, csrf_token, new_csrf_seed
 
 #: No inline scripts or styles, nothing from another origin: the desk may be offline from
 #: the internet, and a page with personal data must not be framed or leak its address.

@@ -19,7 +19,6 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from tiemchung.api.downloads import content_disposition
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.certificates.service import (
     NOT_VACCINATED_HERE,
@@ -29,6 +28,7 @@ from tiemchung.certificates.service import (
 )
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.serving.downloads import content_disposition
 from tiemchung.web import desk, pages
 from tiemchung.web.guard import platform_of
 

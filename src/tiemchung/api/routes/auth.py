@@ -1,7 +1,7 @@
 """OAuth2 password flow: a username and password for a signed bearer token.
 
 Failed attempts are throttled exactly as the web sign-in's are, with the same counters (one
-:class:`~tiemchung.web.throttle.SignInThrottle` per server process, shared with the sign-in
+:class:`~tiemchung.auth.throttle.SignInThrottle` per server process, shared with the sign-in
 page): per user name *and* client address, 5 failures are free (the 401 says how many are
 left from the 3rd), then each failure doubles the wait (30 s, 1 min, 2 min …); an attempt
 during the wait is answered 429 with ``Retry-After``. Sharing the counters means a password
@@ -21,13 +21,13 @@ from starlette.concurrency import run_in_threadpool
 from tiemchung.api.deps import PlatformDep
 from tiemchung.api.problems import ERROR_RESPONSES, MEDIA_TYPE, _error, service_error_body
 from tiemchung.api.schemas import Token
-from tiemchung.api.security import create_token
-from tiemchung.registry.audit import audit
+from tiemchung.auth.security import create_token
+from tiemchung.auth.throttle import SignInThrottle, wait_words
+from tiemchung.auth.users import actor_for, authenticate
 from tiemchung.registry.errors import FieldProblem, ServiceError
 from tiemchung.registry.models import User
 from tiemchung.registry.scope import Actor
-from tiemchung.registry.users import actor_for, authenticate
-from tiemchung.web.throttle import SignInThrottle, wait_words
+from tiemchung.store.audit import audit
 
 router = APIRouter(tags=["auth"])
 

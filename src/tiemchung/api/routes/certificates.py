@@ -17,9 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
-from tiemchung.api.downloads import file_response
 from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
-from tiemchung.api.types import as_utc
 from tiemchung.certificates.keys import KeysMissingError, KeyStore
 from tiemchung.certificates.service import (
     current_certificate,
@@ -32,6 +30,8 @@ from tiemchung.certificates.verify import Trust, verify, verify_image
 from tiemchung.core import Platform
 from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
 from tiemchung.registry.scope import Role
+from tiemchung.serving.downloads import file_response
+from tiemchung.serving.types import as_utc
 
 router = APIRouter(tags=["certificates"])
 

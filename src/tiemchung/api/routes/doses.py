@@ -32,8 +32,7 @@ from tiemchung.api.schemas import (
     Page,
     submission_of,
 )
-from tiemchung.api.types import Offset, RowId
-from tiemchung.registry.doses import (
+from tiemchung.registry.doses.record import (
     DOSE_COLUMNS,
     DoseResult,
     PreparedDoses,
@@ -43,6 +42,7 @@ from tiemchung.registry.doses import (
 from tiemchung.registry.errors import not_found
 from tiemchung.registry.models import Dose, Person
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.serving.types import Offset, RowId
 
 router = APIRouter(tags=["doses"])
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 import tiemchung
 from tiemchung.api.deps import PlatformDep
 from tiemchung.api.schemas import Health
-from tiemchung.registry import migrate
+from tiemchung.store import migrate
 
 router = APIRouter(tags=["health"])
 

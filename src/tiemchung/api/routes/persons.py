@@ -1,6 +1,7 @@
 """Register persons: look-up by ID, old ID, or name + date of birth (+ ward); every read audited.
 
-What a caller sees of a person is decided in ``registry/scope.py`` and ``registry/persons.py``
+What a caller sees of a person is decided in ``registry/scope.py`` and
+``registry/people/persons.py``
 (``person_view``): the whole record inside the caller's area, the masked desk view for a site.
 The desk view has no ``phone``/``address`` keys, hence ``response_model_exclude_unset``.
 """
@@ -15,15 +16,15 @@ from starlette.concurrency import run_in_threadpool
 from tiemchung.api.deps import CurrentActor, PlatformDep
 from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
 from tiemchung.api.schemas import Page, PersonDetail, PersonDose, PersonPublic
-from tiemchung.api.types import Offset
 from tiemchung.registry.errors import not_found
-from tiemchung.registry.persons import (
+from tiemchung.registry.people.persons import (
     PersonQuery,
     find_persons,
     get_person,
     person_doses,
     person_view,
 )
+from tiemchung.serving.types import Offset
 
 router = APIRouter(tags=["persons"])
 

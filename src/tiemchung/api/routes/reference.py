@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from tiemchung.api.deps import CurrentActor, ReadSession, require_roles
 from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
 from tiemchung.api.schemas import LotPublic, Page, ProductPublic, SessionPublic, SitePublic
-from tiemchung.api.types import Offset
 from tiemchung.registry.errors import not_found
 from tiemchung.registry.models import Lot, Product, Site, VaccinationSession
 from tiemchung.registry.scope import Role
+from tiemchung.serving.types import Offset
 
 router = APIRouter(tags=["reference"])
 _STAFF = (Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
-from tiemchung.api.downloads import file_response
 from tiemchung.api.problems import ERROR_RESPONSES, _error
 from tiemchung.core import Platform
 from tiemchung.registry.scope import Actor
+from tiemchung.serving.downloads import file_response
 from tiemchung.stats.export import CSV_TYPE, XLSX_TYPE, filename, to_csv, to_xlsx
 from tiemchung.stats.queries import STATS_ROLES, TABLES, Filters, scope, table
 from tiemchung.stats.service import Snapshot, stats_for

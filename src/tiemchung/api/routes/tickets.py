@@ -9,9 +9,9 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep
 from tiemchung.api.problems import ERROR_RESPONSES, _error
-from tiemchung.api.types import Offset, SmallRowId
 from tiemchung.api.worklist_schemas import TicketCreate, TicketDecision, TicketPage, TicketPublic
-from tiemchung.registry import tickets as tk
+from tiemchung.registry.review import tickets as tk
+from tiemchung.serving.types import Offset, SmallRowId
 
 router = APIRouter(tags=["tickets"])
 _ERRORS = {

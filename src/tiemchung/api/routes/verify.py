@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
 from tiemchung.api.problems import ERROR_RESPONSES
 from tiemchung.api.verify_schemas import DeskVerifyRequest, DeskVerifyResponse
+from tiemchung.registry.doses.verify import Verification, verify
 from tiemchung.registry.scope import Role
-from tiemchung.registry.verify import Verification, verify
 
 router = APIRouter(tags=["verify"])
 

@@ -1,6 +1,6 @@
 """Commune worklists: list, read, decide (accept/reject/edit/bulk), and the .xlsx round trip.
 
-Thin: each route calls :mod:`tiemchung.registry.worklists` (or ``worklist_xlsx``); reads run
+Thin: each route calls :mod:`tiemchung.registry.review.worklists` (or ``worklist_xlsx``); reads run
 in a thread on a read session and are audited, decisions go through the platform's writer.
 """
 
@@ -12,9 +12,7 @@ from fastapi import APIRouter, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep
-from tiemchung.api.downloads import file_response
 from tiemchung.api.problems import ERROR_RESPONSES, _error
-from tiemchung.api.types import Offset, RowId
 from tiemchung.api.worklist_schemas import (
     AcceptRequest,
     BulkAcceptRequest,
@@ -27,9 +25,11 @@ from tiemchung.api.worklist_schemas import (
     WorklistItemDetail,
     WorklistPage,
 )
-from tiemchung.registry import worklist_xlsx as wx
-from tiemchung.registry import worklists as wl
 from tiemchung.registry.errors import rule_error
+from tiemchung.registry.review import worklists as wl
+from tiemchung.registry.review import xlsx as wx
+from tiemchung.serving.downloads import file_response
+from tiemchung.serving.types import Offset, RowId
 
 router = APIRouter(tags=["worklists"])
 _ERRORS = {**ERROR_RESPONSES, 409: _error("The item was already decided (reopen it first)")}

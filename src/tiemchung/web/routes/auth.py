@@ -13,14 +13,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from tiemchung.registry.audit import audit
+from tiemchung.auth.session import COOKIE, create_cookie
+from tiemchung.auth.throttle import wait_words
+from tiemchung.auth.users import actor_for, authenticate
 from tiemchung.registry.models import User
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.registry.users import actor_for, authenticate
+from tiemchung.store.audit import audit
 from tiemchung.web import i18n, pages
 from tiemchung.web.guard import Csrf, is_htmx, platform_of, safe_next
-from tiemchung.web.session import COOKIE, create_cookie
-from tiemchung.web.throttle import wait_words
 
 router = APIRouter(include_in_schema=False)
 

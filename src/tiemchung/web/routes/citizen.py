@@ -3,7 +3,7 @@
 Both show the same templates (``citizen/_record.html``): the register data, the doses
 (product, date, site), the certificate PDF (through the certificates service: verified doses
 only, and why not when there is none), "report wrong information" (a ticket through
-``registry/tickets.py``, channel ``web``) and the tickets' status. Both read through the same
+``registry/review/tickets.py``, channel ``web``) and the tickets' status. Both read through the same
 services as the API with a citizen :class:`~tiemchung.registry.scope.Actor` whose
 ``person_pk`` is the one person — the signed-in user's, or the look-up capability's (see
 :mod:`tiemchung.web.lookup`) — so neither can read anyone else; reads are audited as the API
@@ -19,18 +19,18 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from tiemchung.auth.throttle import Failure, SignInThrottle, wait_words
 from tiemchung.core import Platform
-from tiemchung.registry import tickets as tk
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.fields import clean_dob
 from tiemchung.registry.models import Person, Product, Site
-from tiemchung.registry.persons import get_person, person_doses
+from tiemchung.registry.people.persons import get_person, person_doses
+from tiemchung.registry.review import tickets as tk
+from tiemchung.registry.review.explain import FIELD_LABELS
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.registry.worklist_explain import FIELD_LABELS
 from tiemchung.web import desk, lookup, pages
 from tiemchung.web.guard import Csrf, WebActor, is_htmx, platform_of, require_role
 from tiemchung.web.printing import certificate_pdf
-from tiemchung.web.throttle import Failure, SignInThrottle, wait_words
 
 router = APIRouter(include_in_schema=False)
 

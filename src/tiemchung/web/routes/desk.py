@@ -16,9 +16,9 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.certificates.service import may_certify
 from tiemchung.core import Platform
+from tiemchung.registry.doses.verify import VERIFIED, Verification, VerifyRecord, verify
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.registry.verify import VERIFIED, Verification, VerifyRecord, verify
 from tiemchung.vaccines import min_interval_before
 from tiemchung.web import desk, pages
 from tiemchung.web.guard import Csrf, WebActor, platform_of, require_role

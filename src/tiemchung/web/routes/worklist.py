@@ -1,6 +1,6 @@
 """The commune worklist (commune role; province and central may look at a ward they cover).
 
-Thin over :mod:`tiemchung.registry.worklists` (and ``worklist_xlsx``), exactly as the API's
+Thin over :mod:`tiemchung.registry.review.worklists` (and ``worklist_xlsx``), exactly as the API's
 ``/api/v1/worklist`` routes are: the same :class:`~tiemchung.registry.scope.Actor`, so a
 commune sees only its ward's items and another ward's item answers 404; reads are audited
 (``review_item.read``, ``review_item.export``) and decisions go through the platform's writer.
@@ -26,11 +26,11 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from tiemchung.api.downloads import content_disposition
-from tiemchung.api.types import Offset, RowId
-from tiemchung.registry import worklist_xlsx as wx
-from tiemchung.registry import worklists as wl
 from tiemchung.registry.errors import ServiceError, rule_error
+from tiemchung.registry.review import worklists as wl
+from tiemchung.registry.review import xlsx as wx
+from tiemchung.serving.downloads import content_disposition
+from tiemchung.serving.types import Offset, RowId
 from tiemchung.web import pages
 from tiemchung.web.guard import Csrf, WebActor, is_htmx, platform_of, require_role
 from tiemchung.web.routes import worklist_item

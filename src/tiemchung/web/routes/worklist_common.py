@@ -17,12 +17,12 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.core import Platform
-from tiemchung.registry import worklists as wl
-from tiemchung.registry.corrections import CORRECTABLE
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.models import ReviewItem
+from tiemchung.registry.review import worklists as wl
+from tiemchung.registry.review.corrections import CORRECTABLE
+from tiemchung.registry.review.explain import COMPARED, FIELD_LABELS
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.registry.worklist_explain import COMPARED, FIELD_LABELS
 from tiemchung.web import desk, pages
 from tiemchung.web.guard import platform_of
 
@@ -32,7 +32,7 @@ PAGE = 50
 OUTCOMES = ("accepted", "rejected", "edited")
 #: What became of the decided item's dose (said in the same message).
 DOSE_OUTCOMES = ("verified", "unverified")
-#: What became of a citizen's report (registry/tickets.py: ``outcome_of``).
+#: What became of a citizen's report (registry/review/tickets.py: ``outcome_of``).
 TICKET_OUTCOMES = ("corrected", "forwarded", "rejected")
 #: Fields an edit offers, in the order a reviewer reads them.
 EDITABLE = tuple(f for f in COMPARED if f in CORRECTABLE)

@@ -19,16 +19,16 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from tiemchung.api.types import RowId
 from tiemchung.core import Platform
-from tiemchung.registry import tickets as tk
-from tiemchung.registry import worklists as wl
-from tiemchung.registry.dose_rules import DOSE_CHECK
+from tiemchung.registry.doses.rules import DOSE_CHECK
 from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.models import ReviewItem
-from tiemchung.registry.persons import PersonQuery, find_persons
+from tiemchung.registry.people.persons import PersonQuery, find_persons
+from tiemchung.registry.review import tickets as tk
+from tiemchung.registry.review import worklists as wl
+from tiemchung.registry.review.explain import FIELD_LABELS
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.registry.worklist_explain import FIELD_LABELS
+from tiemchung.serving.types import RowId
 from tiemchung.web import pages
 from tiemchung.web.guard import Csrf, WebActor, is_htmx, platform_of, require_role
 from tiemchung.web.routes.worklist_common import (

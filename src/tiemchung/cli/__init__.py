@@ -1,0 +1,1 @@
+"""The `tiemchung` command: one module per command group; `main` assembles them."""
