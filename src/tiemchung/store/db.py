@@ -6,11 +6,9 @@ keys enforced, and ``synchronous=FULL`` so a committed dose survives power loss.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, any_, create_engine, event, literal
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,13 +55,3 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
-
-def in_keys(column: Any, keys: Collection[Any], dialect: str) -> ColumnElement[bool]:
-    """``column IN keys`` that stays cheap for thousands of keys.
-
-    On PostgreSQL the keys travel as one array parameter (``= ANY(:keys)``): psycopg parses a
-    query with thousands of placeholders in Python, uncached, which cost more than the query.
-    """
-    if dialect == "postgresql":
-        return column == any_(literal(list(keys), ARRAY(column.type)))  # type: ignore[no-any-return]
-    return column.in_(keys)  # type: ignore[no-any-return]

@@ -126,7 +126,7 @@ ITEM_COLUMNS = (
 
 
 def item_tuples(
-    items: list[dict[str, Any]], json_param: Callable[[Any], str]
+    items: list[dict[str, Any]], json_param: Callable[[Any], str | None]
 ) -> list[tuple[Any, ...]]:
     """Driver parameter tuples in :data:`ITEM_COLUMNS` order (JSON columns as text)."""
     return [

@@ -5,13 +5,13 @@ persons of a call with their stored doses, each one statement whatever the numbe
 the keys travel as one parameter (an array on PostgreSQL, a JSON array read by
 ``json_each`` on SQLite). Writing: the dose rows, their audit events and the worklist items
 of unverified doses, each one statement (on PostgreSQL one set-based insert of a JSON array,
-on SQLite one executemany).
+on SQLite one executemany). Both tricks live in store/bulk.py.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -19,13 +19,13 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Row, String, any_, bindparam, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, Row, select
 
 from tiemchung.registry.doses import entry as entry_review
 from tiemchung.registry.doses import rules as dose_rules
 from tiemchung.registry.models import AuditEvent, Dose, Person, ReviewItem
 from tiemchung.registry.scope import Actor
+from tiemchung.store import bulk
 
 #: The columns of a stored dose that an answer carries, in order (re-exported by doses.py).
 DOSE_COLUMNS = (
@@ -53,34 +53,10 @@ DOSE_COLUMNS = (
 )
 
 
-def _keys_filter(column: Any, dialect: str) -> ColumnElement[bool]:
-    """``column IN :keys`` with all the keys as one parameter, built once per statement.
-
-    PostgreSQL takes an array (as :func:`tiemchung.store.db.in_keys`); on SQLite the keys
-    travel as one JSON array read by ``json_each``, where a thousand placeholders cost more
-    to render and bind than the query to run. The statements are built once (see
-    :func:`_replay_select`): building and cache-keying them per call cost more than running them
-    for the small groups concurrent single POSTs make.
-    """
-    if dialect == "postgresql":
-        return column == any_(bindparam("keys", type_=ARRAY(column.type)))  # type: ignore[no-any-return]
-    if dialect == "sqlite":
-        each = func.json_each(bindparam("keys", type_=String())).table_valued("value")
-        return column.in_(select(each.c.value))  # type: ignore[no-any-return]
-    return column.in_(bindparam("keys", expanding=True))  # type: ignore[no-any-return]
-
-
-def _keys_param(keys: Collection[Any], dialect: str) -> Any:
-    """The ``:keys`` value of :func:`_keys_filter` (UUIDs on SQLite as stored there: hex)."""
-    if dialect == "sqlite":
-        return orjson.dumps([k.hex if isinstance(k, uuid.UUID) else k for k in keys]).decode()
-    return list(keys)
-
-
 @cache
 def _replay_select(dialect: str) -> Any:
     """The stored doses of some client UUIDs, with their linked person's ID (built once)."""
-    return _REPLAY_SELECT.where(_keys_filter(_DOSES.c.client_uuid, dialect))
+    return _REPLAY_SELECT.where(bulk.keys_filter(_DOSES.c.client_uuid, dialect))
 
 
 def stored_doses(conn: Connection, uuids: Collection[uuid.UUID]) -> dict[uuid.UUID, Row[Any]]:
@@ -90,7 +66,7 @@ def stored_doses(conn: Connection, uuids: Collection[uuid.UUID]) -> dict[uuid.UU
     the UUID and date types converted back as SQLAlchemy stores them on each database.
     """
     dialect = conn.dialect.name
-    rows = conn.execute(_replay_select(dialect), {"keys": _keys_param(uuids, dialect)})
+    rows = conn.execute(_replay_select(dialect), {"keys": bulk.keys_param(uuids, dialect)})
     return {r.client_uuid: r for r in rows}
 
 
@@ -109,54 +85,6 @@ _DOSES_TABLE = Dose.__tablename__
 _AUDIT_TABLE = AuditEvent.__tablename__
 _AUDIT_INSERT_COLUMNS = ("user_id", "username", "action", "entity", "entity_id", "detail")
 _REVIEW_TABLE = ReviewItem.__tablename__
-_JSON_COLUMNS = ("detail", "candidates")
-
-
-def _insert_rows(
-    conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
-    """One driver-level executemany of ready-made parameter tuples (SQLite).
-
-    SQLAlchemy's executemany spent more Python time per row (parameter dicts, per-column
-    bind processors) than the driver's insert itself; the values here are already in the
-    driver's form (see :func:`_driver_row`). The statement is plain SQL for that reason.
-    """
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    marks = []
-    for c in columns:
-        # PostgreSQL: JSON values travel as text and are cast to the json column.
-        marks.append(f"CAST({mark} AS JSON)" if c in _JSON_COLUMNS and mark == "%s" else mark)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(marks)})"
-    conn.exec_driver_sql(sql, rows)
-
-
-def _insert_json(
-    conn: Connection,
-    table: str,
-    columns: Sequence[str],
-    rows: list[dict[str, Any]],
-    returning: str = "",
-) -> Any:
-    """PostgreSQL: insert ``rows`` (dicts, other keys ignored) as one statement with one
-    parameter, the rows as a JSON array that ``json_populate_recordset`` turns into rows of
-    ``table``'s own type — each value is converted to its column's type (and length) there.
-
-    psycopg's executemany of a thousand rows (even pipelined) cost more Python time in the
-    driver than all the rule checks of a batch, and the server parsed, planned and executed
-    a thousand statements; here orjson writes the rows at C speed (UUIDs, dates and nested
-    JSON columns natively) and the server runs one set-based insert.
-    """
-    cols = ", ".join(columns)
-    sql = (
-        f"INSERT INTO {table} ({cols}) SELECT {cols} "
-        f"FROM json_populate_recordset(NULL::{table}, %s::json){returning}"
-    )
-    return conn.exec_driver_sql(sql, (orjson.dumps(rows).decode(),))
-
-
-def _json_param(value: Any) -> str:
-    """A JSON column's parameter as text (SQLite stores it so; PostgreSQL casts it)."""
-    return orjson.dumps(value).decode()
 
 
 def _driver_row(row: dict[str, Any], sqlite: bool) -> tuple[Any, ...]:
@@ -172,31 +100,26 @@ def _driver_row(row: dict[str, Any], sqlite: bool) -> tuple[Any, ...]:
 def insert_doses(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     """Insert dose rows; their ids, in order.
 
-    PostgreSQL: one set-based INSERT ... RETURNING (see :func:`_insert_json`); the ids are
-    matched back by UUID, as RETURNING's row order is not promised. SQLite: a plain
+    PostgreSQL: one set-based INSERT ... RETURNING (:func:`tiemchung.store.bulk.insert_json`);
+    the ids are matched back by UUID, as RETURNING's row order is not promised. SQLite: a plain
     executemany, then the ids by UUID, the UUIDs travelling as one JSON array parameter
     rather than a thousand placeholders.
     """
     if conn.dialect.name == "postgresql":
-        found = _insert_json(
+        found = bulk.insert_json(
             conn, _DOSES_TABLE, _DOSE_INSERT_COLUMNS, rows, " RETURNING client_uuid, id"
         )
         id_of: dict[Any, int] = dict(found.all())
         return [id_of[r["client_uuid"]] for r in rows]
     sqlite = conn.dialect.name == "sqlite"
-    _insert_rows(conn, _DOSES_TABLE, _DOSE_INSERT_COLUMNS, [_driver_row(r, sqlite) for r in rows])
-    if sqlite:
-        keys = [r["client_uuid"].hex for r in rows]
-        found = conn.exec_driver_sql(
-            "SELECT client_uuid, id FROM doses WHERE client_uuid IN "
-            "(SELECT value FROM json_each(?))",
-            (orjson.dumps(keys).decode(),),
-        )
-    else:
-        keys = [r["client_uuid"] for r in rows]
-        found = conn.exec_driver_sql(
-            "SELECT client_uuid, id FROM doses WHERE client_uuid = ANY(%s)", (keys,)
-        )
+    driver_rows = [_driver_row(r, sqlite) for r in rows]
+    bulk.insert_tuples(conn, _DOSES_TABLE, _DOSE_INSERT_COLUMNS, driver_rows)
+    dialect = conn.dialect.name
+    keys = [r["client_uuid"].hex if sqlite else r["client_uuid"] for r in rows]
+    found = conn.exec_driver_sql(
+        f"SELECT client_uuid, id FROM doses WHERE client_uuid {bulk.in_keys_sql(dialect)}",
+        (bulk.keys_param(keys, dialect),),
+    )
     id_of = dict(found.all())
     return [id_of[k] for k in keys]
 
@@ -206,7 +129,7 @@ def insert_audit(
 ) -> None:
     """One ``dose.create`` audit event per stored dose, all in one statement."""
     if conn.dialect.name == "postgresql":
-        _insert_json(
+        bulk.insert_json(
             conn,
             _AUDIT_TABLE,
             _AUDIT_INSERT_COLUMNS,
@@ -223,7 +146,7 @@ def insert_audit(
             ],
         )
         return
-    _insert_rows(
+    bulk.insert_tuples(
         conn,
         _AUDIT_TABLE,
         _AUDIT_INSERT_COLUMNS,
@@ -234,7 +157,7 @@ def insert_audit(
                 "dose.create",
                 "dose",
                 str(dose_id),
-                _json_param({"site_id": row["site_id"], "status": row["status"]}),
+                bulk.json_text({"site_id": row["site_id"], "status": row["status"]}),
             )
             for (actor, row), dose_id in zip(created, ids, strict=True)
         ],
@@ -277,18 +200,16 @@ class Persons:
 def _dialect_sql(dialect: str) -> tuple[str, str, str, str]:
     """(``IN`` the ids, ``IN`` the person_ids, the ids as a table ``k(nid)``, a dose
     history aggregate) in the dialect's SQL; the keys travel as one parameter each."""
-    if dialect == "postgresql":
-        return (
-            "= ANY(%(ids)s)",
-            "= ANY(%(pids)s)",
-            "unnest(%(ids)s::text[]) AS k(nid)",
-            "json_agg(json_build_array(d.dose_number, d.dose_date, d.product_code))::text",
-        )
+    agg = (
+        "json_agg(json_build_array(d.dose_number, d.dose_date, d.product_code))::text"
+        if dialect == "postgresql"
+        else "json_group_array(json_array(d.dose_number, d.dose_date, d.product_code))"
+    )
     return (
-        "IN (SELECT value FROM json_each(:ids))",
-        "IN (SELECT value FROM json_each(:pids))",
-        "(SELECT value AS nid FROM json_each(:ids)) AS k",
-        "json_group_array(json_array(d.dose_number, d.dose_date, d.product_code))",
+        bulk.in_keys_sql(dialect, "ids"),
+        bulk.in_keys_sql(dialect, "pids"),
+        bulk.keys_table_sql(dialect, "ids", "nid", "k"),
+        agg,
     )
 
 
@@ -348,7 +269,7 @@ def prefetch_persons(
     history: History = {}
     if not ids and not pids:
         return persons, history
-    keys = {"ids": _keys_param(ids, dialect), "pids": _keys_param(pids, dialect)}
+    keys = {"ids": bulk.keys_param(ids, dialect), "pids": bulk.keys_param(pids, dialect)}
     by_pid, by_any = persons.by_person_id, persons.by_any_id
     for row in conn.exec_driver_sql(_prefetch_sql(dialect), keys).all():
         person = _make_person(row[:-1])
@@ -367,7 +288,8 @@ def prefetch_persons(
 def unlinked_history(conn: Connection, national_ids: set[str], dialect: str) -> History:
     """Stored doses not linked to anyone, per typed ID: read only for the doses of this
     call that link to no one, the only ones whose sequence is checked against them."""
-    rows = conn.exec_driver_sql(_unlinked_sql(dialect), {"ids": _keys_param(national_ids, dialect)})
+    keys = {"ids": bulk.keys_param(national_ids, dialect)}
+    rows = conn.exec_driver_sql(_unlinked_sql(dialect), keys)
     history: History = {}
     for national_id, history_json in rows:
         doses = _doses_of(history_json)
@@ -380,13 +302,13 @@ def insert_review(conn: Connection, items: list[dict[str, Any]]) -> None:
     """The worklist items of unverified doses (entry_review.item_row, carrying their dose-rule
     warnings) and of verified doses with warnings (dose_rules.item_row), in one statement."""
     if conn.dialect.name == "postgresql":
-        _insert_json(conn, _REVIEW_TABLE, entry_review.ITEM_COLUMNS, items)
+        bulk.insert_json(conn, _REVIEW_TABLE, entry_review.ITEM_COLUMNS, items)
         return
-    _insert_rows(
+    bulk.insert_tuples(
         conn,
         _REVIEW_TABLE,
         entry_review.ITEM_COLUMNS,
-        entry_review.item_tuples(items, _json_param),
+        entry_review.item_tuples(items, bulk.json_text),
     )
 
 

@@ -47,7 +47,7 @@ from tiemchung.registry.imports.rejects import RejectsFile, RowRejectedError, Ro
 from tiemchung.registry.models import AdminUnit, Dose, Product, Site
 from tiemchung.registry.scope import Actor
 from tiemchung.store.audit import audit
-from tiemchung.store.db import in_keys
+from tiemchung.store.bulk import in_keys
 from tiemchung.vaccines import LEGACY_NAMES
 
 BACKLOG_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:tiemchung:backlog-dose-record")
