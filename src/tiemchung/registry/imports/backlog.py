@@ -43,10 +43,10 @@ from tiemchung.identity import IdentityError, parse_dob
 from tiemchung.registry.doses.record import UNVERIFIED
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
+from tiemchung.registry.imports.closing import close_import
 from tiemchung.registry.imports.rejects import RejectsFile, RowRejectedError, RowsReport, cell_text
 from tiemchung.registry.models import AdminUnit, Dose, Product, Site
 from tiemchung.registry.scope import Actor
-from tiemchung.store.audit import audit
 from tiemchung.store.bulk import in_keys
 from tiemchung.vaccines import LEGACY_NAMES
 
@@ -229,24 +229,16 @@ def import_dose_records(
             session.commit()
             if progress is not None:
                 progress(len(chunk))
-        report.rows_rejected, report.reasons = rejects.count, rejects.reasons
-        report.rejects_file = rejects.close()
-    audit(
-        session,
-        actor,
-        "dose.backlog_import",
-        "dose",
-        label[-64:],
-        {
-            "source": label if label == "rows" else str(Path(label).resolve()),
-            "read": report.rows_read,
-            "imported": report.rows_imported,
-            "skipped": report.rows_skipped,
-            "rejected": report.rows_rejected,
-            "reasons": report.reasons,
-        },
-    )
-    session.commit()
+        close_import(
+            session,
+            actor,
+            report,
+            rejects,
+            action="dose.backlog_import",
+            entity="dose",
+            entity_id=label,
+            where={"source": label if label == "rows" else str(Path(label).resolve())},
+        )
     return report
 
 

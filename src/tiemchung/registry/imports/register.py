@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 from tiemchung.columns import REGISTER_COLUMNS
 from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
+from tiemchung.registry.imports.closing import close_import
 from tiemchung.registry.imports.rejects import RejectsFile
 from tiemchung.registry.models import AdminUnit, Person
 from tiemchung.registry.scope import Actor
-from tiemchung.store.audit import audit
 
 REQUIRED = ("person_id", "full_name")
 BATCH_ROWS = 20_000
@@ -179,22 +179,17 @@ def import_register(
         for number, reason in bad_rows:
             report.rows_read += 1
             rejects.add(number, "row:malformed", reason, {})
-        report.rows_rejected, report.reasons = rejects.count, rejects.reasons
-        report.rejects_file = rejects.close()
-    audit(
-        session,
-        actor,
-        "register.import",
-        "register",
-        file.name[-64:],
-        {
-            "path": str(file.resolve()),
-            "read": report.rows_read,
-            "imported": report.rows_imported,
-            "rejected": report.rows_rejected,
-        },
-    )
-    session.commit()
+        close_import(
+            session,
+            actor,
+            report,
+            rejects,
+            action="register.import",
+            entity="register",
+            entity_id=file.name,
+            where={"path": str(file.resolve())},
+            counts=("read", "imported", "rejected"),
+        )
     if dialect == "postgresql":  # fresh statistics, or the planner scans a new register
         session.execute(text("ANALYZE persons"))
         session.commit()

@@ -24,10 +24,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import IdentityError, parse_dob
+from tiemchung.registry.imports.closing import close_import
 from tiemchung.registry.imports.rejects import RejectsFile, RowRejectedError, RowsReport, cell_text
 from tiemchung.registry.models import Product, Site, Tally
 from tiemchung.registry.scope import Actor
-from tiemchung.store.audit import audit
 from tiemchung.vaccines import LEGACY_NAMES
 
 REQUIRED = ("site_id", "report_date", "reported")
@@ -230,22 +230,14 @@ def import_tallies(
         if fresh:
             session.execute(insert(Tally), fresh)
             report.rows_imported += len(fresh)
-        report.rows_rejected, report.reasons = rejects.count, rejects.reasons
-        report.rejects_file = rejects.close()
-    audit(
-        session,
-        actor,
-        "tally.import",
-        "tally",
-        path.name[-64:],
-        {
-            "source": str(path.resolve()),
-            "read": report.rows_read,
-            "imported": report.rows_imported,
-            "skipped": report.rows_skipped,
-            "rejected": report.rows_rejected,
-            "reasons": report.reasons,
-        },
-    )
-    session.commit()
+        close_import(
+            session,
+            actor,
+            report,
+            rejects,
+            action="tally.import",
+            entity="tally",
+            entity_id=path.name,
+            where={"source": str(path.resolve())},
+        )
     return report
