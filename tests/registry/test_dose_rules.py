@@ -15,6 +15,7 @@ from tiemchung.registry.doses.record import DoseResult, DoseSubmission, record_d
 from tiemchung.registry.doses.rules import sequence_warnings
 from tiemchung.registry.doses.verify import DoseEntry, next_dose
 from tiemchung.registry.models import Dose, Person, ReviewItem
+from tiemchung.registry.review import decisions as wd
 from tiemchung.registry.review import worklists as wl
 from tiemchung.registry.review.explain import explain
 from tiemchung.registry.scope import Actor, Role
@@ -232,7 +233,7 @@ def test_closing_a_dose_check_item_leaves_the_dose_as_it_is(platform: Platform) 
     r = stored(platform, submission("an", dose_number=2))
     (item,) = items_of(platform, r)
     ward_a1 = commune(world().wards["a1"], "01")
-    done = platform.writer.run(lambda s: wl.accept(s, ward_a1, item.id, reason="đã nhập mũi 1"))
+    done = platform.writer.run(lambda s: wd.accept(s, ward_a1, item.id, reason="đã nhập mũi 1"))
     assert (done["status"], done["changes"], done["dose_status"]) == ("accepted", [], "verified")
     with platform.sessions() as s:
         dose = s.get(Dose, r.dose["id"])  # type: ignore[index]
@@ -338,7 +339,7 @@ def test_deciding_the_dose_keeps_its_warnings_as_a_dose_check_item(platform: Pla
     )
     (item,) = items_of(platform, r)
     ward_a1 = commune(world().wards["a1"], "01")
-    (answer,) = platform.writer.run(lambda s: wl.bulk_accept(s, ward_a1, [item.id]))
+    (answer,) = platform.writer.run(lambda s: wd.bulk_accept(s, ward_a1, [item.id]))
     assert answer["status"] == 200, answer
     first, follow_up = items_of(platform, r)
     assert (first.kind, first.status) == ("unverified", "accepted")
@@ -362,5 +363,5 @@ def test_a_dose_decided_to_be_nobodys_keeps_no_warning(platform: Platform) -> No
     )
     (item,) = items_of(platform, r)
     ward_a1 = commune(world().wards["a1"], "01")
-    platform.writer.run(lambda s: wl.reject(s, ward_a1, item.id, reason="không phải người này"))
+    platform.writer.run(lambda s: wd.reject(s, ward_a1, item.id, reason="không phải người này"))
     assert [(i.kind, i.status) for i in items_of(platform, r)] == [("unverified", "rejected")]

@@ -62,11 +62,11 @@ def test_a_wrong_name_opens_an_item_with_the_register_person_as_candidate(
     # the commune accepts it: the dose is linked and its name takes the register's value
     from tiemchung.auth.users import actor_for
     from tiemchung.registry.models import User
-    from tiemchung.registry.review import worklists as wl
+    from tiemchung.registry.review import decisions as wd
 
     with platform.sessions() as s:
         commune = actor_for(s.scalars(select(User).where(User.username == "ward_a1")).one())
-    platform.writer.run(lambda s: wl.accept(s, commune, it.id))
+    platform.writer.run(lambda s: wd.accept(s, commune, it.id))
     with platform.sessions() as s:
         dose = s.get(Dose, d)
         assert dose is not None

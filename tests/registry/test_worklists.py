@@ -21,6 +21,7 @@ from tiemchung.core import Platform
 from tiemchung.registry.doses.record import record_doses
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.models import AuditEvent, Correction, Dose, Person, ReviewItem, User
+from tiemchung.registry.review import decisions as wd
 from tiemchung.registry.review import worklists as wl
 from tiemchung.registry.scope import Actor
 
@@ -122,11 +123,11 @@ def test_scoping_by_role(platform: Platform) -> None:
                 wl.list_items(s, who(platform, username), wl.WorklistQuery())
             assert exc.value.status == 403
     # a commune cannot decide another ward's item: 404, and it stays open
-    assert error_of(platform, lambda s: wl.accept(s, who(platform, "ward_a1"), b1)) == (
+    assert error_of(platform, lambda s: wd.accept(s, who(platform, "ward_a1"), b1)) == (
         404,
         "not_found",
     )
-    assert error_of(platform, lambda s: wl.accept(s, who(platform, "site_a1"), a1))[0] == 403
+    assert error_of(platform, lambda s: wd.accept(s, who(platform, "site_a1"), a1))[0] == 403
     with platform.sessions() as s:
         assert s.get(ReviewItem, b1).status == "open"  # type: ignore[union-attr]
 
@@ -136,7 +137,7 @@ def test_filters_counts_and_search(platform: Platform) -> None:
     d2 = dose(platform, full_name="Trần Thị Bìn", national_id="001190654321", dob="02/11/1990")
     i2 = item(platform, d2, ("binh", 0.8, {"full_name": "Trần Thị Bình"}))
     ward = who(platform, "ward_a1")
-    run(platform, lambda s: wl.accept(s, ward, i1))
+    run(platform, lambda s: wd.accept(s, ward, i1))
     with platform.sessions() as s:
         page = wl.list_items(s, ward, wl.WorklistQuery())
         assert [x["id"] for x in page.items] == [i2]
@@ -226,7 +227,7 @@ def _actions(platform: Platform, entity_id: int, entity: str = "review_item") ->
 def test_accept_links_and_writes_register_values(platform: Platform) -> None:
     d, i = an_item(platform)
     ward = who(platform, "ward_a1")
-    out = run(platform, lambda s: wl.accept(s, ward, i))
+    out = run(platform, lambda s: wd.accept(s, ward, i))
     assert out["status"] == "accepted" and out["person_id"] == "P-AN"
     assert out["changes"] == [
         {"field": "national_id", "old": "001085123457", "new": "001085123456"}
@@ -249,17 +250,17 @@ def test_accept_links_and_writes_register_values(platform: Platform) -> None:
 def test_a_decided_item_answers_409_until_reopened(platform: Platform) -> None:
     d, i = an_item(platform)
     ward, prov = who(platform, "ward_a1"), who(platform, "prov_a")
-    run(platform, lambda s: wl.accept(s, ward, i))
-    assert error_of(platform, lambda s: wl.accept(s, ward, i)) == (409, "already_decided")
-    assert error_of(platform, lambda s: wl.reject(s, ward, i)) == (409, "already_decided")
+    run(platform, lambda s: wd.accept(s, ward, i))
+    assert error_of(platform, lambda s: wd.accept(s, ward, i)) == (409, "already_decided")
+    assert error_of(platform, lambda s: wd.reject(s, ward, i)) == (409, "already_decided")
     assert error_of(
-        platform, lambda s: wl.edit(s, ward, i, fields={"phone": "0912000001"}, reason="x")
+        platform, lambda s: wd.edit(s, ward, i, fields={"phone": "0912000001"}, reason="x")
     ) == (409, "already_decided")
-    assert error_of(platform, lambda s: wl.reopen(s, ward, i, reason="oops"))[0] == 403
-    assert error_of(platform, lambda s: wl.reopen(s, prov, i, reason=""))[1] == "reason_required"
-    again = run(platform, lambda s: wl.reopen(s, prov, i, reason="wrong person, check again"))
+    assert error_of(platform, lambda s: wd.reopen(s, ward, i, reason="oops"))[0] == 403
+    assert error_of(platform, lambda s: wd.reopen(s, prov, i, reason=""))[1] == "reason_required"
+    again = run(platform, lambda s: wd.reopen(s, prov, i, reason="wrong person, check again"))
     assert again["status"] == "open" and again["decided_by"] is None
-    out = run(platform, lambda s: wl.reject(s, ward, i, reason="khác người"))
+    out = run(platform, lambda s: wd.reject(s, ward, i, reason="khác người"))
     assert out["status"] == "rejected" and out["dose_status"] == "unverified"
     assert _actions(platform, i) == [
         "review_item.accept",
@@ -271,7 +272,7 @@ def test_a_decided_item_answers_409_until_reopened(platform: Platform) -> None:
 
 def test_reject_not_in_register(platform: Platform) -> None:
     d, i = an_item(platform)
-    out = run(platform, lambda s: wl.reject(s, who(platform, "ward_a1"), i, reason="người khác"))
+    out = run(platform, lambda s: wd.reject(s, who(platform, "ward_a1"), i, reason="người khác"))
     assert out["person_id"] is None and out["changes"] == []
     with platform.sessions() as s:
         dd = s.get(Dose, d)
@@ -287,11 +288,11 @@ def test_reject_not_in_register(platform: Platform) -> None:
 def test_reject_choosing_another_candidate(platform: Platform) -> None:
     d, i = an_item(platform)
     ward = who(platform, "ward_a1")
-    assert error_of(platform, lambda s: wl.reject(s, ward, i, person_id="P-EM")) == (
+    assert error_of(platform, lambda s: wd.reject(s, ward, i, person_id="P-EM")) == (
         422,
         "not_a_candidate",
     )
-    out = run(platform, lambda s: wl.reject(s, ward, i, person_id="P-BINH", reason="là chị Bình"))
+    out = run(platform, lambda s: wd.reject(s, ward, i, person_id="P-BINH", reason="là chị Bình"))
     assert out["person_id"] == "P-BINH" and out["status"] == "rejected"
     assert sorted(c[0] for c in _corrections(platform, d)) == ["full_name", "national_id"]
     assert {c[2] for c in _corrections(platform, d)} == {"001190654321", "Trần Thị Bình"}
@@ -301,22 +302,22 @@ def test_edit_needs_a_reason_and_cleans_values(platform: Platform) -> None:
     d, i = an_item(platform)
     ward = who(platform, "ward_a1")
     assert (
-        error_of(platform, lambda s: wl.edit(s, ward, i, fields={"phone": "0912"}, reason=""))[1]
+        error_of(platform, lambda s: wd.edit(s, ward, i, fields={"phone": "0912"}, reason=""))[1]
         == "reason_required"
     )
     assert error_of(
-        platform, lambda s: wl.edit(s, ward, i, fields={"product_code": "AZ"}, reason="x")
+        platform, lambda s: wd.edit(s, ward, i, fields={"product_code": "AZ"}, reason="x")
     ) == (422, "not_correctable")
     status, rule = error_of(
-        platform, lambda s: wl.edit(s, ward, i, fields={"dob": "31/02/1985"}, reason="x")
+        platform, lambda s: wd.edit(s, ward, i, fields={"dob": "31/02/1985"}, reason="x")
     )
     assert status == 422 and rule.startswith("invalid_dob")
     assert error_of(
-        platform, lambda s: wl.edit(s, ward, i, fields={"ward_code": "99999"}, reason="x")
+        platform, lambda s: wd.edit(s, ward, i, fields={"ward_code": "99999"}, reason="x")
     ) == (422, "unknown_ward")
     out = run(
         platform,
-        lambda s: wl.edit(
+        lambda s: wd.edit(
             s,
             ward,
             i,
@@ -344,7 +345,7 @@ def test_bulk_accept_answers_every_id(platform: Platform) -> None:
     empty = item(platform, dose(platform, full_name="Ai Đó", national_id=None))  # no candidate
     out = run(
         platform,
-        lambda s: wl.bulk_accept(s, who(platform, "ward_a1"), [i1, 999_999, b1, i2, i1, empty]),
+        lambda s: wd.bulk_accept(s, who(platform, "ward_a1"), [i1, 999_999, b1, i2, i1, empty]),
     )
     assert [(r["id"], r["status"]) for r in out] == [
         (i1, 200),
@@ -375,7 +376,7 @@ def test_two_reviewers_one_wins(platform: Platform, database_url: str) -> None:
         actor = who(p, username)
         start.wait()
         try:
-            p.writer.run(lambda s: wl.accept(s, actor, i))
+            p.writer.run(lambda s: wd.accept(s, actor, i))
             result = "won"
         except ServiceError as exc:
             result = f"{exc.status}:{exc.problems[0].rule}"
@@ -415,7 +416,7 @@ def test_two_transactions_that_both_read_open_one_wins(
             s.scalars(select(ReviewItem).where(ReviewItem.id == i)).one()  # both read "open"
             barrier.wait()
             try:
-                wl.accept(s, actor, i)
+                wd.accept(s, actor, i)
                 s.commit()
                 result = "won"
             except ServiceError as exc:
@@ -468,7 +469,7 @@ def test_an_edit_may_check_the_corrected_record_against_the_register(platform: P
     _d, i = an_item(platform)  # an's dose with one ID digit wrong
     out = run(
         platform,
-        lambda s: wl.edit(
+        lambda s: wd.edit(
             s, ward, i, fields={"national_id": "001085123456"}, reason="CCCD", recheck=True
         ),
     )
@@ -477,27 +478,27 @@ def test_an_edit_may_check_the_corrected_record_against_the_register(platform: P
     _d2, i2 = an_item(platform, "001085123458")
     out = run(
         platform,
-        lambda s: wl.edit(s, ward, i2, fields={"national_id": "001085123456"}, reason="CCCD"),
+        lambda s: wd.edit(s, ward, i2, fields={"national_id": "001085123456"}, reason="CCCD"),
     )
     assert (out["dose_status"], out["person_id"]) == ("unverified", None)
     # a correction that still matches nobody: unverified
     _d3, i3 = an_item(platform, "001085123459")
     out = run(
         platform,
-        lambda s: wl.edit(s, ward, i3, fields={"phone": "0912000009"}, reason="x", recheck=True),
+        lambda s: wd.edit(s, ward, i3, fields={"phone": "0912000009"}, reason="x", recheck=True),
     )
     assert (out["dose_status"], out["person_id"]) == ("unverified", None)
     # dung lives in ward b1: commune a1 may not link his dose, even when it verifies
     d4 = dose(platform, national_id="040065333443", full_name="Phạm Văn Dũng", dob="30/01/1965")
     i4 = item(platform, d4)
     fix = {"national_id": "040065333444"}
-    out = run(platform, lambda s: wl.edit(s, ward, i4, fields=fix, reason="x", recheck=True))
+    out = run(platform, lambda s: wd.edit(s, ward, i4, fields=fix, reason="x", recheck=True))
     assert (out["dose_status"], out["person_id"]) == ("unverified", None)
     # … while central, who may see him, gets the link: the refusal above was the area's
     d5 = dose(platform, national_id="040065333442", full_name="Phạm Văn Dũng", dob="30/01/1965")
     i5 = item(platform, d5)
     central = who(platform, "central")
-    out = run(platform, lambda s: wl.edit(s, central, i5, fields=fix, reason="x", recheck=True))
+    out = run(platform, lambda s: wd.edit(s, central, i5, fields=fix, reason="x", recheck=True))
     assert (out["dose_status"], out["person_id"]) == ("verified", "P-DUNG")
 
 

@@ -26,6 +26,7 @@ from tiemchung.api.worklist_schemas import (
     WorklistPage,
 )
 from tiemchung.registry.errors import rule_error
+from tiemchung.registry.review import decisions as wd
 from tiemchung.registry.review import worklists as wl
 from tiemchung.registry.review import xlsx as wx
 from tiemchung.serving.downloads import file_response
@@ -146,7 +147,7 @@ async def accept_item(
     """This is the person: link the dose, the register's values win."""
     b = body or AcceptRequest(person_id=None, reason=None)
     return await platform.write(
-        lambda s: wl.accept(s, actor, item_id, person_id=b.person_id, reason=b.reason)
+        lambda s: wd.accept(s, actor, item_id, person_id=b.person_id, reason=b.reason)
     )
 
 
@@ -157,7 +158,7 @@ async def reject_item(
     """Not this person: another candidate (``person_id``) or not in the register."""
     b = body or RejectRequest(reason=None, person_id=None)
     return await platform.write(
-        lambda s: wl.reject(s, actor, item_id, reason=b.reason, person_id=b.person_id)
+        lambda s: wd.reject(s, actor, item_id, reason=b.reason, person_id=b.person_id)
     )
 
 
@@ -167,7 +168,7 @@ async def edit_item(
 ) -> Any:
     """Correct fields by hand (a reason is required), optionally linking a person."""
     return await platform.write(
-        lambda s: wl.edit(
+        lambda s: wd.edit(
             s,
             actor,
             item_id,
@@ -184,13 +185,13 @@ async def reopen_item(
     item_id: RowId, body: ReopenRequest, actor: CurrentActor, platform: PlatformDep
 ) -> Any:
     """Province or central: open a decided item again."""
-    return await platform.write(lambda s: wl.reopen(s, actor, item_id, reason=body.reason))
+    return await platform.write(lambda s: wd.reopen(s, actor, item_id, reason=body.reason))
 
 
 @router.post("/worklist:bulk-accept", response_model=BulkResult, responses=_ERRORS)
 async def bulk_accept(body: BulkAcceptRequest, actor: CurrentActor, platform: PlatformDep) -> Any:
     """Accept many items' best candidates; each id gets its own status and problem."""
-    results = await platform.write(lambda s: wl.bulk_accept(s, actor, body.ids, reason=body.reason))
+    results = await platform.write(lambda s: wd.bulk_accept(s, actor, body.ids, reason=body.reason))
     return BulkResult(
         accepted=sum(r["status"] == 200 for r in results),
         failed=sum(r["status"] != 200 for r in results),

@@ -41,8 +41,8 @@ from sqlalchemy.orm import Session
 from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
 from tiemchung.registry.models import Correction, Dose, Person, ReviewItem, Ticket
 from tiemchung.registry.review.corrections import CORRECTABLE, link_dose
-from tiemchung.registry.review.explain import FIELD_LABELS, differs
-from tiemchung.registry.review.worklists import (
+from tiemchung.registry.review.explain import COMPARED, FIELD_LABELS, differs
+from tiemchung.registry.review.items import (
     OPEN,
     WORKLIST_ROLES,
     already_decided,
@@ -123,9 +123,7 @@ def ticket_filter(actor: Actor) -> ColumnElement[bool]:
 
 def _public(session: Session, ticket: Ticket, person: Person | None, today: date) -> dict[str, Any]:
     item_id = session.scalar(
-        select(ReviewItem.id).where(
-            ReviewItem.kind == "ticket", ReviewItem.ticket_id == ticket.id
-        )
+        select(ReviewItem.id).where(ReviewItem.kind == "ticket", ReviewItem.ticket_id == ticket.id)
     )
     unresolved = ticket.status in UNRESOLVED
     return {
@@ -468,9 +466,7 @@ def decide(
             {"field": ticket.field, "old": ticket.current_value, "new": ticket.proposed_value}
         ]
     item = session.scalars(
-        select(ReviewItem).where(
-            ReviewItem.kind == "ticket", ReviewItem.ticket_id == ticket.id
-        )
+        select(ReviewItem).where(ReviewItem.kind == "ticket", ReviewItem.ticket_id == ticket.id)
     ).first()
     if item is not None and item.status == OPEN:
         item.status = status
@@ -520,13 +516,10 @@ def decide_item(
 
 def item_ticket(session: Session, item_id: int) -> dict[str, Any] | None:
     """What a reviewer needs to decide a ticket's worklist item (``item_id``: an item the
-    caller was shown by :func:`tiemchung.registry.review.worklists.get_item`): the reported field,
-    the
-    value now held and the one proposed, and every person field as it is now and as it would
-    be once the correction is applied, so the two columns differ exactly where the citizen
-    asks for a change. ``None`` when the item names no ticket."""
-    from tiemchung.registry.review.explain import COMPARED
-
+    caller was shown by :func:`tiemchung.registry.review.worklists.get_item`): the reported
+    field, the value now held and the one proposed, and every person field as it is now and
+    as it would be once the correction is applied, so the two columns differ exactly where the
+    citizen asks for a change. ``None`` when the item names no ticket."""
     ticket = session.scalar(
         select(Ticket)
         .join(ReviewItem, ReviewItem.ticket_id == Ticket.id)

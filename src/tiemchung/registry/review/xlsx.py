@@ -38,6 +38,7 @@ from tiemchung.localtime import DEFAULT_ZONE, format_local
 from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.models import ReviewItem
 from tiemchung.registry.people.persons import mask_candidates
+from tiemchung.registry.review import decisions, items
 from tiemchung.registry.review import worklists as wl
 from tiemchung.registry.review.corrections import CORRECTABLE
 from tiemchung.registry.review.explain import (
@@ -120,7 +121,7 @@ def _all_open(
             session,
             actor,
             wl.WorklistQuery(
-                ward_code=ward_code, status=wl.OPEN, kind=kind, limit=wl.MAX_PAGE, offset=offset
+                ward_code=ward_code, status=items.OPEN, kind=kind, limit=wl.MAX_PAGE, offset=offset
             ),
         )
         out.extend(page.items)
@@ -172,7 +173,7 @@ def export_workbook(
 
     The sheet is for deciding offline, so it holds open items only: a ``status`` other than
     ``open`` is refused (422 naming it), never silently ignored, and so is an unknown kind."""
-    if status not in (None, "", wl.OPEN):
+    if status not in (None, "", items.OPEN):
         raise rule_error(
             "status",
             "invalid_choice",
@@ -444,7 +445,7 @@ def _read_rows(data: bytes) -> list[tuple[int, dict[str, Any]]]:
 
 def import_workbook(session: Session, actor: Actor, data: bytes) -> ImportReport:
     """Apply the decisions of a filled-in export; one outcome per non-empty row."""
-    wl.require_worklist_role(actor)
+    items.require_worklist_role(actor)
     report = ImportReport()
     seen: dict[int, int] = {}
     for n, row in _read_rows(data):
@@ -516,15 +517,15 @@ def _apply(session: Session, actor: Actor, item_id: int, decision: str, row: dic
     reason = _text(row.get("reason"))
     other = _text(row.get("other_person"))
     if decision == "accept":
-        return wl.accept(session, actor, item_id, person_id=other, reason=reason)
+        return decisions.accept(session, actor, item_id, person_id=other, reason=reason)
     if decision == "reject":
-        return wl.reject(session, actor, item_id, reason=reason, person_id=other)
+        return decisions.reject(session, actor, item_id, reason=reason, person_id=other)
     if not reason:  # checked before the value, so the reviewer learns both are needed
-        wl.edit(session, actor, item_id, fields={}, reason=None, person_id=other)
+        decisions.edit(session, actor, item_id, fields={}, reason=None, person_id=other)
     fields = _edit_fields(
         _text(row.get("value")), _text(row.get("differing")), _text(row.get("differing_codes"))
     )
-    return wl.edit(session, actor, item_id, fields=fields, reason=reason, person_id=other)
+    return decisions.edit(session, actor, item_id, fields=fields, reason=reason, person_id=other)
 
 
 REPORT_SHEET = "Báo cáo nhập"
@@ -586,5 +587,7 @@ def report_workbook(report: ImportReport) -> bytes:
 def visible_ids(session: Session, actor: Actor, ids: list[int]) -> list[int]:
     """Which of ``ids`` the caller may see (for audit of what an import touched)."""
     return list(
-        session.scalars(select(ReviewItem.id).where(ReviewItem.id.in_(ids), wl.item_filter(actor)))
+        session.scalars(
+            select(ReviewItem.id).where(ReviewItem.id.in_(ids), items.item_filter(actor))
+        )
     )

@@ -27,7 +27,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.registry.errors import ServiceError, rule_error
-from tiemchung.registry.review import worklists as wl
+from tiemchung.registry.review import decisions as wd
 from tiemchung.registry.review import xlsx as wx
 from tiemchung.serving.downloads import content_disposition
 from tiemchung.serving.types import Offset, RowId
@@ -111,7 +111,7 @@ async def bulk_accept(request: Request, actor: WebActor) -> Response:
             extra={"error": _problems(exc, pages.lang_of(request))},
             status=422,
         )
-    results = await platform.write(lambda s: wl.bulk_accept(s, actor, ids))
+    results = await platform.write(lambda s: wd.bulk_accept(s, actor, ids))
     lang = pages.lang_of(request)
     failed = [
         {"id": r["id"], "text": _problem_text(r["problem"], lang)}

@@ -22,6 +22,7 @@ from tiemchung.registry.models import ReviewItem
 from tiemchung.registry.review import worklists as wl
 from tiemchung.registry.review.corrections import CORRECTABLE
 from tiemchung.registry.review.explain import COMPARED, FIELD_LABELS
+from tiemchung.registry.review.items import DECIDED
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.web import desk, pages
 from tiemchung.web.guard import platform_of
@@ -146,7 +147,7 @@ def _list_context(
     with platform.sessions() as session:
         page = wl.list_items(session, actor, _query(f, offset))
         wards = _wards(session, actor)
-    decided = sum(page.counts.get(s, 0) for s in wl.DECIDED)
+    decided = sum(page.counts.get(s, 0) for s in DECIDED)
     total = sum(page.counts.values())
     return {
         "page": page,

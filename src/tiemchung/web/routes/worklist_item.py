@@ -24,6 +24,7 @@ from tiemchung.registry.doses.rules import DOSE_CHECK
 from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.models import ReviewItem
 from tiemchung.registry.people.persons import PersonQuery, find_persons
+from tiemchung.registry.review import decisions as wd
 from tiemchung.registry.review import tickets as tk
 from tiemchung.registry.review import worklists as wl
 from tiemchung.registry.review.explain import FIELD_LABELS
@@ -220,7 +221,7 @@ async def accept(
     require_role(actor, *ROLES)
     pid, why = _opt(person_id), _opt(reason)
     return await _decide(
-        request, actor, item_id, lambda s: wl.accept(s, actor, item_id, person_id=pid, reason=why)
+        request, actor, item_id, lambda s: wd.accept(s, actor, item_id, person_id=pid, reason=why)
     )
 
 
@@ -236,7 +237,7 @@ async def reject(
     require_role(actor, *ROLES)
     pid, why = _opt(person_id), _opt(reason)
     return await _decide(
-        request, actor, item_id, lambda s: wl.reject(s, actor, item_id, reason=why, person_id=pid)
+        request, actor, item_id, lambda s: wd.reject(s, actor, item_id, reason=why, person_id=pid)
     )
 
 
@@ -264,7 +265,7 @@ async def edit(request: Request, actor: WebActor, item_id: RowId) -> Response:
         request,
         actor,
         item_id,
-        lambda s: wl.edit(
+        lambda s: wd.edit(
             s, actor, item_id, fields=fields, reason=why, person_id=pid, recheck=again
         ),
     )
