@@ -10,15 +10,24 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from tests.factories import submission, world
+from tiemchung.api.schemas import DoseCreate
 from tiemchung.core import Platform
 from tiemchung.registry.doses.record import DoseResult, DoseSubmission, record_doses
-from tiemchung.registry.doses.rules import sequence_warnings
+from tiemchung.registry.doses.rules import (
+    MAX_DOSE_NUMBER,
+    MIN_DOSE_NUMBER,
+    dose_number_ok,
+    earliest_date,
+    interval_before,
+    sequence_warnings,
+)
 from tiemchung.registry.doses.verify import DoseEntry, next_dose
 from tiemchung.registry.models import Dose, Person, ReviewItem
 from tiemchung.registry.review import decisions as wd
 from tiemchung.registry.review import worklists as wl
 from tiemchung.registry.review.explain import explain
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.vaccines import min_interval_before
 
 SYSTEM = Actor.system("tests")
 D1 = date(2021, 10, 1)
@@ -365,3 +374,43 @@ def test_a_dose_decided_to_be_nobodys_keeps_no_warning(platform: Platform) -> No
     ward_a1 = commune(world().wards["a1"], "01")
     platform.writer.run(lambda s: wd.reject(s, ward_a1, item.id, reason="không phải người này"))
     assert [(i.kind, i.status) for i in items_of(platform, r)] == [("unverified", "rejected")]
+
+
+# -- one home for the dose number and the interval (issue 15) ----------------------------------
+
+
+def test_the_dose_number_limit_is_one_rule() -> None:
+    """1 to 10, wherever a dose number is typed: the API schema takes its bounds from the same
+    constants, and the dose path refuses what the rule refuses."""
+    assert [n for n in range(-1, 13) if dose_number_ok(n)] == list(range(1, 11))
+    bounds = {m.__class__.__name__: m for m in DoseCreate.model_fields["dose_number"].metadata}
+    assert bounds["Ge"].ge == MIN_DOSE_NUMBER and bounds["Le"].le == MAX_DOSE_NUMBER
+
+
+def test_the_next_dose_and_the_warning_count_the_same_interval() -> None:
+    """The desk's prediction (verify.next_dose) and the dose path's warning
+    (rules.sequence_warnings) both count the earliest day by rules.earliest_date: a dose on
+    the predicted day never warns, a day earlier always does."""
+    products = {"PFIZER": (2, 21)}
+
+    def interval_of(code: str, n: int) -> int:
+        known = products.get(code)
+        return min_interval_before(n, *known) if known else 0
+
+    for numbers in ([1], [1, 2], [1, 2, 3]):
+        d = date(2021, 10, 1)
+        entries = [DoseEntry(n, d + timedelta(100 * i), "PFIZER", "S", "verified")
+                   for i, n in enumerate(numbers)]  # fmt: skip
+        predicted = next_dose(entries, products)
+        assert predicted is not None and predicted.earliest_date is not None
+        history = {e.dose_number: (e.dose_date, e.product_code) for e in entries}
+        n = predicted.dose_number
+        assert sequence_warnings(history, n, predicted.earliest_date, interval_of) == []
+        (early,) = sequence_warnings(
+            history, n, predicted.earliest_date - timedelta(1), interval_of
+        )
+        assert early.code == "min_interval"
+    assert earliest_date(date(2021, 10, 1), "PFIZER", 2, interval_of) == (date(2021, 10, 22), 21)
+    assert interval_before(None, 2) == 0
+    last = [DoseEntry(MAX_DOSE_NUMBER, date(2021, 10, 1), "PFIZER", "S", "verified")]
+    assert next_dose(last, products) is None  # no dose number past the limit

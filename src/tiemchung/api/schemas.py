@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from tiemchung.registry.doses.record import DoseSubmission
+from tiemchung.registry.doses.rules import MAX_DOSE_NUMBER, MIN_DOSE_NUMBER
 from tiemchung.serving.types import SmallRowId
 
 T = TypeVar("T")
@@ -46,7 +47,7 @@ class DoseCreate(BaseModel):
     address: str | None = Field(None, max_length=500)
     product_code: str = Field(min_length=1, max_length=20)
     lot_number: str = Field(min_length=1, max_length=40)
-    dose_number: int = Field(ge=1, le=10)
+    dose_number: int = Field(ge=MIN_DOSE_NUMBER, le=MAX_DOSE_NUMBER)
     dose_date: date
     site_id: str = Field(min_length=1, max_length=20)
     person_id: str | None = Field(None, max_length=40, description="Register person, if known")

@@ -43,10 +43,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import ward_of_address
-from tiemchung.registry.catalog.products import Catalog, WardInfo
+from tiemchung.registry.catalog.products import Catalog
 from tiemchung.registry.doses import entry as entry_review
 from tiemchung.registry.doses import rules as dose_rules
 from tiemchung.registry.doses import sql as store
+from tiemchung.registry.doses.lookups import Lookups
 from tiemchung.registry.doses.rules import DoseWarning
 from tiemchung.registry.doses.sql import DOSE_COLUMNS, PersonRow, Persons
 from tiemchung.registry.errors import ServiceError, forbidden, future_dose_date, rule_error
@@ -59,13 +60,9 @@ from tiemchung.registry.fields import (
     identity_agrees,
 )
 from tiemchung.registry.models import (
-    Lot,
-    Product,
-    Site,
     VaccinationSession,
 )
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.vaccines import min_interval_before
 
 VERIFIED = "verified"
 UNVERIFIED = "unverified"
@@ -141,56 +138,6 @@ class DoseResult:
         return 201 if self.created else 200
 
 
-class _Lookups:
-    """Reference data looked up once per call: a batch names a handful of sites, wards,
-    products and lots a thousand times, and each catalog lookup checks its freshness. One
-    dict per kind, so a hit is one dict lookup (no key tuple built per lookup)."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        self._catalog = catalog
-        self._sites: dict[str, Site | None] = {}
-        self._wards: dict[str, WardInfo | None] = {}
-        self._products: dict[str, Product | None] = {}
-        self._lots: dict[tuple[str, str], Lot | None] = {}
-
-    def site(self, site_id: str) -> Site | None:
-        try:
-            return self._sites[site_id]
-        except KeyError:
-            found = self._sites[site_id] = self._catalog.site(site_id)
-            return found
-
-    def ward(self, code: str) -> WardInfo | None:
-        try:
-            return self._wards[code]
-        except KeyError:
-            found = self._wards[code] = self._catalog.ward(code)
-            return found
-
-    def product(self, code: str) -> Product | None:
-        try:
-            return self._products[code]
-        except KeyError:
-            found = self._products[code] = self._catalog.product(code)
-            return found
-
-    def interval_of(self, product_code: str, dose_number: int) -> int:
-        """Minimum days after a dose of this product before dose ``dose_number`` (0 if the
-        product is unknown; the booster interval past its primary series)."""
-        product = self.product(product_code)
-        if product is None:
-            return 0
-        return min_interval_before(dose_number, product.primary_doses, product.min_interval_days)
-
-    def lot(self, product_code: str, lot_number: str) -> Lot | None:
-        key = (product_code, lot_number)
-        try:
-            return self._lots[key]
-        except KeyError:
-            found = self._lots[key] = self._catalog.lot(product_code, lot_number)
-            return found
-
-
 @dataclass
 class _Pending:
     index: int
@@ -244,7 +191,7 @@ class PreparedDoses:
     hashes: list[str]
     #: per item: the cleaned row, or the rule it broke (answered unless its UUID is stored)
     checked: list[_Pending | ServiceError]
-    lookups: _Lookups
+    lookups: Lookups
 
 
 def prepare_submissions(
@@ -260,7 +207,7 @@ def prepare_submissions(
     item whose UUID turns out to be stored is answered as that stored dose whatever these
     checks said, as before.
     """
-    lookups = _Lookups(catalog)
+    lookups = Lookups(catalog)
     checked: list[_Pending | ServiceError] = []
     hashes = []
     for i, (actor, sub) in enumerate(items):
@@ -462,7 +409,7 @@ def _replay(existing: Row[Any], same_content: bool) -> DoseResult:
 
 
 def _prepare(
-    catalog: _Lookups, actor: Actor, sub: DoseSubmission, index: int, today: date
+    catalog: Lookups, actor: Actor, sub: DoseSubmission, index: int, today: date
 ) -> _Pending:
     """Checks that need no database beyond reference data; cleans the typed fields."""
     site = catalog.site(sub.site_id)
@@ -516,9 +463,13 @@ def _prepare(
             f"Lô vắc xin đã hết hạn ngày {lot.expiry:%d/%m/%Y}",
             f"the lot expired on {lot.expiry.isoformat()}",
         )
-    if not 1 <= sub.dose_number <= 10:
+    if not dose_rules.dose_number_ok(sub.dose_number):
+        lo, hi = dose_rules.MIN_DOSE_NUMBER, dose_rules.MAX_DOSE_NUMBER
         raise rule_error(
-            "dose_number", "out_of_range", "Mũi số phải từ 1 đến 10", "dose number must be 1 to 10"
+            "dose_number",
+            "out_of_range",
+            f"Mũi số phải từ {lo} đến {hi}",
+            f"dose number must be {lo} to {hi}",
         )
     display_name, _key = _clean_name(sub.full_name)
     row = {
@@ -597,7 +548,7 @@ def _agrees(person: PersonRow, row: dict[str, Any]) -> bool:
     return identity_agrees(person, row["full_name"], row["dob"], row["sex"])
 
 
-def _finish_row(catalog: _Lookups, p: _Pending, person: PersonRow | None) -> None:
+def _finish_row(catalog: Lookups, p: _Pending, person: PersonRow | None) -> None:
     row = p.row
     row["person_pk"] = person.id if person is not None else None
     row["status"] = VERIFIED if person is not None else UNVERIFIED

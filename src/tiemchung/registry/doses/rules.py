@@ -15,6 +15,12 @@ chooses whom), never on the typed identity alone, which has no history of its ow
 function serves the desk's prediction before the dose is saved (web/desk.py), so the nurse
 reads the same words before and after.
 
+The dose numbers a dose may carry (:data:`MIN_DOSE_NUMBER` to :data:`MAX_DOSE_NUMBER`) and the
+earliest day of the next dose (:func:`earliest_date`) live here too: the API's schema, the
+desk's form, the dose path and the backlog import all refuse the same numbers, and the desk's
+prediction of the next dose (registry/doses/verify.py ``next_dose``) counts the interval that
+:func:`sequence_warnings` later holds the dose to.
+
 A warning travels into the item as one explanation segment (:func:`segment`), which
 registry/review/explain.py turns back into sentences (:func:`explain_segment`) and the dose
 path into the warning again when a retry replays the dose (:func:`warning_of_segment`).
@@ -26,7 +32,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
+
+from tiemchung.vaccines import min_interval_before
 
 #: The worklist item kind of a dose-rule warning (review_items.kind holds 12 characters).
 DOSE_CHECK = "dose_check"
@@ -37,6 +45,46 @@ CODES = (PREVIOUS_MISSING, TOO_EARLY, RECORDED_TWICE)
 
 #: dose number -> (date, product code) of a person's stored doses
 History = Mapping[int, tuple[date, str]]
+#: (product code of the previous dose, number of the next) -> minimum days between them
+IntervalOf = Callable[[str, int], int]
+
+#: The dose numbers a dose may carry: a number outside is refused, everywhere it is typed.
+MIN_DOSE_NUMBER = 1
+MAX_DOSE_NUMBER = 10
+
+
+def dose_number_ok(number: int) -> bool:
+    """Whether ``number`` is a dose number a dose may carry (1 to 10)."""
+    return MIN_DOSE_NUMBER <= number <= MAX_DOSE_NUMBER
+
+
+class Schedule(Protocol):
+    """A product's schedule as the catalog holds it (registry.models.Product)."""
+
+    @property
+    def primary_doses(self) -> int: ...
+
+    @property
+    def min_interval_days(self) -> int: ...
+
+
+def interval_before(product: Schedule | None, dose_number: int) -> int:
+    """Minimum days after a dose of ``product`` before dose ``dose_number``: its own interval
+    within the primary series, the booster interval past it (tiemchung.vaccines), 0 for a
+    product the catalog does not know."""
+    if product is None:
+        return 0
+    return min_interval_before(dose_number, product.primary_doses, product.min_interval_days)
+
+
+def earliest_date(
+    prior_date: date, prior_product: str, dose_number: int, interval_of: IntervalOf
+) -> tuple[date, int]:
+    """The first day dose ``dose_number`` may be given after the previous dose (given on
+    ``prior_date`` with ``prior_product``), and the interval in days: the rule the desk
+    predicts the next dose by and :func:`sequence_warnings` warns on."""
+    interval = interval_of(prior_product, dose_number)
+    return prior_date + timedelta(days=interval), interval
 
 
 @dataclass(frozen=True)
@@ -108,7 +156,7 @@ def sequence_warnings(
     previous: History,
     dose_number: int,
     dose_date: date,
-    interval_of: Callable[[str, int], int],
+    interval_of: IntervalOf,
 ) -> list[DoseWarning]:
     """What is unusual about dose ``dose_number`` given on ``dose_date`` after ``previous``.
 
@@ -126,9 +174,7 @@ def sequence_warnings(
         out.append(missing_warning(dose_number, missing))
     prior = previous.get(dose_number - 1)
     if prior is not None:
-        prior_date, prior_product = prior
-        interval = interval_of(prior_product, dose_number)
-        earliest = prior_date + timedelta(days=interval)
+        earliest, interval = earliest_date(prior[0], prior[1], dose_number, interval_of)
         if dose_date < earliest:
             out.append(early_warning(dose_number, (earliest - dose_date).days, earliest, interval))
     return out

@@ -34,8 +34,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, Table, and_, case, func, insert, or_, select
 from sqlalchemy.orm import Session
@@ -48,6 +48,7 @@ from tiemchung.identity import (
     ward_of_address,
 )
 from tiemchung.identity.ids import parse_national_id
+from tiemchung.registry.doses import rules as dose_rules
 from tiemchung.registry.errors import FieldProblem, ServiceError, rule_error
 from tiemchung.registry.fields import (
     clean_dob,
@@ -60,11 +61,9 @@ from tiemchung.registry.fields import (
 from tiemchung.registry.models import AuditEvent, Dose, Person, Product
 from tiemchung.registry.people.persons import full_view, mask_id, person_view
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.vaccines import min_interval_before
 
 VERIFIED, MISMATCH, AMBIGUOUS, NOT_FOUND = "verified", "mismatch", "ambiguous", "not_found"
 MAX_CANDIDATES = 20
-MAX_DOSE_NUMBER = 10  # as the dose path allows
 
 _P = Person.__table__.c
 _PERSON_COLS = (
@@ -370,10 +369,16 @@ def _entries(rows: Sequence[Any]) -> list[DoseEntry]:
     ]
 
 
+class _Schedule(NamedTuple):
+    primary_doses: int
+    min_interval_days: int
+
+
 def next_dose(doses: Sequence[DoseEntry], products: dict[str, tuple[int, int]]) -> NextDose | None:
     """The dose the rules expect next: number N+1 of the highest recorded, from the minimum
     interval after it (the previous product's own within its primary series; past it the dose
-    is a booster and waits the booster interval, tiemchung.vaccines.min_interval_before). An
+    is a booster and waits the booster interval, tiemchung.vaccines.min_interval_before): the
+    rule of registry/doses/rules.py ``earliest_date``, which the dose path warns on. An
     earlier dose is still stored, with a warning. ``products``: code → (primary_doses,
     min_interval_days)."""
     if not doses:
@@ -381,12 +386,16 @@ def next_dose(doses: Sequence[DoseEntry], products: dict[str, tuple[int, int]]) 
                         "no dose recorded: dose 1 is next")  # fmt: skip
     last = max(doses, key=lambda d: (d.dose_number, d.dose_date))
     number = last.dose_number + 1
-    if number > MAX_DOSE_NUMBER:
+    if not dose_rules.dose_number_ok(number):
         return None
-    primary, interval = products.get(last.product_code, (0, 0))
-    if last.product_code in products:
-        interval = min_interval_before(number, primary, interval)
-    earliest = last.dose_date + timedelta(days=interval)
+    schedules = {code: _Schedule(*known) for code, known in products.items()}
+    earliest, _days = dose_rules.earliest_date(
+        last.dose_date,
+        last.product_code,
+        number,
+        lambda code, n: dose_rules.interval_before(schedules.get(code), n),
+    )
+    primary = products.get(last.product_code, (0, 0))[0]
     kind = "primary" if number <= primary else "booster"
     what_vi = f"mũi {number}" + (" (nhắc lại)" if kind == "booster" else "")
     what_en = f"dose {number}" + (" (booster)" if kind == "booster" else "")

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from tiemchung.columns import RECORD_COLUMNS
 from tiemchung.identity import IdentityError, parse_dob
+from tiemchung.registry.doses import rules as dose_rules
 from tiemchung.registry.doses.record import UNVERIFIED
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
@@ -293,8 +294,11 @@ def _clean(
         raise RowRejectedError(
             "dose_number:unreadable", "dose_number is not a whole number"
         ) from None
-    if not 1 <= number <= 10:
-        raise RowRejectedError("dose_number:out_of_range", "dose number must be 1 to 10")
+    if not dose_rules.dose_number_ok(number):
+        raise RowRejectedError(
+            "dose_number:out_of_range",
+            f"dose number must be {dose_rules.MIN_DOSE_NUMBER} to {dose_rules.MAX_DOSE_NUMBER}",
+        )
     try:
         name, _key = memo("name", cell_text(raw, "full_name") or "", clean_name)
         dob = memo("dob", cell_text(raw, "dob"), clean_dob)

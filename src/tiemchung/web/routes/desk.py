@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.certificates.service import may_certify
 from tiemchung.core import Platform
+from tiemchung.registry.doses.rules import dose_number_ok
 from tiemchung.registry.doses.verify import VERIFIED, Verification, VerifyRecord, verify
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.scope import Actor, Role
@@ -190,7 +191,7 @@ async def predict(request: Request, actor: WebActor) -> Response:
         day = desk.parse_day(values["dose_date"], "dose_date", today)
     except ServiceError:
         day = None  # the form says what is wrong with the date when it is sent
-    if number.isdigit() and 1 <= int(number) <= 10 and day is not None:
+    if number.isdigit() and dose_number_ok(int(number)) and day is not None:
         record = VerifyRecord(
             national_id=values["national_id"].strip() or None,
             full_name=values["full_name"].strip() or None,
