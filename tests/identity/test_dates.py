@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from tiemchung.identity import IdentityError, PartialDate, parse_dob
+from tiemchung.identity.dates import iso_compatible
 
 TODAY = dt.date(2024, 6, 15)
 
@@ -137,3 +138,17 @@ def test_flags_do_not_affect_equality() -> None:
 def test_partial_date_validates(y: int, m: int | None, d: int | None) -> None:
     with pytest.raises(IdentityError):
         PartialDate(y, m, d)
+
+
+def test_iso_compatible_is_the_rule_partial_dates_compare_by() -> None:
+    """One home for date-of-birth compatibility (issue 15): the registry compares stored ISO
+    strings with iso_compatible, PartialDate.compatible compares by it; they never disagree."""
+    values = [
+        PartialDate(*parts)
+        for parts in [(1990,), (1991,), (1990, 3), (1990, 4), (1990, 3, 5), (1990, 3, 6)]
+    ]
+    for a in values:
+        for b in values:
+            assert a.compatible(b) == iso_compatible(a.iso, b.iso), (a, b)
+    assert iso_compatible(None, "1990-03-05") and iso_compatible("", "1990")
+    assert not iso_compatible("1990-03", "1990-04-01")

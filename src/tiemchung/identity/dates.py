@@ -124,13 +124,7 @@ class PartialDate:
         return False
 
     def _agrees(self, other: PartialDate) -> bool:
-        if self.year != other.year:
-            return False
-        if self.month is None or other.month is None:
-            return True
-        if self.month != other.month:
-            return False
-        return self.day is None or other.day is None or self.day == other.day
+        return iso_compatible(self.iso, other.iso)
 
     def swapped(self) -> PartialDate | None:
         """The month-first reading of a value that was read day-first, else ``None``."""
@@ -148,6 +142,25 @@ _MY: Final = re.compile(r"(?:t|thang)?\s*(\d{1,2})\s*[-/.]\s*(\d{4})")
 _SERIAL: Final = re.compile(r"(\d{5})(?:\.\d+)?")
 _WORDS: Final = re.compile(
     r"(?:(?:ngay\s*)?(\d{1,2})\s*[-/.,]?\s*)?(?:thang\s*(\d{1,2})\s*[-/.,]?\s*)?(?:nam\s*)?(\d{4})")
+
+
+def iso_compatible(a: str | None, b: str | None) -> bool:
+    """Whether two dates of birth in ISO form (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, as
+    :attr:`PartialDate.iso` writes them and the registry stores them) can mean the same day:
+    they agree on every part both know (``1990`` fits ``1990-03-05``; ``1990-03`` does not fit
+    ``1990-04-01``). A date not known (None or empty) fits any.
+
+    The one home of the rule: :meth:`PartialDate.compatible` compares by it, and so do the
+    registry's identity check (registry/fields.py ``identity_agrees``), the desk's verify and
+    the worklist item of an unverified dose.
+
+    >>> iso_compatible("1990", "1990-03-05"), iso_compatible("1990-03", "1990-04-01")
+    (True, False)
+    """
+    if not a or not b:
+        return True
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
 
 
 def _from_serial(serial: int) -> _dt.date:

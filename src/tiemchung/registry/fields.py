@@ -17,6 +17,7 @@ from tiemchung.identity import (
     parse_dob,
     parse_national_id,
 )
+from tiemchung.identity.dates import iso_compatible
 from tiemchung.registry.errors import ServiceError, rule_error
 
 
@@ -88,23 +89,16 @@ def clean_phone(value: str | None, field: str = "phone") -> str | None:
         raise _from_identity(field, "invalid_phone", exc) from exc
 
 
-def dob_compatible(a: str | None, b: str | None) -> bool:
-    """Two ISO partial dates agree as far as both are known (``1990`` fits ``1990-03-05``)."""
-    if not a or not b:
-        return True
-    n = min(len(a), len(b))
-    return a[:n] == b[:n]
-
-
 def identity_agrees(person: Any, full_name: str | None, dob: str | None, sex: str | None) -> bool:
     """The rule that verifies a typed identity against a register person, shared by the dose
     path (registry/doses/record.py) and the desk's verify (registry/doses/verify.py): the
     display-form name
     is the same (NFC, case, spacing, tone placement standardised — a name without diacritics
-    does not agree), the date of birth agrees as far as both are known, and so does the sex.
+    does not agree), the date of birth agrees as far as both are known
+    (identity.dates.iso_compatible), and so does the sex.
     A field not typed (None) is not compared."""
     return (
         (full_name is None or person.full_name == full_name)
-        and dob_compatible(person.dob, dob)
+        and iso_compatible(person.dob, dob)
         and (person.sex is None or sex is None or person.sex == sex)
     )

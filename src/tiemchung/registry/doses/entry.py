@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tiemchung.identity.dates import iso_compatible
 from tiemchung.registry.doses import rules as dose_rules
 from tiemchung.registry.doses.rules import DoseWarning
-from tiemchung.registry.fields import dob_compatible
 
 REASONS: dict[str, tuple[str, str]] = {
     "no_id": (
@@ -52,7 +52,7 @@ def _differences(person: Any, row: dict[str, Any]) -> tuple[list[str], dict[str,
     if person.full_name != row["full_name"]:
         mismatches.append("full_name")
         corrections["full_name"] = person.full_name
-    if not dob_compatible(person.dob, row["dob"]):
+    if not iso_compatible(person.dob, row["dob"]):
         mismatches.append("dob")
         corrections["dob"] = person.dob
     if person.sex is not None and row["sex"] is not None and person.sex != row["sex"]:

@@ -47,6 +47,7 @@ from tiemchung.identity import (
     parse_cccd_qr,
     ward_of_address,
 )
+from tiemchung.identity.dates import iso_compatible
 from tiemchung.identity.ids import parse_national_id
 from tiemchung.registry.doses import rules as dose_rules
 from tiemchung.registry.errors import FieldProblem, ServiceError, rule_error
@@ -55,7 +56,6 @@ from tiemchung.registry.fields import (
     clean_id,
     clean_name,
     clean_sex,
-    dob_compatible,
     identity_agrees,
 )
 from tiemchung.registry.models import AuditEvent, Dose, Person, Product
@@ -267,7 +267,8 @@ def _by_id(conn: Any, digits: str) -> list[Row[Any]]:
 
 def dob_condition(dob: str) -> Any:
     """Register dates of birth compatible with a typed one: equal, a less precise prefix of it
-    (register ``1990`` for typed ``1990-03-05``), or more precise within it (typed ``1990``)."""
+    (register ``1990`` for typed ``1990-03-05``), or more precise within it (typed ``1990``).
+    The index-friendly SQL form of identity.dates.iso_compatible, which decides."""
     prefixes = [dob[:n] for n in (4, 7, 10) if n <= len(dob)]
     if len(dob) == 10:
         return _P.dob.in_(prefixes)
@@ -322,10 +323,10 @@ def mismatches(actor: Actor, person: Any, t: Typed) -> list[Mismatch]:
             out.append(Mismatch("full_name", "different", t.full_name, person.full_name, True,
                                 "Họ tên khác với sổ dân cư",
                                 "the name differs from the register's"))  # fmt: skip
-    if not dob_compatible(person.dob, t.dob):
+    if not iso_compatible(person.dob, t.dob):
         assert t.dob is not None
         swap = _swapped(t.dob)
-        if swap is not None and dob_compatible(person.dob, swap):
+        if swap is not None and iso_compatible(person.dob, swap):
             out.append(Mismatch("dob", "day_month_swapped", t.dob, person.dob, True,
                                 "Ngày sinh bị đảo ngày và tháng",
                                 "the birth date has day and month swapped"))  # fmt: skip
