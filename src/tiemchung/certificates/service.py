@@ -31,6 +31,7 @@ from tiemchung.certificates.schema import schema_errors, schema_version
 from tiemchung.certificates.uvci import new_uvci
 from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
 from tiemchung.registry.models import Dose, IssuedCertificate, Person, Product, Site
+from tiemchung.registry.people import persons
 from tiemchung.registry.people.persons import certifiable_person
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.store.audit import audit
@@ -93,12 +94,8 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 def mask_id(national_id: str | None) -> str:
-    """``001085123456`` → ``0010******56``: enough to tell two cards apart, not to copy one."""
-    if not national_id:
-        return "—"
-    if len(national_id) <= 6:
-        return "*" * len(national_id)
-    return national_id[:4] + "*" * (len(national_id) - 6) + national_id[-2:]
+    """The ID as the register masks it (registry/people/persons.py); "—" when there is none."""
+    return persons.mask_id(national_id) or "—"
 
 
 def content_hash(dcc: dict[str, Any]) -> str:
