@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tiemchung.synth import generate, load_profile
-from tiemchung.synth.population import CELL
+from tiemchung.synth.draws import CELL
 
 
 def _digests(folder: Path) -> dict[str, str]:

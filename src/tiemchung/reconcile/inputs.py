@@ -154,7 +154,8 @@ def _header(path: Path, fmt: str, wanted: set[str]) -> tuple[tuple[str, ...], in
         with path.open(encoding="utf-8-sig", newline="") as fh:
             return tuple(next(csv.reader(fh), [])), 1
     rows = _xlsx_rows(path, limit=30)
-    best, best_row = (), 1
+    best: tuple[str, ...] = ()
+    best_row = 1
     for i, row in enumerate(rows, start=1):
         names = tuple("" if c is None else str(c).strip() for c in row)
         hits = len(wanted & set(names))

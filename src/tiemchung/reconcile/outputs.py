@@ -18,7 +18,7 @@ from . import report
 from .decide import LINK_COLUMNS
 
 if TYPE_CHECKING:
-    from .run import Context
+    from .context import Context
 
 ACTIONS = ("verified", "corrected", "review", "not_found", "duplicate")
 FIELDS = ("national_id", "full_name", "dob", "sex", "ward_code")

@@ -14,15 +14,16 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import decide, outputs
+from .context import Context, Options
 from .dialects import DUCKDB
-from .engines import Engine, make_engine
+from .engines import make_engine
 from .errors import ModelError, ReconcileInputError
 from .inputs import InputSpec, check_shared_mapping, inspect_input, read_mapping
 from .model import Model, choose_auto_threshold, estimate_pi
@@ -39,39 +40,6 @@ STATE_RECORDS = "state.parquet"
 STATE_IDENTITIES = "state_identities.parquet"
 #: inputs above this size make the DuckDB engine keep its tables on disk (resumable)
 DURABLE_BYTES = 2 << 30
-
-
-@dataclass
-class Options:
-    records: Path
-    register: Path
-    out: Path
-    mapping: Path | None = None
-    engine: str = "duckdb"
-    model: Path | None = None
-    threads: int | None = None
-    memory: str | None = None
-    resume: bool = False
-    keep_work: bool = False
-    #: keep stage tables on disk so an interrupted run can resume (slower); ``None``: only
-    #: for large inputs (more than DURABLE_BYTES of files) and always with Spark
-    durable: bool | None = None
-
-
-@dataclass
-class Context:
-    opts: Options
-    plan: Plan
-    engine: Engine
-    model: Model | None
-    given_model: bool
-    timings: dict[str, float] = field(default_factory=dict)
-    cpu: dict[str, float] = field(default_factory=dict)
-    facts: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def work(self) -> Path:
-        return self.opts.out / ".work"
 
 
 # --- stages ----------------------------------------------------------------------------------

@@ -147,12 +147,12 @@ def train(engine: Engine, plan: Plan, n_register: int) -> Model:
         }
     params = []
     for c, comp in enumerate(comps):
-        m = np.mean(learnt[c], axis=0) if learnt[c] else np.array(initial_m(comp))
+        mean_m = np.mean(learnt[c], axis=0) if learnt[c] else np.array(initial_m(comp))
         params.append(
             ComparisonParams(
                 comp.name,
                 [lv.label for lv in comp.scored],
-                [float(x) for x in m],
+                [float(x) for x in mean_m],
                 [float(x) for x in u[c]],
                 [lv.tf_column for lv in comp.scored],
             )

@@ -23,6 +23,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import text
@@ -118,7 +119,7 @@ class Writer:
                         done.extend(self._run_items(session, group))
                     else:
                         job, fut = group[0]
-                        done.append(_in_savepoint(session, lambda s, j=job: j(s), fut))
+                        done.append(_in_savepoint(session, job, fut))
                 session.commit()
         except Exception as exc:
             log.exception("group commit failed; %d writes not saved", len(batch))
@@ -151,8 +152,7 @@ class Writer:
                 return [(group[0][1], False, exc)]
         # The grouped call failed: run each item alone so one bad item fails alone.
         return [
-            _in_savepoint(session, lambda s, it=job.item: handler(s, [it])[0], fut)
-            for job, fut in group
+            _in_savepoint(session, partial(_alone, handler, job.item), fut) for job, fut in group
         ]
 
 
@@ -174,6 +174,11 @@ def _groups(live: list[tuple[Any, Future[Any]]]) -> list[list[tuple[Any, Future[
         else:
             groups.append([entry])
     return groups
+
+
+def _alone(handler: BatchHandler, item: Any, session: Session) -> Any:
+    """One item through a batch handler, as a batch of one."""
+    return handler(session, [item])[0]
 
 
 def _in_savepoint(

@@ -18,8 +18,10 @@ import numpy as np
 from tiemchung.identity import OLD_MOBILE_PREFIXES, fold_name
 
 from . import tables as tb
-from .population import People, World, choice
+from .draws import choice
+from .population import People
 from .vaccination import PRODUCTS, Doses
+from .world import World
 
 # Bits of the wrong-field mask, and the order of the names in ``wrong_fields``.
 WRONG_FIELDS = ("national_id", "full_name", "dob", "sex", "ward_code")

@@ -1,7 +1,7 @@
 """The generator: cells of people -> register, records, truth; then sites, products, sessions,
 tallies, optional legacy spreadsheets. Deterministic for (people, seed, profile).
 
-Cells are independent (see :mod:`.population`), so with ``workers > 1`` they are made in
+Cells are independent (see :mod:`.draws`), so with ``workers > 1`` they are made in
 parallel processes and written in cell order: the files are the same byte for byte whatever
 the number of workers. Only one window of cells is in memory at a time, plus the per-site,
 per-day counts for sessions and tallies, so 10 million people stream through in bounded memory.
@@ -27,11 +27,13 @@ from tiemchung.identity import to_tcvn3, to_vni, ward_by_code
 from tiemchung.vaccines import VACCINES
 
 from . import tables as tb
+from .draws import days, rng_for
 from .entry import WRONG_FIELDS, enter
 from .output import Sink, write_table, write_xlsx
-from .population import World, days, make_people, rng_for
+from .population import make_people
 from .profile import Profile, load_profile
 from .vaccination import PRODUCTS, vaccinate
+from .world import World
 
 
 def _strings(names: tuple[str, ...]) -> pa.Schema:

@@ -9,7 +9,9 @@ import numpy as np
 
 from tiemchung.vaccines import VACCINES
 
-from .population import People, World, choice, days
+from .draws import choice, days
+from .population import People
+from .world import World
 
 PRODUCTS = [v.code for v in VACCINES]
 PRODUCT_INDEX = {c: i for i, c in enumerate(PRODUCTS)}

@@ -132,9 +132,12 @@ class SparkEngine(Engine):
         self.tables.mkdir(parents=True, exist_ok=True)
         self.spark = spark_session(threads, memory)
         reg = self.spark.udf.register
-        reg(SPARK_UDFS["jaro_winkler_similarity"], arrow_udf(_jaro_winkler, "double"))
-        reg(SPARK_UDFS["damerau_levenshtein"], arrow_udf(_damerau, "bigint"))
-        reg(SPARK_UDFS["hamming"], arrow_udf(_hamming, "bigint"))
+        # pyspark 4's stubs type arrow_udf(f, returnType) only with an explicit functionType;
+        # at run time it is inferred from the functions' pa.Array hints (scalar, as meant here)
+        udf: Any = arrow_udf
+        reg(SPARK_UDFS["jaro_winkler_similarity"], udf(_jaro_winkler, "double"))
+        reg(SPARK_UDFS["damerau_levenshtein"], udf(_damerau, "bigint"))
+        reg(SPARK_UDFS["hamming"], udf(_hamming, "bigint"))
         self.views: set[str] = set()
         for done in self.tables.iterdir():  # resuming: tables of finished stages
             if (done / "_SUCCESS").exists():
@@ -186,7 +189,8 @@ class SparkEngine(Engine):
         def apply(v: pa.Array) -> pa.Array:
             return _standardise_batch(fn, schema, v)
 
-        self.spark.udf.register(f"_std_{name}", arrow_udf(apply, _ddl(schema)))
+        udf: Any = arrow_udf  # the stubs want a functionType, inferred at run time (see above)
+        self.spark.udf.register(f"_std_{name}", udf(apply, _ddl(schema)))
         self.run(
             name,
             f"SELECT s.* FROM (SELECT _std_{name}(v) AS s FROM (SELECT DISTINCT v "
