@@ -33,11 +33,8 @@ def run(url: str, data_dir: Path, examples: int) -> dict[str, object]:
     build_seeded_database(url)
     settings = Settings(data_dir=data_dir, database_url=url)
     settings.token_secret(create=True)
-    platform = Platform(settings).start()
-    try:
+    with Platform(settings) as platform:
         report = run_on(platform, USERS, max_examples=examples)
-    finally:
-        platform.close()
     return asdict(report)
 
 

@@ -38,9 +38,9 @@ sys.path.insert(0, str(ROOT))
 from tests.pgserver import PostgresServer  # noqa: E402
 
 from bench._common import Timer, write_result  # noqa: E402
-from tiemchung.cli.main import initialise  # noqa: E402
 from tiemchung.config import Settings  # noqa: E402
 from tiemchung.demo import _load_reference  # noqa: E402
+from tiemchung.installation import initialise  # noqa: E402
 from tiemchung.reconcile import Options, reconcile  # noqa: E402
 from tiemchung.registry.imports.apply import apply_run  # noqa: E402
 from tiemchung.registry.imports.backlog import import_dose_records  # noqa: E402

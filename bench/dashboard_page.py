@@ -64,9 +64,9 @@ NAV = """() => { const n = performance.getEntriesByType('navigation')[0];
 
 def build(directory: Path) -> dict[str, Any]:
     """The demo province in ``directory`` (made once; a second run reuses it)."""
-    from tiemchung.cli.main import initialise
     from tiemchung.config import Settings
     from tiemchung.demo import build_demo
+    from tiemchung.installation import initialise
 
     directory.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=directory, database_url=f"sqlite:///{directory / 'tiemchung.db'}")

@@ -42,11 +42,11 @@ from tests.pgserver import PostgresServer  # noqa: E402
 from bench._common import Timer, write_result  # noqa: E402
 from bench._http import Connection  # noqa: E402
 from tiemchung.auth.users import create_user  # noqa: E402
-from tiemchung.cli.main import initialise  # noqa: E402
 from tiemchung.columns import REGISTER_COLUMNS  # noqa: E402
 from tiemchung.config import Settings  # noqa: E402
 from tiemchung.demo import DEMO_PROVINCE, invent_people, seed_reference  # noqa: E402
 from tiemchung.identity import iter_admin_units  # noqa: E402
+from tiemchung.installation import initialise  # noqa: E402
 from tiemchung.registry.imports.register import import_register  # noqa: E402
 from tiemchung.registry.scope import Actor, Role  # noqa: E402
 from tiemchung.store.db import make_engine, make_sessionmaker  # noqa: E402

@@ -46,7 +46,7 @@ def log(msg: str) -> None:
 def build(url: str, data_dir: Path, people: int, dose_sample: int) -> dict[str, Any]:
     """Migrate, seed reference data and users, bulk-load persons and a dose sample."""
     from tiemchung.auth.users import create_user
-    from tiemchung.cli.main import initialise
+    from tiemchung.installation import initialise
 
     settings = Settings(data_dir=data_dir, database_url=url)
     initialise(settings)

@@ -73,8 +73,5 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def platform(settings: Settings) -> Iterator[Platform]:
-    core = Platform(settings).start()
-    try:
+    with Platform(settings) as core:
         yield core
-    finally:
-        core.close()

@@ -1,7 +1,9 @@
 """The one core object that the CLI, the HTTP API and the tests all build and share.
 
 It owns the engine, the reference-data cache and the single group-commit writer, so every
-entry point writes through the same path with the same guarantees.
+entry point writes through the same path with the same guarantees. Use it as a context
+manager, ``with Platform(settings) as platform:``: the writer starts on entry and, however the
+block ends, drains its queue, stops and the engine is disposed on exit.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import cached_property
-from typing import TypeVar
+from types import TracebackType
+from typing import TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
+from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings, get_settings
 from tiemchung.registry.catalog.products import Catalog
 from tiemchung.registry.doses.record import DoseResult, DoseSubmission, record_submissions
@@ -69,10 +73,34 @@ class Platform:
         """The token-signing key, read once (``tiemchung init`` creates it)."""
         return self.settings.token_secret()
 
+    @property
+    def keys(self) -> KeyStore:
+        """The certificate signing keys of this deployment (``tiemchung keys init`` makes them).
+
+        A new store on each call, as before: a store reads its signer once, and a
+        ``tiemchung keys rotate`` run beside a live server must be signed with from then on."""
+        return KeyStore.for_settings(self.settings)
+
     def start(self) -> Platform:
+        """Start the writer thread; prefer ``with Platform(...)``, which also closes."""
         tune_gc()
         self.writer.start()
         return self
+
+    def __enter__(self) -> Platform:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()  # __exit__ does not run when __enter__ raises
+            raise
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def on_close(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` first when the platform closes: a service started on first use (the
@@ -80,10 +108,17 @@ class Platform:
         self._closers.append(fn)
 
     def close(self) -> None:
-        for fn in self._closers:
-            fn()
-        self.writer.stop()
-        self.engine.dispose()
+        """Wait for the services' closers, drain and stop the writer, dispose of the engine;
+        each step runs even when an earlier one raises, and closing twice is harmless."""
+        closers, self._closers = self._closers, []
+        try:
+            for fn in closers:
+                fn()
+        finally:
+            try:
+                self.writer.stop()
+            finally:
+                self.engine.dispose()
 
     def today(self) -> date:
         """Vietnam's date now: a dose given today in Hà Nội is not 'in the future'."""
@@ -126,7 +161,7 @@ class Platform:
             for a, action, entity, ids in items
             for eid in ids
         ]
-        session.execute(insert(AuditEvent.__table__), rows)
+        session.execute(insert(cast(Table, AuditEvent.__table__)), rows)
         return [None] * len(items)
 
     def user_active(self, user_id: int, ttl: float = 30.0) -> bool:

@@ -10,11 +10,13 @@ needs clean register rows to post doses against.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -23,7 +25,12 @@ from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.identity import fold_name
+from tiemchung.reconcile import Options, reconcile
 from tiemchung.registry.catalog.products import load_products
+from tiemchung.registry.imports.apply import apply_run
+from tiemchung.registry.imports.backlog import import_dose_records
+from tiemchung.registry.imports.register import import_register
+from tiemchung.registry.imports.tallies import import_tallies
 from tiemchung.registry.models import (
     Correction,
     Dose,
@@ -36,6 +43,7 @@ from tiemchung.registry.models import (
     VaccinationSession,
 )
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.synth import generate, load_profile
 from tiemchung.vaccines import VACCINES
 
 DEMO_PASSWORD = "demo-pass-2021"
@@ -136,16 +144,10 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
     certificate signing keys are made too (:func:`ensure_keys`), so the desk prints
     certificates out of the box.
     """
-    from tiemchung.registry.imports.backlog import import_dose_records
-    from tiemchung.registry.imports.register import import_register
-    from tiemchung.registry.imports.tallies import import_tallies
-    from tiemchung.synth import generate, load_profile
-
     out = Path(settings.data_dir) / "synth"
     keys = ensure_keys(settings)  # also for a demo folder made before the demo made keys
-    platform = Platform(settings).start()
     actor = Actor.system("demo")
-    try:
+    with Platform(settings) as platform:
         with platform.sessions() as s:
             if s.scalar(select(Person.id).limit(1)) is not None:
                 plan_today(platform)  # a demo from another day: the desk needs today's
@@ -175,8 +177,6 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
             "wards": made["wards"],
             "reconcile": applied,
         }
-    finally:
-        platform.close()
 
 
 def ensure_keys(settings: Settings) -> Path:
@@ -184,7 +184,7 @@ def ensure_keys(settings: Settings) -> Path:
     ``tiemchung keys init`` makes them (a CSCA and a first document signer) when there are
     none. A real deployment runs that command itself, once, on purpose; the demo does it so
     that certificates print and verify out of the box."""
-    store = KeyStore.for_data_dir(settings.data_dir)
+    store = KeyStore.for_settings(settings)
     if not store.exists():
         store.init()
     return store.folder
@@ -235,11 +235,6 @@ def plan_today(platform: Platform) -> int:
 def _reconcile_backlog(platform: Platform, actor: Actor, out: Path) -> dict[str, Any]:
     """Link the backlog to the register and apply the run, as a province would: the demo then
     has verified doses, automatic corrections and open worklist items in every ward."""
-    import time
-
-    from tiemchung.reconcile import Options, reconcile
-    from tiemchung.registry.imports.apply import apply_run
-
     t0 = time.perf_counter()
     run_out = out / "reconcile"
     reconcile(Options(out / "records.parquet", out / "register.parquet", run_out))
@@ -292,8 +287,6 @@ def _summary(platform: Platform, *, reused: bool) -> dict[str, Any]:
 
 def _load_reference(session: Session, out: Path) -> list[Site]:
     """Products (EU DCC codes), a few lots each, the generated sites and sessions."""
-    import pyarrow.parquet as pq
-
     session.execute(insert(Product), pq.read_table(out / "products.parquet").to_pylist())
     session.execute(
         insert(Lot),

@@ -273,8 +273,7 @@ def _two_writers(
     """Each round's pair sent at once, the first to this platform's writer and the second to
     a second platform's (its own engine, connections and writer thread, as a second server
     worker process has); the statuses answered, sorted."""
-    other = Platform(platform.settings, database_url=platform.database_url).start()
-    try:
+    with Platform(platform.settings, database_url=platform.database_url) as other:
         answers = []
         for pair in rounds:
             futures = [
@@ -291,8 +290,6 @@ def _two_writers(
                 assert results[0].dose is not None and results[1].dose is not None
                 assert results[0].dose["id"] == results[1].dose["id"]
         return answers
-    finally:
-        other.close()
 
 
 def test_a_retry_on_another_worker_returns_the_original_dose(platform: Platform) -> None:

@@ -367,7 +367,6 @@ def test_two_reviewers_one_wins(platform: Platform, database_url: str) -> None:
     serialise across processes (SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock), so the
     second sees the first's decision."""
     _, i = an_item(platform)
-    other = Platform(platform.settings, database_url=database_url).start()
     outcomes: list[str] = []
     lock = threading.Lock()
     start = threading.Barrier(2, timeout=10)
@@ -383,7 +382,7 @@ def test_two_reviewers_one_wins(platform: Platform, database_url: str) -> None:
         with lock:
             outcomes.append(result)
 
-    try:
+    with Platform(platform.settings, database_url=database_url) as other:
         threads = [
             threading.Thread(target=decide, args=(platform, "ward_a1")),
             threading.Thread(target=decide, args=(other, "prov_a")),
@@ -392,8 +391,6 @@ def test_two_reviewers_one_wins(platform: Platform, database_url: str) -> None:
             t.start()
         for t in threads:
             t.join(30)
-    finally:
-        other.close()
     assert sorted(outcomes) == ["409:already_decided", "won"]
     assert _actions(platform, i) == ["review_item.accept"]
 

@@ -129,11 +129,8 @@ def test_a_started_platform_collects_cycles_less_often(settings: Settings) -> No
     before = gc.get_threshold()
     gc.set_threshold(700, 10, 10)
     try:
-        core = Platform(settings).start()
-        try:
+        with Platform(settings):
             assert gc.get_threshold() == GC_THRESHOLDS
             assert gc.isenabled()  # cycles are still collected, only less often
-        finally:
-            core.close()
     finally:
         gc.set_threshold(*before)

@@ -398,9 +398,8 @@ def test_closing_the_platform_waits_for_a_running_refresh(settings: Any) -> None
     platform's close() must wait for the refresh its statistics service started."""
     from tiemchung.stats.service import stats_for
 
-    core = Platform(settings).start()
-    svc = stats_for(core)
-    svc.start_refresh()
-    assert svc.refreshing  # the build takes far longer than starting the thread
-    core.close()
+    with Platform(settings) as core:
+        svc = stats_for(core)
+        svc.start_refresh()
+        assert svc.refreshing  # the build takes far longer than starting the thread
     assert not svc.refreshing

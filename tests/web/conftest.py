@@ -129,17 +129,16 @@ def _build_demo(directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
     from sqlalchemy import func, select
 
     from tiemchung.certificates.keys import KeyStore
-    from tiemchung.cli.main import initialise
     from tiemchung.config import Settings
     from tiemchung.demo import build_demo
+    from tiemchung.installation import initialise
     from tiemchung.registry.models import Dose, Person, User
 
     settings = Settings(data_dir=directory, database_url=f"sqlite:///{directory / 'tiemchung.db'}")
     initialise(settings)
     build_demo(settings, people=600, seed=8)
     assert KeyStore.for_data_dir(directory).exists()  # `tiemchung demo` makes the keys
-    platform = Platform(settings)
-    try:
+    with Platform(settings) as platform:  # noqa: SIM117 - the session's block keeps its place
         with platform.sessions() as s:
             users = {u.role: u.username for u in s.scalars(select(User).order_by(User.id))}
             site_user = s.scalar(select(User).where(User.role == "site"))
@@ -173,8 +172,6 @@ def _build_demo(directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
             info["citizen"] = {
                 c: getattr(me, c) for c in ("person_id", "national_id", "full_name", "dob")
             }
-    finally:
-        platform.close()
     return users, info
 
 

@@ -36,9 +36,9 @@ def full_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, d
     """The demo province as `tiemchung demo` builds it, served; (base URL, role → user)."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (bash scripts/system-packages)")
-    from tiemchung.cli.main import initialise
     from tiemchung.config import Settings
     from tiemchung.demo import build_demo
+    from tiemchung.installation import initialise
 
     directory = tmp_path_factory.mktemp("fulldemo")
     url = f"sqlite:///{directory / 'tiemchung.db'}"

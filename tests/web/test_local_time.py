@@ -93,12 +93,11 @@ def test_the_worklist_spreadsheet_says_when_each_item_opened_in_vietnam_time(
 @pytest.fixture
 def paris(settings: Settings) -> Iterator[Web]:
     """The same database served by a platform configured for another zone."""
-    other = Platform(settings.model_copy(update={"timezone": "Europe/Paris"})).start()
-    try:
-        with TestClient(create_app(other)) as client:
-            yield Web(client)
-    finally:
-        other.close()
+    with (
+        Platform(settings.model_copy(update={"timezone": "Europe/Paris"})) as other,
+        TestClient(create_app(other)) as client,
+    ):
+        yield Web(client)
 
 
 def test_a_configured_zone_is_honoured(paris: Web, platform: Platform) -> None:

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tiemchung.certificates.hcert import Signer, kid_of
+from tiemchung.config import Settings
 
 #: EU DCC extended key usages of a DSC (eHealth Network, *Technical Specifications for EU
 #: Digital COVID Certificates*, Volume 1, §5): which kinds of certificate it may sign.
@@ -133,7 +134,16 @@ class KeyStore:
 
     @classmethod
     def for_data_dir(cls, data_dir: Path) -> KeyStore:
+        """The keys under a data folder (``data_dir/keys/dcc``): the one place the layout is
+        spelled; a test or a benchmark with a bare folder starts here."""
         return cls(Path(data_dir) / "keys" / "dcc")
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> KeyStore:
+        """The keys of a deployment: what every command, page and endpoint signs with and
+        trusts. ``Platform.keys`` is this for a running platform; a command that needs no
+        database (``keys init``, ``doctor``, ``verify``) calls it with the settings."""
+        return cls.for_data_dir(settings.data_dir)
 
     # -- creating --------------------------------------------------------------------------
     def exists(self) -> bool:

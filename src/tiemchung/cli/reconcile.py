@@ -1,5 +1,5 @@
-"""`tiemchung reconcile apply OUT` and the incremental run: kept out of cli/main.py, which only
-registers them."""
+"""`tiemchung reconcile`: link dose records to the register (a full, an incremental or a
+register-update run), `reconcile apply OUT` into the registry and `reconcile score`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-console = Console(stderr=True)
+from tiemchung.cli.common import console, fail
+
+reconcile_app = typer.Typer(
+    help="Link dose records to the register / Đối soát mũi tiêm với sổ dân cư",
+    invoke_without_command=True,
+)
 
 _LABELS = (
     ("links", "dòng links / links rows"),
@@ -73,9 +78,9 @@ def apply_command(
     except ApplyError as exc:
         console.print(f"[red]✗[/red] {exc}")
         raise typer.Exit(2) from None
-    platform = Platform()
     try:
         with (
+            Platform() as platform,
             platform.sessions() as s,
             Progress(
                 TextColumn("[bold]{task.description}"),
@@ -94,8 +99,6 @@ def apply_command(
     except ApplyError as exc:
         console.print(f"[red]✗[/red] {exc}")
         raise typer.Exit(2) from None
-    finally:
-        platform.close()
     if report.already_applied:
         console.print(
             f"[yellow]=[/yellow] lần chạy {report.run_id} đã được áp dụng, không thay đổi gì / "
@@ -112,7 +115,7 @@ def apply_command(
         console.print(f"[yellow]![/yellow] {report.reasons} — {report.rejects_file}")
 
 
-def incremental(
+def run_incremental(
     records: Path,
     register: Path,
     out: Path,
@@ -148,7 +151,7 @@ def incremental(
     )
 
 
-def register_update(
+def run_register_update(
     records: Path | None,
     register: Path | None,
     out: Path | None,
@@ -188,3 +191,93 @@ def register_update(
         f"{ru['records_rechecked']:,} of {o['records']:,} records re-checked, "
         f"{ru['changed_links']:,} links changed — {out}/links.parquet"
     )
+
+
+def reconcile(
+    ctx: typer.Context,
+    register: Annotated[
+        Path | None, typer.Option(help="register snapshot (CSV/Parquet/XLSX)")
+    ] = None,
+    records: Annotated[Path | None, typer.Option(help="dose records (CSV/Parquet/XLSX)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
+    map_file: Annotated[Path | None, typer.Option("--map", help="TOML \\[columns] mapping")] = None,
+    engine: Annotated[str, typer.Option(help="duckdb|spark")] = "duckdb",
+    model: Annotated[Path | None, typer.Option(help="reuse a trained model.json")] = None,
+    threads: Annotated[int | None, typer.Option(help="threads (default: all cores, max 2)")] = None,
+    memory: Annotated[str | None, typer.Option(help="engine memory cap, e.g. 1500MB")] = None,
+    resume: Annotated[
+        bool, typer.Option(help="resume an interrupted run from its last stage")
+    ] = False,
+    keep_work: Annotated[bool, typer.Option(help="keep OUT/.work after success")] = False,
+    incremental: Annotated[
+        bool, typer.Option(help="link only --records (new) against --state's run and model")
+    ] = False,
+    state: Annotated[Path | None, typer.Option(help="previous run's OUT (--incremental)")] = None,
+    register_update: Annotated[
+        bool, typer.Option(help="--register is a new snapshot: re-check --state's --records")
+    ] = False,
+) -> None:
+    """Link every dose record to a register person; say what is wrong and what to do."""
+    if ctx.invoked_subcommand is not None:
+        return
+    missing = [
+        n
+        for n, v in (("--register", register), ("--records", records), ("--out", out))
+        if v is None
+    ]
+    if missing:
+        fail(f"missing {', '.join(missing)}; see tiemchung reconcile --help", 2)
+    if engine not in ("duckdb", "spark"):
+        fail(f"--engine must be duckdb or spark, not '{engine}'", 2)
+    if register_update:
+        return run_register_update(records, register, out, state, map_file, threads, memory)
+    if incremental or state is not None:
+        if not (incremental and state is not None):
+            fail("--incremental needs --state PREVIOUS_OUT (and the reverse)", 2)
+        assert records and register and out and state
+        return run_incremental(
+            records, register, out, state, map_file=map_file, threads=threads, memory=memory
+        )
+    from tiemchung.reconcile import Options, run
+
+    assert records and register and out  # checked above
+    opts = Options(
+        records,
+        register,
+        out,
+        map_file,
+        engine,
+        model,
+        threads,
+        memory,
+        resume=resume,
+        keep_work=keep_work,
+    )
+    summary = run_staged("reconcile", "reconcile", run.reconcile, opts=opts)
+    o = summary["overall"]
+    console.print(
+        f"[green]✓[/green] {o['records']:,} records: {o['verified']:,} verified, "
+        f"{o['corrected']:,} corrected, {o['duplicate']:,} duplicates, {o['review']:,} to "
+        f"review, {o['not_found']:,} not found — {out}/links.csv, report.html"
+    )
+
+
+def reconcile_score(
+    out: Annotated[Path, typer.Argument(help="output folder of a reconcile run")],
+    truth: Annotated[Path, typer.Option(help="truth file (record_id, person_id, ...)")],
+) -> None:
+    """Score a run against a truth file: link F1, automatic-action precision, review share."""
+    import json
+
+    from tiemchung.reconcile import ReconcileInputError, score
+
+    try:
+        result = score(truth, out)
+    except ReconcileInputError as exc:
+        fail(str(exc), 2)
+    typer.echo(json.dumps(result, indent=2))
+
+
+reconcile_app.callback()(reconcile)
+reconcile_app.command("apply")(apply_command)
+reconcile_app.command("score")(reconcile_score)

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from tiemchung.cli.common import console
 
 stats_app = typer.Typer(help="Dashboard statistics / Số liệu thống kê", no_args_is_help=True)
-console = Console(stderr=True)
 
 
 @stats_app.command("refresh")
@@ -21,17 +21,14 @@ def refresh() -> None:
     from tiemchung.core import Platform
     from tiemchung.stats.service import StatsService
 
-    platform = Platform()
-    try:
+    with Platform() as platform:
         # the command line waits for a first snapshot however long it takes
         svc = StatsService(platform.engine, Path(platform.settings.data_dir), first_wait=86_400)
         snap = svc.refresh()
-        console.print(
-            f"[green]✓[/green] snapshot {snap.path.name}: {snap.meta['rows']['doses']:,} doses, "
-            f"export {snap.meta['export_seconds']} s, build {snap.meta['build_seconds']} s"
-        )
-    finally:
-        platform.close()
+    console.print(
+        f"[green]✓[/green] snapshot {snap.path.name}: {snap.meta['rows']['doses']:,} doses, "
+        f"export {snap.meta['export_seconds']} s, build {snap.meta['build_seconds']} s"
+    )
 
 
 @stats_app.command("show")
@@ -47,26 +44,29 @@ def show(
     from tiemchung.stats.queries import Filters, table
     from tiemchung.stats.service import StatsService
 
-    platform = Platform()
     try:
-        # the command line waits for a first snapshot however long it takes
-        svc = StatsService(platform.engine, Path(platform.settings.data_dir), first_wait=86_400)
-        with svc.cursor() as (cur, snap):
-            t = table(
-                cur, name, Actor.system("cli"), Filters(province, ward), platform.today(), full=True
-            )
-        typer.echo(
-            json.dumps(
-                {"built_at": snap.meta["built_at"], "table": t.to_json()},
-                ensure_ascii=False,
-                indent=1,
-            )
-        )
+        with Platform() as platform:
+            # the command line waits for a first snapshot however long it takes
+            svc = StatsService(platform.engine, Path(platform.settings.data_dir), first_wait=86_400)
+            with svc.cursor() as (cur, snap):
+                t = table(
+                    cur,
+                    name,
+                    Actor.system("cli"),
+                    Filters(province, ward),
+                    platform.today(),
+                    full=True,
+                )
     except ServiceError as exc:
         console.print(f"[red]✗[/red] {exc}")
         raise typer.Exit(1) from None
-    finally:
-        platform.close()
+    typer.echo(
+        json.dumps(
+            {"built_at": snap.meta["built_at"], "table": t.to_json()},
+            ensure_ascii=False,
+            indent=1,
+        )
+    )
 
 
 @stats_app.command("import-tallies")
@@ -78,15 +78,12 @@ def import_tallies_command(
     from tiemchung.registry.imports.tallies import TallyFileError, import_tallies
     from tiemchung.registry.scope import Actor
 
-    platform = Platform()
     try:
-        with platform.sessions() as s:
+        with Platform() as platform, platform.sessions() as s:
             rep = import_tallies(s, Actor.system("cli"), file)
     except TallyFileError as exc:
         console.print(f"[red]✗[/red] {exc}")
         raise typer.Exit(1) from None
-    finally:
-        platform.close()
     console.print(
         f"[green]✓[/green] {rep.rows_imported:,} imported, {rep.rows_skipped:,} "
         f"already stored, {rep.rows_rejected:,} refused"

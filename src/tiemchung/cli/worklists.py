@@ -11,18 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from tiemchung.cli.common import console, fail
 
 worklist_app = typer.Typer(
     help="Commune worklists as spreadsheets / Danh sách rà soát dạng bảng tính",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[red]✗[/red] {message}")
-    raise typer.Exit(code)
 
 
 @worklist_app.command("export")
@@ -38,19 +33,17 @@ def export(
     from tiemchung.store.audit import audit
 
     actor = Actor.system("cli")
-    platform = Platform().start()
-    try:
-        with platform.sessions() as session:
-            data, ids = export_workbook(session, actor, ward, platform.settings.timezone)
-        out.write_bytes(data)
-        platform.writer.run(
-            lambda s: audit(s, actor, "review_item.export", "worklist", ward, {"items": ids})
-        )
-        console.print(f"[green]✓[/green] {len(ids)} open items of ward {ward} → {out}")
-    except ServiceError as exc:
-        _fail(str(exc), 2)
-    finally:
-        platform.close()
+    with Platform() as platform:
+        try:
+            with platform.sessions() as session:
+                data, ids = export_workbook(session, actor, ward, platform.settings.timezone)
+            out.write_bytes(data)
+            platform.writer.run(
+                lambda s: audit(s, actor, "review_item.export", "worklist", ward, {"items": ids})
+            )
+            console.print(f"[green]✓[/green] {len(ids)} open items of ward {ward} → {out}")
+        except ServiceError as exc:
+            fail(str(exc), 2)
 
 
 @worklist_app.command("import")
@@ -71,33 +64,31 @@ def import_(
     from tiemchung.registry.review.xlsx import import_workbook, report_workbook
 
     if not file.is_file():
-        _fail(f"{file}: không có tệp / no such file", 2)
-    platform = Platform().start()
-    try:
-        with platform.sessions() as session:
-            found = session.scalars(
-                select(User).where(User.username == user, User.active.is_(True))
-            ).first()
-            if found is None:
-                _fail(f"không có người dùng {user} / no active user {user}", 2)
-            assert found is not None
-            actor = actor_for(found)
-        data = file.read_bytes()
-        result = platform.writer.run(lambda s: import_workbook(s, actor, data), timeout=600)
-        target = report or file.with_suffix(".report.xlsx")
-        target.write_bytes(report_workbook(result))
-        for row in result.rows:
-            if row.outcome == "failed":
-                console.print(f"  row {row.row} item {row.item_id}: {row.rule} — {row.message}")
-        for g in result.by_reason():  # the rows not applied, summed up by reason
-            console.print(f"  {g['count']} × {g['vi']} / {g['en']} ({g['rule']})", markup=False)
-        console.print(
-            f"[green]✓[/green] applied {result.count('applied')}, "
-            f"failed {result.count('failed')}, skipped {result.count('skipped')} → {target}"
-        )
-        if result.count("failed"):
-            raise typer.Exit(1)
-    except ServiceError as exc:
-        _fail(str(exc), 2)
-    finally:
-        platform.close()
+        fail(f"{file}: không có tệp / no such file", 2)
+    with Platform() as platform:
+        try:
+            with platform.sessions() as session:
+                found = session.scalars(
+                    select(User).where(User.username == user, User.active.is_(True))
+                ).first()
+                if found is None:
+                    fail(f"không có người dùng {user} / no active user {user}", 2)
+                assert found is not None
+                actor = actor_for(found)
+            data = file.read_bytes()
+            result = platform.writer.run(lambda s: import_workbook(s, actor, data), timeout=600)
+            target = report or file.with_suffix(".report.xlsx")
+            target.write_bytes(report_workbook(result))
+            for row in result.rows:
+                if row.outcome == "failed":
+                    console.print(f"  row {row.row} item {row.item_id}: {row.rule} — {row.message}")
+            for g in result.by_reason():  # the rows not applied, summed up by reason
+                console.print(f"  {g['count']} × {g['vi']} / {g['en']} ({g['rule']})", markup=False)
+            console.print(
+                f"[green]✓[/green] applied {result.count('applied')}, "
+                f"failed {result.count('failed')}, skipped {result.count('skipped')} → {target}"
+            )
+            if result.count("failed"):
+                raise typer.Exit(1)
+        except ServiceError as exc:
+            fail(str(exc), 2)

@@ -19,7 +19,6 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from tiemchung.certificates.keys import KeyStore
 from tiemchung.certificates.service import (
     NOT_VACCINATED_HERE,
     Issued,
@@ -44,7 +43,7 @@ def attests_latest(cert: Issued) -> bool:
 
 async def certificate_pdf(request: Request, actor: Actor, person_id: str) -> Response:
     platform = platform_of(request)
-    keys = KeyStore.for_data_dir(platform.settings.data_dir)
+    keys = platform.keys
 
     def job(session: Any) -> Issued:
         cert = current_certificate(session, actor, person_id)

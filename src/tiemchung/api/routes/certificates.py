@@ -52,7 +52,7 @@ class RevokeRequest(BaseModel):
 
 
 def _keys(platform: Platform) -> KeyStore:
-    return KeyStore.for_data_dir(platform.settings.data_dir)
+    return platform.keys
 
 
 def _json(body: Any, status: int = 200) -> Response:
