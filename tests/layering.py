@@ -75,8 +75,12 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     # What the front ends share: tokens, cookies, CSRF, throttle (auth); downloads and HTTP
-    # types (serving); the Platform (core) that opens the store and hands out sessions.
-    ("shared-serving", ("tiemchung.auth", "tiemchung.serving", "tiemchung.core")),
+    # types (serving); the Platform (core) that opens the store and hands out sessions; the
+    # installation's set-up and checks (init, doctor) that the CLI, demo and tests share.
+    (
+        "shared-serving",
+        ("tiemchung.auth", "tiemchung.serving", "tiemchung.core", "tiemchung.installation"),
+    ),
     # The two HTTP front ends: thin, one service call per route, never each other.
     ("front-ends", ("tiemchung.api", "tiemchung.web")),
     # What puts it all together: the ASGI app that mounts api and web, the CLI, the demo.
