@@ -1,5 +1,6 @@
 """The dose listing (registry/doses/listing.py) and a citizen's own record
-(registry/review/citizen.py, registry/people/own.py) over SQLite and PostgreSQL."""
+(registry/review/citizen.py, registry/people/own.py) and one person with their doses
+(registry/people/detail.py) over SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tiemchung.core import Platform
 from tiemchung.registry.doses.listing import DoseQuery, get_dose, list_doses
 from tiemchung.registry.doses.record import record_doses
 from tiemchung.registry.models import Person
+from tiemchung.registry.people.detail import person_detail
 from tiemchung.registry.people.own import own_person_id
 from tiemchung.registry.review import tickets as tk
 from tiemchung.registry.review.citizen import citizen_record
@@ -95,3 +97,21 @@ def test_a_citizens_own_record(platform: Platform) -> None:
     assert [t["id"] for t in record.tickets] == [opened["id"]]
     with platform.sessions() as s:
         assert citizen_record(s, Actor(None, "c", Role.CITIZEN, person_pk=10**9), TODAY) is None
+
+
+def test_person_detail_is_the_callers_view_with_the_doses(platform: Platform) -> None:
+    an1, an2, dung1, _stranger = _doses(platform)
+    site_a1 = Actor(2004, "site_a1", Role.SITE, **resolve_scope({"site_id": "a1"}))  # type: ignore[arg-type]
+    with platform.sessions() as s:
+        found = person_detail(s, PROV_A, "P-AN")
+        assert found is not None
+        view, doses = found
+        assert view["person_id"] == "P-AN" and view["view"] == "full"
+        assert view["phone"] == "0912000001" and [d.id for d in doses] == [an1, an2]
+        desk = person_detail(s, site_a1, "P-AN")  # a dose given there: the masked desk view
+        assert desk is not None and desk[0]["view"] == "desk" and "phone" not in desk[0]
+        assert desk[0]["national_id"] != "001085123456"
+        assert person_detail(s, SITE_B1, "P-AN") is None  # no dose at site b1
+        assert [d.id for d in person_detail(s, SITE_B1, "P-DUNG")[1]] == [dung1]  # type: ignore[index]
+        assert person_detail(s, PROV_A, "P-DUNG") is None  # another province
+        assert person_detail(s, SYSTEM, "P-NOBODY") is None
