@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import base64
 
+from sqlalchemy import select
+
 from tests.api.conftest import Api
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.certificates.pdf import qr_png
+from tiemchung.core import Platform
+from tiemchung.registry.models import Person
 
 
 def _problem(r, status: int) -> dict:  # type: ignore[no-untyped-def]
@@ -76,6 +80,32 @@ ISSUE_AN = {
     "site_b1": 404,  # a site of another ward that gave no dose may not issue
     "citizen_an": 201,
 }
+
+
+def test_get_after_a_correction_returns_the_reissued_certificate(
+    api: Api, platform: Platform, keys: KeyStore, vaccinated: dict
+) -> None:
+    """GET hands out what the desk prints: never a certificate a correction has made wrong."""
+    first = api.post("/persons/P-AN/certificate", "ward_a1").json()
+    assert api.get("/persons/P-AN/certificate", "ward_a1").json()["uvci"] == first["uvci"]
+    with platform.sessions() as s:
+        person = s.scalar(select(Person).where(Person.person_id == "P-AN"))
+        assert person is not None
+        person.full_name = "Nguyễn Văn Ân"  # a corrected name
+        s.commit()
+    got = api.get("/persons/P-AN/certificate", "citizen_an")
+    assert got.status_code == 200, got.text
+    cert = got.json()
+    assert cert["uvci"] != first["uvci"] and cert["revoked"] == [first["uvci"]]
+    assert cert["dcc"]["nam"]["gn"] == "Văn Ân"
+    assert api.get("/persons/P-AN/certificate", "ward_a1").json()["uvci"] == cert["uvci"]
+    listed = api.get("/certificates/revoked", None).json()
+    assert [x["uvci"] for x in listed["revoked"]] == [first["uvci"]]
+    v = api.post("/certificates/verify", None, json={"text": cert["hc1"]}).json()
+    assert v["valid"] and v["uvci"] == cert["uvci"]
+    pdf = api.get("/persons/P-AN/certificate", "citizen_an", params={"format": "pdf"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert api.get("/persons/P-AN/certificate", "ward_a1").json()["uvci"] == cert["uvci"]
 
 
 def test_issue_is_scoped_like_reading(api: Api, keys: KeyStore, vaccinated: dict) -> None:

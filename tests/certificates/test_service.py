@@ -7,18 +7,22 @@ EU DCC rules, never taken from the code under test.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
 
+from tests.certificates.conftest import record
+from tests.factories import submission
 from tiemchung.certificates import verify
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.certificates.service import (
     add_months,
+    certificate_now,
     current_certificate,
     issue_certificate,
     mask_id,
+    reissued_if_stale,
     revoke_certificate,
     revoked_list,
 )
@@ -184,3 +188,60 @@ def test_keys_must_cover_the_certificate(
     with pytest.raises(ServiceError) as err:  # the DSC (2 years) ends before exp (12 months)
         _issue(platform, keys, "P-AN", now=datetime(2027, 6, 1, tzinfo=UTC))
     assert err.value.problems[0].rule == "dsc_expiring"
+
+
+def _correct_name(platform: Platform, person_id: str, name: str) -> None:
+    with platform.sessions() as s:
+        person = s.scalar(select(Person).where(Person.person_id == person_id))
+        assert person is not None
+        person.full_name = name
+        s.commit()
+
+
+def test_certificate_now_reuses_until_the_data_changes(
+    platform: Platform, keys: KeyStore, vaccinated: dict
+) -> None:
+    def now() -> object:
+        return platform.writer.run(lambda s: certificate_now(s, CENTRAL, "P-AN", keys=keys))
+
+    first = now()  # none yet: issued
+    again = now()
+    assert again.uvci == first.uvci and again.dcc == first.dcc and again.revoked == []
+    _correct_name(platform, "P-AN", "Nguyễn Văn Ân")  # a correction: the first one is stale
+    corrected = now()
+    assert corrected.uvci != first.uvci and corrected.revoked == [first.uvci]
+    assert corrected.dcc["nam"]["gn"] == "Văn Ân"
+    assert now().uvci == corrected.uvci  # and that one is handed out from then on
+    booster = submission(
+        "an", full_name="Nguyễn Văn Ân", dose_number=3, dose_date=date(2022, 4, 20)
+    )
+    assert record(platform, booster)[0].dose["status"] == "verified"
+    boosted = now()  # a later verified dose: a new one attests it
+    # the dose-2 certificate stays valid: what it says is still true
+    assert boosted.uvci != corrected.uvci and boosted.revoked == []
+    assert boosted.dcc["v"][0]["dn"] == 3 and boosted.dcc["v"][0]["dt"] == "2022-04-20"
+    with platform.sessions() as s:
+        issued = s.scalars(
+            select(AuditEvent.action).where(AuditEvent.action == "certificate.issue")
+        ).all()
+        assert len(issued) == 3
+
+
+def test_reissued_if_stale_never_issues_a_first_one(
+    platform: Platform, keys: KeyStore, vaccinated: dict
+) -> None:
+    def stale_or_none(person_id: str) -> object:
+        return platform.writer.run(lambda s: reissued_if_stale(s, CENTRAL, person_id, keys=keys))
+
+    assert stale_or_none("P-AN") is None
+    with platform.sessions() as s:
+        assert s.scalars(select(IssuedCertificate)).all() == []
+    first = platform.writer.run(lambda s: issue_certificate(s, CENTRAL, "P-AN", keys=keys))
+    assert stale_or_none("P-AN").uvci == first.uvci
+    _correct_name(platform, "P-AN", "Nguyễn Văn Ân")
+    got = stale_or_none("P-AN")
+    assert got.uvci != first.uvci and got.revoked == [first.uvci]
+    assert got.dcc["nam"]["gn"] == "Văn Ân"
+    with pytest.raises(ServiceError) as err:  # outside the caller's area: 404 as for issuing
+        stale_or_none("P-NOBODY")
+    assert err.value.status == 404

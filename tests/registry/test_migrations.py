@@ -66,3 +66,16 @@ def test_sqlite_is_configured_for_durability(tmp_path) -> None:  # type: ignore[
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_stored_revision_is_what_alembic_reads(database_url: str) -> None:
+    """/health's one small query answers what Alembic's migration context does."""
+    engine = make_engine(database_url)
+    try:
+        assert migrate.stored_revision(engine) == migrate.head_revision()
+        migrate.downgrade(engine, "base")
+        assert migrate.stored_revision(engine) is None is migrate.current_revision(engine)
+        migrate.upgrade(engine)
+        assert migrate.stored_revision(engine) == migrate.current_revision(engine)
+    finally:
+        engine.dispose()

@@ -342,21 +342,23 @@ def _revoke_outdated(
     return outdated
 
 
-def current_certificate(session: Session, actor: Actor, person_id: str) -> Issued | None:
-    """The person's latest active, unexpired certificate (None if there is none); 404 when
-    the caller may not certify the person (the rule of :func:`issue_certificate`)."""
-    person = certifiable_person(session, actor, person_id)
-    if person is None:
-        raise not_found("person_id", "người này", "person")
-    now = datetime.now(UTC)
+def _active_certificate(session: Session, person: Person) -> IssuedCertificate | None:
+    """The person's latest certificate neither revoked nor expired (None if there is none)."""
     cert = session.scalar(
         select(IssuedCertificate)
         .where(IssuedCertificate.person_pk == person.id, IssuedCertificate.revoked_at.is_(None))
         .order_by(IssuedCertificate.issued_at.desc(), IssuedCertificate.id.desc())
         .limit(1)
     )
-    if cert is None or _utc(cert.expires_at) < now:
+    if cert is None or _utc(cert.expires_at) < datetime.now(UTC):
         return None
+    return cert
+
+
+def _stored(
+    person: Person, cert: IssuedCertificate, doses: list[tuple[Dose, Product, Site]]
+) -> Issued:
+    """A stored certificate as :class:`Issued`, with the content it signed."""
     from tiemchung.certificates.verify import verify  # decoded content of what was signed
 
     verdict = verify(cert.hc1)
@@ -371,8 +373,72 @@ def current_certificate(session: Session, actor: Actor, person_id: str) -> Issue
         full_name=person.full_name,
         dob=person.dob,
         national_id=person.national_id,
-        doses=[_line(d, p, s) for d, p, s in verified_doses(session, person)],
+        doses=[_line(d, p, s) for d, p, s in doses],
     )
+
+
+def current_certificate(session: Session, actor: Actor, person_id: str) -> Issued | None:
+    """The person's latest active, unexpired certificate (None if there is none), stale or
+    not (:func:`certificate_now` is what hands one out); 404 when the caller may not certify
+    the person (the rule of :func:`issue_certificate`)."""
+    person = certifiable_person(session, actor, person_id)
+    if person is None:
+        raise not_found("person_id", "người này", "person")
+    cert = _active_certificate(session, person)
+    if cert is None:
+        return None
+    return _stored(person, cert, verified_doses(session, person))
+
+
+def attests_data(
+    person: Person, cert: IssuedCertificate, doses: list[tuple[Dose, Product, Site]]
+) -> bool:
+    """Whether a certificate still says what the register says now: it attests the person's
+    latest verified dose, and that dose's content (the person's name and birth date, the
+    dose's number, date and product) is what it signed. A correction or a later verified dose
+    makes it stale — the rule :func:`_revoke_outdated` applies when the next one is issued."""
+    if not doses:
+        return False
+    dose, product, _site = doses[-1]
+    return bool(
+        cert.dose_id == dose.id
+        and cert.content_hash == content_hash(build_dcc(person, dose, product, ""))
+    )
+
+
+def _hand_out(
+    session: Session, actor: Actor, person_id: str, keys: KeyStore, *, issue_missing: bool
+) -> Issued | None:
+    person = certifiable_person(session, actor, person_id)
+    if person is None:
+        raise not_found("person_id", "người này", "person")
+    cert = _active_certificate(session, person)
+    doses = verified_doses(session, person)
+    if cert is not None and attests_data(person, cert, doses):
+        return _stored(person, cert, doses)
+    if cert is None and not issue_missing:
+        return None
+    return issue_certificate(session, actor, person_id, keys=keys)
+
+
+def certificate_now(session: Session, actor: Actor, person_id: str, *, keys: KeyStore) -> Issued:
+    """The certificate to hand out now (the desk's print, the citizen's download): the
+    current one while it attests the data (:func:`attests_data`), else one issued now, which
+    revokes the outdated ones — nobody is handed a certificate a correction has made wrong.
+    404 as :func:`issue_certificate` when the caller may not certify the person; its refusals
+    when a new one cannot be made."""
+    issued = _hand_out(session, actor, person_id, keys, issue_missing=True)
+    assert issued is not None  # issue_missing: issued, or issue_certificate raised
+    return issued
+
+
+def reissued_if_stale(
+    session: Session, actor: Actor, person_id: str, *, keys: KeyStore
+) -> Issued | None:
+    """The person's current certificate as :func:`certificate_now` hands it out (reissued
+    when a correction made it stale), but None when the person has none at all: the API's
+    ``GET``, where issuing a first one is a ``POST``."""
+    return _hand_out(session, actor, person_id, keys, issue_missing=False)
 
 
 def _utc(moment: datetime) -> datetime:

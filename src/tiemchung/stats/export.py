@@ -45,6 +45,16 @@ def filename(name: str, f: Filters, ext: str) -> str:
     return f"{safe}.{ext}"
 
 
+def table_file(t: Table, fmt: str, name: str | None = None) -> tuple[bytes, str, str]:
+    """The table as a download: (body, media type, file name), CSV for ``fmt`` "csv", else
+    XLSX; saved as ``name`` (default: the table's). The API and the dashboard both answer it."""
+    if fmt == "csv":
+        body, media, ext = to_csv(t), CSV_TYPE, "csv"
+    else:
+        body, media, ext = to_xlsx(t), XLSX_TYPE, "xlsx"
+    return body, media, name or f"{t.name}.{ext}"
+
+
 def headers(t: Table) -> list[str]:
     return [f"{c.vi} / {c.en}" for c in t.columns]
 

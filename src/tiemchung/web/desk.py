@@ -7,7 +7,9 @@ the API's ``POST /doses`` makes. The sequence warnings the desk shows before the
 come from the dose path's own rule (registry/doses/rules.py) on the history the check-in read,
 so the nurse reads the same words before and after saving. This module only turns their
 answers into what a page needs (prefilled form values, messages in the page's language) and a
-submitted form back into a :class:`~tiemchung.registry.doses.record.DoseSubmission`.
+submitted form back into a :class:`~tiemchung.registry.doses.record.DoseSubmission`. What the
+desk offers (today's sessions, products, lots) is read by
+:func:`tiemchung.registry.catalog.reference.desk_offer`, with the API's ``/sessions`` filter.
 """
 
 from __future__ import annotations
@@ -17,15 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from tiemchung.identity import IdentityError, parse_dob, parse_national_id
+from tiemchung.registry.catalog.reference import SessionRow
 from tiemchung.registry.doses.record import DoseSubmission
 from tiemchung.registry.doses.rules import DoseWarning, sequence_warnings
 from tiemchung.registry.doses.verify import MISMATCH, VERIFIED, Verification, VerifyRecord
 from tiemchung.registry.errors import FieldProblem, ServiceError, future_dose_date
-from tiemchung.registry.models import Lot, Product, VaccinationSession
 from tiemchung.registry.scope import Actor
 
 #: The fields of the dose form, in the order a nurse reads them.
@@ -47,14 +46,6 @@ FORM_FIELDS = (
     "address",
     "ward_code",
 )
-
-
-@dataclass(frozen=True)
-class SessionRow:
-    id: int
-    product_code: str
-    product_name: str
-    planned_count: int
 
 
 @dataclass
@@ -99,33 +90,6 @@ def check_typed_id(typed: str) -> IdentityError | None:
     except IdentityError as exc:
         return exc
     return None
-
-
-def todays_sessions(session: Session, actor: Actor, today: date) -> list[SessionRow]:
-    """The sessions planned at the actor's site today (scoped like the API's /sessions)."""
-    rows = session.execute(
-        select(VaccinationSession, Product.name)
-        .join(Product, Product.code == VaccinationSession.product_code)
-        .where(actor.session_filter(), VaccinationSession.session_date == today)
-        .order_by(VaccinationSession.id)
-    ).all()
-    return [SessionRow(s.id, s.product_code, name, s.planned_count) for s, name in rows]
-
-
-def usable_lots(session: Session, products: list[str], on: date) -> list[tuple[str, str, date]]:
-    """(product, lot number, expiry) of the lots not expired on ``on``, for these products."""
-    if not products:
-        return []
-    rows = session.execute(
-        select(Lot.product_code, Lot.lot_number, Lot.expiry).where(
-            Lot.product_code.in_(products), Lot.expiry >= on
-        )
-    ).all()
-    return sorted(((p, n, e) for p, n, e in rows), key=lambda x: (products.index(x[0]), x[2], x[1]))
-
-
-def all_products(session: Session) -> list[tuple[str, str]]:
-    return [(p.code, p.name) for p in session.scalars(select(Product).order_by(Product.code))]
 
 
 def prefill(

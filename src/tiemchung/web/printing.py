@@ -1,9 +1,10 @@
 """The certificate PDF behind the desk's "print" and the citizen's "download" buttons.
 
-The current certificate is reused when its signed content still names the person's latest
-verified dose; otherwise the certificates service issues a new one (which revokes outdated
-ones). Both are allowed, as in the API, only where the caller's area holds the person or one of
-the person's doses (the desk: a dose given at its site; a citizen: itself).
+The certificates service hands out the certificate (``certificate_now``; the API's GET applies
+the same rule): the current one while its signed content still attests the data, otherwise a
+new one (which revokes the outdated ones). Both are allowed, as in the API, only where the
+caller's area holds the person or one of the person's doses (the desk: a dose given at its
+site; a citizen: itself).
 
 When no certificate can be made, the page says so to whom it is: staff see what is wrong and
 the next step (for missing signing keys, the exact command and who runs it); a citizen sees a
@@ -13,18 +14,11 @@ without an account — no user name or sign-out button, since there is no sessio
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from tiemchung.certificates.service import (
-    NOT_VACCINATED_HERE,
-    Issued,
-    current_certificate,
-    issue_certificate,
-)
+from tiemchung.certificates.service import NOT_VACCINATED_HERE, certificate_now
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.serving.downloads import content_disposition
@@ -32,27 +26,12 @@ from tiemchung.web import desk, pages
 from tiemchung.web.guard import platform_of
 
 
-def attests_latest(cert: Issued) -> bool:
-    """The signed DCC names the latest verified dose (number and date)."""
-    if not cert.doses:
-        return False
-    latest = cert.doses[-1]
-    v = (cert.dcc.get("v") or [{}])[0]
-    return bool(v.get("dn") == latest.dose_number and v.get("dt") == latest.dose_date.isoformat())
-
-
 async def certificate_pdf(request: Request, actor: Actor, person_id: str) -> Response:
     platform = platform_of(request)
     keys = platform.keys
 
-    def job(session: Any) -> Issued:
-        cert = current_certificate(session, actor, person_id)
-        if cert is not None and attests_latest(cert):
-            return cert
-        return issue_certificate(session, actor, person_id, keys=keys)
-
     try:
-        cert = await platform.write(job)
+        cert = await platform.write(lambda s: certificate_now(s, actor, person_id, keys=keys))
     except ServiceError as exc:
         return error_page(request, actor, exc)
     await platform.audit_read(actor, "certificate.read", "person", [person_id])

@@ -20,8 +20,8 @@ from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
 from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
 from tiemchung.certificates.keys import KeysMissingError, KeyStore
 from tiemchung.certificates.service import (
-    current_certificate,
     issue_certificate,
+    reissued_if_stale,
     revoke_certificate,
     revoked_list,
     revoked_uvcis,
@@ -135,13 +135,10 @@ async def read_certificate(
     format: Annotated[str, Query(pattern="^(json|pdf)$")] = "json",
 ) -> Response:
     """The person's current certificate as JSON, or as the printable PDF (``?format=pdf``);
-    404 when the person has none (issue one with POST)."""
-
-    def read() -> Any:
-        with platform.sessions() as session:
-            return current_certificate(session, actor, person_id)
-
-    cert = await run_in_threadpool(read)
+    one made stale by a correction (or a later verified dose) is reissued first, as the desk
+    prints it. 404 when the person has none (issue one with POST)."""
+    keys = _keys(platform)
+    cert = await platform.write(lambda s: reissued_if_stale(s, actor, person_id, keys=keys))
     if cert is None:
         raise not_found("certificate", "chứng nhận còn hiệu lực", "a current certificate")
     await platform.audit_read(actor, "certificate.read", "person", [person_id])

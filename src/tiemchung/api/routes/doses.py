@@ -9,8 +9,6 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
@@ -32,15 +30,16 @@ from tiemchung.api.schemas import (
     Page,
     submission_of,
 )
+from tiemchung.registry.doses.listing import DoseQuery
+from tiemchung.registry.doses.listing import get_dose as read_dose
+from tiemchung.registry.doses.listing import list_doses as read_doses
 from tiemchung.registry.doses.record import (
-    DOSE_COLUMNS,
     DoseResult,
     PreparedDoses,
     prepare_submissions,
     record_prepared,
 )
 from tiemchung.registry.errors import not_found
-from tiemchung.registry.models import Dose, Person
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.serving.types import Offset, RowId
 
@@ -210,22 +209,6 @@ async def create_doses(request: Request, actor: CurrentActor, platform: Platform
     return _orjson({"created": created, "existing": existing, "failed": failed, "results": answers})
 
 
-def _dose_rows(
-    session: Session, actor: Actor, where: list[Any], limit: int, offset: int
-) -> tuple[list[DosePublic], int]:
-    stmt = (
-        select(Dose, Person.person_id)
-        .outerjoin(Person, Dose.person_pk == Person.id)
-        .where(actor.dose_filter(), *where)
-    )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(stmt.order_by(Dose.id).limit(limit).offset(offset)).all()
-    items = [
-        DosePublic(**{c: getattr(d, c) for c in DOSE_COLUMNS}, person_id=pid) for d, pid in rows
-    ]
-    return items, int(total)
-
-
 @router.get("/doses", response_model=Page[DosePublic], responses=_ERRORS)
 async def list_doses(
     actor: CurrentActor,
@@ -239,21 +222,12 @@ async def list_doses(
     offset: Offset = 0,
 ) -> Page[DosePublic]:
     """Doses in the caller's area (a site sees its own doses, a citizen their own)."""
-    where: list[Any] = []
-    if site_id:
-        where.append(Dose.site_id == site_id)
-    if person_id:
-        where.append(Person.person_id == person_id)
-    if status:
-        where.append(Dose.status == status)
-    if date_from:
-        where.append(Dose.dose_date >= date_from)
-    if date_to:
-        where.append(Dose.dose_date <= date_to)
+    query = DoseQuery(site_id, person_id, status, date_from, date_to)
 
     def read() -> tuple[list[DosePublic], int]:
         with platform.sessions() as session:
-            return _dose_rows(session, actor, where, limit, offset)
+            rows, total = read_doses(session, actor, query, limit=limit, offset=offset)
+        return [DosePublic(**r) for r in rows], total
 
     items, total = await run_in_threadpool(read)
     ids = [str(d.id) for d in items]
@@ -263,12 +237,12 @@ async def list_doses(
 
 @router.get("/doses/{dose_id}", response_model=DosePublic, responses=_ERRORS)
 async def get_dose(dose_id: RowId, actor: CurrentActor, platform: PlatformDep) -> DosePublic:
-    def read() -> tuple[list[DosePublic], int]:
+    def read() -> dict[str, Any] | None:
         with platform.sessions() as session:
-            return _dose_rows(session, actor, [Dose.id == dose_id], 1, 0)
+            return read_dose(session, actor, dose_id)
 
-    items, _ = await run_in_threadpool(read)
-    if not items:
+    row = await run_in_threadpool(read)
+    if row is None:
         raise not_found("dose_id", "mũi tiêm", "dose")
     await platform.audit_read(actor, "dose.read", "dose", [str(dose_id)])
-    return items[0]
+    return DosePublic(**row)

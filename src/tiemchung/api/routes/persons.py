@@ -17,13 +17,8 @@ from tiemchung.api.deps import CurrentActor, PlatformDep
 from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
 from tiemchung.api.schemas import Page, PersonDetail, PersonDose, PersonPublic
 from tiemchung.registry.errors import not_found
-from tiemchung.registry.people.persons import (
-    PersonQuery,
-    find_persons,
-    get_person,
-    person_doses,
-    person_view,
-)
+from tiemchung.registry.people.detail import person_detail
+from tiemchung.registry.people.persons import PersonQuery, find_persons, person_view
 from tiemchung.serving.types import Offset
 
 router = APIRouter(tags=["persons"])
@@ -75,11 +70,11 @@ async def read_person(person_id: str, actor: CurrentActor, platform: PlatformDep
 
     def read() -> PersonDetail | None:
         with platform.sessions() as session:
-            person = get_person(session, actor, person_id)
-            if person is None:
+            found = person_detail(session, actor, person_id)
+            if found is None:
                 return None
-            doses = [PersonDose.model_validate(d) for d in person_doses(session, person)]
-            return PersonDetail(**person_view(actor, person), doses=doses)
+            view, doses = found
+            return PersonDetail(**view, doses=[PersonDose.model_validate(d) for d in doses])
 
     detail = await run_in_threadpool(read)
     if detail is None:

@@ -1,4 +1,5 @@
-"""Sites, products (with lots) and sessions, scoped to the caller's area."""
+"""Sites, products (with lots) and sessions, scoped to the caller's area: thin over
+:mod:`tiemchung.registry.catalog.reference` (the desk reads its sessions there too)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,12 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
 
 from tiemchung.api.deps import CurrentActor, ReadSession, require_roles
 from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
 from tiemchung.api.schemas import LotPublic, Page, ProductPublic, SessionPublic, SitePublic
+from tiemchung.registry.catalog import reference as ref
 from tiemchung.registry.errors import not_found
-from tiemchung.registry.models import Lot, Product, Site, VaccinationSession
 from tiemchung.registry.scope import Role
 from tiemchung.serving.types import Offset
 
@@ -29,11 +29,7 @@ def list_sites(
     offset: Offset = 0,
 ) -> Page[SitePublic]:
     require_roles(actor, *_STAFF)
-    stmt = select(Site).where(actor.site_filter())
-    if ward_code:
-        stmt = stmt.where(Site.ward_code == ward_code)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Site.site_id).limit(limit).offset(offset)).all()
+    rows, total = ref.list_sites(session, actor, ward_code=ward_code, limit=limit, offset=offset)
     return Page[SitePublic](
         items=[SitePublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
     )
@@ -42,7 +38,7 @@ def list_sites(
 @router.get("/sites/{site_id}", response_model=SitePublic, responses=_ERRORS)
 def read_site(site_id: str, actor: CurrentActor, session: ReadSession) -> SitePublic:
     require_roles(actor, *_STAFF)
-    site = session.scalar(select(Site).where(Site.site_id == site_id, actor.site_filter()))
+    site = ref.get_site(session, actor, site_id)
     if site is None:
         raise not_found("site_id", "điểm tiêm", "site")
     return SitePublic.model_validate(site)
@@ -51,12 +47,11 @@ def read_site(site_id: str, actor: CurrentActor, session: ReadSession) -> SitePu
 @router.get("/products", response_model=list[ProductPublic], responses=_ERRORS)
 def list_products(actor: CurrentActor, session: ReadSession) -> list[ProductPublic]:
     """Vaccine products with their EU DCC codes and lots: reference data every role may read."""
-    lots: dict[str, list[LotPublic]] = {}
-    for lot in session.scalars(select(Lot).order_by(Lot.expiry)):
-        lots.setdefault(lot.product_code, []).append(LotPublic.model_validate(lot))
     return [
-        ProductPublic.model_validate(p).model_copy(update={"lots": lots.get(p.code, [])})
-        for p in session.scalars(select(Product).order_by(Product.code))
+        ProductPublic.model_validate(p).model_copy(
+            update={"lots": [LotPublic.model_validate(lot) for lot in lots]}
+        )
+        for p, lots in ref.products_with_lots(session)
     ]
 
 
@@ -72,19 +67,15 @@ def list_sessions(
 ) -> Page[SessionPublic]:
     """Planned sessions at the sites of the caller's area."""
     require_roles(actor, *_STAFF)
-    stmt = select(VaccinationSession).where(actor.session_filter())
-    if site_id:
-        stmt = stmt.where(VaccinationSession.site_id == site_id)
-    if date_from:
-        stmt = stmt.where(VaccinationSession.session_date >= date_from)
-    if date_to:
-        stmt = stmt.where(VaccinationSession.session_date <= date_to)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(VaccinationSession.session_date, VaccinationSession.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    rows, total = ref.list_sessions(
+        session,
+        actor,
+        site_id=site_id,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+        offset=offset,
+    )
     return Page[SessionPublic](
         items=[SessionPublic.model_validate(r) for r in rows],
         total=total,

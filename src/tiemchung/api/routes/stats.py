@@ -15,13 +15,10 @@ from fastapi.responses import JSONResponse, Response
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
 from tiemchung.api.problems import ERROR_RESPONSES, _error
-from tiemchung.core import Platform
-from tiemchung.registry.scope import Actor
 from tiemchung.serving.downloads import file_response
-from tiemchung.stats.export import CSV_TYPE, XLSX_TYPE, filename, to_csv, to_xlsx
-from tiemchung.stats.queries import STATS_ROLES, TABLES, Filters, scope, table
-from tiemchung.stats.service import Snapshot, stats_for
-from tiemchung.stats.tables import Table
+from tiemchung.stats import reads
+from tiemchung.stats.export import filename, table_file
+from tiemchung.stats.filters import STATS_ROLES, Filters
 
 router = APIRouter(tags=["stats"])
 _ERRORS = {
@@ -30,53 +27,11 @@ _ERRORS = {
 }
 
 
-def freshness(snap: Snapshot, refreshing: bool, max_age: float = 600) -> dict[str, Any]:
-    """What the page and the API say about how old the figures are."""
-    return {
-        "max_age_minutes": round(max_age / 60),
-        "built_at": snap.meta["built_at"],
-        "age_seconds": round(snap.age_seconds()),
-        "refreshing": refreshing,
-        "rows": snap.meta.get("rows"),
-        "export_seconds": snap.meta.get("export_seconds"),
-        "build_seconds": snap.meta.get("build_seconds"),
-    }
-
-
-def get_table(
-    platform: Platform, actor: Actor, name: str, f: Filters, *, full: bool = False
-) -> tuple[Table, dict[str, Any], Filters]:
-    """One statistics table for this actor, the freshness of the snapshot it came from, and
-    the filters as applied (a province user's province filled in: the export's name)."""
-    require_roles(actor, *STATS_ROLES)  # before a refresh is ever started on their behalf
-    svc = stats_for(platform)
-    with svc.cursor() as (cur, snap):
-        f = scope(cur, actor, f)
-        t = table(cur, name, actor, f, platform.today(), full=full)
-    return t, freshness(snap, svc.refreshing, svc.max_age), f
-
-
-def download(t: Table, fmt: str, name: str | None = None) -> Response:
-    """The table as a CSV or XLSX attachment, saved as ``name`` (default: the table's)."""
-    if fmt == "csv":
-        body, media, ext = to_csv(t), CSV_TYPE, "csv"
-    else:
-        body, media, ext = to_xlsx(t), XLSX_TYPE, "xlsx"
-    return file_response(body, media, name or f"{t.name}.{ext}")
-
-
 @router.get("/stats", responses=_ERRORS)
 def list_stats(actor: CurrentActor, platform: PlatformDep) -> dict[str, Any]:
     """The tables there are, the caller's area, and how fresh the figures are."""
     require_roles(actor, *STATS_ROLES)
-    svc = stats_for(platform)
-    with svc.cursor() as (cur, snap):
-        f = scope(cur, actor, Filters())
-    return {
-        "tables": list(TABLES),
-        "province": f.province,
-        "snapshot": freshness(snap, svc.refreshing, svc.max_age),
-    }
+    return reads.overview(platform, actor)
 
 
 @router.get("/stats/{name}", responses=_ERRORS)
@@ -93,9 +48,11 @@ def read_stats(
 ) -> Response:
     """One table (see ``GET /stats``); CSV and XLSX carry every row, JSON the page's rows."""
     f = Filters(province or None, ward or None, age_group or None, date_from, date_to)
-    t, fresh, applied = get_table(platform, actor, name, f, full=format != "json")
-    if format != "json":
-        return download(t, format, filename(name, applied, format))
+    require_roles(actor, *STATS_ROLES)  # before a refresh is ever started on their behalf
+    full = format != "json"
+    t, fresh, applied = reads.read_table(platform, actor, name, f, platform.today(), full=full)
+    if full:
+        return file_response(*table_file(t, format, filename(name, applied, format)))
     return JSONResponse({"snapshot": fresh, "table": t.to_json()})
 
 
@@ -103,7 +60,4 @@ def read_stats(
 def refresh_stats(actor: CurrentActor, platform: PlatformDep) -> dict[str, Any]:
     """Start a new snapshot in the background; the answer says when the current one was taken."""
     require_roles(actor, *STATS_ROLES)
-    svc = stats_for(platform)
-    snap = svc.current()
-    svc.start_refresh()
-    return {"snapshot": freshness(snap, svc.refreshing, svc.max_age)}
+    return reads.refresh(platform)

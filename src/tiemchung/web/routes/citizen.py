@@ -16,16 +16,16 @@ from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.auth.throttle import Failure, SignInThrottle, wait_words
 from tiemchung.core import Platform
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.fields import clean_dob
-from tiemchung.registry.models import Person, Product, Site
-from tiemchung.registry.people.persons import get_person, person_doses
+from tiemchung.registry.models import Person
+from tiemchung.registry.people.own import own_person_id
 from tiemchung.registry.review import tickets as tk
+from tiemchung.registry.review.citizen import CitizenRecord, citizen_record
 from tiemchung.registry.review.explain import FIELD_LABELS
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.web import desk, lookup, pages
@@ -36,32 +36,11 @@ router = APIRouter(include_in_schema=False)
 
 
 # -- the record, shared by /me and /lookup ----------------------------------------------------
-def _record(platform: Platform, actor: Actor) -> dict[str, Any] | None:
+def _record(platform: Platform, actor: Actor) -> CitizenRecord | None:
     """The actor's own person, doses and tickets (None when the person left the register)."""
     today = platform.today()
     with platform.sessions() as session:
-        pid = session.scalar(select(Person.person_id).where(Person.id == actor.person_pk))
-        person = get_person(session, actor, pid or "")
-        if person is None:
-            return None
-        doses = person_doses(session, person)
-        products = {p.code: p.name for p in session.scalars(select(Product))}
-        sites = {
-            s.site_id: s.name
-            for s in session.scalars(
-                select(Site).where(Site.site_id.in_({d.site_id for d in doses}))
-            )
-        }
-        tickets, _ = tk.list_tickets(session, actor, today=today, limit=50)
-        session.expunge_all()
-    return {
-        "person": person,
-        "doses": doses,
-        "verified": [d for d in doses if d.status == "verified"],
-        "products": products,
-        "sites": sites,
-        "tickets": tickets,
-    }
+        return citizen_record(session, actor, today)
 
 
 def _labels() -> dict[str, Any]:
@@ -74,10 +53,10 @@ async def _show(
     platform = platform_of(request)
     data = await run_in_threadpool(_record, platform, actor)
     if data is not None:
-        await platform.audit_read(actor, "person.read", "person", [data["person"].person_id])
-        ids = [str(t["id"]) for t in data["tickets"]]
+        await platform.audit_read(actor, "person.read", "person", [data.person.person_id])
+        ids = [str(t["id"]) for t in data.tickets]
         await platform.audit_read(actor, "ticket.read", "ticket", ids)
-    ctx = {"data": data, "base": base, "values": {}, "problems": {}, "opened": None}
+    ctx: dict[str, Any] = {"data": data, "base": base, "values": {}, "problems": {}, "opened": None}
     return pages.render(request, "citizen/me.html", ctx | _labels() | extra, actor=page_actor)
 
 
@@ -149,8 +128,7 @@ async def _person_id(request: Request, actor: Actor) -> str:
 
     def pid() -> str:
         with platform.sessions() as session:
-            found = session.scalar(select(Person.person_id).where(Person.id == actor.person_pk))
-            return found or ""
+            return own_person_id(session, actor)
 
     return await run_in_threadpool(pid)
 

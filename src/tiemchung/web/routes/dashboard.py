@@ -19,17 +19,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from tiemchung.api.routes.stats import download, freshness
 from tiemchung.core import Platform
 from tiemchung.registry.errors import FieldProblem, ServiceError
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.stats import charts
+from tiemchung.serving.downloads import file_response
+from tiemchung.stats import charts, reads
 from tiemchung.stats.ages import AGE_GROUPS
-from tiemchung.stats.export import filename
+from tiemchung.stats.export import filename, table_file
+from tiemchung.stats.filters import STATS_ROLES, Filters
 from tiemchung.stats.numbers import fmt
-from tiemchung.stats.page import page_data
-from tiemchung.stats.queries import STATS_ROLES, TABLES, Filters, scope, table
-from tiemchung.stats.service import SnapshotPendingError, stats_for
+from tiemchung.stats.queries import TABLES
+from tiemchung.stats.service import SnapshotPendingError
 from tiemchung.web import pages
 from tiemchung.web.guard import WebActor, is_htmx, platform_of, require_role
 
@@ -122,17 +122,19 @@ def _link(f: Filters, **change: str | None) -> str:
 
 
 def _context(platform: Platform, actor: Actor, typed: dict[str, str], lang: str) -> dict[str, Any]:
-    svc = stats_for(platform)
     today = platform.today()
     ctx: dict[str, Any] = {"typed": _shown(typed), "age_groups": AGE_GROUPS, "problems": []}
-    with svc.cursor() as (cur, snap):
-        ctx["fresh"] = freshness(snap, svc.refreshing, svc.max_age)
-        try:
-            data = page_data(cur, snap.path, actor, _parse(typed), today)
-        except ServiceError as exc:  # said on the page; the figures of the whole area
-            ctx["problems"] = exc.problems
-            ctx["status"] = exc.status
-            data = page_data(cur, snap.path, actor, Filters(), today)
+    asked: Filters | ServiceError
+    try:
+        asked = _parse(typed)
+    except ServiceError as exc:
+        asked = exc
+    board = reads.dashboard(platform, actor, asked, today)
+    ctx["fresh"] = board.fresh
+    if board.error is not None:  # said on the page; the figures of the whole area
+        ctx["problems"] = board.error.problems
+        ctx["status"] = board.error.status
+    data = board.data
     f = data.filters
     ctx["data"] = data
     ctx["filters"] = f
@@ -253,11 +255,9 @@ async def export(request: Request, actor: WebActor, name: str, fmt: str) -> Resp
         return pages.render(request, "forbidden.html", {}, actor=actor, status=404)
 
     def make() -> Response:
-        svc = stats_for(platform)
-        with svc.cursor() as (cur, _snap):
-            f = scope(cur, actor, _parse(_typed(request)))
-            t = table(cur, name, actor, f, platform.today(), full=True)
-        return download(t, fmt, filename(name, f, fmt))
+        asked = _parse(_typed(request))
+        t, _fresh, f = reads.read_table(platform, actor, name, asked, platform.today(), full=True)
+        return file_response(*table_file(t, fmt, filename(name, f, fmt)))
 
     try:
         return await run_in_threadpool(make)

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.certificates.service import may_certify
 from tiemchung.core import Platform
+from tiemchung.registry.catalog.reference import desk_offer
 from tiemchung.registry.doses.rules import dose_number_ok
 from tiemchung.registry.doses.verify import VERIFIED, Verification, VerifyRecord, verify
 from tiemchung.registry.errors import ServiceError
@@ -31,16 +32,13 @@ router = APIRouter(include_in_schema=False)
 def _context(platform: Platform, actor: Actor, today: date) -> dict[str, Any]:
     """Sessions, lots and products the desk offers today."""
     with platform.sessions() as session:
-        sessions = desk.todays_sessions(session, actor, today)
-        products = desk.all_products(session)
-        wanted = [s.product_code for s in sessions] or [code for code, _ in products]
-        lots = desk.usable_lots(session, list(dict.fromkeys(wanted)), today)
+        offer = desk_offer(session, actor, today)
     site = platform.catalog.site(actor.site_id or "")
     return {
-        "sessions": sessions,
-        "products": products,
-        "product_names": dict(products),
-        "lots": lots,
+        "sessions": offer.sessions,
+        "products": offer.products,
+        "product_names": dict(offer.products),
+        "lots": offer.lots,
         "today": today,
         "site": site,
         "ward_name": lambda code: _name(platform.catalog.ward(code or ""), code),

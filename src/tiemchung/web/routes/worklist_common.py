@@ -1,5 +1,6 @@
 """What the commune worklist's pages share: the list's filters and context, the names the
-templates look up, the neighbours of an item, and the message after a decision.
+templates look up, and the message after a decision (the neighbours of an item and the wards
+to choose from are read by :mod:`tiemchung.registry.review.navigation`).
 
 Split from :mod:`tiemchung.web.routes.worklist` (the list and the spreadsheet round trip) and
 :mod:`tiemchung.web.routes.worklist_item` (one item and its decisions) so that each stays
@@ -13,16 +14,15 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.core import Platform
 from tiemchung.registry.errors import ServiceError
-from tiemchung.registry.models import ReviewItem
 from tiemchung.registry.review import worklists as wl
 from tiemchung.registry.review.corrections import CORRECTABLE
 from tiemchung.registry.review.explain import COMPARED, FIELD_LABELS
 from tiemchung.registry.review.items import DECIDED
+from tiemchung.registry.review.navigation import worklist_page
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.web import desk, pages
 from tiemchung.web.guard import platform_of
@@ -88,54 +88,6 @@ def _names(platform: Platform) -> dict[str, Any]:
     }
 
 
-def _wards(session: Any, actor: Actor) -> list[str]:
-    """The wards with items the caller may see (a province's or central's ward choice)."""
-    if actor.role is Role.COMMUNE:
-        return [actor.ward_code or ""]
-    return list(
-        session.scalars(
-            select(ReviewItem.ward_code)
-            .where(wl.item_filter(actor))
-            .distinct()
-            .order_by(ReviewItem.ward_code)
-        )
-    )
-
-
-def _next_open(session: Any, actor: Actor, after: int, ward_code: str | None) -> int | None:
-    """The ward's next open item after ``after`` (wrapping to its first), within the caller's
-    area: where a reviewer goes once an item is decided."""
-    where = [wl.item_filter(actor), ReviewItem.status == wl.OPEN, ReviewItem.id != after]
-    if ward_code:
-        where.append(ReviewItem.ward_code == ward_code)
-    later = session.scalar(
-        select(ReviewItem.id).where(*where, ReviewItem.id > after).order_by(ReviewItem.id).limit(1)
-    )
-    if later is not None:
-        return int(later)
-    first = session.scalar(select(ReviewItem.id).where(*where).order_by(ReviewItem.id).limit(1))
-    return int(first) if first is not None else None
-
-
-def _neighbours(session: Any, actor: Actor, item_id: int, ward_code: str) -> dict[str, Any]:
-    """The previous and next open items of the same ward (j/k on the item page)."""
-    base = [
-        wl.item_filter(actor),
-        ReviewItem.status == wl.OPEN,
-        ReviewItem.ward_code == ward_code,
-    ]
-    prev = session.scalar(
-        select(ReviewItem.id)
-        .where(*base, ReviewItem.id < item_id)
-        .order_by(ReviewItem.id.desc())
-        .limit(1)
-    )
-    nxt = session.scalar(
-        select(ReviewItem.id).where(*base, ReviewItem.id > item_id).order_by(ReviewItem.id).limit(1)
-    )
-    return {"prev_id": prev, "next_id": nxt}
-
-
 def _problems(exc: ServiceError, lang: str) -> list[desk.Problem]:
     return desk.problems_of(exc, lang)
 
@@ -145,8 +97,7 @@ def _list_context(
     platform: Platform, actor: Actor, f: dict[str, str], offset: int
 ) -> dict[str, Any]:
     with platform.sessions() as session:
-        page = wl.list_items(session, actor, _query(f, offset))
-        wards = _wards(session, actor)
+        page, wards = worklist_page(session, actor, _query(f, offset))
     decided = sum(page.counts.get(s, 0) for s in DECIDED)
     total = sum(page.counts.values())
     return {

@@ -16,17 +16,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.core import Platform
 from tiemchung.registry.doses.rules import DOSE_CHECK
-from tiemchung.registry.errors import ServiceError, rule_error
-from tiemchung.registry.models import ReviewItem
-from tiemchung.registry.people.persons import PersonQuery, find_persons
+from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.review import decisions as wd
-from tiemchung.registry.review import tickets as tk
-from tiemchung.registry.review import worklists as wl
+from tiemchung.registry.review import navigation as nav
 from tiemchung.registry.review.explain import FIELD_LABELS
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.serving.types import RowId
@@ -39,8 +35,6 @@ from tiemchung.web.routes.worklist_common import (
     TICKET_OUTCOMES,
     _flash,
     _names,
-    _neighbours,
-    _next_open,
     _problems,
 )
 
@@ -50,45 +44,11 @@ RECHECK, NO_LINK = "recheck", "none"
 
 
 # -- one item ---------------------------------------------------------------------------------
-#: What a register search on an item's page may be given (``find_`` + a PersonQuery field).
-FIND = ("national_id", "full_name", "dob")
-FOUND_MAX = 10
-
-
-def _find_persons(session: Any, actor: Actor, find: dict[str, str]) -> list[dict[str, Any]]:
-    """The register persons of the caller's area matching a search typed on an item's page
-    (an ID number, or a full name with or without a date of birth), at most FOUND_MAX."""
-    if not (find.get("national_id") or find.get("full_name")):
-        raise rule_error(
-            "national_id",
-            "search_needs_id_or_name",
-            "Nhập số định danh, hoặc họ tên (và ngày sinh) để tìm",
-            "type an ID number, or a full name (and date of birth) to search",
-        )
-    query = PersonQuery(**{f: find.get(f) for f in FIND})
-    rows, _total = find_persons(session, actor, query, limit=FOUND_MAX)
-    return [
-        {c: getattr(p, c) for c in ("person_id", "full_name", "national_id", "dob", "sex")}
-        | {"ward_code": p.ward_code}
-        for p in rows
-    ]
-
-
 def _item_context(
     platform: Platform, actor: Actor, item_id: int, find: dict[str, str] | None
 ) -> dict[str, Any]:
     with platform.sessions() as session:
-        item = wl.get_item(session, actor, item_id)
-        around = _neighbours(session, actor, item_id, item["ward_code"])
-        ticket = tk.item_ticket(session, item_id) if item["kind"] == "ticket" else None
-        found: list[dict[str, Any]] | None = None
-        find_error: ServiceError | None = None
-        if find is not None:
-            try:
-                found = _find_persons(session, actor, find)
-            except ServiceError as exc:  # a malformed ID or date: said next to the search
-                find_error = exc
-    return {"item": item, "ticket": ticket, "found": found, "find_error": find_error, **around}
+        return nav.item_page(session, actor, item_id, find)
 
 
 @router.get("/worklist/{item_id}")
@@ -149,11 +109,7 @@ async def _decide(request: Request, actor: Actor, item_id: int, job: Any) -> Res
 
         def around() -> tuple[dict[str, Any] | None, int | None]:
             with platform.sessions() as session:
-                try:
-                    item = wl.get_item(session, actor, item_id)
-                except ServiceError:
-                    return None, None
-                return item, _next_open(session, actor, item_id, item["ward_code"])
+                return nav.after_refusal(session, actor, item_id)
 
         item, nxt = await run_in_threadpool(around)
         problems = _problems(exc, lang)
@@ -175,11 +131,7 @@ async def _decide(request: Request, actor: Actor, item_id: int, job: Any) -> Res
 
     def following() -> tuple[int | None, str, str]:
         with platform.sessions() as session:
-            row = session.execute(
-                select(ReviewItem.ward_code, ReviewItem.kind).where(ReviewItem.id == item_id)
-            ).first()
-            ward, kind = (row[0], row[1]) if row is not None else (None, "")
-            return _next_open(session, actor, item_id, ward), ward or "", kind
+            return nav.after_decision(session, actor, item_id)
 
     nxt, ward, kind = await run_in_threadpool(following)
     said: dict[str, Any] = {"done": item_id, "outcome": result["status"]}

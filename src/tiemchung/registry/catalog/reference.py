@@ -1,0 +1,148 @@
+"""Reading the reference data a caller may see: sites, products with their lots, sessions.
+
+The API's ``/sites``, ``/products`` and ``/sessions`` and the vaccination desk's page read
+through these functions, so a session planned at a site is offered at the desk exactly when
+``/sessions`` lists it to the same actor (one filter: :func:`sessions_where`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from tiemchung.registry.models import Lot, Product, Site, VaccinationSession
+from tiemchung.registry.scope import Actor
+
+
+def _count(session: Session, stmt: Select[tuple[object]]) -> int:
+    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+
+def list_sites(
+    session: Session, actor: Actor, *, ward_code: str | None, limit: int, offset: int
+) -> tuple[list[Site], int]:
+    """The sites of the caller's area (of one ward if asked), by site ID, and how many."""
+    stmt = select(Site).where(actor.site_filter())
+    if ward_code:
+        stmt = stmt.where(Site.ward_code == ward_code)
+    total = _count(session, stmt)  # type: ignore[arg-type]
+    rows = session.scalars(stmt.order_by(Site.site_id).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def get_site(session: Session, actor: Actor, site_id: str) -> Site | None:
+    """One site of the caller's area (None outside it, as for no such site)."""
+    return session.scalar(select(Site).where(Site.site_id == site_id, actor.site_filter()))
+
+
+def products_with_lots(session: Session) -> list[tuple[Product, list[Lot]]]:
+    """Every product by code, with its lots soonest expiry first: reference data any role reads."""
+    lots: dict[str, list[Lot]] = {}
+    for lot in session.scalars(select(Lot).order_by(Lot.expiry)):
+        lots.setdefault(lot.product_code, []).append(lot)
+    products = session.scalars(select(Product).order_by(Product.code))
+    return [(p, lots.get(p.code, [])) for p in products]
+
+
+def sessions_where(
+    actor: Actor,
+    *,
+    site_id: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> list[ColumnElement[bool]]:
+    """The planned sessions an actor may see (the sites of its area), narrowed by site and
+    dates: the one filter of ``/sessions`` and of the desk's sessions of the day."""
+    where = [actor.session_filter()]
+    if site_id:
+        where.append(VaccinationSession.site_id == site_id)
+    if date_from:
+        where.append(VaccinationSession.session_date >= date_from)
+    if date_to:
+        where.append(VaccinationSession.session_date <= date_to)
+    return where
+
+
+def list_sessions(
+    session: Session,
+    actor: Actor,
+    *,
+    site_id: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[VaccinationSession], int]:
+    """The planned sessions of the caller's area, by date then ID, and how many."""
+    where = sessions_where(actor, site_id=site_id, date_from=date_from, date_to=date_to)
+    stmt = select(VaccinationSession).where(*where)
+    total = _count(session, stmt)  # type: ignore[arg-type]
+    rows = session.scalars(
+        stmt.order_by(VaccinationSession.session_date, VaccinationSession.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), total
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A session of the day as the desk offers it."""
+
+    id: int
+    product_code: str
+    product_name: str
+    planned_count: int
+
+
+@dataclass(frozen=True)
+class DeskOffer:
+    """What the desk offers today: its sessions, every product, and the usable lots."""
+
+    sessions: list[SessionRow]
+    #: (code, name) of every product, by code
+    products: list[tuple[str, str]]
+    #: (product, lot number, expiry): the lots of today's products (of every product when no
+    #: session is planned), not expired today, in the sessions' product order then by expiry
+    lots: list[tuple[str, str, date]]
+
+
+def todays_sessions(session: Session, actor: Actor, today: date) -> list[SessionRow]:
+    """The sessions planned for ``today`` that ``/sessions`` would list to this actor."""
+    rows = session.execute(
+        select(VaccinationSession, Product.name)
+        .join(Product, Product.code == VaccinationSession.product_code)
+        .where(*sessions_where(actor, date_from=today, date_to=today))
+        .order_by(VaccinationSession.session_date, VaccinationSession.id)
+    ).all()
+    return [SessionRow(s.id, s.product_code, name, s.planned_count) for s, name in rows]
+
+
+def usable_lots(session: Session, products: list[str], on: date) -> list[tuple[str, str, date]]:
+    """(product, lot number, expiry) of the lots not expired on ``on``, for these products,
+    in the order the products are given, then by expiry and number."""
+    if not products:
+        return []
+    rows = session.execute(
+        select(Lot.product_code, Lot.lot_number, Lot.expiry).where(
+            Lot.product_code.in_(products), Lot.expiry >= on
+        )
+    ).all()
+    return sorted(((p, n, e) for p, n, e in rows), key=lambda x: (products.index(x[0]), x[2], x[1]))
+
+
+def all_products(session: Session) -> list[tuple[str, str]]:
+    """(code, name) of every product, by code."""
+    return [(p.code, p.name) for p in session.scalars(select(Product).order_by(Product.code))]
+
+
+def desk_offer(session: Session, actor: Actor, today: date) -> DeskOffer:
+    """The sessions, products and lots the vaccination desk offers ``today``."""
+    sessions = todays_sessions(session, actor, today)
+    products = all_products(session)
+    wanted = [s.product_code for s in sessions] or [code for code, _ in products]
+    lots = usable_lots(session, list(dict.fromkeys(wanted)), today)
+    return DeskOffer(sessions, products, lots)
