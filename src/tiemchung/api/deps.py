@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tiemchung.auth.security import actor_from_token
 from tiemchung.core import Platform
-from tiemchung.registry.errors import FieldProblem, ServiceError
+from tiemchung.registry.errors import FieldProblem, ServiceError, role_not_allowed
 from tiemchung.registry.scope import Actor, Role
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -64,15 +64,7 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 def require_roles(actor: Actor, *roles: Role) -> None:
     if actor.role not in roles:
-        raise ServiceError(
-            403,
-            "Forbidden / Không có quyền",
-            [
-                FieldProblem(
-                    "role",
-                    "role_not_allowed",
-                    f"Vai trò {actor.role.value} không được phép",
-                    f"role {actor.role.value} may not do this",
-                )
-            ],
+        raise role_not_allowed(
+            f"Vai trò {actor.role.value} không được phép",
+            f"role {actor.role.value} may not do this",
         )

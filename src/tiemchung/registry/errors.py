@@ -44,6 +44,14 @@ def rule_error(field_: str, rule: str, vi: str, en: str, *, status: int = 422) -
     )
 
 
+def role_not_allowed(vi: str, en: str) -> ServiceError:
+    """The 403 for a caller whose role may not do this (the ``role`` field, rule
+    ``role_not_allowed``): one body for the API's ``require_roles`` and every service."""
+    return ServiceError(
+        403, "Forbidden / Không có quyền", [FieldProblem("role", "role_not_allowed", vi, en)]
+    )
+
+
 def forbidden(field_: str, vi: str, en: str) -> ServiceError:
     return ServiceError(
         403, "Outside your area / Ngoài phạm vi", [FieldProblem(field_, "out_of_area", vi, en)]

@@ -38,7 +38,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, insert, select, true, update
 from sqlalchemy.orm import Session
 
-from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
+from tiemchung.registry.errors import (
+    ServiceError,
+    not_found,
+    role_not_allowed,
+    rule_error,
+)
 from tiemchung.registry.models import Correction, Dose, Person, ReviewItem, Ticket
 from tiemchung.registry.review.corrections import CORRECTABLE, link_dose
 from tiemchung.registry.review.explain import FIELD_LABELS, differs
@@ -152,17 +157,9 @@ def _public(session: Session, ticket: Ticket, person: Person | None, today: date
 
 def _citizen_person(session: Session, actor: Actor) -> Person:
     if actor.role is not Role.CITIZEN or actor.person_pk is None:
-        raise ServiceError(
-            403,
-            "Forbidden / Không có quyền",
-            [
-                FieldProblem(
-                    "role",
-                    "role_not_allowed",
-                    "Chỉ người dân (tài khoản gắn với sổ dân cư) được gửi phản ánh",
-                    "only a citizen linked to a register person may open a ticket",
-                )
-            ],
+        raise role_not_allowed(
+            "Chỉ người dân (tài khoản gắn với sổ dân cư) được gửi phản ánh",
+            "only a citizen linked to a register person may open a ticket",
         )
     person = session.get(Person, actor.person_pk)
     if person is None:
@@ -307,17 +304,9 @@ def _add_review_item(session: Session, ticket: Ticket, person: Person, dose: Dos
 
 def _visible(session: Session, actor: Actor, ticket_id: int) -> tuple[Ticket, Person | None]:
     if actor.role is Role.SITE:
-        raise ServiceError(
-            403,
-            "Forbidden / Không có quyền",
-            [
-                FieldProblem(
-                    "role",
-                    "role_not_allowed",
-                    "Trạm tiêm không xem phản ánh",
-                    "site users do not see tickets",
-                )
-            ],
+        raise role_not_allowed(
+            "Trạm tiêm không xem phản ánh",
+            "site users do not see tickets",
         )
     row = session.execute(
         select(Ticket, Person)
@@ -468,9 +457,7 @@ def decide(
             {"field": ticket.field, "old": ticket.current_value, "new": ticket.proposed_value}
         ]
     item = session.scalars(
-        select(ReviewItem).where(
-            ReviewItem.kind == "ticket", ReviewItem.ticket_id == ticket.id
-        )
+        select(ReviewItem).where(ReviewItem.kind == "ticket", ReviewItem.ticket_id == ticket.id)
     ).first()
     if item is not None and item.status == OPEN:
         item.status = status

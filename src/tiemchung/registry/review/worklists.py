@@ -32,7 +32,14 @@ from sqlalchemy.orm import Session
 from tiemchung.identity import IdentityError, fold_name, normalize_name, ward_by_code
 from tiemchung.registry.doses import rules as dose_rules
 from tiemchung.registry.doses.rules import DOSE_CHECK
-from tiemchung.registry.errors import FieldProblem, ServiceError, forbidden, not_found, rule_error
+from tiemchung.registry.errors import (
+    FieldProblem,
+    ServiceError,
+    forbidden,
+    not_found,
+    role_not_allowed,
+    rule_error,
+)
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
 from tiemchung.registry.models import Dose, Person, ReviewItem, User
 from tiemchung.registry.people.persons import mask_candidates
@@ -65,17 +72,9 @@ DOSE_FACTS = ("product_code", "dose_number", "dose_date", "site_id", "status")
 def require_worklist_role(actor: Actor) -> None:
     """Site and citizen users have no worklist."""
     if actor.role not in WORKLIST_ROLES:
-        raise ServiceError(
-            403,
-            "Forbidden / Không có quyền",
-            [
-                FieldProblem(
-                    "role",
-                    "role_not_allowed",
-                    f"Vai trò {actor.role.value} không dùng danh sách rà soát",
-                    f"role {actor.role.value} has no worklist",
-                )
-            ],
+        raise role_not_allowed(
+            f"Vai trò {actor.role.value} không dùng danh sách rà soát",
+            f"role {actor.role.value} has no worklist",
         )
 
 
@@ -758,17 +757,9 @@ def reopen(session: Session, actor: Actor, item_id: int, *, reason: str | None) 
     dose keeps its link until then; the earlier decision stays in the audit trail."""
     item = _visible_item(session, actor, item_id)
     if actor.role not in REOPEN_ROLES:
-        raise ServiceError(
-            403,
-            "Forbidden / Không có quyền",
-            [
-                FieldProblem(
-                    "role",
-                    "role_not_allowed",
-                    "Chỉ tỉnh hoặc trung ương được mở lại một mục",
-                    "only a province or central user may reopen an item",
-                )
-            ],
+        raise role_not_allowed(
+            "Chỉ tỉnh hoặc trung ương được mở lại một mục",
+            "only a province or central user may reopen an item",
         )
     why = (reason or "").strip()
     if not why:
