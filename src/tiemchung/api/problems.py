@@ -15,26 +15,26 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tiemchung.api.schemas import Problem
 from tiemchung.registry.errors import ServiceError
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 
 
-def _error(description: str) -> dict[str, Any]:
-    from tiemchung.api.schemas import Problem
-
+def error_doc(description: str) -> dict[str, Any]:
+    """An error answer for a route's ``responses=`` (documented as a problem document)."""
     return {"description": description, "model": Problem}
 
 
 #: The error answers every route documents (as ``application/problem+json``, see install).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _error("Malformed JSON"),
-    401: _error("Not authenticated: missing, invalid or expired token"),
-    403: _error("Outside the caller's area or role"),
-    404: _error("Not found, or not visible to the caller"),
-    409: _error("Client UUID reused for other content, or the dose is already recorded"),
-    422: _error("A field breaks a rule (named in errors[])"),
+    400: error_doc("Malformed JSON"),
+    401: error_doc("Not authenticated: missing, invalid or expired token"),
+    403: error_doc("Outside the caller's area or role"),
+    404: error_doc("Not found, or not visible to the caller"),
+    409: error_doc("Client UUID reused for other content, or the dose is already recorded"),
+    422: error_doc("A field breaks a rule (named in errors[])"),
 }
 
 

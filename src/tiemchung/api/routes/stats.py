@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
-from tiemchung.api.problems import ERROR_RESPONSES, _error
+from tiemchung.api.problems import ERROR_RESPONSES, error_doc
 from tiemchung.core import Platform
 from tiemchung.registry.scope import Actor
 from tiemchung.serving.downloads import file_response
@@ -26,7 +26,7 @@ from tiemchung.stats.tables import Table
 router = APIRouter(tags=["stats"])
 _ERRORS = {
     **ERROR_RESPONSES,
-    503: _error("The first statistics snapshot is still being built; retry after Retry-After s"),
+    503: error_doc("The first statistics snapshot is still being built; retry after Retry-After s"),
 }
 
 
