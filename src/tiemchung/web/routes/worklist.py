@@ -130,7 +130,7 @@ def _problem_text(problem: dict[str, Any] | None, lang: str) -> str:
         return ""
     parts = []
     for e in problem.get("errors") or []:
-        vi, _, en = str(e.get("message", "")).partition(" / ")
+        vi, en = str(e.get("message_vi", "")), str(e.get("message_en", ""))
         parts.append(en if lang == "en" and en else vi)
     return "; ".join(parts) or str(problem.get("title", ""))
 
