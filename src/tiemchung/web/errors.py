@@ -26,7 +26,7 @@ from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tiemchung.registry.errors import ServiceError
-from tiemchung.web import i18n, pages
+from tiemchung.web import pages
 from tiemchung.web.guard import is_htmx
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def _details(request: Request, exc: Exception) -> list[str]:
     routing errors, whose English ``detail`` ("Not Found") the page already says better."""
     if isinstance(exc, ServiceError):
         lang = pages.lang_of(request)
-        return [i18n.message(lang, p.message_vi, p.message_en) for p in exc.problems]
+        return [p.message.in_lang(lang) for p in exc.problems]
     return []
 
 
