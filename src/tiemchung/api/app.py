@@ -33,7 +33,8 @@ API of **tiemchung**, the vaccination data platform rooted in the population reg
 Authenticate with `POST /api/v1/auth/token` (OAuth2 password flow) and send the token as
 `Authorization: Bearer …`. Every query is scoped to the caller's area (central, province,
 commune/ward, site, citizen). Errors are RFC 9457 `application/problem+json` documents whose
-`errors[]` name the field and the rule broken, in Vietnamese and English.
+`errors[]` name the field and the rule broken, in Vietnamese and English (`message`, both in
+one line; `message_vi` and `message_en`, each apart).
 """
 
 
