@@ -251,6 +251,13 @@ def export_workbook(
     return buf.getvalue(), ids
 
 
+def _said(words: Message | str) -> dict[str, str]:
+    """A reason as RowOutcome's messages: joined, and each language apart if it has them."""
+    if isinstance(words, str):
+        return {"message": words}
+    return {"message": words.joined(), "message_vi": words.vi, "message_en": words.en}
+
+
 @dataclass
 class RowOutcome:
     row: int
@@ -262,25 +269,6 @@ class RowOutcome:
     message: str | None = None  #: both languages in one line (the API's rows[].message)
     message_vi: str | None = None
     message_en: str | None = None
-
-    @classmethod
-    def because(
-        cls,
-        row: int,
-        item_id: int | None,
-        outcome: str,
-        words: Message | str,
-        decision: str | None = None,
-        status: int | None = None,
-        rule: str | None = None,
-    ) -> RowOutcome:
-        """An outcome with its reason in both languages, joined and apart (a ``str``: words
-        that exist only as one line, such as a bare error's title)."""
-        if isinstance(words, str):
-            return cls(row, item_id, outcome, decision, status, rule, words)
-        return cls(
-            row, item_id, outcome, decision, status, rule, words.joined(), words.vi, words.en
-        )
 
 
 #: Words for a row's outcome and decision (the report's columns), Vietnamese and English.
@@ -476,15 +464,8 @@ def import_workbook(session: Session, actor: Actor, data: bytes) -> ImportReport
             continue  # an empty line carries nothing
         item_id = int(raw_id) if raw_id is not None and raw_id.isdigit() else None
         if word is None:
-            report.rows.append(
-                RowOutcome.because(
-                    n,
-                    item_id,
-                    "skipped",
-                    Message("không có quyết định", "no decision"),
-                    rule="no_decision",
-                )
-            )
+            said = _said(Message("không có quyết định", "no decision"))
+            report.rows.append(RowOutcome(n, item_id, "skipped", None, None, "no_decision", **said))
             continue
         decision = _WORDS.get(_fold(word))
 
@@ -496,7 +477,7 @@ def import_workbook(session: Session, actor: Actor, data: bytes) -> ImportReport
             n: int = n,
             item_id: int | None = item_id,
         ) -> None:
-            report.rows.append(RowOutcome.because(n, item_id, "failed", message, d, status, rule))
+            report.rows.append(RowOutcome(n, item_id, "failed", d, status, rule, **_said(message)))
 
         if item_id is None:
             fail(422, "unknown_id", Message(f"Mã mục không hợp lệ: {raw_id!r}", "invalid item id"))
@@ -513,9 +494,8 @@ def import_workbook(session: Session, actor: Actor, data: bytes) -> ImportReport
             )
             continue
         if item_id in seen:
-            fail(
-                409, "duplicate_row", Message(f"Mục đã có ở dòng {seen[item_id]}", "item repeated")
-            )
+            again = Message(f"Mục đã có ở dòng {seen[item_id]}", "item repeated")
+            fail(409, "duplicate_row", again)
             continue
         seen[item_id] = n
         savepoint = session.begin_nested()
