@@ -383,7 +383,7 @@ def start_server(url: str, data_dir: Path, port: int, workers: int = 1) -> tuple
         TIEMCHUNG_LOG_LEVEL="WARNING",
     )
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "tiemchung.api.app:create_app", "--factory",
+        [sys.executable, "-m", "uvicorn", "tiemchung.server:create_app", "--factory",
          "--port", str(port), "--no-access-log", "--workers", str(workers),
          "--log-level", "warning"],
         env=env,

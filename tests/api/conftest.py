@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import PASSWORD
-from tiemchung.api.app import create_app
 from tiemchung.core import Platform
+from tiemchung.server import create_app
 
 
 class Api:

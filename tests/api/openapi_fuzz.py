@@ -101,8 +101,8 @@ def run_on(platform: Platform, users: Sequence[str], **kw: Any) -> Report:
     (a DuckDB thread still running at interpreter exit aborts the process)."""
     from fastapi.testclient import TestClient
 
-    from tiemchung.api.app import create_app
     from tiemchung.certificates.keys import KeyStore
+    from tiemchung.server import create_app
     from tiemchung.stats.service import stats_for, wait_refreshed
 
     KeyStore.for_data_dir(platform.settings.data_dir).init()

@@ -57,7 +57,7 @@ class Server:
                     sys.executable,
                     "-m",
                     "uvicorn",
-                    "tiemchung.api.app:create_app",
+                    "tiemchung.server:create_app",
                     "--factory",
                     "--host",
                     "127.0.0.1",

@@ -259,6 +259,8 @@ def test_batch_body_errors_are_problem_documents(api: Api, platform: Platform) -
         "field": "doses",
         "rule": "missing",
         "message": "Thiếu trường bắt buộc / required field missing",
+        "message_vi": "Thiếu trường bắt buộc",
+        "message_en": "required field missing",
     }
     citizen = api.post("/doses:batch", "citizen_an", json={"doses": [payload("an")]})
     assert _problem(citizen, 403)["errors"][0]["rule"] == "role_not_allowed"

@@ -499,7 +499,7 @@ NOBODY = {
 def api_routes() -> set[str]:
     """``METHOD /path`` of every API operation the app publishes (its own OpenAPI document,
     which FastAPI builds from the route table)."""
-    from tiemchung.api.app import create_app
+    from tiemchung.server import create_app
 
     app = create_app(Platform.__new__(Platform))  # routes only: nothing is started
     out = set()

@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import Api
 from tests.factories import submission, world
-from tiemchung.api.app import create_app
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.registry.doses.record import DoseResult, record_doses
 from tiemchung.registry.scope import Actor
+from tiemchung.server import create_app
 
 #: Keys made before every time the tests issue at (2026-03-01) and valid past the present.
 KEYS_MADE = datetime(2026, 1, 1, tzinfo=UTC)

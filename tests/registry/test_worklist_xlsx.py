@@ -168,3 +168,26 @@ def test_fields_are_named_as_at_the_desk_and_old_names_still_import(platform: Pl
         (by_pair, "001085123456"),
         (by_words, "001085123456"),
     ]
+
+
+def test_a_rows_reason_travels_in_both_languages_apart(platform: Platform) -> None:
+    """Each reason a row was not applied is kept in Vietnamese and English apart (the pages
+    and the report pick one without splitting a joined line); the joined line stays."""
+    _d, first = an_item(platform, "001085123450")
+    wb = _export(platform)
+    ws = wb.worksheets[0]
+    col, rows = _rows(ws)
+    ws.cell(row=rows[first], column=col["decision"], value="sửa")  # no reason: refused
+    extra = ws.max_row + 1
+    ws.cell(row=extra, column=col["id"], value=first)  # the same item again
+    ws.cell(row=extra, column=col["decision"], value="không biết")
+    report = run(platform, lambda s: wx.import_workbook(s, who(platform, "ward_a1"), _save(wb)))
+    by_rule = {r.rule: r for r in report.rows}
+    edit, again = by_rule["reason_required"], by_rule["unknown_decision"]
+    for r in (edit, again):
+        assert r.message_vi and r.message_en and r.message == f"{r.message_vi} / {r.message_en}"
+    assert again.message_en == "unknown decision word" and "không biết" in str(again.message_vi)
+    rows_out = report.as_dict()["rows"]
+    assert {r["rule"]: r["message_en"] for r in rows_out}["unknown_decision"] == (
+        "unknown decision word"
+    )

@@ -14,8 +14,8 @@ from openpyxl import load_workbook
 from tests.api.conftest import Api
 from tests.factories import PROVINCE_A, PROVINCE_B
 from tests.stats.scenario import Scenario, make
-from tiemchung.api.app import create_app
 from tiemchung.core import Platform
+from tiemchung.server import create_app
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
 from tests.factories import PASSWORD
-from tiemchung.api.app import create_app
 from tiemchung.core import Platform
 from tiemchung.registry.models import VaccinationSession
+from tiemchung.server import create_app
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from tests.factories import PROVINCE_A, PROVINCE_B, world
 from tests.stats.scenario import Scenario, make
 from tests.web.conftest import Web
-from tiemchung.api.app import create_app
 from tiemchung.core import Platform
+from tiemchung.server import create_app
 
 
 @pytest.fixture

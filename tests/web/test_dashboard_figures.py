@@ -24,9 +24,9 @@ from tests.factories import PROVINCE_A, world
 from tests.stats.scenario import Scenario, make
 from tests.web.conftest import Web
 from tests.web.test_dashboard import cells
-from tiemchung.api.app import create_app
 from tiemchung.core import Platform
 from tiemchung.registry.models import Dose, Person, Product, Site, Tally
+from tiemchung.server import create_app
 
 AGES = {"0-11": (0, 11), "12-17": (12, 17), "18-49": (18, 49), "50-64": (50, 64), "65+": (65, 999)}
 

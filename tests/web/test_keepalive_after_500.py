@@ -19,8 +19,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from tests.web.conftest import free_port
-from tiemchung.api.app import create_app
 from tiemchung.core import Platform
+from tiemchung.server import create_app
 
 
 @pytest.fixture

@@ -21,11 +21,11 @@ from tests.stats.scenario import Scenario
 from tests.web.conftest import Web
 from tests.web.test_dashboard import dash  # noqa: F401 (a fixture)
 from tests.web.test_worklist import an_item
-from tiemchung.api.app import create_app
 from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.localtime import format_local, to_local, utc_offset, zone_label
 from tiemchung.registry.models import ReviewItem
+from tiemchung.server import create_app
 from tiemchung.web.pages import environment
 
 STORED = datetime(2026, 12, 7, 1, 51, tzinfo=UTC)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import Web
-from tiemchung.api.app import create_app
 from tiemchung.core import Platform
+from tiemchung.server import create_app
 
 
 def test_an_unknown_url_gets_a_page_in_vietnamese_with_a_way_back(web: Web) -> None:

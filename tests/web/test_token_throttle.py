@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 
 from tests.factories import PASSWORD
 from tests.web.conftest import Web
-from tiemchung.api.app import create_app
 from tiemchung.auth.throttle import SignInThrottle
 from tiemchung.core import Platform
+from tiemchung.server import create_app
 
 TOKEN = "/api/v1/auth/token"
 NURSE_DESK = ("10.1.1.7", 50000)

@@ -1,14 +1,17 @@
-"""The ASGI application: routers, problem handlers, and the platform core on app.state."""
+"""The HTTP API: its routers under ``/api/v1``, its problem handlers and its OpenAPI document.
+
+It builds the API alone and knows nothing of the pages: the whole server (API, pages, error
+pages, the platform's start and stop) is assembled one layer up, in :mod:`tiemchung.server`,
+so that ``api`` and ``web`` never import each other.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 import tiemchung
-from tiemchung import web
 from tiemchung.api import problems
 from tiemchung.api.inputs import NoNul
 from tiemchung.api.routes import (
@@ -23,7 +26,6 @@ from tiemchung.api.routes import (
     verify,
     worklists,
 )
-from tiemchung.core import Platform
 
 DESCRIPTION = """
 API of **tiemchung**, the vaccination data platform rooted in the population register.
@@ -31,22 +33,19 @@ API of **tiemchung**, the vaccination data platform rooted in the population reg
 Authenticate with `POST /api/v1/auth/token` (OAuth2 password flow) and send the token as
 `Authorization: Bearer …`. Every query is scoped to the caller's area (central, province,
 commune/ward, site, citizen). Errors are RFC 9457 `application/problem+json` documents whose
-`errors[]` name the field and the rule broken, in Vietnamese and English.
+`errors[]` name the field and the rule broken, in Vietnamese and English (`message`, both in
+one line; `message_vi` and `message_en`, each apart).
 """
 
 
-def create_app(platform: Platform | None = None) -> FastAPI:
-    """Build the app; the platform is created from settings when not given."""
-    owned = platform is None
+#: The API's routers, in the order they are documented.
+ROUTERS = (health, auth, doses, persons, reference, certificates, verify, worklists, tickets, stats)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        core: Platform = app.state.platform
-        core.start()
-        yield
-        if owned:
-            core.close()
 
+def create_api(lifespan: Any = None) -> FastAPI:
+    """A FastAPI app serving the API (its OpenAPI and docs included) with every error
+    answered as a problem document. ``lifespan`` is the server's (it starts the platform,
+    which the caller puts on ``app.state.platform`` before the first request)."""
     app = FastAPI(
         title="tiemchung API",
         version=tiemchung.__version__,
@@ -56,20 +55,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
     )
-    app.state.platform = platform or Platform()
     problems.install(app)
-    for module in (
-        health,
-        auth,
-        doses,
-        persons,
-        reference,
-        certificates,
-        verify,
-        worklists,
-        tickets,
-        stats,
-    ):
+    for module in ROUTERS:
         app.include_router(module.router, prefix="/api/v1", dependencies=[NoNul])
-    web.install(app)  # the pages at /, over the same services
     return app

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-import jwt
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from tiemchung.auth.security import actor_from_token
+from tiemchung.auth.tokens import TokenError, TokenExpiredError
 from tiemchung.core import Platform
-from tiemchung.registry.errors import FieldProblem, ServiceError
+from tiemchung.registry.errors import FieldProblem, ServiceError, role_not_allowed
 from tiemchung.registry.scope import Actor, Role
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -48,11 +48,11 @@ async def current_actor(
         raise _unauthorized("missing_token", "Cần đăng nhập", "a bearer token is required")
     try:
         actor = actor_from_token(platform.token_secret, token)
-    except jwt.ExpiredSignatureError as exc:
+    except TokenExpiredError as exc:
         raise _unauthorized(
             "token_expired", "Phiên đăng nhập đã hết hạn", "the token has expired"
         ) from exc
-    except (jwt.PyJWTError, ValueError, KeyError) as exc:
+    except TokenError as exc:
         raise _unauthorized("invalid_token", "Token không hợp lệ", "invalid token") from exc
     if actor.user_id is None or not platform.user_active(actor.user_id):
         raise _unauthorized("inactive_user", "Tài khoản đã bị khoá", "the user is disabled")
@@ -64,15 +64,7 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 def require_roles(actor: Actor, *roles: Role) -> None:
     if actor.role not in roles:
-        raise ServiceError(
-            403,
-            "Forbidden / Không có quyền",
-            [
-                FieldProblem(
-                    "role",
-                    "role_not_allowed",
-                    f"Vai trò {actor.role.value} không được phép",
-                    f"role {actor.role.value} may not do this",
-                )
-            ],
+        raise role_not_allowed(
+            f"Vai trò {actor.role.value} không được phép",
+            f"role {actor.role.value} may not do this",
         )

@@ -1,7 +1,9 @@
 """RFC 9457 problem documents for every error the API returns.
 
 Each names the field and the rule broken (``errors[].field``, ``errors[].rule``), with a
-message in Vietnamese and English, so a site's software can show the nurse what to fix.
+message in Vietnamese and English, so a site's software can show the nurse what to fix: both
+languages in ``message`` ("vi / en", as always) and each apart in ``message_vi`` and
+``message_en``, so no client (nor the pages) has to split the joined string.
 """
 
 from __future__ import annotations
@@ -15,26 +17,26 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tiemchung.registry.errors import ServiceError
+from tiemchung.api.schemas import Problem
+from tiemchung.registry.errors import FieldProblem, ServiceError
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 
 
-def _error(description: str) -> dict[str, Any]:
-    from tiemchung.api.schemas import Problem
-
+def error_doc(description: str) -> dict[str, Any]:
+    """An error answer for a route's ``responses=`` (documented as a problem document)."""
     return {"description": description, "model": Problem}
 
 
 #: The error answers every route documents (as ``application/problem+json``, see install).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _error("Malformed JSON"),
-    401: _error("Not authenticated: missing, invalid or expired token"),
-    403: _error("Outside the caller's area or role"),
-    404: _error("Not found, or not visible to the caller"),
-    409: _error("Client UUID reused for other content, or the dose is already recorded"),
-    422: _error("A field breaks a rule (named in errors[])"),
+    400: error_doc("Malformed JSON"),
+    401: error_doc("Not authenticated: missing, invalid or expired token"),
+    403: error_doc("Outside the caller's area or role"),
+    404: error_doc("Not found, or not visible to the caller"),
+    409: error_doc("Client UUID reused for other content, or the dose is already recorded"),
+    422: error_doc("A field breaks a rule (named in errors[])"),
 }
 
 
@@ -77,25 +79,32 @@ def _field_of(loc: tuple[Any, ...]) -> str:
 
 
 def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic's validation errors as problem items, in both languages where the rule is
+    one the API words itself (pydantic's own message, in English, otherwise)."""
     out = []
     for e in errors:
         rule = e.get("type", "invalid")
-        msg = e.get("msg", "invalid")
+        msg = str(e.get("msg", "invalid"))
+        ctx = e.get("ctx", {})
+        vi, en = msg, msg
         if rule == "extra_forbidden":
-            msg = "Trường không được hỗ trợ / unknown field"
+            vi, en = "Trường không được hỗ trợ", "unknown field"
         elif rule == "missing":
-            msg = "Thiếu trường bắt buộc / required field missing"
+            vi, en = "Thiếu trường bắt buộc", "required field missing"
         elif rule == "json_invalid":
-            msg = f"JSON không hợp lệ / malformed JSON: {e.get('ctx', {}).get('error', '')}"
+            vi, en = "JSON không hợp lệ", f"malformed JSON: {ctx.get('error', '')}"
         elif rule == "less_than_equal":
-            bound = e.get("ctx", {}).get("le")
-            msg = f"Giá trị tối đa là {bound} / the value is at most {bound}"
+            bound = ctx.get("le")
+            vi, en = f"Giá trị tối đa là {bound}", f"the value is at most {bound}"
         elif rule == "greater_than_equal":
-            bound = e.get("ctx", {}).get("ge")
-            msg = f"Giá trị tối thiểu là {bound} / the value is at least {bound}"
+            bound = ctx.get("ge")
+            vi, en = f"Giá trị tối thiểu là {bound}", f"the value is at least {bound}"
         elif rule in ("int_parsing", "int_from_float"):
-            msg = "Phải là số nguyên / must be a whole number"
-        out.append({"field": _field_of(tuple(e.get("loc", ()))), "rule": rule, "message": msg})
+            vi, en = "Phải là số nguyên", "must be a whole number"
+        item = FieldProblem(_field_of(tuple(e.get("loc", ()))), rule, vi, en).as_dict()
+        if vi == en:  # pydantic's own words: one language, said once (as it always was)
+            item["message"] = msg
+        out.append(item)
     return out
 
 
@@ -161,13 +170,12 @@ def install(app: FastAPI) -> None:
                 "Invalid request / Dữ liệu không hợp lệ",
                 instance=request.url.path,
                 errors=[
-                    {
-                        "field": "body",
-                        "rule": "value_not_storable",
-                        "message": "Cơ sở dữ liệu không lưu được một giá trị "
-                        "(ký tự NUL hoặc số quá lớn) / a value cannot be stored "
-                        "(a NUL character or a number out of range)",
-                    }
+                    FieldProblem(
+                        "body",
+                        "value_not_storable",
+                        "Cơ sở dữ liệu không lưu được một giá trị (ký tự NUL hoặc số quá lớn)",
+                        "a value cannot be stored (a NUL character or a number out of range)",
+                    ).as_dict()
                 ],
             )
         )

@@ -323,7 +323,12 @@ class Page(BaseModel, Generic[T]):
 class ProblemItem(BaseModel):
     field: str = Field(description="The field at fault, dotted for nested ones (doses.3.dob)")
     rule: str = Field(description="The rule broken: a stable code to branch on")
-    message: str = Field(description="Vietnamese / English")
+    message: str = Field(description="Vietnamese / English, in one line")
+    message_vi: str = Field(description="The message in Vietnamese")
+    message_en: str = Field(
+        description="The message in English (pydantic's own words for the rules the API "
+        "does not word itself: then the same text as message_vi)"
+    )
 
 
 _PROBLEM_EXAMPLE: dict[str, Any] = {
@@ -337,6 +342,8 @@ _PROBLEM_EXAMPLE: dict[str, Any] = {
             "field": "dose_date",
             "rule": "min_interval",
             "message": "Mũi 2 sớm nhất từ ngày 26/10/2021 / dose 2 may be given from 2021-10-26",
+            "message_vi": "Mũi 2 sớm nhất từ ngày 26/10/2021",
+            "message_en": "dose 2 may be given from 2021-10-26",
         }
     ],
 }

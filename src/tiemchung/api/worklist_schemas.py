@@ -204,7 +204,9 @@ class ImportRow(BaseModel):
     decision: str | None
     status: int | None
     rule: str | None
-    message: str | None
+    message: str | None = Field(description="Vietnamese / English, in one line")
+    message_vi: str | None = None
+    message_en: str | None = None
 
 
 class ImportReportOut(BaseModel):

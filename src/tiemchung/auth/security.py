@@ -1,28 +1,29 @@
-"""Signed bearer tokens (HS256 JWT) carrying the caller's role and area scope."""
+"""The API's bearer tokens: signed tokens (:mod:`tiemchung.auth.tokens`) carrying the caller's
+role and area scope."""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-import jwt
-
+from tiemchung.auth import tokens
+from tiemchung.auth.tokens import ALGORITHM as ALGORITHM
+from tiemchung.auth.tokens import Kind, TokenError, TokenExpiredError
 from tiemchung.registry.models import User
 from tiemchung.registry.scope import Actor, Role
 
-ALGORITHM = "HS256"
-AUDIENCE = "tiemchung-api"
+AUDIENCE = Kind.API.value
+#: The claims a token (or session cookie) needs to name an actor.
+ACTOR_CLAIMS = ("sub", "uid", "role")
 
 
 def create_token(
-    secret: bytes, user: User, ttl_minutes: int, audience: str = AUDIENCE
+    secret: bytes, user: User, ttl_minutes: int, kind: Kind = Kind.API
 ) -> tuple[str, int]:
     """A token for ``user`` and its lifetime in seconds. The web session cookie is the same
-    token with another ``audience``, so neither is ever accepted as the other."""
-    now = datetime.now(UTC)
-    ttl = timedelta(minutes=ttl_minutes)
+    token of another kind, so neither is ever accepted as the other."""
     claims = {
         "sub": user.username,
         "uid": user.id,
@@ -31,46 +32,41 @@ def create_token(
         "ward": user.ward_code,
         "site": user.site_id,
         "pk": user.person_pk,
-        "iat": now,
-        "exp": now + ttl,
-        "aud": audience,
     }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM), int(ttl.total_seconds())
+    return tokens.encode(secret, kind, claims, timedelta(minutes=ttl_minutes))
 
 
 def actor_from_token(secret: bytes, token: str) -> Actor:
-    """Decode and check a token; raises ``jwt.PyJWTError`` when invalid or expired.
+    """Decode and check a bearer token; raises :class:`~tiemchung.auth.tokens.TokenExpiredError`
+    or :class:`~tiemchung.auth.tokens.TokenError` (both PyJWT errors too).
 
     A site sends the same token all shift: the verified claims are cached, and the expiry is
     checked again on every call, so a cached token stops working the second it expires.
     """
     actor, expires = _verified(secret, token)
     if time.time() >= expires:
-        raise jwt.ExpiredSignatureError("Signature has expired")
+        raise TokenExpiredError("Signature has expired")
     return actor
 
 
 @lru_cache(maxsize=8192)
 def _verified(secret: bytes, token: str) -> tuple[Actor, float]:
-    c = jwt.decode(
-        token,
-        secret,
-        algorithms=[ALGORITHM],
-        audience=AUDIENCE,
-        options={"require": ["exp", "sub", "uid", "role"]},
-    )
-    return actor_from_claims(c), float(c["exp"])
+    c = tokens.decode(secret, Kind.API, token, require=ACTOR_CLAIMS)
+    return actor_from_claims(c), tokens.expires_at(c).timestamp()
 
 
 def actor_from_claims(c: dict[str, Any]) -> Actor:
     """The caller a verified token's (or session cookie's) claims describe; raises
-    ``ValueError``/``TypeError`` on a claim of the wrong kind."""
-    return Actor(
-        user_id=int(c["uid"]),
-        username=str(c["sub"]),
-        role=Role(c["role"]),
-        province_code=c.get("prov"),
-        ward_code=c.get("ward"),
-        site_id=c.get("site"),
-        person_pk=c.get("pk"),
-    )
+    :class:`~tiemchung.auth.tokens.TokenError` on a claim of the wrong kind."""
+    try:
+        return Actor(
+            user_id=int(c["uid"]),
+            username=str(c["sub"]),
+            role=Role(c["role"]),
+            province_code=c.get("prov"),
+            ward_code=c.get("ward"),
+            site_id=c.get("site"),
+            person_pk=c.get("pk"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TokenError(f"bad claim: {exc}") from exc

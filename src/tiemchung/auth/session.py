@@ -19,11 +19,11 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-import jwt
-
-from tiemchung.auth.security import actor_from_claims, create_token
+from tiemchung.auth import tokens
+from tiemchung.auth.security import ACTOR_CLAIMS, actor_from_claims, create_token
+from tiemchung.auth.tokens import Kind, TokenError, TokenExpiredError
 from tiemchung.registry.models import User
 from tiemchung.registry.scope import Actor
 
@@ -31,8 +31,7 @@ COOKIE = "tc_session"
 CSRF_COOKIE = "tc_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-AUDIENCE = "tiemchung-web"
-ALGORITHM = "HS256"
+AUDIENCE = Kind.WEB.value
 
 
 class SessionExpiredError(Exception):
@@ -51,8 +50,8 @@ class WebSession:
 
 def create_cookie(secret: bytes, user: User, ttl_minutes: int) -> tuple[str, int]:
     """The session cookie's value for ``user`` and its lifetime in seconds: the API's token
-    with the pages' own audience."""
-    return create_token(secret, user, ttl_minutes, audience=AUDIENCE)
+    of the pages' own kind."""
+    return create_token(secret, user, ttl_minutes, kind=Kind.WEB)
 
 
 def read_cookie(secret: bytes, value: str | None) -> WebSession:
@@ -60,22 +59,12 @@ def read_cookie(secret: bytes, value: str | None) -> WebSession:
     if not value:
         raise NoSessionError()
     try:
-        c = jwt.decode(
-            value,
-            secret,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            options={"require": ["exp", "sub", "uid", "role"]},
-        )
-    except jwt.ExpiredSignatureError as exc:
+        c = tokens.decode(secret, Kind.WEB, value, require=ACTOR_CLAIMS)
+        return WebSession(actor_from_claims(c), tokens.expires_at(c))
+    except TokenExpiredError as exc:
         raise SessionExpiredError() from exc
-    except (jwt.PyJWTError, ValueError, KeyError) as exc:
+    except TokenError as exc:
         raise NoSessionError() from exc
-    try:
-        actor = actor_from_claims(c)
-    except (ValueError, TypeError) as exc:
-        raise NoSessionError() from exc
-    return WebSession(actor, datetime.fromtimestamp(float(c["exp"]), UTC))
 
 
 def username_hint(secret: bytes, value: str | None) -> str:
@@ -83,14 +72,8 @@ def username_hint(secret: bytes, value: str | None) -> str:
     if not value:
         return ""
     try:
-        c = jwt.decode(
-            value,
-            secret,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            options={"verify_exp": False},
-        )
-    except (jwt.PyJWTError, ValueError):
+        c = tokens.decode(secret, Kind.WEB, value, verify_exp=False)
+    except TokenError:
         return ""
     return str(c.get("sub") or "")[:80]
 

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -145,3 +146,15 @@ def wait_words(seconds: int) -> tuple[str, str]:
         return f"{seconds} giây", f"{seconds} second(s)"
     minutes = -(-seconds // 60)
     return f"{minutes} phút", f"{minutes} minute(s)"
+
+
+def signin_throttle(state: Any) -> SignInThrottle:
+    """The server process's one sign-in throttle, kept on the app's ``state``: the API's
+    token endpoint and the sign-in page both take it from here, so a failure at either door
+    counts at both. The app assembly (:mod:`tiemchung.server`) makes it at start; an app
+    built without it (the API alone) gets one on first use — no await in between, so two
+    requests cannot make two."""
+    found = getattr(state, "signin_throttle", None)
+    if found is None:
+        found = state.signin_throttle = SignInThrottle()
+    return found  # type: ignore[no-any-return]

@@ -29,7 +29,13 @@ from tiemchung.certificates.keys import KeysMissingError, KeyStore, b64
 from tiemchung.certificates.names import dcc_name
 from tiemchung.certificates.schema import schema_errors, schema_version
 from tiemchung.certificates.uvci import new_uvci
-from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
+from tiemchung.registry.errors import (
+    FieldProblem,
+    ServiceError,
+    not_found,
+    role_not_allowed,
+    rule_error,
+)
 from tiemchung.registry.models import Dose, IssuedCertificate, Person, Product, Site
 from tiemchung.registry.people import persons
 from tiemchung.registry.people.persons import certifiable_person
@@ -451,17 +457,9 @@ def revoke_certificate(
 ) -> IssuedCertificate:
     """Revoke one certificate by UVCI (central: any; province: persons of its province)."""
     if actor.role not in (Role.CENTRAL, Role.PROVINCE):
-        raise ServiceError(
-            403,
-            "Forbidden / Không có quyền",
-            [
-                FieldProblem(
-                    "role",
-                    "role_not_allowed",
-                    "Chỉ cấp trung ương và tỉnh được thu hồi chứng nhận",
-                    "only central and province users may revoke certificates",
-                )
-            ],
+        raise role_not_allowed(
+            "Chỉ cấp trung ương và tỉnh được thu hồi chứng nhận",
+            "only central and province users may revoke certificates",
         )
     reason = (reason or "").strip()
     if not reason:

@@ -22,7 +22,7 @@ def serve(
     settings = get_settings()
     logmask.install(settings.log_level)
     uvicorn.run(
-        "tiemchung.api.app:create_app",
+        "tiemchung.server:create_app",
         factory=True,
         host=host,
         port=port,

@@ -1,12 +1,32 @@
 """Service errors: each names the field and the rule broken, in Vietnamese and English.
 
-The API turns them into RFC 9457 problem documents; the CLI prints them. Nothing half-written
-survives one: services raise before committing.
+The API turns them into RFC 9457 problem documents; the CLI prints them; the pages show the
+words in the visitor's language. The two languages travel apart (:class:`Message`, and
+``message_vi``/``message_en`` in a problem document's ``errors[]``), so nobody has to split a
+joined ``"vi / en"`` string again — an English half containing " / " cut it in the wrong place.
+The joined ``message`` stays in the API's answers for the clients that read it. Nothing
+half-written survives an error: services raise before committing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Message:
+    """Words for a person, in Vietnamese and English."""
+
+    vi: str
+    en: str
+
+    def joined(self) -> str:
+        """Both languages in one line, Vietnamese first: the API's ``message``/``detail``."""
+        return f"{self.vi} / {self.en}"
+
+    def in_lang(self, lang: str) -> str:
+        """The words in ``lang`` (English when asked for, Vietnamese otherwise)."""
+        return self.en if lang == "en" else self.vi
 
 
 @dataclass
@@ -16,11 +36,18 @@ class FieldProblem:
     message_vi: str
     message_en: str
 
+    @property
+    def message(self) -> Message:
+        return Message(self.message_vi, self.message_en)
+
     def as_dict(self) -> dict[str, str]:
+        """The problem as one item of a problem document's ``errors[]``."""
         return {
             "field": self.field,
             "rule": self.rule,
-            "message": f"{self.message_vi} / {self.message_en}",
+            "message": self.message.joined(),
+            "message_vi": self.message_vi,
+            "message_en": self.message_en,
         }
 
 
@@ -41,6 +68,14 @@ def rule_error(field_: str, rule: str, vi: str, en: str, *, status: int = 422) -
     """A single-field rule violation (422 unless the rule says otherwise)."""
     return ServiceError(
         status, "Rule violated / Vi phạm quy tắc", [FieldProblem(field_, rule, vi, en)]
+    )
+
+
+def role_not_allowed(vi: str, en: str) -> ServiceError:
+    """The 403 for a caller whose role may not do this (the ``role`` field, rule
+    ``role_not_allowed``): one body for the API's ``require_roles`` and every service."""
+    return ServiceError(
+        403, "Forbidden / Không có quyền", [FieldProblem("role", "role_not_allowed", vi, en)]
     )
 
 

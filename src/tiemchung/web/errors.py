@@ -1,6 +1,6 @@
 """Error answers a person can read: browser routes get an HTML page, the API keeps RFC 9457.
 
-The API's handlers (:mod:`tiemchung.api.problems`) answer every error as
+The API's handlers (installed first, by the API) answer every error as
 ``application/problem+json`` — right for a site's software, wrong for a nurse whose browser
 followed a stale link: she saw a raw JSON document in English. :func:`install` wraps those
 handlers: a request under ``/api/`` still gets the problem document unchanged; any other path
@@ -26,7 +26,8 @@ from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tiemchung.registry.errors import ServiceError
-from tiemchung.web import i18n, pages
+from tiemchung.web import pages
+from tiemchung.web.guard import is_htmx
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,6 @@ def _kind(status: int) -> str:
 def error_page(
     request: Request, status: int, details: list[str], headers: dict[str, str] | None = None
 ) -> Response:
-    from tiemchung.web.guard import is_htmx
-
     return pages.render(
         request,
         "error.html",
@@ -73,7 +72,7 @@ def _details(request: Request, exc: Exception) -> list[str]:
     routing errors, whose English ``detail`` ("Not Found") the page already says better."""
     if isinstance(exc, ServiceError):
         lang = pages.lang_of(request)
-        return [i18n.message(lang, p.message_vi, p.message_en) for p in exc.problems]
+        return [p.message.in_lang(lang) for p in exc.problems]
     return []
 
 

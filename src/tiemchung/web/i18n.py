@@ -62,8 +62,3 @@ def request_lang(request: Request) -> str:
 
 def gettext_for(lang: str) -> gettext.GNUTranslations:
     return translations(pick(lang) or DEFAULT)
-
-
-def message(lang: str, vi: str, en: str) -> str:
-    """One of a service error's two messages (registry errors carry both)."""
-    return en if lang == "en" else vi

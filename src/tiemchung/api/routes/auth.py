@@ -2,9 +2,10 @@
 
 Failed attempts are throttled exactly as the web sign-in's are, with the same counters (one
 :class:`~tiemchung.auth.throttle.SignInThrottle` per server process, shared with the sign-in
-page): per user name *and* client address, 5 failures are free (the 401 says how many are
-left from the 3rd), then each failure doubles the wait (30 s, 1 min, 2 min …); an attempt
-during the wait is answered 429 with ``Retry-After``. Sharing the counters means a password
+page through :func:`~tiemchung.auth.throttle.signin_throttle`): per user name *and* client
+address, 5 failures are free (the 401 says how many are left from the 3rd), then each failure
+doubles the wait (30 s, 1 min, 2 min …); an attempt during the wait is answered 429 with
+``Retry-After``. Sharing the counters means a password
 guesser gets five free tries per account in all, not five on each door; counting per source
 means nobody elsewhere can make a nurse wait by failing with her user name.
 """
@@ -19,10 +20,10 @@ from fastapi.security import OAuth2PasswordRequestForm
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import PlatformDep
-from tiemchung.api.problems import ERROR_RESPONSES, MEDIA_TYPE, _error, service_error_body
+from tiemchung.api.problems import ERROR_RESPONSES, MEDIA_TYPE, error_doc, service_error_body
 from tiemchung.api.schemas import Token
 from tiemchung.auth.security import create_token
-from tiemchung.auth.throttle import SignInThrottle, wait_words
+from tiemchung.auth.throttle import signin_throttle, wait_words
 from tiemchung.auth.users import actor_for, authenticate
 from tiemchung.registry.errors import FieldProblem, ServiceError
 from tiemchung.registry.models import User
@@ -30,16 +31,6 @@ from tiemchung.registry.scope import Actor
 from tiemchung.store.audit import audit
 
 router = APIRouter(tags=["auth"])
-
-
-def throttle_of(request: Request) -> SignInThrottle:
-    """The process's sign-in throttle: the web pages' one when they are installed (so both
-    doors count the same failures), else one made for the API alone."""
-    state = request.app.state
-    found = getattr(state, "web_throttle", None)
-    if found is None:
-        found = state.web_throttle = SignInThrottle()
-    return found  # type: ignore[no-any-return]
 
 
 def _client(request: Request) -> str:
@@ -74,7 +65,7 @@ def throttled(wait: int, instance: str) -> JSONResponse:
     responses={
         401: ERROR_RESPONSES[401] | {"description": "Wrong username or password"},
         422: ERROR_RESPONSES[422],
-        429: _error(
+        429: error_doc(
             "Too many failed attempts for this user name from this client (see Retry-After)"
         ),
     },
@@ -85,7 +76,7 @@ async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> Token | JSONResponse:
     """Exchange a username and password for a bearer token (expires after a work shift)."""
-    throttle = throttle_of(request)
+    throttle = signin_throttle(request.app.state)
     client = _client(request)
     wait = throttle.wait_seconds(form.username, client)
     if wait:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
-from tiemchung.api.problems import ERROR_RESPONSES, _error
+from tiemchung.api.problems import ERROR_RESPONSES, error_doc
 from tiemchung.serving.downloads import file_response
 from tiemchung.stats import reads
 from tiemchung.stats.export import filename, table_file
@@ -23,7 +23,7 @@ from tiemchung.stats.filters import STATS_ROLES, Filters
 router = APIRouter(tags=["stats"])
 _ERRORS = {
     **ERROR_RESPONSES,
-    503: _error("The first statistics snapshot is still being built; retry after Retry-After s"),
+    503: error_doc("The first statistics snapshot is still being built; retry after Retry-After s"),
 }
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep
-from tiemchung.api.problems import ERROR_RESPONSES, _error
+from tiemchung.api.problems import ERROR_RESPONSES, error_doc
 from tiemchung.api.worklist_schemas import TicketCreate, TicketDecision, TicketPage, TicketPublic
 from tiemchung.registry.review import tickets as tk
 from tiemchung.serving.types import Offset, SmallRowId
@@ -16,8 +16,8 @@ from tiemchung.serving.types import Offset, SmallRowId
 router = APIRouter(tags=["tickets"])
 _ERRORS = {
     **ERROR_RESPONSES,
-    409: _error("A ticket about this field is open already, or the ticket was decided"),
-    429: _error("Too many unresolved tickets for this citizen"),
+    409: error_doc("A ticket about this field is open already, or the ticket was decided"),
+    429: error_doc("Too many unresolved tickets for this citizen"),
 }
 
 

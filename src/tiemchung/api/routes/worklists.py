@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep
-from tiemchung.api.problems import ERROR_RESPONSES, _error
+from tiemchung.api.problems import ERROR_RESPONSES, error_doc
 from tiemchung.api.worklist_schemas import (
     AcceptRequest,
     BulkAcceptRequest,
@@ -33,7 +33,7 @@ from tiemchung.serving.downloads import file_response
 from tiemchung.serving.types import Offset, RowId
 
 router = APIRouter(tags=["worklists"])
-_ERRORS = {**ERROR_RESPONSES, 409: _error("The item was already decided (reopen it first)")}
+_ERRORS = {**ERROR_RESPONSES, 409: error_doc("The item was already decided (reopen it first)")}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 10 * 1024 * 1024
 

@@ -50,7 +50,7 @@ from tiemchung.identity import (
 from tiemchung.identity.dates import iso_compatible
 from tiemchung.identity.ids import parse_national_id
 from tiemchung.registry.doses import rules as dose_rules
-from tiemchung.registry.errors import FieldProblem, ServiceError, rule_error
+from tiemchung.registry.errors import FieldProblem, ServiceError, role_not_allowed, rule_error
 from tiemchung.registry.fields import (
     clean_dob,
     clean_id,
@@ -419,17 +419,9 @@ def _products(conn: Any, codes: set[str]) -> dict[str, tuple[int, int]]:
 
 
 def _forbidden_role(actor: Actor) -> ServiceError:
-    return ServiceError(
-        403,
-        "Forbidden / Không có quyền",
-        [
-            FieldProblem(
-                "role",
-                "role_not_allowed",
-                f"Vai trò {actor.role.value} không được xác minh người tiêm",
-                f"role {actor.role.value} may not verify persons",
-            )
-        ],
+    return role_not_allowed(
+        f"Vai trò {actor.role.value} không được xác minh người tiêm",
+        f"role {actor.role.value} may not verify persons",
     )
 
 

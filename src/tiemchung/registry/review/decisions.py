@@ -21,7 +21,12 @@ from sqlalchemy.orm import Session
 
 from tiemchung.registry.doses import rules as dose_rules
 from tiemchung.registry.doses.rules import DOSE_CHECK
-from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
+from tiemchung.registry.errors import (
+    ServiceError,
+    not_found,
+    role_not_allowed,
+    rule_error,
+)
 from tiemchung.registry.models import Dose, Person, ReviewItem
 from tiemchung.registry.people.persons import mask_candidates
 from tiemchung.registry.review.corrections import CORRECTABLE, FieldChange, link_dose
@@ -405,17 +410,9 @@ def reopen(session: Session, actor: Actor, item_id: int, *, reason: str | None) 
     dose keeps its link until then; the earlier decision stays in the audit trail."""
     item = visible_item(session, actor, item_id)
     if actor.role not in REOPEN_ROLES:
-        raise ServiceError(
-            403,
-            "Forbidden / Không có quyền",
-            [
-                FieldProblem(
-                    "role",
-                    "role_not_allowed",
-                    "Chỉ tỉnh hoặc trung ương được mở lại một mục",
-                    "only a province or central user may reopen an item",
-                )
-            ],
+        raise role_not_allowed(
+            "Chỉ tỉnh hoặc trung ương được mở lại một mục",
+            "only a province or central user may reopen an item",
         )
     why = (reason or "").strip()
     if not why:

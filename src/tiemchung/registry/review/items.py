@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 
 from tiemchung.identity import IdentityError, ward_by_code
 from tiemchung.registry.doses.rules import DOSE_CHECK
-from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
+from tiemchung.registry.errors import (
+    FieldProblem,
+    ServiceError,
+    not_found,
+    role_not_allowed,
+    rule_error,
+)
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
 from tiemchung.registry.models import ReviewItem
 from tiemchung.registry.review.corrections import CORRECTABLE
@@ -31,17 +37,9 @@ KINDS = ("review", "not_found", "unverified", "ticket", DOSE_CHECK)
 def require_worklist_role(actor: Actor) -> None:
     """Site and citizen users have no worklist."""
     if actor.role not in WORKLIST_ROLES:
-        raise ServiceError(
-            403,
-            "Forbidden / Không có quyền",
-            [
-                FieldProblem(
-                    "role",
-                    "role_not_allowed",
-                    f"Vai trò {actor.role.value} không dùng danh sách rà soát",
-                    f"role {actor.role.value} has no worklist",
-                )
-            ],
+        raise role_not_allowed(
+            f"Vai trò {actor.role.value} không dùng danh sách rà soát",
+            f"role {actor.role.value} has no worklist",
         )
 
 

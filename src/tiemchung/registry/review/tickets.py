@@ -38,7 +38,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, insert, select, true, update
 from sqlalchemy.orm import Session
 
-from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
+from tiemchung.registry.errors import (
+    ServiceError,
+    not_found,
+    role_not_allowed,
+    rule_error,
+)
 from tiemchung.registry.models import Correction, Dose, Person, ReviewItem, Ticket
 from tiemchung.registry.review.corrections import CORRECTABLE, link_dose
 from tiemchung.registry.review.explain import COMPARED, FIELD_LABELS, differs
@@ -150,17 +155,9 @@ def _public(session: Session, ticket: Ticket, person: Person | None, today: date
 
 def _citizen_person(session: Session, actor: Actor) -> Person:
     if actor.role is not Role.CITIZEN or actor.person_pk is None:
-        raise ServiceError(
-            403,
-            "Forbidden / Không có quyền",
-            [
-                FieldProblem(
-                    "role",
-                    "role_not_allowed",
-                    "Chỉ người dân (tài khoản gắn với sổ dân cư) được gửi phản ánh",
-                    "only a citizen linked to a register person may open a ticket",
-                )
-            ],
+        raise role_not_allowed(
+            "Chỉ người dân (tài khoản gắn với sổ dân cư) được gửi phản ánh",
+            "only a citizen linked to a register person may open a ticket",
         )
     person = session.get(Person, actor.person_pk)
     if person is None:
@@ -305,17 +302,9 @@ def _add_review_item(session: Session, ticket: Ticket, person: Person, dose: Dos
 
 def _visible(session: Session, actor: Actor, ticket_id: int) -> tuple[Ticket, Person | None]:
     if actor.role is Role.SITE:
-        raise ServiceError(
-            403,
-            "Forbidden / Không có quyền",
-            [
-                FieldProblem(
-                    "role",
-                    "role_not_allowed",
-                    "Trạm tiêm không xem phản ánh",
-                    "site users do not see tickets",
-                )
-            ],
+        raise role_not_allowed(
+            "Trạm tiêm không xem phản ánh",
+            "site users do not see tickets",
         )
     row = session.execute(
         select(Ticket, Person)

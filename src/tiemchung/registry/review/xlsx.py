@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from tiemchung.identity import IdentityError, fold_name
 from tiemchung.localtime import DEFAULT_ZONE, format_local
-from tiemchung.registry.errors import ServiceError, rule_error
+from tiemchung.registry.errors import Message, ServiceError, rule_error
 from tiemchung.registry.models import ReviewItem
 from tiemchung.registry.people.persons import mask_candidates
 from tiemchung.registry.review import decisions, items
@@ -252,6 +252,13 @@ def export_workbook(
     return buf.getvalue(), ids
 
 
+def _said(words: Message | str) -> dict[str, str]:
+    """A reason as RowOutcome's messages: joined, and each language apart if it has them."""
+    if isinstance(words, str):
+        return {"message": words}
+    return {"message": words.joined(), "message_vi": words.vi, "message_en": words.en}
+
+
 @dataclass
 class RowOutcome:
     row: int
@@ -260,7 +267,9 @@ class RowOutcome:
     decision: str | None = None
     status: int | None = None
     rule: str | None = None
-    message: str | None = None
+    message: str | None = None  #: both languages in one line (the API's rows[].message)
+    message_vi: str | None = None
+    message_en: str | None = None
 
 
 #: Words for a row's outcome and decision (the report's columns), Vietnamese and English.
@@ -322,8 +331,8 @@ class ImportReport:
                 groups.setdefault((r.outcome, r.rule or r.outcome), []).append(r)
         out = []
         for (outcome, rule), rows in groups.items():
-            first_vi, _, first_en = str(rows[0].message or rule).partition(" / ")
-            vi, en = RULE_WORDS.get(rule, (first_vi, first_en or first_vi))
+            first_vi = rows[0].message_vi or rows[0].message or rule
+            vi, en = RULE_WORDS.get(rule, (first_vi, rows[0].message_en or first_vi))
             out.append(
                 {
                     "outcome": outcome,
@@ -456,42 +465,38 @@ def import_workbook(session: Session, actor: Actor, data: bytes) -> ImportReport
             continue  # an empty line carries nothing
         item_id = int(raw_id) if raw_id is not None and raw_id.isdigit() else None
         if word is None:
-            report.rows.append(
-                RowOutcome(
-                    n,
-                    item_id,
-                    "skipped",
-                    rule="no_decision",
-                    message="không có quyết định / no decision",
-                )
-            )
+            said = _said(Message("không có quyết định", "no decision"))
+            report.rows.append(RowOutcome(n, item_id, "skipped", None, None, "no_decision", **said))
             continue
         decision = _WORDS.get(_fold(word))
 
         def fail(
             status: int,
             rule: str,
-            message: str,
+            message: Message | str,
             d: str | None = decision,
             n: int = n,
             item_id: int | None = item_id,
         ) -> None:
-            report.rows.append(RowOutcome(n, item_id, "failed", d, status, rule, message))
+            report.rows.append(RowOutcome(n, item_id, "failed", d, status, rule, **_said(message)))
 
         if item_id is None:
-            fail(422, "unknown_id", f"Mã mục không hợp lệ: {raw_id!r} / invalid item id")
+            fail(422, "unknown_id", Message(f"Mã mục không hợp lệ: {raw_id!r}", "invalid item id"))
             continue
         if decision is None:
             fail(
                 422,
                 "unknown_decision",
-                f"Quyết định '{word}' không hợp lệ; chọn: {', '.join(DECISIONS)} / "
-                "unknown decision word",
+                Message(
+                    f"Quyết định '{word}' không hợp lệ; chọn: {', '.join(DECISIONS)}",
+                    "unknown decision word",
+                ),
                 None,
             )
             continue
         if item_id in seen:
-            fail(409, "duplicate_row", f"Mục đã có ở dòng {seen[item_id]} / item repeated")
+            again = Message(f"Mục đã có ở dòng {seen[item_id]}", "item repeated")
+            fail(409, "duplicate_row", again)
             continue
         seen[item_id] = n
         savepoint = session.begin_nested()
@@ -503,12 +508,12 @@ def import_workbook(session: Session, actor: Actor, data: bytes) -> ImportReport
             savepoint.rollback()
             p = exc.problems[0] if exc.problems else None
             status, rule = exc.status, p.rule if p else str(exc.status)
-            message = p.as_dict()["message"] if p else exc.title
+            message: Message | str = p.message if p else exc.title
             if status == 404 and session.get(ReviewItem, item_id) is not None:
                 status, rule = 403, "out_of_area"
-                message = "Mục ngoài xã/phường của bạn / item outside your area"
+                message = Message("Mục ngoài xã/phường của bạn", "item outside your area")
             elif status == 404:
-                rule, message = "unknown_id", f"Không có mục {item_id} / no such item"
+                rule, message = "unknown_id", Message(f"Không có mục {item_id}", "no such item")
             fail(status, rule, message)
     return report
 
@@ -561,7 +566,7 @@ def report_workbook(report: ImportReport) -> bytes:
                 r.item_id,
                 OUTCOME_WORDS.get(r.outcome, (r.outcome,))[0],
                 DECISION_WORDS.get(r.decision or "", (r.decision,))[0],
-                str(r.message or "").partition(" / ")[0],
+                r.message_vi or r.message or "",
                 r.outcome,
                 r.decision,
                 r.status,

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.auth.session import COOKIE, create_cookie
-from tiemchung.auth.throttle import wait_words
+from tiemchung.auth.throttle import signin_throttle, wait_words
 from tiemchung.auth.users import actor_for, authenticate
 from tiemchung.registry.models import User
 from tiemchung.registry.scope import Actor, Role
@@ -59,7 +59,7 @@ async def signin(
 ) -> Response:
     """Check the password; on success set the session cookie and go where the user was."""
     platform = platform_of(request)
-    throttle = request.app.state.web_throttle
+    throttle = signin_throttle(request.app.state)
     username = username.strip()
     template = "_reauth.html" if inline and is_htmx(request) else "signin.html"
     ctx = {"next": safe_next(next, ""), "username": username, "expired": False}

@@ -130,7 +130,7 @@ def _problem_text(problem: dict[str, Any] | None, lang: str) -> str:
         return ""
     parts = []
     for e in problem.get("errors") or []:
-        vi, _, en = str(e.get("message", "")).partition(" / ")
+        vi, en = str(e.get("message_vi", "")), str(e.get("message_en", ""))
         parts.append(en if lang == "en" and en else vi)
     return "; ".join(parts) or str(problem.get("title", ""))
 
@@ -240,8 +240,8 @@ async def import_sheet(request: Request, actor: WebActor, file: UploadFile) -> R
 
 def _row_words(row: dict[str, Any], lang: str) -> dict[str, Any]:
     """A report row with its reason in the page's language."""
-    vi, _, en = str(row.get("message") or "").partition(" / ")
-    return row | {"text": en if lang == "en" and en else vi}
+    vi, en = row.get("message_vi") or "", row.get("message_en") or ""
+    return row | {"text": (en if lang == "en" and en else vi) or row.get("message") or ""}
 
 
 @router.post("/worklist/import/report.xlsx", dependencies=[Csrf])

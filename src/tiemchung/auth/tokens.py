@@ -1,0 +1,97 @@
+"""Every signed token the platform issues: one encoder, one decoder, one set of checks.
+
+Three kinds of token are signed with the platform's key (``Platform.token_secret``): the API's
+bearer token, the pages' session cookie and the public look-up's capability cookie. Each is an
+HS256 JWT whose audience (``aud``) names its :class:`Kind`, so none is ever accepted as
+another — a bearer token opens no page, a look-up capability is neither a session nor a token.
+
+Why one module: each door used to call ``jwt.decode`` itself, each with its own list of
+options, and a check forgotten in one of them (the algorithm list, the audience, a required
+claim) would be a door left open. Here every decode pins the algorithm (never the token's own
+``alg`` header, so neither ``none`` nor another key type passes), requires ``exp`` and the
+token's kind, and checks the expiry with no leeway. Failures are :class:`TokenError` (or
+:class:`TokenExpiredError`, which a caller may answer differently: "sign in again");
+both subclass PyJWT's own errors, so a caller catching those still catches them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import jwt
+
+ALGORITHM = "HS256"
+
+
+class Kind(StrEnum):
+    """What a token is for: its ``aud`` claim."""
+
+    API = "tiemchung-api"  # the API's bearer token
+    WEB = "tiemchung-web"  # the pages' session cookie
+    LOOKUP = "tiemchung-lookup"  # the public look-up's capability for one person
+
+
+class TokenError(jwt.InvalidTokenError):
+    """Not a valid token of the kind asked for: absent claims, another kind, a bad signature,
+    another key, a token that is not a JWT at all."""
+
+
+class TokenExpiredError(TokenError, jwt.ExpiredSignatureError):
+    """A valid token whose time is up."""
+
+
+def encode(
+    secret: bytes,
+    kind: Kind,
+    claims: Mapping[str, Any],
+    ttl: timedelta,
+    *,
+    now: datetime | None = None,
+) -> tuple[str, int]:
+    """A signed token of ``kind`` carrying ``claims``, valid for ``ttl``; and its lifetime in
+    whole seconds (what a cookie's ``max_age`` or the token answer's ``expires_in`` says)."""
+    issued = now or datetime.now(UTC)
+    body = {**claims, "iat": issued, "exp": issued + ttl, "aud": kind.value}
+    return jwt.encode(body, secret, algorithm=ALGORITHM), int(ttl.total_seconds())
+
+
+def decode(
+    secret: bytes,
+    kind: Kind,
+    token: str,
+    *,
+    require: Iterable[str] = (),
+    verify_exp: bool = True,
+) -> dict[str, Any]:
+    """The claims of ``token`` if it is a valid, unexpired token of ``kind`` signed with
+    ``secret`` and carrying every claim in ``require``; raises :class:`TokenExpiredError` or
+    :class:`TokenError`.
+
+    ``verify_exp=False`` reads an expired token's claims (the sign-in page prefills the user
+    name of a session that ran out); signature, algorithm and kind are still checked."""
+    needed = ["exp", "aud", *require] if verify_exp else ["aud", *require]
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=kind.value,
+            leeway=0,
+            options={"require": needed, "verify_exp": verify_exp},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenExpiredError(str(exc)) from exc
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise TokenError(str(exc) or type(exc).__name__) from exc
+    return claims
+
+
+def expires_at(claims: Mapping[str, Any]) -> datetime:
+    """When a decoded token expires; raises :class:`TokenError` for a malformed ``exp``."""
+    try:
+        return datetime.fromtimestamp(float(claims["exp"]), UTC)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
+        raise TokenError("malformed exp") from exc

@@ -1,0 +1,46 @@
+"""The whole server as one ASGI app: the API, the pages, their error answers, and the
+platform's start and stop.
+
+This module sits above both ``api`` and ``web`` (which never import each other): it is the
+only place that knows both are served from one process, on one
+:class:`~tiemchung.core.Platform`, sharing one sign-in throttle. ``tiemchung serve`` runs
+``tiemchung.server:create_app``; tests build it with their own platform.
+
+Order matters: the API's problem handlers are installed first, then the pages' error handling
+wraps them (a browser route gets a page, ``/api/`` still gets ``application/problem+json``),
+then the guard's own handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tiemchung.api.app import create_api
+from tiemchung.auth.throttle import SignInThrottle
+from tiemchung.core import Platform
+from tiemchung.web import site
+
+
+def create_app(platform: Platform | None = None) -> FastAPI:
+    """Build the app; the platform is created from settings when not given, and then also
+    closed with the app (a platform passed in belongs to the caller, who closes it)."""
+    owned = platform is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        core: Platform = app.state.platform
+        core.start()
+        yield
+        if owned:
+            core.close()
+
+    app = create_api(lifespan)
+    app.state.platform = platform or Platform()
+    # one per process for both doors that take a password (the token endpoint, the sign-in
+    # page): a failure at either counts at both (tiemchung.auth.throttle.signin_throttle)
+    app.state.signin_throttle = SignInThrottle()
+    site.install(app)  # the pages at /, over the same services
+    return app
