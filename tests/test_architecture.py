@@ -24,26 +24,6 @@ from tests.layering import (
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
-# Today's known violations, (file under src/, rule): issue 15's other parts remove them in
-# parallel, and the lead empties this list after merging them. Nothing may be added to it:
-# `test_allowlist_only_shrinks` fails as soon as an entry is no longer needed, so that it is
-# taken out, and `test_the_tree_keeps_the_house_rules` fails on anything not listed here.
-KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        # the app assembly (api/app.py mounts the web pages) and the dashboard's download and
-        # freshness helpers taken from the stats API routes
-        ("tiemchung/api/app.py", FRONT_END_PAIR),
-        # queries in the front ends (to move into service functions)
-        ("tiemchung/api/deps.py", DATABASE_IN_FRONT_END),
-        ("tiemchung/api/problems.py", DATABASE_IN_FRONT_END),
-        ("tiemchung/web/lookup.py", DATABASE_IN_FRONT_END),
-        # web/__init__ builds the app from web.routes.shell, which imports web back
-        ("tiemchung/web/__init__.py", MODULE_CYCLE),
-        ("tiemchung/web/routes/shell.py", MODULE_CYCLE),
-        # over 600 lines, to split along a seam
-    }
-)
-
 
 @pytest.fixture(scope="module")
 def found() -> list[Violation]:
@@ -51,17 +31,8 @@ def found() -> list[Violation]:
 
 
 def test_the_tree_keeps_the_house_rules(found: list[Violation]) -> None:
-    new = [v for v in found if (v.file, v.rule) not in KNOWN_VIOLATIONS]
-    assert not new, "the house rules are broken (docs/architecture.md):\n" + "\n".join(
-        map(str, new)
-    )
-
-
-def test_allowlist_only_shrinks(found: list[Violation]) -> None:
-    still = {(v.file, v.rule) for v in found}
-    gone = sorted(KNOWN_VIOLATIONS - still)
-    assert not gone, "fixed, take out of KNOWN_VIOLATIONS in tests/test_architecture.py:\n" + (
-        "\n".join(f"{file} [{rule}]" for file, rule in gone)
+    assert not found, "the house rules are broken (docs/architecture.md):\n" + "\n".join(
+        map(str, found)
     )
 
 

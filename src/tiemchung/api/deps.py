@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.orm import Session
 
 from tiemchung.auth.security import actor_from_token
 from tiemchung.auth.tokens import TokenError, TokenExpiredError
 from tiemchung.core import Platform
 from tiemchung.registry.errors import FieldProblem, ServiceError, role_not_allowed
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.store.db import DbSession
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -25,12 +25,12 @@ async def get_platform(request: Request) -> Platform:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-def read_session(platform: PlatformDep) -> Iterator[Session]:
+def read_session(platform: PlatformDep) -> Iterator[DbSession]:
     with platform.sessions() as session:
         yield session
 
 
-ReadSession = Annotated[Session, Depends(read_session)]
+ReadSession = Annotated[DbSession, Depends(read_session)]
 
 
 def _unauthorized(rule: str, vi: str, en: str) -> ServiceError:

@@ -14,11 +14,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tiemchung.api.schemas import Problem
 from tiemchung.registry.errors import FieldProblem, ServiceError
+from tiemchung.store.db import ValueNotStorable
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -158,8 +158,8 @@ def install(app: FastAPI) -> None:
             getattr(exc, "headers", None),
         )
 
-    @app.exception_handler(DataError)
-    async def _data(request: Request, exc: DataError) -> JSONResponse:
+    @app.exception_handler(ValueNotStorable)
+    async def _data(request: Request, exc: ValueNotStorable) -> JSONResponse:
         # The last line of defence: the database refused a value (a NUL character, a number
         # beyond its column). Validation stops the known cases first, naming the field
         # (serving/types.py, api/inputs.py); this keeps any other one from being a 500.

@@ -10,7 +10,14 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
+
+# The names the layers above use without importing the database library themselves (api/ and
+# web/ may not: tests/layering.py): the session a route hands through to a service function,
+# and the error the database raises for a value it cannot store (the API answers it with 422).
+DbSession = Session
+ValueNotStorable = DataError
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
