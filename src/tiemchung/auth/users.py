@@ -110,6 +110,13 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
+def active_actor(session: Session, username: str) -> Actor | None:
+    """The actor an operator acts as on the command line (``--user``): an active user's role
+    and area, without a password — whoever runs the CLI already holds the server's keys."""
+    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    return None if user is None else actor_for(user)
+
+
 def actor_for(user: User) -> Actor:
     return Actor(
         user_id=user.id,

@@ -55,12 +55,9 @@ def import_(
     ] = None,
 ) -> None:
     """Apply the decisions of a filled-in export; rows that fail are listed with the reason."""
-    from sqlalchemy import select
-
-    from tiemchung.auth.users import actor_for
+    from tiemchung.auth.users import active_actor
     from tiemchung.core import Platform
     from tiemchung.registry.errors import ServiceError
-    from tiemchung.registry.models import User
     from tiemchung.registry.review.xlsx import import_workbook, report_workbook
 
     if not file.is_file():
@@ -68,13 +65,10 @@ def import_(
     with Platform() as platform:
         try:
             with platform.sessions() as session:
-                found = session.scalars(
-                    select(User).where(User.username == user, User.active.is_(True))
-                ).first()
-                if found is None:
-                    fail(f"không có người dùng {user} / no active user {user}", 2)
-                assert found is not None
-                actor = actor_for(found)
+                actor = active_actor(session, user)
+            if actor is None:
+                fail(f"không có người dùng {user} / no active user {user}", 2)
+            assert actor is not None
             data = file.read_bytes()
             result = platform.writer.run(lambda s: import_workbook(s, actor, data), timeout=600)
             target = report or file.with_suffix(".report.xlsx")

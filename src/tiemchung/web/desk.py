@@ -22,7 +22,12 @@ from typing import Any
 from tiemchung.identity import IdentityError, parse_dob, parse_national_id
 from tiemchung.registry.catalog.reference import SessionRow
 from tiemchung.registry.doses.record import DoseSubmission
-from tiemchung.registry.doses.rules import DoseWarning, sequence_warnings
+from tiemchung.registry.doses.rules import (
+    MAX_DOSE_NUMBER,
+    MIN_DOSE_NUMBER,
+    DoseWarning,
+    sequence_warnings,
+)
 from tiemchung.registry.doses.verify import MISMATCH, VERIFIED, Verification, VerifyRecord
 from tiemchung.registry.errors import FieldProblem, ServiceError, future_dose_date
 from tiemchung.registry.scope import Actor
@@ -239,8 +244,8 @@ def submission_from(
             FieldProblem(
                 "dose_number",
                 "invalid",
-                "Mũi số phải là một số từ 1 đến 10",
-                "the dose number must be a number from 1 to 10",
+                f"Mũi số phải là một số từ {MIN_DOSE_NUMBER} đến {MAX_DOSE_NUMBER}",
+                f"the dose number must be a number from {MIN_DOSE_NUMBER} to {MAX_DOSE_NUMBER}",
             )
         )
     if not form.get("full_name", "").strip():

@@ -17,11 +17,10 @@ from starlette.concurrency import run_in_threadpool
 from tiemchung.certificates.service import may_certify
 from tiemchung.core import Platform
 from tiemchung.registry.catalog.reference import desk_offer
-from tiemchung.registry.doses.rules import dose_number_ok
+from tiemchung.registry.doses.rules import dose_number_ok, interval_before
 from tiemchung.registry.doses.verify import VERIFIED, Verification, VerifyRecord, verify
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.vaccines import min_interval_before
 from tiemchung.web import desk, pages
 from tiemchung.web.guard import Csrf, WebActor, platform_of, require_role
 from tiemchung.web.printing import certificate_pdf
@@ -52,10 +51,7 @@ def _interval_of(platform: Platform) -> Any:
     booster interval past the primary series, as the dose path counts it)."""
 
     def interval_of(code: str, dose_number: int) -> int:
-        product = platform.catalog.product(code)
-        if product is None:
-            return 0
-        return min_interval_before(dose_number, product.primary_doses, product.min_interval_days)
+        return interval_before(platform.catalog.product(code), dose_number)
 
     return interval_of
 
