@@ -165,6 +165,20 @@ def _close_dose_check(
     return _result(session, item, [])
 
 
+def _decided_by_kind(
+    session: Session, actor: Actor, item: ReviewItem, *, accept: bool, reason: str | None
+) -> dict[str, Any] | None:
+    """Accepting or rejecting a citizen's ticket or a dose-rule item follows that kind's own
+    rule (the answer is returned); a record's item goes on (None), unless already decided."""
+    if _ticket_item(item):
+        return decide_item(session, actor, item, accept=accept, reason=reason)
+    if item.kind == DOSE_CHECK:
+        return _close_dose_check(session, actor, item, "accepted" if accept else "rejected", reason)
+    if item.status != OPEN:
+        raise already_decided(item)
+    return None
+
+
 def accept(
     session: Session,
     actor: Actor,
@@ -175,12 +189,8 @@ def accept(
 ) -> dict[str, Any]:
     """The candidate is this person: link the dose and let the register's values win."""
     item = visible_item(session, actor, item_id)
-    if _ticket_item(item):
-        return decide_item(session, actor, item, accept=True, reason=reason)
-    if item.kind == DOSE_CHECK:
-        return _close_dose_check(session, actor, item, "accepted", reason)
-    if item.status != OPEN:
-        raise already_decided(item)
+    if (done := _decided_by_kind(session, actor, item, accept=True, reason=reason)) is not None:
+        return done
     why = (reason or "").strip() or "Chấp nhận ứng viên / accepted the candidate"
     dose = session.get(Dose, item.dose_id)
     assert dose is not None
@@ -262,12 +272,8 @@ def reject(
     values); without, the person is not in the register: the dose stays unverified, and a
     later run leaves it alone (it was decided by a person)."""
     item = visible_item(session, actor, item_id)
-    if _ticket_item(item):
-        return decide_item(session, actor, item, accept=False, reason=reason)
-    if item.kind == DOSE_CHECK:
-        return _close_dose_check(session, actor, item, "rejected", reason)
-    if item.status != OPEN:
-        raise already_decided(item)
+    if (done := _decided_by_kind(session, actor, item, accept=False, reason=reason)) is not None:
+        return done
     why = (reason or "").strip() or "Không phải người này / not this person"
     dose = session.get(Dose, item.dose_id)
     assert dose is not None
