@@ -10,6 +10,7 @@ from tests.factories import world
 from tests.registry.test_worklists import an_item, dose, item, run, who
 from tiemchung.core import Platform
 from tiemchung.registry.errors import ServiceError
+from tiemchung.registry.review import decisions as wd
 from tiemchung.registry.review import navigation as nav
 from tiemchung.registry.review import worklists as wl
 
@@ -47,7 +48,7 @@ def test_neighbours_and_the_next_open_item(platform: Platform) -> None:
         assert nav.next_open(s, commune, i3, ward) == i1  # wraps to the ward's first
         assert nav.next_open(s, who(platform, "central"), i3, None) == b1  # any ward
         assert nav.next_open(s, commune, i3, None) == i1  # never another ward's item
-    run(platform, lambda s: wl.accept(s, commune, i2))
+    run(platform, lambda s: wd.accept(s, commune, i2))
     with platform.sessions() as s:
         assert nav.neighbours(s, commune, i1, ward) == {"prev_id": None, "next_id": i3}
         assert nav.after_decision(s, commune, i2) == (i3, ward, "review")
