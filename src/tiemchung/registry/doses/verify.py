@@ -294,6 +294,10 @@ def _by_name_dob(conn: Any, name: str, dob: str) -> list[Row[Any]]:
 
 
 def _swapped(dob: str) -> str | None:
+    """A typed ISO day ``YYYY-MM-DD`` with day and month exchanged, else ``None``. Not
+    ``identity.dates.PartialDate.swapped``: that one answers only for a value read day-first
+    and knows how it was read, while the desk holds an ISO string whose reading is gone
+    (``PartialDate(1985, 4, 12).swapped()`` is ``None``; the desk must try ``1985-12-04``)."""
     if len(dob) != 10 or dob[5:7] == dob[8:10]:
         return None
     return f"{dob[:4]}-{dob[8:10]}-{dob[5:7]}"
