@@ -11,6 +11,7 @@ half-written survives an error: services raise before committing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,41 @@ class ServiceError(Exception):
     def __str__(self) -> str:
         parts = [f"{p.field}: {p.message_en} ({p.rule})" for p in self.problems]
         return f"{self.title}: " + "; ".join(parts) if parts else self.title
+
+    def as_problem(self, instance: str | None = None) -> dict[str, Any]:
+        """The error as an RFC 9457 problem document: the API's error answers and each failed
+        item of a bulk answer (review.decisions.bulk_accept) are this one body."""
+        errors = [p.as_dict() for p in self.problems]
+        detail = "; ".join(e["message"] for e in errors) or None
+        return problem_body(
+            self.status, self.title, detail=detail, instance=instance, errors=errors
+        )
+
+
+def problem_body(
+    status: int,
+    title: str,
+    *,
+    detail: str | None = None,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A problem document (``type`` named after the first rule broken, else the status); here,
+    below the API, so that a service answering many items at once words each failure as the
+    API words one."""
+    rule = errors[0]["rule"] if errors else str(status)
+    body: dict[str, Any] = {
+        "type": f"urn:tiemchung:problem:{rule}",
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    return body
 
 
 def rule_error(field_: str, rule: str, vi: str, en: str, *, status: int = 422) -> ServiceError:
