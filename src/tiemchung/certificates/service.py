@@ -29,6 +29,7 @@ from tiemchung.certificates.keys import KeysMissingError, KeyStore, b64
 from tiemchung.certificates.names import dcc_name
 from tiemchung.certificates.schema import schema_errors, schema_version
 from tiemchung.certificates.uvci import new_uvci
+from tiemchung.certificates.verify import verify
 from tiemchung.registry.errors import (
     FieldProblem,
     ServiceError,
@@ -371,9 +372,7 @@ def _stored(
     person: Person, cert: IssuedCertificate, doses: list[tuple[Dose, Product, Site]]
 ) -> Issued:
     """A stored certificate as :class:`Issued`, with the content it signed."""
-    from tiemchung.certificates.verify import verify  # decoded content of what was signed
-
-    verdict = verify(cert.hc1)
+    verdict = verify(cert.hc1)  # the decoded content of what was signed
     return Issued(
         uvci=cert.uvci,
         hc1=cert.hc1,
