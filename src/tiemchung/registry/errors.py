@@ -100,11 +100,13 @@ def problem_body(
     return body
 
 
+#: the title of every rule violation (:func:`rule_error`, and a form's several at once)
+RULE_VIOLATED = "Rule violated / Vi phạm quy tắc"
+
+
 def rule_error(field_: str, rule: str, vi: str, en: str, *, status: int = 422) -> ServiceError:
     """A single-field rule violation (422 unless the rule says otherwise)."""
-    return ServiceError(
-        status, "Rule violated / Vi phạm quy tắc", [FieldProblem(field_, rule, vi, en)]
-    )
+    return ServiceError(status, RULE_VIOLATED, [FieldProblem(field_, rule, vi, en)])
 
 
 def role_not_allowed(vi: str, en: str, *, rule: str = "role_not_allowed") -> ServiceError:
