@@ -464,13 +464,8 @@ def _prepare(
             f"the lot expired on {lot.expiry.isoformat()}",
         )
     if not dose_rules.dose_number_ok(sub.dose_number):
-        lo, hi = dose_rules.MIN_DOSE_NUMBER, dose_rules.MAX_DOSE_NUMBER
-        raise rule_error(
-            "dose_number",
-            "out_of_range",
-            f"Mũi số phải từ {lo} đến {hi}",
-            f"dose number must be {lo} to {hi}",
-        )
+        words = dose_rules.DOSE_NUMBER_RANGE
+        raise rule_error("dose_number", "out_of_range", words.vi, words.en)
     display_name, _key = _clean_name(sub.full_name)
     row = {
         "client_uuid": sub.client_uuid,
