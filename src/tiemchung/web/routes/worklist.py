@@ -1,6 +1,7 @@
 """The commune worklist (commune role; province and central may look at a ward they cover).
 
-Thin over :mod:`tiemchung.registry.review.worklists` (and ``worklist_xlsx``), exactly as the API's
+Thin over :mod:`tiemchung.registry.review.worklists` (reads), ``review.decisions`` (decisions)
+and ``review.xlsx`` (the spreadsheet round trip), exactly as the API's
 ``/api/v1/worklist`` routes are: the same :class:`~tiemchung.registry.scope.Actor`, so a
 commune sees only its ward's items and another ward's item answers 404; reads are audited
 (``review_item.read``, ``review_item.export``) and decisions go through the platform's writer.
