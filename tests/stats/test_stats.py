@@ -13,7 +13,8 @@ from tests.stats.scenario import PRIMARY, Scenario, make
 from tiemchung.core import Platform
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.stats.queries import Filters, table
+from tiemchung.stats.filters import Filters
+from tiemchung.stats.queries import table
 from tiemchung.stats.service import StatsService
 
 CENTRAL = Actor(1, "central", Role.CENTRAL)
