@@ -240,7 +240,8 @@ def main() -> None:
 
     from tiemchung.registry.scope import Actor, Role
     from tiemchung.stats.build import AGGREGATES
-    from tiemchung.stats.queries import TABLES, Filters, table
+    from tiemchung.stats.filters import Filters
+    from tiemchung.stats.queries import TABLES, table
     from tiemchung.stats.snapshot import build_file
 
     raw = args.dir / f"raw-{args.doses}"

@@ -33,9 +33,11 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         core: Platform = app.state.platform
         core.start()
-        yield
-        if owned:
-            core.close()
+        try:
+            yield
+        finally:  # a shutdown that raises or is cancelled still closes what the app owns
+            if owned:
+                core.close()
 
     app = create_api(lifespan)
     app.state.platform = platform or Platform()

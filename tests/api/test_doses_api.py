@@ -162,7 +162,8 @@ def test_bad_credentials_and_bad_tokens(api: Api) -> None:
 def test_expired_token_is_refused(api: Api, platform: Platform) -> None:
     import jwt
 
-    from tiemchung.auth.security import ALGORITHM, AUDIENCE
+    from tiemchung.auth.security import AUDIENCE
+    from tiemchung.auth.tokens import ALGORITHM
 
     old = jwt.encode(
         {"sub": "central", "uid": 1, "role": "central", "aud": AUDIENCE, "exp": 1_600_000_000},

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
 
 from tiemchung.api.app import create_api
-from tiemchung.api.problems import service_error_body, validation_errors
+from tiemchung.api.problems import validation_errors
 from tiemchung.registry.errors import FieldProblem, Message, role_not_allowed, rule_error
 
 
@@ -19,7 +21,7 @@ def test_a_message_is_said_in_either_language_or_both() -> None:
 def test_service_errors_keep_the_joined_line_and_add_each_language() -> None:
     # an English half with " / " in it: splitting the joined line would cut it wrongly
     exc = rule_error("lot", "lot_unknown", "Không có lô này", "no such lot / batch")
-    body = service_error_body(exc, "/api/v1/doses")
+    body = exc.as_problem("/api/v1/doses")
     assert body["detail"] == "Không có lô này / no such lot / batch"
     assert body["errors"] == [
         {
@@ -72,3 +74,22 @@ def test_the_api_alone_answers_problems_without_the_pages() -> None:
     with TestClient(create_api()) as client:
         r = client.get("/no-such-page")
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_one_problem_body_for_an_api_error_and_a_bulk_items_failure() -> None:
+    """review.decisions.bulk_accept once built its items' problems itself; the body it now takes
+    from ServiceError.as_problem is, key for key and in order, the one it wrote."""
+    exc = rule_error("item", "already_decided", "Mục đã được quyết định", "already decided")
+    errors = [p.as_dict() for p in exc.problems]
+    before = {
+        "type": "urn:tiemchung:problem:already_decided",
+        "title": exc.title,
+        "status": exc.status,
+        "detail": "Mục đã được quyết định / already decided",
+        "errors": errors,
+    }
+    assert json.dumps(exc.as_problem(), ensure_ascii=False) == json.dumps(
+        before, ensure_ascii=False
+    )
+    with_instance = exc.as_problem("/api/v1/worklist/7:accept")
+    assert list(with_instance) == ["type", "title", "status", "detail", "instance", "errors"]

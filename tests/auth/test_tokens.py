@@ -4,6 +4,8 @@ kind, another key, tampered, another algorithm, claims missing) — and each doo
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -147,3 +149,20 @@ def test_a_signed_token_with_a_bad_claim_names_no_actor() -> None:
         session.read_cookie(KEY, bad_role)
     bad_pk, _ = tokens.encode(KEY, Kind.LOOKUP, {"pk": "many", "pid": "P-AN"}, HOUR)
     assert lookup.read(KEY, bad_pk) is None
+
+
+def test_a_signed_blob_verifies_only_unchanged_with_its_key_and_purpose() -> None:
+    """The worklist import's report travels through the browser signed (auth.tokens.sign_blob);
+    a changed payload, another key, another purpose or garbage never verifies."""
+    payload = '[{"row":2,"outcome":"failed","message":"Mục đã quyết định"}]'
+    sig = tokens.sign_blob(KEY, "import-report", payload)
+    # the very signature the worklist page wrote before it moved here
+    assert sig == hmac.new(KEY, b"import-report|" + payload.encode(), hashlib.sha256).hexdigest()
+    assert tokens.verify_blob(KEY, "import-report", payload, sig)
+    assert not tokens.verify_blob(KEY, "import-report", payload.replace("2", "3"), sig)
+    assert not tokens.verify_blob(OTHER_KEY, "import-report", payload, sig)
+    assert not tokens.verify_blob(KEY, "other-use", payload, sig)
+    foreign = tokens.sign_blob(OTHER_KEY, "import-report", payload)
+    assert not tokens.verify_blob(KEY, "import-report", payload, foreign)
+    for bad in ("", "00" * 32, sig[:-1], sig.upper(), "é" * 64):
+        assert not tokens.verify_blob(KEY, "import-report", payload, bad)

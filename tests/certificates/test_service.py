@@ -15,12 +15,13 @@ from sqlalchemy import select
 from tests.certificates.conftest import record
 from tests.factories import submission
 from tiemchung.certificates import verify
-from tiemchung.certificates.keys import KeyStore
+from tiemchung.certificates.keys import KeysMissingError, KeyStore
 from tiemchung.certificates.service import (
     add_months,
     certificate_now,
     current_certificate,
     issue_certificate,
+    keys_missing,
     mask_id,
     reissued_if_stale,
     revoke_certificate,
@@ -245,3 +246,13 @@ def test_reissued_if_stale_never_issues_a_first_one(
     with pytest.raises(ServiceError) as err:  # outside the caller's area: 404 as for issuing
         stale_or_none("P-NOBODY")
     assert err.value.status == 404
+
+
+def test_missing_keys_are_one_503_for_issuing_and_the_api() -> None:
+    """certificates.service.keys_missing is the answer both the issue path and the API's trust
+    list and verification give when ``tiemchung keys init`` has not been run."""
+    exc = keys_missing(KeysMissingError("no keys in /data/keys"))
+    assert (exc.status, exc.title) == (503, "Signing keys missing / Chưa có khoá ký")
+    assert [(p.field, p.rule, p.message_vi, p.message_en) for p in exc.problems] == [
+        ("keys", "keys_missing", "Chưa có khoá ký chứng nhận", "no keys in /data/keys")
+    ]

@@ -1,6 +1,7 @@
 """The date-of-birth compatibility rule has one home (``identity.dates.iso_compatible``) and two
 SQL forms that must say the same: the desk's index-friendly ``verify.dob_condition`` and the
-reconciliation's exact pass (``reconcile/steps.py``, on year/month/day columns). Each form is
+reconciliation's exact pass and its ``compatible`` comparison level (both
+``reconcile/comparisons.dob_compatible_sql``, on year/month/day columns). Each form is
 run by its real engine over every pair of a grid of dates and compared with the rule.
 
 The grid mixes year-only, year-month and full dates that share or differ in each part, so a
@@ -17,7 +18,8 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from tiemchung.identity.dates import iso_compatible
-from tiemchung.reconcile.steps import dob_compatible_sql
+from tiemchung.reconcile.comparisons import DobCompatible, dob_compatible_sql
+from tiemchung.reconcile.dialects import DUCKDB, SPARK
 from tiemchung.registry.doses.verify import dob_condition
 from tiemchung.registry.models import Person
 from tiemchung.store.db import make_engine
@@ -76,3 +78,16 @@ def test_the_reconciliation_sql_form_agrees_with_the_rule_on_every_pair() -> Non
     got = set(con.execute(f"SELECT i.dob, g.dob FROM i, g WHERE {condition}").fetchall())
     want = {(a, b) for a, b in itertools.product(GRID, GRID) if iso_compatible(a, b)}
     assert got == want
+
+
+def test_the_comparison_level_is_the_exact_pass_condition_on_its_columns() -> None:
+    """The probabilistic model's ``compatible`` level once spelt the rule out itself; it now
+    asks dob_compatible_sql, and the SQL it hands the model is the very string it wrote."""
+    before = (
+        "l_dob_y = r_dob_y AND (l_dob_m IS NULL OR r_dob_m IS NULL OR l_dob_m = r_dob_m) "
+        "AND (l_dob_d IS NULL OR r_dob_d IS NULL OR l_dob_d = r_dob_d)"
+    )
+    for dialect in (DUCKDB, SPARK):
+        assert DobCompatible().create_sql(dialect) == before
+    assert dob_compatible_sql("l", "r", sep="_") == before
+    assert dob_compatible_sql("i", "g") == before.replace("l_", "i.").replace("r_", "g.")

@@ -14,6 +14,8 @@ from tiemchung.api.schemas import DoseCreate
 from tiemchung.core import Platform
 from tiemchung.registry.doses.record import DoseResult, DoseSubmission, record_doses
 from tiemchung.registry.doses.rules import (
+    DOSE_NUMBER_RANGE,
+    DOSE_NUMBER_TYPED,
     MAX_DOSE_NUMBER,
     MIN_DOSE_NUMBER,
     dose_number_ok,
@@ -385,6 +387,27 @@ def test_the_dose_number_limit_is_one_rule() -> None:
     assert [n for n in range(-1, 13) if dose_number_ok(n)] == list(range(1, 11))
     bounds = {m.__class__.__name__: m for m in DoseCreate.model_fields["dose_number"].metadata}
     assert bounds["Ge"].ge == MIN_DOSE_NUMBER and bounds["Le"].le == MAX_DOSE_NUMBER
+
+
+def test_the_dose_number_words_are_said_once(platform: Platform) -> None:
+    """The dose path's 422, the backlog import's rejected row and the desk's form take their
+    words from rules.DOSE_NUMBER_RANGE / DOSE_NUMBER_TYPED, the words they always said."""
+    assert (DOSE_NUMBER_RANGE.vi, DOSE_NUMBER_RANGE.en) == (
+        "Mũi số phải từ 1 đến 10",
+        "dose number must be 1 to 10",
+    )
+    assert (DOSE_NUMBER_TYPED.vi, DOSE_NUMBER_TYPED.en) == (
+        "Mũi số phải là một số từ 1 đến 10",
+        "the dose number must be a number from 1 to 10",
+    )
+    [result] = record(platform, submission("an", dose_number=11))
+    assert result.error is not None
+    [problem] = result.error.problems
+    assert (problem.rule, problem.message_vi, problem.message_en) == (
+        "out_of_range",
+        DOSE_NUMBER_RANGE.vi,
+        DOSE_NUMBER_RANGE.en,
+    )
 
 
 def test_the_next_dose_and_the_warning_count_the_same_interval() -> None:

@@ -7,8 +7,9 @@ from datetime import date, timedelta
 
 from tiemchung.stats import charts
 from tiemchung.stats.export import filename
+from tiemchung.stats.filters import Filters
 from tiemchung.stats.numbers import fmt, fmt_int, fmt_pct
-from tiemchung.stats.queries import TABLES, Filters
+from tiemchung.stats.queries import TABLES
 from tiemchung.stats.summary import per_month
 from tiemchung.stats.tables import Column, Table
 

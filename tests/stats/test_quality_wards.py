@@ -19,7 +19,8 @@ from tests.factories import PROVINCE_A, world
 from tiemchung.core import Platform
 from tiemchung.registry.models import Dose, ReviewItem
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.stats.queries import Filters, table
+from tiemchung.stats.filters import Filters
+from tiemchung.stats.queries import table
 from tiemchung.stats.service import StatsService
 
 PROV_A = Actor(2, "prov_a", Role.PROVINCE, province_code=PROVINCE_A)

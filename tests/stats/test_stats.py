@@ -13,7 +13,8 @@ from tests.stats.scenario import PRIMARY, Scenario, make
 from tiemchung.core import Platform
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.stats.queries import Filters, table
+from tiemchung.stats.filters import Filters
+from tiemchung.stats.queries import table
 from tiemchung.stats.service import StatsService
 
 CENTRAL = Actor(1, "central", Role.CENTRAL)
@@ -298,6 +299,8 @@ def test_scoping(world_stats: tuple[Scenario, StatsService]) -> None:
         with pytest.raises(ServiceError) as e:
             q(svc, "coverage", actor)
         assert e.value.status == 403 and e.value.problems[0].field == "role"
+        # the statistics' long-standing rule name, kept through errors.role_not_allowed
+        assert e.value.problems[0].rule == "role" and e.value.title == "Forbidden / Không có quyền"
     with pytest.raises(ServiceError) as e:
         q(svc, "coverage", CENTRAL, age_group="40-45")
     assert e.value.status == 422 and e.value.problems[0].field == "age_group"

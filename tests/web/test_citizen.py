@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from tests.factories import submission
 from tests.web.conftest import Web
+from tiemchung.auth import lookup
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.core import Platform
 from tiemchung.registry.doses.record import record_doses
 from tiemchung.registry.models import AuditEvent, ReviewItem, Ticket
 from tiemchung.registry.scope import Actor
-from tiemchung.web import lookup
 
 AN = {"national_id": "001085123456", "dob": "12/04/1985"}
 BINH = {"national_id": "001190654321", "dob": "02/11/1990"}

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tiemchung.api.schemas import Problem
-from tiemchung.registry.errors import FieldProblem, ServiceError
+from tiemchung.registry.errors import FieldProblem, ServiceError, problem_body
 from tiemchung.store.db import ValueNotStorable
 
 log = logging.getLogger(__name__)
@@ -38,35 +38,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: error_doc("Client UUID reused for other content, or the dose is already recorded"),
     422: error_doc("A field breaks a rule (named in errors[])"),
 }
-
-
-def problem_body(
-    status: int,
-    title: str,
-    *,
-    detail: str | None = None,
-    instance: str | None = None,
-    errors: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    rule = errors[0]["rule"] if errors else str(status)
-    body: dict[str, Any] = {
-        "type": f"urn:tiemchung:problem:{rule}",
-        "title": title,
-        "status": status,
-    }
-    if detail:
-        body["detail"] = detail
-    if instance:
-        body["instance"] = instance
-    if errors:
-        body["errors"] = errors
-    return body
-
-
-def service_error_body(exc: ServiceError, instance: str | None = None) -> dict[str, Any]:
-    errors = [p.as_dict() for p in exc.problems]
-    detail = "; ".join(e["message"] for e in errors) or None
-    return problem_body(exc.status, exc.title, detail=detail, instance=instance, errors=errors)
 
 
 def _response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
@@ -137,7 +108,7 @@ def install(app: FastAPI) -> None:
         retry = getattr(exc, "retry_after", None)  # e.g. the statistics' first snapshot
         if retry is not None:
             headers = {"Retry-After": str(retry)}
-        return _response(service_error_body(exc, request.url.path), headers)
+        return _response(exc.as_problem(request.url.path), headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

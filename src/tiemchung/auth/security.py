@@ -9,7 +9,6 @@ from functools import lru_cache
 from typing import Any
 
 from tiemchung.auth import tokens
-from tiemchung.auth.tokens import ALGORITHM as ALGORITHM
 from tiemchung.auth.tokens import Kind, TokenError, TokenExpiredError
 from tiemchung.registry.models import User
 from tiemchung.registry.scope import Actor, Role

@@ -16,6 +16,8 @@ both subclass PyJWT's own errors, so a caller catching those still catches them.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -95,3 +97,17 @@ def expires_at(claims: Mapping[str, Any]) -> datetime:
         return datetime.fromtimestamp(float(claims["exp"]), UTC)
     except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
         raise TokenError("malformed exp") from exc
+
+
+def sign_blob(secret: bytes, purpose: str, payload: str) -> str:
+    """An HMAC-SHA256 (hex) of ``payload`` for ``purpose``, with the platform's key: for data a
+    page hands the browser and takes back unchanged (the worklist import's report), where a
+    JWT's claims and expiry would add nothing. ``purpose`` is part of what is signed, so a
+    signature made for one use never verifies for another."""
+    return hmac.new(secret, f"{purpose}|".encode() + payload.encode(), hashlib.sha256).hexdigest()
+
+
+def verify_blob(secret: bytes, purpose: str, payload: str, signature: str) -> bool:
+    """Whether ``signature`` is :func:`sign_blob`'s for this payload, purpose and key
+    (compared in constant time; a signature that is not even ASCII is simply not it)."""
+    return hmac.compare_digest(sign_blob(secret, purpose, payload).encode(), signature.encode())

@@ -29,6 +29,7 @@ from tiemchung.certificates.keys import KeysMissingError, KeyStore, b64
 from tiemchung.certificates.names import dcc_name
 from tiemchung.certificates.schema import schema_errors, schema_version
 from tiemchung.certificates.uvci import new_uvci
+from tiemchung.certificates.verify import verify
 from tiemchung.registry.errors import (
     FieldProblem,
     ServiceError,
@@ -152,6 +153,16 @@ def build_dcc(person: Person, dose: Dose, product: Product, ci: str) -> dict[str
     }
 
 
+def keys_missing(exc: KeysMissingError) -> ServiceError:
+    """The 503 when no signing keys exist (run ``tiemchung keys init``): one answer for issuing
+    here and for the API's trust list and verification, which read the keys themselves."""
+    return ServiceError(
+        503,
+        "Signing keys missing / Chưa có khoá ký",
+        [FieldProblem("keys", "keys_missing", "Chưa có khoá ký chứng nhận", str(exc))],
+    )
+
+
 def _no_dose_error(session: Session, person: Person) -> ServiceError:
     """Why there is nothing to certify: no dose at all, or doses that are not verified."""
     unverified = 0
@@ -220,11 +231,7 @@ def issue_certificate(
     try:
         signer = keys.signer
     except KeysMissingError as exc:
-        raise ServiceError(
-            503,
-            "Signing keys missing / Chưa có khoá ký",
-            [FieldProblem("keys", "keys_missing", "Chưa có khoá ký chứng nhận", str(exc))],
-        ) from exc
+        raise keys_missing(exc) from exc
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     expires = add_months(now, VALID_MONTHS)
     if now < signer.certificate.not_valid_before_utc:
@@ -365,9 +372,7 @@ def _stored(
     person: Person, cert: IssuedCertificate, doses: list[tuple[Dose, Product, Site]]
 ) -> Issued:
     """A stored certificate as :class:`Issued`, with the content it signed."""
-    from tiemchung.certificates.verify import verify  # decoded content of what was signed
-
-    verdict = verify(cert.hc1)
+    verdict = verify(cert.hc1)  # the decoded content of what was signed
     return Issued(
         uvci=cert.uvci,
         hc1=cert.hc1,

@@ -41,7 +41,8 @@ def show(
     from tiemchung.core import Platform
     from tiemchung.registry.errors import ServiceError
     from tiemchung.registry.scope import Actor
-    from tiemchung.stats.queries import Filters, table
+    from tiemchung.stats.filters import Filters
+    from tiemchung.stats.queries import table
     from tiemchung.stats.service import StatsService
 
     try:

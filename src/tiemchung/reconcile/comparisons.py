@@ -158,15 +158,26 @@ class DobPlaceholder(Level):
         return "l_dob_y = r_dob_y AND (l_dob_prec = 'year' OR (l_dob_m = 1 AND l_dob_d = 1))"
 
 
+def dob_compatible_sql(a: str, b: str, sep: str = ".") -> str:
+    """identity.dates.iso_compatible (the rule's one home) on the year/month/day columns of
+    ``a`` and ``b``: the same year, and month and day equal wherever both know them. A
+    record without a year never passes here (the exact pass wants a date to agree with); the
+    probabilistic passes weigh it instead. ``sep`` joins side and column: ``.`` for the exact
+    pass's tables (``i.dob_y``), ``_`` for a comparison's ``l_``/``r_`` columns (``l_dob_y``).
+    tests/registry/test_dob_rule_forms.py runs it."""
+    return (
+        f"{a}{sep}dob_y = {b}{sep}dob_y AND ({a}{sep}dob_m IS NULL OR {b}{sep}dob_m IS NULL OR "
+        f"{a}{sep}dob_m = {b}{sep}dob_m) AND ({a}{sep}dob_d IS NULL OR {b}{sep}dob_d IS NULL OR "
+        f"{a}{sep}dob_d = {b}{sep}dob_d)"
+    )
+
+
 @dataclass(frozen=True)
 class DobCompatible(Level):
     label: str = "compatible"
 
     def create_sql(self, dialect: Dialect) -> str:
-        return (
-            "l_dob_y = r_dob_y AND (l_dob_m IS NULL OR r_dob_m IS NULL OR l_dob_m = r_dob_m) "
-            "AND (l_dob_d IS NULL OR r_dob_d IS NULL OR l_dob_d = r_dob_d)"
-        )
+        return dob_compatible_sql("l", "r", sep="_")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .comparisons import Comparison, default_comparisons
+from .comparisons import Comparison, default_comparisons, dob_compatible_sql
 from .dialects import Dialect
 from .inputs import InputSpec
 from .standardise import out_columns
@@ -98,18 +98,6 @@ REG_DERIVED = (
 #: what ``register_std.parquet`` keeps for a later snapshot to be compared with: the rest
 #: (a third less to write)
 REG_STD_COLS = tuple(c for c in REG_COLS if c not in REG_DERIVED)
-
-
-def dob_compatible_sql(a: str, b: str) -> str:
-    """identity.dates.iso_compatible (the rule's one home) on the year/month/day columns of
-    tables ``a`` and ``b``: the same year, and month and day equal wherever both know them. A
-    record without a year never passes here (the exact pass wants a date to agree with); the
-    probabilistic passes weigh it instead. tests/registry/test_dob_rule_forms.py runs it."""
-    return (
-        f"{a}.dob_y = {b}.dob_y AND ({a}.dob_m IS NULL OR {b}.dob_m IS NULL OR "
-        f"{a}.dob_m = {b}.dob_m) AND ({a}.dob_d IS NULL OR {b}.dob_d IS NULL OR "
-        f"{a}.dob_d = {b}.dob_d)"
-    )
 
 
 @dataclass(frozen=True)

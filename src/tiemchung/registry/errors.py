@@ -11,6 +11,7 @@ half-written survives an error: services raise before committing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -63,20 +64,56 @@ class ServiceError(Exception):
         parts = [f"{p.field}: {p.message_en} ({p.rule})" for p in self.problems]
         return f"{self.title}: " + "; ".join(parts) if parts else self.title
 
+    def as_problem(self, instance: str | None = None) -> dict[str, Any]:
+        """The error as an RFC 9457 problem document: the API's error answers and each failed
+        item of a bulk answer (review.decisions.bulk_accept) are this one body."""
+        errors = [p.as_dict() for p in self.problems]
+        detail = "; ".join(e["message"] for e in errors) or None
+        return problem_body(
+            self.status, self.title, detail=detail, instance=instance, errors=errors
+        )
+
+
+def problem_body(
+    status: int,
+    title: str,
+    *,
+    detail: str | None = None,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A problem document (``type`` named after the first rule broken, else the status); here,
+    below the API, so that a service answering many items at once words each failure as the
+    API words one."""
+    rule = errors[0]["rule"] if errors else str(status)
+    body: dict[str, Any] = {
+        "type": f"urn:tiemchung:problem:{rule}",
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+#: the title of every rule violation (:func:`rule_error`, and a form's several at once)
+RULE_VIOLATED = "Rule violated / Vi phạm quy tắc"
+
 
 def rule_error(field_: str, rule: str, vi: str, en: str, *, status: int = 422) -> ServiceError:
     """A single-field rule violation (422 unless the rule says otherwise)."""
-    return ServiceError(
-        status, "Rule violated / Vi phạm quy tắc", [FieldProblem(field_, rule, vi, en)]
-    )
+    return ServiceError(status, RULE_VIOLATED, [FieldProblem(field_, rule, vi, en)])
 
 
-def role_not_allowed(vi: str, en: str) -> ServiceError:
+def role_not_allowed(vi: str, en: str, *, rule: str = "role_not_allowed") -> ServiceError:
     """The 403 for a caller whose role may not do this (the ``role`` field, rule
-    ``role_not_allowed``): one body for the API's ``require_roles`` and every service."""
-    return ServiceError(
-        403, "Forbidden / Không có quyền", [FieldProblem("role", "role_not_allowed", vi, en)]
-    )
+    ``role_not_allowed``): one body for the API's ``require_roles`` and every service.
+    ``rule`` is only for the statistics, whose answers have long named the rule ``role``."""
+    return ServiceError(403, "Forbidden / Không có quyền", [FieldProblem("role", rule, vi, en)])
 
 
 def forbidden(field_: str, vi: str, en: str) -> ServiceError:

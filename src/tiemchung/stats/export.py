@@ -11,7 +11,8 @@ import csv
 import io
 import re
 
-from tiemchung.stats.queries import Filters, applied
+from tiemchung.stats.filters import Filters
+from tiemchung.stats.queries import applied
 from tiemchung.stats.tables import Table
 
 CSV_TYPE = "text/csv; charset=utf-8"

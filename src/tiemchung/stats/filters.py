@@ -14,7 +14,7 @@ from datetime import date
 
 import duckdb
 
-from tiemchung.registry.errors import FieldProblem, ServiceError, forbidden, rule_error
+from tiemchung.registry.errors import forbidden, role_not_allowed, rule_error
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.stats.ages import BY_CODE
 
@@ -37,17 +37,10 @@ class Filters:
 def scope(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Filters:
     """The filters this actor may ask for, completed (a province user's province) or refused."""
     if actor.role not in STATS_ROLES:
-        raise ServiceError(
-            403,
-            "Forbidden / Không có quyền",
-            [
-                FieldProblem(
-                    "role",
-                    "role",
-                    "Bảng số liệu chỉ dành cho cán bộ tỉnh và trung ương",
-                    "The dashboard is for province and central users",
-                )
-            ],
+        raise role_not_allowed(
+            "Bảng số liệu chỉ dành cho cán bộ tỉnh và trung ương",
+            "The dashboard is for province and central users",
+            rule="role",
         )
     if f.age_group is not None and f.age_group not in BY_CODE:
         raise rule_error(

@@ -1,7 +1,7 @@
 """Everything the dashboard page shows for one filter, computed once per snapshot.
 
 A snapshot never changes once written (a refresh writes a new file), so the page's tables for
-a given snapshot, caller scope (role and province: all that :func:`.queries.scope` looks at),
+a given snapshot, caller scope (role and province: all that :func:`.filters.scope` looks at),
 filter and reference day are fixed: they are kept in a small LRU and the next officer opening
 the same province view, or the same officer reloading it, is answered without a query. A new
 snapshot has a new path, hence new keys; old entries age out. Measured in
@@ -20,7 +20,8 @@ import duckdb
 
 from tiemchung.registry.scope import Actor
 from tiemchung.stats import summary
-from tiemchung.stats.queries import TABLES, Filters, scope, table
+from tiemchung.stats.filters import Filters, scope
+from tiemchung.stats.queries import TABLES, table
 from tiemchung.stats.tables import Table
 
 #: page views kept per process (a province has a few dozen wards × a few filters in use)

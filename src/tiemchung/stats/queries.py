@@ -1,7 +1,7 @@
 """The dashboard's statistics, read from a snapshot's aggregate tables (see :mod:`.build`).
 
 Every function takes the caller's :class:`Actor` and the page's :class:`Filters`, and goes
-through :func:`scope` first (both in :mod:`.filters`, importable from here too): province
+through :func:`scope` first (both in :mod:`.filters`): province
 users see their province, central users the country; commune, site and citizen users are
 refused (their pages show their own records instead). A query answers per province (no
 province chosen), per ward of a province, or for one ward.
@@ -22,7 +22,6 @@ import duckdb
 from tiemchung.registry.errors import rule_error
 from tiemchung.registry.scope import Actor
 from tiemchung.stats.ages import AGE_GROUPS, UNKNOWN, age_group_sql
-from tiemchung.stats.filters import STATS_ROLES as STATS_ROLES  # the callers' old import path
 from tiemchung.stats.filters import Filters, scope
 from tiemchung.stats.tables import Column, Table, pct
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from tiemchung.stats.queries import Filters
+from tiemchung.stats.filters import Filters
 from tiemchung.stats.tables import Column, Table, pct
 
 #: a doses-per-day table spanning more days than this is shown per month on the page

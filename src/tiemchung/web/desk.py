@@ -22,12 +22,7 @@ from typing import Any
 from tiemchung.identity import IdentityError, parse_dob, parse_national_id
 from tiemchung.registry.catalog.reference import SessionRow
 from tiemchung.registry.doses.record import DoseSubmission
-from tiemchung.registry.doses.rules import (
-    MAX_DOSE_NUMBER,
-    MIN_DOSE_NUMBER,
-    DoseWarning,
-    sequence_warnings,
-)
+from tiemchung.registry.doses.rules import DOSE_NUMBER_TYPED, DoseWarning, sequence_warnings
 from tiemchung.registry.doses.verify import MISMATCH, VERIFIED, Verification, VerifyRecord
 from tiemchung.registry.errors import FieldProblem, ServiceError, future_dose_date
 from tiemchung.registry.scope import Actor
@@ -241,12 +236,7 @@ def submission_from(
     number_text = form.get("dose_number", "").strip()
     if not number_text.isdigit():
         problems.append(
-            FieldProblem(
-                "dose_number",
-                "invalid",
-                f"Mũi số phải là một số từ {MIN_DOSE_NUMBER} đến {MAX_DOSE_NUMBER}",
-                f"the dose number must be a number from {MIN_DOSE_NUMBER} to {MAX_DOSE_NUMBER}",
-            )
+            FieldProblem("dose_number", "invalid", DOSE_NUMBER_TYPED.vi, DOSE_NUMBER_TYPED.en)
         )
     if not form.get("full_name", "").strip():
         problems.append(

@@ -22,22 +22,9 @@ from __future__ import annotations
 
 import hashlib
 
-from tiemchung.auth.lookup import Capability as Capability
-from tiemchung.auth.lookup import find_person as find
-from tiemchung.auth.lookup import issue as issue
-from tiemchung.auth.lookup import read as read
 from tiemchung.auth.throttle import SignInThrottle
 
-__all__ = [
-    "COOKIE",
-    "Capability",
-    "clean_typed_id",
-    "find",
-    "id_key",
-    "issue",
-    "new_throttle",
-    "read",
-]
+__all__ = ["COOKIE", "clean_typed_id", "id_key", "new_throttle"]
 
 COOKIE = "tc_lookup"
 

@@ -21,6 +21,7 @@ from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
 from tiemchung.certificates.keys import KeysMissingError, KeyStore
 from tiemchung.certificates.service import (
     issue_certificate,
+    keys_missing,
     reissued_if_stale,
     revoke_certificate,
     revoked_list,
@@ -28,7 +29,7 @@ from tiemchung.certificates.service import (
 )
 from tiemchung.certificates.verify import Trust, verify, verify_image
 from tiemchung.core import Platform
-from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
+from tiemchung.registry.errors import not_found, rule_error
 from tiemchung.registry.scope import Role
 from tiemchung.serving.downloads import file_response
 from tiemchung.serving.types import as_utc
@@ -61,21 +62,13 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-def _no_keys(exc: Exception) -> ServiceError:
-    return ServiceError(
-        503,
-        "Signing keys missing / Chưa có khoá ký",
-        [FieldProblem("keys", "keys_missing", "Chưa có khoá ký chứng nhận", str(exc))],
-    )
-
-
 @router.get("/trust-list", responses=_ERRORS)
 async def trust_list(platform: PlatformDep) -> Response:
     """Public: every document signer certificate (base64 DER) with its kid, and the CSCA."""
     try:
         return _json(await run_in_threadpool(_keys(platform).trust_list))
     except KeysMissingError as exc:
-        raise _no_keys(exc) from exc
+        raise keys_missing(exc) from exc
 
 
 @router.get("/certificates/revoked", responses=_ERRORS)

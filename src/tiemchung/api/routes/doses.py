@@ -12,12 +12,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
-from tiemchung.api.problems import (
-    ERROR_RESPONSES,
-    problem_body,
-    service_error_body,
-    validation_errors,
-)
+from tiemchung.api.problems import ERROR_RESPONSES, validation_errors
 from tiemchung.api.schemas import (
     BATCH_BODY,
     BATCH_ENVELOPE,
@@ -39,7 +34,7 @@ from tiemchung.registry.doses.record import (
     prepare_submissions,
     record_prepared,
 )
-from tiemchung.registry.errors import not_found
+from tiemchung.registry.errors import not_found, problem_body
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.serving.types import Offset, RowId
 
@@ -192,7 +187,7 @@ async def create_doses(request: Request, actor: CurrentActor, platform: Platform
                     "index": i,
                     "status": result.status,
                     "dose": None,
-                    "problem": service_error_body(result.error),
+                    "problem": result.error.as_problem(),
                 }
             else:
                 answer = {

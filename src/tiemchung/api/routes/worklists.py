@@ -1,6 +1,7 @@
 """Commune worklists: list, read, decide (accept/reject/edit/bulk), and the .xlsx round trip.
 
-Thin: each route calls :mod:`tiemchung.registry.review.worklists` (or ``worklist_xlsx``); reads run
+Thin: each route calls :mod:`tiemchung.registry.review.worklists` (reads),
+``review.decisions`` (decisions) or ``review.xlsx`` (the spreadsheet); reads run
 in a thread on a read session and are audited, decisions go through the platform's writer.
 """
 

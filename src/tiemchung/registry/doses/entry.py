@@ -6,7 +6,7 @@ the dose as ``unverified`` (registry/doses/record.py) and, here, opens a worklis
 backlog's review items; the sequence rules the dose broke are written into that item, not a
 second one (registry/doses/rules.py). The register persons that carry the typed ID number are
 listed as candidates with the fields that differ and the register's values, so the reviewer can
-accept one (registry/review/worklists.py); with no such person the item can be edited or rejected.
+accept one (registry/review/decisions.py); with no such person the item can be edited or rejected.
 
 A later reconciliation run supersedes these items with its own judgement
 (registry/imports/apply.py).

@@ -46,7 +46,7 @@ from tiemchung.identity import ward_of_address
 from tiemchung.registry.catalog.products import Catalog
 from tiemchung.registry.doses import entry as entry_review
 from tiemchung.registry.doses import rules as dose_rules
-from tiemchung.registry.doses import sql as store
+from tiemchung.registry.doses import sql
 from tiemchung.registry.doses.lookups import Lookups
 from tiemchung.registry.doses.rules import DoseWarning
 from tiemchung.registry.doses.sql import DOSE_COLUMNS, PersonRow, Persons
@@ -254,7 +254,7 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
     results = [DoseResult() for _ in items]
 
     # 1. Replays: a UUID already stored (or seen earlier in this batch) is the same dose.
-    stored = store.stored_doses(conn, {s.client_uuid for _, s in items})
+    stored = sql.stored_doses(conn, {s.client_uuid for _, s in items})
     pending: list[_Pending] = []
     first_in_batch: dict[uuid.UUID, int] = {}
     twins: dict[int, int] = {}  # a UUID repeated inside the batch answers like its first
@@ -284,7 +284,7 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
                 results[i].error = exc
 
     # 2. Link persons and check dose sequences against stored history plus this batch.
-    persons, history = store.prefetch_persons(
+    persons, history = sql.prefetch_persons(
         conn,
         {p.row["national_id"] for p in pending if p.row["national_id"]},
         {p.sub.person_id for p in pending if p.sub.person_id},
@@ -302,7 +302,7 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
         if person is None and p.row["national_id"]
     }
     if unlinked:
-        history.update(store.unlinked_history(conn, unlinked, dialect))
+        history.update(sql.unlinked_history(conn, unlinked, dialect))
     accepted: list[_Pending] = []
     for p, person in zip(pending, links, strict=True):
         if isinstance(person, ServiceError):
@@ -332,8 +332,8 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
 
     # 3. Insert accepted rows and their audit events, each in one statement.
     if accepted:
-        ids = store.insert_doses(conn, [p.row for p in accepted])
-        store.insert_audit(conn, [(items[p.index][0], p.row) for p in accepted], ids)
+        ids = sql.insert_doses(conn, [p.row for p in accepted])
+        sql.insert_audit(conn, [(items[p.index][0], p.row) for p in accepted], ids)
         for p, dose_id in zip(accepted, ids, strict=True):
             results[p.index].created = True
             values = (dose_id, *_dose_values(p.row))
@@ -349,12 +349,12 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
             if p.row["status"] == UNVERIFIED or p.warnings
         ]
         if review:
-            store.insert_review(conn, review)
+            sql.insert_review(conn, review)
 
     # A replay answers the warnings the dose was stored with (read only when there are
     # replays: a retry after a lost answer must not lose them).
     if replayed:
-        found = store.stored_warnings(conn, [results[i].dose["id"] for i in replayed])  # type: ignore[index]
+        found = sql.stored_warnings(conn, [results[i].dose["id"] for i in replayed])  # type: ignore[index]
         for i in replayed:
             texts = found.get(results[i].dose["id"], [])  # type: ignore[index]
             results[i].warnings = [
@@ -464,13 +464,8 @@ def _prepare(
             f"the lot expired on {lot.expiry.isoformat()}",
         )
     if not dose_rules.dose_number_ok(sub.dose_number):
-        lo, hi = dose_rules.MIN_DOSE_NUMBER, dose_rules.MAX_DOSE_NUMBER
-        raise rule_error(
-            "dose_number",
-            "out_of_range",
-            f"Mũi số phải từ {lo} đến {hi}",
-            f"dose number must be {lo} to {hi}",
-        )
+        words = dose_rules.DOSE_NUMBER_RANGE
+        raise rule_error("dose_number", "out_of_range", words.vi, words.en)
     display_name, _key = _clean_name(sub.full_name)
     row = {
         "client_uuid": sub.client_uuid,

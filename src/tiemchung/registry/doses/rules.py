@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
+from tiemchung.registry.errors import Message
 from tiemchung.vaccines import min_interval_before
 
 #: The worklist item kind of a dose-rule warning (review_items.kind holds 12 characters).
@@ -56,6 +57,19 @@ MAX_DOSE_NUMBER = 10
 def dose_number_ok(number: int) -> bool:
     """Whether ``number`` is a dose number a dose may carry (1 to 10)."""
     return MIN_DOSE_NUMBER <= number <= MAX_DOSE_NUMBER
+
+
+#: The words for a dose number outside the range (rule ``out_of_range``): the dose path's 422
+#: and, in English, the backlog import's rejected row.
+DOSE_NUMBER_RANGE = Message(
+    f"Mũi số phải từ {MIN_DOSE_NUMBER} đến {MAX_DOSE_NUMBER}",
+    f"dose number must be {MIN_DOSE_NUMBER} to {MAX_DOSE_NUMBER}",
+)
+#: The words for a dose number typed as something else than a number (the desk's form).
+DOSE_NUMBER_TYPED = Message(
+    f"Mũi số phải là một số từ {MIN_DOSE_NUMBER} đến {MAX_DOSE_NUMBER}",
+    f"the dose number must be a number from {MIN_DOSE_NUMBER} to {MAX_DOSE_NUMBER}",
+)
 
 
 class Schedule(Protocol):

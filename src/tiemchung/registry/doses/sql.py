@@ -27,7 +27,7 @@ from tiemchung.registry.models import AuditEvent, Dose, Person, ReviewItem
 from tiemchung.registry.scope import Actor
 from tiemchung.store import bulk
 
-#: The columns of a stored dose that an answer carries, in order (re-exported by doses.py).
+#: The columns of a stored dose that an answer carries, in order (record.py and listing.py).
 DOSE_COLUMNS = (
     "id",
     "client_uuid",

@@ -160,13 +160,6 @@ class Verification:
     read_person_ids: list[str] = field(default_factory=list)
 
 
-# -- the rule shared with the dose path ---------------------------------------------------------
-
-
-#: the dose path's own rule (``registry/doses/record.py``), imported rather than restated
-agrees = identity_agrees
-
-
 # -- cleaning the record ------------------------------------------------------------------------
 
 
@@ -286,14 +279,14 @@ def _by_name_dob(conn: Any, name: str, dob: str) -> list[Row[Any]]:
     return list(conn.execute(stmt.order_by(*order).limit(MAX_CANDIDATES + 1)))
 
 
-# masking (mask_id, full_view, person_view) lives in registry/people/persons.py, shared with the
-# person endpoints so that the desk view is one thing wherever it is shown
-
-
 # -- comparing ------------------------------------------------------------------------------------
 
 
 def _swapped(dob: str) -> str | None:
+    """A typed ISO day ``YYYY-MM-DD`` with day and month exchanged, else ``None``. Not
+    ``identity.dates.PartialDate.swapped``: that one answers only for a value read day-first
+    and knows how it was read, while the desk holds an ISO string whose reading is gone
+    (``PartialDate(1985, 4, 12).swapped()`` is ``None``; the desk must try ``1985-12-04``)."""
     if len(dob) != 10 or dob[5:7] == dob[8:10]:
         return None
     return f"{dob[:4]}-{dob[8:10]}-{dob[5:7]}"
@@ -431,7 +424,7 @@ def _decide(conn: Any, t: Typed) -> tuple[str, list[Row[Any]], str | None]:
         by_id = _by_id(conn, t.national_id)
         if by_id:
             on = "national_id" if any(p.national_id == t.national_id for p in by_id) else "old_id"
-            agreeing = [p for p in by_id if agrees(p, t.full_name, t.dob, t.sex)]
+            agreeing = [p for p in by_id if identity_agrees(p, t.full_name, t.dob, t.sex)]
             if len(agreeing) == 1:
                 return VERIFIED, agreeing, on
             if len(by_id) == 1:
@@ -440,14 +433,15 @@ def _decide(conn: Any, t: Typed) -> tuple[str, list[Row[Any]], str | None]:
         if t.old_id is not None:  # a chip card whose new ID the register lacks, its old ID not
             by_old = _by_id(conn, t.old_id)
             if by_old:
-                pool = [p for p in by_old if agrees(p, t.full_name, t.dob, t.sex)] or by_old
+                agreeing = [p for p in by_old if identity_agrees(p, t.full_name, t.dob, t.sex)]
+                pool = agreeing or by_old
                 return (MISMATCH if len(pool) == 1 else AMBIGUOUS), pool, "old_id"
     if t.full_name is None or t.dob is None:
         return NOT_FOUND, [], None
     found = _by_name_dob(conn, t.full_name, t.dob)
     if not found:
         return NOT_FOUND, [], None
-    agreeing = [p for p in found if agrees(p, t.full_name, t.dob, t.sex)]
+    agreeing = [p for p in found if identity_agrees(p, t.full_name, t.dob, t.sex)]
     if t.national_id is not None:  # the ID is nobody's: the dose would be unverified
         if len(found) == 1:
             return MISMATCH, found, "name_dob"

@@ -295,10 +295,7 @@ def _clean(
             "dose_number:unreadable", "dose_number is not a whole number"
         ) from None
     if not dose_rules.dose_number_ok(number):
-        raise RowRejectedError(
-            "dose_number:out_of_range",
-            f"dose number must be {dose_rules.MIN_DOSE_NUMBER} to {dose_rules.MAX_DOSE_NUMBER}",
-        )
+        raise RowRejectedError("dose_number:out_of_range", dose_rules.DOSE_NUMBER_RANGE.en)
     try:
         name, _key = memo("name", cell_text(raw, "full_name") or "", clean_name)
         dob = memo("dob", cell_text(raw, "dob"), clean_dob)

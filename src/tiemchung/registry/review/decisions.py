@@ -371,18 +371,6 @@ def edit(
     return _result(session, item, changes)
 
 
-def problem_dict(exc: ServiceError) -> dict[str, Any]:
-    """A service error as the body of one item's answer (the API's problem shape)."""
-    errors = [p.as_dict() for p in exc.problems]
-    return {
-        "type": f"urn:tiemchung:problem:{errors[0]['rule'] if errors else exc.status}",
-        "title": exc.title,
-        "status": exc.status,
-        "detail": "; ".join(e["message"] for e in errors) or None,
-        "errors": errors,
-    }
-
-
 def bulk_accept(
     session: Session, actor: Actor, ids: list[int], *, reason: str | None = None
 ) -> list[dict[str, Any]]:
@@ -406,7 +394,7 @@ def bulk_accept(
         except ServiceError as exc:
             savepoint.rollback()
             out.append(
-                {"id": item_id, "status": exc.status, "result": None, "problem": problem_dict(exc)}
+                {"id": item_id, "status": exc.status, "result": None, "problem": exc.as_problem()}
             )
     return out
 

@@ -3,7 +3,7 @@ neighbours, where to go once an item is decided, and an item's page as a whole.
 
 The web worklist's pages read through these (the API answers one item or one page at a time
 and needs none of them). Every query is limited to the items the caller may see
-(:func:`tiemchung.registry.review.worklists.item_filter`), so a neighbour or the next item is
+(:func:`tiemchung.registry.review.items.item_filter`), so a neighbour or the next item is
 never one of another ward's.
 """
 

@@ -11,9 +11,8 @@ real Excel dates shown ``dd/mm/yyyy`` (a date of birth known only to the month o
 differing fields' keys, the kind's code) travel in hidden columns at the end.
 
 Importing it back reads the columns by their header (a reordered sheet still imports) and
-applies each row through the same service as the API (:mod:`tiemchung.registry.review.worklists`),
-each
-row in its own savepoint, so a bad row fails alone. Every row with something in it gets an
+applies each row through the same service as the API (:mod:`tiemchung.registry.review.decisions`),
+each row in its own savepoint, so a bad row fails alone. Every row with something in it gets an
 outcome in the report — applied, failed with the reason (unknown id, outside the user's ward,
 already decided, unknown decision word, edit without a reason, …) or skipped (no decision
 typed) — nothing is dropped silently.

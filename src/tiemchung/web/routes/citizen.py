@@ -6,7 +6,7 @@ only, and why not when there is none), "report wrong information" (a ticket thro
 ``registry/review/tickets.py``, channel ``web``) and the tickets' status. Both read through the same
 services as the API with a citizen :class:`~tiemchung.registry.scope.Actor` whose
 ``person_pk`` is the one person — the signed-in user's, or the look-up capability's (see
-:mod:`tiemchung.web.lookup`) — so neither can read anyone else; reads are audited as the API
+:mod:`tiemchung.auth.lookup`) — so neither can read anyone else; reads are audited as the API
 audits them (``person.read``, ``ticket.read``, ``certificate.read``).
 """
 
@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from tiemchung.auth import lookup as capability
 from tiemchung.auth.throttle import Failure, SignInThrottle, wait_words
 from tiemchung.core import Platform
 from tiemchung.registry.errors import ServiceError
@@ -147,7 +148,7 @@ def _throttle(request: Request) -> SignInThrottle:
 
 
 def _capability_actor(request: Request) -> Actor | None:
-    cap = lookup.read(platform_of(request).token_secret, request.cookies.get(lookup.COOKIE))
+    cap = capability.read(platform_of(request).token_secret, request.cookies.get(lookup.COOKIE))
     return cap.actor(_client(request)) if cap is not None else None
 
 
@@ -217,7 +218,7 @@ async def lookup_person(
 
     def find() -> Person | None:
         with platform.sessions() as session:
-            person = lookup.find(session, nid, dob_iso)
+            person = capability.find_person(session, nid, dob_iso)
             if person is not None:
                 session.expunge(person)
             return person
@@ -227,7 +228,7 @@ async def lookup_person(
         failure = throttle.failed(key, client)
         return _form(request, error="not_found", values=values, status=404, failure=failure)
     throttle.succeeded(key, client)
-    value, ttl = lookup.issue(platform.token_secret, person)
+    value, ttl = capability.issue(platform.token_secret, person)
     response = RedirectResponse("/lookup/record", status_code=303)
     response.set_cookie(
         lookup.COOKIE,

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.core import Platform
-from tiemchung.registry.errors import FieldProblem, ServiceError
+from tiemchung.registry.errors import RULE_VIOLATED, FieldProblem, ServiceError, rule_error
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.serving.downloads import file_response
 from tiemchung.stats import charts, reads
@@ -63,17 +63,11 @@ def _day(key: str, text: str) -> date | None:
         return date(int(ymd[0]), int(ymd[1]), int(ymd[2]))
     except ValueError:
         vi, en = _DATE_LABEL[key]
-        raise ServiceError(
-            422,
-            "Rule violated / Vi phạm quy tắc",
-            [
-                FieldProblem(
-                    key,
-                    "date",
-                    f"{vi}: '{text}' không phải ngày; gõ ngày/tháng/năm, ví dụ 15/10/2021",
-                    f"{en}: '{text}' is not a date; type day/month/year, e.g. 15/10/2021",
-                )
-            ],
+        raise rule_error(
+            key,
+            "date",
+            f"{vi}: '{text}' không phải ngày; gõ ngày/tháng/năm, ví dụ 15/10/2021",
+            f"{en}: '{text}' is not a date; type day/month/year, e.g. 15/10/2021",
         ) from None
 
 
@@ -97,8 +91,8 @@ def _parse(typed: dict[str, str]) -> Filters:
             days[key] = _day(key, typed[key])
         except ServiceError as exc:
             problems.extend(exc.problems)
-    if problems:
-        raise ServiceError(422, "Rule violated / Vi phạm quy tắc", problems)
+    if problems:  # both dates' problems at once, in rule_error's shape
+        raise ServiceError(422, RULE_VIOLATED, problems)
     return Filters(
         typed["province"] or None,
         typed["ward"] or None,

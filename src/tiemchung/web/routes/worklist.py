@@ -1,6 +1,7 @@
 """The commune worklist (commune role; province and central may look at a ward they cover).
 
-Thin over :mod:`tiemchung.registry.review.worklists` (and ``worklist_xlsx``), exactly as the API's
+Thin over :mod:`tiemchung.registry.review.worklists` (reads), ``review.decisions`` (decisions)
+and ``review.xlsx`` (the spreadsheet round trip), exactly as the API's
 ``/api/v1/worklist`` routes are: the same :class:`~tiemchung.registry.scope.Actor`, so a
 commune sees only its ward's items and another ward's item answers 404; reads are audited
 (``review_item.read``, ``review_item.export``) and decisions go through the platform's writer.
@@ -17,8 +18,6 @@ page carries, signed, so any server process can answer it).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -26,6 +25,7 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from tiemchung.auth.tokens import sign_blob, verify_blob
 from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.review import decisions as wd
 from tiemchung.registry.review import xlsx as wx
@@ -187,8 +187,8 @@ async def export(
     )
 
 
-def _sign(secret: bytes, payload: str) -> str:
-    return hmac.new(secret, b"import-report|" + payload.encode(), hashlib.sha256).hexdigest()
+#: what the import report's signature is for (auth.tokens.sign_blob)
+REPORT_PURPOSE = "import-report"
 
 
 @router.post("/worklist/import", dependencies=[Csrf])
@@ -233,7 +233,7 @@ async def import_sheet(request: Request, actor: WebActor, file: UploadFile) -> R
         "skipped_rows": [_row_words(r, lang) for r in skipped[:SHOWN_ROWS]],
         "more_skipped": max(0, len(skipped) - SHOWN_ROWS),
         "payload": payload,
-        "signature": _sign(platform.token_secret, payload),
+        "signature": sign_blob(platform.token_secret, REPORT_PURPOSE, payload),
     }
     return pages.render(request, "worklist/import.html", ctx, actor=actor)
 
@@ -254,7 +254,7 @@ async def import_report(
     """The import report shown on the page, as a spreadsheet (the page's own signed copy)."""
     require_role(actor, *ROLES)
     platform = platform_of(request)
-    if not hmac.compare_digest(_sign(platform.token_secret, payload), signature):
+    if not verify_blob(platform.token_secret, REPORT_PURPOSE, payload, signature):
         return pages.render(request, "csrf.html", {"next": "/worklist"}, actor=actor, status=403)
     report = wx.ImportReport([wx.RowOutcome(**r) for r in json.loads(payload)])
     data = await run_in_threadpool(wx.report_workbook, report)

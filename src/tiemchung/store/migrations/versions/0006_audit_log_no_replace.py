@@ -9,7 +9,7 @@ any insert whose id is already taken, which covers ``INSERT OR REPLACE``, ``REPL
 ``INSERT … ON CONFLICT DO UPDATE`` (whose update 0001's UPDATE trigger refuses as well).
 
 PostgreSQL needs nothing new: it has no REPLACE, and ``INSERT … ON CONFLICT DO UPDATE`` fires
-the row-level BEFORE UPDATE trigger 0001 installed (tests/registry/test_audit_append_only.py
+the row-level BEFORE UPDATE trigger 0001 installed (tests/store/test_audit_append_only.py
 checks both backends).
 
 Revision ID: 0006_audit_replace
