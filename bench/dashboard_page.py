@@ -113,7 +113,11 @@ def serve(directory: Path, src: Path | None, log: Path) -> tuple[subprocess.Pope
     )
     if src is not None:
         env["PYTHONPATH"] = str(src)
-    cmd = [sys.executable, "-m", "tiemchung.cli.main", "serve", "--host", "127.0.0.1"]
+    # before issue 15 the CLI was one module, tiemchung/cli.py; since, a package with main.py
+    cli = "tiemchung.cli.main"
+    if src is not None and not (src / "tiemchung" / "cli" / "main.py").exists():
+        cli = "tiemchung.cli"
+    cmd = [sys.executable, "-m", cli, "serve", "--host", "127.0.0.1"]
     with log.open("wb") as fh:
         proc = subprocess.Popen([*cmd, "--port", str(port)], env=env, stdout=fh, stderr=fh)
     base = f"http://127.0.0.1:{port}"
