@@ -114,7 +114,7 @@ class Typist:
                 value, proc = nid, None
             if proc is not None:
                 self._mark(t, proc)
-        t.values["national_id"] = value if not value else values.id_as_typed(value, rng)
+        t.values["national_id"] = values.id_as_typed(value, rng) if value else ""
         # --- full_name: structure, then a typo
         name = p.full_name
         proc = self._draw("full_name", "structure", {
