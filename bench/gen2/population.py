@@ -57,9 +57,9 @@ class Places:
 
 
 def draw_places(people: int, rng: random.Random) -> Places:
-    """Whole districts drawn at random until there is about one ward per 300 people (at
-    least 12 wards); only districts with two wards or more, so a ward can move to a
-    neighbour, and in provinces the CCCD table knows."""
+    """Whole districts drawn at random, the first a city district, until there is about one
+    ward per 300 people (at least 12 wards); only districts with two wards or more, so a
+    ward can move to a neighbour, and in provinces the CCCD table knows."""
     units = list(iter_admin_units("2021"))
     districts = {u.code: u for u in units if u.level == "district"}
     wards_of: dict[str, list[AdminUnit]] = defaultdict(list)
@@ -69,6 +69,10 @@ def draw_places(people: int, rng: random.Random) -> Places:
     codes = sorted(c for c, ws in wards_of.items()
                    if len(ws) >= 2 and "0" + districts[c].province_code in CCCD_PROVINCES)
     rng.shuffle(codes)
+    # one city district first: every set then has street addresses as well as hamlets
+    urban = next(c for c in codes if districts[c].name.startswith("Quận"))
+    codes.remove(urban)
+    codes.insert(0, urban)
     target = max(12, people // 300)
     chosen: dict[str, list[AdminUnit]] = {}
     for c in codes:
