@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from tiemchung.identity import CCCD_PROVINCES, AdminUnit, iter_admin_units, province_by_code
 
-from .tables import FOREIGN, GIVEN, HAMLET_WORDS, MIDDLE, STREETS, SURNAMES
+from .tables import FOREIGN, GIVEN, MIDDLE, STREETS, SURNAMES
 from .values import passport
 
 REFERENCE_YEAR = 2021
@@ -48,7 +48,8 @@ class Person:
 
 @dataclass
 class Places:
-    """The wards a data set covers, by district: every ward of a few drawn districts."""
+    """The wards people live in, and every ward of their districts (where a ward code can
+    wrongly move to)."""
 
     wards: list[AdminUnit]
     by_district: dict[str, list[AdminUnit]]
@@ -57,9 +58,12 @@ class Places:
 
 
 def draw_places(people: int, rng: random.Random) -> Places:
-    """Whole districts drawn at random, the first a city district, until there is about one
-    ward per 300 people (at least 12 wards); only districts with two wards or more, so a
-    ward can move to a neighbour, and in provinces the CCCD table knows."""
+    """Districts drawn at random, the first a city district, and up to four wards of each,
+    until there is about one ward per 600 people (at least 12 wards).
+
+    Only districts with two wards or more (a ward can move to a neighbour: any ward of the
+    district, lived in or not) in provinces the CCCD table knows. A few wards per district
+    spread even a small set over several districts and provinces."""
     units = list(iter_admin_units("2021"))
     districts = {u.code: u for u in units if u.level == "district"}
     wards_of: dict[str, list[AdminUnit]] = defaultdict(list)
@@ -73,13 +77,14 @@ def draw_places(people: int, rng: random.Random) -> Places:
     urban = next(c for c in codes if districts[c].name.startswith("Quận"))
     codes.remove(urban)
     codes.insert(0, urban)
-    target = max(12, people // 300)
+    target = max(12, people // 600)
     chosen: dict[str, list[AdminUnit]] = {}
+    wards: list[AdminUnit] = []
     for c in codes:
         chosen[c] = wards_of[c]
-        if sum(len(v) for v in chosen.values()) >= target:
+        wards += rng.sample(wards_of[c], min(4, len(wards_of[c])))
+        if len(wards) >= target:
             break
-    wards = [w for c in sorted(chosen) for w in chosen[c]]
     provinces = {d.province_code for d in (districts[c] for c in chosen)}
     pname = {}
     for pc in provinces:
@@ -142,6 +147,16 @@ class _Ids:
                 return nid
 
 
+def _hamlet_words(province_code: str) -> tuple[str, ...]:
+    """The South says ấp, the northern uplands bản, the rest thôn or xóm; tổ everywhere."""
+    code = int(province_code)
+    if code >= 70:
+        return ("Ấp", "Ấp", "Tổ")
+    if code <= 20:
+        return ("Bản", "Thôn", "Xóm", "Tổ")
+    return ("Thôn", "Xóm", "Tổ")
+
+
 def _address(ward: AdminUnit, places: Places, rng: random.Random) -> str:
     district = ward.parent_code or ""
     dname = places.district_name[district]
@@ -153,7 +168,7 @@ def _address(ward: AdminUnit, places: Places, rng: random.Random) -> str:
             line = f"Số {rng.randint(1, 80)}, {alley} {rng.randint(2, 200)} {rng.choice(STREETS)}"
             line = line.replace(", ", " ", 1)
     else:
-        line = f"{rng.choice(HAMLET_WORDS)} {rng.randint(1, 15)}"
+        line = f"{rng.choice(_hamlet_words(ward.province_code))} {rng.randint(1, 15)}"
     return f"{line}, {ward.name}, {dname}, {places.province_name[ward.province_code]}"
 
 

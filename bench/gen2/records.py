@@ -189,7 +189,8 @@ class Typist:
             elif proc.name == "relative_phone":
                 phone = rng.choice(rel_phones)
             else:
-                phone = values.digit_off(phone, rng) or phone
+                # never the leading 0, which "+84" formatting drops
+                phone = "0" + (values.digit_off(phone[1:], rng) or phone[1:])
         t.values["phone"] = values.phone_as_typed(phone, rng) if phone else ""
         # --- address
         address = p.address
@@ -234,7 +235,10 @@ def make_records(people: list[Person], places: Places, rates: Rates, rng: random
     pop = rates.population
     rows: list[dict[str, Any]] = []
     for p in people:
-        if rng.random() >= pop["vaccinated"]:
+        # COVID-19 vaccines reached the over-12s in 2021 and children of 5-11 in 2022
+        born = int(p.dob[:4])
+        share = pop["vaccinated"] if born <= 2009 else 0.6 * pop["vaccinated"]
+        if born > 2016 or rng.random() >= share:
             continue
         last: Typed | None = None
         for dose, vaccine, day in _dose_plan(rng):

@@ -74,9 +74,6 @@ STREETS: Final = (
     "Phan Chu Trinh", "Trần Phú", "Tô Hiến Thành", "Huỳnh Thúc Kháng", "Lê Văn Sỹ",
 )
 
-#: Words that start a rural address line (hamlet, village, group).
-HAMLET_WORDS: Final = ("Thôn", "Xóm", "Ấp", "Bản", "Tổ")
-
 #: Foreign residents (passport holders): (family name, given name, sex). Written upper case in
 #: records, family name first or last as the passport's machine-readable zone suggests.
 FOREIGN: Final = (

@@ -150,7 +150,7 @@ def phone_as_typed(phone: str, rng: random.Random) -> str:
 
 _UNIT = re.compile(r"^(Thành phố|Tỉnh|Quận|Huyện|Thị xã|Phường|Xã|Thị trấn)\s+(.*)$")
 _ABBR = {"Thành phố": ("TP.", "Tp ", "TP "), "Tỉnh": ("T.", "", "Tỉnh "),
-         "Quận": ("Q.", "Q. ", "Q"), "Huyện": ("H.", "H. ", "huyện "),
+         "Quận": ("Q.", "Q. ", "quận "), "Huyện": ("H.", "H. ", "huyện "),
          "Thị xã": ("TX.", "TX ", "tx "), "Phường": ("P.", "P. ", "F."),
          "Xã": ("X.", "xã ", "X "), "Thị trấn": ("TT.", "TT ", "tt ")}
 _SHORT_PROVINCES = {"Hồ Chí Minh": ("HCM", "Hồ Chí Minh", "HCM"), "Hà Nội": ("HN", "Hà Nội")}
@@ -161,6 +161,8 @@ def _abbreviate_unit(part: str, rng: random.Random) -> str:
     if not m:
         return part
     kind, name = m.groups()
+    if name.isdigit() and kind in ("Quận", "Phường") and rng.random() < 0.5:
+        return ("Q" if kind == "Quận" else rng.choice("PF")) + name  # Q1, P12, F12
     if kind in ("Thành phố", "Tỉnh") and name in _SHORT_PROVINCES:
         name = rng.choice(_SHORT_PROVINCES[name])
     return rng.choice(_ABBR[kind]) + name
@@ -173,12 +175,12 @@ def abbreviate_address(address: str, rng: random.Random) -> str:
     parts = [p.strip() for p in address.split(",")]
     line = parts[0]
     if line.startswith("Số "):
+        number, _, street = line[3:].partition(" ")
+        if rng.random() < 0.3 and not street.startswith(("Ngõ", "Hẻm")):
+            street = f"đường {street}"
         u = rng.random()
-        line = ("số " + line[3:]) if u < 0.4 else line[3:] if u < 0.8 else line
-        if rng.random() < 0.3:
-            number, _, street = line.partition(" ")
-            if street and not street.startswith(("Ngõ", "Hẻm", "ngõ")):
-                line = f"{number} đường {street}"
+        prefix = "số " if u < 0.4 else "" if u < 0.8 else "Số "
+        line = f"{prefix}{number} {street}"
     units = [_abbreviate_unit(p, rng) for p in parts[1:]]
     if len(units) >= 3 and rng.random() < 0.4:
         units = units[:-1]
