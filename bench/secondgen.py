@@ -4,6 +4,7 @@
         [--rate full_name.telex_slip=0.05 --rate population.duplicate=0.03 ...]
     .venv/bin/python bench/secondgen.py --febrl febrl4 --out OUT [--surname-first]
     .venv/bin/python bench/secondgen.py --list-rates
+    .venv/bin/python bench/secondgen.py --out OUT --score RUN   # after reconcile --out RUN
 
 then ``tiemchung reconcile --register OUT/register.parquet --records OUT/records.parquet
 --out RUN`` and ``tiemchung reconcile score --truth OUT/truth.parquet RUN``. The generator is
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.gen2 import generate  # noqa: E402
+from bench.gen2.evaluate import evaluate  # noqa: E402
 from bench.gen2.febrl import load  # noqa: E402
 from bench.gen2.rates import POPULATION, PROCESSES  # noqa: E402
 
@@ -49,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--surname-first", action="store_true",
                     help="FEBRL: full_name as surname + given name")
     ap.add_argument("--list-rates", action="store_true", help="print every rate and exit")
+    ap.add_argument("--score", type=Path, metavar="RUN",
+                    help="score reconcile's output RUN against --out's truth (nothing written)")
     args = ap.parse_args(argv)
     if args.list_rates:
         for p in PROCESSES:
@@ -58,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.out is None:
         ap.print_help()
+        return 0
+    if args.score:
+        print(json.dumps(evaluate(args.out, args.score), indent=2))
         return 0
     if args.febrl:
         summary = load(args.febrl, args.out, fmt=args.format, surname_first=args.surname_first)
