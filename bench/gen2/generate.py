@@ -57,7 +57,7 @@ def generate(people: int, seed: int, out: Path | str, *, fmt: str = "parquet",
     run_rates = Rates.build(rates)
     rng = random.Random(f"gen2:{seed}")
     persons, places = build_people(people, run_rates.population, rng)
-    rows, counts = make_records(persons, places, run_rates, rng)
+    rows, counts, careless = make_records(persons, places, run_rates, rng)
 
     register = [{"person_id": p.person_id, "national_id": p.national_id, "old_id": p.old_id,
                  "full_name": p.full_name, "dob": p.dob, "sex": p.sex,
@@ -98,11 +98,16 @@ def generate(people: int, seed: int, out: Path | str, *, fmt: str = "parquet",
         "duplicates": sum(1 for row in truth if row["duplicate_of"]),
         "wards": len(places.wards), "districts": len(places.by_district),
         "population_rates": run_rates.population,
+        "careless_sessions": careless,
         "processes": {
             f"{p.field}.{p.name}": {
                 "label": p.label, "what": p.what, "rate": run_rates.process[f"{p.field}.{p.name}"],
                 "eligible": counts.eligible[f"{p.field}.{p.name}"],
                 "applied": counts.applied[f"{p.field}.{p.name}"],
+                "careless_rate": next(r for q, r in run_rates.slot(p.field, p.slot, True)
+                                      if q == p),
+                "careless_eligible": counts.eligible[f"{p.field}.{p.name}@careless"],
+                "careless_applied": counts.applied[f"{p.field}.{p.name}@careless"],
             } for p in PROCESSES
         },
         "files": files,

@@ -7,6 +7,12 @@ in a fixed order, and the process it lands on happens if it can. So for every pr
 P(happens | it could) is its rate exactly, whatever the other processes' eligibility — which
 is what the tests check against the counts in ``manifest.json``.
 
+In a *careless* session (``population.careless_sessions``: 10% of the weeks of a site by
+default; a clerk in a hurry, a bad scan) every rate is multiplied by
+``population.careless_factor`` (4; less for a slot whose rates would then pass 1): errors
+cluster in real data, so a record with no ID often has a typo and a wrong ward too — the
+records a linker loses. The manifest counts careful and careless typings apart.
+
 Labels: ``wrong`` is a substantive disagreement with the register; ``incomplete`` is a value
 missing or partial in the record but known in the register (a blank ID, a year-only or
 01/01 placeholder date of birth, a dropped middle name, a blank ward, sex or phone). A
@@ -76,6 +82,8 @@ POPULATION: Final[dict[str, float]] = {
     "address_abbreviated": 0.6,
     "address_unmarked": 0.05,  # address typed without diacritics
     "old_id_holder": 0.35,  # adults (born before 2000) who also have a 9-digit CMND
+    "careless_sessions": 0.1,  # share of site-weeks whose typing is careless ...
+    "careless_factor": 4.0,  # ... every error rate times this then (errors cluster)
 }
 
 FIELDS: Final = ("national_id", "full_name", "dob", "sex", "ward_code", "phone", "address")
@@ -94,7 +102,10 @@ class Rates:
         proc = {f"{p.field}.{p.name}": p.rate for p in PROCESSES}
         pop = dict(POPULATION)
         for key, value in (overrides or {}).items():
-            if not 0.0 <= value <= 1.0:
+            if key.endswith("_factor"):
+                if value < 1.0:
+                    raise ValueError(f"{key}={value}: expected a factor >= 1")
+            elif not 0.0 <= value <= 1.0:
                 raise ValueError(f"rate {key}={value}: expected a probability in [0, 1]")
             if key in proc:
                 proc[key] = value
@@ -113,6 +124,14 @@ class Rates:
                 raise ValueError(f"rates of {f} ({s}) add up to {total:.3f} > 1")
         return cls(proc, pop)
 
-    def slot(self, field_name: str, slot: str) -> list[tuple[Process, float]]:
-        return [(p, self.process[f"{p.field}.{p.name}"]) for p in PROCESSES
-                if p.field == field_name and p.slot == slot]
+    def slot(self, field_name: str, slot: str, careless: bool = False
+             ) -> list[tuple[Process, float]]:
+        """The slot's processes and rates; at a careless site every rate times the factor,
+        or less when the slot's rates would then add up to more than 1."""
+        rates = [(p, self.process[f"{p.field}.{p.name}"]) for p in PROCESSES
+                 if p.field == field_name and p.slot == slot]
+        if not careless:
+            return rates
+        total = sum(r for _, r in rates)
+        factor = min(self.population["careless_factor"], 1.0 / total) if total else 1.0
+        return [(p, r * factor) for p, r in rates]

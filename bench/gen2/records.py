@@ -71,14 +71,23 @@ class Typist:
         self.rates = rates
         self.rng = rng
         self.counts = Counts()
+        self.careless = False  # the session typing now is a careless one
+        self.sessions: dict[str, bool] = {}
+
+    def session_is_careless(self, session: str) -> bool:
+        """Drawn once per session (a site's week), the first time it types a record."""
+        if session not in self.sessions:
+            share = self.rates.population["careless_sessions"]
+            self.sessions[session] = self.rng.random() < share
+        return self.sessions[session]
 
     def _draw(self, field_name: str, slot: str, eligible: dict[str, bool]) -> Process | None:
         """One draw for a slot; the process it lands on, if that process can happen."""
         u = self.rng.random()
         acc = 0.0
         hit: Process | None = None
-        for proc, rate in self.rates.slot(field_name, slot):
-            key = f"{proc.field}.{proc.name}"
+        for proc, rate in self.rates.slot(field_name, slot, self.careless):
+            key = f"{proc.field}.{proc.name}" + ("@careless" if self.careless else "")
             ok = eligible.get(proc.name, True)
             if ok:
                 self.counts.eligible[key] += 1
@@ -91,10 +100,14 @@ class Typist:
 
     def _mark(self, t: Typed, proc: Process) -> None:
         t.processes.setdefault(proc.field, []).append(proc.name)
-        self.counts.applied[f"{proc.field}.{proc.name}"] += 1
+        key = f"{proc.field}.{proc.name}" + ("@careless" if self.careless else "")
+        self.counts.applied[key] += 1
 
-    def type(self, p: Person) -> Typed:
+    def type(self, p: Person, site: str, day: dt.date) -> Typed:
+        """A fresh typing of ``p``'s identity at ``site`` on ``day``."""
         rng = self.rng
+        year, week, _ = day.isocalendar()
+        self.careless = self.session_is_careless(f"{site}/{year}-W{week:02d}")
         t = Typed({})
         # --- national_id
         nid = p.national_id
@@ -228,7 +241,7 @@ def _dose_plan(rng: random.Random) -> list[tuple[int, str, dt.date]]:
 
 
 def make_records(people: list[Person], places: Places, rates: Rates, rng: random.Random
-                 ) -> tuple[list[dict[str, Any]], Counts]:
+                 ) -> tuple[list[dict[str, Any]], Counts, list[str]]:
     """Every dose record (register columns typed, dose fields, truth), in shuffled order with
     record ids given after the shuffle, so that neither order nor id says who is who."""
     typist = Typist(people, places, rates, rng)
@@ -242,16 +255,17 @@ def make_records(people: list[Person], places: Places, rates: Rates, rng: random
             continue
         last: Typed | None = None
         for dose, vaccine, day in _dose_plan(rng):
-            typed = last if last is not None and rng.random() < pop["reuse_typing"] else None
-            typed = typed or typist.type(p)
-            last = typed
             home = rng.random() < 0.8
             site = f"TYT{p.ward.code}" if home else f"TTYT{p.ward.parent_code}"
+            typed = last if last is not None and rng.random() < pop["reuse_typing"] else None
+            typed = typed or typist.type(p, site, day)
+            last = typed
             entries = [(typed, day, site)]
             if rng.random() < pop["duplicate"]:
-                again = typist.type(p) if rng.random() < pop["retyped_duplicate"] else typed
                 later = day + dt.timedelta(days=rng.choice((0, 0, 0, 1, 2, 3)))
                 other = site if rng.random() < 0.5 else f"TTYT{p.ward.parent_code}"
+                retype = rng.random() < pop["retyped_duplicate"]
+                again = typist.type(p, other, later) if retype else typed
                 entries.append((again, later, other))
             cluster = len(rows)
             for t, when, where in entries:
@@ -268,4 +282,5 @@ def make_records(people: list[Person], places: Places, rates: Rates, rng: random
     for r in rows:
         head = first[r["cluster"]][1]
         r["duplicate_of"] = "" if head == r["record_id"] else head
-    return rows, typist.counts
+    careless = sorted(session for session, bad in typist.sessions.items() if bad)
+    return rows, typist.counts, careless

@@ -31,6 +31,19 @@ def _canon(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).lower().split())
 
 
+def _untelex(name: str) -> str:
+    """A folded name with Telex keystrokes read back (``coong`` -> ``cong``, ``traanf`` ->
+    ``tran``): each word's trailing tone key dropped, then its doubled and w-keys merged.
+    Coarse (``hoas`` cannot be told from a name ending in s), but enough to show a word is
+    keystrokes of the register's word."""
+    out = []
+    for word in fold_name(name).split():
+        word = re.sub(r"(?<=[a-z])[sfrxj]$", "", word)
+        word = re.sub(r"aa|ee|oo|dd", lambda m: m.group(0)[0], word)
+        out.append(re.sub(r"([aou])w", r"\1", word))
+    return " ".join(out)
+
+
 def _digits(text: str) -> str:
     return re.sub(r"[ .]", "", text)
 
@@ -58,11 +71,13 @@ def test_every_process_happens_at_its_rate(gen: GeneratedSet) -> None:
             if p.name in (t[f"{p.field}_process"] or "").split(";"):
                 in_truth[f"{p.field}.{p.name}"] += 1
     for key, c in gen.manifest["processes"].items():
-        n, k, rate = c["eligible"], c["applied"], c["rate"]
-        assert n >= 500, key
-        sd = math.sqrt(n * rate * (1 - rate))
-        assert abs(k - n * rate) <= 4.5 * sd + 1, (key, k, n * rate)
-        assert k > 0 and in_truth[key] >= k, key
+        for prefix, least in (("", 500), ("careless_", 50)):
+            n, k, rate = c[f"{prefix}eligible"], c[f"{prefix}applied"], c[f"{prefix}rate"]
+            assert n >= least, (key, prefix)
+            sd = math.sqrt(n * rate * (1 - rate))
+            assert abs(k - n * rate) <= 4.5 * sd + 1, (key, prefix, k, n * rate)
+        assert c["careless_rate"] > c["rate"] or c["rate"] == 0
+        assert c["applied"] > 0 and in_truth[key] >= c["applied"] + c["careless_applied"], key
 
 
 def test_rates_override_and_refuse_nonsense(tmp_path: Path) -> None:
@@ -178,7 +193,7 @@ def test_name_errors_are_what_their_label_says(gen: GeneratedSet) -> None:
     for r, p in telex:
         a, b = _canon(r["full_name"]), _canon(p["full_name"])
         early = any(a[:i] + a[i + 1:] == b for i in range(len(a)) if a[i] in "sfrxj")
-        assert early or _canon(repair_typing(a)) == b, (a, b)
+        assert early or _canon(repair_typing(a)) == b or _untelex(a) == fold_name(b), (a, b)
     for r, p in gen.linked("full_name", "letter_dropped"):
         a, b = _canon(r["full_name"]), _canon(p["full_name"])
         assert any(b[:i] + b[i + 1:] == a for i in range(len(b)))
@@ -226,7 +241,7 @@ def test_other_fields_errors_are_what_their_label_says(gen: GeneratedSet) -> Non
         assert new.parent_code == old.parent_code
     blank = gen.linked("ward_code", "blank")
     assert blank and all(r["ward_code"] == "" for r, _ in blank)
-    assert sum(bool(r["address"]) for r, _ in blank) > 0.9 * len(blank)
+    assert sum(bool(r["address"]) for r, _ in blank) > 0.8 * len(blank)
     for r, p in gen.linked("phone", "digit_off"):
         a = r["phone"].replace(" ", "").replace("+84", "0")
         assert sum(x != y for x, y in zip(a, p["phone"], strict=True)) == 1
