@@ -103,7 +103,9 @@ def _name(surname: str, sex: str, rng: random.Random) -> str:
     if middle and rng.random() < 0.12:  # a second middle name
         second = _weighted(MIDDLE[sex], rng)
         if second and second != middle:
-            middle = f"{middle} {second}"
+            # Văn and Thị mark the sex and come first: Nguyễn Thị Ngọc Hương, not Ngọc Thị
+            first, then = (second, middle) if second in ("Văn", "Thị") else (middle, second)
+            middle = f"{first} {then}"
     return " ".join(p for p in (surname, middle, given) if p)
 
 
