@@ -129,7 +129,19 @@ def child_hashjoin(data: Path, out: Path, threads: int) -> dict[str, Any]:
     return {}
 
 
-def child_splink(data: Path, out: Path, threads: int) -> dict[str, Any]:
+def _splink_source(con: Any, path: str) -> str:
+    """``read_parquet(?)``, with the compared columns a file lacks (FEBRL has no sex, ward or
+    phone) added as NULL, so one Splink configuration serves every data set."""
+    have = {r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()}
+    wanted = ("national_id", "full_name", "dob", "sex", "ward_code", "phone")
+    extra = "".join(f", NULL::VARCHAR AS {c}" for c in wanted if c not in have)
+    return f"(SELECT *{extra} FROM read_parquet(?))" if extra else "read_parquet(?)"
+
+
+def child_splink(data: Path, out: Path, threads: int, raw_id: bool = False) -> dict[str, Any]:
+    """Splink 5 as its docs recommend. ``raw_id``: where the ID is no CCCD/CMND (FEBRL's
+    7-digit numbers), compare its digits as typed instead of leaving it empty
+    (``bench/reconcile_quality.py``; this file's runs keep the toolkit's parse alone)."""
     import duckdb
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
@@ -143,19 +155,23 @@ def child_splink(data: Path, out: Path, threads: int) -> dict[str, Any]:
     register_macros(con)
     # Splink expects standardised inputs: the same toolkit macros, per row.
     std = (
-        "SELECT {uid} AS uid, tc_id_digits(national_id) AS id, tc_fold_name(full_name) AS name, "
+        "SELECT {uid} AS uid, {idx} AS id, tc_fold_name(full_name) AS name, "
         "CASE WHEN p.precision = 'day' THEN printf('%04d-%02d-%02d', p.year, p.month, p.day) "
         "END AS dob, CAST(p.year AS VARCHAR) AS birth_year, "
         "CASE WHEN tc_fold_name(sex) IN ('nam', 'm') THEN 'M' WHEN tc_fold_name(sex) IN "
         "('nu', 'f') THEN 'F' END AS sex, lpad(ward_code, 5, '0') AS ward, "
-        "tc_phone(phone) AS phone FROM (SELECT *, tc_dob(dob) AS p FROM read_parquet(?))"
+        "tc_phone(phone) AS phone FROM (SELECT *, tc_dob(dob) AS p FROM {src})"
     )
-    con.execute(
-        "CREATE TABLE rec AS " + std.format(uid="record_id"), [str(data / "records.parquet")]
+    idx = (
+        "coalesce(tc_id_digits(national_id), "
+        "nullif(regexp_replace(national_id, '[^0-9]', '', 'g'), ''))"
+        if raw_id
+        else "tc_id_digits(national_id)"
     )
-    con.execute(
-        "CREATE TABLE reg AS " + std.format(uid="person_id"), [str(data / "register.parquet")]
-    )
+    for table, uid, name in (("rec", "record_id", "records"), ("reg", "person_id", "register")):
+        path = str(data / f"{name}.parquet")
+        src = _splink_source(con, path)
+        con.execute(f"CREATE TABLE {table} AS " + std.format(uid=uid, src=src, idx=idx), [path])
     t_std = time.perf_counter() - t0
     api = DuckDBAPI(con)
     settings = SettingsCreator(
