@@ -89,6 +89,20 @@ class Transposed(Level):
 
 
 @dataclass(frozen=True)
+class OneDropped(Level):
+    """One character more or less (a digit dropped or typed twice): any ID format."""
+
+    col: str
+    other: str
+    label: str = "1 digit dropped"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        a, b = f"l_{self.col}", f"r_{self.other}"
+        dl = dialect.fn("damerau_levenshtein")
+        return f"abs(length({a}) - length({b})) = 1 AND {dl}({a}, {b}) = 1"
+
+
+@dataclass(frozen=True)
 class Household(Level):
     """The record's ID is another register person's, who lives at this person's address:
     a parent's ID typed on a child's record, or the reverse."""
@@ -108,6 +122,34 @@ class SameParts(Level):
 
     def create_sql(self, dialect: Dialect) -> str:
         return "l_surname = r_surname AND l_given = r_given AND l_ntok <> r_ntok"
+
+
+@dataclass(frozen=True)
+class OtherOrder(Level):
+    """The same words in another order (``Kiên Võ Thế`` for ``Võ Thế Kiên``)."""
+
+    label: str = "other order"
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return "l_name_sorted = r_name_sorted"
+
+
+@dataclass(frozen=True)
+class TokenOverlap(Level):
+    """Free-text address: at least ``share`` of the smaller token set is in the other
+    (``numbers``: and the numbers - house, alley, hamlet - are the same)."""
+
+    share: float
+    numbers: bool = False
+
+    @property
+    def label(self) -> str:  # type: ignore[override]
+        return f"overlap>={self.share}" + (" same numbers" if self.numbers else "")
+
+    def create_sql(self, dialect: Dialect) -> str:
+        ov = dialect.token_overlap("l_addr_toks", "r_addr_toks", "l_addr_ntok", "r_addr_ntok")
+        nums = " AND l_addr_num = r_addr_num" if self.numbers else ""
+        return f"{ov} >= {self.share}{nums}"
 
 
 @dataclass(frozen=True)
@@ -249,6 +291,7 @@ def default_comparisons() -> tuple[Comparison, ...]:
                 Exact("id_key", "old_id", label="old ID"),
                 OneSubstitution("id_key", "nid"),
                 Transposed("id_key", "nid"),
+                OneDropped("id_key", "nid"),
                 Household(),
                 Else(),
             ),
@@ -260,6 +303,7 @@ def default_comparisons() -> tuple[Comparison, ...]:
                 Null(("l_name_fold IS NULL", "r_name_fold IS NULL")),
                 Exact("name_fold", tf_column="r_name_tf"),
                 SameParts(),
+                OtherOrder(),
                 JaroWinkler("name_fold", 0.95),
                 JaroWinkler("name_fold", 0.88),
                 Else(),
@@ -299,5 +343,17 @@ def default_comparisons() -> tuple[Comparison, ...]:
             "phone",
             ("phone",),
             (Null(("l_phone IS NULL", "r_phone IS NULL")), Exact("phone"), Else()),
+        ),
+        Comparison(
+            "address",
+            ("address",),
+            (
+                Null(("l_addr_toks IS NULL", "r_addr_toks IS NULL")),
+                Exact("addr_toks", tf_column="r_addr_tf"),
+                TokenOverlap(0.8, numbers=True),
+                TokenOverlap(0.8),
+                TokenOverlap(0.5),
+                Else(),
+            ),
         ),
     )

@@ -77,14 +77,16 @@ def best_sql(plan: Plan, model: Model) -> str:
     w = total_weight_sql(plan, model)
     g = "".join(f"{c.gamma}, " for c in plan.comparisons)
     rg = "".join(f"r.{c.gamma}, " for c in plan.comparisons)
+    tf = ", ".join(plan.tf_columns)
+    rtf = ", ".join(f"r.{c}" for c in plan.tf_columns)
     return (
-        f"WITH s AS (SELECT iid, person_id, {g}r_name_tf, {w} AS w FROM scored_in), "
+        f"WITH s AS (SELECT iid, person_id, {g}{tf}, {w} AS w FROM scored_in), "
         "r AS (SELECT *, row_number() OVER (PARTITION BY iid ORDER BY w DESC, person_id) "
         "AS rk, max(w) OVER (PARTITION BY iid) AS wmax FROM s), "
         "z AS (SELECT iid, sum(pow(2.0, w - wmax)) AS z, count(*) AS n_cand FROM r "
         "GROUP BY iid), "
         "nx AS (SELECT iid, person_id AS next_person, w AS next_w FROM r WHERE rk = 2) "
-        f"SELECT r.iid, r.person_id, {rg}r.r_name_tf, r.w, z.z, z.n_cand, "
+        f"SELECT r.iid, r.person_id, {rg}{rtf}, r.w, z.z, z.n_cand, "
         "r.w + log2(z.z) AS lz, nx.next_person, nx.next_w "
         "FROM r JOIN z ON z.iid = r.iid LEFT JOIN nx ON nx.iid = r.iid WHERE r.rk = 1"
     )
@@ -234,6 +236,11 @@ KEYS = (
     ("k_year", "dob_y"),
     ("k_ward", "ward"),
     ("k_phone", "phone"),
+    ("k_pward", "pward"),
+    ("k_pdistrict", "pdistrict"),
+    ("k_surname", "surname"),
+    ("k_given", "given"),
+    ("k_sorted", "name_sorted"),
 )
 KEY_INNER = ", ".join(f"i.{c} AS {k}" for k, c in KEYS)
 KEY_SELECT = ", ".join(k for k, _ in KEYS)
@@ -279,13 +286,55 @@ def _exact_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
     )
 
 
+#: the fields a person recognises someone by, and the levels of their comparisons that
+#: count as agreeing for :func:`plausible_sql`, by label: a name equal but for a dropped
+#: middle name, the word order or a letter or two; a birth date equal to the day (or with
+#: day and month swapped) -- a birth year alone is shared by dozens in a hamlet; the same
+#: ward, or the same address with the same house or hamlet number
+_VETO = ("national_id", "dob")
+PLAUSIBLE_FIELDS = {"name": ("full_name",), "dob": ("dob",), "place": ("ward_code", "address")}
+_AGREEING = {
+    "full_name": ("exact", "middle dropped", "other order", "jw>=0.95"),
+    "dob": ("exact", "d/m swapped"),
+    "ward_code": ("exact",),
+    "address": ("exact", "overlap>=0.8 same numbers"),
+}
+
+
+def plausible_sql(plan: Plan, b: str = "b.") -> str:
+    """TRUE when the best candidate agrees with the record on at least two of name, date of
+    birth and place: somebody a commune officer would look at. Such a record is never
+    ``not_found``, whatever its posterior (a wrong "not found" tells a vaccinated person
+    they have no record); it goes to review with its candidates."""
+    comps = {c.name: c for c in plan.comparisons}
+    terms = []
+    for fields in PLAUSIBLE_FIELDS.values():
+        conds = []
+        for f in fields:
+            if f not in comps:
+                continue
+            labels = [lv.label for lv in comps[f].scored]
+            levels = [k for k, lab in enumerate(labels) if lab in _AGREEING[f]]
+            if not levels:
+                continue
+            conds.append(f"{b}{comps[f].gamma} IN ({', '.join(str(k) for k in levels)})")
+        if conds:
+            terms.append(f"CASE WHEN {' OR '.join(conds)} THEN 1 ELSE 0 END")
+    if len(terms) < 2:
+        return "FALSE"
+    # ...unless the ID and the birth date both say someone else: a namesake in the ward
+    veto = [f"{b}{comps[f].gamma} = {len(comps[f].scored) - 1}" for f in _VETO if f in comps]
+    unless = f" AND NOT ({' AND '.join(veto)})" if len(veto) == len(_VETO) else ""
+    return f"({' + '.join(terms)}) >= 2{unless}"
+
+
 def _scored_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
     t_auto = _num(model.thresholds["auto"])
     t_pl = _num(model.thresholds["plausible"])
     decision = (
         "CASE WHEN i.problem IS NOT NULL THEN 'review' WHEN b.iid IS NULL THEN 'not_found' "
         f"WHEN b.p >= {t_auto} THEN 'auto' WHEN b.p >= {t_pl} THEN 'review' "
-        "ELSE 'not_found' END"
+        f"WHEN {plausible_sql(plan)} THEN 'review' ELSE 'not_found' END"
     )
     found = "decision <> 'not_found' AND problem IS NULL"
     expl = explanation_sql(plan, model, exact=False)

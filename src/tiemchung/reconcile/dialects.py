@@ -44,6 +44,23 @@ class Dialect:
             return f"replace(replace({expr}, '\\\\', '\\\\\\\\'), '\"', '\\\\\"')"
         return f"replace(replace({expr}, '\\', '\\\\'), '\"', '\\\"')"
 
+    def explode_split(self, expr: str, sep: str) -> str:
+        """One row per ``sep``-separated part of ``expr`` (a select item). ``sep`` is one
+        character; Spark's ``split`` takes a pattern, so it goes in a class there."""
+        if self.name == "spark":
+            return f"explode(split({expr}, '[{sep}]'))"
+        return f"unnest(string_split({expr}, '{sep}'))"
+
+    def token_overlap(self, a: str, b: str, na: str, nb: str) -> str:
+        """Share of the smaller token set found in the other: ``a``/``b`` space-joined
+        distinct tokens, ``na``/``nb`` their counts. 1.0 when an address is a part of the
+        other (no street typed, the province left out)."""
+        if self.name == "spark":
+            common = f"size(array_intersect(split({a}, ' '), split({b}, ' ')))"
+        else:
+            common = f"len(list_intersect(string_split({a}, ' '), string_split({b}, ' ')))"
+        return f"(CAST({common} AS DOUBLE) / least({na}, {nb}))"
+
     def bucket(self, expr: str, buckets: int) -> str:
         """A stable pseudo-random bucket in ``[0, buckets)`` of a text or number, used to take
         deterministic samples (the same on every run of one engine)."""

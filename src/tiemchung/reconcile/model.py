@@ -23,6 +23,12 @@ from .errors import ModelError
 VERSION = 1
 #: Smallest m or u kept, so that no level is ever infinitely strong.
 FLOOR = 1e-9
+#: Pseudo-counts (pairs) a level starts with before the data speak: a Dirichlet prior, so
+#: that a level the sample never shows among matches (m) or among random pairs (u) keeps a
+#: small probability instead of 0 -- a 0 would make that level infinite evidence, and a
+#: level at 1 would make every other level impossible. Against millions of pairs it moves
+#: nothing; on a small data set it keeps a rare level from deciding alone.
+PRIOR_PAIRS = 1.0
 
 
 @dataclass
@@ -172,15 +178,22 @@ def em(
             denom = nw[known].sum()
             if denom <= 0:
                 continue
-            new = np.bincount(g[known], weights=nw[known], minlength=len(m[c])) / denom
-            new = np.maximum(new, 1e-6)
-            new /= new.sum()
+            counts_c = np.bincount(g[known], weights=nw[known], minlength=len(m[c]))
+            new = dirichlet(counts_c[: len(m[c])])
             delta = max(delta, float(np.abs(new - m[c]).max()))
             m[c] = new
         lam = min(max(new_lam, 1e-6), 1 - 1e-6)
         if delta < tol:
             break
     return m, lam, it
+
+
+def dirichlet(counts: np.ndarray, prior: float = PRIOR_PAIRS) -> np.ndarray:
+    """Posterior mean of a level distribution from (weighted) pair counts, each level given
+    ``prior / len`` pseudo-pairs: strictly between 0 and 1 for every level."""
+    k = len(counts)
+    out = (counts + prior / k) / (counts.sum() + prior)
+    return np.clip(out, FLOOR, 1 - FLOOR)
 
 
 def choose_auto_threshold(
@@ -201,6 +214,34 @@ def choose_auto_threshold(
     # the last position from the top where precision still holds
     last = int(np.flatnonzero(ok)[-1])
     return float(max(floor, ps[last]))
+
+
+def choose_plausible_threshold(
+    p: np.ndarray,
+    p_any: np.ndarray,
+    n: np.ndarray,
+    n_without: float = 0.0,
+    *,
+    target: float = 0.99,
+    ceiling: float = 0.5,
+) -> float:
+    """The posterior below which a record is ``not_found``: the highest value (at most
+    ``ceiling``) at which the records below it are, by the model's own probabilities,
+    nobody in the register at least ``target`` of the time. ``p``: each identity's best
+    candidate's posterior; ``p_any``: that *some* candidate is the person (two look-alikes
+    each at 0.45 make 0.9: not "not found"); ``n``: its records; ``n_without``: records
+    with no candidate at all (certainly nobody). Label-free, per run: on data where the
+    model is unsure the threshold drops and more records go to a person."""
+    order = np.argsort(p)
+    ps, pa, ns = p[order], p_any[order], n[order].astype(float)
+    wrong = np.cumsum(ns * pa)  # expected records of somebody, among those below
+    total = n_without + np.cumsum(ns)
+    ok = (wrong <= (1 - target) * total) & (ps < ceiling)
+    if not ok.any():
+        return float(min(ceiling, ps[0])) if len(ps) else ceiling
+    # the highest cut that keeps every record below it 'nobody' often enough
+    last = int(np.flatnonzero(ok)[-1])
+    return float(min(ceiling, ps[last + 1] if last + 1 < len(ps) else ceiling))
 
 
 def estimate_pi(lz: np.ndarray, log2_n: float, pi: float = 0.9, iterations: int = 50) -> float:

@@ -26,7 +26,7 @@ from .dialects import DUCKDB
 from .engines import make_engine
 from .errors import ModelError, ReconcileInputError
 from .inputs import InputSpec, check_shared_mapping, inspect_input, read_mapping
-from .model import Model, choose_auto_threshold, estimate_pi
+from .model import Model, choose_auto_threshold, choose_plausible_threshold, estimate_pi
 from .standardise import KINDS
 from .steps import RAW_IDENTITY, REG_STD_COLS, Plan
 from .train import train
@@ -99,6 +99,13 @@ def stage_standardise(ctx: Context) -> None:
     )
     ctx.engine.run("reg", ctx.plan.reg_sql())
     ctx.engine.run("name_tf", ctx.plan.name_tf_sql(_pinned_size(ctx)))
+    if "r_addr_tf" in ctx.plan.tf_columns:
+        ctx.engine.run("addr_tf", ctx.plan.addr_tf_sql(_pinned_size(ctx)))
+    if ctx.plan.infers_place:
+        # the ward an address typed without a ward code names, for blocking
+        ctx.engine.run("gaz", ctx.plan.gazetteer_sql())
+        ctx.engine.run("addr_place", ctx.plan.place_sql())
+        ctx.facts["addresses_placed"] = ctx.engine.count("addr_place")
 
 
 def stage_collapse(ctx: Context) -> None:
@@ -158,8 +165,16 @@ def stage_classify(ctx: Context) -> None:
         p = 1.0 / (z + (1 - pi) * np.exp2(-(w + a)))
         n = t.column("n").to_numpy(zero_copy_only=False)
         auto = choose_auto_threshold(p, n)
+        p_any = 1.0 / (1.0 + (1 - pi) * np.exp2(-(lz + a)))
+        # records of the rest with no candidate at all: certainly nobody
+        n_without = float(
+            ctx.engine.fetch(
+                "SELECT coalesce(sum(n), 0) AS n FROM resid WHERE iid NOT IN (SELECT iid FROM best)"
+            ).to_pylist()[0]["n"]
+        )
+        plausible = choose_plausible_threshold(p, p_any, n, n_without)
         ctx.model.pi = pi
-        ctx.model.thresholds = {"auto": auto, "plausible": 0.5}
+        ctx.model.thresholds = {"auto": auto, "plausible": plausible}
         ctx.model.training["expected_auto_precision_residual"] = _expected_precision(p, n, auto)
         (ctx.work / "model.json").write_text(ctx.model.to_json(), encoding="utf-8")
     n_prior = _pinned_size(ctx) or n_reg
@@ -216,10 +231,10 @@ STAGES: tuple[tuple[str, Callable[[Context], None]], ...] = (
 DROP_AFTER: dict[str, tuple[str, ...]] = {
     "load": ("rec_in", "v_dose_number", "v_dose_date"),
     "standardise": ("reg_in",),
-    "collapse": ("raw", *(f"v_{k}" for k in KINDS)),
+    "collapse": ("raw", "gaz", "addr_place", *(f"v_{k}" for k in KINDS)),
     "train": ("u_ids", "train_ids"),
     "predict": ("cand", "scored_in"),
-    "classify": ("best", "runners_up", "ident", "reg", "name_tf", "resid", "exact"),
+    "classify": ("best", "runners_up", "ident", "reg", "name_tf", "addr_tf", "resid", "exact"),
     "records": ("multi",),
 }
 

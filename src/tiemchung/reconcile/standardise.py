@@ -104,7 +104,12 @@ def _names(con: Any, src: str, out: str) -> None:
             "NULLIF(name_disp, '') AS name_disp, NULLIF(name_fold, '') AS name_fold, "
             "string_split(NULLIF(name_fold, ''), ' ')[1] AS surname, "
             "string_split(NULLIF(name_fold, ''), ' ')[-1] AS given, "
-            "CAST(len(string_split(NULLIF(name_fold, ''), ' ')) AS INTEGER) AS ntok FROM _forms"
+            "CAST(len(string_split(NULLIF(name_fold, ''), ' ')) AS INTEGER) AS ntok, "
+            # the words in alphabetical order: "Kiên Võ Thế" and "Võ Thế Kiên" are one person
+            # typed in another order (a form that asks surname last, a list sorted by given
+            # name), which no string similarity of the whole name sees
+            "array_to_string(list_sort(string_split(NULLIF(name_fold, ''), ' ')), ' ') "
+            "AS name_sorted FROM _forms"
         )
     finally:
         con.unregister("_forms")
@@ -207,13 +212,69 @@ def _phones(con: Any, src: str, out: str) -> None:
     )
 
 
+#: words of a Vietnamese address that name a kind of unit, not a place ("Phường 11",
+#: "P.11", "F.11" are all "11" of some district), with their abbreviations: one spelling
+#: each, so that a full and an abbreviated typing of one address give the same tokens.
+ADDRESS_UNITS = {
+    **{w: "xa" for w in ("xa", "x")},
+    **{w: "phuong" for w in ("phuong", "p", "f")},
+    **{w: "huyen" for w in ("huyen", "h")},
+    **{w: "quan" for w in ("quan", "q")},
+    **{w: "tinh" for w in ("tinh", "t")},
+    **{w: "thanhpho" for w in ("thanhpho", "tp")},
+    **{w: "thixa" for w in ("thixa", "tx")},
+    **{w: "thitran" for w in ("thitran", "tt")},
+}
+#: multi-word unit names, joined before the words are split
+_ADDRESS_UNIT_PHRASES = {"thanh pho": "thanhpho", "thi xa": "thixa", "thi tran": "thitran"}
+#: words that say nothing of the place ("Số 12", "đường Lê Lợi")
+_ADDRESS_FILLER = ("so", "duong")
+
+
+def _address_tokens_sql(k: str) -> str:
+    """DuckDB SQL: the folded address ``k`` as its list of tokens in order, unit words in
+    one spelling, ``|`` where a part ends (a comma, a dash)."""
+    spaced = f"' ' || {k} || ' '"
+    for phrase, word in _ADDRESS_UNIT_PHRASES.items():
+        spaced = f"replace({spaced}, ' {phrase} ', ' {word} ')"
+    parts = (
+        f"regexp_replace(regexp_replace({spaced}, '[,;/()]| - ', ' | ', 'g'), "
+        "'[^a-z0-9|]+', ' ', 'g')"
+    )
+    keys = ", ".join(f"'{w}'" for w in ADDRESS_UNITS)
+    vals = ", ".join(f"'{w}'" for w in ADDRESS_UNITS.values())
+    filler = ", ".join(f"'{w}'" for w in _ADDRESS_FILLER)
+    return (
+        f"list_transform(list_filter(string_split({parts}, ' '), lambda t: t <> '' AND NOT "
+        f"list_contains([{filler}], t)), lambda t: coalesce(map_extract_value(MAP([{keys}], "
+        f"[{vals}]), t), t))"
+    )
+
+
 def _addresses(con: Any, src: str, out: str) -> None:
+    """Addresses: ``addr_key`` (folded, the household's key), and for comparing free text
+    typed in any style: ``addr_toks`` (the distinct place tokens, sorted: the same set for
+    "Số 12 Hẻm 135 Lê Duẩn, Phường 11" and "12 hẻm 135 Lê Duẩn P.11"), ``addr_ntok`` (how
+    many), ``addr_num`` (the numbers among them: house, alley, hamlet, urban ward), and
+    ``addr_grams`` (pairs of neighbouring tokens, ``|``-joined): a pair such as "tra phong"
+    or "11 tan" that the register only ever writes for one ward tells the ward of an address
+    typed without a ward code (:meth:`tiemchung.reconcile.steps.Plan.place_sql`)."""
     values = con.sql(f"SELECT v FROM {src} WHERE v IS NOT NULL").to_arrow_table().column("v")
     folded = columnar.fold_names(values, threads=_threads(con))
+    units = ", ".join(f"'{w}'" for w in ("|", *sorted(set(ADDRESS_UNITS.values()))))
     con.register("_addr", pa.table({"v": values, "k": folded}))
     try:
         con.execute(
-            f"CREATE OR REPLACE TABLE {out} AS SELECT v, NULLIF(k, '') AS addr_key FROM _addr"
+            f"CREATE OR REPLACE TABLE {out} AS SELECT v, addr_key, "
+            "NULLIF(array_to_string(list_sort(list_distinct(w)), ' '), '') AS addr_toks, "
+            "CASE WHEN len(w) > 0 THEN CAST(len(list_distinct(w)) AS INTEGER) END AS addr_ntok, "
+            "array_to_string(list_sort(list_distinct(list_filter(w, "
+            "lambda t: regexp_full_match(t, '[0-9]+')))), ' ') AS addr_num, "
+            "NULLIF(array_to_string(list_filter(list_transform(range(1, len(s)), "
+            "lambda j: CASE WHEN s[j] <> '|' AND s[j + 1] <> '|' THEN s[j] || ' ' || s[j + 1] "
+            "END), lambda g: g IS NOT NULL), '|'), '') AS addr_grams "
+            f"FROM (SELECT *, list_filter(s, lambda t: NOT list_contains([{units}], t)) AS w FROM ("
+            f"SELECT v, NULLIF(k, '') AS addr_key, {_address_tokens_sql('k')} AS s FROM _addr))"
         )
     finally:
         con.unregister("_addr")
@@ -244,6 +305,7 @@ KINDS: dict[str, tuple[ValueFn, pa.Schema]] = {
                 ("surname", _S),
                 ("given", _S),
                 ("ntok", _I),
+                ("name_sorted", _S),
             ]
         ),
     ),
@@ -265,7 +327,19 @@ KINDS: dict[str, tuple[ValueFn, pa.Schema]] = {
     "sex": (_sexes, pa.schema([("v", _S), ("sex", _S)])),
     "ward": (_wards, pa.schema([("v", _S), ("ward", _S), ("district", _S), ("province", _S)])),
     "phone": (_phones, pa.schema([("v", _S), ("phone", _S)])),
-    "addr": (_addresses, pa.schema([("v", _S), ("addr_key", _S)])),
+    "addr": (
+        _addresses,
+        pa.schema(
+            [
+                ("v", _S),
+                ("addr_key", _S),
+                ("addr_toks", _S),
+                ("addr_ntok", _I),
+                ("addr_num", _S),
+                ("addr_grams", _S),
+            ]
+        ),
+    ),
     "int": (_ints, pa.schema([("v", _S), ("n", _I)])),
 }
 

@@ -29,6 +29,7 @@ REC_KINDS = {
     "sex": "sex",
     "ward_code": "ward",
     "phone": "phone",
+    "address": "addr",
 }
 #: the records' dose fields -> kind: standardised on load, into tables of their own
 #: (``v_dose_number``, ``v_dose_date``: a few hundred distinct values)
@@ -50,6 +51,7 @@ IDENT_COLS = (
     "surname",
     "given",
     "ntok",
+    "name_sorted",
     "dob_y",
     "dob_m",
     "dob_d",
@@ -60,8 +62,13 @@ IDENT_COLS = (
     "district",
     "province",
     "phone",
+    "addr_toks",
+    "addr_ntok",
+    "addr_num",
+    "pward",
+    "pdistrict",
 )
-RAW_IDENTITY = ("national_id", "full_name", "dob", "sex", "ward_code", "phone")
+RAW_IDENTITY = ("national_id", "full_name", "dob", "sex", "ward_code", "phone", "address")
 REG_COLS = (
     "person_id",
     "nid",
@@ -72,6 +79,7 @@ REG_COLS = (
     "surname",
     "given",
     "ntok",
+    "name_sorted",
     "dob_y",
     "dob_m",
     "dob_d",
@@ -83,17 +91,22 @@ REG_COLS = (
     "province",
     "phone",
     "addr_key",
+    "addr_toks",
+    "addr_ntok",
+    "addr_num",
 )
 #: who holds the identity's ID in the register and their address (the household level):
 #: added to the identities that are compared (:meth:`Plan.with_owner_sql`), not to all
 OWNER_COLS = ("id_owner", "id_owner_addr")
-#: the standardised register's columns that are functions of others: surname, given name
-#: and word count of ``name_fold``; year, month, day and precision of ``dob_iso``; district
-#: and province of ``ward``
+#: the standardised register's columns that are functions of others: surname, given name,
+#: word count and sorted words of ``name_fold``; year, month, day and precision of
+#: ``dob_iso``; province of ``ward``; the tokens of ``addr_key``. (``district``, also a
+#: function of ``ward``, is kept: a register update's blocking rules read it.)
 REG_DERIVED = (
-    *("surname", "given", "ntok"),
+    *("surname", "given", "ntok", "name_sorted"),
     *("dob_y", "dob_m", "dob_d", "dob_prec"),
-    *("district", "province"),
+    "province",
+    *("addr_toks", "addr_ntok", "addr_num"),
 )
 #: what ``register_std.parquet`` keeps for a later snapshot to be compared with: the rest
 #: (a third less to write)
@@ -185,6 +198,22 @@ class Plan:
             "WHERE name_fold IS NOT NULL GROUP BY name_fold"
         )
 
+    def addr_tf_sql(self, n_register: int | None = None) -> str:
+        """Each address's frequency in the register (table ``addr_tf``, by its token set):
+        an address that a household of six shares is weaker evidence than one person's."""
+        total = "(SELECT count(*) FROM reg)" if n_register is None else f"{int(n_register)}"
+        return (
+            f"SELECT addr_toks, CAST(count(*) AS DOUBLE) / {total} AS addr_tf FROM reg "
+            "WHERE addr_toks IS NOT NULL GROUP BY addr_toks"
+        )
+
+    @property
+    def tf_columns(self) -> tuple[str, ...]:
+        """The register-frequency columns (``r_*_tf``) the pairs carry: the folded name's,
+        and the address's when addresses are compared."""
+        names = [c.name for c in self.comparisons]
+        return ("r_name_tf", *(("r_addr_tf",) if "address" in names else ()))
+
     # --- collapse ----------------------------------------------------------------------------
     def raw_sql(self) -> str:
         """Distinct typed identities as typed (a person's doses usually repeat one typing):
@@ -211,6 +240,7 @@ class Plan:
             "national_id": {"id_kind": ""},
             "dob": {"day_no": ""},
             "full_name": {"name_disp": ""},
+            "address": {"addr_key": "", "addr_grams": ""},
         }
         kinds = {c: k for c, k in REC_KINDS.items() if c in RAW_IDENTITY}
         cols, joins = self._std(self.rec, kinds, rename)
@@ -218,11 +248,66 @@ class Plan:
             "CASE WHEN id_key IS NULL AND name_fold IS NULL AND dob_y IS NULL THEN "
             "'unparseable: no usable national_id, full_name or date of birth' END"
         )
-        inner = f"SELECT t.rid AS iid, t.n, {', '.join(cols)} FROM raw t {' '.join(joins)}"
+        # the place a blocking rule uses: the typed ward, else the ward its address names
+        if self.infers_place:
+            joins.append("LEFT JOIN addr_place ap ON ap.v = t.address")
+            place = "coalesce(s_ward_code.ward, ap.ward) AS pward, coalesce(s_ward_code.district, ap.district) AS pdistrict"
+        elif self.both("ward_code"):
+            place = "s_ward_code.ward AS pward, s_ward_code.district AS pdistrict"
+        else:
+            place = "CAST(NULL AS STRING) AS pward, CAST(NULL AS STRING) AS pdistrict"
+        inner = (
+            f"SELECT t.rid AS iid, t.n, {', '.join(cols)}, {place} FROM raw t {' '.join(joins)}"
+        )
         return (
             f"SELECT x.*, {problem} AS problem, "
             "coalesce(x.id_key, concat(x.name_fold, '/', x.dob_iso)) AS nf_key "
             f"FROM ({inner}) x"
+        )
+
+    # --- place from the address -------------------------------------------------------------
+    @property
+    def infers_place(self) -> bool:
+        """The register knows wards and addresses, and the records have addresses: a record
+        typed without a ward code can get its ward from its address."""
+        return self.rec.has("address") and self.reg.has("address") and self.reg.has("ward_code")
+
+    def gazetteer_sql(self) -> str:
+        """Pairs of neighbouring address tokens (within one part of an address) that the
+        register writes for one district only (table ``gaz``: ``gram``, ``district``, and
+        ``ward`` when also for one ward only), learnt from the register's own addresses:
+        "tra phong" for Xã Trà Phong, "tan binh" for Quận Tân Bình. Nothing about the
+        country's units is assumed; a pair two districts share tells nothing."""
+        grams = self.dialect.explode_split("addr_grams", "|")
+        return (
+            "SELECT gram, CASE WHEN min(ward) = max(ward) THEN min(ward) END AS ward, "
+            "min(district) AS district FROM ("
+            f"SELECT {grams} AS gram, ward, district FROM (SELECT DISTINCT addr_grams, ward, "
+            "district FROM reg WHERE ward IS NOT NULL AND district IS NOT NULL "
+            "AND addr_grams IS NOT NULL) r) x GROUP BY gram HAVING min(district) = max(district)"
+        )
+
+    def place_sql(self) -> str:
+        """The ward and district each address typed without a ward code names (table
+        ``addr_place``: raw address ``v``, ``ward``, ``district``): the one most of its token
+        pairs point to, when it has more votes than any other (a district can be known when
+        the ward is not: "Phường 11, Quận Tân Bình" names Tân Bình, and "11" alone no ward)."""
+        grams = self.dialect.explode_split("a.addr_grams", "|")
+
+        def vote(level: str) -> str:
+            return (
+                f"SELECT v, min({level}) AS {level} FROM (SELECT *, rank() OVER (PARTITION BY v "
+                f"ORDER BY n DESC) AS rk FROM (SELECT e.v, g.{level}, count(*) AS n FROM e "
+                f"JOIN gaz g ON g.gram = e.gram WHERE g.{level} IS NOT NULL "
+                f"GROUP BY e.v, g.{level}) c) r WHERE rk = 1 GROUP BY v HAVING count(*) = 1"
+            )
+
+        return (
+            "WITH x AS (SELECT DISTINCT address AS v FROM raw WHERE address IS NOT NULL AND "
+            "(ward_code IS NULL OR trim(ward_code) = '')), "
+            f"e AS (SELECT x.v, {grams} AS gram FROM x JOIN v_addr a ON a.v = x.v), "
+            f"w AS ({vote('ward')}), d AS ({vote('district')}) "
+            "SELECT d.v, w.ward, d.district FROM d LEFT JOIN w ON w.v = d.v"
         )
 
     def with_owner_sql(self, identities: str) -> str:
@@ -294,27 +379,70 @@ class Plan:
         """name -> join condition between identity ``i`` and register person ``g``.
 
         Every block stays the same size as the population grows (an ID, a ward, a household
-        phone), or nearly (one folded name born on one day: ~10 people for the commonest name
-        in 100M), so candidate pairs grow linearly with the records. A name with a birth
-        *year* would not: that block holds ~40 people for a common name in a 1M register and
-        ~4,000 in 100M. Any two wrong fields still leave one rule that holds: an ID and a
-        name wrong -> date of birth + ward; an ID and a date of birth -> name + ward; an ID and
-        a ward -> name + date of birth. ``n_register`` is kept for callers that size rules.
-        """
+        phone, a district on one birth day), or nearly (one folded name born on one day: ~10
+        people for the commonest name in 100M; a surname in one ward in one birth year: ~30),
+        so candidate pairs grow linearly with the records. A name with a birth *year* alone
+        would not: that block holds ~40 people for a common name in a 1M register and ~4,000
+        in 100M, so every rule with a year also names a ward or district.
+
+        The place is ``pward``/``pdistrict``: the typed ward, else the ward the address names
+        (:meth:`place_sql`). Rules are chosen so that a record keeps its person when any two
+        fields are wrong or missing, the hard case being no ID, a name typo and no or a
+        wrong ward: the ID's halves with the date of birth (one digit wrong, swapped or
+        dropped leaves one half intact), the surname or the given name (a typo is in one of
+        them) with the birth year and the ward, the name's words in any order with the year
+        and the district (a year-only date of birth typed in another word order).
+        ``n_register`` is kept for callers that size rules."""
         rules = {}
-        if self.both("national_id"):
+        ids, names, dob = self.both("national_id"), self.both("full_name"), self.both("dob")
+        place = self.both("ward_code") or self.infers_place
+        if ids:
             rules["id"] = "g.nid = i.id_key"
             if self.reg.has("old_id"):
                 rules["old_id"] = "g.old_id = i.id_key"
-        if self.both("full_name") and self.both("dob"):
+        if names and dob:
             rules["name_dob"] = "g.name_fold = i.name_fold AND g.dob_iso = i.dob_iso"
-        if self.both("dob") and self.both("ward_code"):
-            rules["dob_ward"] = "g.dob_iso = i.dob_iso AND g.ward = i.ward"
-        if self.both("full_name") and self.both("ward_code"):
-            rules["name_ward"] = "g.name_fold = i.name_fold AND g.ward = i.ward"
-        if self.both("phone") and self.both("dob"):
+        if dob and place:
+            rules["dob_place"] = "g.dob_iso = i.dob_iso AND g.district = i.pdistrict"
+        if names and place:
+            rules["name_place"] = "g.name_fold = i.name_fold AND g.district = i.pdistrict"
+        if self.both("phone") and dob:
             rules["phone_year"] = "g.phone = i.phone AND g.dob_y = i.dob_y"
-        if "name_ward" not in rules and "name_dob" not in rules and self.both("full_name"):
+        if ids and dob:
+            # one keystroke in an ID leaves its head or its tail intact; a 12-digit CCCD's
+            # first six digits only say province, sex and birth year, hence the day there
+            rules["id_head_dob"] = "left(g.nid, 6) = left(i.id_key, 6) AND g.dob_iso = i.dob_iso"
+            rules["id_head_year"] = "left(g.nid, 8) = left(i.id_key, 8) AND g.dob_y = i.dob_y"
+            rules["id_tail_year"] = "right(g.nid, 4) = right(i.id_key, 4) AND g.dob_y = i.dob_y"
+        if names and dob and place:
+            rules["sorted_year_place"] = (
+                "g.name_sorted = i.name_sorted AND g.dob_y = i.dob_y AND g.district = i.pdistrict"
+            )
+            rules["surname_year_ward"] = (
+                "g.surname = i.surname AND g.dob_y = i.dob_y AND g.ward = i.pward"
+            )
+            rules["given_year_ward"] = "g.given = i.given AND g.dob_y = i.dob_y AND g.ward = i.pward"
+        if names and dob:
+            # a record with no place at all (no ward, no address that names one): the given
+            # name born on one day, the name's words born in one year. Only for those: a
+            # name and a year across the country is a big block, but few records lack a place
+            noplace = " AND i.pdistrict IS NULL" if place else ""
+            rules["given_dob"] = f"g.given = i.given AND g.dob_iso = i.dob_iso{noplace}"
+            rules["sorted_year"] = f"g.name_sorted = i.name_sorted AND g.dob_y = i.dob_y{noplace}"
+            if not place:
+                rules["surname_dob"] = "g.surname = i.surname AND g.dob_iso = i.dob_iso"
+        if self.both("address"):
+            # one address (its token set: a household, or a hamlet) in one birth year, or one
+            # house number born on one day
+            rules["address_year"] = "g.addr_toks = i.addr_toks AND g.dob_y = i.dob_y"
+            if dob:
+                rules["addr_num_dob"] = (
+                    "g.addr_num = i.addr_num AND g.dob_iso = i.dob_iso AND i.addr_num <> ''"
+                )
+        if names and dob and not place:
+            # no date of birth and no place: the name alone (bounded by its frequency)
+            rules["name_nodob"] = "g.name_fold = i.name_fold AND i.dob_y IS NULL"
+        if "name_place" not in rules and "name_dob" not in rules and names:
             # no ward and no date of birth to narrow it: name alone (bounded by name frequency)
             rules["name"] = "g.name_fold = i.name_fold"
         return rules
@@ -330,18 +458,20 @@ class Plan:
         """EM sessions: name -> (blocking condition, comparisons it fixes). A comparison that
         a session blocks on cannot be learnt from it (all its pairs agree there)."""
         rules = self.blocking_rules(n_register)
+        # a district block makes the ward and the address agree more often than at random:
+        # neither is learnt from it
         fixes = {
             "id": ("national_id",),
             "name_dob": ("full_name", "dob"),
-            "dob_ward": ("dob", "ward_code"),
-            "name_ward": ("full_name", "ward_code"),
+            "dob_place": ("dob", "ward_code", "address"),
+            "name_place": ("full_name", "ward_code", "address"),
         }
         out: dict[str, tuple[str, tuple[str, ...]]] = {}
-        for name in ("id", "name_dob", "dob_ward"):
+        for name in ("id", "name_dob", "dob_place"):
             if name in rules:
                 out[name] = (rules[name], fixes[name])
-        if "name_dob" not in out and "name_ward" in rules:
-            out["name_ward"] = (rules["name_ward"], fixes["name_ward"])
+        if "name_dob" not in out and "name_place" in rules:
+            out["name_place"] = (rules["name_place"], fixes["name_place"])
         if not out and rules:
             name, cond = next(iter(rules.items()))
             out[name] = (cond, ())
@@ -368,10 +498,14 @@ class Plan:
         else:
             osel = ", ".join(f"CAST(NULL AS STRING) AS l_{c}" for c in OWNER_COLS)
         rsel = ", ".join(f"g.{c} AS r_{c}" for c in REG_COLS)
+        addr_tf, addr_join = "", ""
+        if "r_addr_tf" in self.tf_columns:
+            addr_tf = ", ta.addr_tf AS r_addr_tf"
+            addr_join = " LEFT JOIN addr_tf ta ON ta.addr_toks = g.addr_toks"
         return (
             f"SELECT i.iid, g.person_id{extra}, {lsel}, {osel}, {rsel}, "
-            f"tf.name_tf AS r_name_tf FROM {joined} "
-            "LEFT JOIN name_tf tf ON tf.name_fold = g.name_fold"
+            f"tf.name_tf AS r_name_tf{addr_tf} FROM {joined} "
+            f"LEFT JOIN name_tf tf ON tf.name_fold = g.name_fold{addr_join}"
         )
 
     def gammas_sql(self) -> str:
@@ -387,7 +521,7 @@ class Plan:
         """Comparison vectors of the pairs that ``joined`` makes (see :meth:`compared_sql`):
         a blocking join can be compared where it is made, without a table of its pairs."""
         return (
-            f"SELECT iid, person_id, r_name_tf, {self.gammas_sql()} FROM ("
+            f"SELECT iid, person_id, {', '.join(self.tf_columns)}, {self.gammas_sql()} FROM ("
             f"{self.compared_sql(joined)}) x"
         )
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from .comparisons import Comparison
 from .engines.base import Engine
-from .model import ComparisonParams, Model, em, initial_m
+from .model import FLOOR, ComparisonParams, Model, dirichlet, em, initial_m
 from .steps import Plan
 
 #: identities used for EM (a sample: more adds time, not accuracy)
@@ -39,6 +39,7 @@ _EXACT_U = {
     "sex": ("sex", "sex"),
     "ward_code": ("ward", "ward"),
     "phone": ("phone", "phone"),
+    "address": ("addr_toks", "addr_toks"),
 }
 
 
@@ -78,13 +79,13 @@ def estimate_u(
         g = pats[:, c]
         known = g >= 0
         hist = np.bincount(g[known], weights=counts[known], minlength=n_levels)[:n_levels]
-        total = max(hist.sum(), 1.0)
-        u = np.where(hist > 0, hist, 0.5) / total  # a level never seen: half a pair
+        u = dirichlet(hist)  # a level never seen among random pairs: a fraction of a pair
         if comp.name in _EXACT_U:
             exact = exact_u[_EXACT_U[comp.name]]
             if exact is not None and n_levels > 1:
+                exact = min(max(exact, FLOOR), 1 - FLOOR)
                 rest = u[1:].sum()
-                u = np.r_[exact, u[1:] * (1 - exact) / rest if rest > 0 else u[1:]]
+                u = np.r_[exact, u[1:] * (1 - exact) / rest]
         out.append(u / u.sum())
     return out, info
 
