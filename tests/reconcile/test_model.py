@@ -70,7 +70,7 @@ def test_model_json_round_trip(case: Case) -> None:
     assert Model.from_json(model.to_json()).to_json() == model.to_json()
     doc = json.loads(text)
     names = [c["name"] for c in doc["comparisons"]]
-    assert names == ["national_id", "full_name", "dob", "sex", "ward_code", "phone"]
+    assert names == ["national_id", "full_name", "dob", "sex", "ward_code", "phone", "address"]
     ident = doc["comparisons"][0]
     w = dict(zip(ident["labels"], ident["weights"], strict=True))
     # learnt from the data: an exact ID is strong evidence, a different ID is against
@@ -110,7 +110,22 @@ def test_no_blocking_rule_grows_with_the_population(case: Case) -> None:
         DUCKDB,
     )
     rules = plan.blocking_rules(100_000_000)
-    assert set(rules) == {"id", "old_id", "name_dob", "dob_ward", "name_ward", "phone_year"}
-    # a name with only a birth year would be a block proportional to the population
-    assert not any(r == "g.name_fold = i.name_fold AND g.dob_y = i.dob_y" for r in rules.values())
-    assert set(plan.training_sessions()) == {"id", "name_dob", "dob_ward"}
+    assert {"id", "old_id", "name_dob", "dob_place", "name_place", "phone_year"} <= set(rules)
+    # a birth year, a name, a surname or a given name alone is a block proportional to the
+    # population: every rule that uses one also needs a ward, a district, a full birth date,
+    # a phone, an address or a part of an ID -- or applies only to records with no place
+    narrowing = (
+        "g.ward =",
+        "g.district =",
+        "g.dob_iso =",
+        "g.phone =",
+        "g.addr_toks =",
+        "left(g.nid",
+        "right(g.nid",
+        "g.nid =",
+        "g.old_id =",
+        "i.pdistrict IS NULL",
+    )
+    for name, cond in rules.items():
+        assert any(n in cond for n in narrowing), (name, cond)
+    assert set(plan.training_sessions()) == {"id", "name_dob", "dob_place"}

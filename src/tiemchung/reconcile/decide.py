@@ -241,6 +241,8 @@ KEYS = (
     ("k_surname", "surname"),
     ("k_given", "given"),
     ("k_sorted", "name_sorted"),
+    ("k_addr", "addr_toks"),
+    ("k_addr_num", "addr_num"),
 )
 KEY_INNER = ", ".join(f"i.{c} AS {k}" for k, c in KEYS)
 KEY_SELECT = ", ".join(k for k, _ in KEYS)

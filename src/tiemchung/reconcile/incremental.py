@@ -431,8 +431,13 @@ def _register_diff(eng: DuckDBEngine, old_reg: Path) -> dict[str, int]:
     the folded names whose register count changed (table ``tf_names``).
 
     A person has changed when a column of ``REG_STD_COLS`` has: the others are functions of
-    them. The year of birth, which a blocking rule reads, is taken from ``dob_iso``."""
-    cols = ", ".join(REG_STD_COLS) + ", CAST(left(dob_iso, 4) AS INTEGER) AS dob_y"
+    them. The year of birth and the name's parts, which blocking rules read, are taken
+    from ``dob_iso`` and ``name_fold`` as the standardiser takes them."""
+    cols = ", ".join(REG_STD_COLS) + (
+        ", CAST(left(dob_iso, 4) AS INTEGER) AS dob_y, "
+        "string_split(name_fold, ' ')[1] AS surname, string_split(name_fold, ' ')[-1] AS given, "
+        "array_to_string(list_sort(string_split(name_fold, ' ')), ' ') AS name_sorted"
+    )
     eng.run("reg_old", f"SELECT {cols} FROM read_parquet('{path_literal(old_reg)}')")
     eng.run("reg_new", f"SELECT {cols} FROM reg")
     eng.run(
@@ -446,6 +451,14 @@ def _register_diff(eng: DuckDBEngine, old_reg: Path) -> dict[str, int]:
         "(SELECT name_fold, count(*) AS c FROM reg_old GROUP BY name_fold) o FULL JOIN "
         "(SELECT name_fold, count(*) AS c FROM reg_new GROUP BY name_fold) n "
         "ON n.name_fold = o.name_fold WHERE o.c IS DISTINCT FROM n.c",
+    )
+    # the same for addresses, whose frequency weighs an address agreement
+    eng.run(
+        "tf_addrs",
+        "SELECT coalesce(o.addr_toks, n.addr_toks) AS addr_toks FROM "
+        "(SELECT addr_toks, count(*) AS c FROM reg_old GROUP BY addr_toks) o FULL JOIN "
+        "(SELECT addr_toks, count(*) AS c FROM reg_new GROUP BY addr_toks) n "
+        "ON n.addr_toks = o.addr_toks WHERE o.c IS DISTINCT FROM n.c",
     )
     row = _x(
         eng.con,
@@ -481,6 +494,9 @@ def _affected(
     }
     reasons["name_frequency"] = (
         "SELECT record_id FROM sti WHERE name_fold IN (SELECT name_fold FROM tf_names)"
+    )
+    reasons["address_frequency"] = (
+        "SELECT record_id FROM sti WHERE addr_toks IN (SELECT addr_toks FROM tf_addrs)"
     )
     reasons["linked_person"] = (
         "SELECT record_id FROM sti WHERE person_id IN (SELECT person_id FROM ck)"

@@ -100,13 +100,13 @@ REG_COLS = (
 OWNER_COLS = ("id_owner", "id_owner_addr")
 #: the standardised register's columns that are functions of others: surname, given name,
 #: word count and sorted words of ``name_fold``; year, month, day and precision of
-#: ``dob_iso``; province of ``ward``; the tokens of ``addr_key``. (``district``, also a
-#: function of ``ward``, is kept: a register update's blocking rules read it.)
+#: ``dob_iso``; province of ``ward``; the number of address tokens. (``district`` and the
+#: address tokens, also functions of others, are kept: a register update's blocking rules
+#: read them.)
 REG_DERIVED = (
     *("surname", "given", "ntok", "name_sorted"),
     *("dob_y", "dob_m", "dob_d", "dob_prec"),
-    "province",
-    *("addr_toks", "addr_ntok", "addr_num"),
+    *("province", "addr_ntok"),
 )
 #: what ``register_std.parquet`` keeps for a later snapshot to be compared with: the rest
 #: (a third less to write)
@@ -249,16 +249,14 @@ class Plan:
             "'unparseable: no usable national_id, full_name or date of birth' END"
         )
         # the place a blocking rule uses: the typed ward, else the ward its address names
+        typed = self.both("ward_code")
+        ward = "s_ward_code.ward" if typed else "CAST(NULL AS STRING)"
+        district = "s_ward_code.district" if typed else "CAST(NULL AS STRING)"
         if self.infers_place:
             joins.append("LEFT JOIN addr_place ap ON ap.v = t.address")
-            place = "coalesce(s_ward_code.ward, ap.ward) AS pward, coalesce(s_ward_code.district, ap.district) AS pdistrict"
-        elif self.both("ward_code"):
-            place = "s_ward_code.ward AS pward, s_ward_code.district AS pdistrict"
-        else:
-            place = "CAST(NULL AS STRING) AS pward, CAST(NULL AS STRING) AS pdistrict"
-        inner = (
-            f"SELECT t.rid AS iid, t.n, {', '.join(cols)}, {place} FROM raw t {' '.join(joins)}"
-        )
+            ward, district = f"coalesce({ward}, ap.ward)", f"coalesce({district}, ap.district)"
+        place = f"{ward} AS pward, {district} AS pdistrict"
+        inner = f"SELECT t.rid AS iid, t.n, {', '.join(cols)}, {place} FROM raw t {' '.join(joins)}"
         return (
             f"SELECT x.*, {problem} AS problem, "
             "coalesce(x.id_key, concat(x.name_fold, '/', x.dob_iso)) AS nf_key "
@@ -421,7 +419,9 @@ class Plan:
             rules["surname_year_ward"] = (
                 "g.surname = i.surname AND g.dob_y = i.dob_y AND g.ward = i.pward"
             )
-            rules["given_year_ward"] = "g.given = i.given AND g.dob_y = i.dob_y AND g.ward = i.pward"
+            rules["given_year_ward"] = (
+                "g.given = i.given AND g.dob_y = i.dob_y AND g.ward = i.pward"
+            )
         if names and dob:
             # a record with no place at all (no ward, no address that names one): the given
             # name born on one day, the name's words born in one year. Only for those: a
