@@ -153,6 +153,26 @@ class TokenOverlap(Level):
 
 
 @dataclass(frozen=True)
+class Edits(Level):
+    """At most ``n`` keystrokes apart (Damerau-Levenshtein: a letter wrong, dropped, doubled
+    or two swapped). Rarer between two people than a high Jaro-Winkler score, which names
+    sharing a surname and a middle name ("trần thị ...") reach by themselves."""
+
+    col: str
+    n: int
+
+    @property
+    def label(self) -> str:  # type: ignore[override]
+        return f"{self.n} edit" + ("s" if self.n > 1 else "")
+
+    def create_sql(self, dialect: Dialect) -> str:
+        a, b = f"l_{self.col}", f"r_{self.col}"
+        dl = dialect.fn("damerau_levenshtein")
+        # the length test first: most pairs differ in length by more, and skip the distance
+        return f"abs(length({a}) - length({b})) <= {self.n} AND {dl}({a}, {b}) <= {self.n}"
+
+
+@dataclass(frozen=True)
 class JaroWinkler(Level):
     """Jaro-Winkler similarity of the folded names at least ``threshold``."""
 
@@ -304,6 +324,8 @@ def default_comparisons() -> tuple[Comparison, ...]:
                 Exact("name_fold", tf_column="r_name_tf"),
                 SameParts(),
                 OtherOrder(),
+                Edits("name_fold", 1),
+                Edits("name_fold", 2),
                 JaroWinkler("name_fold", 0.95),
                 JaroWinkler("name_fold", 0.88),
                 Else(),

@@ -149,6 +149,15 @@ def posterior_sql(model: Model, n_register: int, z: str = "b.z", w: str = "b.w")
     return f"1.0 / ({z} + {_num(1 - model.pi)} * pow(2.0, -({w} + {_num(a)})))"
 
 
+def posterior_any_sql(model: Model, n_register: int, lz: str = "b.lz") -> str:
+    """P(some candidate is the person | data): as :func:`posterior_sql` with the sum of all
+    candidates' Bayes factors (``lz`` = log2 of it) on top. Two look-alike candidates at
+    0.5 each make 1.0 here: the record is somebody's, a person must say whose. This, not the
+    best's posterior, decides between review and ``not_found``."""
+    a = _log2(model.pi) - _log2(n_register)
+    return f"1.0 / (1.0 + {_num(1 - model.pi)} * pow(2.0, -({lz} + {_num(a)})))"
+
+
 def explanation_sql(plan: Plan, model: Model, *, exact: bool) -> str:
     """The comparisons of the best pair, each with its level and weight, then the runner-up:
     what a reviewer needs to see why.
@@ -296,7 +305,7 @@ def _exact_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
 _VETO = ("national_id", "dob")
 PLAUSIBLE_FIELDS = {"name": ("full_name",), "dob": ("dob",), "place": ("ward_code", "address")}
 _AGREEING = {
-    "full_name": ("exact", "middle dropped", "other order", "jw>=0.95"),
+    "full_name": ("exact", "middle dropped", "other order", "1 edit", "2 edits", "jw>=0.95"),
     "dob": ("exact", "d/m swapped"),
     "ward_code": ("exact",),
     "address": ("exact", "overlap>=0.8 same numbers"),
@@ -335,7 +344,7 @@ def _scored_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
     t_pl = _num(model.thresholds["plausible"])
     decision = (
         "CASE WHEN i.problem IS NOT NULL THEN 'review' WHEN b.iid IS NULL THEN 'not_found' "
-        f"WHEN b.p >= {t_auto} THEN 'auto' WHEN b.p >= {t_pl} THEN 'review' "
+        f"WHEN b.p >= {t_auto} THEN 'auto' WHEN b.p_any >= {t_pl} THEN 'review' "
         f"WHEN {plausible_sql(plan)} THEN 'review' ELSE 'not_found' END"
     )
     found = "decision <> 'not_found' AND problem IS NULL"
@@ -358,7 +367,8 @@ def _scored_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
         "CASE WHEN i.problem IS NOT NULL THEN i.problem "
         f"WHEN b.iid IS NULL THEN 'no candidate in the register' ELSE {expl} END AS explanation, "
         "g.ward AS p_ward, g.province AS p_province "
-        f"FROM {rest} i LEFT JOIN (SELECT b.*, {posterior_sql(model, n_register)} AS p "
+        f"FROM {rest} i LEFT JOIN (SELECT b.*, {posterior_sql(model, n_register)} AS p, "
+        f"{posterior_any_sql(model, n_register)} AS p_any "
         "FROM best b) b ON b.iid = i.iid LEFT JOIN reg g ON g.person_id = b.person_id) x"
     )
 

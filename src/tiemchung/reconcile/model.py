@@ -55,8 +55,9 @@ class Model:
     comparisons: list[ComparisonParams]
     #: prior probability that an identity left after the exact pass is in the register
     pi: float = 0.9
-    #: ``auto``: least posterior for an automatic link; ``plausible``: least posterior for a
-    #: person to be named at all (below it the record is ``not_found``)
+    #: ``auto``: least posterior for an automatic link; ``plausible``: least P(some candidate
+    #: is the person) for review; below it a record is ``not_found``
+    #: (:func:`choose_plausible_threshold`)
     thresholds: dict[str, float] = field(default_factory=lambda: {"auto": 0.999, "plausible": 0.5})
     training: dict[str, Any] = field(default_factory=dict)
     version: int = VERSION
@@ -217,7 +218,6 @@ def choose_auto_threshold(
 
 
 def choose_plausible_threshold(
-    p: np.ndarray,
     p_any: np.ndarray,
     n: np.ndarray,
     n_without: float = 0.0,
@@ -225,23 +225,23 @@ def choose_plausible_threshold(
     target: float = 0.99,
     ceiling: float = 0.5,
 ) -> float:
-    """The posterior below which a record is ``not_found``: the highest value (at most
-    ``ceiling``) at which the records below it are, by the model's own probabilities,
-    nobody in the register at least ``target`` of the time. ``p``: each identity's best
-    candidate's posterior; ``p_any``: that *some* candidate is the person (two look-alikes
-    each at 0.45 make 0.9: not "not found"); ``n``: its records; ``n_without``: records
-    with no candidate at all (certainly nobody). Label-free, per run: on data where the
-    model is unsure the threshold drops and more records go to a person."""
-    order = np.argsort(p)
-    ps, pa, ns = p[order], p_any[order], n[order].astype(float)
+    """The least P(some candidate is the person) for a record to go to review rather than
+    ``not_found``: the highest value (at most ``ceiling``) at which the records below it
+    are, by the model's own probabilities, nobody in the register at least ``target`` of
+    the time. ``p_any`` per identity (two look-alikes at 0.45 each make 0.9); ``n``: its
+    records; ``n_without``: records with no candidate at all (certainly nobody).
+    Label-free and per run: where the model is unsure the threshold drops and more
+    records go to a person."""
+    order = np.argsort(p_any)
+    pa, ns = p_any[order], n[order].astype(float)
     wrong = np.cumsum(ns * pa)  # expected records of somebody, among those below
     total = n_without + np.cumsum(ns)
-    ok = (wrong <= (1 - target) * total) & (ps < ceiling)
+    ok = (wrong <= (1 - target) * total) & (pa < ceiling)
     if not ok.any():
-        return float(min(ceiling, ps[0])) if len(ps) else ceiling
-    # the highest cut that keeps every record below it 'nobody' often enough
+        return float(min(ceiling, pa[0])) if len(pa) else ceiling
+    # the highest cut that keeps the records below it 'nobody' often enough
     last = int(np.flatnonzero(ok)[-1])
-    return float(min(ceiling, ps[last + 1] if last + 1 < len(ps) else ceiling))
+    return float(min(ceiling, pa[last + 1] if last + 1 < len(pa) else ceiling))
 
 
 def estimate_pi(lz: np.ndarray, log2_n: float, pi: float = 0.9, iterations: int = 50) -> float:

@@ -172,7 +172,7 @@ def stage_classify(ctx: Context) -> None:
                 "SELECT coalesce(sum(n), 0) AS n FROM resid WHERE iid NOT IN (SELECT iid FROM best)"
             ).to_pylist()[0]["n"]
         )
-        plausible = choose_plausible_threshold(p, p_any, n, n_without)
+        plausible = choose_plausible_threshold(p_any, n, n_without)
         ctx.model.pi = pi
         ctx.model.thresholds = {"auto": auto, "plausible": plausible}
         ctx.model.training["expected_auto_precision_residual"] = _expected_precision(p, n, auto)

@@ -422,6 +422,9 @@ class Plan:
             rules["given_year_ward"] = (
                 "g.given = i.given AND g.dob_y = i.dob_y AND g.ward = i.pward"
             )
+            # the birth year typed wrong (off by one, or a placeholder year) with a typo
+            # in the name: the day and month in the ward (~20 people in a ward of 7,000)
+            rules["day_ward"] = "g.dob_m = i.dob_m AND g.dob_d = i.dob_d AND g.ward = i.pward"
         if names and dob:
             # a record with no place at all (no ward, no address that names one): the given
             # name born on one day, the name's words born in one year. Only for those: a
@@ -429,6 +432,10 @@ class Plan:
             noplace = " AND i.pdistrict IS NULL" if place else ""
             rules["given_dob"] = f"g.given = i.given AND g.dob_iso = i.dob_iso{noplace}"
             rules["sorted_year"] = f"g.name_sorted = i.name_sorted AND g.dob_y = i.dob_y{noplace}"
+            rules["sorted_day"] = (
+                "g.name_sorted = i.name_sorted AND g.dob_m = i.dob_m AND g.dob_d = i.dob_d"
+                f"{noplace}"
+            )
             if not place:
                 rules["surname_dob"] = "g.surname = i.surname AND g.dob_iso = i.dob_iso"
         if self.both("address"):
