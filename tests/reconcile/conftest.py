@@ -258,6 +258,12 @@ def records(ward: str) -> list[dict[str, Any]]:
             dose="4",
             date="01/06/2022",
         ),
+        # issue 16: no ID and a Telex slip in the surname, everything else right
+        _rec("X15", None, "Tfần Thị Lan", "12/07/1985", "Nữ", ward, dose="2", date="05/10/2021"),
+        # the ID with a digit dropped and a letter wrong in the name, no ward
+        _rec("X16", "09918501236", "Trần Thị Lam", "12/07/1985", "Nữ", None, dose="3"),
+        # the words in another order (surname last), no ID
+        _rec("X17", None, "Mai Hoàng Thị", "01/12/1960", "Nữ", ward, dose="2"),
     ]
 
 

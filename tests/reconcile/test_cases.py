@@ -105,8 +105,8 @@ def test_row_without_record_id_is_kept_for_review(case: Case) -> None:
     assert rows[0]["action"] == "review"
     assert "no record_id" in rows[0]["explanation"]
     n = pq.read_metadata(case.records_file).num_rows
-    # the hand-made rows come last; the one without an ID is the 8th of 14
-    assert rows[0]["record_id"] == f"#row-{n - 14 + 8}"
+    # the hand-made rows come last; the one without an ID is the 8th of 17
+    assert rows[0]["record_id"] == f"#row-{n - 17 + 8}"
 
 
 def test_double_entry_points_to_the_first(case: Case) -> None:
@@ -175,3 +175,25 @@ def test_an_exact_pass_explains_only_what_did_not_agree(case: Case) -> None:
     assert items[0] == "exact pass"
     assert [i.rsplit(" ", 1)[0] for i in items if i.startswith("id ")] == ["id old ID"]
     assert not [i for i in items if i.split(" ")[1:2] == ["exact"]], items
+
+
+def test_no_id_and_a_name_typo_is_found(case: Case) -> None:
+    """Issue 16's example: "Tfần Thị Lan", no ID, same birth date, ward and sex as "Trần
+    Thị Lan". A commune officer finds her in seconds; so must the model."""
+    r = case.links()["X15"]
+    assert r["person_id"] == "T02"
+    assert r["action"] != "not_found"
+
+
+def test_a_dropped_id_digit_and_a_name_typo_without_a_ward_is_found(case: Case) -> None:
+    r = case.links()["X16"]
+    assert r["person_id"] == "T02"
+    assert r["action"] != "not_found"
+    assert "1 digit dropped" in r["explanation"]
+
+
+def test_names_in_another_order_are_found(case: Case) -> None:
+    r = case.links()["X17"]
+    assert r["person_id"] == "T08"
+    assert r["action"] != "not_found"
+    assert "other order" in r["explanation"]
