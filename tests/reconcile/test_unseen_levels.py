@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from tiemchung.reconcile.comparisons import Edits, OneDropped, OtherOrder, TokenOverlap
+from tiemchung.reconcile.comparisons import Edits, Level, OneDropped, OtherOrder, TokenOverlap
 from tiemchung.reconcile.dialects import DUCKDB
 from tiemchung.reconcile.model import (
     FLOOR,
@@ -99,10 +99,19 @@ def test_the_place_an_address_names_is_learnt_from_the_register() -> None:
     assert got == {a: p for a, p in recs.items() if p is not None}
 
 
-def _pairs(rows: list[dict[str, object]], sql: str) -> list[bool]:
+def _pairs(rows: list[dict[str, object]], level: Level) -> list[bool]:
+    """The level's condition on hand-made pairs, with the values it reads computed first
+    as a run computes them."""
     con = duckdb.connect()
     con.register("p", pa.Table.from_pylist(rows))
-    return [bool(x) for (x,) in con.execute(f"SELECT coalesce({sql}, FALSE) FROM p").fetchall()]
+    feats = "".join(f", {sql} AS {name}" for name, sql in level.features(DUCKDB).items())
+    sql = level.create_sql(DUCKDB)
+    return [
+        bool(x)
+        for (x,) in con.execute(
+            f"SELECT coalesce({sql}, FALSE) FROM (SELECT *{feats} FROM p)"
+        ).fetchall()
+    ]
 
 
 def test_id_levels_work_for_any_id_format() -> None:
@@ -113,7 +122,7 @@ def test_id_levels_work_for_any_id_format() -> None:
         {"l_id_key": "7916134", "r_nid": "7916934"},  # one substituted: another level
         {"l_id_key": "7916134", "r_nid": "1234"},  # unrelated
     ]
-    assert _pairs(rows, OneDropped("id_key", "nid").create_sql(DUCKDB)) == [
+    assert _pairs(rows, OneDropped("id_key", "nid")) == [
         True,
         True,
         False,
@@ -129,41 +138,31 @@ def test_name_levels_one_and_two_keystrokes_and_word_order() -> None:
         {"l_name_fold": "tran thi van", "r_name_fold": "tran thi vinh"},
         {"l_name_fold": "nguyen van a", "r_name_fold": "le thi b"},
     ]
-    assert _pairs(rows, Edits("name_fold", 1).create_sql(DUCKDB)) == [True, True, False, False]
-    assert _pairs(rows, Edits("name_fold", 2).create_sql(DUCKDB)) == [True, True, True, False]
+    assert _pairs(rows, Edits("name_fold", 1)) == [True, True, False, False]
+    assert _pairs(rows, Edits("name_fold", 2)) == [True, True, True, False]
     order = [
         {"l_name_sorted": "kien the vo", "r_name_sorted": "kien the vo"},
         {"l_name_sorted": "kien the vo", "r_name_sorted": "kien the vu"},
     ]
-    assert _pairs(order, OtherOrder().create_sql(DUCKDB)) == [True, False]
+    assert _pairs(order, OtherOrder()) == [True, False]
 
 
 def test_address_overlap_is_the_share_of_the_smaller_address() -> None:
-    full = "1 bong phong quang ngai to tra"
-    rows = [
-        # a partial address (no province) inside the full one: 4 of 4
-        {
-            "l_addr_toks": "1 phong to tra",
-            "r_addr_toks": full,
-            "l_addr_ntok": 4,
-            "r_addr_ntok": 7,
-            "l_addr_num": "1",
-            "r_addr_num": "1",
-        },
-        # another hamlet of the commune: 3 of 4, numbers differ
-        {
-            "l_addr_toks": "2 phong to tra",
-            "r_addr_toks": full,
-            "l_addr_ntok": 4,
-            "r_addr_ntok": 7,
-            "l_addr_num": "2",
-            "r_addr_num": "1",
-        },
-    ]
-    strict = TokenOverlap(0.8, numbers=True).create_sql(DUCKDB)
-    loose = TokenOverlap(0.5).create_sql(DUCKDB)
-    assert _pairs(rows, strict) == [True, False]
-    assert _pairs(rows, loose) == [True, True]
+    full = "Tổ 1, Xã Trà Phong, Huyện Trà Bồng, Tỉnh Quảng Ngãi"
+    part = "Tổ 1 X.Trà Phong"  # no district or province: 4 of its 4 tokens in the other
+    other = "Tổ 2 X.Trà Phong"  # another hamlet: 3 of 4, and the numbers differ
+    far = "Số 5 Lê Lợi, Phường 3, Quận 10"  # nothing in common
+    a = _addresses([full, part, other, far])
+
+    def pair(x: str) -> dict[str, object]:
+        return {
+            **{f"l_{k}": a[x][k] for k in ("addr_toks", "addr_b1", "addr_b2", "addr_num")},
+            **{f"r_{k}": a[full][k] for k in ("addr_toks", "addr_b1", "addr_b2", "addr_num")},
+        }
+
+    rows = [pair(part), pair(other), pair(far)]
+    assert _pairs(rows, TokenOverlap(0.8, numbers=True)) == [True, False, False]
+    assert _pairs(rows, TokenOverlap(0.5)) == [True, True, False]
 
 
 def test_priors_keep_every_level_strictly_between_0_and_1() -> None:

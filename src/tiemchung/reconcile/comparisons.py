@@ -34,6 +34,13 @@ class Level:
     def create_sql(self, dialect: Dialect) -> str:
         raise NotImplementedError
 
+    def features(self, dialect: Dialect) -> dict[str, str]:
+        """Costly values its condition reads (name -> SQL over ``l_``/``r_``), computed once
+        per pair beside the columns (:meth:`tiemchung.reconcile.steps.Plan.compared_sql`):
+        two levels reading one similarity must not compute it twice, and pairs that agree
+        exactly skip it."""
+        return {}
+
 
 @dataclass(frozen=True)
 class Null(Level):
@@ -146,10 +153,17 @@ class TokenOverlap(Level):
     def label(self) -> str:  # type: ignore[override]
         return f"overlap>={self.share}" + (" same numbers" if self.numbers else "")
 
+    def features(self, dialect: Dialect) -> dict[str, str]:
+        ov = dialect.token_overlap("l_addr", "r_addr")
+        return {"f_addr_ov": f"CASE WHEN l_addr_toks <> r_addr_toks THEN {ov} END"}
+
     def create_sql(self, dialect: Dialect) -> str:
-        ov = dialect.token_overlap("l_addr_toks", "r_addr_toks", "l_addr_ntok", "r_addr_ntok")
         nums = " AND l_addr_num = r_addr_num" if self.numbers else ""
-        return f"{ov} >= {self.share}{nums}"
+        return f"f_addr_ov >= {self.share}{nums}"
+
+
+#: the most keystrokes an :class:`Edits` level counts (the distance is computed up to it)
+EDITS_MAX = 2
 
 
 @dataclass(frozen=True)
@@ -165,11 +179,20 @@ class Edits(Level):
     def label(self) -> str:  # type: ignore[override]
         return f"{self.n} edit" + ("s" if self.n > 1 else "")
 
-    def create_sql(self, dialect: Dialect) -> str:
+    def features(self, dialect: Dialect) -> dict[str, str]:
         a, b = f"l_{self.col}", f"r_{self.col}"
         dl = dialect.fn("damerau_levenshtein")
-        # the length test first: most pairs differ in length by more, and skip the distance
-        return f"abs(length({a}) - length({b})) <= {self.n} AND {dl}({a}, {b}) <= {self.n}"
+        jw = dialect.fn("jaro_winkler_similarity")
+        # cheap tests first, so the distance runs on few pairs: lengths within two, and a
+        # Jaro-Winkler of at least 0.7, which two keystrokes cannot bring a name of five
+        # letters or more below (a name has more than five with its surname)
+        return {
+            f"f_dl_{self.col}": f"CASE WHEN {a} <> {b} AND abs(length({a}) - length({b})) "
+            f"<= {EDITS_MAX} AND {jw}({a}, {b}) >= 0.7 THEN {dl}({a}, {b}) END"
+        }
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return f"f_dl_{self.col} <= {self.n}"
 
 
 @dataclass(frozen=True)
@@ -183,9 +206,13 @@ class JaroWinkler(Level):
     def label(self) -> str:  # type: ignore[override]
         return f"jw>={self.threshold}"
 
-    def create_sql(self, dialect: Dialect) -> str:
+    def features(self, dialect: Dialect) -> dict[str, str]:
+        a, b = f"l_{self.col}", f"r_{self.col}"
         jw = dialect.fn("jaro_winkler_similarity")
-        return f"{jw}(l_{self.col}, r_{self.col}) >= {self.threshold}"
+        return {f"f_jw_{self.col}": f"CASE WHEN {a} <> {b} THEN {jw}({a}, {b}) END"}
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return f"f_jw_{self.col} >= {self.threshold}"
 
 
 @dataclass(frozen=True)
@@ -277,6 +304,12 @@ class Comparison:
     @property
     def gamma(self) -> str:
         return f"gamma_{self.name}"
+
+    def features(self, dialect: Dialect) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for lv in self.levels:
+            out.update(lv.features(dialect))
+        return out
 
     @property
     def scored(self) -> tuple[Level, ...]:

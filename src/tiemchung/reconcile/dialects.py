@@ -51,15 +51,15 @@ class Dialect:
             return f"explode(split({expr}, '[{sep}]'))"
         return f"unnest(string_split({expr}, '{sep}'))"
 
-    def token_overlap(self, a: str, b: str, na: str, nb: str) -> str:
-        """Share of the smaller token set found in the other: ``a``/``b`` space-joined
-        distinct tokens, ``na``/``nb`` their counts. 1.0 when an address is a part of the
-        other (no street typed, the province left out)."""
-        if self.name == "spark":
-            common = f"size(array_intersect(split({a}, ' '), split({b}, ' ')))"
-        else:
-            common = f"len(list_intersect(string_split({a}, ' '), string_split({b}, ' ')))"
-        return f"(CAST({common} AS DOUBLE) / least({na}, {nb}))"
+    def token_overlap(self, a: str, b: str) -> str:
+        """Share of the smaller token set found in the other, from the two sides' bit masks
+        (``{a}_b1``/``{a}_b2``: :func:`tiemchung.reconcile.standardise._token_bits_sql`).
+        1.0 when an address is a part of the other (no street typed, the province left
+        out). ``bit_count`` and ``&`` are spelt alike in both engines."""
+        common = f"bit_count({a}_b1 & {b}_b1) + bit_count({a}_b2 & {b}_b2)"
+        na = f"bit_count({a}_b1) + bit_count({a}_b2)"
+        nb = f"bit_count({b}_b1) + bit_count({b}_b2)"
+        return f"(CAST({common} AS DOUBLE) / greatest(least({na}, {nb}), 1))"
 
     def bucket(self, expr: str, buckets: int) -> str:
         """A stable pseudo-random bucket in ``[0, buckets)`` of a text or number, used to take

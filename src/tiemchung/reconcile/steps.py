@@ -63,7 +63,8 @@ IDENT_COLS = (
     "province",
     "phone",
     "addr_toks",
-    "addr_ntok",
+    "addr_b1",
+    "addr_b2",
     "addr_num",
     "pward",
     "pdistrict",
@@ -92,7 +93,8 @@ REG_COLS = (
     "phone",
     "addr_key",
     "addr_toks",
-    "addr_ntok",
+    "addr_b1",
+    "addr_b2",
     "addr_num",
 )
 #: who holds the identity's ID in the register and their address (the household level):
@@ -100,13 +102,13 @@ REG_COLS = (
 OWNER_COLS = ("id_owner", "id_owner_addr")
 #: the standardised register's columns that are functions of others: surname, given name,
 #: word count and sorted words of ``name_fold``; year, month, day and precision of
-#: ``dob_iso``; province of ``ward``; the number of address tokens. (``district`` and the
+#: ``dob_iso``; province of ``ward``; the address tokens' bit mask. (``district`` and the
 #: address tokens, also functions of others, are kept: a register update's blocking rules
 #: read them.)
 REG_DERIVED = (
     *("surname", "given", "ntok", "name_sorted"),
     *("dob_y", "dob_m", "dob_d", "dob_prec"),
-    *("province", "addr_ntok"),
+    *("province", "addr_b1", "addr_b2"),
 )
 #: what ``register_std.parquet`` keeps for a later snapshot to be compared with: the rest
 #: (a third less to write)
@@ -440,11 +442,13 @@ class Plan:
                 rules["surname_dob"] = "g.surname = i.surname AND g.dob_iso = i.dob_iso"
         if self.both("address"):
             # one address (its token set: a household, or a hamlet) in one birth year, or one
-            # house number born on one day
+            # house's numbers born on one day
             rules["address_year"] = "g.addr_toks = i.addr_toks AND g.dob_y = i.dob_y"
             if dob:
+                # two numbers at least (house and alley, house and postcode): one number
+                # alone ("Thôn 3") is shared by a hamlet in every commune of the country
                 rules["addr_num_dob"] = (
-                    "g.addr_num = i.addr_num AND g.dob_iso = i.dob_iso AND i.addr_num <> ''"
+                    "g.addr_num = i.addr_num AND g.dob_iso = i.dob_iso AND i.addr_num LIKE '% %'"
                 )
         if names and dob and not place:
             # no date of birth and no place: the name alone (bounded by its frequency)
@@ -509,11 +513,18 @@ class Plan:
         if "r_addr_tf" in self.tf_columns:
             addr_tf = ", ta.addr_tf AS r_addr_tf"
             addr_join = " LEFT JOIN addr_tf ta ON ta.addr_toks = g.addr_toks"
-        return (
+        inner = (
             f"SELECT i.iid, g.person_id{extra}, {lsel}, {osel}, {rsel}, "
             f"tf.name_tf AS r_name_tf{addr_tf} FROM {joined} "
             f"LEFT JOIN name_tf tf ON tf.name_fold = g.name_fold{addr_join}"
         )
+        feats: dict[str, str] = {}
+        for comp in self.comparisons:
+            feats.update(comp.features(self.dialect))
+        if not feats:
+            return inner
+        cols = ", ".join(f"{sql} AS {name}" for name, sql in feats.items())
+        return f"SELECT x.*, {cols} FROM ({inner}) x"
 
     def gammas_sql(self) -> str:
         """The select items of every comparison's level (``gamma_*``) over ``l_``/``r_``."""
