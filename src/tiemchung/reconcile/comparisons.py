@@ -158,7 +158,7 @@ class TokenOverlap(Level):
         return {"f_addr_ov": f"CASE WHEN l_addr_toks <> r_addr_toks THEN {ov} END"}
 
     def create_sql(self, dialect: Dialect) -> str:
-        nums = " AND l_addr_num = r_addr_num" if self.numbers else ""
+        nums = " AND l_addr_num IS NOT DISTINCT FROM r_addr_num" if self.numbers else ""
         return f"f_addr_ov >= {self.share}{nums}"
 
 

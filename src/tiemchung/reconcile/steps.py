@@ -403,30 +403,50 @@ class Plan:
         if names and dob:
             rules["name_dob"] = "g.name_fold = i.name_fold AND g.dob_iso = i.dob_iso"
         if dob and place:
-            rules["dob_place"] = "g.dob_iso = i.dob_iso AND g.district = i.pdistrict"
+            rules["dob_place"] = "g.dob_iso = i.dob_iso AND g.ward = i.pward"
+            # the ward wrong too (a neighbouring ward): the district, narrowed by the
+            # surname's first letter (which a typo rarely hits)
+            rules["dob_district"] = (
+                "g.dob_iso = i.dob_iso AND g.district = i.pdistrict "
+                "AND left(g.surname, 1) = left(i.surname, 1)"
+            )
         if names and place:
-            rules["name_place"] = "g.name_fold = i.name_fold AND g.district = i.pdistrict"
+            rules["name_place"] = "g.name_fold = i.name_fold AND g.ward = i.pward"
+            if dob:
+                rules["name_year_district"] = (
+                    "g.name_fold = i.name_fold AND g.dob_y = i.dob_y AND g.district = i.pdistrict"
+                )
         if self.both("phone") and dob:
             rules["phone_year"] = "g.phone = i.phone AND g.dob_y = i.dob_y"
         if ids and dob:
-            # one keystroke in an ID leaves its head or its tail intact; a 12-digit CCCD's
-            # first six digits only say province, sex and birth year, hence the day there
+            # one keystroke in an ID leaves its head or its tail intact. A CCCD's first six
+            # digits only say province, sex and birth year, and its last six are random: so
+            # the head with the birth date, and the tail with the date, or its last five
+            # digits with the year (~12 people in 100M)
             rules["id_head_dob"] = "left(g.nid, 6) = left(i.id_key, 6) AND g.dob_iso = i.dob_iso"
-            rules["id_head_year"] = "left(g.nid, 8) = left(i.id_key, 8) AND g.dob_y = i.dob_y"
-            rules["id_tail_year"] = "right(g.nid, 4) = right(i.id_key, 4) AND g.dob_y = i.dob_y"
+            rules["id_tail_dob"] = "right(g.nid, 4) = right(i.id_key, 4) AND g.dob_iso = i.dob_iso"
+            rules["id_tail_year"] = "right(g.nid, 5) = right(i.id_key, 5) AND g.dob_y = i.dob_y"
         if names and dob and place:
+            # a typo in the given name or the surname, another word order, or a wrong birth
+            # year (off by one, a placeholder) with a mistyped name -- each with the ward or
+            # district, narrowed by a first letter where the block would be big (a surname in
+            # one ward and birth year is ~30 people, a birth day and month ~20); those two
+            # only for records without an ID (the others have the ID's rules)
+            noid = " AND i.id_key IS NULL"
             rules["sorted_year_place"] = (
                 "g.name_sorted = i.name_sorted AND g.dob_y = i.dob_y AND g.district = i.pdistrict"
             )
             rules["surname_year_ward"] = (
-                "g.surname = i.surname AND g.dob_y = i.dob_y AND g.ward = i.pward"
+                "g.surname = i.surname AND left(g.given, 1) = left(i.given, 1) "
+                f"AND g.dob_y = i.dob_y AND g.ward = i.pward{noid}"
             )
             rules["given_year_ward"] = (
                 "g.given = i.given AND g.dob_y = i.dob_y AND g.ward = i.pward"
             )
-            # the birth year typed wrong (off by one, or a placeholder year) with a typo
-            # in the name: the day and month in the ward (~20 people in a ward of 7,000)
-            rules["day_ward"] = "g.dob_m = i.dob_m AND g.dob_d = i.dob_d AND g.ward = i.pward"
+            rules["day_ward"] = (
+                "g.dob_m = i.dob_m AND g.dob_d = i.dob_d AND g.ward = i.pward "
+                f"AND left(g.surname, 1) = left(i.surname, 1){noid}"
+            )
         if names and dob:
             # a record with no place at all (no ward, no address that names one): the given
             # name born on one day, the name's words born in one year. Only for those: a
@@ -443,7 +463,10 @@ class Plan:
         if self.both("address"):
             # one address (its token set: a household, or a hamlet) in one birth year, or one
             # house's numbers born on one day
-            rules["address_year"] = "g.addr_toks = i.addr_toks AND g.dob_y = i.dob_y"
+            # (only for records typed without a ward code: the others have the ward's rules)
+            rules["address_year"] = (
+                "g.addr_toks = i.addr_toks AND g.dob_y = i.dob_y AND i.ward IS NULL"
+            )
             if dob:
                 # two numbers at least (house and alley, house and postcode): one number
                 # alone ("Thôn 3") is shared by a hamlet in every commune of the country
@@ -469,13 +492,12 @@ class Plan:
         """EM sessions: name -> (blocking condition, comparisons it fixes). A comparison that
         a session blocks on cannot be learnt from it (all its pairs agree there)."""
         rules = self.blocking_rules(n_register)
-        # a district block makes the ward and the address agree more often than at random:
-        # neither is learnt from it
+        # (a ward block also makes addresses agree more often than at random)
         fixes = {
             "id": ("national_id",),
             "name_dob": ("full_name", "dob"),
-            "dob_place": ("dob", "ward_code", "address"),
-            "name_place": ("full_name", "ward_code", "address"),
+            "dob_place": ("dob", "ward_code"),
+            "name_place": ("full_name", "ward_code"),
         }
         out: dict[str, tuple[str, tuple[str, ...]]] = {}
         for name in ("id", "name_dob", "dob_place"):
