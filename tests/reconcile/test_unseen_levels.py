@@ -5,6 +5,8 @@ threshold between review and not_found."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -71,27 +73,24 @@ def test_the_place_an_address_names_is_learnt_from_the_register() -> None:
         "Số 1 Lê Lợi": None,
     }
     con = duckdb.connect()
-    values = [a for *_x, a in reg] + list(recs)
-    con.register("src", pa.table({"v": pa.array(values, pa.string())}))
+    con.register("src", pa.table({"v": pa.array([a for *_x, a in reg], pa.string())}))
     KINDS["addr"][0](con, "src", "v_addr")
+    con.register("src2", pa.table({"v": pa.array(list(recs), pa.string())}))
+    KINDS["addr"][0](con, "src2", "v_raddr")
     con.execute(
         "CREATE TABLE reg AS SELECT r.*, a.addr_grams FROM (VALUES "
         + ", ".join(f"('{w}', '{d}', '{a}')" for w, d, a in reg)
         + ") r(ward, district, address) JOIN v_addr a ON a.v = r.address"
     )
+    # the identities before their addresses join (ident0): no ward typed
     con.execute(
-        "CREATE TABLE raw AS SELECT * FROM (VALUES "
+        "CREATE TABLE ident0 AS SELECT * FROM (VALUES "
         + ", ".join(f"('{a}', NULL)" for a in recs)
-        + ") t(address, ward_code)"
+        + ") t(addr_raw, pward)"
     )
-    spec = InputSpec("records", "x.csv", "csv", {"address": "a", "ward_code": "w"}, ())  # type: ignore[arg-type]
-    rspec = InputSpec(
-        "register",
-        "r.csv",
-        "csv",
-        {"address": "a", "ward_code": "w"},
-        (),  # type: ignore[arg-type]
-    )
+    cols = {"address": "a", "ward_code": "w"}
+    spec = InputSpec("records", Path("x.csv"), "csv", cols, ())
+    rspec = InputSpec("register", Path("r.csv"), "csv", cols, ())
     plan = Plan(spec, rspec, DUCKDB)
     assert plan.infers_place
     con.execute(f"CREATE TABLE gaz AS {plan.gazetteer_sql()}")

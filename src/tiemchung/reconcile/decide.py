@@ -252,6 +252,8 @@ KEYS = (
     ("k_sorted", "name_sorted"),
     ("k_addr", "addr_toks"),
     ("k_addr_num", "addr_num"),
+    ("k_dob_m", "dob_m"),
+    ("k_dob_d", "dob_d"),
 )
 KEY_INNER = ", ".join(f"i.{c} AS {k}" for k, c in KEYS)
 KEY_SELECT = ", ".join(k for k, _ in KEYS)

@@ -436,7 +436,9 @@ def _register_diff(eng: DuckDBEngine, old_reg: Path) -> dict[str, int]:
     cols = ", ".join(REG_STD_COLS) + (
         ", CAST(left(dob_iso, 4) AS INTEGER) AS dob_y, "
         "string_split(name_fold, ' ')[1] AS surname, string_split(name_fold, ' ')[-1] AS given, "
-        "array_to_string(list_sort(string_split(name_fold, ' ')), ' ') AS name_sorted"
+        "array_to_string(list_sort(string_split(name_fold, ' ')), ' ') AS name_sorted, "
+        "CASE WHEN length(dob_iso) >= 7 THEN CAST(substr(dob_iso, 6, 2) AS INTEGER) END AS dob_m, "
+        "CASE WHEN length(dob_iso) = 10 THEN CAST(substr(dob_iso, 9, 2) AS INTEGER) END AS dob_d"
     )
     eng.run("reg_old", f"SELECT {cols} FROM read_parquet('{path_literal(old_reg)}')")
     eng.run("reg_new", f"SELECT {cols} FROM reg")

@@ -29,7 +29,7 @@ from .inputs import InputSpec, check_shared_mapping, inspect_input, read_mapping
 from .model import Model, choose_auto_threshold, choose_plausible_threshold, estimate_pi
 from .standardise import KINDS
 from .steps import RAW_IDENTITY, REG_STD_COLS, Plan
-from .train import train
+from .train import train, train_sample_sql
 
 Progress = Callable[[str, int, int], None]
 #: the standardised register of a run (``OUT/register_std.parquet``)
@@ -102,22 +102,32 @@ def stage_standardise(ctx: Context) -> None:
     if "r_addr_tf" in ctx.plan.tf_columns:
         ctx.engine.run("addr_tf", ctx.plan.addr_tf_sql(_pinned_size(ctx)))
     if ctx.plan.infers_place:
-        # the ward an address typed without a ward code names, for blocking
+        # the register's own gazetteer: the ward an address typed without a ward code names
         ctx.engine.run("gaz", ctx.plan.gazetteer_sql())
-        ctx.engine.run("addr_place", ctx.plan.place_sql())
-        ctx.facts["addresses_placed"] = ctx.engine.count("addr_place")
 
 
 def stage_collapse(ctx: Context) -> None:
     # the typed identities were collapsed on load (``raw``); here they get their
-    # standardised values, and every record its identity
-    ctx.engine.run("ident", ctx.plan.ident_sql())
-    ctx.facts["identities"] = ctx.engine.count("ident")
+    # standardised values, and every record its identity (``ident0`` until the exact pass
+    # has said whose addresses are needed: Plan.staged_address)
+    name = "ident0" if ctx.plan.staged_address else "ident"
+    ctx.engine.run(name, ctx.plan.ident_sql())
+    ctx.facts["identities"] = ctx.engine.count(name)
     _n_register(ctx)
 
 
 def stage_exact(ctx: Context) -> None:
-    ctx.engine.run("exact", ctx.plan.exact_sql())
+    plan, eng = ctx.plan, ctx.engine
+    if plan.staged_address:
+        eng.run("exact", plan.exact_sql("ident0"))
+        sample = train_sample_sql(plan.dialect, int(ctx.facts["identities"]), "i.iid")
+        eng.standardise("v_raddr", plan.raddr_source_sql(sample), *KINDS["addr"])
+        if plan.infers_place:
+            eng.run("addr_place", plan.place_sql())
+            ctx.facts["addresses_placed"] = eng.count("addr_place")
+        eng.run("ident", plan.ident_address_sql())
+    else:
+        eng.run("exact", plan.exact_sql())
     ctx.engine.run(
         "resid",
         ctx.plan.with_owner_sql(
@@ -231,7 +241,8 @@ STAGES: tuple[tuple[str, Callable[[Context], None]], ...] = (
 DROP_AFTER: dict[str, tuple[str, ...]] = {
     "load": ("rec_in", "v_dose_number", "v_dose_date"),
     "standardise": ("reg_in",),
-    "collapse": ("raw", "gaz", "addr_place", *(f"v_{k}" for k in KINDS)),
+    "collapse": ("raw", *(f"v_{k}" for k in KINDS)),
+    "exact": ("ident0", "v_raddr", "addr_place", "gaz"),
     "train": ("u_ids", "train_ids"),
     "predict": ("cand", "scored_in"),
     "classify": ("best", "runners_up", "ident", "reg", "name_tf", "addr_tf", "resid", "exact"),

@@ -70,6 +70,13 @@ IDENT_COLS = (
     "pdistrict",
 )
 RAW_IDENTITY = ("national_id", "full_name", "dob", "sex", "ward_code", "phone", "address")
+#: the standardised address columns an identity carries, and their SQL types
+ADDR_COLS = (
+    ("addr_toks", "STRING"),
+    ("addr_b1", "BIGINT"),
+    ("addr_b2", "BIGINT"),
+    ("addr_num", "STRING"),
+)
 REG_COLS = (
     "person_id",
     "nid",
@@ -141,7 +148,8 @@ class Plan:
         parts: dict[str, list[str]] = {}
         for table, spec, kinds in (("raw", self.rec, REC_KINDS), ("reg_in", self.reg, REG_KINDS)):
             for col, kind in kinds.items():
-                if spec.has(col):
+                # the records' addresses wait for the exact pass (:meth:`raddr_source_sql`)
+                if spec.has(col) and not (table == "raw" and col == "address"):
                     parts.setdefault(kind, []).append(f"SELECT {col} AS v FROM {table}")
         return {k: " UNION ALL ".join(v) for k, v in parts.items()}
 
@@ -242,27 +250,76 @@ class Plan:
             "national_id": {"id_kind": ""},
             "dob": {"day_no": ""},
             "full_name": {"name_disp": ""},
-            "address": {"addr_key": "", "addr_grams": ""},
         }
-        kinds = {c: k for c, k in REC_KINDS.items() if c in RAW_IDENTITY}
+        kinds = {c: k for c, k in REC_KINDS.items() if c in RAW_IDENTITY and c != "address"}
         cols, joins = self._std(self.rec, kinds, rename)
+        if self.staged_address:
+            cols.append("t.address AS addr_raw")
+        else:
+            cols += [f"CAST(NULL AS {typ}) AS {c}" for c, typ in ADDR_COLS]
         problem = (
             "CASE WHEN id_key IS NULL AND name_fold IS NULL AND dob_y IS NULL THEN "
             "'unparseable: no usable national_id, full_name or date of birth' END"
         )
         # the place a blocking rule uses: the typed ward, else the ward its address names
+        # (typed only here: an address's ward joins in :meth:`ident_address_sql`)
         typed = self.both("ward_code")
         ward = "s_ward_code.ward" if typed else "CAST(NULL AS STRING)"
         district = "s_ward_code.district" if typed else "CAST(NULL AS STRING)"
-        if self.infers_place:
-            joins.append("LEFT JOIN addr_place ap ON ap.v = t.address")
-            ward, district = f"coalesce({ward}, ap.ward)", f"coalesce({district}, ap.district)"
         place = f"{ward} AS pward, {district} AS pdistrict"
         inner = f"SELECT t.rid AS iid, t.n, {', '.join(cols)}, {place} FROM raw t {' '.join(joins)}"
         return (
             f"SELECT x.*, {problem} AS problem, "
             "coalesce(x.id_key, concat(x.name_fold, '/', x.dob_iso)) AS nf_key "
             f"FROM ({inner}) x"
+        )
+
+    # --- the records' addresses, after the exact pass ----------------------------------------
+    @property
+    def staged_address(self) -> bool:
+        """The records have addresses: they are standardised after the exact pass, and only
+        for the identities it left (and the training sample) -- nine in ten identities are
+        settled by their ID, and standardising every distinct typed address cost more than
+        the whole exact pass. ``ident_sql`` then makes ``ident0``, and
+        :meth:`ident_address_sql` ``ident``."""
+        return self.rec.has("address")
+
+    def ident_columns(self) -> list[str]:
+        """The columns of :meth:`ident_sql` (``ident0`` when the address is staged)."""
+        out = ["iid", "n"]
+        for col, kind in REC_KINDS.items():
+            if col not in RAW_IDENTITY or col == "address":
+                continue
+            names = {"national_id": {"id_kind": ""}, "dob": {"day_no": ""}}.get(col, {})
+            names = {**names, **({"name_disp": ""} if col == "full_name" else {})}
+            out += [names.get(n, n) for n, _t in out_columns(kind) if names.get(n, n)]
+        out += ["addr_raw"] if self.staged_address else [c for c, _t in ADDR_COLS]
+        return [*out, "pward", "pdistrict", "problem", "nf_key"]
+
+    def raddr_source_sql(self, sample: str) -> str:
+        """The typed addresses to standardise (``v``): those of the identities the exact pass
+        left, and of the training sample (``sample``: a condition on ``i.iid``), so the
+        address comparison is learnt like the others."""
+        return (
+            "SELECT DISTINCT i.addr_raw AS v FROM ident0 i LEFT JOIN exact e ON e.iid = i.iid "
+            f"WHERE i.addr_raw IS NOT NULL AND (e.iid IS NULL OR {sample})"
+        )
+
+    def ident_address_sql(self) -> str:
+        """``ident``: ``ident0`` with its standardised address (``v_raddr``; NULL for the
+        identities the exact pass settled outside the training sample, whose address
+        nothing reads) and, without a typed ward, the place the address names."""
+        keep = [c for c in self.ident_columns() if c not in ("addr_raw", "pward", "pdistrict")]
+        cols = ", ".join(f"i.{c}" for c in keep)
+        addr = ", ".join(f"a.{c}" for c, _t in ADDR_COLS)
+        ward, district = "i.pward", "i.pdistrict"
+        join = ""
+        if self.infers_place:
+            ward, district = "coalesce(i.pward, ap.ward)", "coalesce(i.pdistrict, ap.district)"
+            join = " LEFT JOIN addr_place ap ON ap.v = i.addr_raw"
+        return (
+            f"SELECT {cols}, {addr}, {ward} AS pward, {district} AS pdistrict FROM ident0 i "
+            f"LEFT JOIN v_raddr a ON a.v = i.addr_raw{join}"
         )
 
     # --- place from the address -------------------------------------------------------------
@@ -293,6 +350,7 @@ class Plan:
         pairs point to, when it has more votes than any other (a district can be known when
         the ward is not: "Phường 11, Quận Tân Bình" names Tân Bình, and "11" alone no ward)."""
         grams = self.dialect.explode_split("a.addr_grams", "|")
+        # (addresses typed without a ward code, among those standardised: ``v_raddr``)
 
         def vote(level: str) -> str:
             return (
@@ -303,9 +361,9 @@ class Plan:
             )
 
         return (
-            "WITH x AS (SELECT DISTINCT address AS v FROM raw WHERE address IS NOT NULL AND "
-            "(ward_code IS NULL OR trim(ward_code) = '')), "
-            f"e AS (SELECT x.v, {grams} AS gram FROM x JOIN v_addr a ON a.v = x.v), "
+            "WITH x AS (SELECT DISTINCT addr_raw AS v FROM ident0 WHERE addr_raw IS NOT NULL "
+            "AND pward IS NULL), "
+            f"e AS (SELECT x.v, {grams} AS gram FROM x JOIN v_raddr a ON a.v = x.v), "
             f"w AS ({vote('ward')}), d AS ({vote('district')}) "
             "SELECT d.v, w.ward, d.district FROM d LEFT JOIN w ON w.v = d.v"
         )
@@ -355,16 +413,17 @@ class Plan:
             )
         return " AND ".join(f"({c})" for c in conds) or "TRUE"
 
-    def exact_sql(self) -> str:
+    def exact_sql(self, identities: str = "ident") -> str:
         if not self.both("national_id"):
             return "SELECT CAST(NULL AS BIGINT) AS iid, CAST(NULL AS STRING) AS person_id LIMIT 0"
         compat = self.compatible_sql()
         union = [
-            f"SELECT i.iid, g.person_id FROM ident i JOIN reg g ON g.nid = i.id_key WHERE {compat}"
+            f"SELECT i.iid, g.person_id FROM {identities} i JOIN reg g ON g.nid = i.id_key "
+            f"WHERE {compat}"
         ]
         if self.reg.has("old_id"):
             union.append(
-                f"SELECT i.iid, g.person_id FROM ident i JOIN reg g ON g.old_id = i.id_key "
+                f"SELECT i.iid, g.person_id FROM {identities} i JOIN reg g ON g.old_id = i.id_key "
                 f"WHERE {compat}"
             )
         # one person only (an ID two register persons share settles nothing): min = max is

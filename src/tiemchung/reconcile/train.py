@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .comparisons import Comparison
+from .dialects import Dialect
 from .engines.base import Engine
 from .model import FLOOR, ComparisonParams, Model, dirichlet, em, initial_m
 from .steps import Plan
@@ -43,6 +44,17 @@ _EXACT_U = {
 }
 
 
+def _share(n_ident: int, wanted: int) -> int:
+    """Per-mille of the identities a sample of ``wanted`` takes (hash buckets of ``iid``)."""
+    return max(1, min(1000, round(1000 * wanted / max(n_ident, 1))))
+
+
+def train_sample_sql(d: Dialect, n_ident: int, iid: str = "iid") -> str:
+    """The condition that puts an identity in the training sample (the u sample is inside
+    it): what must be standardised before training reads it."""
+    return f"{d.bucket(iid, 1000)} < {_share(n_ident, max(TRAIN_IDENTITIES, U_IDENTITIES))}"
+
+
 def _patterns(
     engine: Engine, plan: Plan, joined: str, comps: tuple[Comparison, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +71,7 @@ def estimate_u(
 ) -> tuple[list[np.ndarray], dict[str, Any]]:
     d = plan.dialect
     comps = plan.comparisons
-    share = max(1, min(1000, round(1000 * U_IDENTITIES / max(n_ident, 1))))
+    share = _share(n_ident, U_IDENTITIES)
     sample = min(n_ident, U_IDENTITIES)
     k = max(1, round(sample * n_register / U_PAIRS))
     pair_bucket = d.bucket("concat('u', CAST(iid AS STRING))", k)
@@ -122,7 +134,7 @@ def train(engine: Engine, plan: Plan, n_register: int) -> Model:
     comps = plan.comparisons
     n_ident = engine.count("ident")
     u, info = estimate_u(engine, plan, n_ident, n_register)
-    share = max(1, min(1000, round(1000 * TRAIN_IDENTITIES / max(n_ident, 1))))
+    share = _share(n_ident, TRAIN_IDENTITIES)
     engine.run(
         "train_ids",
         plan.with_owner_sql(f"SELECT * FROM ident WHERE {d.bucket('iid', 1000)} < {share}"),
