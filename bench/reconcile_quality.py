@@ -200,6 +200,7 @@ def run_ours(data: Path, out: Path, records: int) -> dict[str, Any]:
         "peak_rss_mb": peak,
         "load_1min_before": load,
         "us_per_record": round(wall / records * 1e6, 3) if records else None,
+        "cpu_us_per_record": round(cpu / records * 1e6, 3) if records else None,
         "blocking": _blocking(out, records),
     }
 
@@ -329,6 +330,24 @@ def _skip_splink(mode: str, records: int, data: Path) -> str | None:
     return None
 
 
+def _per_record_vs(run: dict[str, Any], earlier: Path) -> dict[str, Any]:
+    """This run's gen2 wall and CPU time per record over an earlier result's (CPU beside wall:
+    on this shared machine the wall time moves with the load, the CPU time much less)."""
+    then = json.loads(earlier.read_text(encoding="utf-8"))["results"]["gen2"]
+    before = then["ours"]["run"]
+    now_cpu, then_cpu = run["cpu_us_per_record"], before.get("cpu_us_per_record")
+    if then_cpu is None:  # a result written before the field existed
+        then_cpu = before["cpu_s"] / int(then["data"]["records"]) * 1e6
+    return {
+        "against": str(earlier),
+        "people_then": then["data"].get("people"),
+        "us_per_record_then": before["us_per_record"],
+        "wall_ratio": round(run["us_per_record"] / before["us_per_record"], 3),
+        "cpu_ratio": round(now_cpu / then_cpu, 3) if now_cpu and then_cpu else None,
+        "target": "<= 1.2 (issue 16: 3M against 1M, default settings)",
+    }
+
+
 def _label(people: int) -> str:
     for unit, size in (("m", 1_000_000), ("k", 1_000)):
         if people >= size and people % size == 0:
@@ -387,6 +406,13 @@ def main() -> None:
         "reconcile_quality for 20k people, else reconcile_quality-<people>)",
     )
     ap.add_argument("--label", help="free text stored with the inputs (e.g. main's baseline)")
+    ap.add_argument(
+        "--per-record-vs",
+        type=Path,
+        metavar="RESULT_JSON",
+        help="an earlier result (e.g. the 1M run's): report this run's gen2 time "
+        "per record over that one's (issue 16: at 3M within 1.2x of 1M)",
+    )
     args = ap.parse_args()
     started = time.perf_counter()
     names = [n.strip() for n in args.sets.split(",") if n.strip()]
@@ -467,6 +493,10 @@ def main() -> None:
         print(
             f"{r['dataset']:7s} {r['figure']:26s} {r['target']:>9} ours {r['ours']!s:>9} "
             f"{r['ours_pass']!s:5}  splink {r.get('splink')!s:>9} {r.get('splink_pass')}"
+        )
+    if "gen2" in sets and args.per_record_vs is not None:
+        results["gen2"]["ours"]["run"]["per_record_vs"] = _per_record_vs(
+            results["gen2"]["ours"]["run"], args.per_record_vs
         )
     if "gen2" in sets:
         g = results["gen2"]["ours"]

@@ -79,3 +79,22 @@ def test_blocking_figures_come_from_the_summary(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("people", "label"), [(20_000, "20k"), (3_000_000, "3m"), (1234, "1234")])
 def test_result_names(people: int, label: str) -> None:
     assert rq._label(people) == label
+
+
+def test_time_per_record_against_an_earlier_run(tmp_path: Path) -> None:
+    # a 1M result written before cpu_us_per_record existed: 2,000,000 records, 40 s, 30 s CPU
+    earlier = {
+        "results": {
+            "gen2": {
+                "data": {"records": 2_000_000, "people": 1_000_000},
+                "ours": {"run": {"us_per_record": 20.0, "cpu_s": 30.0}},
+            }
+        }
+    }
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(earlier), encoding="utf-8")
+    # 3M: 6,000,000 records in 150 s wall, 99 s CPU -> 25 and 16.5 us per record
+    now = {"us_per_record": 25.0, "cpu_us_per_record": 16.5}
+    vs = rq._per_record_vs(now, path)
+    assert vs["wall_ratio"] == 1.25 and vs["cpu_ratio"] == 1.1  # 16.5 / 15
+    assert vs["people_then"] == 1_000_000
