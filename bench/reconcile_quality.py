@@ -402,8 +402,8 @@ def main() -> None:
     ap.add_argument("--no-febrl", action="store_true", help="gen2 only")
     ap.add_argument(
         "--name",
-        help="result file bench/results/NAME.json (default "
-        "reconcile_quality for 20k people, else reconcile_quality-<people>)",
+        help="result file bench/results/NAME.json (default: reconcile_quality for the "
+        "default run, else with what differs appended: -3m, -febrl1-febrl2-febrl3, ...)",
     )
     ap.add_argument("--label", help="free text stored with the inputs (e.g. main's baseline)")
     ap.add_argument(
