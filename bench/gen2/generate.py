@@ -53,6 +53,44 @@ def write(out: Path, name: str, table: pa.Table, fmt: str) -> Path:
     return path
 
 
+#: rows per written batch
+CHUNK = 100_000
+
+
+class _Sink:
+    """One table written in batches of :data:`CHUNK` rows (Parquet, zstd, or CSV); the same
+    rows give the same bytes."""
+
+    def __init__(self, out: Path, name: str, columns: tuple[str, ...], fmt: str) -> None:
+        self.path, self.columns = out / f"{name}.{fmt}", columns
+        schema = pa.schema([(c, pa.string()) for c in columns])
+        self.writer: pq.ParquetWriter | pacsv.CSVWriter
+        if fmt == "parquet":
+            self.writer = pq.ParquetWriter(self.path, schema, compression="zstd")
+        elif fmt == "csv":
+            self.writer = pacsv.CSVWriter(self.path, schema)
+        else:
+            raise ValueError(f"unknown format '{fmt}'; expected parquet or csv")
+        self.batch: list[dict[str, Any]] = []
+        self.rows = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.batch.append(row)
+        if len(self.batch) >= CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.batch:
+            self.writer.write_table(_table(self.batch, self.columns))
+            self.rows += len(self.batch)
+            self.batch = []
+
+    def close(self) -> Path:
+        self._flush()
+        self.writer.close()
+        return self.path
+
+
 def generate(
     people: int,
     seed: int,
@@ -69,26 +107,37 @@ def generate(
     persons, places = build_people(people, run_rates.population, rng)
     rows, counts, careless = make_records(persons, places, run_rates, rng)
 
-    register = [
-        {
-            "person_id": p.person_id,
-            "national_id": p.national_id,
-            "old_id": p.old_id,
-            "full_name": p.full_name,
-            "dob": p.dob,
-            "sex": p.sex,
-            "ward_code": p.ward.code,
-            "address": p.address,
-            "phone": p.phone,
-        }
-        for p in persons
-        if p.in_register
-    ]
-    records: list[dict[str, Any]] = []
-    truth: list[dict[str, Any]] = []
-    for r in sorted(rows, key=lambda r: r["record_id"]):
+    # written in batches, the rows dropped as they go: at 3M people the whole tables as
+    # Python dicts took the generator past 23 GB (killed by the kernel); in batches the
+    # peak is what the population and its typed records hold
+    register = _Sink(out, "register", REGISTER_COLUMNS, fmt)
+    for p in persons:
+        if p.in_register:
+            register.add(
+                {
+                    "person_id": p.person_id,
+                    "national_id": p.national_id,
+                    "old_id": p.old_id,
+                    "full_name": p.full_name,
+                    "dob": p.dob,
+                    "sex": p.sex,
+                    "ward_code": p.ward.code,
+                    "address": p.address,
+                    "phone": p.phone,
+                }
+            )
+    records = _Sink(out, "records", RECORD_COLUMNS, fmt)
+    truth = _Sink(out, "truth", TRUTH_ALL, fmt)
+    kinds: dict[str, int] = {}
+    duplicates = 0
+    # in record_id order, popped off the end of the reversed list so each row (and its typed
+    # values) can go once written
+    pending = sorted(rows, key=lambda r: r["record_id"], reverse=True)
+    del rows
+    while pending:
+        r = pending.pop()
         p, t = r["person"], r["typed"]
-        records.append(
+        records.add(
             {
                 "record_id": r["record_id"],
                 **t.values,
@@ -114,26 +163,23 @@ def generate(
         for f in FIELDS:
             row[f"{f}_status"] = t.labels[f]
             row[f"{f}_process"] = ";".join(t.processes.get(f, [])) or None
-        truth.append(row)
-
+        truth.add(row)
+        kinds[p.kind] = kinds.get(p.kind, 0) + 1
+        duplicates += bool(r["duplicate_of"])
     files = {
-        "register": str(write(out, "register", _table(register, REGISTER_COLUMNS), fmt)),
-        "records": str(write(out, "records", _table(records, RECORD_COLUMNS), fmt)),
-        "truth": str(write(out, "truth", _table(truth, TRUTH_ALL), fmt)),
+        name: str(sink.close())
+        for name, sink in (("register", register), ("records", records), ("truth", truth))
     }
-    kinds: dict[str, int] = {}
-    for row in truth:
-        kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
     manifest = {
         "generator": "bench.gen2 (second, independent error generator; issue 16)",
         "seed": seed,
         "people": people,
         "format": fmt,
-        "register_persons": len(register),
+        "register_persons": register.rows,
         "persons": len(persons),
-        "records": len(records),
+        "records": records.rows,
         "records_by_kind": kinds,
-        "duplicates": sum(1 for row in truth if row["duplicate_of"]),
+        "duplicates": duplicates,
         "wards": len(places.wards),
         "districts": len(places.by_district),
         "population_rates": run_rates.population,
