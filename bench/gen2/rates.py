@@ -47,8 +47,9 @@ PROCESSES: Final[tuple[Process, ...]] = (
     Process("national_id", "id", "digit_dropped", "wrong", 0.008, "one digit left out"),
     Process("national_id", "id", "relative_id", "wrong", 0.01, "a household member's ID"),
     Process("national_id", "id", "old_id", "wrong", 0.05, "the person's old 9-digit CMND"),
-    Process("full_name", "structure", "middle_dropped", "incomplete", 0.03,
-            "middle name(s) left out"),
+    Process(
+        "full_name", "structure", "middle_dropped", "incomplete", 0.03, "middle name(s) left out"
+    ),
     Process("full_name", "structure", "word_order", "wrong", 0.01, "words in another order"),
     Process("full_name", "typo", "telex_slip", "wrong", 0.012, "Telex keystrokes left in"),
     Process("full_name", "typo", "vni_slip", "wrong", 0.008, "VNI digits left in"),
@@ -116,20 +117,24 @@ class Rates:
                 raise ValueError(f"unknown rate '{key}'; expected one of {known}")
         slots: dict[tuple[str, str], float] = {}
         for p in PROCESSES:
-            slots[(p.field, p.slot)] = slots.get((p.field, p.slot), 0.0) + proc[
-                f"{p.field}.{p.name}"
-            ]
+            slots[(p.field, p.slot)] = (
+                slots.get((p.field, p.slot), 0.0) + proc[f"{p.field}.{p.name}"]
+            )
         for (f, s), total in slots.items():
             if total > 1.0 + 1e-9:
                 raise ValueError(f"rates of {f} ({s}) add up to {total:.3f} > 1")
         return cls(proc, pop)
 
-    def slot(self, field_name: str, slot: str, careless: bool = False
-             ) -> list[tuple[Process, float]]:
+    def slot(
+        self, field_name: str, slot: str, careless: bool = False
+    ) -> list[tuple[Process, float]]:
         """The slot's processes and rates; at a careless site every rate times the factor,
         or less when the slot's rates would then add up to more than 1."""
-        rates = [(p, self.process[f"{p.field}.{p.name}"]) for p in PROCESSES
-                 if p.field == field_name and p.slot == slot]
+        rates = [
+            (p, self.process[f"{p.field}.{p.name}"])
+            for p in PROCESSES
+            if p.field == field_name and p.slot == slot
+        ]
         if not careless:
             return rates
         total = sum(r for _, r in rates)

@@ -64,8 +64,9 @@ def _same_dob(a: str, b: str) -> bool:
 class Typist:
     """Types records of people with the processes and rates of one run."""
 
-    def __init__(self, people: list[Person], places: Places, rates: Rates,
-                 rng: random.Random) -> None:
+    def __init__(
+        self, people: list[Person], places: Places, rates: Rates, rng: random.Random
+    ) -> None:
         self.people = people
         self.places = places
         self.rates = rates
@@ -111,18 +112,28 @@ class Typist:
         t = Typed({})
         # --- national_id
         nid = p.national_id
-        relatives_ids = [self.people[i].national_id for i in p.relatives
-                         if self.people[i].national_id != nid]
-        proc = self._draw("national_id", "id", {
-            "transposed": values.transpose_applies(nid), "relative_id": bool(relatives_ids),
-            "old_id": p.old_id is not None})
+        relatives_ids = [
+            self.people[i].national_id for i in p.relatives if self.people[i].national_id != nid
+        ]
+        proc = self._draw(
+            "national_id",
+            "id",
+            {
+                "transposed": values.transpose_applies(nid),
+                "relative_id": bool(relatives_ids),
+                "old_id": p.old_id is not None,
+            },
+        )
         value: str | None = nid
         if proc is not None:
-            value = {"blank": lambda: "", "digit_off": lambda: values.digit_off(nid, rng),
-                     "transposed": lambda: values.transpose(nid, rng),
-                     "digit_dropped": lambda: values.digit_dropped(nid, rng),
-                     "relative_id": lambda: rng.choice(relatives_ids),
-                     "old_id": lambda: p.old_id}[proc.name]()
+            value = {
+                "blank": lambda: "",
+                "digit_off": lambda: values.digit_off(nid, rng),
+                "transposed": lambda: values.transpose(nid, rng),
+                "digit_dropped": lambda: values.digit_dropped(nid, rng),
+                "relative_id": lambda: rng.choice(relatives_ids),
+                "old_id": lambda: p.old_id,
+            }[proc.name]()
             if value is None or (proc.label == "wrong" and _same_id(value, nid)):
                 value, proc = nid, None
             if proc is not None:
@@ -130,9 +141,14 @@ class Typist:
         t.values["national_id"] = values.id_as_typed(value, rng) if value else ""
         # --- full_name: structure, then a typo
         name = p.full_name
-        proc = self._draw("full_name", "structure", {
-            "middle_dropped": slips.middle_applies(name),
-            "word_order": slips.word_order_applies(name)})
+        proc = self._draw(
+            "full_name",
+            "structure",
+            {
+                "middle_dropped": slips.middle_applies(name),
+                "word_order": slips.word_order_applies(name),
+            },
+        )
         if proc is not None:
             fn: Apply = slips.drop_middle if proc.name == "middle_dropped" else slips.word_order
             new = fn(name, rng)
@@ -179,8 +195,9 @@ class Typist:
         forms = {"M": ("Nam", "Nam", "nam", "M"), "F": ("Nữ", "Nữ", "nữ", "F")}
         t.values["sex"] = rng.choice(forms[sex]) if sex else ""
         # --- ward_code
-        neighbours = [w for w in self.places.by_district[p.ward.parent_code or ""]
-                      if w.code != p.ward.code]
+        neighbours = [
+            w for w in self.places.by_district[p.ward.parent_code or ""] if w.code != p.ward.code
+        ]
         proc = self._draw("ward_code", "ward", {"moved": bool(neighbours)})
         ward = p.ward.code
         if proc is not None:
@@ -192,9 +209,15 @@ class Typist:
         # --- phone
         phone = p.phone or ""
         rel_phones = sorted({self.people[i].phone or "" for i in p.relatives} - {phone, ""})
-        proc = self._draw("phone", "phone", {
-            "blank": bool(phone), "digit_off": bool(phone), "relative_phone": bool(rel_phones)
-            and bool(phone)})
+        proc = self._draw(
+            "phone",
+            "phone",
+            {
+                "blank": bool(phone),
+                "digit_off": bool(phone),
+                "relative_phone": bool(rel_phones) and bool(phone),
+            },
+        )
         if proc is not None:
             self._mark(t, proc)
             if proc.name == "blank":
@@ -221,8 +244,11 @@ class Typist:
         for f in FIELDS:
             done = t.processes.get(f, [])
             labels = {q.label for q in PROCESSES if q.field == f and q.name in done}
-            t.labels[f] = "wrong" if "wrong" in labels else (
-                "incomplete" if "incomplete" in labels else "correct")
+            t.labels[f] = (
+                "wrong"
+                if "wrong" in labels
+                else ("incomplete" if "incomplete" in labels else "correct")
+            )
         return t
 
 
@@ -240,8 +266,9 @@ def _dose_plan(rng: random.Random) -> list[tuple[int, str, dt.date]]:
     return plan
 
 
-def make_records(people: list[Person], places: Places, rates: Rates, rng: random.Random
-                 ) -> tuple[list[dict[str, Any]], Counts, list[str]]:
+def make_records(
+    people: list[Person], places: Places, rates: Rates, rng: random.Random
+) -> tuple[list[dict[str, Any]], Counts, list[str]]:
     """Every dose record (register columns typed, dose fields, truth), in shuffled order with
     record ids given after the shuffle, so that neither order nor id says who is who."""
     typist = Typist(people, places, rates, rng)
@@ -269,8 +296,17 @@ def make_records(people: list[Person], places: Places, rates: Rates, rng: random
                 entries.append((again, later, other))
             cluster = len(rows)
             for t, when, where in entries:
-                rows.append({"person": p, "typed": t, "dose_number": dose, "vaccine": vaccine,
-                             "dose_date": when, "site_id": where, "cluster": cluster})
+                rows.append(
+                    {
+                        "person": p,
+                        "typed": t,
+                        "dose_number": dose,
+                        "vaccine": vaccine,
+                        "dose_date": when,
+                        "site_id": where,
+                        "cluster": cluster,
+                    }
+                )
     rng.shuffle(rows)
     for i, r in enumerate(rows):
         r["record_id"] = f"V{i:08d}"

@@ -17,16 +17,42 @@ import unicodedata
 from typing import Final
 
 #: Tone marks (combining) -> (Telex key, VNI digit).
-TONES: Final = {"\u0300": ("f", "2"), "\u0301": ("s", "1"), "\u0309": ("r", "3"),
-                "\u0303": ("x", "4"), "\u0323": ("j", "5")}
+TONES: Final = {
+    "\u0300": ("f", "2"),
+    "\u0301": ("s", "1"),
+    "\u0309": ("r", "3"),
+    "\u0303": ("x", "4"),
+    "\u0323": ("j", "5"),
+}
 #: Vowel modifiers (combining) -> VNI digit; the Telex key depends on the letter.
 MODIFIERS: Final = {"\u0302": "6", "\u031b": "7", "\u0306": "8"}
-_TELEX_MOD: Final = {("a", "\u0302"): "aa", ("e", "\u0302"): "ee", ("o", "\u0302"): "oo",
-                     ("a", "\u0306"): "aw", ("o", "\u031b"): "ow", ("u", "\u031b"): "uw"}
+_TELEX_MOD: Final = {
+    ("a", "\u0302"): "aa",
+    ("e", "\u0302"): "ee",
+    ("o", "\u0302"): "oo",
+    ("a", "\u0306"): "aw",
+    ("o", "\u031b"): "ow",
+    ("u", "\u031b"): "uw",
+}
 #: OCR look-alikes: what a scanned form's text recogniser reads instead (both directions).
-OCR: Final = (("rn", "m"), ("m", "rn"), ("l", "1"), ("I", "l"), ("l", "I"), ("i", "1"),
-              ("O", "0"), ("o", "0"), ("S", "5"), ("s", "5"), ("đ", "d"), ("Đ", "D"),
-              ("d", "đ"), ("B", "8"), ("g", "9"), ("cl", "d"))
+OCR: Final = (
+    ("rn", "m"),
+    ("m", "rn"),
+    ("l", "1"),
+    ("I", "l"),
+    ("l", "I"),
+    ("i", "1"),
+    ("O", "0"),
+    ("o", "0"),
+    ("S", "5"),
+    ("s", "5"),
+    ("đ", "d"),
+    ("Đ", "D"),
+    ("d", "đ"),
+    ("B", "8"),
+    ("g", "9"),
+    ("cl", "d"),
+)
 
 
 def _parts(ch: str) -> tuple[str, str | None, str | None]:
@@ -145,7 +171,7 @@ def letter_drop(name: str, rng: random.Random) -> str | None:
         return None
     w = words[i]
     k = rng.randrange(1, len(w))
-    words[i] = w[:k] + w[k + 1:]
+    words[i] = w[:k] + w[k + 1 :]
     return " ".join(words)
 
 
@@ -181,7 +207,7 @@ def letter_swap(name: str, rng: random.Random) -> str | None:
         return None
     w = words[i]
     k = rng.choice(_swappable(w))
-    words[i] = w[:k] + w[k + 1] + w[k] + w[k + 2:]
+    words[i] = w[:k] + w[k + 1] + w[k] + w[k + 2 :]
     return " ".join(words)
 
 
@@ -200,7 +226,7 @@ def ocr_confusion(text: str, rng: random.Random) -> str | None:
     if not sites:
         return None
     k, a, b = rng.choice(sites)
-    return text[:k] + b + text[k + len(a):]
+    return text[:k] + b + text[k + len(a) :]
 
 
 def word_order_applies(name: str) -> bool:
@@ -230,7 +256,7 @@ def drop_middle(name: str, rng: random.Random) -> str | None:
     if len(words) == 3 or rng.random() < 0.5:
         return f"{words[0]} {words[-1]}"
     k = rng.randrange(1, len(words) - 1)
-    return " ".join(words[:k] + words[k + 1:])
+    return " ".join(words[:k] + words[k + 1 :])
 
 
 def name_format(name: str, rng: random.Random) -> str:

@@ -104,7 +104,7 @@ def digit_off(nid: str, rng: random.Random) -> str | None:
         return None
     k = rng.choice(digits)
     new = rng.choice([c for c in "0123456789" if c != nid[k]])
-    return nid[:k] + new + nid[k + 1:]
+    return nid[:k] + new + nid[k + 1 :]
 
 
 def transpose_applies(nid: str) -> bool:
@@ -117,7 +117,7 @@ def transpose(nid: str, rng: random.Random) -> str | None:
     if not sites:
         return None
     k = rng.choice(sites)
-    return nid[:k] + nid[k + 1] + nid[k] + nid[k + 2:]
+    return nid[:k] + nid[k + 1] + nid[k] + nid[k + 2 :]
 
 
 def digit_dropped(nid: str, rng: random.Random) -> str | None:
@@ -125,7 +125,7 @@ def digit_dropped(nid: str, rng: random.Random) -> str | None:
     if len(nid) < 2:
         return None
     k = rng.randrange(len(nid))
-    return nid[:k] + nid[k + 1:]
+    return nid[:k] + nid[k + 1 :]
 
 
 def passport(rng: random.Random) -> str:
@@ -149,10 +149,16 @@ def phone_as_typed(phone: str, rng: random.Random) -> str:
 # --- addresses -----------------------------------------------------------------------------
 
 _UNIT = re.compile(r"^(Thành phố|Tỉnh|Quận|Huyện|Thị xã|Phường|Xã|Thị trấn)\s+(.*)$")
-_ABBR = {"Thành phố": ("TP.", "Tp ", "TP "), "Tỉnh": ("T.", "", "Tỉnh "),
-         "Quận": ("Q.", "Q. ", "quận "), "Huyện": ("H.", "H. ", "huyện "),
-         "Thị xã": ("TX.", "TX ", "tx "), "Phường": ("P.", "P. ", "F."),
-         "Xã": ("X.", "xã ", "X "), "Thị trấn": ("TT.", "TT ", "tt ")}
+_ABBR = {
+    "Thành phố": ("TP.", "Tp ", "TP "),
+    "Tỉnh": ("T.", "", "Tỉnh "),
+    "Quận": ("Q.", "Q. ", "quận "),
+    "Huyện": ("H.", "H. ", "huyện "),
+    "Thị xã": ("TX.", "TX ", "tx "),
+    "Phường": ("P.", "P. ", "F."),
+    "Xã": ("X.", "xã ", "X "),
+    "Thị trấn": ("TT.", "TT ", "tt "),
+}
 _SHORT_PROVINCES = {"Hồ Chí Minh": ("HCM", "Hồ Chí Minh", "HCM"), "Hà Nội": ("HN", "Hà Nội")}
 
 

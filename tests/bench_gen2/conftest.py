@@ -26,8 +26,11 @@ class GeneratedSet:
     def linked(self, field: str, process: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """(record, register person) of the registered records whose ``field`` went through
         exactly ``process`` and nothing else."""
-        return [(self.record[t["record_id"]], self.person[t["person_id"]]) for t in self.truth
-                if t["person_id"] and (t[f"{field}_process"] or "") == process]
+        return [
+            (self.record[t["record_id"]], self.person[t["person_id"]])
+            for t in self.truth
+            if t["person_id"] and (t[f"{field}_process"] or "") == process
+        ]
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,15 +17,48 @@ def _links(gen: GeneratedSet, out: Path, spoil: int) -> dict[str, str]:
     or incomplete field of the five reported as a mismatch (what reconcile does today)."""
     rows: list[dict[str, str]] = []
     spoilt: dict[str, str] = {}
+    # the first few spoilt records each have another field off, so the breakdown of wrong
+    # not_found by agreeing fields has more than one bucket to count
+    wanted = [
+        ("full_name", "wrong"),
+        ("dob", "wrong"),
+        ("dob", "incomplete"),
+        ("ward_code", "wrong"),
+        ("ward_code", "incomplete"),
+    ]
+    chosen: set[str] = set()
+    for field, status in wanted:
+        chosen |= {
+            next(
+                t["record_id"]
+                for t in gen.truth
+                if t["person_id"]
+                and not t["duplicate_of"]
+                and t[f"{field}_status"] == status
+                and t["record_id"] not in chosen
+            )
+        }
+    for t in gen.truth:
+        if len(chosen) < spoil and t["person_id"] and not t["duplicate_of"]:
+            chosen.add(t["record_id"])
     for t in gen.truth:
         person, action = t["person_id"], "verified" if t["person_id"] else "not_found"
-        if person and len(spoilt) < spoil and not t["duplicate_of"]:
+        if t["record_id"] in chosen:
             spoilt[t["record_id"]] = person
             person, action = None, "not_found"
-        flagged = ";".join(f for f in ("national_id", "full_name", "dob", "sex", "ward_code")
-                           if t[f"{f}_status"] != "correct")
-        rows.append({"record_id": t["record_id"], "person_id": person or "",
-                     "action": action, "mismatches": flagged})
+        flagged = ";".join(
+            f
+            for f in ("national_id", "full_name", "dob", "sex", "ward_code")
+            if t[f"{f}_status"] != "correct"
+        )
+        rows.append(
+            {
+                "record_id": t["record_id"],
+                "person_id": person or "",
+                "action": action,
+                "mismatches": flagged,
+            }
+        )
     out.mkdir()
     table = pa.table({k: pa.array([r[k] for r in rows], pa.string()) for k in rows[0]})
     pacsv.write_csv(table, out / "links.csv")
@@ -39,11 +73,46 @@ def test_evaluate_counts_what_was_done(gen: GeneratedSet, tmp_path: Path) -> Non
     outside = len(gen.truth) - registered
     assert res["link"]["fp"] == 0 and res["link"]["fn"] == 7
     assert res["link"]["tp"] == registered - 7
-    assert res["not_found"] == {"records": outside + 7, "in_register": 7,
-                                "precision": round(outside / (outside + 7), 6)}
+    nf = res["not_found"]
+    assert (nf["records"], nf["in_register"], nf["precision"]) == (
+        outside + 7,
+        7,
+        round(outside / (outside + 7), 6),
+    )
+    # the 7 wrong not_found, by which of name / DOB / place agree with the true person,
+    # re-derived here from the truth's statuses (place: the ward, else the address)
+    truth = {t["record_id"]: t for t in gen.truth}
+
+    def place(t: dict[str, str]) -> bool:
+        if t["ward_code_status"] != "correct" and t["ward_code_status"] != "incomplete":
+            return False
+        return t["ward_code_status"] == "correct" or t["address_status"] == "correct"
+
+    agreeing = Counter(
+        sum(
+            (
+                truth[r]["full_name_status"] == "correct",
+                truth[r]["dob_status"] == "correct",
+                place(truth[r]),
+            )
+        )
+        for r in spoilt
+    )
+    assert nf["in_register_by_agreeing_fields"] == {f"{k}_of_3": c for k, c in agreeing.items()}
+    assert len(agreeing) > 1  # more than one bucket was exercised
+    assert sum(p["records"] for p in nf["in_register_by_pattern"]) == 7
+    # the people the register lacks: never linked here, all not_found
+    kinds = Counter(t["kind"] for t in gen.truth if not t["person_id"])
+    assert res["not_in_register"] == {
+        k: {"records": c, "linked_to_someone": 0, "not_found": c, "review": 0}
+        for k, c in kinds.items()
+    }
     dob = res["mismatch_by_field"]["dob"]
-    incomplete = sum(1 for t in gen.truth if t["person_id"] and t["dob_status"] == "incomplete"
-                     and t["record_id"] not in spoilt)
+    incomplete = sum(
+        1
+        for t in gen.truth
+        if t["person_id"] and t["dob_status"] == "incomplete" and t["record_id"] not in spoilt
+    )
     assert dob["fn"] == 0 and dob["fp"] == dob["incomplete_flagged"] == incomplete > 0
     swaps = res["link_recall_by_process"]["dob.day_month_swap"]
     assert swaps["records"] > 0 and 0.9 <= swaps["recall"] <= 1.0

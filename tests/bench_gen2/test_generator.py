@@ -54,9 +54,11 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
     c = generate(400, 6, tmp_path / "c")
     for name in ("register", "records", "truth"):
         assert (tmp_path / "a" / f"{name}.parquet").read_bytes() == (
-            tmp_path / "b" / f"{name}.parquet").read_bytes()
+            tmp_path / "b" / f"{name}.parquet"
+        ).read_bytes()
         assert (tmp_path / "a" / f"{name}.parquet").read_bytes() != (
-            tmp_path / "c" / f"{name}.parquet").read_bytes()
+            tmp_path / "c" / f"{name}.parquet"
+        ).read_bytes()
     assert a["processes"] == b["processes"]
     assert a["records"] == b["records"]
     assert c["records"] != a["records"] or c["processes"] != a["processes"]
@@ -103,9 +105,11 @@ def test_labels_wrong_incomplete_correct_follow_the_processes(gen: GeneratedSet)
         five = ("national_id", "full_name", "dob", "sex", "ward_code")
         if t["person_id"]:
             assert (t["wrong_fields"] or "") == ";".join(
-                f for f in five if t[f"{f}_status"] == "wrong")
+                f for f in five if t[f"{f}_status"] == "wrong"
+            )
             assert (t["incomplete_fields"] or "") == ";".join(
-                f for f in five if t[f"{f}_status"] == "incomplete")
+                f for f in five if t[f"{f}_status"] == "incomplete"
+            )
         else:
             assert t["wrong_fields"] is None and t["incomplete_fields"] is None
 
@@ -163,7 +167,7 @@ def test_id_errors_are_what_their_label_says(gen: GeneratedSet) -> None:
         assert a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
     for r, p in gen.linked("national_id", "digit_dropped"):
         a, b = _digits(r["national_id"]), p["national_id"]
-        assert len(a) == 11 and any(b[:i] + b[i + 1:] == a for i in range(12))
+        assert len(a) == 11 and any(b[:i] + b[i + 1 :] == a for i in range(12))
     for r, p in gen.linked("national_id", "old_id"):
         assert r["national_id"] == p["old_id"]
     found = 0
@@ -192,11 +196,11 @@ def test_name_errors_are_what_their_label_says(gen: GeneratedSet) -> None:
     telex = gen.linked("full_name", "telex_slip")
     for r, p in telex:
         a, b = _canon(r["full_name"]), _canon(p["full_name"])
-        early = any(a[:i] + a[i + 1:] == b for i in range(len(a)) if a[i] in "sfrxj")
+        early = any(a[:i] + a[i + 1 :] == b for i in range(len(a)) if a[i] in "sfrxj")
         assert early or _canon(repair_typing(a)) == b or _untelex(a) == fold_name(b), (a, b)
     for r, p in gen.linked("full_name", "letter_dropped"):
         a, b = _canon(r["full_name"]), _canon(p["full_name"])
-        assert any(b[:i] + b[i + 1:] == a for i in range(len(b)))
+        assert any(b[:i] + b[i + 1 :] == a for i in range(len(b)))
     for r, p in gen.linked("full_name", "letter_doubled"):
         a, b = _canon(r["full_name"]), _canon(p["full_name"])
         assert any(b[:i] + b[i] + b[i:] == a for i in range(len(b)))
@@ -204,13 +208,26 @@ def test_name_errors_are_what_their_label_says(gen: GeneratedSet) -> None:
         a, b = _canon(r["full_name"]), _canon(p["full_name"])
         diff = [i for i in range(len(a)) if a[i] != b[i]]
         assert len(a) == len(b) and len(diff) == 2 and diff[1] == diff[0] + 1
-    pairs = (("rn", "m"), ("l", "1"), ("i", "l"), ("o", "0"), ("s", "5"), ("đ", "d"),
-             ("b", "8"), ("g", "9"), ("cl", "d"), ("i", "1"))
+    pairs = (
+        ("rn", "m"),
+        ("l", "1"),
+        ("i", "l"),
+        ("o", "0"),
+        ("s", "5"),
+        ("đ", "d"),
+        ("b", "8"),
+        ("g", "9"),
+        ("cl", "d"),
+        ("i", "1"),
+    )
     for r, p in gen.linked("full_name", "ocr"):
         a, b = _canon(r["full_name"]), _canon(p["full_name"])
         assert a != b
-        assert any(b[:i] + y + b[i + len(x):] == a or b[:i] + x + b[i + len(y):] == a
-                   for x, y in pairs for i in range(len(b))), (a, b)
+        assert any(
+            b[:i] + y + b[i + len(x) :] == a or b[:i] + x + b[i + len(y) :] == a
+            for x, y in pairs
+            for i in range(len(b))
+        ), (a, b)
 
 
 def test_date_errors_are_what_their_label_says(gen: GeneratedSet) -> None:
@@ -235,8 +252,10 @@ def test_other_fields_errors_are_what_their_label_says(gen: GeneratedSet) -> Non
     moved = gen.linked("ward_code", "moved")
     assert moved
     for r, p in moved:
-        new, old = ward_by_code(r["ward_code"], scheme="2021"), ward_by_code(
-            p["ward_code"], scheme="2021")
+        new, old = (
+            ward_by_code(r["ward_code"], scheme="2021"),
+            ward_by_code(p["ward_code"], scheme="2021"),
+        )
         assert new is not None and old is not None and new.code != old.code
         assert new.parent_code == old.parent_code
     blank = gen.linked("ward_code", "blank")
@@ -284,8 +303,10 @@ def test_people_outside_the_register_and_double_entries(gen: GeneratedSet) -> No
         if t["person_id"] and not t["duplicate_of"]:
             doses[t["person_id"]][r["dose_number"]] += 1
         if t["duplicate_of"]:
-            first, t0 = gen.record[t["duplicate_of"]], next(
-                x for x in gen.truth if x["record_id"] == t["duplicate_of"])
+            first, t0 = (
+                gen.record[t["duplicate_of"]],
+                next(x for x in gen.truth if x["record_id"] == t["duplicate_of"]),
+            )
             assert t0["person_id"] == t["person_id"] and t0["duplicate_of"] is None
             assert first["dose_number"] == r["dose_number"]
             assert (first["dose_date"], first["record_id"]) < (r["dose_date"], r["record_id"])
