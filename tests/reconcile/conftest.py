@@ -258,6 +258,58 @@ def records(ward: str) -> list[dict[str, Any]]:
             dose="4",
             date="01/06/2022",
         ),
+        # incomplete, not wrong: only the birth year of a register date
+        _rec(
+            "X15",
+            "099080012345",
+            "Nguyễn Văn Hùng",
+            "1980",
+            "Nam",
+            ward,
+            dose="3",
+            date="01/03/2022",
+        ),
+        # incomplete: the middle name dropped
+        _rec(
+            "X16", "099185012346", "Trần Lan", "12/07/1985", "Nữ", ward, dose="5", date="01/09/2022"
+        ),
+        # the middle name dropped *and* no diacritics: wrong (wrong beats incomplete)
+        _rec(
+            "X17", "099185012346", "Tran Lan", "12/07/1985", "Nữ", ward, dose="6", date="01/12/2022"
+        ),
+        # sex and ward left blank; the register has both
+        _rec(
+            "X18",
+            "099190000001",
+            "Lê Thị Hòa",
+            "15/01/1990",
+            None,
+            None,
+            dose="2",
+            date="01/10/2021",
+        ),
+        # a full date where the register knows only the year: neither wrong nor incomplete
+        _rec(
+            "X19",
+            "099075000002",
+            "Phạm Văn Đức",
+            "10/04/1975",
+            "Nam",
+            ward,
+            dose="2",
+            date="01/10/2021",
+        ),
+        # a date of birth that cannot be read is wrong, not missing
+        _rec(
+            "X20",
+            "099160000020",
+            "Hoàng Thị Mai",
+            "31/02/1960",
+            "Nữ",
+            ward,
+            dose="2",
+            date="01/10/2021",
+        ),
     ]
 
 

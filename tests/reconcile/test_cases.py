@@ -27,6 +27,7 @@ def test_link_columns_exactly(case: Case) -> None:
         "action",
         "match_probability",
         "mismatches",
+        "incomplete",
         "corrections",
         "duplicate_of",
         "explanation",
@@ -64,9 +65,74 @@ def test_new_style_tone_is_formatting(case: Case) -> None:
     assert (r["person_id"], r["action"], r["mismatches"]) == ("T04", "verified", "")
 
 
-def test_placeholder_date_is_a_mismatch(case: Case) -> None:
+def test_placeholder_date_is_incomplete(case: Case) -> None:
+    # 01/01/1975 for a register that knows only 1975: the record knows nothing more
     r = case.links()["X05"]
-    assert (r["person_id"], r["mismatches"]) == ("T05", "dob")
+    assert (r["person_id"], r["action"], r["mismatches"], r["incomplete"]) == (
+        "T05",
+        "verified",
+        "",
+        "dob",
+    )
+    assert r["corrections"] == "{}"
+
+
+def test_year_only_date_is_incomplete_not_wrong(case: Case) -> None:
+    r = case.links()["X15"]
+    assert (r["person_id"], r["action"], r["mismatches"], r["incomplete"]) == (
+        "T01",
+        "verified",
+        "",
+        "dob",
+    )
+
+
+def test_dropped_middle_name_is_incomplete(case: Case) -> None:
+    r = case.links()["X16"]
+    assert (r["person_id"], r["action"], r["mismatches"], r["incomplete"]) == (
+        "T02",
+        "verified",
+        "",
+        "full_name",
+    )
+
+
+def test_wrong_and_incomplete_is_wrong(case: Case) -> None:
+    # "Tran Lan" for "Trần Thị Lan": a middle name dropped and the diacritics lost
+    r = case.links()["X17"]
+    assert (r["person_id"], r["action"], r["mismatches"], r["incomplete"]) == (
+        "T02",
+        "corrected",
+        "full_name",
+        "",
+    )
+    assert json.loads(r["corrections"]) == {"full_name": "Trần Thị Lan"}
+
+
+def test_blank_sex_and_ward_are_incomplete(case: Case) -> None:
+    r = case.links()["X18"]
+    assert (r["person_id"], r["action"], r["mismatches"], r["incomplete"]) == (
+        "T04",
+        "verified",
+        "",
+        "sex;ward_code",
+    )
+
+
+def test_more_precise_date_than_the_register_is_no_mismatch(case: Case) -> None:
+    r = case.links()["X19"]
+    assert (r["person_id"], r["action"], r["mismatches"], r["incomplete"]) == (
+        "T05",
+        "verified",
+        "",
+        "",
+    )
+
+
+def test_unreadable_date_is_wrong_not_missing(case: Case) -> None:
+    r = case.links()["X20"]
+    assert (r["person_id"], r["mismatches"], r["incomplete"]) == ("T08", "dob", "")
+    assert json.loads(r["corrections"]) == {"dob": "1960-12-01"}
 
 
 def test_record_close_to_two_people_goes_to_review(case: Case) -> None:
@@ -81,7 +147,9 @@ def test_record_close_to_two_people_goes_to_review(case: Case) -> None:
     assert cands[0]["match_probability"] == pytest.approx(r["match_probability"], abs=1e-6)
     assert cands[0]["match_probability"] + cands[1]["match_probability"] <= 1.0 + 1e-6
     assert 0 < cands[1]["match_probability"] <= cands[0]["match_probability"]
-    assert "full_name" in cands[1]["mismatches"] and "national_id" in cands[0]["mismatches"]
+    # the record has no ID: incomplete against both twins, not a mismatch
+    assert "full_name" in cands[1]["mismatches"] and "national_id" not in cands[0]["mismatches"]
+    assert cands[0]["incomplete"] == ["national_id"] == cands[1]["incomplete"]
     assert cands[1]["corrections"]["full_name"] == "Võ Văn Anh"
     assert len(cands) <= 3
 
@@ -105,8 +173,8 @@ def test_row_without_record_id_is_kept_for_review(case: Case) -> None:
     assert rows[0]["action"] == "review"
     assert "no record_id" in rows[0]["explanation"]
     n = pq.read_metadata(case.records_file).num_rows
-    # the hand-made rows come last; the one without an ID is the 8th of 14
-    assert rows[0]["record_id"] == f"#row-{n - 14 + 8}"
+    # the hand-made rows come last; the one without an ID is the 8th of 20
+    assert rows[0]["record_id"] == f"#row-{n - 20 + 8}"
 
 
 def test_double_entry_points_to_the_first(case: Case) -> None:
@@ -125,7 +193,7 @@ def test_person_not_in_register_is_not_found(case: Case) -> None:
 def test_swapped_day_month_without_id(case: Case) -> None:
     r = case.links()["X12"]
     assert r["person_id"] == "T08"
-    assert r["mismatches"] == "national_id;dob"
+    assert (r["mismatches"], r["incomplete"]) == ("dob", "national_id")
     assert "d/m swapped" in r["explanation"]
 
 

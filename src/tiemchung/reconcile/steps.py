@@ -61,6 +61,9 @@ IDENT_COLS = (
     "province",
     "phone",
 )
+#: the identity's ``unread`` column: a bit per field whose value was typed but its
+#: standardiser could not read (field -> (standardised column, bit)); decide.py reads it
+UNREAD_BITS = {"dob": ("dob_iso", 1), "sex": ("sex", 2), "ward_code": ("ward", 4)}
 RAW_IDENTITY = ("national_id", "full_name", "dob", "sex", "ward_code", "phone")
 REG_COLS = (
     "person_id",
@@ -218,7 +221,16 @@ class Plan:
             "CASE WHEN id_key IS NULL AND name_fold IS NULL AND dob_y IS NULL THEN "
             "'unparseable: no usable national_id, full_name or date of birth' END"
         )
-        inner = f"SELECT t.rid AS iid, t.n, {', '.join(cols)} FROM raw t {' '.join(joins)}"
+        # typed but unreadable (``31/02/1990``): a wrong value, not a missing one (decide.py)
+        unread = " + ".join(
+            f"CASE WHEN trim(t.{col}) <> '' AND s_{col}.{std} IS NULL THEN {bit} ELSE 0 END"
+            for col, (std, bit) in UNREAD_BITS.items()
+            if self.rec.has(col)
+        )
+        inner = (
+            f"SELECT t.rid AS iid, t.n, {', '.join(cols)}, {unread or '0'} AS unread "
+            f"FROM raw t {' '.join(joins)}"
+        )
         return (
             f"SELECT x.*, {problem} AS problem, "
             "coalesce(x.id_key, concat(x.name_fold, '/', x.dob_iso)) AS nf_key "
