@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -216,15 +217,49 @@ def test_summary_counts_add_up(case: Case) -> None:
     assert sum(p["records"] for p in case.summary["by_province"]) == n
     assert sum(w["records"] for w in case.summary["by_ward"]) == n
     wrong = o["wrong_by_field"]
-    assert wrong["national_id"] >= 3  # X02, X03, X12 at least (hand-made rows alone)
+    assert wrong["national_id"] >= 2  # X02, X03 at least (hand-made rows alone)
     for level, digits in (("by_province", 2), ("by_ward", 5)):
         areas = case.summary[level]
         for a in ("verified", "corrected", "review", "not_found", "duplicate"):
             assert sum(x[a] for x in areas) == o[a], (level, a)
+        assert sum(x["verified_incomplete"] for x in areas) == o["verified_incomplete"]
         codes = [x["code"] for x in areas]
         known = [c for c in codes if c is not None]
         assert codes == known + [None] * (len(codes) - len(known))  # unknown area last
         assert known == sorted(known) and {len(c) for c in known} == {digits}
+
+
+def test_summary_counts_incomplete_apart_from_wrong(case: Case) -> None:
+    o = case.summary["overall"]
+    links = list(case.links().values())
+
+    def has(r: dict[str, Any], col: str, f: str) -> bool:
+        return f in (r[col] or "").split(";")
+
+    linked = [r for r in links if r["action"] in ("verified", "corrected")]
+    fields = ("national_id", "full_name", "dob", "sex", "ward_code")
+    assert o["incomplete_by_field"] == {
+        f: sum(has(r, "incomplete", f) for r in linked) for f in fields
+    }
+    assert o["wrong_by_field"] == {
+        f: sum(has(r, "mismatches", f) for r in links if r["action"] == "corrected") for f in fields
+    }
+    assert o["verified_incomplete"] == sum(
+        1 for r in links if r["action"] == "verified" and r["incomplete"]
+    )
+    # the hand-made ones alone: X05, X15 (dob), X16 (name), X18 (sex, ward)
+    assert o["verified_incomplete"] >= 4
+    inc = o["incomplete_by_field"]
+    assert inc["dob"] >= 2 and min(inc["full_name"], inc["sex"], inc["ward_code"]) >= 1
+    # a verified record never has a mismatch; an incomplete field is never also wrong
+    assert all(not r["mismatches"] for r in links if r["action"] == "verified")
+    assert not [
+        r["record_id"]
+        for r in linked
+        if set((r["mismatches"] or "").split(";")) & set((r["incomplete"] or "").split(";")) - {""}
+    ]
+    html = (case.out / "report.html").read_text(encoding="utf-8")
+    assert "verified, incomplete" in html and "Incomplete, by field" in html
 
 
 def test_report_is_self_contained(case: Case) -> None:
