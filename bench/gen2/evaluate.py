@@ -1,6 +1,9 @@
 """Score a reconcile run against this generator's truth, with what ``reconcile score`` cannot
 see: link recall per error process, ``not_found`` precision, and mismatches counted against
-the WRONG fields and, apart, how many INCOMPLETE fields were reported as mismatches.
+the WRONG fields and, apart, how many INCOMPLETE fields were reported as mismatches. When the
+run's links have reconcile's ``incomplete`` column, it is scored per field against the
+INCOMPLETE fields (``incomplete_by_field``: precision/recall/F1, and how many WRONG fields it
+called incomplete), over the records linked to the right person, as the mismatches are.
 
 ``tiemchung reconcile score`` reads only ``wrong_fields``; this reads the per-field columns
 too, so the issue's questions (is a year-only date called wrong? which error processes cost
@@ -47,6 +50,10 @@ def evaluate(data: Path | str, run: Path | str) -> dict[str, Any]:
     nf_right = nf_wrong = 0
     per_process: dict[str, Counter[str]] = {}
     mism: dict[str, Counter[str]] = {f: Counter() for f in FIVE}
+    # reconcile's own ``incomplete`` column (runs since issue 16), scored against the truth's
+    # INCOMPLETE fields the way mismatches are against the WRONG ones
+    has_inc = any("incomplete" in x for x in links.values())
+    inc: dict[str, Counter[str]] = {f: Counter() for f in FIVE}
     for rid, t in truth.items():
         link = links.get(rid, {})
         got = link.get("person_id") or None
@@ -68,10 +75,12 @@ def evaluate(data: Path | str, run: Path | str) -> dict[str, Any]:
                         c["linked"] += got == want
             if got == want:
                 flagged = set((link.get("mismatches") or "").split(";")) - {""}
+                said = set((link.get("incomplete") or "").split(";")) - {""}
                 for f in FIVE:
                     status = t.get(f"{f}_status") or "correct"
                     key = {"wrong": "wrong", "incomplete": "incomplete"}.get(status, "correct")
                     mism[f][f"{key}_{'flagged' if f in flagged else 'not_flagged'}"] += 1
+                    inc[f][f"{key}_{'said' if f in said else 'not_said'}"] += 1
     return {
         "records": len(truth), "links_missing": sum(1 for r in truth if r not in links),
         "link": _prf(tp, fp, fn),
@@ -87,4 +96,9 @@ def evaluate(data: Path | str, run: Path | str) -> dict[str, Any]:
                 "incomplete_flagged": c["incomplete_flagged"],
                 "incomplete": c["incomplete_flagged"] + c["incomplete_not_flagged"]}
             for f, c in mism.items()},
+        **({"incomplete_by_field": {
+            f: {**_prf(c["incomplete_said"], c["correct_said"] + c["wrong_said"],
+                       c["incomplete_not_said"]),
+                "wrong_said": c["wrong_said"]}
+            for f, c in inc.items()}} if has_inc else {}),
     }
