@@ -24,7 +24,7 @@ from tiemchung.registry.imports import apply as apply_mod
 from tiemchung.registry.imports.apply import ApplyError, apply_run
 from tiemchung.registry.imports.backlog import import_dose_records
 from tiemchung.registry.models import AuditEvent, Correction, Dose, Person, ReviewItem
-from tiemchung.registry.review.corrections import link_dose
+from tiemchung.registry.review.corrections import COMPLETE_REASON, link_dose
 from tiemchung.registry.scope import Actor
 
 ACTOR = Actor.system("apply-test")
@@ -77,13 +77,17 @@ def _link(rid: str, person_id: str | None, action: str, **over: Any) -> dict[str
 
 
 def _write_run(out: Path, links: list[dict[str, Any]], model: str = '{"pi": 0.9}') -> Path:
+    """A run's files; the ``incomplete`` column only when a link has one (the other runs
+    stand for runs made before the column existed, which still apply)."""
     out.mkdir(parents=True, exist_ok=True)
+    cols = LINK_COLS + (("incomplete",) if any("incomplete" in r for r in links) else ())
     table = pa.table(
         {
             c: pa.array(
-                [r[c] for r in links], pa.float64() if c == "match_probability" else pa.string()
+                [r.get(c) for r in links],
+                pa.float64() if c == "match_probability" else pa.string(),
             )
-            for c in LINK_COLS
+            for c in cols
         }
     )
     pq.write_table(table, out / "links.parquet")
@@ -268,6 +272,94 @@ def test_apply_links_corrects_marks_duplicates_and_opens_items(
         assert len(events) == 1 and events[0].detail["corrections"] == 3
 
 
+def test_apply_completes_incomplete_fields_apart_from_corrections(
+    platform: Platform, tmp_path: Path
+) -> None:
+    _load(
+        platform,
+        [
+            # An with no ID and only his birth year: incomplete, nothing wrong
+            _record("C1", "an", national_id=None, dob="1985"),
+            # Bình typed without diacritics (wrong) and with no sex (incomplete)
+            _record("C2", "binh", full_name="Tran Thi Binh", sex=None),
+            # the same dose of An typed again: a duplicate keeps its fields as entered
+            _record("C3", "an", national_id=None, dob="1985", dose_date="16/08/2021"),
+            # Cường with no sex, but the run's incomplete list names a field it cannot fill
+            _record("C4", "cuong", sex=None),
+            # Dũng with no ward code; decided by a commune reviewer before the run
+            _record("C5", "dung", ward_code=None),
+        ],
+    )
+    commune = Actor.system("xa-reviewer")
+    with platform.sessions() as s:
+        dung = s.scalar(select(Person).where(Person.person_id == "P-DUNG"))
+        link_dose(s, commune, _doses(s)["C5"], dung, source="review", reason="gặp trực tiếp")
+        s.commit()
+    run = [
+        _link("C1", "P-AN", "verified", incomplete="national_id;dob"),
+        _link(
+            "C2",
+            "P-BINH",
+            "corrected",
+            mismatches="full_name",
+            corrections=json.dumps({"full_name": "Trần Thị Bình"}, ensure_ascii=False),
+            incomplete="sex",
+        ),
+        _link("C3", "P-AN", "duplicate", duplicate_of="C1", incomplete="national_id;dob"),
+        _link("C4", "P-CUONG", "verified", incomplete="sex;blood_type"),
+        _link("C5", "P-DUNG", "verified", incomplete="ward_code"),
+    ]
+    with platform.sessions() as s:
+        rep = apply_run(s, ACTOR, _write_run(tmp_path / "run", run))
+    assert (rep.linked, rep.verified, rep.corrected, rep.corrections) == (2, 1, 1, 1)
+    assert (rep.completed, rep.completions, rep.duplicates) == (2, 3, 1)
+    assert rep.reasons == {"incomplete:unreadable": 1} and rep.kept_person_decision == 1
+    w = world()
+    with platform.sessions() as s:
+        d = _doses(s)
+        assert (d["C1"].national_id, d["C1"].dob, d["C1"].status) == (
+            "001085123456",
+            "1985-04-12",
+            "verified",
+        )
+        assert (d["C2"].full_name, d["C2"].sex) == ("Trần Thị Bình", "F")
+        assert (d["C3"].national_id, d["C3"].dob, d["C3"].status) == (None, "1985", "duplicate")
+        assert d["C4"].person_pk is None and d["C4"].sex is None  # the row was refused
+        assert d["C5"].ward_code is None and d["C5"].link_source == "review"
+        rows = {
+            (c.dose_id, c.field): c
+            for c in s.scalars(select(Correction).where(Correction.source == "automatic"))
+        }
+        assert {(k, c.reason == COMPLETE_REASON) for k, c in rows.items()} == {
+            ((d["C1"].id, "national_id"), True),
+            ((d["C1"].id, "dob"), True),
+            ((d["C2"].id, "sex"), True),
+            ((d["C2"].id, "full_name"), False),
+        }
+        c = rows[(d["C1"].id, "dob")]
+        assert (c.old_value, c.new_value, c.run_id) == ("1985", "1985-04-12", rep.run_id)
+        assert rows[(d["C2"].id, "full_name")].reason is None
+        events = {
+            int(e.entity_id): e
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.entity == "dose"))
+            if e.detail.get("run_id") == rep.run_id
+        }
+        assert (events[d["C1"].id].action, events[d["C1"].id].detail["fields"]) == (
+            "dose.complete",
+            [],
+        )
+        assert events[d["C1"].id].detail["completed"] == ["national_id", "dob"]
+        assert events[d["C2"].id].action == "dose.correct"
+        assert events[d["C2"].id].detail["fields"] == ["full_name"]
+        assert events[d["C2"].id].detail["completed"] == ["sex"]
+        assert events[d["C3"].id].action == "dose.link" and "completed" not in (
+            events[d["C3"].id].detail
+        )
+        assert d["C1"].area_ward_code == w.wards["a1"]
+        applied = s.scalars(select(AuditEvent).where(AuditEvent.action == "reconcile.apply")).all()
+        assert applied[-1].detail["completions"] == 3 and applied[-1].detail["corrections"] == 1
+
+
 def _snapshot(s: Session) -> dict[str, Any]:
     def rows(model: type, *skip: str) -> list[tuple[Any, ...]]:
         cols = [c for c in model.__table__.columns if c.name not in skip]  # type: ignore[attr-defined]
@@ -418,6 +510,29 @@ def _variants() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                     explanation=f"case {n}",
                 )
             )
+        # incomplete fields (completed from the register), alone or beside a wrong one
+        blanks: list[tuple[dict[str, Any], dict[str, str]]] = [
+            ({"national_id": None, "sex": None}, {}),
+            ({"dob": p["dob"][:4], "ward_code": None}, {}),
+            ({"dob": p["dob"][:4]}, {"full_name": "Sai Ten"}),
+        ]
+        for k, (blank, wrong) in enumerate(blanks, start=len(wrongs)):
+            n += 1
+            rid = f"{label}-{k}"
+            recs.append(_record(rid, label, dose_number=str(k + 1), **blank, **wrong))
+            fix = {f: truth[f] for f in wrong}
+            links.append(
+                _link(
+                    rid,
+                    p["person_id"],
+                    "corrected" if fix else "verified",
+                    mismatches=";".join(fix),
+                    corrections=json.dumps(fix, ensure_ascii=False),
+                    incomplete=";".join(blank),
+                    match_probability=0.999 + k / 10_000,
+                    explanation=f"case {n}",
+                )
+            )
         dup = f"{label}-dup"
         recs.append(_record(dup, label, dose_number="1", dose_date="16/08/2021"))
         links.append(_link(dup, p["person_id"], "duplicate", duplicate_of=f"{label}-0"))
@@ -451,6 +566,8 @@ def test_bulk_apply_writes_exactly_what_link_dose_writes(
             p, expl = r["match_probability"], r["explanation"]
             dup = r["action"] == "duplicate"
             dose = d[r["record_id"]]
+            assert person is not None
+            blank = [f for f in (r.get("incomplete") or "").split(";") if f]
             link_dose(
                 s,
                 ACTOR,
@@ -458,6 +575,7 @@ def test_bulk_apply_writes_exactly_what_link_dose_writes(
                 person,
                 source="automatic",
                 corrections={} if dup else json.loads(r["corrections"]),
+                completions={f: getattr(person, f) for f in blank},
                 status="duplicate" if dup else None,
                 run_id=rep.run_id,
                 probability=p,
@@ -479,7 +597,7 @@ def test_bulk_apply_writes_exactly_what_link_dose_writes(
 
         mismatched = [rid[1:] for rid in d if rid[0] == "A" and state(rid) != state("B" + rid[1:])]
         assert mismatched == []
-        assert sum(1 for rid in d if d[rid].status == "verified") == 2 * 25
+        assert sum(1 for rid in d if d[rid].status == "verified") == 2 * 5 * 8
 
         def corrections(prefix: str) -> list[tuple[Any, ...]]:
             rows = s.scalars(select(Correction)).all()
@@ -502,8 +620,11 @@ def test_bulk_apply_writes_exactly_what_link_dose_writes(
 
         a, b = corrections("A"), corrections("B")
         # 5 persons x (name, dob, ID + ward); the upper-case name was cleaned on import and
-        # Em already lives in ward b2: no change, no row
-        assert a == b and len(a) == 5 * 4 - 1
+        # Em already lives in ward b2: no change, no row. Completions: 5 x (ID + sex), 5
+        # wards, 4 dates twice (Cường's register date is the year only: nothing to add), and
+        # the 5 wrong names beside them
+        assert a == b and len(a) == (5 * 4 - 1) + 10 + 5 + 4 + 4 + 5
+        assert sum(1 for row in a if row[6] == COMPLETE_REASON) == 10 + 5 + 4 + 4
 
         def audits(prefix: str) -> list[tuple[Any, ...]]:
             rows = s.scalars(select(AuditEvent).where(AuditEvent.entity == "dose")).all()
@@ -516,7 +637,7 @@ def test_bulk_apply_writes_exactly_what_link_dose_writes(
                     json.dumps(e.detail, sort_keys=True),
                 )
                 for e in rows
-                if e.action in ("dose.link", "dose.correct")
+                if e.action in ("dose.link", "dose.correct", "dose.complete")
                 and by_id[int(e.entity_id)][0] == prefix
             )
 

@@ -24,6 +24,8 @@ _LABELS = (
     ("verified", "xác minh / verified"),
     ("corrected", "đã sửa / corrected"),
     ("corrections", "trường đã sửa / fields corrected"),
+    ("completed", "đã bổ sung / completed (incomplete fields)"),
+    ("completions", "trường đã bổ sung / fields completed"),
     ("duplicates", "mũi trùng / duplicates"),
     ("review_items", "cần xem xét / to review"),
     ("not_found_items", "không tìm thấy / not found"),
