@@ -103,6 +103,10 @@ def test_incomplete_is_not_wrong(register: dict[str, Any]) -> None:
     assert derive_fields(dict(typed, dob=f"31/02/{y}", national_id=person["old_id"]), person)[
         0
     ] == ["national_id", "dob"]
+    # blank in both: neither; a value the register cannot vouch for: wrong
+    no_sex = dict(person, sex=None)
+    assert "sex" not in sum(derive_fields(typed, no_sex), [])
+    assert "sex" in derive_wrong_fields(dict(typed, sex="Nam"), no_sex)
     # a date more precise than the register's, and compatible with it, is neither
     year_only = dict(person, dob=y)
     assert derive_fields(dict(typed, dob=f"{d}/{m}/{y}"), year_only)[0] == []

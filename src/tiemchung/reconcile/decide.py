@@ -223,15 +223,16 @@ def field_checks(plan: Plan, i: str = "i.", g: str = "g.") -> list[tuple[str, st
     year; a name that is the register's with words left out (a dropped middle name).
     **Wrong** (a mismatch, corrected): any other difference, as ``wrong_fields`` defines it
     (:mod:`tiemchung.synth.truth`) — the old 9-digit ID, a name without diacritics, a value
-    typed but unreadable, a register without a value (nothing to verify against). A field
-    both wrong and incomplete (``Tran Van`` for ``Trần Thị Vân``) is wrong. A date of birth
-    compatible with the register's and *more* precise (``1990-10-18`` for ``1990``) is
-    neither. The incomplete checks are all non-NULL, so ``NOT`` them is safe."""
+    typed but unreadable, a value where the register has none (nothing to verify it
+    against). A field both wrong and incomplete (``Tran Van`` for ``Trần Thị Vân``) is
+    wrong. Neither: a field blank in both, and a date of birth compatible with the
+    register's and *more* precise (``1990-10-18`` for ``1990``). The incomplete checks are
+    all non-NULL, so ``NOT`` them is safe."""
     out = []
     if plan.both("national_id"):
         inc = f"({i}id_key IS NULL AND {g}nid IS NOT NULL)"
         out.append(
-            ("national_id", f"(coalesce({i}id_key <> {g}nid, TRUE) AND NOT {inc})", inc, f"{g}nid")
+            ("national_id", f"({i}id_key IS DISTINCT FROM {g}nid AND NOT {inc})", inc, f"{g}nid")
         )
     if plan.both("full_name"):
         inc = (
@@ -252,14 +253,17 @@ def field_checks(plan: Plan, i: str = "i.", g: str = "g.") -> list[tuple[str, st
             f"{_unread(i, 'dob')} OR {i}dob_iso <> {g}dob_iso AND ({placeholder} OR "
             f"{compat} AND {fewer})), FALSE)"
         )
-        wrong = f"(coalesce({i}dob_iso <> {g}dob_iso, TRUE) AND NOT {inc} AND NOT {compat})"
+        differs = f"({i}dob_iso IS DISTINCT FROM {g}dob_iso OR {_unread(i, 'dob')})"
+        wrong = f"({differs} AND NOT {inc} AND NOT {compat})"
         out.append(("dob", wrong, inc, f"{g}dob_iso"))
     if plan.both("sex"):
         inc = f"({i}sex IS NULL AND NOT {_unread(i, 'sex')} AND {g}sex IS NOT NULL)"
-        out.append(("sex", f"(coalesce({i}sex <> {g}sex, TRUE) AND NOT {inc})", inc, f"{g}sex"))
+        differs = f"({i}sex IS DISTINCT FROM {g}sex OR {_unread(i, 'sex')})"
+        out.append(("sex", f"({differs} AND NOT {inc})", inc, f"{g}sex"))
     if plan.both("ward_code"):
         inc = f"({i}ward IS NULL AND NOT {_unread(i, 'ward_code')} AND {g}ward IS NOT NULL)"
-        wrong = f"({i}ward IS DISTINCT FROM {g}ward AND NOT {inc})"
+        differs = f"({i}ward IS DISTINCT FROM {g}ward OR {_unread(i, 'ward_code')})"
+        wrong = f"({differs} AND NOT {inc})"
         out.append(("ward_code", wrong, inc, f"{g}ward"))
     return out
 

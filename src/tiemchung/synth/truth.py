@@ -103,9 +103,11 @@ def derive_fields(
     ``1990-03-05``), or the 01-01 placeholder of the register's year (``01/01/1945`` for
     ``1945`` too: the record knows nothing more); a name that is the register's with words
     left out (a dropped middle name). A field both wrong and incomplete (``Tran Van`` for
-    ``Trần Thị Vân``) is wrong; a value typed but unreadable is wrong; a date compatible
-    with the register's and more precise (``1990-03-05`` for ``1990``) is neither. These are
-    the rules of reconcile's ``incomplete`` column (``tiemchung.reconcile.decide``)."""
+    ``Trần Thị Vân``) is wrong; a value typed but unreadable is wrong, and so is a value
+    where the register has none (nothing to verify it against). Neither: a field blank in
+    both, a date compatible with the register's and more precise (``1990-03-05`` for
+    ``1990``). These are the rules of reconcile's ``mismatches`` and ``incomplete``
+    (``tiemchung.reconcile.decide.field_checks``)."""
     wrong: list[str] = []
     incomplete: list[str] = []
 
@@ -115,10 +117,13 @@ def derive_fields(
         elif is_wrong:
             wrong.append(field)
 
+    def unread(field: str, value: Any) -> bool:
+        return value is None and not _blank(record.get(field))
+
     rid, pid = _id(record.get("national_id")), _id(person.get("national_id"))
     put(
         "national_id",
-        rid != pid or pid is None,
+        rid != pid or unread("national_id", rid),
         _blank(record.get("national_id")) and pid is not None,
     )
     rn, pn = _name(record.get("full_name")), _name(person.get("full_name"))
@@ -138,11 +143,15 @@ def derive_fields(
             and (rd[4:] == "-01-01" or (compatible and len(rd) < len(pd)))
         )
     )
-    put("dob", (rd != pd or pd is None) and not compatible, partial)
+    put("dob", (rd != pd or unread("dob", rd)) and not compatible, partial)
     rs, ps = _sex(record.get("sex")), _sex(person.get("sex"))
-    put("sex", rs != ps or ps is None, _blank(record.get("sex")) and ps is not None)
+    put("sex", rs != ps or unread("sex", rs), _blank(record.get("sex")) and ps is not None)
     rw, pw = _ward(record.get("ward_code")), _ward(person.get("ward_code"))
-    put("ward_code", rw != pw, _blank(record.get("ward_code")) and pw is not None)
+    put(
+        "ward_code",
+        rw != pw or unread("ward_code", rw),
+        _blank(record.get("ward_code")) and pw is not None,
+    )
     return wrong, incomplete
 
 
