@@ -258,7 +258,8 @@ def reconcile(
     summary = run_staged("reconcile", "reconcile", run.reconcile, opts=opts)
     o = summary["overall"]
     console.print(
-        f"[green]✓[/green] {o['records']:,} records: {o['verified']:,} verified, "
+        f"[green]✓[/green] {o['records']:,} records: {o['verified']:,} verified "
+        f"({o['verified_incomplete']:,} of them incomplete), "
         f"{o['corrected']:,} corrected, {o['duplicate']:,} duplicates, {o['review']:,} to "
         f"review, {o['not_found']:,} not found — {out}/links.csv, report.html"
     )
