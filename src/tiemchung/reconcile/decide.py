@@ -211,6 +211,17 @@ def _name_words_kept_sql(i: str, g: str) -> str:
     )
 
 
+def _name_incomplete_sql(i: str, g: str) -> str:
+    """A name missing, or the register's with words left out. A CASE, so the ``LIKE`` (its
+    pattern a column) runs only on the few pairs whose names differ: nine in ten pairs of
+    the exact pass agree."""
+    r, p = f"{i}name_norm", f"{g}name_norm"
+    return (
+        f"(CASE WHEN {p} IS NULL THEN FALSE WHEN {r} IS NULL THEN TRUE WHEN {r} = {p} "
+        f"THEN FALSE ELSE {_name_words_kept_sql(i, g)} END)"
+    )
+
+
 def field_checks(plan: Plan, i: str = "i.", g: str = "g.") -> list[tuple[str, str, str, str]]:
     """(field, SQL that the record's value is substantively wrong, SQL that it is
     incomplete, register value) for the fields both inputs carry; ``i``/``g``: how the
@@ -235,10 +246,7 @@ def field_checks(plan: Plan, i: str = "i.", g: str = "g.") -> list[tuple[str, st
             ("national_id", f"({i}id_key IS DISTINCT FROM {g}nid AND NOT {inc})", inc, f"{g}nid")
         )
     if plan.both("full_name"):
-        inc = (
-            f"coalesce({g}name_norm IS NOT NULL AND ({i}name_norm IS NULL OR "
-            f"({i}name_norm <> {g}name_norm AND {_name_words_kept_sql(i, g)})), FALSE)"
-        )
+        inc = _name_incomplete_sql(i, g)
         wrong = f"({i}name_norm IS DISTINCT FROM {g}name_norm AND NOT {inc})"
         out.append(("full_name", wrong, inc, f"{g}name_disp"))
     if plan.both("dob"):
