@@ -288,6 +288,8 @@ def test_apply_completes_incomplete_fields_apart_from_corrections(
             _record("C4", "cuong", sex=None),
             # Dũng with no ward code; decided by a commune reviewer before the run
             _record("C5", "dung", ward_code=None),
+            # Em with no ID, sent to review: a person decides, nothing is completed
+            _record("C6", "em", national_id=None),
         ],
     )
     commune = Actor.system("xa-reviewer")
@@ -308,12 +310,14 @@ def test_apply_completes_incomplete_fields_apart_from_corrections(
         _link("C3", "P-AN", "duplicate", duplicate_of="C1", incomplete="national_id;dob"),
         _link("C4", "P-CUONG", "verified", incomplete="sex;blood_type"),
         _link("C5", "P-DUNG", "verified", incomplete="ward_code"),
+        _link("C6", "P-EM", "review", match_probability=0.8, incomplete="national_id"),
     ]
     with platform.sessions() as s:
         rep = apply_run(s, ACTOR, _write_run(tmp_path / "run", run))
     assert (rep.linked, rep.verified, rep.corrected, rep.corrections) == (2, 1, 1, 1)
     assert (rep.completed, rep.completions, rep.duplicates) == (2, 3, 1)
     assert rep.reasons == {"incomplete:unreadable": 1} and rep.kept_person_decision == 1
+    assert rep.review_items == 1
     w = world()
     with platform.sessions() as s:
         d = _doses(s)
@@ -326,6 +330,9 @@ def test_apply_completes_incomplete_fields_apart_from_corrections(
         assert (d["C3"].national_id, d["C3"].dob, d["C3"].status) == (None, "1985", "duplicate")
         assert d["C4"].person_pk is None and d["C4"].sex is None  # the row was refused
         assert d["C5"].ward_code is None and d["C5"].link_source == "review"
+        assert (d["C6"].national_id, d["C6"].status) == (None, "unverified")
+        item = s.scalar(select(ReviewItem).where(ReviewItem.dose_id == d["C6"].id))
+        assert item is not None and item.candidates[0]["incomplete"] == ["national_id"]
         rows = {
             (c.dose_id, c.field): c
             for c in s.scalars(select(Correction).where(Correction.source == "automatic"))

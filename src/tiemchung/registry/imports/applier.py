@@ -468,6 +468,7 @@ class Applier:
                             "person_id": r["person_id"],
                             "match_probability": r["match_probability"],
                             "mismatches": [m for m in (r["mismatches"] or "").split(";") if m],
+                            "incomplete": [m for m in (r.get("incomplete") or "").split(";") if m],
                             "corrections": json.loads(r["corrections"] or "{}"),
                         }
                     ]
