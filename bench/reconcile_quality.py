@@ -272,6 +272,8 @@ def figures(
         "review_share": s["review_share"],
         "duplicates": dup,
         "mismatch_by_field": _mismatch(e["mismatch_by_field"]) if ours else None,
+        # our ``incomplete`` column against the truth's INCOMPLETE fields (P/R/F1 per field)
+        "incomplete_by_field": e.get("incomplete_by_field") if ours else None,
         "by_action": s["by_action"],
         "link_recall_by_process": e["link_recall_by_process"],
         "not_in_register": e["not_in_register"],

@@ -2,7 +2,10 @@
 see: link recall per error process, ``not_found`` precision (and, for the wrong ones, which of
 name / date of birth / place agreed with the true person), what became of the records of
 people the register lacks, and mismatches counted against the WRONG fields and, apart, how
-many INCOMPLETE fields were reported as mismatches.
+many INCOMPLETE fields were reported as mismatches. When the run's links have reconcile's
+``incomplete`` column, it is scored per field against the INCOMPLETE fields
+(``incomplete_by_field``: precision/recall/F1, and how many WRONG fields it called
+incomplete), over the records linked to the right person, as the mismatches are.
 
 ``tiemchung reconcile score`` reads only ``wrong_fields``; this reads the per-field columns
 too, so the issue's questions (is a year-only date called wrong? which error processes cost
@@ -139,12 +142,18 @@ def evaluate(data: Path | str, run: Path | str) -> dict[str, Any]:
     con.execute("SET memory_limit = '4GB'")
     con.execute(f"SET temp_directory = '{tempfile.mkdtemp(prefix='gen2-evaluate-')}'")
     con.execute("SET preserve_insertion_order = false")
+    links = _source(Path(run), "links")
+    # reconcile's own ``incomplete`` column (runs since issue 16), scored against the truth's
+    # INCOMPLETE fields the way mismatches are against the WRONG ones
+    described = con.execute(f"DESCRIBE SELECT * FROM {links}").fetchall()
+    has_inc = "incomplete" in {r[0] for r in described}
+    inc_col = "incomplete" if has_inc else "CAST(NULL AS VARCHAR) AS incomplete"
     con.execute(
         f"CREATE TABLE j AS SELECT t.*, NULLIF(t.person_id, '') AS want, "
-        f"NULLIF(l.person_id, '') AS got, l.action, l.mismatches, l.record_id IS NULL AS missing "
-        f"FROM {_source(Path(data), 'truth')} t "
-        f"LEFT JOIN (SELECT record_id, person_id, action, mismatches "
-        f"FROM {_source(Path(run), 'links')}) l ON l.record_id = t.record_id"
+        f"NULLIF(l.person_id, '') AS got, l.action, l.mismatches, l.incomplete AS said, "
+        f"l.record_id IS NULL AS missing FROM {_source(Path(data), 'truth')} t "
+        f"LEFT JOIN (SELECT record_id, person_id, action, mismatches, {inc_col} "
+        f"FROM {links}) l ON l.record_id = t.record_id"
     )
     n, tp, fp, fn, missing = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE got = want), "
@@ -175,6 +184,7 @@ def evaluate(data: Path | str, run: Path | str) -> dict[str, Any]:
             ).fetchall()
         }
     mism = {}
+    inc: dict[str, Any] = {}
     for f in FIVE:
         status = f"coalesce({f}_status, 'correct')" if f"{f}_status" in cols else "'correct'"
         flagged = f"list_contains(string_split(coalesce(mismatches, ''), ';'), '{f}')"
@@ -191,6 +201,16 @@ def evaluate(data: Path | str, run: Path | str) -> dict[str, Any]:
             "incomplete_flagged": int(inf),
             "incomplete": int(inf + inn),
         }
+        if has_inc:
+            said = f"list_contains(string_split(coalesce(said, ''), ';'), '{f}')"
+            i_s, i_n, c_s, w_s = con.execute(
+                f"SELECT count(*) FILTER (WHERE s = 'incomplete' AND sd), "
+                f"count(*) FILTER (WHERE s = 'incomplete' AND NOT sd), "
+                f"count(*) FILTER (WHERE s NOT IN ('wrong', 'incomplete') AND sd), "
+                f"count(*) FILTER (WHERE s = 'wrong' AND sd) "
+                f"FROM (SELECT {status} AS s, {said} AS sd FROM j WHERE got = want)"
+            ).fetchall()[0]
+            inc[f] = {**_prf(int(i_s), int(c_s + w_s), int(i_n)), "wrong_said": int(w_s)}
     result = {
         "records": int(n),
         "links_missing": int(missing),
@@ -201,6 +221,7 @@ def evaluate(data: Path | str, run: Path | str) -> dict[str, Any]:
         },
         "not_in_register": outside,
         "mismatch_by_field": mism,
+        **({"incomplete_by_field": inc} if has_inc else {}),
     }
     con.close()
     return result

@@ -116,3 +116,42 @@ def test_evaluate_counts_what_was_done(gen: GeneratedSet, tmp_path: Path) -> Non
     assert dob["fn"] == 0 and dob["fp"] == dob["incomplete_flagged"] == incomplete > 0
     swaps = res["link_recall_by_process"]["dob.day_month_swap"]
     assert swaps["records"] > 0 and 0.9 <= swaps["recall"] <= 1.0
+
+
+def test_evaluate_scores_the_incomplete_column(gen: GeneratedSet, tmp_path: Path) -> None:
+    """Links that report every incomplete field in ``incomplete`` and also call the WRONG
+    dates incomplete: recall 1, and exactly those wrong dates as false positives."""
+    five = ("national_id", "full_name", "dob", "sex", "ward_code")
+    rows = []
+    for t in gen.truth:
+        person = t["person_id"] or ""
+        said = [f for f in five if t[f"{f}_status"] == "incomplete"
+                or (f == "dob" and t["dob_status"] == "wrong")]
+        rows.append({"record_id": t["record_id"], "person_id": person,
+                     "action": "verified" if person else "not_found",
+                     "mismatches": ";".join(f for f in five if t[f"{f}_status"] == "wrong"),
+                     "incomplete": ";".join(said)})
+    (tmp_path / "run").mkdir()
+    table = pa.table({k: pa.array([r[k] for r in rows], pa.string()) for k in rows[0]})
+    pacsv.write_csv(table, tmp_path / "run" / "links.csv")
+    data = Path(gen.manifest["files"]["truth"]).parent
+    res = evaluate(data, tmp_path / "run")
+    inc = res["incomplete_by_field"]
+    registered = [t for t in gen.truth if t["person_id"]]
+    for f in five:
+        n = sum(1 for t in registered if t[f"{f}_status"] == "incomplete")
+        assert (inc[f]["tp"], inc[f]["fn"]) == (n, 0), f
+    wrong_dob = sum(1 for t in registered if t["dob_status"] == "wrong")
+    assert inc["dob"]["fp"] == inc["dob"]["wrong_said"] == wrong_dob > 0
+    assert inc["national_id"]["fp"] == 0 and inc["national_id"]["f1"] == 1.0
+    # the mismatches name only the wrong fields here: a perfect score, incomplete apart
+    assert all(m["f1"] == 1.0 and m["incomplete_flagged"] == 0
+               for m in res["mismatch_by_field"].values())
+
+
+def test_evaluate_without_an_incomplete_column_leaves_it_out(
+    gen: GeneratedSet, tmp_path: Path
+) -> None:
+    _links(gen, tmp_path / "run", spoil=0)
+    data = Path(gen.manifest["files"]["truth"]).parent
+    assert "incomplete_by_field" not in evaluate(data, tmp_path / "run")

@@ -258,12 +258,64 @@ def records(ward: str) -> list[dict[str, Any]]:
             dose="4",
             date="01/06/2022",
         ),
+        # incomplete, not wrong: only the birth year of a register date
+        _rec(
+            "X15",
+            "099080012345",
+            "Nguyễn Văn Hùng",
+            "1980",
+            "Nam",
+            ward,
+            dose="3",
+            date="01/03/2022",
+        ),
+        # incomplete: the middle name dropped
+        _rec(
+            "X16", "099185012346", "Trần Lan", "12/07/1985", "Nữ", ward, dose="5", date="01/09/2022"
+        ),
+        # the middle name dropped *and* no diacritics: wrong (wrong beats incomplete)
+        _rec(
+            "X17", "099185012346", "Tran Lan", "12/07/1985", "Nữ", ward, dose="6", date="01/12/2022"
+        ),
+        # sex and ward left blank; the register has both
+        _rec(
+            "X18",
+            "099190000001",
+            "Lê Thị Hòa",
+            "15/01/1990",
+            None,
+            None,
+            dose="2",
+            date="01/10/2021",
+        ),
+        # a full date where the register knows only the year: neither wrong nor incomplete
+        _rec(
+            "X19",
+            "099075000002",
+            "Phạm Văn Đức",
+            "10/04/1975",
+            "Nam",
+            ward,
+            dose="2",
+            date="01/10/2021",
+        ),
+        # a date of birth that cannot be read is wrong, not missing
+        _rec(
+            "X20",
+            "099160000020",
+            "Hoàng Thị Mai",
+            "31/02/1960",
+            "Nữ",
+            ward,
+            dose="2",
+            date="01/10/2021",
+        ),
         # issue 16: no ID and a Telex slip in the surname, everything else right
-        _rec("X15", None, "Tfần Thị Lan", "12/07/1985", "Nữ", ward, dose="2", date="05/10/2021"),
+        _rec("X21", None, "Tfần Thị Lan", "12/07/1985", "Nữ", ward, dose="2", date="05/10/2021"),
         # the ID with a digit dropped and a letter wrong in the name, no ward
-        _rec("X16", "09918501236", "Trần Thị Lam", "12/07/1985", "Nữ", None, dose="3"),
+        _rec("X22", "09918501236", "Trần Thị Lam", "12/07/1985", "Nữ", None, dose="3"),
         # the words in another order (surname last), no ID
-        _rec("X17", None, "Mai Hoàng Thị", "01/12/1960", "Nữ", ward, dose="2"),
+        _rec("X23", None, "Mai Hoàng Thị", "01/12/1960", "Nữ", ward, dose="2"),
     ]
 
 

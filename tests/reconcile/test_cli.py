@@ -100,6 +100,37 @@ def test_incremental_run_from_the_command_line(case: Case, tmp_path: Path) -> No
     assert len(links) == pq.read_metadata(case.out / "links.parquet").num_rows + 1
 
 
+def test_incremental_from_a_state_without_the_incomplete_column(case: Case, tmp_path: Path) -> None:
+    """A state written before ``incomplete`` existed still works: its identities get NULL
+    there (the new records get their lists)."""
+    import csv
+    import shutil
+
+    from .conftest import RECORD_COLS, records
+
+    old = tmp_path / "old"
+    shutil.copytree(case.out, old)
+    idents = pq.read_table(old / "state_identities.parquet")
+    pq.write_table(idents.drop(["incomplete"]), old / "state_identities.parquet")
+    new = tmp_path / "new.csv"
+    late = [
+        dict(r, record_id="Z" + r["record_id"][1:], dose_number="7", dose_date="01/05/2023")
+        for r in records(case.ward)
+        if r["record_id"]
+    ]
+    with new.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=RECORD_COLS)
+        w.writeheader()
+        w.writerows(r for r in late if r["record_id"] == "Z15")
+    out = tmp_path / "inc"
+    args = ["--register", str(case.register_file), "--records", str(new), "--out", str(out)]
+    res = runner.invoke(app, ["reconcile", *args, "--incremental", "--state", str(old)])
+    assert res.exit_code == 0, res.output
+    links = {r["record_id"]: r for r in pq.read_table(out / "links.parquet").to_pylist()}
+    assert (links["Z15"]["action"], links["Z15"]["incomplete"]) == ("verified", "dob")
+    assert links["X15"]["incomplete"] is None and links["X15"]["action"] == "verified"
+
+
 def test_apply_refuses_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
     res = runner.invoke(app, ["reconcile", "apply", str(tmp_path)])
     assert res.exit_code == 2

@@ -47,5 +47,11 @@ def test_quality_targets(tmp_path: Path, seed: int, profile: dict[str, Any] | No
     assert s["automatic"]["precision"] >= 0.999
     assert s["review_share"] <= 0.02
     assert s["duplicates"]["f1"] >= 0.98
+    # mismatches against the wrong fields; the incomplete ones (no ID, year-only date, a
+    # dropped middle name) are scored apart, against the truth's incomplete_fields
     for field, m in s["mismatch_by_field"].items():
         assert m["f1"] >= 0.98, field
+    assert set(s["incomplete_by_field"]) == set(s["mismatch_by_field"])
+    for field, m in s["incomplete_by_field"].items():
+        assert m["f1"] >= 0.98, field
+    assert s["incomplete_by_field"]["dob"]["tp"] > 0

@@ -24,7 +24,7 @@ from tiemchung.registry.imports import apply as apply_mod
 from tiemchung.registry.imports.apply import ApplyError, apply_run
 from tiemchung.registry.imports.backlog import import_dose_records
 from tiemchung.registry.models import AuditEvent, Correction, Dose, Person, ReviewItem
-from tiemchung.registry.review.corrections import link_dose
+from tiemchung.registry.review.corrections import COMPLETE_REASON, link_dose
 from tiemchung.registry.scope import Actor
 
 ACTOR = Actor.system("apply-test")
@@ -77,13 +77,17 @@ def _link(rid: str, person_id: str | None, action: str, **over: Any) -> dict[str
 
 
 def _write_run(out: Path, links: list[dict[str, Any]], model: str = '{"pi": 0.9}') -> Path:
+    """A run's files; the ``incomplete`` column only when a link has one (the other runs
+    stand for runs made before the column existed, which still apply)."""
     out.mkdir(parents=True, exist_ok=True)
+    cols = LINK_COLS + (("incomplete",) if any("incomplete" in r for r in links) else ())
     table = pa.table(
         {
             c: pa.array(
-                [r[c] for r in links], pa.float64() if c == "match_probability" else pa.string()
+                [r.get(c) for r in links],
+                pa.float64() if c == "match_probability" else pa.string(),
             )
-            for c in LINK_COLS
+            for c in cols
         }
     )
     pq.write_table(table, out / "links.parquet")
@@ -418,6 +422,29 @@ def _variants() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                     explanation=f"case {n}",
                 )
             )
+        # incomplete fields (completed from the register), alone or beside a wrong one
+        blanks: list[tuple[dict[str, Any], dict[str, str]]] = [
+            ({"national_id": None, "sex": None}, {}),
+            ({"dob": p["dob"][:4], "ward_code": None}, {}),
+            ({"dob": p["dob"][:4]}, {"full_name": "Sai Ten"}),
+        ]
+        for k, (blank, wrong) in enumerate(blanks, start=len(wrongs)):
+            n += 1
+            rid = f"{label}-{k}"
+            recs.append(_record(rid, label, dose_number=str(k + 1), **blank, **wrong))
+            fix = {f: truth[f] for f in wrong}
+            links.append(
+                _link(
+                    rid,
+                    p["person_id"],
+                    "corrected" if fix else "verified",
+                    mismatches=";".join(fix),
+                    corrections=json.dumps(fix, ensure_ascii=False),
+                    incomplete=";".join(blank),
+                    match_probability=0.999 + k / 10_000,
+                    explanation=f"case {n}",
+                )
+            )
         dup = f"{label}-dup"
         recs.append(_record(dup, label, dose_number="1", dose_date="16/08/2021"))
         links.append(_link(dup, p["person_id"], "duplicate", duplicate_of=f"{label}-0"))
@@ -451,6 +478,8 @@ def test_bulk_apply_writes_exactly_what_link_dose_writes(
             p, expl = r["match_probability"], r["explanation"]
             dup = r["action"] == "duplicate"
             dose = d[r["record_id"]]
+            assert person is not None
+            blank = [f for f in (r.get("incomplete") or "").split(";") if f]
             link_dose(
                 s,
                 ACTOR,
@@ -458,6 +487,7 @@ def test_bulk_apply_writes_exactly_what_link_dose_writes(
                 person,
                 source="automatic",
                 corrections={} if dup else json.loads(r["corrections"]),
+                completions={f: getattr(person, f) for f in blank},
                 status="duplicate" if dup else None,
                 run_id=rep.run_id,
                 probability=p,
@@ -479,7 +509,7 @@ def test_bulk_apply_writes_exactly_what_link_dose_writes(
 
         mismatched = [rid[1:] for rid in d if rid[0] == "A" and state(rid) != state("B" + rid[1:])]
         assert mismatched == []
-        assert sum(1 for rid in d if d[rid].status == "verified") == 2 * 25
+        assert sum(1 for rid in d if d[rid].status == "verified") == 2 * 5 * 8
 
         def corrections(prefix: str) -> list[tuple[Any, ...]]:
             rows = s.scalars(select(Correction)).all()
@@ -502,8 +532,11 @@ def test_bulk_apply_writes_exactly_what_link_dose_writes(
 
         a, b = corrections("A"), corrections("B")
         # 5 persons x (name, dob, ID + ward); the upper-case name was cleaned on import and
-        # Em already lives in ward b2: no change, no row
-        assert a == b and len(a) == 5 * 4 - 1
+        # Em already lives in ward b2: no change, no row. Completions: 5 x (ID + sex), 5
+        # wards, 4 dates twice (Cường's register date is the year only: nothing to add), and
+        # the 5 wrong names beside them
+        assert a == b and len(a) == (5 * 4 - 1) + 10 + 5 + 4 + 4 + 5
+        assert sum(1 for row in a if row[6] == COMPLETE_REASON) == 10 + 5 + 4 + 4
 
         def audits(prefix: str) -> list[tuple[Any, ...]]:
             rows = s.scalars(select(AuditEvent).where(AuditEvent.entity == "dose")).all()
@@ -516,7 +549,7 @@ def test_bulk_apply_writes_exactly_what_link_dose_writes(
                     json.dumps(e.detail, sort_keys=True),
                 )
                 for e in rows
-                if e.action in ("dose.link", "dose.correct")
+                if e.action in ("dose.link", "dose.correct", "dose.complete")
                 and by_id[int(e.entity_id)][0] == prefix
             )
 

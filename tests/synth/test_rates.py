@@ -24,10 +24,15 @@ def _within(observed: float, expected: float, n: int, k: float = 5.0) -> bool:
 
 
 def test_wrong_share_matches_the_profile(dataset: Dataset, truth: list[dict[str, Any]]) -> None:
+    # the profile's ``wrong`` is the share of typings with an entry error of any kind; the
+    # truth splits those into wrong fields and incomplete ones (a blank ID, a year-only date...)
     inreg = [t for t in truth if t["person_id"] is not None]
-    wrong = sum(t["wrong_fields"] is not None for t in inreg) / len(inreg)
+    erred = sum(
+        t["wrong_fields"] is not None or t["incomplete_fields"] is not None for t in inreg
+    ) / len(inreg)
     contexts = dataset.summary["counts"]["contexts"]
-    assert _within(wrong, dataset.profile["entry"]["wrong"], contexts), wrong
+    assert _within(erred, dataset.profile["entry"]["wrong"], contexts), erred
+    assert 0 < sum(t["incomplete_fields"] is not None for t in inreg) < len(inreg) * erred
 
 
 def test_tallies_exceed_records_by_the_never_entered_share(

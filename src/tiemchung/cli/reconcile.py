@@ -24,6 +24,8 @@ _LABELS = (
     ("verified", "xác minh / verified"),
     ("corrected", "đã sửa / corrected"),
     ("corrections", "trường đã sửa / fields corrected"),
+    ("completed", "đã bổ sung / completed (incomplete fields)"),
+    ("completions", "trường đã bổ sung / fields completed"),
     ("duplicates", "mũi trùng / duplicates"),
     ("review_items", "cần xem xét / to review"),
     ("not_found_items", "không tìm thấy / not found"),
@@ -256,7 +258,8 @@ def reconcile(
     summary = run_staged("reconcile", "reconcile", run.reconcile, opts=opts)
     o = summary["overall"]
     console.print(
-        f"[green]✓[/green] {o['records']:,} records: {o['verified']:,} verified, "
+        f"[green]✓[/green] {o['records']:,} records: {o['verified']:,} verified "
+        f"({o['verified_incomplete']:,} of them incomplete), "
         f"{o['corrected']:,} corrected, {o['duplicate']:,} duplicates, {o['review']:,} to "
         f"review, {o['not_found']:,} not found — {out}/links.csv, report.html"
     )

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 
-from .comparisons import Comparison
+from .comparisons import Comparison, dob_compatible_sql
 from .model import Model
-from .steps import Plan
+from .steps import UNREAD_BITS, Plan
 
 #: days apart within which two records of one dose are the same dose typed twice
 DUPLICATE_WINDOW = 3
@@ -25,6 +25,7 @@ LINK_COLUMNS = (
     "action",
     "match_probability",
     "mismatches",
+    "incomplete",
     "corrections",
     "duplicate_of",
     "explanation",
@@ -105,23 +106,26 @@ def runners_up_sql(plan: Plan, model: Model, top: int = TOP_CANDIDATES) -> str:
 
 def candidates_sql(plan: Plan, model: Model, n_register: int) -> str:
     """Per identity sent to review by its score: a JSON list, best first, of
-    ``{"person_id", "match_probability", "mismatches": [..], "corrections": {..}}``.
+    ``{"person_id", "match_probability", "mismatches": [..], "incomplete": [..],
+    "corrections": {..}}``.
 
     Candidate j's posterior is P(best) * 2^(w_j - w_best) (same denominator)."""
     d = plan.dialect
-    items = mismatch_items(plan)
-    mlist = (
-        "concat('[', concat_ws(', ', "
-        + ", ".join(f"CASE WHEN {c} THEN '\"{f}\"' END" for f, c, _ in items)
-        + "), ']')"
-        if items
-        else "'[]'"
-    )
+    checks = field_checks(plan)
+
+    def jlist(items: list[tuple[str, str]]) -> str:
+        if not items:
+            return "'[]'"
+        each = ", ".join(f"CASE WHEN {c} THEN '\"{f}\"' END" for f, c in items)
+        return f"concat('[', concat_ws(', ', {each}), ']')"
+
+    mlist = jlist([(f, w) for f, w, _i, _v in checks])
+    ilist = jlist([(f, inc) for f, _w, inc, _v in checks])
     one = (
         f'concat(\'{{"person_id": "\', {d.json_escape("c.person_id")}, '
         f'\'", "match_probability": \', {d.fmt_prob("c.p")}, '
-        f"', \"mismatches\": ', {mlist}, ', \"corrections\": ', {_corrections_sql(plan)}, "
-        "'}')"
+        f"', \"mismatches\": ', {mlist}, ', \"incomplete\": ', {ilist}, "
+        f"', \"corrections\": ', {_corrections_sql(plan)}, '}}')"
     )
     post = posterior_sql(model, n_register)
     return (
@@ -196,30 +200,113 @@ def explanation_sql(plan: Plan, model: Model, *, exact: bool) -> str:
     return f"concat_ws('; ', {', '.join(items)})"
 
 
-def mismatch_items(plan: Plan, i: str = "i.", g: str = "g.") -> list[tuple[str, str, str]]:
-    """(field, SQL that the record's value is substantively wrong, register value) for the
-    fields both inputs carry. A missing record value is wrong; so is a register without one
-    (nothing to verify against), as ``wrong_fields`` defines it. ``i``/``g``: how the
-    identity's and the person's columns are named (``i.id_key``, or ``l_id_key``...)."""
+def _unread(i: str, field: str) -> str:
+    """The record typed ``field`` but its standardiser could not read it (``31/02/1990``,
+    ``Phường 5`` for a ward code): a wrong value, not a missing one."""
+    bit = UNREAD_BITS[field][1]
+    return f"(({i}unread % {2 * bit}) >= {bit})"
+
+
+def _name_words_kept_sql(i: str, g: str) -> str:
+    """The record's name is the register's with words left out (``Trần Vân`` for ``Trần Thị
+    Vân``, ``Vân``): its words are the register's, in the register's order. A ``LIKE`` of the
+    register name with each word between two spaces (``' trần  thị  vân '``) against the
+    record's words joined by ``%`` (``'% trần % vân %'``), so a word matches only a whole
+    word; a record name holding a ``LIKE`` metacharacter or a backslash (Spark's escape) is
+    not tested (it is wrong, whatever it is)."""
+    r, p = f"{i}name_norm", f"{g}name_norm"
+    return (
+        f"CASE WHEN instr({r}, chr(92)) > 0 OR instr({r}, '%') > 0 OR instr({r}, '_') > 0 "
+        f"THEN FALSE ELSE concat(' ', replace({p}, ' ', '  '), ' ') LIKE "
+        f"concat('% ', replace({r}, ' ', ' % '), ' %') END"
+    )
+
+
+def _name_incomplete_sql(i: str, g: str) -> str:
+    """A name missing, or the register's with words left out. A CASE, so the ``LIKE`` (its
+    pattern a column) runs only on the few pairs whose names differ: nine in ten pairs of
+    the exact pass agree."""
+    r, p = f"{i}name_norm", f"{g}name_norm"
+    return (
+        f"(CASE WHEN {p} IS NULL THEN FALSE WHEN {r} IS NULL THEN TRUE WHEN {r} = {p} "
+        f"THEN FALSE ELSE {_name_words_kept_sql(i, g)} END)"
+    )
+
+
+def field_checks(plan: Plan, i: str = "i.", g: str = "g.") -> list[tuple[str, str, str, str]]:
+    """(field, SQL that the record's value is substantively wrong, SQL that it is
+    incomplete, register value) for the fields both inputs carry; ``i``/``g``: how the
+    identity's and the person's columns are named (``i.id_key``, or ``b.l_id_key``...).
+
+    **Incomplete** (the record lacks what the register knows; never a mismatch): no value
+    (blank, or an ID placeholder such as ``000000000``) where the register has one; a date of
+    birth that agrees with the register's on every part it gives but gives fewer
+    (``1990`` or ``1990-10`` for ``1990-10-18``), or the 01-01 placeholder of the register's
+    year; a name that is the register's with words left out (a dropped middle name).
+    **Wrong** (a mismatch, corrected): any other difference, as ``wrong_fields`` defines it
+    (:mod:`tiemchung.synth.truth`) — the old 9-digit ID, a name without diacritics, a value
+    typed but unreadable, a value where the register has none (nothing to verify it
+    against). A field both wrong and incomplete (``Tran Van`` for ``Trần Thị Vân``) is
+    wrong. Neither: a field blank in both, and a date of birth compatible with the
+    register's and *more* precise (``1990-10-18`` for ``1990``). The incomplete checks are
+    all non-NULL, so ``NOT`` them is safe."""
     out = []
     if plan.both("national_id"):
-        out.append(("national_id", f"coalesce({i}id_key <> {g}nid, TRUE)", f"{g}nid"))
+        inc = f"({i}id_key IS NULL AND {g}nid IS NOT NULL)"
+        out.append(
+            ("national_id", f"({i}id_key IS DISTINCT FROM {g}nid AND NOT {inc})", inc, f"{g}nid")
+        )
     if plan.both("full_name"):
-        out.append(("full_name", f"{i}name_norm IS DISTINCT FROM {g}name_norm", f"{g}name_disp"))
+        inc = _name_incomplete_sql(i, g)
+        wrong = f"({i}name_norm IS DISTINCT FROM {g}name_norm AND NOT {inc})"
+        out.append(("full_name", wrong, inc, f"{g}name_disp"))
     if plan.both("dob"):
-        out.append(("dob", f"coalesce({i}dob_iso <> {g}dob_iso, TRUE)", f"{g}dob_iso"))
+        compat = f"coalesce({dob_compatible_sql(i[:-1], g[:-1], i[-1])}, FALSE)"
+        fewer = (
+            f"({i}dob_m IS NULL AND {g}dob_m IS NOT NULL OR "
+            f"{i}dob_d IS NULL AND {g}dob_d IS NOT NULL)"
+        )
+        placeholder = f"({i}dob_y = {g}dob_y AND {i}dob_m = 1 AND {i}dob_d = 1)"
+        inc = (
+            f"coalesce({g}dob_iso IS NOT NULL AND ({i}dob_iso IS NULL AND NOT "
+            f"{_unread(i, 'dob')} OR {i}dob_iso <> {g}dob_iso AND ({placeholder} OR "
+            f"{compat} AND {fewer})), FALSE)"
+        )
+        differs = f"({i}dob_iso IS DISTINCT FROM {g}dob_iso OR {_unread(i, 'dob')})"
+        wrong = f"({differs} AND NOT {inc} AND NOT {compat})"
+        out.append(("dob", wrong, inc, f"{g}dob_iso"))
     if plan.both("sex"):
-        out.append(("sex", f"coalesce({i}sex <> {g}sex, TRUE)", f"{g}sex"))
+        inc = f"({i}sex IS NULL AND NOT {_unread(i, 'sex')} AND {g}sex IS NOT NULL)"
+        differs = f"({i}sex IS DISTINCT FROM {g}sex OR {_unread(i, 'sex')})"
+        out.append(("sex", f"({differs} AND NOT {inc})", inc, f"{g}sex"))
     if plan.both("ward_code"):
-        out.append(("ward_code", f"{i}ward IS DISTINCT FROM {g}ward", f"{g}ward"))
+        inc = f"({i}ward IS NULL AND NOT {_unread(i, 'ward_code')} AND {g}ward IS NOT NULL)"
+        differs = f"({i}ward IS DISTINCT FROM {g}ward OR {_unread(i, 'ward_code')})"
+        wrong = f"({differs} AND NOT {inc})"
+        out.append(("ward_code", wrong, inc, f"{g}ward"))
     return out
 
 
-def _mismatches_sql(plan: Plan, i: str = "i.", g: str = "g.") -> str:
-    items = mismatch_items(plan, i, g)
+def mismatch_items(plan: Plan, i: str = "i.", g: str = "g.") -> list[tuple[str, str, str]]:
+    """(field, SQL that the record's value is substantively wrong, register value): see
+    :func:`field_checks`."""
+    return [(f, wrong, v) for f, wrong, _inc, v in field_checks(plan, i, g)]
+
+
+def _list_sql(items: list[tuple[str, str]]) -> str:
+    """The ``;``-list of the fields whose condition holds ('' when none)."""
     if not items:
         return "''"
-    return "concat_ws(';', " + ", ".join(f"CASE WHEN {c} THEN '{f}' END" for f, c, _ in items) + ")"
+    return "concat_ws(';', " + ", ".join(f"CASE WHEN {c} THEN '{f}' END" for f, c in items) + ")"
+
+
+def _mismatches_sql(plan: Plan, i: str = "i.", g: str = "g.") -> str:
+    return _list_sql([(f, c) for f, c, _ in mismatch_items(plan, i, g)])
+
+
+def _incomplete_sql(plan: Plan, i: str = "i.", g: str = "g.") -> str:
+    """The ``;``-list of the incomplete fields (:func:`field_checks`)."""
+    return _list_sql([(f, inc) for f, _w, inc, _v in field_checks(plan, i, g)])
 
 
 def _corrections_sql(plan: Plan, i: str = "i.", g: str = "g.") -> str:
@@ -259,13 +346,13 @@ KEY_INNER = ", ".join(f"i.{c} AS {k}" for k, c in KEYS)
 KEY_SELECT = ", ".join(k for k, _ in KEYS)
 
 
-#: the identity columns that decided_sql reads (area, keys, mismatches)
+#: the identity columns that decided_sql reads (area, keys, mismatches, incomplete)
 _DECIDED_IDENT_COLS = tuple(
     dict.fromkeys(
         [
             *("iid", "problem", "nf_key", "ward", "province"),
             *(c for _k, c in KEYS),
-            *("id_key", "name_norm", "dob_iso", "sex"),
+            *("id_key", "name_norm", "dob_iso", "dob_m", "dob_d", "sex", "unread"),
         ]
     )
 )
@@ -285,12 +372,13 @@ def decided_sql(plan: Plan, model: Model, n_register: int) -> str:
 
 
 def _exact_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
-    extra = f", i.nf_key, {KEY_INNER}"
+    extra = f", i.nf_key, i.unread AS l_unread, {KEY_INNER}"
     w = total_weight_sql(plan, model)
     return (
         f"SELECT iid, 'auto' AS decision, person_id, "
         f"{posterior_sql(model, n_register, z='1.0', w='b.w')} AS p, TRUE AS is_exact, "
         f"nf_key, {_mismatches_sql(plan, 'b.l_', 'b.r_')} AS mismatches, "
+        f"{_incomplete_sql(plan, 'b.l_', 'b.r_')} AS incomplete, "
         f"{_corrections_sql(plan, 'b.l_', 'b.r_')} AS corrections, "
         f"{explanation_sql(plan, model, exact=True)} AS explanation, "
         f"r_ward AS ward, r_province AS province, {KEY_SELECT} "
@@ -359,13 +447,15 @@ def _scored_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
     return (
         f"SELECT iid, decision, CASE WHEN {found} THEN person_id END AS person_id, p, "
         f"is_exact, nf_key, CASE WHEN {found} THEN mismatches END AS mismatches, "
+        f"CASE WHEN {found} THEN incomplete END AS incomplete, "
         f"CASE WHEN {found} THEN corrections END AS corrections, explanation, "
         f"CASE WHEN {found} THEN p_ward ELSE ward END AS ward, "
         f"CASE WHEN {found} THEN p_province ELSE province END AS province, {KEY_SELECT} FROM ("
         f"SELECT i.iid, i.problem, i.nf_key, i.ward, i.province, {decision} AS decision, "
         f"{KEY_INNER}, "
         "b.person_id, coalesce(b.p, 0.0) AS p, FALSE AS is_exact, "
-        f"{_mismatches_sql(plan)} AS mismatches, {_corrections_sql(plan)} AS corrections, "
+        f"{_mismatches_sql(plan)} AS mismatches, {_incomplete_sql(plan)} AS incomplete, "
+        f"{_corrections_sql(plan)} AS corrections, "
         "CASE WHEN i.problem IS NOT NULL THEN i.problem "
         f"WHEN b.iid IS NULL THEN 'no candidate in the register' ELSE {expl} END AS explanation, "
         "g.ward AS p_ward, g.province AS p_province "
@@ -445,7 +535,7 @@ def links_sql() -> str:
     )
     return (
         f"SELECT r.record_id, d.person_id, {action} AS action, "
-        "round(d.p, 6) AS match_probability, d.mismatches, d.corrections, "
+        "round(d.p, 6) AS match_probability, d.mismatches, d.incomplete, d.corrections, "
         f"u.duplicate_of, {expl} AS explanation, "
         "CASE WHEN NOT r.no_id THEN k.candidates END AS candidates, d.ward, d.province, r._row "
         "FROM rec_iid r LEFT JOIN decided d ON d.iid = r.iid "

@@ -181,9 +181,10 @@ def _records_stage(
             top = _x(con, "SELECT max(iid) FROM read_parquet(?)", [str(part.identities)])[0][0]
             offset += int(top or 0)
         _x(con, f"CREATE TABLE rec_iid AS {' UNION ALL '.join(recs)}", [r for r, _i in params])
+        # by name: a state written before a column existed (``incomplete``) gets NULLs there
         _x(
             con,
-            f"CREATE TABLE decided AS {' UNION ALL '.join(idents)}",
+            f"CREATE TABLE decided AS {' UNION ALL BY NAME '.join(idents)}",
             [x for r, i in params for x in (i, r)],
         )
         _x(

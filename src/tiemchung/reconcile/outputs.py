@@ -2,7 +2,10 @@
 ``report.html`` and ``model.json``.
 
 The summary holds the counts the source reports used (doses verified, verified with wrong
-information by field, not found, duplicates), overall, by province and by ward.
+information by field, not found, duplicates), overall, by province and by ward, and apart from
+the wrong, the incomplete: verified records whose only differences are fields missing or
+partial in the record (``verified_incomplete``) and, per field, the automatically linked
+records that lack it (``incomplete_by_field``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,22 @@ def _counts_sql() -> str:
         f"END) AS wrong_{f}"
         for f in FIELDS
     )
-    return f"SELECT count(*) AS records, {cols}, {fields} FROM links"
+    # incomplete (missing or partial in the record, known in the register): counted apart
+    # from the wrong, over the records linked automatically (verified or corrected)
+    linked = "action IN ('verified', 'corrected')"
+    incomplete = ", ".join(
+        f"sum(CASE WHEN {linked} AND instr(incomplete, '{f}') > 0 THEN 1 ELSE 0 END) "
+        f"AS incomplete_{f}"
+        for f in FIELDS
+    )
+    verified_incomplete = (
+        "sum(CASE WHEN action = 'verified' AND incomplete <> '' THEN 1 ELSE 0 END) "
+        "AS verified_incomplete"
+    )
+    return (
+        f"SELECT count(*) AS records, {cols}, {verified_incomplete}, {fields}, {incomplete} "
+        "FROM links"
+    )
 
 
 def _areas_sql() -> str:
@@ -48,9 +66,11 @@ def _areas_sql() -> str:
     per (province, ward) first, then the three levels summed from those few thousand rows;
     ``g`` tells them apart (``grouping_id``: 3 overall, 1 province, 2 ward)."""
     inner = _counts_sql().replace("SELECT count(*)", "SELECT province, ward, count(*)")
-    sums = ", ".join(
-        f"sum({c}) AS {c}" for c in ("records", *ACTIONS, *(f"wrong_{f}" for f in FIELDS))
+    counted = (
+        *("records", *ACTIONS, "verified_incomplete"),
+        *(f"{k}_{f}" for k in ("wrong", "incomplete") for f in FIELDS),
     )
+    sums = ", ".join(f"sum({c}) AS {c}" for c in counted)
     return (
         f"SELECT province, ward, grouping_id(province, ward) AS g, {sums} FROM ({inner} "
         "GROUP BY province, ward) a GROUP BY GROUPING SETS ((), (province), (ward))"
@@ -62,7 +82,10 @@ def _shape(row: dict[str, Any]) -> dict[str, Any]:
     for a in ACTIONS:
         out[a] = int(row[a] or 0)
     out["verified_with_wrong_information"] = out["corrected"]
+    # verified records whose only differences are incomplete fields (still 'verified')
+    out["verified_incomplete"] = int(row["verified_incomplete"] or 0)
     out["wrong_by_field"] = {f: int(row[f"wrong_{f}"] or 0) for f in FIELDS}
+    out["incomplete_by_field"] = {f: int(row[f"incomplete_{f}"] or 0) for f in FIELDS}
     return out
 
 

@@ -87,11 +87,18 @@ def _stacked(rows: list[dict[str, Any]], width: int = 760) -> str:
     return "".join(out)
 
 
+#: records verified whose only differences are incomplete fields (a part of ``verified``)
+INCOMPLETE_LABEL = "verified, incomplete / thiếu thông tin"
+INCOMPLETE_COLOR = "#81c784"
+
+
 def _table(rows: list[dict[str, Any]], limit: int = 200) -> str:
     head = (
         "<tr><th>code</th><th>name</th><th>records</th>"
         + "".join(f"<th>{a}</th>" for a in COLORS)
+        + "<th>verified, incomplete</th>"
         + "".join(f"<th>wrong {f}</th>" for f in FIELD_LABELS)
+        + "".join(f"<th>incomplete {f}</th>" for f in FIELD_LABELS)
         + "</tr>"
     )
     body = []
@@ -102,7 +109,9 @@ def _table(rows: list[dict[str, Any]], limit: int = 200) -> str:
             f"{r['records']:,}",
         ]
         cells += [f"{r[a]:,}" for a in COLORS]
+        cells.append(f"{r.get('verified_incomplete', 0):,}")
         cells += [f"{r['wrong_by_field'][f]:,}" for f in FIELD_LABELS]
+        cells += [f"{r.get('incomplete_by_field', {}).get(f, 0):,}" for f in FIELD_LABELS]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     more = f"<p>… {len(rows) - limit:,} more in summary.json</p>" if len(rows) > limit else ""
     return f"<table>{head}{''.join(body)}</table>{more}"
@@ -111,7 +120,13 @@ def _table(rows: list[dict[str, Any]], limit: int = 200) -> str:
 def render(summary: dict[str, Any], model: Model) -> str:
     o = summary["overall"]
     actions = [(LABELS[a], o[a], c) for a, c in COLORS.items()]
+    # of the verified, those with incomplete fields: a bar of its own, under "verified"
+    actions.insert(1, (INCOMPLETE_LABEL, o.get("verified_incomplete", 0), INCOMPLETE_COLOR))
     fields = [(FIELD_LABELS[f], o["wrong_by_field"][f], COLORS["corrected"]) for f in FIELD_LABELS]
+    incomplete = [
+        (FIELD_LABELS[f], o.get("incomplete_by_field", {}).get(f, 0), INCOMPLETE_COLOR)
+        for f in FIELD_LABELS
+    ]
     weights = []
     for c in model.comparisons:
         for label, w in zip(c.labels, c.weights(), strict=True):
@@ -142,8 +157,13 @@ pass, {p["probabilistic_identities"]:,} scored over {p["candidate_pairs"]:,} can
 Automatic links need a posterior of at least {model.thresholds["auto"]:.6f}.</p>
 <h2>Records by outcome / Kết quả</h2>
 {_bars(actions)}
+<p>"{INCOMPLETE_LABEL}" is a part of "{LABELS["verified"]}": linked, nothing wrong, but a
+field missing or partial in the record (no ID, only the birth year, a middle name left out)
+that the register knows. / Thiếu thông tin không phải là sai thông tin.</p>
 <h2>Verified with wrong information, by field / Sai thông tin theo trường</h2>
 {_bars(fields)}
+<h2>Incomplete, by field (linked records) / Thiếu thông tin theo trường</h2>
+{_bars(incomplete)}
 <h2>By province / Theo tỉnh</h2>
 <div class="legend">{
         "".join(

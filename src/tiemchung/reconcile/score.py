@@ -1,5 +1,6 @@
 """``tiemchung reconcile score --truth TRUTH OUT``: how right a run was, against a truth file
-(``record_id, person_id, duplicate_of, wrong_fields`` as ``tiemchung synth`` writes it).
+(``record_id, person_id, duplicate_of, wrong_fields`` and optionally ``incomplete_fields``, as
+``tiemchung synth`` writes it).
 
 Definitions (per dose record):
 
@@ -13,6 +14,10 @@ Definitions (per dose record):
 * **duplicates**: the set of records marked ``duplicate`` against the truth's double entries.
 * **mismatches**: per field, the records whose ``mismatches`` list it against the truth's
   ``wrong_fields``.
+* **incomplete** (when the truth has ``incomplete_fields`` and the run an ``incomplete``
+  column): per field, the records whose ``incomplete`` lists it against the truth's
+  ``incomplete_fields``. A field missing or partial in the record is not a wrong one, so it
+  is scored apart from the mismatches.
 """
 
 from __future__ import annotations
@@ -66,16 +71,24 @@ def score(truth: Path, out: Path) -> dict[str, Any]:
     missing = [
         c
         for c in ("record_id", "person_id", "duplicate_of", "wrong_fields")
-        if c not in [r[0] for r in con.execute("DESCRIBE t").fetchall()]
+        if c not in _columns(con, "t")
     ]
     if missing:
         raise ReconcileInputError(f"{truth}: truth file lacks column(s) {missing}")
+    # incomplete fields are scored apart when both files have them (truths and runs made
+    # before the incomplete column existed lack them)
+    has_inc = "incomplete_fields" in _columns(con, "t") and "incomplete" in _columns(con, "l")
+    pi, ti = (
+        ("coalesce(l.incomplete, '')", "coalesce(t.incomplete_fields, '')")
+        if has_inc
+        else ("''", "''")
+    )
     con.execute(
         "CREATE TABLE j AS SELECT l.record_id, NULLIF(l.person_id, '') AS pp, "
         "NULLIF(t.person_id, '') AS tp, l.action, NULLIF(l.duplicate_of, '') AS pd, "
         "NULLIF(t.duplicate_of, '') AS td, coalesce(l.mismatches, '') AS pm, "
-        "coalesce(t.wrong_fields, '') AS tm, t.record_id IS NULL AS unknown "
-        "FROM l LEFT JOIN t ON t.record_id = l.record_id"
+        f"coalesce(t.wrong_fields, '') AS tm, {pi} AS pi, {ti} AS ti, "
+        "t.record_id IS NULL AS unknown FROM l LEFT JOIN t ON t.record_id = l.record_id"
     )
     q = con.execute(
         "SELECT count(*) AS n, "
@@ -104,17 +117,8 @@ def score(truth: Path, out: Path) -> dict[str, Any]:
             "FROM j GROUP BY action ORDER BY action"
         ).fetchall()
     }
-    fields = {}
-    for f in FIELDS:
-        ftp, ffp, ffn = con.execute(
-            f"SELECT count(*) FILTER (WHERE list_contains(string_split(pm, ';'), '{f}') AND "
-            f"list_contains(string_split(tm, ';'), '{f}')), "
-            f"count(*) FILTER (WHERE list_contains(string_split(pm, ';'), '{f}') AND NOT "
-            f"list_contains(string_split(tm, ';'), '{f}')), "
-            f"count(*) FILTER (WHERE NOT list_contains(string_split(pm, ';'), '{f}') AND "
-            f"list_contains(string_split(tm, ';'), '{f}')) FROM j"
-        ).fetchall()[0]
-        fields[f] = _prf(ftp, ffp, ffn)
+    fields = _by_field(con, "pm", "tm")
+    incomplete = _by_field(con, "pi", "ti") if has_inc else None
     con.close()
     return {
         "records": int(n),
@@ -129,5 +133,24 @@ def score(truth: Path, out: Path) -> dict[str, Any]:
         "not_found": {"records": int(nf_n), "precision": round(nf_ok / nf_n, 6) if nf_n else 1.0},
         "duplicates": {**_prf(d_tp, d_fp, d_fn), "same_first_entry": int(d_same)},
         "mismatch_by_field": fields,
+        **({"incomplete_by_field": incomplete} if incomplete is not None else {}),
         "by_action": by_action,
     }
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+
+
+def _by_field(con: duckdb.DuckDBPyConnection, got: str, want: str) -> dict[str, Any]:
+    """Per field, the records whose ``got`` list names it against those whose ``want`` does."""
+    fields = {}
+    for f in FIELDS:
+        g = f"list_contains(string_split({got}, ';'), '{f}')"
+        w = f"list_contains(string_split({want}, ';'), '{f}')"
+        ftp, ffp, ffn = con.execute(
+            f"SELECT count(*) FILTER (WHERE {g} AND {w}), count(*) FILTER (WHERE {g} AND NOT "
+            f"{w}), count(*) FILTER (WHERE NOT {g} AND {w}) FROM j"
+        ).fetchall()[0]
+        fields[f] = _prf(ftp, ffp, ffn)
+    return fields

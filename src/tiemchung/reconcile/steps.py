@@ -77,6 +77,9 @@ ADDR_COLS = (
     ("addr_b2", "BIGINT"),
     ("addr_num", "STRING"),
 )
+#: the identity's ``unread`` column: a bit per field whose value was typed but its
+#: standardiser could not read (field -> (standardised column, bit)); decide.py reads it
+UNREAD_BITS = {"dob": ("dob_iso", 1), "sex": ("sex", 2), "ward_code": ("ward", 4)}
 REG_COLS = (
     "person_id",
     "nid",
@@ -267,7 +270,16 @@ class Plan:
         ward = "s_ward_code.ward" if typed else "CAST(NULL AS STRING)"
         district = "s_ward_code.district" if typed else "CAST(NULL AS STRING)"
         place = f"{ward} AS pward, {district} AS pdistrict"
-        inner = f"SELECT t.rid AS iid, t.n, {', '.join(cols)}, {place} FROM raw t {' '.join(joins)}"
+        # typed but unreadable (``31/02/1990``): a wrong value, not a missing one (decide.py)
+        unread = " + ".join(
+            f"CASE WHEN trim(t.{col}) <> '' AND s_{col}.{std} IS NULL THEN {bit} ELSE 0 END"
+            for col, (std, bit) in UNREAD_BITS.items()
+            if self.rec.has(col)
+        )
+        inner = (
+            f"SELECT t.rid AS iid, t.n, {', '.join(cols)}, {place}, {unread or '0'} AS unread "
+            f"FROM raw t {' '.join(joins)}"
+        )
         return (
             f"SELECT x.*, {problem} AS problem, "
             "coalesce(x.id_key, concat(x.name_fold, '/', x.dob_iso)) AS nf_key "
@@ -294,7 +306,7 @@ class Plan:
             names = {**names, **({"name_disp": ""} if col == "full_name" else {})}
             out += [names.get(n, n) for n, _t in out_columns(kind) if names.get(n, n)]
         out += ["addr_raw"] if self.staged_address else [c for c, _t in ADDR_COLS]
-        return [*out, "pward", "pdistrict", "problem", "nf_key"]
+        return [*out, "pward", "pdistrict", "unread", "problem", "nf_key"]
 
     def raddr_source_sql(self, sample: str) -> str:
         """The typed addresses to standardise (``v``): those of the identities the exact pass

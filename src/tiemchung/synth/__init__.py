@@ -9,7 +9,7 @@ writes ``register``, ``records``, ``truth``, ``sites``, ``products``, ``sessions
 
 from .generate import RECORD_COLUMNS, REGISTER_COLUMNS, TRUTH_COLUMNS, generate
 from .profile import ProfileError, default_profile, load_profile
-from .truth import derive_wrong_fields
+from .truth import derive_fields, derive_incomplete_fields, derive_wrong_fields
 
 __all__ = [
     "RECORD_COLUMNS",
@@ -17,6 +17,8 @@ __all__ = [
     "TRUTH_COLUMNS",
     "ProfileError",
     "default_profile",
+    "derive_fields",
+    "derive_incomplete_fields",
     "derive_wrong_fields",
     "generate",
     "load_profile",

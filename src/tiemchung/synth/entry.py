@@ -45,6 +45,12 @@ KINDS: tuple[tuple[str, int], ...] = (
     ("ward_neighbour", WARD),
 )
 KIND_INDEX = {k: i for i, (k, _) in enumerate(KINDS)}
+#: kinds that leave the field missing or partial, not wrong (the truth's ``incomplete_fields``,
+#: reconcile's ``incomplete``: see :func:`tiemchung.synth.truth.derive_incomplete_fields`)
+INCOMPLETE_KINDS = frozenset(
+    {"id_missing", "dob_jan_first", "dob_year_only", "name_dropped_middle"}
+)
+_INCOMPLETE_INDEX = frozenset(KIND_INDEX[k] for k in INCOMPLETE_KINDS)
 _NEW_TO_OLD_PREFIX = {new: old for old, new in OLD_MOBILE_PREFIXES.items()}
 _KEYBOARD = {  # QWERTY neighbours of each letter: the usual slip of a finger
     "a": "sqz",
@@ -112,7 +118,8 @@ class Entered:
     """Typed identities (one per context) and the records that use them."""
 
     typed: dict[str, list]  # column -> values per context
-    wrong: np.ndarray  # wrong-field mask per context
+    wrong: np.ndarray  # wrong-field mask per context (substantive errors)
+    incomplete: np.ndarray  # incomplete-field mask per context (missing or partial)
     ctx_person: np.ndarray
     rec_ctx: np.ndarray  # per record
     rec_dose: np.ndarray  # index into Doses
@@ -153,8 +160,8 @@ def enter(world: World, people: People, doses: Doses, rng: np.random.Generator) 
     rec_ctx[nb:] = nctx + np.arange(len(dups))
     ctx_person = np.empty(nctx + len(dups), dtype=np.int64)
     ctx_person[rec_ctx] = person
-    typed, wrong = type_identities(world, people, ctx_person, rng)
-    return Entered(typed, wrong, ctx_person, rec_ctx, rec_dose, rec_site, rec_dup_of)
+    typed, wrong, incomplete = type_identities(world, people, ctx_person, rng)
+    return Entered(typed, wrong, incomplete, ctx_person, rec_ctx, rec_dose, rec_site, rec_dup_of)
 
 
 def _pick_kinds(
@@ -177,7 +184,9 @@ def _pick_kinds(
 
 def type_identities(
     world: World, people: People, ctx_person: np.ndarray, rng: np.random.Generator
-) -> tuple[dict[str, list], np.ndarray]:
+) -> tuple[dict[str, list], np.ndarray, np.ndarray]:
+    """Each context's typed identity, and its masks of wrong and of incomplete fields (a
+    field gets at most one kind of error, so the two never share a bit)."""
     e = world.profile["entry"]
     f = e["format"]
     c = len(ctx_person)
@@ -218,6 +227,7 @@ def type_identities(
     irows = ri.tolist()
     out_name, out_id, out_dob, out_sex, out_ward, out_phone, out_addr = ([] for _ in range(7))
     wrong = np.zeros(c, dtype=np.int64)
+    incomplete = np.zeros(c, dtype=np.int64)
     plist = p.tolist()
     ward_of = people.ward.tolist()
     for j in range(c):
@@ -227,7 +237,10 @@ def type_identities(
         mask = 0
         for k in done:
             mask |= KINDS[k][1]
-        wrong[j] = mask
+            if k in _INCOMPLETE_INDEX:
+                incomplete[j] |= KINDS[k][1]
+            else:
+                wrong[j] |= KINDS[k][1]
         # name
         name = names[i]
         if mask & NAME:
@@ -305,7 +318,7 @@ def type_identities(
         "ward_code": out_ward,
         "address": out_addr,
     }
-    return typed, wrong
+    return typed, wrong, incomplete
 
 
 def _name_error(name: str, middle: str, kinds: set[int], u: float, x: int) -> str:
@@ -470,6 +483,7 @@ def wrong_fields_text(mask: int) -> str | None:
 
 
 __all__ = [
+    "INCOMPLETE_KINDS",
     "KINDS",
     "WRONG_FIELDS",
     "Entered",

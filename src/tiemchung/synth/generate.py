@@ -35,6 +35,10 @@ from .profile import Profile, load_profile
 from .vaccination import PRODUCTS, vaccinate
 from .world import World
 
+#: the truth file: reconcile's scoring columns, and the fields the record lacks (missing or
+#: partial, known in the register), apart from the wrong ones
+SYNTH_TRUTH_COLUMNS = (*TRUTH_COLUMNS, "incomplete_fields")
+
 
 def _strings(names: tuple[str, ...]) -> pa.Schema:
     return pa.schema([(n, pa.string()) for n in names])
@@ -43,7 +47,7 @@ def _strings(names: tuple[str, ...]) -> pa.Schema:
 SCHEMAS = {
     "register": _strings(REGISTER_COLUMNS),
     "records": _strings(RECORD_COLUMNS),
-    "truth": _strings(TRUTH_COLUMNS),
+    "truth": _strings(SYNTH_TRUTH_COLUMNS),
     "sites": _strings(("site_id", "name", "kind", "ward_code", "district_code", "province_code")),
     "products": pa.schema(
         [
@@ -84,6 +88,7 @@ COUNTERS = (
     "duplicates",
     "records_in_register",
     "records_wrong",
+    "records_incomplete",
     "contexts",
 )
 
@@ -183,6 +188,7 @@ def make_cell(world: World, cell: int, legacy_sites: frozenset[int] = frozenset(
     dup_of = ent.rec_dup_of[order]
     dup_pos = np.where(dup_of >= 0, position[np.maximum(dup_of, 0)], -1)
     mask = np.where(in_register, ent.wrong[ctx_o], 0)
+    imask = np.where(in_register, ent.incomplete[ctx_o], 0)
     texts = [None] + [
         ";".join(WRONG_FIELDS[b] for b in range(5) if m >> b & 1) for m in range(1, 32)
     ]
@@ -200,6 +206,7 @@ def make_cell(world: World, cell: int, legacy_sites: frozenset[int] = frozenset(
                 [rid[k] if k >= 0 else None for k in dup_pos.tolist()], pa.string()
             ),
             "wrong_fields": pa.array([texts[m] for m in mask.tolist()], pa.string()),
+            "incomplete_fields": pa.array([texts[m] for m in imask.tolist()], pa.string()),
         }
     )
     # --- what was given, per site, day and product (for sessions and tallies) --------------
@@ -221,6 +228,7 @@ def make_cell(world: World, cell: int, legacy_sites: frozenset[int] = frozenset(
         "duplicates": int(is_dup.sum()),
         "records_in_register": int(in_register.sum()),
         "records_wrong": int((mask > 0).sum()),
+        "records_incomplete": int((imask > 0).sum()),
         "contexts": len(ent.ctx_person),
     }
     return CellResult(cell, register, records, truth, gk, gc, legacy, counts)
@@ -325,6 +333,9 @@ def generate(
         "tallied": int(given.sum()),
         "rates": {
             "wrong": round(counts["records_wrong"] / max(1, counts["records_in_register"]), 4),
+            "incomplete": round(
+                counts["records_incomplete"] / max(1, counts["records_in_register"]), 4
+            ),
             "never_entered": round(1 - counts["doses_entered"] / max(1, counts["doses_given"]), 4),
             "duplicates": round(counts["duplicates"] / max(1, counts["records"]), 4),
             "records_per_resident": round(counts["records"] / max(1, counts["residents"]), 3),

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 from tiemchung.registry.doses.record import UNVERIFIED, VERIFIED
 from tiemchung.registry.imports.rejects import RejectsFile
 from tiemchung.registry.models import AuditEvent, Correction, Dose, ReviewItem
-from tiemchung.registry.review.corrections import CORRECTABLE, DUPLICATE, PERSON_DECIDED
+from tiemchung.registry.review.corrections import (
+    COMPLETE_REASON,
+    CORRECTABLE,
+    DUPLICATE,
+    PERSON_DECIDED,
+    audit_action,
+)
 from tiemchung.registry.scope import Actor
 from tiemchung.store import bulk
 from tiemchung.store.bulk import in_keys
@@ -29,6 +35,8 @@ ACTIONS = ("verified", "corrected", "review", "not_found", "duplicate")
 #: open worklist items a run replaces (a ticket is a citizen's report: it stays)
 SUPERSEDABLE = ("review", "not_found", "unverified")
 OPEN, SUPERSEDED = "open", "superseded"
+#: the fields a run's ``incomplete`` column may list: completed from the register person
+COMPLETABLE = ("national_id", "full_name", "dob", "sex", "ward_code")
 
 
 @dataclass
@@ -39,8 +47,10 @@ class ApplyReport:
     links: int = 0
     linked: int = 0  # doses linked to a person (verified or corrected)
     verified: int = 0
-    corrected: int = 0  # doses of which at least one field changed
-    corrections: int = 0  # correction rows (changed fields)
+    corrected: int = 0  # doses of which at least one wrong field changed
+    corrections: int = 0  # correction rows (changed wrong fields)
+    completed: int = 0  # doses of which at least one incomplete field was filled in
+    completions: int = 0  # completion rows (fields filled in from the register)
     duplicates: int = 0
     review_items: int = 0  # open items created, kind "review"
     not_found_items: int = 0  # open items created, kind "not_found"
@@ -176,6 +186,7 @@ class Applier:
         )
         self.sink = _Sink(session)
         self.matched = 0  # links rows whose record is a stored dose
+        self.values: dict[str, dict[str, Any]] = {}  # the chunk's persons' register values
         self.repeated_seen: set[str] = set()
 
     # -- reads ------------------------------------------------------------------------------
@@ -188,12 +199,18 @@ class Applier:
         return {r[1]: dict(zip(_DOSE_READ, r, strict=True)) for r in rows}
 
     def _persons(self, person_ids: set[str]) -> dict[str, tuple[int, str | None, str | None]]:
+        """person_id -> (pk, ward, province); the register's values of the completable fields
+        go to ``self.values`` (what a link's incomplete fields are filled in with)."""
+        self.values = {}
         if not person_ids:
             return {}
         rows = self.sink.select(
-            "SELECT person_id, id, ward_code, province_code FROM persons WHERE person_id {isin}",
+            f"SELECT person_id, id, ward_code, province_code, {', '.join(COMPLETABLE)} "
+            "FROM persons WHERE person_id {isin}",
             list(person_ids),
         )
+        for r in rows:
+            self.values[r[0]] = dict(zip(COMPLETABLE, r[4:], strict=True))
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     def _open_items(self, dose_ids: list[int]) -> dict[int, list[tuple[int, str | None, str]]]:
@@ -270,6 +287,15 @@ class Applier:
                     r,
                 )
                 continue
+            incomplete = [f for f in (r.get("incomplete") or "").split(";") if f]
+            if any(f not in COMPLETABLE for f in incomplete):
+                self._reject(
+                    row_no,
+                    "incomplete:unreadable",
+                    f"incomplete is not a ;-list of {COMPLETABLE}",
+                    r,
+                )
+                continue
             items = open_items.get(dose["id"], [])
             if action == "duplicate":
                 target = doses.get(r["duplicate_of"] or "")
@@ -287,7 +313,9 @@ class Applier:
                 if person is None:
                     self._missing_person(row_no, r)
                     continue
-                self._link(out, dose, r, person, corr, VERIFIED, None, items)
+                known = self.values.get(r["person_id"] or "", {})
+                fill = {f: known.get(f) for f in incomplete if f not in corr}
+                self._link(out, dose, r, person, corr, VERIFIED, None, items, fill)
             else:
                 self._item(out, dose, r, action, parsed_cands.get(k), persons, items)
         self._write(out)
@@ -320,8 +348,10 @@ class Applier:
         status: str,
         duplicate_of: int | None,
         items: list[tuple[int, str | None, str]],
+        fill: dict[str, Any] | None = None,
     ) -> None:
-        """The rows ``link_dose(source="automatic")`` writes, as bulk parameters."""
+        """The rows ``link_dose(source="automatic")`` writes, as bulk parameters: ``corr``
+        the wrong fields' register values, ``fill`` the incomplete fields' (completions)."""
         rep = self.report
         if dose["run_id"] == self.run_id and dose["link_source"] == "reconcile":
             rep.already_done += 1
@@ -354,32 +384,57 @@ class Applier:
                     )
                 )
                 dose[f] = new_text
+        completed = []
+        for f, new in (fill or {}).items():
+            old, new_text = _text(dose[f]), _text(new)
+            if new is None or old == new_text:
+                continue  # the register has nothing to fill it with, or it already holds it
+            completed.append(f)
+            if evidence is None:
+                evidence = bulk.json_text({"match_probability": p, "explanation": r["explanation"]})
+            out.corrections.append(
+                (
+                    dose["id"],
+                    person_pk,
+                    f,
+                    old,
+                    new_text,
+                    "automatic",
+                    self.actor.user_id,
+                    COMPLETE_REASON,
+                    self.run_id,
+                    evidence,
+                )
+            )
+            dose[f] = new_text
         ward, province = (
             (person[1], person[2])
             if person is not None
             else (dose["area_ward_code"], dose["area_province_code"])
         )
         state = (person_pk, status, "reconcile", self.run_id, p, duplicate_of, ward, province)
-        _set(out, dose, dict(zip(_STATE_COLS, state, strict=True)), changes)
+        _set(out, dose, dict(zip(_STATE_COLS, state, strict=True)), changes + completed)
         if changes:
             rep.corrected += 1
             rep.corrections += len(changes)
+        if completed:
+            rep.completed += 1
+            rep.completions += len(completed)
         if status == VERIFIED:
             rep.linked += 1
             rep.verified += 0 if changes else 1
+        detail: dict[str, Any] = {
+            "source": "automatic",
+            "person_id": r["person_id"] if person is not None else None,
+            "status": status,
+            "run_id": self.run_id,
+            "fields": changes,
+            "reason": None,
+        }
+        if completed:
+            detail["completed"] = completed
         out.audits.append(
-            self._audit_row(
-                "dose.correct" if changes else "dose.link",
-                dose["id"],
-                {
-                    "source": "automatic",
-                    "person_id": r["person_id"] if person is not None else None,
-                    "status": status,
-                    "run_id": self.run_id,
-                    "fields": changes,
-                    "reason": None,
-                },
-            )
+            self._audit_row(audit_action(bool(changes), bool(completed)), dose["id"], detail)
         )
 
     def _audit_row(self, action: str, dose_id: int, detail: dict[str, Any]) -> tuple[Any, ...]:
@@ -413,6 +468,7 @@ class Applier:
                             "person_id": r["person_id"],
                             "match_probability": r["match_probability"],
                             "mismatches": [m for m in (r["mismatches"] or "").split(";") if m],
+                            "incomplete": [m for m in (r.get("incomplete") or "").split(";") if m],
                             "corrections": json.loads(r["corrections"] or "{}"),
                         }
                     ]

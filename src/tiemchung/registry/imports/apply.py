@@ -6,7 +6,12 @@ What each link does to its stored dose (matched by ``record_id``):
   disagreeing field takes the register's value: one ``corrections`` row per changed field
   (``source="automatic"``, the run, evidence = probability and explanation) and one audit
   event per dose — exactly what :func:`tiemchung.registry.review.corrections.link_dose` writes
-  (``tests/registry/test_apply.py`` checks the rows are identical);
+  (``tests/registry/test_apply.py`` checks the rows are identical). The fields the run lists
+  as ``incomplete`` (missing or partial in the record: no ID, only the birth year, a middle
+  name left out) are *completed* with the register person's values: a correction row of its
+  own kind (reason :data:`~tiemchung.registry.review.corrections.COMPLETE_REASON`), listed
+  as ``completed`` in the dose's audit event (``dose.complete`` when nothing wrong was
+  corrected), counted apart (``completed``, ``completions``);
 * ``duplicate`` — status ``duplicate``, ``duplicate_of`` the dose of the first entry (linked to
   the person when the run found one, fields left as entered). When the first entry is not
   stored (the backlog import refused it), this record is the dose's only trace: it is linked
@@ -59,8 +64,10 @@ from tiemchung.registry.scope import Actor
 from tiemchung.store.audit import audit
 
 CHUNK_ROWS = 20_000
-#: the links columns a run must have; ``candidates`` is optional (runs before it existed)
-LINK_REQUIRED = tuple(c for c in LINK_COLUMNS if c != "candidates")
+#: links columns a run may lack (runs made before they existed)
+LINK_OPTIONAL = ("candidates", "incomplete")
+#: the links columns a run must have
+LINK_REQUIRED = tuple(c for c in LINK_COLUMNS if c not in LINK_OPTIONAL)
 REJECT_COLUMNS = ("record_id", "person_id", "action")
 
 Progress = Callable[[int, int], None]
@@ -141,9 +148,7 @@ def apply_run(
         return report
     pf = _open_links(out_dir)
     total = pf.metadata.num_rows
-    columns = list(LINK_REQUIRED) + (
-        ["candidates"] if "candidates" in pf.schema_arrow.names else []
-    )
+    columns = list(LINK_REQUIRED) + [c for c in LINK_OPTIONAL if c in pf.schema_arrow.names]
     repeated = _repeated_ids(pf)
     rejects_path = rejects_path or out_dir / "apply.rejects.csv"
     with RejectsFile(rejects_path, REJECT_COLUMNS) as rejects:

@@ -30,6 +30,14 @@ SOURCES = ("automatic", "review", "citizen")
 PERSON_DECIDED = ("review", "citizen")
 _LINK_SOURCE = {"automatic": "reconcile", "review": "review", "citizen": "citizen"}
 DUPLICATE = "duplicate"
+#: the ``reason`` of a correction that *completes* a field (a reconciliation run found it
+#: missing or partial in the record and known in the register: no ID, only the birth year, a
+#: middle name left out), as opposed to correcting a wrong one; its audit event is
+#: ``dose.complete`` when nothing wrong was corrected with it
+COMPLETE_REASON = (
+    "bổ sung từ sổ dân cư: bản ghi thiếu trường này / "
+    "completed from the register: missing or partial in the record"
+)
 
 
 @dataclass(frozen=True)
@@ -61,27 +69,37 @@ def link_dose(
     probability: float | None = None,
     reason: str | None = None,
     evidence: dict[str, Any] | None = None,
+    completions: Mapping[str, str | None] | None = None,
 ) -> list[FieldChange]:
     """Link ``dose`` to ``person`` (None: not in the register) and apply ``corrections``.
 
     ``corrections`` maps a field of :data:`CORRECTABLE` to its new value (the register's, or
-    a reviewer's free edit). Only fields whose value really changes are written. The dose's
-    area follows the register person, so it leaves a ward's worklist once linked elsewhere.
-    Returns the changes made.
+    a reviewer's free edit). ``completions`` too, for fields the record lacks (missing or
+    partial, known in the register): their rows carry :data:`COMPLETE_REASON`, and they are
+    listed apart in the audit event (``completed``; the event is ``dose.complete`` when no
+    wrong field was corrected). Only fields whose value really changes are written. The
+    dose's area follows the register person, so it leaves a ward's worklist once linked
+    elsewhere. Returns the changes made (corrections first, then completions).
     """
     if source not in SOURCES:
         raise ValueError(f"unknown correction source {source!r}")
-    changes: list[FieldChange] = []
-    for field, new in (corrections or {}).items():
-        if field not in CORRECTABLE:
-            raise ValueError(f"field {field!r} cannot be corrected")
-        old = _text(getattr(dose, field))
-        new_text = _text(new)
-        if old == new_text:
-            continue
-        changes.append(FieldChange(field, old, new_text))
-        setattr(dose, field, new_text)
-    if changes:
+
+    def changed(values: Mapping[str, str | None] | None) -> list[FieldChange]:
+        out = []
+        for field, new in (values or {}).items():
+            if field not in CORRECTABLE:
+                raise ValueError(f"field {field!r} cannot be corrected")
+            old = _text(getattr(dose, field))
+            new_text = _text(new)
+            if old == new_text:
+                continue
+            out.append(FieldChange(field, old, new_text))
+            setattr(dose, field, new_text)
+        return out
+
+    changes = changed(corrections)
+    completed = changed(completions)
+    if changes or completed:
         session.execute(
             insert(Correction),
             [
@@ -93,11 +111,12 @@ def link_dose(
                     "new_value": c.new_value,
                     "source": source,
                     "user_id": actor.user_id,
-                    "reason": reason,
+                    "reason": why,
                     "run_id": run_id,
                     "evidence": evidence,
                 }
-                for c in changes
+                for group, why in ((changes, reason), (completed, COMPLETE_REASON))
+                for c in group
             ],
         )
     dose.person_pk = person.id if person is not None else None
@@ -107,19 +126,23 @@ def link_dose(
     dose.match_probability = probability
     if person is not None:
         dose.area_ward_code, dose.area_province_code = person.ward_code, person.province_code
-    audit(
-        session,
-        actor,
-        "dose.link" if not changes else "dose.correct",
-        "dose",
-        dose.id,
-        {
-            "source": source,
-            "person_id": person.person_id if person is not None else None,
-            "status": dose.status,
-            "run_id": run_id,
-            "fields": [c.field for c in changes],
-            "reason": reason,
-        },
-    )
-    return changes
+    detail: dict[str, Any] = {
+        "source": source,
+        "person_id": person.person_id if person is not None else None,
+        "status": dose.status,
+        "run_id": run_id,
+        "fields": [c.field for c in changes],
+        "reason": reason,
+    }
+    if completed:
+        detail["completed"] = [c.field for c in completed]
+    audit(session, actor, audit_action(bool(changes), bool(completed)), "dose", dose.id, detail)
+    return changes + completed
+
+
+def audit_action(corrected: bool, completed: bool) -> str:
+    """The audit action of linking a dose: a wrong field corrected is ``dose.correct``;
+    only missing or partial fields completed, ``dose.complete``; else ``dose.link``."""
+    if corrected:
+        return "dose.correct"
+    return "dose.complete" if completed else "dose.link"
