@@ -13,7 +13,10 @@ Definitions (per dose record):
   ``duplicate``, the record is a double entry in the truth.
 * **duplicates**: the set of records marked ``duplicate`` against the truth's double entries.
 * **mismatches**: per field, the records whose ``mismatches`` list it against the truth's
-  ``wrong_fields``.
+  ``wrong_fields``, over the records linked to the truth's person (as
+  ``bench/gen2/evaluate.py`` scores them): a record linked to someone else, or sent to
+  review with another person as its candidate, lists that person's differences -- a link
+  error, which the link figures count, not a field error.
 * **incomplete** (when the truth has ``incomplete_fields`` and the run an ``incomplete``
   column): per field, the records whose ``incomplete`` lists it against the truth's
   ``incomplete_fields``. A field missing or partial in the record is not a wrong one, so it
@@ -150,7 +153,7 @@ def _by_field(con: duckdb.DuckDBPyConnection, got: str, want: str) -> dict[str, 
         w = f"list_contains(string_split({want}, ';'), '{f}')"
         ftp, ffp, ffn = con.execute(
             f"SELECT count(*) FILTER (WHERE {g} AND {w}), count(*) FILTER (WHERE {g} AND NOT "
-            f"{w}), count(*) FILTER (WHERE NOT {g} AND {w}) FROM j"
+            f"{w}), count(*) FILTER (WHERE NOT {g} AND {w}) FROM j WHERE pp = tp"
         ).fetchall()[0]
         fields[f] = _prf(ftp, ffp, ffn)
     return fields
