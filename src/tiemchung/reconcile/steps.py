@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .blocking import blocking_rules
 from .comparisons import Comparison, default_comparisons, dob_compatible_sql
 from .dialects import Dialect
 from .inputs import InputSpec
@@ -447,110 +448,10 @@ class Plan:
 
     # --- blocking ----------------------------------------------------------------------------
     def blocking_rules(self, n_register: int = 0) -> dict[str, str]:
-        """name -> join condition between identity ``i`` and register person ``g``.
-
-        Every block stays the same size as the population grows (an ID, a ward, a household
-        phone, a district on one birth day), or nearly (one folded name born on one day: ~10
-        people for the commonest name in 100M; a surname in one ward in one birth year: ~30),
-        so candidate pairs grow linearly with the records. A name with a birth *year* alone
-        would not: that block holds ~40 people for a common name in a 1M register and ~4,000
-        in 100M, so every rule with a year also names a ward or district.
-
-        The place is ``pward``/``pdistrict``: the typed ward, else the ward the address names
-        (:meth:`place_sql`). Rules are chosen so that a record keeps its person when any two
-        fields are wrong or missing, the hard case being no ID, a name typo and no or a
-        wrong ward: the ID's halves with the date of birth (one digit wrong, swapped or
-        dropped leaves one half intact), the surname or the given name (a typo is in one of
-        them) with the birth year and the ward, the name's words in any order with the year
-        and the district (a year-only date of birth typed in another word order).
-        ``n_register`` is kept for callers that size rules."""
-        rules = {}
-        ids, names, dob = self.both("national_id"), self.both("full_name"), self.both("dob")
-        place = self.both("ward_code") or self.infers_place
-        if ids:
-            rules["id"] = "g.nid = i.id_key"
-            if self.reg.has("old_id"):
-                rules["old_id"] = "g.old_id = i.id_key"
-        if names and dob:
-            rules["name_dob"] = "g.name_fold = i.name_fold AND g.dob_iso = i.dob_iso"
-        if dob and place:
-            rules["dob_place"] = "g.dob_iso = i.dob_iso AND g.ward = i.pward"
-            # the ward wrong too (a neighbouring ward): the district, narrowed by the
-            # surname's first letter (which a typo rarely hits)
-            rules["dob_district"] = (
-                "g.dob_iso = i.dob_iso AND g.district = i.pdistrict "
-                "AND left(g.surname, 1) = left(i.surname, 1)"
-            )
-        if names and place:
-            rules["name_place"] = "g.name_fold = i.name_fold AND g.ward = i.pward"
-            if dob:
-                rules["name_year_district"] = (
-                    "g.name_fold = i.name_fold AND g.dob_y = i.dob_y AND g.district = i.pdistrict"
-                )
-        if self.both("phone") and dob:
-            rules["phone_year"] = "g.phone = i.phone AND g.dob_y = i.dob_y"
-        if ids and dob:
-            # one keystroke in an ID leaves its head or its tail intact. A CCCD's first six
-            # digits only say province, sex and birth year, and its last six are random: so
-            # the head with the birth date, and the tail with the date, or its last five
-            # digits with the year (~12 people in 100M)
-            rules["id_head_dob"] = "left(g.nid, 6) = left(i.id_key, 6) AND g.dob_iso = i.dob_iso"
-            rules["id_tail_dob"] = "right(g.nid, 4) = right(i.id_key, 4) AND g.dob_iso = i.dob_iso"
-            rules["id_tail_year"] = "right(g.nid, 5) = right(i.id_key, 5) AND g.dob_y = i.dob_y"
-        if names and dob and place:
-            # a typo in the given name or the surname, another word order, or a wrong birth
-            # year (off by one, a placeholder) with a mistyped name -- each with the ward or
-            # district, narrowed by a first letter where the block would be big (a surname in
-            # one ward and birth year is ~30 people, a birth day and month ~20); those two
-            # only for records without an ID (the others have the ID's rules)
-            noid = " AND i.id_key IS NULL"
-            rules["sorted_year_place"] = (
-                "g.name_sorted = i.name_sorted AND g.dob_y = i.dob_y AND g.district = i.pdistrict"
-            )
-            rules["surname_year_ward"] = (
-                "g.surname = i.surname AND left(g.given, 1) = left(i.given, 1) "
-                f"AND g.dob_y = i.dob_y AND g.ward = i.pward{noid}"
-            )
-            rules["given_year_ward"] = (
-                "g.given = i.given AND g.dob_y = i.dob_y AND g.ward = i.pward"
-            )
-            rules["day_ward"] = (
-                "g.dob_m = i.dob_m AND g.dob_d = i.dob_d AND g.ward = i.pward "
-                f"AND left(g.surname, 1) = left(i.surname, 1){noid}"
-            )
-        if names and dob:
-            # a record with no place at all (no ward, no address that names one): the given
-            # name born on one day, the name's words born in one year. Only for those: a
-            # name and a year across the country is a big block, but few records lack a place
-            noplace = " AND i.pdistrict IS NULL" if place else ""
-            rules["given_dob"] = f"g.given = i.given AND g.dob_iso = i.dob_iso{noplace}"
-            rules["sorted_year"] = f"g.name_sorted = i.name_sorted AND g.dob_y = i.dob_y{noplace}"
-            rules["sorted_day"] = (
-                "g.name_sorted = i.name_sorted AND g.dob_m = i.dob_m AND g.dob_d = i.dob_d"
-                f"{noplace}"
-            )
-            if not place:
-                rules["surname_dob"] = "g.surname = i.surname AND g.dob_iso = i.dob_iso"
-        if self.both("address"):
-            # one address (its token set: a household, or a hamlet) in one birth year, or one
-            # house's numbers born on one day
-            # (only for records typed without a ward code: the others have the ward's rules)
-            rules["address_year"] = (
-                "g.addr_toks = i.addr_toks AND g.dob_y = i.dob_y AND i.ward IS NULL"
-            )
-            if dob:
-                # two numbers at least (house and alley, house and postcode): one number
-                # alone ("Thôn 3") is shared by a hamlet in every commune of the country
-                rules["addr_num_dob"] = (
-                    "g.addr_num = i.addr_num AND g.dob_iso = i.dob_iso AND i.addr_num LIKE '% %'"
-                )
-        if names and dob and not place:
-            # no date of birth and no place: the name alone (bounded by its frequency)
-            rules["name_nodob"] = "g.name_fold = i.name_fold AND i.dob_y IS NULL"
-        if "name_place" not in rules and "name_dob" not in rules and names:
-            # no ward and no date of birth to narrow it: name alone (bounded by name frequency)
-            rules["name"] = "g.name_fold = i.name_fold"
-        return rules
+        """name -> join condition between identity ``i`` and register person ``g``
+        (:func:`tiemchung.reconcile.blocking.blocking_rules`). ``n_register`` is kept for
+        callers that size rules."""
+        return blocking_rules(self)
 
     def candidates_sql(self, source: str, rules: dict[str, str]) -> str:
         parts = [
