@@ -92,6 +92,7 @@ def run(
     res = {
         "wall_s": round(wall, 2),
         "us_per_record": round(wall / c["records"] * 1e6, 3),
+        "cpu_us_per_record": round((usage.ru_utime + usage.ru_stime) / c["records"] * 1e6, 3),
         "peak_rss_mb": c.pop("vm_hwm_mb"),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "load_1min_before": load,
@@ -152,6 +153,10 @@ def pairs(files: tuple[Path, Path], work: Path, n: int) -> dict[str, Any]:
         out[policy] = {
             "median_wall_s": round(median([r["wall_s"] for r in rs]), 2),
             "median_us_per_record": round(median([r["us_per_record"] for r in rs]), 3),
+            # CPU: steadier than wall time when others load the machine (also inflated by it)
+            "median_cpu_us_per_record": round(
+                median([r["cpu_s"] / r["records"] * 1e6 for r in rs]), 3
+            ),
             "peak_rss_mb_max": max(r["peak_rss_mb"] for r in rs),
             "runs": rs,
         }
@@ -160,6 +165,15 @@ def pairs(files: tuple[Path, Path], work: Path, n: int) -> dict[str, Any]:
         for a, b in zip(runs["after"], runs["before"], strict=True)
     ]
     return out
+
+
+def ratios(one: dict[str, Any], three: dict[str, Any]) -> dict[str, float]:
+    """Median time (and CPU) per record at 3M over 1M, per policy."""
+    return {
+        f"{policy}{suffix}": round(three[policy][key] / one[policy][key], 3)
+        for policy in ("before", "after")
+        for suffix, key in (("", "median_us_per_record"), ("_cpu", "median_cpu_us_per_record"))
+    }
 
 
 def main() -> None:
@@ -178,6 +192,9 @@ def main() -> None:
         "--sweep",
         help="memory caps to try with the default threads, e.g. "
         "1000MiB,1500MiB,3000MiB (the figures behind BYTES_PER_ROW)",
+    )
+    ap.add_argument(
+        "--threads", help="with --sweep: thread counts to try, e.g. 1,2 (each with each cap)"
     )
     ap.add_argument("--sizes", default="1000000,3000000", help="people (the first two: 1M, 3M)")
     ap.add_argument("--name", default="reconcile_scale", help="bench/results/NAME.json")
@@ -203,19 +220,19 @@ def main() -> None:
         for n, files in by_size.items():
             print(f"{name} {n:,} people", flush=True)
             if args.sweep:
+                threads = [int(t) for t in args.threads.split(",")] if args.threads else [0]
                 results[name][str(n)] = {
-                    cap: run(files, work / "run", None, cap) for cap in args.sweep.split(",")
+                    f"{cap}, {t or 'default'} threads, run {i}": run(
+                        files, work / "run", t or None, cap
+                    )
+                    for cap in args.sweep.split(",")
+                    for i, t in enumerate(threads, start=1)
                 }
             else:
                 results[name][str(n)] = pairs(files, work, args.pairs)
         if not args.sweep and len(sizes) == 2:
             one, three = (results[name][str(n)] for n in sizes)
-            results[name]["per_record_3m_over_1m"] = {
-                policy: round(
-                    three[policy]["median_us_per_record"] / one[policy]["median_us_per_record"], 3
-                )
-                for policy in ("before", "after")
-            }
+            results[name]["per_record_3m_over_1m"] = ratios(one, three)
             print(f"{name}: per record 3M/1M {results[name]['per_record_3m_over_1m']}", flush=True)
     inputs = {
         name: {str(n): [str(f) for f in files] for n, files in by_size.items()}
