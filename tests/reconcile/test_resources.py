@@ -10,9 +10,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 from tiemchung.cli.main import app
+from tiemchung.reconcile.engines import duckdb_engine
 from tiemchung.reconcile.engines.duckdb_engine import DuckDBEngine
 from tiemchung.reconcile.engines.resources import (
     BYTES_PER_ROW,
@@ -24,6 +26,7 @@ from tiemchung.reconcile.engines.resources import (
     read_machine,
     size,
 )
+from tiemchung.reconcile.inputs import inspect_input
 
 from .conftest import Case
 
@@ -172,28 +175,52 @@ def _duckdb_reads(setting: str) -> str:
     return str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
 
 
-def test_the_engine_takes_the_sized_memory(tmp_path: Path) -> None:
-    eng = DuckDBEngine(tmp_path / "w", threads=1, rows=8_000_000)  # ~3.7 GiB needed
+def test_the_engine_takes_the_sized_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a planted machine, so the figures do not move with what the neighbours hold
+    planted = Machine(available=16 * GIB, cpus=3, source="cgroup")
+    monkeypatch.setattr(duckdb_engine, "read_machine", lambda: planted)
+    eng = DuckDBEngine(tmp_path / "w", rows=8_000_000)  # 8M x 550 bytes = 4196 MiB
     try:
         got = eng.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-        expected = size(read_machine(), 8_000_000, threads=1).memory
-        assert got == _duckdb_reads(expected)
-        assert eng.resources is not None and eng.resources["memory_limit"] == expected
+        assert got == _duckdb_reads("4196MiB")
+        assert eng.resources is not None and eng.resources["memory_limit"] == "4196MiB"
         threads = eng.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
-        assert int(threads) == 1
+        assert int(threads) == 3 and eng.threads == 3
     finally:
         eng.close()
 
 
-def test_a_run_says_what_it_used(case: Case, tmp_path: Path) -> None:
+def test_without_rows_the_engine_grows_with_what_it_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(duckdb_engine, "read_machine", lambda: Machine(64 * GIB, 2, "meminfo"))
+    n = 3_000_000  # 3M rows x 550 bytes = 1573 MiB, past the 1 GiB floor
+    ids = pa.array(range(n), pa.int64())
+    pq.write_table(pa.table({"record_id": ids, "full_name": ids}), tmp_path / "r.parquet")
+    spec = inspect_input(tmp_path / "r.parquet", "records")
+    eng = DuckDBEngine(tmp_path / "w")
+    try:
+        assert eng.resources is not None and eng.resources["memory_limit"] == "1024MiB"
+        eng.load_input("rec_in", spec, ["record_id"])
+        assert eng.resources["memory_limit"] == "1573MiB"
+        assert eng.resources["input_rows"] == n
+    finally:
+        eng.close()
+
+
+def test_a_run_says_what_it_used(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(duckdb_engine, "read_machine", lambda: Machine(8 * GIB, 5, "meminfo"))
     out = tmp_path / "out"
     base = ["reconcile", "--register", str(case.register_file), "--records", str(case.records_file)]
     res = CliRunner().invoke(app, [*base, "--out", str(out)])
     assert res.exit_code == 0, res.output
     r = json.loads((out / "summary.json").read_text(encoding="utf-8"))["pipeline"]["resources"]
-    assert r["memory_from"] == "floor"  # a few hundred rows
-    assert r["memory_limit"] == f"{max(1024, r['threads'] * 256)}MiB"
-    assert r["input_rows"] > 100 and r["threads"] >= 1 and r["threads_from"] == "usable CPUs"
+    # a few hundred rows: the floor, 5 threads x 256 MiB = 1280 MiB
+    assert (r["memory_limit"], r["memory_from"]) == ("1280MiB", "floor")
+    assert (r["threads"], r["threads_from"], r["available_mib"]) == (5, "usable CPUs", 8192)
+    assert 100 < r["input_rows"] < 10_000
     res = CliRunner().invoke(
         app, [*base, "--out", str(tmp_path / "o2"), "--memory", "700MB", "--threads", "1"]
     )
