@@ -205,8 +205,17 @@ def reconcile(
     map_file: Annotated[Path | None, typer.Option("--map", help="TOML \\[columns] mapping")] = None,
     engine: Annotated[str, typer.Option(help="duckdb|spark")] = "duckdb",
     model: Annotated[Path | None, typer.Option(help="reuse a trained model.json")] = None,
-    threads: Annotated[int | None, typer.Option(help="threads (default: all cores, max 2)")] = None,
-    memory: Annotated[str | None, typer.Option(help="engine memory cap, e.g. 1500MB")] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="threads (default: every usable core, fewer if memory is short)"),
+    ] = None,
+    memory: Annotated[
+        str | None,
+        typer.Option(
+            help="engine memory cap, e.g. 4GB (default: sized from the inputs and the free "
+            "memory, see summary.json pipeline.resources)"
+        ),
+    ] = None,
     resume: Annotated[
         bool, typer.Option(help="resume an interrupted run from its last stage")
     ] = False,

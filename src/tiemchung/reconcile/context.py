@@ -23,6 +23,8 @@ class Options:
     mapping: Path | None = None
     engine: str = "duckdb"
     model: Path | None = None
+    #: ``None``: sized from the machine and the inputs (engines/resources.py), and recorded in
+    #: summary.json (``pipeline.resources``); given, taken as is (memory: DuckDB's form, 4GB)
     threads: int | None = None
     memory: str | None = None
     resume: bool = False

@@ -125,6 +125,7 @@ def summary(ctx: Context) -> dict[str, Any]:
             "conflicts_sent_to_review": f["conflicts"],
             "timings_s": ctx.timings,
             "cpu_s": ctx.cpu,
+            "resources": f.get("resources"),  # threads, memory and why (engines/resources.py)
         },
         "model": {
             "pi": round(model.pi, 6),

@@ -24,6 +24,7 @@ from . import decide, outputs
 from .context import Context, Options
 from .dialects import DUCKDB
 from .engines import make_engine
+from .engines.resources import input_rows
 from .errors import ModelError, ReconcileInputError
 from .inputs import InputSpec, check_shared_mapping, inspect_input, read_mapping
 from .model import Model, choose_auto_threshold, choose_plausible_threshold, estimate_pi
@@ -316,8 +317,9 @@ def reconcile(opts: Options, progress: Progress | None = None) -> dict[str, Any]
     durable = opts.durable
     if durable is None:
         durable = opts.resume or sum(p.stat().st_size for p in (rec.path, reg.path)) > DURABLE_BYTES
+    rows = sum(input_rows(p) for p in (rec.path, reg.path))
     engine = make_engine(
-        opts.engine, work, threads=opts.threads, memory=opts.memory, durable=durable
+        opts.engine, work, threads=opts.threads, memory=opts.memory, durable=durable, rows=rows
     )
     plan = Plan(rec, reg, engine.dialect)
     model = prepared.model
@@ -328,6 +330,7 @@ def reconcile(opts: Options, progress: Progress | None = None) -> dict[str, Any]
         state = json.loads(state_path.read_text(encoding="utf-8"))
         ctx.timings = state.get("timings", {})
         ctx.facts = state.get("facts", {})
+    ctx.facts["resources"] = engine.resources  # this run's, also when it resumes
     refused = False
     try:
         for i, (name, fn) in enumerate(STAGES):

@@ -12,14 +12,18 @@ def make_engine(
     threads: int | None = None,
     memory: str | None = None,
     durable: bool = False,
+    rows: int | None = None,
 ) -> Engine:
-    """The engine called ``name``; Spark is imported only when asked for."""
+    """The engine called ``name``; Spark is imported only when asked for. ``rows``: the
+    inputs' rows, which the DuckDB engine sizes its memory for."""
     from pathlib import Path
 
     if name == "duckdb":
         from .duckdb_engine import DuckDBEngine
 
-        return DuckDBEngine(Path(str(work)), threads=threads, memory=memory, durable=durable)
+        return DuckDBEngine(
+            Path(str(work)), threads=threads, memory=memory, durable=durable, rows=rows
+        )
     if name == "spark":
         from .spark_engine import SparkEngine
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -48,6 +49,9 @@ class Engine(ABC):
 
     dialect: Dialect
     work: Path
+    #: the threads and memory the engine took and how they were chosen (summary.json,
+    #: ``pipeline.resources``); ``None`` where the engine does not size itself
+    resources: dict[str, Any] | None = None
 
     @abstractmethod
     def load_input(self, name: str, spec: InputSpec, columns: list[str]) -> None:

@@ -1,9 +1,9 @@
 """The DuckDB engine: one process, a database file in the work folder, memory and threads
-capped so a national-size run cannot take the machine."""
+sized from the machine and the data (:mod:`.resources`) so a run neither spills for want of
+memory it could have had nor takes the machine."""
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,8 +15,7 @@ from tiemchung.identity.bulk import register_macros
 from ..dialects import DUCKDB
 from ..inputs import InputSpec, xlsx_table
 from .base import Engine, ValueFn, convert_sql, copy_options, path_literal
-
-DEFAULT_MEMORY = "1500MB"
+from .resources import input_rows, read_machine, size
 
 
 class DuckDBEngine(Engine):
@@ -31,7 +30,11 @@ class DuckDBEngine(Engine):
         threads: int | None = None,
         memory: str | None = None,
         durable: bool = False,
+        rows: int | None = None,
     ):
+        """``threads``/``memory``: the options (``None``: sized, see :mod:`.resources`);
+        ``rows``: the inputs' rows, which the memory is sized for (``None``: counted as
+        :meth:`load_input` reads the files)."""
         self.work = work
         work.mkdir(parents=True, exist_ok=True)
         (work / "tmp").mkdir(exist_ok=True)
@@ -39,13 +42,22 @@ class DuckDBEngine(Engine):
         # database file; a file is used when the run must be able to resume.
         self.durable = durable
         self.con = duckdb.connect(str(work / "state.duckdb") if durable else ":memory:")
-        self.threads = threads or min(2, os.cpu_count() or 1)
-        self.con.execute(f"SET threads = {int(self.threads)}")
-        self.con.execute("SET memory_limit = ?", [memory or DEFAULT_MEMORY])
+        self._given = (threads, memory)
+        self._count_rows = rows is None
+        self._rows = rows or 0
+        self._machine = read_machine()
+        self._size()
         self.con.execute("SET temp_directory = ?", [str(work / "tmp")])
         self.con.execute("SET preserve_insertion_order = false")
         self.con.execute("SET enable_progress_bar = false")  # the CLI shows its own
         register_macros(self.con, normalize=False)
+
+    def _size(self) -> None:
+        sizing = size(self._machine, self._rows, threads=self._given[0], memory=self._given[1])
+        self.threads = sizing.threads
+        self.resources = sizing.facts
+        self.con.execute(f"SET threads = {int(self.threads)}")
+        self.con.execute("SET memory_limit = ?", [sizing.memory])
 
     # --- inputs ------------------------------------------------------------------------------
     def _select_list(self, spec: InputSpec, columns: list[str]) -> str:
@@ -53,6 +65,9 @@ class DuckDBEngine(Engine):
         return ", ".join(f"CAST({q(spec.columns[c])} AS VARCHAR) AS {c}" for c in columns)
 
     def load_input(self, name: str, spec: InputSpec, columns: list[str]) -> None:
+        if self._count_rows:  # the memory grows with each file read
+            self._rows += input_rows(spec.path)
+            self._size()
         cols = self._select_list(spec, columns)
         if spec.fmt == ".xlsx":
             table = xlsx_table(spec)
