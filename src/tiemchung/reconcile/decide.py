@@ -392,7 +392,9 @@ def _exact_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
 #: middle name, the word order or a letter or two; a birth date equal to the day (or with
 #: day and month swapped) -- a birth year alone is shared by dozens in a hamlet; the same
 #: ward, or the same address with the same house or hamlet number
-_VETO = ("national_id", "dob")
+#: a different ID with a different date of birth or name is someone else, whatever else
+#: agrees (a namesake in the ward; a stranger born the same day in the ward)
+_VETO = ("dob", "full_name")
 PLAUSIBLE_FIELDS = {"name": ("full_name",), "dob": ("dob",), "place": ("ward_code", "address")}
 _AGREEING = {
     "full_name": ("exact", "middle dropped", "other order", "1 edit", "2 edits", "jw>=0.95"),
@@ -406,7 +408,9 @@ def plausible_sql(plan: Plan, b: str = "b.") -> str:
     """TRUE when the best candidate agrees with the record on at least two of name, date of
     birth and place: somebody a commune officer would look at. Such a record is never
     ``not_found``, whatever its posterior (a wrong "not found" tells a vaccinated person
-    they have no record); it goes to review with its candidates."""
+    they have no record); it goes to review with its candidates. Not when the ID disagrees
+    outright and so does the date of birth or the name: in a ward of 10,000 some 27 people
+    share a birthday, and a stranger with another ID and another name is not a candidate."""
     comps = {c.name: c for c in plan.comparisons}
     terms = []
     for fields in PLAUSIBLE_FIELDS.values():
@@ -423,9 +427,15 @@ def plausible_sql(plan: Plan, b: str = "b.") -> str:
             terms.append(f"CASE WHEN {' OR '.join(conds)} THEN 1 ELSE 0 END")
     if len(terms) < 2:
         return "FALSE"
-    # ...unless the ID and the birth date both say someone else: a namesake in the ward
-    veto = [f"{b}{comps[f].gamma} = {len(comps[f].scored) - 1}" for f in _VETO if f in comps]
-    unless = f" AND NOT ({' AND '.join(veto)})" if len(veto) == len(_VETO) else ""
+    # ...unless the ID says someone else and so does the birth date or the name
+    unless = ""
+    if "national_id" in comps:
+        nid = comps["national_id"]
+        other = [f"{b}{comps[f].gamma} = {len(comps[f].scored) - 1}" for f in _VETO if f in comps]
+        if other:
+            unless = (
+                f" AND NOT ({b}{nid.gamma} = {len(nid.scored) - 1} AND ({' OR '.join(other)}))"
+            )
     return f"({' + '.join(terms)}) >= 2{unless}"
 
 

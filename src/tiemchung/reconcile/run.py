@@ -152,7 +152,29 @@ def stage_predict(ctx: Context) -> None:
     plan, eng = ctx.plan, ctx.engine
     rules = plan.blocking_rules(_n_register(ctx))
     ctx.facts["blocking_rules"] = rules
-    eng.run("cand", plan.candidates_sql("resid", rules))
+    core = {k: v for k, v in rules.items() if k in CORE_RULES}
+    extra = {k: v for k, v in rules.items() if k not in CORE_RULES}
+    if core and extra:
+        # the rules for records with two or more fields wrong run only for the identities
+        # whose best candidate from the first rules is not already near-certain (posterior
+        # about 0.999 with the prior pi = 0.9): most have their person by then, and the
+        # second rules' blocks are the big ones (a ward's births on one day and month...)
+        eng.run("cand0", plan.candidates_sql("resid", core))
+        eng.run("scored0", plan.gamma_sql("cand0", "resid"))
+        sure = 10.0 - (np.log2(0.9) - np.log2(max(_n_register(ctx), 1)))
+        w = decide.total_weight_sql(plan, ctx.model)
+        eng.run(
+            "resid_x",
+            "SELECT * FROM resid WHERE iid NOT IN (SELECT iid FROM scored0 "
+            f"WHERE {w} >= {float(sure)!r})",
+        )
+        second = plan.candidates_sql("resid_x", extra)
+        eng.run("cand", f"SELECT iid, person_id FROM cand0 UNION {second}")
+        ctx.facts["identities_second_rules"] = eng.count("resid_x")
+        for t in ("cand0", "scored0", "resid_x"):
+            eng.drop(t)
+    else:
+        eng.run("cand", plan.candidates_sql("resid", rules))
     ctx.facts["candidate_pairs"] = eng.count("cand")
     # the exact pass's pairs are scored where they are decided (decide.decided_sql)
     eng.run("scored_in", plan.gamma_sql("cand", "resid"))
@@ -236,6 +258,10 @@ STAGES: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("write", stage_write),
 )
 
+
+#: the blocking rules every identity the exact pass left is blocked with; the others
+#: (:mod:`.blocking`) only for those these find nobody for
+CORE_RULES = ("id", "old_id", "name_dob", "dob_place", "name_place", "phone_year", "address_year")
 
 #: tables no later stage reads, dropped when the stage ends: memory goes to the next stage
 #: instead of spilling (national runs hold ~100x these tables)
