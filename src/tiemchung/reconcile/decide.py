@@ -433,9 +433,7 @@ def plausible_sql(plan: Plan, b: str = "b.") -> str:
         nid = comps["national_id"]
         other = [f"{b}{comps[f].gamma} = {len(comps[f].scored) - 1}" for f in _VETO if f in comps]
         if other:
-            unless = (
-                f" AND NOT ({b}{nid.gamma} = {len(nid.scored) - 1} AND ({' OR '.join(other)}))"
-            )
+            unless = f" AND NOT ({b}{nid.gamma} = {len(nid.scored) - 1} AND ({' OR '.join(other)}))"
     return f"({' + '.join(terms)}) >= 2{unless}"
 
 

@@ -30,7 +30,7 @@ from .inputs import InputSpec, check_shared_mapping, inspect_input, read_mapping
 from .model import Model, choose_auto_threshold, choose_plausible_threshold, estimate_pi
 from .standardise import KINDS
 from .steps import RAW_IDENTITY, REG_STD_COLS, Plan
-from .train import train, train_sample_sql
+from .train import train
 
 Progress = Callable[[str, int, int], None]
 #: the standardised register of a run (``OUT/register_std.parquet``)
@@ -121,8 +121,7 @@ def stage_exact(ctx: Context) -> None:
     plan, eng = ctx.plan, ctx.engine
     if plan.staged_address:
         eng.run("exact", plan.exact_sql("ident0"))
-        sample = train_sample_sql(plan.dialect, int(ctx.facts["identities"]), "i.iid")
-        eng.standardise("v_raddr", plan.raddr_source_sql(sample), *KINDS["addr"])
+        eng.standardise("v_raddr", plan.raddr_source_sql(), *KINDS["addr"])
         if plan.infers_place:
             eng.run("addr_place", plan.place_sql())
             ctx.facts["addresses_placed"] = eng.count("addr_place")

@@ -291,9 +291,8 @@ class Plan:
     @property
     def staged_address(self) -> bool:
         """The records have addresses: they are standardised after the exact pass, and only
-        for the identities it left (and the training sample) -- nine in ten identities are
-        settled by their ID, and standardising every distinct typed address cost more than
-        the whole exact pass. ``ident_sql`` then makes ``ident0``, and
+        for the identities it left -- nine in ten identities are settled by their ID, and
+        standardising every distinct typed address cost more than the whole exact pass. ``ident_sql`` then makes ``ident0``, and
         :meth:`ident_address_sql` ``ident``."""
         return self.rec.has("address")
 
@@ -309,13 +308,13 @@ class Plan:
         out += ["addr_raw"] if self.staged_address else [c for c, _t in ADDR_COLS]
         return [*out, "pward", "pdistrict", "unread", "problem", "nf_key"]
 
-    def raddr_source_sql(self, sample: str) -> str:
+    def raddr_source_sql(self) -> str:
         """The typed addresses to standardise (``v``): those of the identities the exact pass
-        left, and of the training sample (``sample``: a condition on ``i.iid``), so the
-        address comparison is learnt like the others."""
+        left. The address comparison is learnt from them too (in the training samples the
+        others' address is missing, which EM skips): they are the identities it scores."""
         return (
             "SELECT DISTINCT i.addr_raw AS v FROM ident0 i LEFT JOIN exact e ON e.iid = i.iid "
-            f"WHERE i.addr_raw IS NOT NULL AND (e.iid IS NULL OR {sample})"
+            "WHERE i.addr_raw IS NOT NULL AND e.iid IS NULL"
         )
 
     def ident_address_sql(self) -> str:

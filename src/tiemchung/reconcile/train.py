@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from .comparisons import Comparison
-from .dialects import Dialect
 from .engines.base import Engine
 from .model import FLOOR, ComparisonParams, Model, dirichlet, em, initial_m
 from .steps import Plan
@@ -47,12 +46,6 @@ _EXACT_U = {
 def _share(n_ident: int, wanted: int) -> int:
     """Per-mille of the identities a sample of ``wanted`` takes (hash buckets of ``iid``)."""
     return max(1, min(1000, round(1000 * wanted / max(n_ident, 1))))
-
-
-def train_sample_sql(d: Dialect, n_ident: int, iid: str = "iid") -> str:
-    """The condition that puts an identity in the training sample (the u sample is inside
-    it): what must be standardised before training reads it."""
-    return f"{d.bucket(iid, 1000)} < {_share(n_ident, max(TRAIN_IDENTITIES, U_IDENTITIES))}"
 
 
 def _patterns(
