@@ -292,8 +292,8 @@ class Plan:
     def staged_address(self) -> bool:
         """The records have addresses: they are standardised after the exact pass, and only
         for the identities it left -- nine in ten identities are settled by their ID, and
-        standardising every distinct typed address cost more than the whole exact pass. ``ident_sql`` then makes ``ident0``, and
-        :meth:`ident_address_sql` ``ident``."""
+        standardising every distinct typed address cost more than the whole exact pass.
+        ``ident_sql`` then makes ``ident0``, and :meth:`ident_address_sql` ``ident``."""
         return self.rec.has("address")
 
     def ident_columns(self) -> list[str]:
@@ -318,9 +318,10 @@ class Plan:
         )
 
     def ident_address_sql(self) -> str:
-        """``ident``: ``ident0`` with its standardised address (``v_raddr``; NULL for the
-        identities the exact pass settled outside the training sample, whose address
-        nothing reads) and, without a typed ward, the place the address names."""
+        """``ident``: ``ident0`` with its standardised address (``v_raddr``) and, without a
+        typed ward, the place the address names -- for the identities the exact pass left
+        only: an identity it settled has no address here even when a residual identity typed
+        the same one, so what its explanation shows does not depend on other records."""
         keep = [c for c in self.ident_columns() if c not in ("addr_raw", "pward", "pdistrict")]
         cols = ", ".join(f"i.{c}" for c in keep)
         addr = ", ".join(f"a.{c}" for c, _t in ADDR_COLS)
@@ -328,10 +329,11 @@ class Plan:
         join = ""
         if self.infers_place:
             ward, district = "coalesce(i.pward, ap.ward)", "coalesce(i.pdistrict, ap.district)"
-            join = " LEFT JOIN addr_place ap ON ap.v = i.addr_raw"
+            join = " LEFT JOIN addr_place ap ON ap.v = i.addr_raw AND e.iid IS NULL"
         return (
             f"SELECT {cols}, {addr}, {ward} AS pward, {district} AS pdistrict FROM ident0 i "
-            f"LEFT JOIN v_raddr a ON a.v = i.addr_raw{join}"
+            "LEFT JOIN exact e ON e.iid = i.iid "
+            f"LEFT JOIN v_raddr a ON a.v = i.addr_raw AND e.iid IS NULL{join}"
         )
 
     # --- place from the address -------------------------------------------------------------
