@@ -136,7 +136,10 @@ def _build_demo(directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
 
     settings = Settings(data_dir=directory, database_url=f"sqlite:///{directory / 'tiemchung.db'}")
     initialise(settings)
-    build_demo(settings, people=600, seed=8)
+    # seed 10: its reconciliation leaves review items in the commune's ward (the worklist
+    # tests need three); seed 8's were all linked automatically once the model handled a
+    # one-letter name slip and a year typo (issue 16)
+    build_demo(settings, people=600, seed=10)
     assert KeyStore.for_data_dir(directory).exists()  # `tiemchung demo` makes the keys
     with Platform(settings) as platform:  # noqa: SIM117 - the session's block keeps its place
         with platform.sessions() as s:
