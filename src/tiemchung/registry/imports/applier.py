@@ -359,12 +359,19 @@ class Applier:
         self._supersede(out, items)
         p = r["match_probability"]
         person_pk = person[0] if person is not None else None
-        changes = []
+        changes: list[str] = []
+        completed: list[str] = []
         evidence: str | None = None
-        for f, new in corr.items():
-            old, new_text = _text(dose[f]), _text(new)
-            if old != new_text:
-                changes.append(f)
+        # wrong fields corrected, then incomplete ones filled (their own reason): one row each
+        for fields, reason, done in (
+            (corr, None, changes),
+            (fill or {}, COMPLETE_REASON, completed),
+        ):
+            for f, new in fields.items():
+                old, new_text = _text(dose[f]), _text(new)
+                if old == new_text or (reason is not None and new is None):
+                    continue  # already so, or the register has nothing to fill it with
+                done.append(f)
                 if evidence is None:
                     evidence = bulk.json_text(
                         {"match_probability": p, "explanation": r["explanation"]}
@@ -378,35 +385,12 @@ class Applier:
                         new_text,
                         "automatic",
                         self.actor.user_id,
-                        None,
+                        reason,
                         self.run_id,
                         evidence,
                     )
                 )
                 dose[f] = new_text
-        completed = []
-        for f, new in (fill or {}).items():
-            old, new_text = _text(dose[f]), _text(new)
-            if new is None or old == new_text:
-                continue  # the register has nothing to fill it with, or it already holds it
-            completed.append(f)
-            if evidence is None:
-                evidence = bulk.json_text({"match_probability": p, "explanation": r["explanation"]})
-            out.corrections.append(
-                (
-                    dose["id"],
-                    person_pk,
-                    f,
-                    old,
-                    new_text,
-                    "automatic",
-                    self.actor.user_id,
-                    COMPLETE_REASON,
-                    self.run_id,
-                    evidence,
-                )
-            )
-            dose[f] = new_text
         ward, province = (
             (person[1], person[2])
             if person is not None
