@@ -167,16 +167,22 @@ def stage_predict(ctx: Context) -> None:
             "SELECT * FROM resid WHERE iid NOT IN (SELECT iid FROM scored0 "
             f"WHERE {w} >= {float(sure)!r})",
         )
+        # the second rules' new pairs only: the first rules' pairs are scored already
         second = plan.candidates_sql("resid_x", extra)
-        eng.run("cand", f"SELECT iid, person_id FROM cand0 UNION {second}")
+        eng.run("cand_x", f"{second} EXCEPT SELECT iid, person_id FROM cand0")
+        eng.run(
+            "scored_in",
+            f"SELECT * FROM scored0 UNION ALL {plan.gamma_sql('cand_x', 'resid')}",
+        )
         ctx.facts["identities_second_rules"] = eng.count("resid_x")
-        for t in ("cand0", "scored0", "resid_x"):
+        ctx.facts["candidate_pairs"] = eng.count("cand0") + eng.count("cand_x")
+        for t in ("cand0", "cand_x", "scored0", "resid_x"):
             eng.drop(t)
     else:
         eng.run("cand", plan.candidates_sql("resid", rules))
-    ctx.facts["candidate_pairs"] = eng.count("cand")
-    # the exact pass's pairs are scored where they are decided (decide.decided_sql)
-    eng.run("scored_in", plan.gamma_sql("cand", "resid"))
+        ctx.facts["candidate_pairs"] = eng.count("cand")
+        # the exact pass's pairs are scored where they are decided (decide.decided_sql)
+        eng.run("scored_in", plan.gamma_sql("cand", "resid"))
     eng.run("best", decide.best_sql(plan, ctx.model))
     eng.run("runners_up", decide.runners_up_sql(plan, ctx.model))
 
