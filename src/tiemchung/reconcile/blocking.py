@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+#: the rules every identity the exact pass left is blocked with; the others only the
+#: identities these leave without a near-certain candidate (run.stage_predict)
+CORE_RULES = ("id", "old_id", "name_dob", "dob_place", "name_place", "phone_year", "address_year")
+
 
 class _Spec(Protocol):
     def has(self, canonical: str) -> bool: ...

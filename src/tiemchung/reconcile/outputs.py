@@ -121,7 +121,7 @@ def summary(ctx: Context) -> dict[str, Any]:
             "probabilistic_identities": n_ident - n_exact,
             "blocking_rules": f["blocking_rules"],
             "candidate_pairs": f["candidate_pairs"],
-            # identities the second blocking rules ran for (run.CORE_RULES), and the
+            # identities the second blocking rules ran for (blocking.CORE_RULES), and the
             # addresses typed without a ward code that the register's addresses placed
             "identities_second_rules": f.get("identities_second_rules"),
             "addresses_placed": f.get("addresses_placed"),

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import decide, outputs
+from .blocking import CORE_RULES
 from .context import Context, Options
 from .dialects import DUCKDB
 from .engines import make_engine
@@ -263,10 +264,6 @@ STAGES: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("write", stage_write),
 )
 
-
-#: the blocking rules every identity the exact pass left is blocked with; the others
-#: (:mod:`.blocking`) only for those these find nobody for
-CORE_RULES = ("id", "old_id", "name_dob", "dob_place", "name_place", "phone_year", "address_year")
 
 #: tables no later stage reads, dropped when the stage ends: memory goes to the next stage
 #: instead of spilling (national runs hold ~100x these tables)
