@@ -11,7 +11,14 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from tiemchung.reconcile.comparisons import Edits, Level, OneDropped, OtherOrder, TokenOverlap
+from tiemchung.reconcile.comparisons import (
+    Edits,
+    Level,
+    NearParts,
+    OneDropped,
+    OtherOrder,
+    TokenOverlap,
+)
 from tiemchung.reconcile.dialects import DUCKDB
 from tiemchung.reconcile.model import (
     FLOOR,
@@ -144,6 +151,36 @@ def test_name_levels_one_and_two_keystrokes_and_word_order() -> None:
         {"l_name_sorted": "kien the vo", "r_name_sorted": "kien the vu"},
     ]
     assert _pairs(order, OtherOrder()) == [True, False]
+
+
+def test_a_dropped_middle_name_with_a_typo_and_reordered_words_with_a_typo() -> None:
+    def split(a: str, b: str) -> dict[str, object]:
+        la, lb = a.split(), b.split()
+        return {
+            "l_surname": la[0],
+            "l_given": la[-1],
+            "l_ntok": len(la),
+            "r_surname": lb[0],
+            "r_given": lb[-1],
+            "r_ntok": len(lb),
+        }
+
+    rows = [
+        split("nguyen hfung", "nguyen quang cong hung"),  # two middles dropped, a letter added
+        split("vo hia", "vo cong hai"),  # two letters swapped
+        split("pham dungxyz", "pham quoc dung"),  # three keystrokes: too many
+        split("tan hung", "tran van hung"),  # the surname mistyped, the given name right
+        split("le hung", "tran van hung"),  # another surname altogether
+        split("tran van hung", "tran van hong"),  # same length: a typo, not this level
+    ]
+    assert _pairs(rows, NearParts()) == [True, True, False, True, False, False]
+    order = [
+        {"l_name_sorted": "hai lee van", "r_name_sorted": "hai le van"},  # "Hải Lêê Văn"
+        {"l_name_sorted": "hai le van", "r_name_sorted": "hai le van"},  # same: other level
+        {"l_name_sorted": "an nguyen van", "r_name_sorted": "binh le thi"},
+    ]
+    assert _pairs(order, Edits("name_sorted", 2, what="other order, ")) == [True, False, False]
+    assert Edits("name_sorted", 2, what="other order, ").label == "other order, 2 edits"
 
 
 def test_address_overlap_is_the_share_of_the_smaller_address() -> None:

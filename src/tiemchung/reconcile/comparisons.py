@@ -132,6 +132,28 @@ class SameParts(Level):
 
 
 @dataclass(frozen=True)
+class NearParts(Level):
+    """A middle name dropped or added and a keystroke or two in the surname or the given
+    name (``Nguyễn Hfùng`` for ``Nguyễn Quang Công Hùng``): one of the two equal, the two
+    together at most ``n`` edits apart."""
+
+    n: int = 2
+    label: str = "middle dropped ~"
+
+    def features(self, dialect: Dialect) -> dict[str, str]:
+        dl = dialect.fn("damerau_levenshtein")
+        a, b = "concat(l_surname, ' ', l_given)", "concat(r_surname, ' ', r_given)"
+        return {
+            "f_dl_parts": "CASE WHEN l_ntok <> r_ntok AND (l_surname = r_surname OR "
+            f"l_given = r_given) AND abs(length(l_given) - length(r_given)) <= {self.n} "
+            f"THEN {dl}({a}, {b}) END"
+        }
+
+    def create_sql(self, dialect: Dialect) -> str:
+        return f"f_dl_parts <= {self.n}"
+
+
+@dataclass(frozen=True)
 class OtherOrder(Level):
     """The same words in another order (``Kiên Võ Thế`` for ``Võ Thế Kiên``)."""
 
@@ -174,10 +196,12 @@ class Edits(Level):
 
     col: str
     n: int
+    #: what is compared, when not the name as typed (the label's prefix)
+    what: str = ""
 
     @property
     def label(self) -> str:  # type: ignore[override]
-        return f"{self.n} edit" + ("s" if self.n > 1 else "")
+        return f"{self.what}{self.n} edit" + ("s" if self.n > 1 else "")
 
     def features(self, dialect: Dialect) -> dict[str, str]:
         a, b = f"l_{self.col}", f"r_{self.col}"
@@ -359,6 +383,8 @@ def default_comparisons() -> tuple[Comparison, ...]:
                 OtherOrder(),
                 Edits("name_fold", 1),
                 Edits("name_fold", 2),
+                NearParts(),
+                Edits("name_sorted", 2, what="other order, "),
                 JaroWinkler("name_fold", 0.95),
                 JaroWinkler("name_fold", 0.88),
                 Else(),
