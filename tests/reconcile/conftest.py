@@ -319,6 +319,46 @@ def records(ward: str) -> list[dict[str, Any]]:
     ]
 
 
+#: a site that only the hand-made records name: its people live in one ward
+SITE = "S7"
+#: how many people of that ward it vaccinates with their ID typed right (what the run
+#: learns the site's place from: more than the least it learns from, 20)
+SITE_PEOPLE = 25
+
+
+def site_ward(register: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """A ward with enough people of three-word names for :func:`site_records`: the ward and
+    them, by person_id (the same on every run of the fixture)."""
+    by_ward: dict[str, list[dict[str, Any]]] = {}
+    for r in sorted(register, key=lambda r: str(r["person_id"])):
+        words = str(r["full_name"] or "").split()
+        if len(words) == 3 and r["national_id"] and len(str(r["dob"] or "")) == 10:
+            by_ward.setdefault(str(r["ward_code"]), []).append(r)
+    ward = sorted(w for w, ps in by_ward.items() if len(ps) > SITE_PEOPLE)[0]
+    return ward, by_ward[ward][: SITE_PEOPLE + 1]
+
+
+def site_records(register: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Site ``SITE`` vaccinates ``SITE_PEOPLE`` people of one ward, typed right; then the
+    last of them typed with nothing but a name and a birth year, and the name with the
+    middle name dropped and a letter doubled (``Nguyễn Hùngg`` for ``Nguyễn Văn Hùng``),
+    once at ``SITE`` (record ``X24``) and once, in capitals, at a site nobody else names
+    (``X25``)."""
+    _ward, people = site_ward(register)
+    out = [
+        _rec(f"S7-{k:02d}", p["national_id"], p["full_name"], p["dob"], p["sex"], None, site=SITE)
+        for k, p in enumerate(people[:SITE_PEOPLE])
+    ]
+    last = people[SITE_PEOPLE]
+    surname, _middle, given = str(last["full_name"]).split()
+    typo = f"{surname} {given}{given[-1]}"
+    year = str(last["dob"])[:4]
+    out.append(_rec("X24", None, typo, year, None, None, dose="2", site=SITE))
+    # (in capitals: another typing, so another identity than X24's)
+    out.append(_rec("X25", None, typo.upper(), year, None, None, dose="2", site="S8"))
+    return out
+
+
 @dataclass
 class Case:
     """A synthetic set plus the hand-made rows, written as files, and a run over them."""
@@ -354,7 +394,7 @@ def build_case(root: Path, people: int = PEOPLE, seed: int = SEED) -> tuple[Path
     ward = sorted({r["ward_code"] for r in register})[0]
     assert not any(str(r["national_id"]).startswith("099") for r in register)
     _write_csv(root / "register.csv", REGISTER_COLS, register + persons(ward))
-    extra = records(ward)
+    extra = records(ward) + site_records(register)
     table = pa.concat_tables(
         [
             recs.select(list(RECORD_COLS)),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
-from .conftest import Case, records
+from .conftest import SITE_PEOPLE, Case, records, site_records, site_ward
 
 
 def test_every_record_appears_once(case: Case) -> None:
@@ -174,10 +175,12 @@ def test_row_without_record_id_is_kept_for_review(case: Case) -> None:
     assert rows[0]["action"] == "review"
     assert "no record_id" in rows[0]["explanation"]
     n = pq.read_metadata(case.records_file).num_rows
-    # the hand-made rows come last; the one without an ID is the 8th of them
+    # the hand-made rows come last, the site's after them; the one without an ID is the
+    # 8th of the hand-made ones
     hand = records(case.ward)
+    register = list(csv.DictReader(case.register_file.open(encoding="utf-8")))
     assert hand[7]["record_id"] is None
-    assert rows[0]["record_id"] == f"#row-{n - len(hand) + 8}"
+    assert rows[0]["record_id"] == f"#row-{n - len(hand) - len(site_records(register)) + 8}"
 
 
 def test_double_entry_points_to_the_first(case: Case) -> None:
@@ -302,3 +305,20 @@ def test_names_in_another_order_are_found(case: Case) -> None:
     assert r["person_id"] == "T08"
     assert r["action"] != "not_found"
     assert "other order" in r["explanation"]
+
+
+def test_a_record_with_no_place_is_looked_for_where_its_site_vaccinates(case: Case) -> None:
+    """X24: only a name (middle name dropped, a letter doubled) and a birth year, typed at a
+    site whose other 25 people all live in one ward: the person of that ward is found
+    (linked, or in review as the first candidate), never "not found". X25, the same typing
+    at a site nobody else names, has nowhere to be looked for."""
+    register = list(csv.DictReader(case.register_file.open(encoding="utf-8")))
+    _ward, people = site_ward(register)
+    target = people[SITE_PEOPLE]["person_id"]
+    links = case.links()
+    r = links["X24"]
+    assert r["action"] != "not_found", r["explanation"]
+    found = r["person_id"] or json.loads(r["candidates"])[0]["person_id"]
+    assert found == target
+    assert links["X25"]["action"] == "not_found"
+    assert case.summary["pipeline"]["sites_placed"] >= 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from typer.testing import CliRunner
 
 from tiemchung.cli.main import app
 
-from .conftest import Case, records
+from .conftest import Case, records, site_records
 
 runner = CliRunner()
 
@@ -38,7 +39,8 @@ def test_reconcile_and_score(case: Case, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
     # hand-made rows are not in the synthetic truth file; everything else is
-    assert doc["records_not_in_truth"] == len(records(case.ward))
+    register = list(csv.DictReader(case.register_file.open(encoding="utf-8")))
+    assert doc["records_not_in_truth"] == len(records(case.ward)) + len(site_records(register))
     assert doc["link"]["f1"] > 0.99
 
 

@@ -30,6 +30,9 @@ class Inputs(Protocol):
     @property
     def infers_place(self) -> bool: ...
 
+    @property
+    def places_by_site(self) -> bool: ...
+
     def both(self, col: str) -> bool: ...
 
 
@@ -88,20 +91,20 @@ def blocking_rules(plan: Inputs) -> dict[str, str]:
         # a typo in the given name or the surname, another word order, or a wrong birth
         # year (off by one, a placeholder) with a mistyped name -- each with the ward or
         # district, narrowed by a first letter where the block would be big (a surname in
-        # one ward and birth year is ~30 people, a birth day and month ~20); those two
-        # only for records without an ID (the others have the ID's rules)
-        noid = " AND i.id_key IS NULL"
+        # one ward and birth year is ~30 people, a birth day and month ~20). With an ID
+        # too: these run only for records the first rules left without a near-certain
+        # candidate, whose ID is then no help (a relative's, or two digits off)
         rules["sorted_year_place"] = (
             "g.name_sorted = i.name_sorted AND g.dob_y = i.dob_y AND g.district = i.pdistrict"
         )
         rules["surname_year_ward"] = (
             "g.surname = i.surname AND left(g.given, 1) = left(i.given, 1) "
-            f"AND g.dob_y = i.dob_y AND g.ward = i.pward{noid}"
+            "AND g.dob_y = i.dob_y AND g.ward = i.pward"
         )
         rules["given_year_ward"] = "g.given = i.given AND g.dob_y = i.dob_y AND g.ward = i.pward"
         rules["day_ward"] = (
             "g.dob_m = i.dob_m AND g.dob_d = i.dob_d AND g.ward = i.pward "
-            f"AND left(g.surname, 1) = left(i.surname, 1){noid}"
+            "AND left(g.surname, 1) = left(i.surname, 1)"
         )
     if names and dob:
         # a record with no place at all (no ward, no address that names one): the given
@@ -120,12 +123,58 @@ def blocking_rules(plan: Inputs) -> dict[str, str]:
         # house's numbers born on one day
         # (only for records typed without a ward code: the others have the ward's rules)
         rules["address_year"] = "g.addr_toks = i.addr_toks AND g.dob_y = i.dob_y AND i.ward IS NULL"
+        # ...and, among the second rules, for the others too: their ward may be wrong
+        rules["address_year_ward"] = (
+            "g.addr_toks = i.addr_toks AND g.dob_y = i.dob_y AND i.ward IS NOT NULL"
+        )
         if dob:
             # two numbers at least (house and alley, house and postcode): one number
             # alone ("Thôn 3") is shared by a hamlet in every commune of the country
             rules["addr_num_dob"] = (
                 "g.addr_num = i.addr_num AND g.dob_iso = i.dob_iso AND i.addr_num LIKE '% %'"
             )
+    if ids and (place or plan.places_by_site):
+        # an ID one keystroke off with the date of birth wrong too (a placeholder, a year
+        # off): the ID's last five digits (random: ~2 people in a district of 200,000) with
+        # the district. (Its first six with the ward found a tenth as many more, for four
+        # times the pairs: measured on bench/gen2 at 1M people)
+        rules["id_tail_district"] = (
+            "right(g.nid, 5) = right(i.id_key, 5) "
+            "AND g.district = coalesce(i.pdistrict, i.sdistrict)"
+        )
+    if names and dob and (place or plan.places_by_site):
+        # the name right (its words in any order), the birth year off and the ward a
+        # neighbour's: the name born on one day and month in the district
+        rules["name_day_district"] = (
+            "g.name_sorted = i.name_sorted AND g.dob_m = i.dob_m AND g.dob_d = i.dob_d "
+            "AND g.district = coalesce(i.pdistrict, i.sdistrict)"
+        )
+    if names and dob and plan.places_by_site:
+        # where the record's site's people live (``sward`` / ``sdistrict``, learnt from the
+        # records the exact pass linked) when the record has no place or another one, with
+        # the rules a typed ward has
+        rules["site_dob"] = "g.dob_iso = i.dob_iso AND g.ward = i.sward"
+        rules["site_name"] = "g.name_fold = i.name_fold AND g.district = i.sdistrict"
+        rules["site_surname_year"] = (
+            "g.surname = i.surname AND left(g.given, 1) = left(i.given, 1) "
+            "AND g.dob_y = i.dob_y AND g.ward = i.sward"
+        )
+        rules["site_given_year"] = "g.given = i.given AND g.dob_y = i.dob_y AND g.ward = i.sward"
+        rules["site_day"] = (
+            "g.dob_m = i.dob_m AND g.dob_d = i.dob_d AND g.ward = i.sward "
+            "AND left(g.surname, 1) = left(i.surname, 1)"
+        )
+        # ...or only its district (a district hospital's people; ~7 of 200,000 people share
+        # a birth date, ~12 a given name and a birth year, ~30 a surname, a given name's
+        # first three letters and a birth year)
+        rules["site_dob_district"] = "g.dob_iso = i.dob_iso AND g.district = i.sdistrict"
+        rules["site_given_year_district"] = (
+            "g.given = i.given AND g.dob_y = i.dob_y AND g.district = i.sdistrict"
+        )
+        rules["site_surname_year_district"] = (
+            "g.surname = i.surname AND left(g.given, 3) = left(i.given, 3) "
+            "AND g.dob_y = i.dob_y AND g.district = i.sdistrict"
+        )
     if names and dob and not place:
         # no date of birth and no place: the name alone (bounded by its frequency)
         rules["name_nodob"] = "g.name_fold = i.name_fold AND i.dob_y IS NULL"

@@ -334,6 +334,8 @@ KEYS = (
     ("k_phone", "phone"),
     ("k_pward", "pward"),
     ("k_pdistrict", "pdistrict"),
+    ("k_sward", "sward"),
+    ("k_sdistrict", "sdistrict"),
     ("k_surname", "surname"),
     ("k_given", "given"),
     ("k_sorted", "name_sorted"),
@@ -389,44 +391,69 @@ def _exact_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
 
 #: the fields a person recognises someone by, and the levels of their comparisons that
 #: count as agreeing for :func:`plausible_sql`, by label: a name equal but for a dropped
-#: middle name, the word order or a letter or two; a birth date equal to the day (or with
-#: day and month swapped) -- a birth year alone is shared by dozens in a hamlet; the same
-#: ward, or the same address with the same house or hamlet number
-#: a different ID with a different date of birth or name is someone else, whatever else
-#: agrees (a namesake in the ward; a stranger born the same day in the ward)
-_VETO = ("dob", "full_name")
+#: middle name, the word order or a letter or two (or a middle name dropped or the words
+#: reordered, and a letter or two); a birth date equal to the day (or with day and month
+#: swapped); the same ward, or the same address with the same house or hamlet number
 PLAUSIBLE_FIELDS = {"name": ("full_name",), "dob": ("dob",), "place": ("ward_code", "address")}
 _AGREEING = {
-    "full_name": ("exact", "middle dropped", "other order", "1 edit", "2 edits", "jw>=0.95"),
+    "full_name": (
+        *("exact", "middle dropped", "other order", "1 edit", "2 edits", "jw>=0.95"),
+        *("middle dropped ~", "other order, 2 edits"),
+    ),
     "dob": ("exact", "d/m swapped"),
     "ward_code": ("exact",),
     "address": ("exact", "overlap>=0.8 same numbers"),
 }
+#: a date of birth the register's completes (the year alone, 01/01 of the year, a month
+#: and year): it agrees only beside an agreeing name -- "Nguyễn Văn Hùng, 1979" is a
+#: person to look at, "born in 1979 in this ward" dozens
+_COMPLETES = {"dob": ("same partial", "placeholder", "compatible")}
+#: a different ID with a different date of birth or name is someone else, whatever else
+#: agrees (a namesake in the ward; a stranger born the same day in the ward)
+_VETO = ("dob", "full_name")
 
 
-def plausible_sql(plan: Plan, b: str = "b.") -> str:
+def _levels_in(comp: Comparison, labels: tuple[str, ...], b: str) -> str | None:
+    """``gamma IN (...)`` for the levels of ``comp`` with these labels (None: it has none)."""
+    levels = [k for k, lv in enumerate(comp.scored) if lv.label in labels]
+    if not levels:
+        return None
+    return f"{b}{comp.gamma} IN ({', '.join(str(k) for k in levels)})"
+
+
+def plausible_sql(plan: Plan, b: str = "b.", site_place: str | None = None) -> str:
     """TRUE when the best candidate agrees with the record on at least two of name, date of
     birth and place: somebody a commune officer would look at. Such a record is never
     ``not_found``, whatever its posterior (a wrong "not found" tells a vaccinated person
-    they have no record); it goes to review with its candidates. Not when the ID disagrees
+    they have no record); it goes to review with its candidates. A date the register's
+    completes (a year alone) counts beside an agreeing name. Not when the ID disagrees
     outright and so does the date of birth or the name: in a ward of 10,000 some 27 people
-    share a birthday, and a stranger with another ID and another name is not a candidate."""
+    share a birthday, and a stranger with another ID and another name is not a candidate.
+
+    ``site_place``: a condition that the candidate lives in the ward the record names or
+    where its site vaccinates most of its people (:meth:`Plan.resid_sql`): a commune
+    officer looks for a person typed without an address in the ward first."""
     comps = {c.name: c for c in plan.comparisons}
-    terms = []
-    for fields in PLAUSIBLE_FIELDS.values():
-        conds = []
-        for f in fields:
-            if f not in comps:
-                continue
-            labels = [lv.label for lv in comps[f].scored]
-            levels = [k for k, lab in enumerate(labels) if lab in _AGREEING[f]]
-            if not levels:
-                continue
-            conds.append(f"{b}{comps[f].gamma} IN ({', '.join(str(k) for k in levels)})")
+    agree: dict[str, str] = {}
+    for key, fields in PLAUSIBLE_FIELDS.items():
+        conds = [
+            c
+            for f in fields
+            if f in comps and (c := _levels_in(comps[f], _AGREEING[f], b)) is not None
+        ]
+        if site_place and key == "place" and conds:
+            conds.append(site_place)
         if conds:
-            terms.append(f"CASE WHEN {' OR '.join(conds)} THEN 1 ELSE 0 END")
-    if len(terms) < 2:
+            agree[key] = " OR ".join(conds)
+    if len(agree) < 2:
         return "FALSE"
+    terms = {k: f"CASE WHEN {c} THEN 1 ELSE 0 END" for k, c in agree.items()}
+    weak = _levels_in(comps["dob"], _COMPLETES["dob"], b) if "dob" in comps else None
+    if weak and "name" in agree:
+        strong = agree.get("dob", "FALSE")
+        terms["dob"] = (
+            f"CASE WHEN {strong} THEN 1 WHEN ({weak}) AND ({agree['name']}) THEN 1 ELSE 0 END"
+        )
     # ...unless the ID says someone else and so does the birth date or the name
     unless = ""
     if "national_id" in comps:
@@ -434,7 +461,12 @@ def plausible_sql(plan: Plan, b: str = "b.") -> str:
         other = [f"{b}{comps[f].gamma} = {len(comps[f].scored) - 1}" for f in _VETO if f in comps]
         if other:
             unless = f" AND NOT ({b}{nid.gamma} = {len(nid.scored) - 1} AND ({' OR '.join(other)}))"
-    return f"({' + '.join(terms)}) >= 2{unless}"
+    return f"({' + '.join(terms.values())}) >= 2{unless}"
+
+
+#: the candidate lives in the ward the record's address names (``pward``: typed, else named
+#: by the address) or where its site vaccinates (``sward``, when that is another)
+_SITE_PLACE = "(g.ward = i.pward OR g.ward = i.sward)"
 
 
 def _scored_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
@@ -443,7 +475,8 @@ def _scored_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
     decision = (
         "CASE WHEN i.problem IS NOT NULL THEN 'review' WHEN b.iid IS NULL THEN 'not_found' "
         f"WHEN b.p >= {t_auto} THEN 'auto' WHEN b.p_any >= {t_pl} THEN 'review' "
-        f"WHEN {plausible_sql(plan)} THEN 'review' ELSE 'not_found' END"
+        f"WHEN {plausible_sql(plan, site_place=_SITE_PLACE)} THEN 'review' "
+        "ELSE 'not_found' END"
     )
     found = "decision <> 'not_found' AND problem IS NULL"
     expl = explanation_sql(plan, model, exact=False)

@@ -125,6 +125,7 @@ def summary(ctx: Context) -> dict[str, Any]:
             # addresses typed without a ward code that the register's addresses placed
             "identities_second_rules": f.get("identities_second_rules"),
             "addresses_placed": f.get("addresses_placed"),
+            "sites_placed": f.get("sites_placed"),
             "comparisons": [c.name for c in ctx.plan.comparisons],
             "conflicts_sent_to_review": f["conflicts"],
             "timings_s": ctx.timings,

@@ -45,7 +45,7 @@ DURABLE_BYTES = 2 << 30
 
 
 # --- stages ----------------------------------------------------------------------------------
-REC_LOAD = ("record_id", *RAW_IDENTITY, "dose_number", "dose_date")
+REC_LOAD = ("record_id", *RAW_IDENTITY, "dose_number", "dose_date", "site_id")
 
 
 def stage_load(ctx: Context) -> None:
@@ -129,13 +129,10 @@ def stage_exact(ctx: Context) -> None:
         eng.run("ident", plan.ident_address_sql())
     else:
         eng.run("exact", plan.exact_sql())
-    ctx.engine.run(
-        "resid",
-        ctx.plan.with_owner_sql(
-            "SELECT i.* FROM ident i LEFT JOIN exact e ON e.iid = i.iid "
-            "WHERE e.iid IS NULL AND i.problem IS NULL"
-        ),
-    )
+    if plan.places_by_site:
+        eng.run("site_place", plan.site_place_sql())
+        ctx.facts["sites_placed"] = eng.count("site_place")
+    eng.run("resid", plan.with_owner_sql(plan.resid_sql()))
     ctx.facts["exact_pass_identities"] = ctx.engine.count("exact")
     ctx.facts["residual_identities"] = ctx.engine.count("resid")
 

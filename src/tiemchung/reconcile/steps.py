@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import places
 from .blocking import blocking_rules
 from .comparisons import Comparison, default_comparisons, dob_compatible_sql
 from .dialects import Dialect
@@ -270,7 +271,12 @@ class Plan:
         typed = self.both("ward_code")
         ward = "s_ward_code.ward" if typed else "CAST(NULL AS STRING)"
         district = "s_ward_code.district" if typed else "CAST(NULL AS STRING)"
-        place = f"{ward} AS pward, {district} AS pdistrict"
+        # (``sward``/``sdistrict``, the place its site's people live, only the residual
+        # identities get: :meth:`resid_sql`)
+        place = (
+            f"{ward} AS pward, {district} AS pdistrict, CAST(NULL AS STRING) AS sward, "
+            "CAST(NULL AS STRING) AS sdistrict"
+        )
         # typed but unreadable (``31/02/1990``): a wrong value, not a missing one (decide.py)
         unread = " + ".join(
             f"CASE WHEN trim(t.{col}) <> '' AND s_{col}.{std} IS NULL THEN {bit} ELSE 0 END"
@@ -306,7 +312,7 @@ class Plan:
             names = {**names, **({"name_disp": ""} if col == "full_name" else {})}
             out += [names.get(n, n) for n, _t in out_columns(kind) if names.get(n, n)]
         out += ["addr_raw"] if self.staged_address else [c for c, _t in ADDR_COLS]
-        return [*out, "pward", "pdistrict", "unread", "problem", "nf_key"]
+        return [*out, "pward", "pdistrict", "sward", "sdistrict", "unread", "problem", "nf_key"]
 
     def raddr_source_sql(self) -> str:
         """The typed addresses to standardise (``v``): those of the identities the exact pass
@@ -382,6 +388,27 @@ class Plan:
             "SELECT d.v, w.ward, d.district FROM d LEFT JOIN w ON w.v = d.v"
         )
 
+    # --- place from the site ----------------------------------------------------------------
+    @property
+    def places_by_site(self) -> bool:
+        """The records name their site and the register knows wards: a record typed with
+        no place at all can be looked for where its site's people live."""
+        return self.rec.has("site_id") and self.reg.has("ward_code")
+
+    def site_place_sql(self) -> str:
+        """Where each site's people live (:func:`tiemchung.reconcile.places.site_place_sql`)."""
+        return places.site_place_sql()
+
+    def resid_sql(self) -> str:
+        """The identities left to score, with their site's place when they need it
+        (:func:`tiemchung.reconcile.places.resid_sql`)."""
+        if not self.places_by_site:
+            return places.resid_sql(None)
+        cols = [c for c in self.ident_columns() if c not in ("addr_raw", "sward", "sdistrict")]
+        if self.staged_address:
+            cols += [c for c, _t in ADDR_COLS]
+        return places.resid_sql(cols)
+
     def with_owner_sql(self, identities: str) -> str:
         """The identities of ``identities`` (SQL), each with who holds its ID in the register
         and that person's address (``OWNER_COLS``).
@@ -402,6 +429,7 @@ class Plan:
         then be freed before standardising."""
         on = " AND ".join(f"r.{c} IS NOT DISTINCT FROM t.{c}" for c in self.raw_cols)
         dn = "dn.n" if self.rec.has("dose_number") else "CAST(NULL AS INTEGER)"
+        site = "t.site_id" if self.places_by_site else "CAST(NULL AS STRING)"
         dd = "dd.day_no" if self.rec.has("dose_date") else "CAST(NULL AS INTEGER)"
         joins = [f"LEFT JOIN raw r ON {on}"]
         if self.rec.has("dose_number"):
@@ -411,7 +439,8 @@ class Plan:
         return (
             "SELECT t._row, coalesce(t.record_id, concat('#row-', CAST(t._row AS STRING))) "
             "AS record_id, t.record_id IS NULL OR trim(t.record_id) = '' AS no_id, r.rid AS iid, "
-            f"{dn} AS dose_number, {dd} AS dose_day FROM rec_in t {' '.join(joins)}"
+            f"{dn} AS dose_number, {dd} AS dose_day, {site} AS site "
+            f"FROM rec_in t {' '.join(joins)}"
         )
 
     # --- exact pass --------------------------------------------------------------------------
