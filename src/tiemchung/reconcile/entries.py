@@ -96,19 +96,20 @@ def review_twins_sql(window: int = DUPLICATE_WINDOW) -> str:
     are vaccinated together more often still. The reviewer is told instead: confirming the
     candidate makes the record a double entry of that entry (``duplicate_of``)."""
     return (
-        "WITH v AS (SELECT r.record_id, r.dose_number, r.dose_day, d.person_id "
-        "FROM rec_iid r JOIN decided d ON d.iid = r.iid "
-        "WHERE d.decision = 'review' AND d.person_id IS NOT NULL AND NOT r.no_id "
+        # the identities in review with a candidate, and the linked identities of those
+        # candidates only: one scan of the records, probing a small table
+        "WITH v AS (SELECT iid, person_id FROM decided WHERE decision = 'review' "
+        "AND person_id IS NOT NULL), "
+        "d AS (SELECT iid, person_id, TRUE AS rv FROM v UNION ALL "
+        "SELECT iid, person_id, FALSE AS rv FROM decided WHERE decision = 'auto' "
+        "AND person_id IN (SELECT person_id FROM v)), "
+        "x AS (SELECT r.record_id, r.dose_number, r.dose_day, d.person_id, d.rv "
+        "FROM rec_iid r JOIN d ON d.iid = r.iid WHERE NOT r.no_id "
         "AND r.dose_number IS NOT NULL AND r.dose_day IS NOT NULL), "
-        # the linked identities of those candidates only: a probe of a small table
-        "a AS (SELECT r.record_id, r.dose_number, r.dose_day, d.person_id "
-        "FROM rec_iid r JOIN decided d ON d.iid = r.iid "
-        "WHERE d.decision = 'auto' AND NOT r.no_id AND r.dose_number IS NOT NULL "
-        "AND d.person_id IN (SELECT person_id FROM v)), "
-        "m AS (SELECT v.record_id, a.record_id AS twin, row_number() OVER ("
-        "PARTITION BY v.record_id ORDER BY a.dose_day, a.record_id) AS k "
-        "FROM v JOIN a ON a.person_id = v.person_id AND a.dose_number = v.dose_number "
-        f"WHERE abs(a.dose_day - v.dose_day) <= {window}) "
+        "m AS (SELECT e.record_id, a.record_id AS twin, row_number() OVER ("
+        "PARTITION BY e.record_id ORDER BY a.dose_day, a.record_id) AS k "
+        "FROM x e JOIN x a ON a.person_id = e.person_id AND a.dose_number = e.dose_number "
+        f"WHERE e.rv AND NOT a.rv AND abs(a.dose_day - e.dose_day) <= {window}) "
         "SELECT record_id, twin FROM m WHERE k = 1"
     )
 
