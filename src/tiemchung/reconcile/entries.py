@@ -127,7 +127,9 @@ def links_sql() -> str:
     expl = (  # the identity's text as it is, unless there is something to put before it
         "CASE WHEN r.no_id OR c.reason IS NOT NULL OR t.twin IS NOT NULL THEN concat_ws('; ', "
         "CASE WHEN r.no_id THEN 'unparseable: no record_id' END, c.reason, "
-        "CASE WHEN u.record_id IS NULL THEN concat('possible double entry of ', t.twin) END, "
+        # (DuckDB's concat reads NULL as '', Spark's returns NULL: the twin is tested)
+        "CASE WHEN u.record_id IS NULL AND t.twin IS NOT NULL "
+        "THEN concat('possible double entry of ', t.twin) END, "
         "d.explanation) "
         "ELSE d.explanation END"
     )
