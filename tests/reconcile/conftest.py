@@ -316,6 +316,30 @@ def records(ward: str) -> list[dict[str, Any]]:
         _rec("X22", "09918501236", "Trần Thị Lam", "12/07/1985", "Nữ", None, dose="3"),
         # the words in another order (surname last), no ID
         _rec("X23", None, "Mai Hoàng Thị", "01/12/1960", "Nữ", ward, dose="2"),
+        # X06 (a twin, no ID: review) typed again the next day: a double entry of X06
+        _rec(
+            "X24",
+            None,
+            "Võ Văn An",
+            "06/06/2000",
+            "Nam",
+            ward,
+            date="02/08/2021",
+            phone="0933333333",
+        ),
+        # Võ Văn An with his ID, dose 1 the day X06 was entered: linked, and X06's possible twin
+        _rec("X25", "099200000011", "Võ Văn An", "06/06/2000", "Nam", ward, phone="0933333333"),
+        # X06 typed again 19 days later: another dose date, not a double entry
+        _rec(
+            "X26",
+            None,
+            "Võ Văn An",
+            "06/06/2000",
+            "Nam",
+            ward,
+            date="20/08/2021",
+            phone="0933333333",
+        ),
     ]
 
 

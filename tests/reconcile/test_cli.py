@@ -184,3 +184,36 @@ def test_register_update_from_the_command_line(case: Case, tmp_path: Path) -> No
     assert res.exit_code == 0, res.output
     assert "0 added, 1 removed, 0 changed" in res.output
     assert pq.read_metadata(tmp_path / "u2" / "links.parquet").num_rows == with_ids.num_rows
+
+
+def test_incremental_run_names_a_new_linked_entry_on_an_earlier_review(
+    case: Case, tmp_path: Path
+) -> None:
+    """X26 (Võ Văn An without ID, dose 1 on 20/08/2021: review, T06 or his twin T07) is in
+    the earlier state; Y26, T06 with his ID and the same dose a day later, comes in an
+    increment: X26 stays in review and names Y26 as the entry it doubles if T06 is right."""
+    import csv
+
+    from .conftest import RECORD_COLS
+
+    late = [
+        dict(r, record_id="Y26", national_id="099200000011", dose_date="21/08/2021")
+        for r in records(case.ward)
+        if r["record_id"] == "X26"
+    ]
+    new = tmp_path / "new.csv"
+    with new.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=RECORD_COLS)
+        w.writeheader()
+        w.writerows(late)
+    out = tmp_path / "inc"
+    args = ["--register", str(case.register_file), "--records", str(new), "--out", str(out)]
+    res = runner.invoke(app, ["reconcile", *args, "--incremental", "--state", str(case.out)])
+    assert res.exit_code == 0, res.output
+    links = {r["record_id"]: r for r in pq.read_table(out / "links.parquet").to_pylist()}
+    assert (links["Y26"]["person_id"], links["Y26"]["action"]) == ("T06", "verified")
+    assert (links["X26"]["action"], links["X26"]["duplicate_of"]) == ("review", "Y26")
+    assert links["X26"]["explanation"].startswith("possible double entry of Y26; ")
+    # the batch run's own pairs are unchanged
+    assert (links["X24"]["action"], links["X24"]["duplicate_of"]) == ("duplicate", "X06")
+    assert links["X06"]["duplicate_of"] == "X25"

@@ -4,8 +4,7 @@
   adjusted), the best kept with the sum over all its candidates;
 * **decided**: the posterior of the best, the decision (auto / review / not found), the
   fields that are wrong, the register values that correct them, the explanation;
-* **records**: conflicts (two records claim one person's dose on far-apart dates), double
-  entries, and the final ``links`` row of every record.
+* the records stage (conflicts, double entries, the ``links`` rows) is in :mod:`.entries`.
 """
 
 from __future__ import annotations
@@ -15,9 +14,6 @@ import math
 from .comparisons import Comparison, dob_compatible_sql
 from .model import Model
 from .steps import UNREAD_BITS, Plan
-
-#: days apart within which two records of one dose are the same dose typed twice
-DUPLICATE_WINDOW = 3
 
 LINK_COLUMNS = (
     "record_id",
@@ -504,95 +500,3 @@ def _scored_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
         f"{posterior_any_sql(model, n_register)} AS p_any "
         "FROM best b) b ON b.iid = i.iid LEFT JOIN reg g ON g.person_id = b.person_id) x"
     )
-
-
-def multi_sql() -> str:
-    """Records that share a dose with another record: the same person (when linked
-    automatically) or the same typed identity (when not found), and the same dose number.
-    Only these can be double entries or conflicts, so the window functions below run on a
-    few percent of the records instead of all."""
-    return (
-        # grouped on (linked?, person or typed key): no 'p:'/'k:' text made for every record
-        "WITH r AS (SELECT r.record_id, r.dose_number, r.dose_day, d.is_exact, d.person_id, "
-        "d.decision = 'auto' AS linked, CASE WHEN d.decision = 'auto' THEN d.person_id "
-        "ELSE d.nf_key END AS k FROM rec_iid r JOIN decided d ON d.iid = r.iid "
-        "WHERE NOT r.no_id AND r.dose_number IS NOT NULL AND r.dose_day IS NOT NULL "
-        "AND d.decision IN ('auto', 'not_found')), "
-        "g AS (SELECT linked, k, dose_number FROM r WHERE k IS NOT NULL "
-        "GROUP BY linked, k, dose_number HAVING count(*) > 1) "
-        "SELECT r.record_id, r.dose_number, r.dose_day, r.is_exact, r.person_id, "
-        "concat(CASE WHEN r.linked THEN 'p:' ELSE 'k:' END, r.k) AS who FROM r "
-        "JOIN g ON g.linked = r.linked AND g.k = r.k AND g.dose_number = r.dose_number"
-    )
-
-
-def conflicts_sql(window: int = DUPLICATE_WINDOW) -> str:
-    """Records that claim one person's same dose on dates too far apart to be one dose: at
-    most one of them is that person, so those the exact pass did not settle go to review."""
-    return (
-        "WITH g AS (SELECT who, dose_number, min(dose_day) AS d0, max(dose_day) AS d1 "
-        "FROM multi WHERE who LIKE 'p:%' GROUP BY who, dose_number "
-        f"HAVING max(dose_day) - min(dose_day) > {window}) "
-        "SELECT m.record_id, concat('conflict: another record claims dose ', "
-        "CAST(m.dose_number AS STRING), ' of ', m.person_id, ' ', "
-        "CAST(g.d1 - g.d0 AS STRING), ' days apart') AS reason "
-        "FROM multi m JOIN g ON g.who = m.who AND g.dose_number = m.dose_number "
-        "WHERE NOT m.is_exact"
-    )
-
-
-def duplicates_sql(window: int = DUPLICATE_WINDOW) -> str:
-    """Double entries: one person (or, for records not found, one typed identity), one dose
-    number, dates within ``window`` days (the same date at two sites included); each is a
-    duplicate of the first entry of its cluster (earliest date, then record order)."""
-    return (
-        "WITH e AS (SELECT m.* FROM multi m LEFT JOIN conflicts c ON c.record_id = m.record_id "
-        "WHERE c.record_id IS NULL), "
-        "o AS (SELECT *, lag(dose_day) OVER (PARTITION BY who, dose_number "
-        "ORDER BY dose_day, record_id) AS prev_day FROM e), "
-        f"c AS (SELECT *, sum(CASE WHEN prev_day IS NULL OR dose_day - prev_day > {window} "
-        "THEN 1 ELSE 0 END) OVER (PARTITION BY who, dose_number ORDER BY dose_day, record_id "
-        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cluster FROM o), "
-        "f AS (SELECT *, first_value(record_id) OVER (PARTITION BY who, dose_number, cluster "
-        "ORDER BY dose_day, record_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
-        "AS first_id FROM c) "
-        "SELECT record_id, first_id AS duplicate_of FROM f WHERE record_id <> first_id"
-    )
-
-
-def links_sql() -> str:
-    """One row per record: the ``links`` columns, plus ward/province (for the summary) and
-    the input row number. Rows come in the engine's order (near input order; sorting 200M
-    rows to restore it exactly would cost more than the rest of this stage)."""
-    action = (
-        "CASE WHEN r.no_id THEN 'review' WHEN c.record_id IS NOT NULL THEN 'review' "
-        "WHEN u.record_id IS NOT NULL THEN 'duplicate' "
-        "WHEN d.decision = 'auto' AND d.mismatches = '' THEN 'verified' "
-        "WHEN d.decision = 'auto' THEN 'corrected' ELSE d.decision END"
-    )
-    expl = (  # the identity's text as it is, unless there is something to put before it
-        "CASE WHEN r.no_id OR c.reason IS NOT NULL THEN concat_ws('; ', CASE WHEN r.no_id "
-        "THEN 'unparseable: no record_id' END, c.reason, d.explanation) ELSE d.explanation END"
-    )
-    return (
-        f"SELECT r.record_id, d.person_id, {action} AS action, "
-        "round(d.p, 6) AS match_probability, d.mismatches, d.incomplete, d.corrections, "
-        f"u.duplicate_of, {expl} AS explanation, "
-        "CASE WHEN NOT r.no_id THEN k.candidates END AS candidates, d.ward, d.province, r._row "
-        "FROM rec_iid r LEFT JOIN decided d ON d.iid = r.iid "
-        "LEFT JOIN cand_json k ON k.iid = r.iid "
-        "LEFT JOIN conflicts c ON c.record_id = r.record_id "
-        "LEFT JOIN duplicates u ON u.record_id = r.record_id"
-    )
-
-
-#: the records stage's inputs, which is what an incremental run needs of an earlier run to
-#: find double entries and conflicts across both, in two files: one row per record
-#: (``OUT/state.parquet``: its dose and its identity) and one per identity
-#: (``OUT/state_identities.parquet``: the decision, the posterior, the texts, the blocking
-#: keys). Laid out per record, the identity's columns cost a 1M-person run 1.3 s to write,
-#: one ``links`` row in nine repeating its neighbour's.
-STATE_RECORDS_SQL = "SELECT _row, record_id, no_id, dose_number, dose_day, iid FROM rec_iid"
-STATE_IDENTITIES_SQL = (
-    "SELECT d.*, k.candidates FROM decided d LEFT JOIN cand_json k ON k.iid = d.iid"
-)

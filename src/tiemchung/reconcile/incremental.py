@@ -37,7 +37,7 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
-from . import decide, outputs
+from . import decide, entries, outputs
 from .engines.base import convert_sql, copy_options, path_literal
 from .engines.duckdb_engine import DuckDBEngine
 from .errors import ReconcileInputError
@@ -193,10 +193,11 @@ def _records_stage(
             "WHERE candidates IS NOT NULL",
         )
         for name, sql in (
-            ("multi", decide.multi_sql()),
-            ("conflicts", decide.conflicts_sql()),
-            ("duplicates", decide.duplicates_sql()),
-            ("links", decide.links_sql()),
+            ("multi", entries.multi_sql()),
+            ("conflicts", entries.conflicts_sql()),
+            ("duplicates", entries.duplicates_sql()),
+            ("review_twins", entries.review_twins_sql()),
+            ("links", entries.links_sql()),
         ):
             _x(con, f"CREATE TABLE {name} AS {sql}")
         cols = ", ".join(decide.LINK_COLUMNS)
@@ -205,7 +206,7 @@ def _records_stage(
         _x(con, f"COPY (SELECT {cols} FROM links) TO '{path_literal(links)}' ({opts})")
         _x(con, convert_sql(out / "links.csv", "csv"), [str(links)])
         for sql, name in (
-            (decide.STATE_RECORDS_SQL, STATE_RECORDS),
+            (entries.STATE_RECORDS_SQL, STATE_RECORDS),
             ("SELECT * FROM decided", STATE_IDENTITIES),
         ):
             _x(

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import decide, outputs
+from . import decide, entries, outputs
 from .blocking import CORE_RULES
 from .context import Context, Options
 from .dialects import DUCKDB
@@ -37,7 +37,7 @@ Progress = Callable[[str, int, int], None]
 #: the standardised register of a run (``OUT/register_std.parquet``)
 REGISTER_STD = "register_std.parquet"
 #: a run's state, what an incremental run starts from: its records, its identities
-#: (decide.STATE_RECORDS_SQL, decide.STATE_IDENTITIES_SQL)
+#: (entries.STATE_RECORDS_SQL, entries.STATE_IDENTITIES_SQL)
 STATE_RECORDS = "state.parquet"
 STATE_IDENTITIES = "state_identities.parquet"
 #: inputs above this size make the DuckDB engine keep its tables on disk (resumable)
@@ -233,14 +233,15 @@ def stage_records(ctx: Context) -> None:
     eng = ctx.engine
     # what `reconcile --incremental --state OUT` starts from (no record is scored again)
     out = ctx.opts.out
-    eng.export(decide.STATE_RECORDS_SQL, out / STATE_RECORDS, "parquet", state=True)
-    eng.export(decide.STATE_IDENTITIES_SQL, out / STATE_IDENTITIES, "parquet", state=True)
-    eng.run("multi", decide.multi_sql())
-    eng.run("conflicts", decide.conflicts_sql())
-    eng.run("duplicates", decide.duplicates_sql())
+    eng.export(entries.STATE_RECORDS_SQL, out / STATE_RECORDS, "parquet", state=True)
+    eng.export(entries.STATE_IDENTITIES_SQL, out / STATE_IDENTITIES, "parquet", state=True)
+    eng.run("multi", entries.multi_sql())
+    eng.run("conflicts", entries.conflicts_sql())
+    eng.run("duplicates", entries.duplicates_sql())
+    eng.run("review_twins", entries.review_twins_sql())
     # read by the exports and the summary only: a view where the engine can (the joins are
     # probes into two small tables), so the records' text is not copied once more
-    eng.view("links", decide.links_sql())
+    eng.view("links", entries.links_sql())
     ctx.facts["conflicts"] = eng.count("conflicts")
 
 
