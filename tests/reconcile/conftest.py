@@ -366,8 +366,8 @@ def site_records(register: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Site ``SITE`` vaccinates ``SITE_PEOPLE`` people of one ward, typed right; then the
     last of them typed with nothing but a name and a birth year, and the name with the
     middle name dropped and a letter doubled (``Nguyễn Hùngg`` for ``Nguyễn Văn Hùng``),
-    once at ``SITE`` (record ``X24``) and once, in capitals, at a site nobody else names
-    (``X25``)."""
+    once at ``SITE`` (record ``X31``) and once, in capitals, at a site nobody else names
+    (``X32``)."""
     _ward, people = site_ward(register)
     out = [
         _rec(f"S7-{k:02d}", p["national_id"], p["full_name"], p["dob"], p["sex"], None, site=SITE)
@@ -377,9 +377,9 @@ def site_records(register: list[dict[str, Any]]) -> list[dict[str, Any]]:
     surname, _middle, given = str(last["full_name"]).split()
     typo = f"{surname} {given}{given[-1]}"
     year = str(last["dob"])[:4]
-    out.append(_rec("X24", None, typo, year, None, None, dose="2", site=SITE))
-    # (in capitals: another typing, so another identity than X24's)
-    out.append(_rec("X25", None, typo.upper(), year, None, None, dose="2", site="S8"))
+    out.append(_rec("X31", None, typo, year, None, None, dose="2", site=SITE))
+    # (in capitals: another typing, so another identity than X31's)
+    out.append(_rec("X32", None, typo.upper(), year, None, None, dose="2", site="S8"))
     return out
 
 
