@@ -87,6 +87,18 @@ def blocking_rules(plan: Inputs) -> dict[str, str]:
         rules["id_head_dob"] = "left(g.nid, 6) = left(i.id_key, 6) AND g.dob_iso = i.dob_iso"
         rules["id_tail_dob"] = "right(g.nid, 4) = right(i.id_key, 4) AND g.dob_iso = i.dob_iso"
         rules["id_tail_year"] = "right(g.nid, 5) = right(i.id_key, 5) AND g.dob_y = i.dob_y"
+        # an ID of another format, shorter (FEBRL's 7 digits, a passport): its first and its
+        # last half with the birth date, the middle character in neither (a CCCD's halves
+        # are the rules above)
+        half = "CAST(floor(length({c}) / 2) AS INT)"
+        gh, ih = half.format(c="g.nid"), half.format(c="i.id_key")
+        short = "length(i.id_key) < 10"
+        rules["id_first_half_dob"] = (
+            f"left(g.nid, {gh}) = left(i.id_key, {ih}) AND g.dob_iso = i.dob_iso AND {short}"
+        )
+        rules["id_last_half_dob"] = (
+            f"right(g.nid, {gh}) = right(i.id_key, {ih}) AND g.dob_iso = i.dob_iso AND {short}"
+        )
     if names and dob and place:
         # a typo in the given name or the surname, another word order, or a wrong birth
         # year (off by one, a placeholder) with a mistyped name -- each with the ward or
