@@ -242,8 +242,8 @@ def _address_words(folded: pa.Array) -> tuple[pa.Array, np.ndarray]:
     for phrase, word in _ADDRESS_UNIT_PHRASES.items():
         x = pc.replace_substring(x, f" {phrase} ", f" {word} ")
     x = pc.replace_substring_regex(x, r"[,;/()]| - ", " | ")
-    x = pc.replace_substring_regex(x, r"[^a-z0-9|]+", " ")
-    lists = pc.split_pattern(pc.utf8_trim_whitespace(x), " ")
+    # words: the runs of letters, digits and "|" (the empty ones, at the ends, map to '')
+    lists = pc.split_pattern_regex(x, r"[^a-z0-9|]+")
     flat = pc.list_flatten(lists)
     parents = pc.list_parent_indices(lists).to_numpy()
     uniq = pc.unique(flat)
