@@ -24,11 +24,8 @@ INT32 = 2**31 - 1  # PostgreSQL INTEGER: the ids of tickets and sessions
 def test_ids_of_integer_keyed_tables_stop_at_2_31(api: Api) -> None:
     """PostgreSQL's INTEGER columns (tickets, sessions) refused 2^31 with a DataError: a 500."""
     _problem_names(api.get(f"/tickets/{INT32 + 1}", "central"), "ticket_id", INT32)
-    _problem_names(
-        api.post(f"/tickets/{INT32 + 1}:reject", "central", json={"reason": "x"}),
-        "ticket_id",
-        INT32,
-    )
+    _problem_names(api.post(f"/tickets/{INT32 + 1}:reject", "central", json={"reason": "x"}),
+                   "ticket_id", INT32)
     body = payload("an", session_id=INT32 + 1)
     _problem_names(api.post("/doses", "site_a1", json=body), "session_id", INT32)
     assert api.get(f"/tickets/{INT32}", "central").status_code == 404

@@ -92,6 +92,7 @@ def test_no_module_writes_the_header_itself() -> None:
     offenders = [
         str(path.relative_to(SRC))
         for path in SRC.rglob("*.py")
-        if path.name != "downloads.py" and _HAND_MADE.search(path.read_text(encoding="utf-8"))
+        if path.name != "downloads.py"
+        and _HAND_MADE.search(path.read_text(encoding="utf-8"))
     ]
     assert not offenders, offenders

@@ -25,9 +25,8 @@ def test_nul_in_query_path_form_and_json(api: Api) -> None:
     _names(api.get("/sessions", "site_a1", params={"site_id": "a\x00"}), "site_id")
     _names(api.get("/worklist.xlsx", "central", params={"ward_code": "\x00"}), "ward_code")
     _names(api.get("/persons/P-%00", "central"), "person_id")
-    _names(
-        api.post("/certificates/revoke", "central", json={"uvci": "\x00", "reason": "x"}), "uvci"
-    )
+    _names(api.post("/certificates/revoke", "central", json={"uvci": "\x00", "reason": "x"}),
+           "uvci")
     _names(api.post("/doses", "site_a1", json=payload("an", full_name="An\x00")), "full_name")
     batch = {"doses": [payload("an"), payload("binh", address="\x00")]}
     _names(api.post("/doses:batch", "site_a1", json=batch), "doses.1.address")

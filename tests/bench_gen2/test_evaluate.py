@@ -125,20 +125,12 @@ def test_evaluate_scores_the_incomplete_column(gen: GeneratedSet, tmp_path: Path
     rows = []
     for t in gen.truth:
         person = t["person_id"] or ""
-        said = [
-            f
-            for f in five
-            if t[f"{f}_status"] == "incomplete" or (f == "dob" and t["dob_status"] == "wrong")
-        ]
-        rows.append(
-            {
-                "record_id": t["record_id"],
-                "person_id": person,
-                "action": "verified" if person else "not_found",
-                "mismatches": ";".join(f for f in five if t[f"{f}_status"] == "wrong"),
-                "incomplete": ";".join(said),
-            }
-        )
+        said = [f for f in five if t[f"{f}_status"] == "incomplete"
+                or (f == "dob" and t["dob_status"] == "wrong")]
+        rows.append({"record_id": t["record_id"], "person_id": person,
+                     "action": "verified" if person else "not_found",
+                     "mismatches": ";".join(f for f in five if t[f"{f}_status"] == "wrong"),
+                     "incomplete": ";".join(said)})
     (tmp_path / "run").mkdir()
     table = pa.table({k: pa.array([r[k] for r in rows], pa.string()) for k in rows[0]})
     pacsv.write_csv(table, tmp_path / "run" / "links.csv")
@@ -153,9 +145,8 @@ def test_evaluate_scores_the_incomplete_column(gen: GeneratedSet, tmp_path: Path
     assert inc["dob"]["fp"] == inc["dob"]["wrong_said"] == wrong_dob > 0
     assert inc["national_id"]["fp"] == 0 and inc["national_id"]["f1"] == 1.0
     # the mismatches name only the wrong fields here: a perfect score, incomplete apart
-    assert all(
-        m["f1"] == 1.0 and m["incomplete_flagged"] == 0 for m in res["mismatch_by_field"].values()
-    )
+    assert all(m["f1"] == 1.0 and m["incomplete_flagged"] == 0
+               for m in res["mismatch_by_field"].values())
 
 
 def test_evaluate_without_an_incomplete_column_leaves_it_out(

@@ -270,14 +270,11 @@ def test_strange_cose_headers(keys: KeyStore, trust: Trust, headers: dict[Any, A
 # -- the CLI path ----------------------------------------------------------------------------
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_cli_verify_exits_0_or_1(
-    keys: KeyStore,
-    valid_text: str,
-    tmp_path_factory: pytest.TempPathFactory,
+    keys: KeyStore, valid_text: str, tmp_path_factory: pytest.TempPathFactory,
     data: st.DataObject,
 ) -> None:
     from tiemchung.cli.main import app
@@ -287,10 +284,8 @@ def test_cli_verify_exits_0_or_1(
         pem.write_bytes(keys.signer.certificate.public_bytes(serialization.Encoding.PEM))
     text = data.draw(text_edits(valid_text))
     text = text.lstrip("-") or "HC1:"  # an argument, not an option
-    for args in (
-        ["verify", text, "--cert", str(pem)],
-        ["verify", text, "--cert", str(pem), "--json"],
-    ):
+    for args in (["verify", text, "--cert", str(pem)], ["verify", text, "--cert", str(pem),
+                                                         "--json"]):
         result = CliRunner().invoke(app, args)
         assert result.exit_code in (0, 1), (args, result.output, result.exception)
         assert "Traceback" not in result.output

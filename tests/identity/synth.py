@@ -8,146 +8,21 @@ from __future__ import annotations
 
 import random
 
-SURNAMES = [
-    "Nguyễn",
-    "Trần",
-    "Lê",
-    "Phạm",
-    "Hoàng",
-    "Huỳnh",
-    "Phan",
-    "Vũ",
-    "Võ",
-    "Đặng",
-    "Bùi",
-    "Đỗ",
-    "Hồ",
-    "Ngô",
-    "Dương",
-    "Lý",
-    "Đào",
-    "Đinh",
-    "Lâm",
-    "Mai",
-    "Trịnh",
-    "Trương",
-    "Quách",
-    "Lưu",
-    "Tạ",
-    "Khúc",
-    "Thái",
-    "Kiều",
-    "Ứng",
-    "Âu",
-]
-MIDDLES = [
-    "Văn",
-    "Thị",
-    "Hữu",
-    "Đức",
-    "Minh",
-    "Thanh",
-    "Ngọc",
-    "Quốc",
-    "Gia",
-    "Xuân",
-    "Thu",
-    "Kim",
-    "Bảo",
-    "Hoài",
-    "Khánh",
-    "Quỳnh",
-    "Mỹ",
-    "Thùy",
-    "Như",
-    "Diệu",
-    "Tường",
-]
-GIVENS = [
-    "An",
-    "Anh",
-    "Bình",
-    "Cường",
-    "Dũng",
-    "Duy",
-    "Giang",
-    "Hà",
-    "Hải",
-    "Hạnh",
-    "Hiếu",
-    "Hòa",
-    "Hoàng",
-    "Hùng",
-    "Hương",
-    "Huyền",
-    "Khoa",
-    "Lan",
-    "Linh",
-    "Long",
-    "Mai",
-    "Nam",
-    "Nga",
-    "Ngọc",
-    "Nhung",
-    "Phúc",
-    "Phương",
-    "Quang",
-    "Quyên",
-    "Sơn",
-    "Tâm",
-    "Thảo",
-    "Thắng",
-    "Thủy",
-    "Trang",
-    "Trung",
-    "Tuấn",
-    "Uyên",
-    "Việt",
-    "Xuân",
-    "Yến",
-    "Nguyệt",
-    "Chiến",
-    "Ước",
-    "Khuê",
-    "Quế",
-    "Tuyết",
-    "Huệ",
-    "Oanh",
-    "Thoa",
-    "Khỏe",
-    "Ngoãn",
-    "Toàn",
-    "Loan",
-    "Thụy",
-    "Hỏa",
-    "Lũy",
-    "Tỏa",
-    "Ý",
-    "Ánh",
-    "Ấn",
-    "Ẩn",
-    "Ơn",
-    "Ưng",
-    "Đạt",
-    "Giữ",
-    "Quý",
-    "Khuyến",
-    "Nghĩa",
-    "Đoan",
-    "Xoan",
-    "Chuyên",
-]
+SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
+            "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Đào", "Đinh", "Lâm", "Mai", "Trịnh",
+            "Trương", "Quách", "Lưu", "Tạ", "Khúc", "Thái", "Kiều", "Ứng", "Âu"]
+MIDDLES = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Thanh", "Ngọc", "Quốc", "Gia", "Xuân",
+           "Thu", "Kim", "Bảo", "Hoài", "Khánh", "Quỳnh", "Mỹ", "Thùy", "Như", "Diệu", "Tường"]
+GIVENS = ["An", "Anh", "Bình", "Cường", "Dũng", "Duy", "Giang", "Hà", "Hải", "Hạnh", "Hiếu",
+          "Hòa", "Hoàng", "Hùng", "Hương", "Huyền", "Khoa", "Lan", "Linh", "Long", "Mai",
+          "Nam", "Nga", "Ngọc", "Nhung", "Phúc", "Phương", "Quang", "Quyên", "Sơn", "Tâm",
+          "Thảo", "Thắng", "Thủy", "Trang", "Trung", "Tuấn", "Uyên", "Việt", "Xuân", "Yến",
+          "Nguyệt", "Chiến", "Ước", "Khuê", "Quế", "Tuyết", "Huệ", "Oanh", "Thoa", "Khỏe",
+          "Ngoãn", "Toàn", "Loan", "Thụy", "Hỏa", "Lũy", "Tỏa", "Ý", "Ánh", "Ấn", "Ẩn",
+          "Ơn", "Ưng", "Đạt", "Giữ", "Quý", "Khuyến", "Nghĩa", "Đoan", "Xoan", "Chuyên"]
 # New-style spellings (tone on the second vowel of an open oa/oe/uy) of some of the above.
-NEW_STYLE = {
-    "Hòa": "Hoà",
-    "Thủy": "Thuỷ",
-    "Thùy": "Thuỳ",
-    "Khỏe": "Khoẻ",
-    "Thụy": "Thuỵ",
-    "Hỏa": "Hoả",
-    "Lũy": "Luỹ",
-    "Tỏa": "Toả",
-}
+NEW_STYLE = {"Hòa": "Hoà", "Thủy": "Thuỷ", "Thùy": "Thuỳ", "Khỏe": "Khoẻ", "Thụy": "Thuỵ",
+             "Hỏa": "Hoả", "Lũy": "Luỹ", "Tỏa": "Toả"}
 
 
 def name(rng: random.Random) -> str:
@@ -177,12 +52,8 @@ def cccd(rng: random.Random, year: int | None = None, female: bool | None = None
     year = year if year is not None else rng.randint(1930, 2020)
     female = rng.random() < 0.5 if female is None else female
     century_digit = 2 * ((year - 1900) // 100) + (1 if female else 0)
-    return (
-        rng.choice(sorted(CCCD_PROVINCES))
-        + str(century_digit)
-        + f"{year % 100:02d}"
-        + f"{rng.randrange(10**6):06d}"
-    )
+    return (rng.choice(sorted(CCCD_PROVINCES)) + str(century_digit) + f"{year % 100:02d}"
+            + f"{rng.randrange(10**6):06d}")
 
 
 def id_text(rng: random.Random) -> str:
@@ -211,28 +82,13 @@ def id_text(rng: random.Random) -> str:
 def dob_text(rng: random.Random) -> str:
     """Dates of birth in the formats found in Vietnamese spreadsheets."""
     y, m, d = rng.randint(1930, 2020), rng.randint(1, 12), rng.randint(1, 28)
-    return rng.choice(
-        [
-            f"{y}-{m:02d}-{d:02d}",
-            f"{d:02d}/{m:02d}/{y}",
-            f"{d}/{m}/{y}",
-            f"{d}-{m}-{y % 100:02d}",
-            f"{d:02d}{m:02d}{y}",
-            f"{y}",
-            f"{y}-{m:02d}",
-            f"{m:02d}/{y}",
-            f"ngày {d} tháng {m} năm {y}",
-            f"tháng {m} năm {y}",
-            f"năm {y}",
-            str(rng.randint(11000, 44000)),
-            f"{d:02d}/{m:02d}/{y} 00:00:00",
-            f"{d}.{m}.{y}",
-            f"31/02/{y}",
-            "không rõ",
-            f"{y}/{m}/{d}",
-            f"ngày {d:02d}/{m:02d}/{y}",
-        ]
-    )
+    return rng.choice([
+        f"{y}-{m:02d}-{d:02d}", f"{d:02d}/{m:02d}/{y}", f"{d}/{m}/{y}", f"{d}-{m}-{y % 100:02d}",
+        f"{d:02d}{m:02d}{y}", f"{y}", f"{y}-{m:02d}", f"{m:02d}/{y}",
+        f"ngày {d} tháng {m} năm {y}", f"tháng {m} năm {y}", f"năm {y}",
+        str(rng.randint(11000, 44000)), f"{d:02d}/{m:02d}/{y} 00:00:00", f"{d}.{m}.{y}",
+        f"31/02/{y}", "không rõ", f"{y}/{m}/{d}", f"ngày {d:02d}/{m:02d}/{y}",
+    ])
 
 
 def phone_text(rng: random.Random) -> str:

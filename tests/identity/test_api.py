@@ -20,31 +20,11 @@ def test_all_is_exported_and_documented() -> None:
 
 
 def test_required_api_present() -> None:
-    required = {
-        "IdentityError",
-        "parse_national_id",
-        "NationalId",
-        "id_conflicts",
-        "Conflict",
-        "parse_cccd_qr",
-        "CitizenCard",
-        "normalize_name",
-        "fold_name",
-        "repair_encoding",
-        "split_name",
-        "parse_dob",
-        "PartialDate",
-        "normalize_phone",
-        "find_province",
-        "find_ward",
-        "province_by_code",
-        "ward_by_code",
-        "AdminUnit",
-        "iter_admin_units",
-        "to_tcvn3",
-        "to_vni",
-        "repair_typing",
-    }
+    required = {"IdentityError", "parse_national_id", "NationalId", "id_conflicts", "Conflict",
+                "parse_cccd_qr", "CitizenCard", "normalize_name", "fold_name",
+                "repair_encoding", "split_name", "parse_dob", "PartialDate", "normalize_phone",
+                "find_province", "find_ward", "province_by_code", "ward_by_code", "AdminUnit",
+                "iter_admin_units", "to_tcvn3", "to_vni", "repair_typing"}
     assert required <= set(ident.__all__)
 
 

@@ -34,11 +34,9 @@ def con() -> duckdb.DuckDBPyConnection:
 def _column(con: duckdb.DuckDBPyConnection, values: list[str], expr: str) -> list[Any]:
     con.execute("CREATE OR REPLACE TEMP TABLE t(i INTEGER, x VARCHAR)")
     con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values))) if len(
-        values
-    ) < 1000 else con.execute(
+        values) < 1000 else con.execute(
         "INSERT INTO t SELECT * FROM (SELECT unnest(range(?)) AS i, unnest(?) AS x)",
-        [len(values), values],
-    )
+        [len(values), values])
     return [r[0] for r in con.execute(f"SELECT {expr} FROM t ORDER BY i").fetchall()]
 
 
@@ -67,16 +65,8 @@ def test_names_agree(con: duckdb.DuckDBPyConnection) -> None:
 def test_fold_agrees_on_odd_text(con: duckdb.DuckDBPyConnection) -> None:
     import unicodedata
 
-    values = [
-        "François Müller",
-        unicodedata.normalize("NFD", "Đặng Thị Thủy"),
-        "Ð Ø ß",
-        "a\u2003b\u00a0c",
-        "",
-        "  x  ",
-        "ǅ",
-        "İstanbul",
-    ]
+    values = ["François Müller", unicodedata.normalize("NFD", "Đặng Thị Thủy"), "Ð Ø ß",
+              "a\u2003b\u00a0c", "", "  x  ", "ǅ", "İstanbul"]
     got = _column(con, values, "tc_fold_name(x)")
     assert got == [fold_name(v) for v in values]
 
@@ -84,28 +74,15 @@ def test_fold_agrees_on_odd_text(con: duckdb.DuckDBPyConnection) -> None:
 def test_ids_agree(con: duckdb.DuckDBPyConnection) -> None:
     rng = random.Random(22)
     values = [id_text(rng) for _ in range(N)]
-    rows = _column(
-        con,
-        values,
-        "{'d': tc_id_digits(x), 'k': tc_id_kind(x), "
-        "'p': tc_id_province(x), 'n': tc_id_province_name(x), 's': tc_id_sex(x), "
-        "'y': tc_id_birth_year(x)}",
-    )
+    rows = _column(con, values, "{'d': tc_id_digits(x), 'k': tc_id_kind(x), "
+                   "'p': tc_id_province(x), 'n': tc_id_province_name(x), 's': tc_id_sex(x), "
+                   "'y': tc_id_birth_year(x)}")
     mismatches = []
     for v, r in zip(values, rows, strict=True):
         nid = _py(parse_national_id, v)
-        want = (
-            None
-            if nid is None
-            else {
-                "d": nid.digits,
-                "k": nid.kind,
-                "p": nid.province_code,
-                "n": nid.province_name,
-                "s": nid.sex,
-                "y": nid.birth_year,
-            }
-        )
+        want = None if nid is None else {
+            "d": nid.digits, "k": nid.kind, "p": nid.province_code, "n": nid.province_name,
+            "s": nid.sex, "y": nid.birth_year}
         got = None if r["d"] is None else r
         if got != want:
             mismatches.append((v, got, want))
@@ -128,17 +105,8 @@ def test_dobs_agree(con: duckdb.DuckDBPyConnection) -> None:
     bad = []
     for v, r in zip(values, rows, strict=True):
         p = _py(parse_dob, v)
-        want = (
-            None
-            if p is None
-            else {
-                "year": p.year,
-                "month": p.month,
-                "day": p.day,
-                "precision": p.precision,
-                "day_first": p.day_first,
-            }
-        )
+        want = None if p is None else {"year": p.year, "month": p.month, "day": p.day,
+                                       "precision": p.precision, "day_first": p.day_first}
         if r != want:
             bad.append((v, r, want))
     assert bad[:5] == []
@@ -148,18 +116,14 @@ def test_dobs_agree(con: duckdb.DuckDBPyConnection) -> None:
 def test_suspect_filter_selects_legacy_rows(con: duckdb.DuckDBPyConnection) -> None:
     from tiemchung.identity import to_tcvn3, to_vni
 
-    values = [
-        "Nguyễn Văn Hùng",
-        "Hoàng Lê",
-        to_tcvn3("Đào Văn Hùng"),
-        to_vni("Lê Thị Mỹ"),
-        "Nguyá»…n",
-    ]
+    values = ["Nguyễn Văn Hùng", "Hoàng Lê", to_tcvn3("Đào Văn Hùng"), to_vni("Lê Thị Mỹ"),
+              "Nguyá»…n"]
     got = _column(con, values, suspect_encoding_sql("x"))
     assert got == [False, False, True, True, True]
 
 
-def test_suspect_filter_misses_nothing_repair_would_change(con: duckdb.DuckDBPyConnection) -> None:
+def test_suspect_filter_misses_nothing_repair_would_change(
+        con: duckdb.DuckDBPyConnection) -> None:
     from tiemchung.identity import repair_encoding, to_tcvn3, to_vni
 
     rng = random.Random(25)
@@ -182,7 +146,8 @@ def test_fold_agrees_on_every_character(con: duckdb.DuckDBPyConnection) -> None:
     """The fast path (strip_accents) is taken only where it is exact; every other character
     goes the translate() path. Checked on each BMP character outside CJK, alone and between
     letters, so a fast-path class that is too wide fails here."""
-    cps = [c for c in [*range(0x1, 0x3400), *range(0xA000, 0x10000)] if not 0xD800 <= c < 0xE000]
+    cps = [c for c in [*range(0x1, 0x3400), *range(0xA000, 0x10000)]
+           if not 0xD800 <= c < 0xE000]
     values = [chr(c) for c in cps] + ["a" + chr(c) + "b" for c in cps]
     got = _column(con, values, "tc_fold_name(x)")
     bad = [(v, g) for v, g in zip(values, got, strict=True) if g != fold_name(v)]
@@ -210,51 +175,14 @@ def test_fast_text_is_nfc() -> None:
 
 
 EDGE_NAMES = [
-    "Nguyễn Văn An",
-    "NGUYỄN VĂN AN",
-    "nguyễn văn an",
-    "nGUYỄN vĂN aN",
-    "ĐẶNG THỊ THUỶ",
-    "đặng thị thuỷ",
-    "Đặng Thị Thủy",
-    "Đặng Thị Thuỷ",
-    "LÊ HOÀ",
-    "Lê Hoà",
-    "Lê Hòa",
-    "lê hoà",
-    "HOÀ",
-    "Hoà",
-    "hoà",
-    "Khoẻ",
-    "KHOẺ",
-    "Toả",
-    "Uỷ",
-    "Thuỵ Khuê",
-    "Hoàng Toàn",
-    "Nguyễn Hoà-Hoà",
-    "h'hen niê",
-    "H’HEN",
-    "y-moan",
-    "Quỳnh Quý",
-    "Nguyễn  Văn\tAn",
-    "  Lê   Hòa  ",
-    "Lê\u00a0Hòa",
-    "Lê\u2003Hòa",
-    "Lê\nHòa\r\n",
-    "a" + " " * 12 + "b",
-    "a \t\u00a0\n b",
-    "",
-    " ",
-    "\t",
-    "x",
-    "X",
-    "Ð Ø ß",
-    "François Müller",
-    "İstanbul",
-    "ǅemal",
-    "O'Brien",
-    "Mc Donald 3",
-    "(Lê) Hòa",
+    "Nguyễn Văn An", "NGUYỄN VĂN AN", "nguyễn văn an", "nGUYỄN vĂN aN",
+    "ĐẶNG THỊ THUỶ", "đặng thị thuỷ", "Đặng Thị Thủy", "Đặng Thị Thuỷ",
+    "LÊ HOÀ", "Lê Hoà", "Lê Hòa", "lê hoà", "HOÀ", "Hoà", "hoà", "Khoẻ", "KHOẺ", "Toả", "Uỷ",
+    "Thuỵ Khuê", "Hoàng Toàn", "Nguyễn Hoà-Hoà", "h'hen niê", "H’HEN", "y-moan", "Quỳnh Quý",
+    "Nguyễn  Văn\tAn", "  Lê   Hòa  ", "Lê\u00a0Hòa", "Lê\u2003Hòa", "Lê\nHòa\r\n",
+    "a" + " " * 12 + "b", "a \t\u00a0\n b",
+    "", " ", "\t", "x", "X",
+    "Ð Ø ß", "François Müller", "İstanbul", "ǅemal", "O'Brien", "Mc Donald 3", "(Lê) Hòa",
 ]
 
 
@@ -263,12 +191,8 @@ def test_names_edge_cases(con: duckdb.DuckDBPyConnection) -> None:
     path (fast text, clean whitespace, NFC-after-normalising) and each slow one."""
     import unicodedata
 
-    values = [
-        *EDGE_NAMES,
-        unicodedata.normalize("NFD", "Đặng Thị Thủy"),
-        unicodedata.normalize("NFD", "LÊ HOÀ  khoẻ"),
-        "Lê\u0300 Hòa",
-    ]
+    values = [*EDGE_NAMES, unicodedata.normalize("NFD", "Đặng Thị Thủy"),
+              unicodedata.normalize("NFD", "LÊ HOÀ  khoẻ"), "Lê\u0300 Hòa"]
     got = _column(con, values, "{'f': tc_fold_name(x), 'n': tc_normalize_name(x)}")
     want = [{"f": fold_name(v), "n": normalize_name(v)} for v in values]
     assert [(v, g) for v, g, w in zip(values, got, want, strict=True) if g != w] == []
@@ -281,30 +205,15 @@ def test_names_edge_cases(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_names_null(con: duckdb.DuckDBPyConnection) -> None:
-    row = con.execute(
-        "SELECT tc_fold_name(NULL), tc_normalize_name(NULL), tc_squash(NULL), tc_id_digits(NULL)"
-    ).fetchone()
+    row = con.execute("SELECT tc_fold_name(NULL), tc_normalize_name(NULL), "
+                      "tc_squash(NULL), tc_id_digits(NULL)").fetchone()
     assert row == (None, None, None, None)
 
 
 def test_ids_edge_cases(con: duckdb.DuckDBPyConnection) -> None:
-    values = [
-        "001090012345",
-        "001 090 012345",
-        "001.090.012.345",
-        " 001090012345 ",
-        "001090012345\r\n",
-        "00109001234",
-        "0010900123456",
-        "123456789",
-        "12.345.678-9",
-        "0010900I2345",
-        "",
-        "-",
-        "001090012345x",
-        "００１０９００１２３４５",
-        "1234567890",
-    ]
+    values = ["001090012345", "001 090 012345", "001.090.012.345", " 001090012345 ",
+              "001090012345\r\n", "00109001234", "0010900123456", "123456789", "12.345.678-9",
+              "0010900I2345", "", "-", "001090012345x", "００１０９００１２３４５", "1234567890"]
     got = _column(con, values, "tc_id_digits(x)")
     want = [None if (n := _py(parse_national_id, v)) is None else n.digits for v in values]
     assert got == want
@@ -315,10 +224,8 @@ def test_via_distinct_keeps_every_row(con: duckdb.DuckDBPyConnection) -> None:
     from tiemchung.identity.bulk import via_distinct_sql
 
     values = ["LÊ  HOÀ", "Lê Hòa", "LÊ  HOÀ", None, "", "Trần Văn Bình"] * 3
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE vd AS SELECT unnest(range(?)) AS i, unnest(?) AS n",
-        [len(values), values],
-    )
+    con.execute("CREATE OR REPLACE TEMP TABLE vd AS SELECT unnest(range(?)) AS i, "
+                "unnest(?) AS n", [len(values), values])
     sql = via_distinct_sql("vd", "n", {"k": "tc_fold_name", "d": "tc_normalize_name"})
     rows = con.execute(f"SELECT i, n, k, d FROM ({sql}) ORDER BY i").fetchall()
     assert [r[1] for r in rows] == values
@@ -331,8 +238,7 @@ def test_via_distinct_keeps_every_row(con: duckdb.DuckDBPyConnection) -> None:
 def test_macros_without_normalize_leave_out_only_the_display_name() -> None:
     c = duckdb.connect()
     register_macros(c, normalize=False)
-    assert c.execute(
-        "SELECT tc_fold_name('Đỗ  Mười'), tc_id_kind('001090012345'), tc_dob('05/03/1980').year"
-    ).fetchall() == [("do muoi", "cccd", 1980)]
+    assert c.execute("SELECT tc_fold_name('Đỗ  Mười'), tc_id_kind('001090012345'), "
+                     "tc_dob('05/03/1980').year").fetchall() == [("do muoi", "cccd", 1980)]
     with pytest.raises(duckdb.CatalogException, match="tc_normalize_name"):
         c.execute("SELECT tc_normalize_name('x')")

@@ -18,30 +18,10 @@ from .synth import id_text, messy, name
 N = 200_000
 
 ODD = [
-    "",
-    " ",
-    "\t\n",
-    "  x  ",
-    "François Müller",
-    unicodedata.normalize("NFD", "Đặng Thị Thủy"),
-    "Ð Ø ß",
-    "a\u2003b\u00a0c",
-    "\u00a0\u00a0",
-    "ǅ",
-    "İstanbul",
-    "ΟΔΟΣ ΟΔΟΣ",
-    "a \u0301 b",
-    "\u0301",
-    "h'hen nie",
-    "NGUYỄN-VĂN",
-    "x\x1cy\x1fz",
-    "trần\u2028thị",
-    "ﬁ ﬂ",
-    "Hòang Thuỷ",
-    "a\u2000b",
-    "\U0001f600 Lê",
-    "Nguyá»…n",
-    "  lê  \r\n",
+    "", " ", "\t\n", "  x  ", "François Müller", unicodedata.normalize("NFD", "Đặng Thị Thủy"),
+    "Ð Ø ß", "a\u2003b\u00a0c", "\u00a0\u00a0", "ǅ", "İstanbul", "ΟΔΟΣ ΟΔΟΣ", "a \u0301 b",
+    "\u0301", "h'hen nie", "NGUYỄN-VĂN", "x\x1cy\x1fz", "trần\u2028thị", "ﬁ ﬂ", "Hòang Thuỷ",
+    "a\u2000b", "\U0001f600 Lê", "Nguyá»…n", "  lê  \r\n",
 ]
 
 
@@ -59,12 +39,8 @@ def _expected(fn, values: list[str | None]) -> list[str | None]:  # type: ignore
 
 
 @pytest.mark.parametrize("bulk, fn", [(fold_names, fold_name), (normalize_names, normalize_name)])
-def test_names_agree_on_every_row(
-    names: list[str | None],
-    bulk,
-    fn,  # type: ignore[no-untyped-def]
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_names_agree_on_every_row(names: list[str | None], bulk, fn,  # type: ignore[no-untyped-def]
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(columnar, "CHUNK_ROWS", 30_001)  # several chunks and threads
     got = bulk(pa.array(names, pa.string()), threads=2).to_pylist()
     want = _expected(fn, names)
@@ -103,14 +79,9 @@ def _python_ids(values: list[str | None]) -> list[dict[str, object]]:
             except IdentityError as exc:
                 row["error"] = exc.code
             else:
-                row.update(
-                    digits=nid.digits,
-                    kind=nid.kind,
-                    province=nid.province_code,
-                    province_name=nid.province_name,
-                    sex=nid.sex,
-                    birth_year=nid.birth_year,
-                )
+                row.update(digits=nid.digits, kind=nid.kind, province=nid.province_code,
+                           province_name=nid.province_name, sex=nid.sex,
+                           birth_year=nid.birth_year)
         rows.append(row)
     return rows
 
@@ -118,18 +89,8 @@ def _python_ids(values: list[str | None]) -> list[dict[str, object]]:
 def test_ids_agree_on_every_row(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(32)
     values: list[str | None] = [id_text(rng) for _ in range(N)]
-    extra = [
-        "079\u00a0185\u2013012345",
-        "0791850123４5",
-        "",
-        "  ",
-        "00109001234",
-        "12-34",
-        "179185012345",
-        "001.090-012345\r\n",
-        "0011\u202f90012345",
-        "é",
-    ]
+    extra = ["079\u00a0185\u2013012345", "0791850123４5", "", "  ", "00109001234", "12-34",
+             "179185012345", "001.090-012345\r\n", "0011\u202f90012345", "é"]
     for k, i in enumerate(range(0, N, 1009)):
         values[i] = None if k % 3 == 0 else extra[k % len(extra)]
     monkeypatch.setattr(columnar, "CHUNK_ROWS", 40_003)
@@ -145,14 +106,7 @@ def test_ids_agree_on_every_row(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    st.lists(
-        st.one_of(
-            st.none(),
-            st.text(alphabet=st.sampled_from("0123456789 .-\t\u00a0\u2013x٣"), max_size=16),
-        ),
-        max_size=30,
-    )
-)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from(
+    "0123456789 .-\t\u00a0\u2013x٣"), max_size=16)), max_size=30))
 def test_ids_agree_on_arbitrary_text(values: list[str | None]) -> None:
     assert parse_ids(values).to_pylist() == _python_ids(values)

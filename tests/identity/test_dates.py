@@ -47,9 +47,8 @@ TODAY = dt.date(2024, 6, 15)
         ("1", None, None, None, None),
     ],
 )
-def test_formats(
-    text: str, iso: str | None, precision: str | None, day_first: bool | None, century: bool | None
-) -> None:
+def test_formats(text: str, iso: str | None, precision: str | None, day_first: bool | None,
+                 century: bool | None) -> None:
     if iso is None:
         with pytest.raises(IdentityError):
             parse_dob(text, today=TODAY)

@@ -72,11 +72,8 @@ def test_letter_count() -> None:
 @pytest.mark.parametrize("letter", list(VIETNAMESE_LETTERS))
 def test_every_letter_round_trips(letter: str) -> None:
     """Each of the 134 letters, inside a name that gives the detector evidence."""
-    contexts = (
-        ["nguyễn văn {}", "Nguyễn Văn {}"]
-        if letter.islower()
-        else ["NGUYỄN VĂN {}", "PHẠM NGỌC {}"]
-    )
+    contexts = (["nguyễn văn {}", "Nguyễn Văn {}"] if letter.islower()
+                else ["NGUYỄN VĂN {}", "PHẠM NGỌC {}"])
     for ctx in contexts:
         text = ctx.format(letter)
         assert repair_encoding(to_vni(text)) == text
@@ -109,20 +106,8 @@ def test_mojibake(broken: str, fixed: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    [
-        "Nguyễn Văn Hùng",
-        "Hoàng Lê",
-        "Tó",
-        "Nguyen Van A",
-        "",
-        "H'Hen Niê",
-        "Kpă Y Moan",
-        "François Müller",
-        "José",
-        "Lê Hoà",
-        "ĐẶNG THỊ THUỶ",
-        "Mỹ Tâm — ca sĩ",
-    ],
+    ["Nguyễn Văn Hùng", "Hoàng Lê", "Tó", "Nguyen Van A", "", "H'Hen Niê", "Kpă Y Moan",
+     "François Müller", "José", "Lê Hoà", "ĐẶNG THỊ THUỶ", "Mỹ Tâm — ca sĩ"],
 )
 def test_clean_text_untouched(text: str) -> None:
     assert repair_encoding(text) is text

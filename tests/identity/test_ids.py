@@ -82,9 +82,8 @@ def test_non_text_is_identity_error() -> None:
         ("038599000000", "038", "Thanh Hóa", "female", 2100, 99, 2199),
     ],
 )
-def test_cccd_fields(
-    digits: str, province: str, name: str, sex: str, century: int, yy: int, year: int
-) -> None:
+def test_cccd_fields(digits: str, province: str, name: str, sex: str, century: int, yy: int,
+                     year: int) -> None:
     nid = parse_national_id(digits)
     assert nid.province_code == province
     assert nid.province_name == name
@@ -169,19 +168,9 @@ def test_conflicts_bad_inputs_raise_identity_error() -> None:
         id_conflicts("001090012345", 1990, "1")
 
 
-@pytest.mark.parametrize(
-    ("text", "sex"),
-    [
-        ("Nam", "male"),
-        ("NỮ", "female"),
-        ("nữ", "female"),
-        ("Nu", "female"),
-        (" m ", "male"),
-        ("F", "female"),
-        ("male", "male"),
-        ("Female", "female"),
-    ],
-)
+@pytest.mark.parametrize(("text", "sex"), [("Nam", "male"), ("NỮ", "female"), ("nữ", "female"),
+                                           ("Nu", "female"), (" m ", "male"), ("F", "female"),
+                                           ("male", "male"), ("Female", "female")])
 def test_parse_sex(text: str, sex: str) -> None:
     assert parse_sex(text) == sex
 

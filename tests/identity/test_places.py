@@ -69,18 +69,8 @@ def test_codes() -> None:
     assert exc.value.code == "place_code"
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Tp HCM",
-        "TP. Hồ Chí Minh",
-        "Ho Chi Minh",
-        "hồ chí minh",
-        "Thành phố Hồ Chí Minh",
-        "Sài Gòn",
-        "TPHCM",
-    ],
-)
+@pytest.mark.parametrize("text", ["Tp HCM", "TP. Hồ Chí Minh", "Ho Chi Minh", "hồ chí minh",
+                                  "Thành phố Hồ Chí Minh", "Sài Gòn", "TPHCM"])
 def test_province_loose_names(text: str) -> None:
     for scheme in ("2021", "2025"):
         unit = find_province(text, scheme=scheme)  # type: ignore[arg-type]
@@ -89,18 +79,9 @@ def test_province_loose_names(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [
-        ("Hà Nội", "01"),
-        ("HN", "01"),
-        ("Thừa Thiên Huế", "46"),
-        ("Huế", "46"),
-        ("Daklak", "66"),
-        ("Đắc Lắc", "66"),
-        ("BRVT", "77"),
-        ("Bà Rịa - Vũng Tàu", "77"),
-        ("kon tum", "62"),
-        ("T. Hà Giang", "02"),
-    ],
+    [("Hà Nội", "01"), ("HN", "01"), ("Thừa Thiên Huế", "46"), ("Huế", "46"),
+     ("Daklak", "66"), ("Đắc Lắc", "66"), ("BRVT", "77"), ("Bà Rịa - Vũng Tàu", "77"),
+     ("kon tum", "62"), ("T. Hà Giang", "02")],
 )
 def test_province_2021(text: str, code: str) -> None:
     unit = find_province(text, scheme="2021")

@@ -28,11 +28,8 @@ from tiemchung.identity.errors import MESSAGES
 from tiemchung.identity.letters import compose
 from tiemchung.identity.syllables import ONSETS, RHYMES, is_syllable, place_tone
 
-SETTINGS = settings(
-    max_examples=400,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+SETTINGS = settings(max_examples=400, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
 @st.composite
@@ -40,18 +37,15 @@ def syllables(draw: Any) -> str:
     """Well-formed syllables by the spelling rules (written out here, not the validator):
     gh/ngh/k only before e ê i y; qu never before u ư o; a stop coda takes sắc or nặng."""
     rhyme = draw(st.sampled_from(sorted(RHYMES)))
-    onsets = [
-        o
-        for o in ("", *ONSETS)
-        if not (o in ("gh", "ngh", "k") and rhyme[0] not in "eêiy")
-        and not (o == "qu" and rhyme[0] in "uưo")
-    ]
+    onsets = [o for o in ("", *ONSETS)
+              if not (o in ("gh", "ngh", "k") and rhyme[0] not in "eêiy")
+              and not (o == "qu" and rhyme[0] in "uưo")]
     onset = draw(st.sampled_from(onsets))
     stop = rhyme.endswith(("c", "ch", "p", "t"))
     tone = draw(st.sampled_from((2, 5) if stop else (0, 1, 2, 3, 4, 5)))
     word = onset + rhyme
     i = next(k for k, c in enumerate(word) if c in "aăâeêioôơuưy" and k >= len(onset))
-    return place_tone(word[:i] + compose(word[i], tone) + word[i + 1 :])
+    return place_tone(word[:i] + compose(word[i], tone) + word[i + 1:])
 
 
 @st.composite
@@ -65,11 +59,8 @@ def vietnamese_text(draw: Any) -> str:
     return " ".join(words)
 
 
-vietnamese_chars = st.text(
-    alphabet=st.sampled_from(
-        list(VIETNAMESE_LETTERS) + list("abcdefghijklmnopqrstuvwxyzAEIOUY -'\t\u0300\u0301")
-    )
-)
+vietnamese_chars = st.text(alphabet=st.sampled_from(
+    list(VIETNAMESE_LETTERS) + list("abcdefghijklmnopqrstuvwxyzAEIOUY -'\t\u0300\u0301")))
 any_text = st.one_of(st.text(), vietnamese_chars, vietnamese_text())
 
 
@@ -143,20 +134,10 @@ def test_clean_text_never_repaired(text: str) -> None:
 
 
 TEXT_FUNCTIONS = [
-    ident.parse_national_id,
-    ident.parse_cccd_qr,
-    ident.normalize_name,
-    ident.fold_name,
-    ident.repair_encoding,
-    ident.repair_typing,
-    ident.split_name,
-    ident.parse_dob,
-    ident.normalize_phone,
-    ident.parse_sex,
-    ident.to_tcvn3,
-    ident.to_vni,
-    ident.detect_encoding,
-    ident.decode_typing,
+    ident.parse_national_id, ident.parse_cccd_qr, ident.normalize_name, ident.fold_name,
+    ident.repair_encoding, ident.repair_typing, ident.split_name, ident.parse_dob,
+    ident.normalize_phone, ident.parse_sex, ident.to_tcvn3, ident.to_vni,
+    ident.detect_encoding, ident.decode_typing,
     lambda t: ident.find_province(t, scheme="2021"),
     lambda t: ident.find_ward(t, scheme="2025"),
     lambda t: ident.find_district(t, province=t),
@@ -278,11 +259,8 @@ anything = st.one_of(
 )
 
 
-@settings(
-    max_examples=400,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+@settings(max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(value=anything)
 @example(value=float("nan"))
 @example(value=float("inf"))
@@ -329,24 +307,13 @@ def test_spreadsheet_cells() -> None:
 @st.composite
 def qr_payloads(draw: Any) -> str:
     """A well-formed chip-card QR, then a few fields damaged: the paths past the first check."""
-    fields = [
-        "001190012345",
-        "",
-        "Trần Thị Bích",
-        "05031990",
-        "Nữ",
-        "Số 1 Phố Giả, Hà Nội",
-        "20042021",
-    ]
+    fields = ["001190012345", "", "Trần Thị Bích", "05031990", "Nữ", "Số 1 Phố Giả, Hà Nội",
+              "20042021"]
     for _ in range(draw(st.integers(0, 3))):
         i = draw(st.integers(0, len(fields) - 1))
-        fields[i] = draw(
-            st.one_of(
-                st.text(max_size=14),
-                st.from_regex(r"\A\d{0,13}\Z"),
-                st.sampled_from(["00000000", "31022000", "Nam", "nu", "123456789", "00119001234"]),
-            )
-        )
+        fields[i] = draw(st.one_of(st.text(max_size=14), st.from_regex(r"\A\d{0,13}\Z"),
+                                   st.sampled_from(["00000000", "31022000", "Nam", "nu", "12345"
+                                                    "6789", "00119001234"])))
     extra = draw(st.lists(st.text(max_size=5), max_size=2))
     return "|".join(fields + extra)
 
@@ -356,7 +323,8 @@ def qr_payloads(draw: Any) -> str:
 def test_qr_mutations_raise_only_documented_errors(payload: str, encode: bool) -> None:
     exact, prefixes = documented_codes(ident.parse_cccd_qr)
     try:
-        card = ident.parse_cccd_qr(payload.encode("utf-8", "surrogatepass") if encode else payload)
+        card = ident.parse_cccd_qr(payload.encode("utf-8", "surrogatepass") if encode
+                                   else payload)
     except IdentityError as exc:
         assert exc.code in exact or exc.code.startswith(prefixes), exc.code
     else:

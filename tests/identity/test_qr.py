@@ -66,11 +66,8 @@ def test_mojibake_payload_is_repaired() -> None:
 
 def test_cp1252_mojibake_is_repaired() -> None:
     payload = "001090012345||Nguyễn Văn Hùng|05031990|Nam|Xã Giả, Hà Nội|20042021"
-    damaged = (
-        payload.encode("utf-8").decode("cp1252", errors="strict")
-        if all(b not in payload.encode("utf-8") for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D))
-        else None
-    )
+    damaged = payload.encode("utf-8").decode("cp1252", errors="strict") if all(
+        b not in payload.encode("utf-8") for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)) else None
     assert damaged is not None and "Nguyá»…n" in damaged
     assert parse_cccd_qr(damaged).full_name == "Nguyễn Văn Hùng"
 
@@ -88,10 +85,8 @@ def test_cp1252_mojibake_is_repaired() -> None:
         ("001190012345|123456789|Trần Thị Bích|5031990|Nữ|Hà Nội|20042021", "qr_dob"),
         ("001190012345|123456789|Trần Thị Bích|05031990|Nữ|Hà Nội|32042021", "qr_issue_date"),
         ("001190012345|123456789|Trần Thị Bích|05031990|Nu?|Hà Nội|20042021", "qr_sex"),
-        (
-            "001190012345|123456789|Trần Thị Bích|05031990|Nữ|Hà Nội|20041989",
-            "qr_issue_before_birth",
-        ),
+        ("001190012345|123456789|Trần Thị Bích|05031990|Nữ|Hà Nội|20041989",
+         "qr_issue_before_birth"),
         ("001190012345|123456789|Trần Thị Bích|05031991|Nữ|Hà Nội|20042021", "qr_id_conflict"),
         ("001190012345|123456789|Trần Thị Bích|05031990|Nam|Hà Nội|20042021", "qr_id_conflict"),
         ("001390012345|123456789|Trần Thị Bích|05031990|Nữ|Hà Nội|20042021", "qr_id_conflict"),

@@ -438,11 +438,8 @@ def test_reasons_of_an_item_without_a_candidate_are_not_about_a_person() -> None
     got = explain_item(below, has_candidates=False, probability=0.021)
     assert [r.code for r in got] == ["below threshold"]  # also the unknown comparison goes
     assert "chỉ khớp khoảng 2%" in got[0].vi and "about 2%" in got[0].en
-    kept = explain_item(
-        "conflict: another record claims dose 2 of P-X 40 days apart; name exact +15.6",
-        has_candidates=False,
-        probability=None,
-    )
+    kept = explain_item("conflict: another record claims dose 2 of P-X 40 days apart; "
+                        "name exact +15.6", has_candidates=False, probability=None)
     assert [r.code for r in kept] == ["below threshold", "conflict"]
     assert "Không ai trong sổ dân cư đủ giống" in kept[0].vi
     nobody = explain_item("no candidate in the register", has_candidates=False)

@@ -17,10 +17,8 @@ ROW = "(id, action, entity, entity_id) VALUES ({id}, 'forged', 'x', 'y')"
 
 def _rows(engine) -> list[tuple]:  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
-        return [
-            tuple(r)
-            for r in conn.execute(text("SELECT id, action, entity FROM audit_log ORDER BY id"))
-        ]
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT id, action, entity FROM audit_log ORDER BY id"))]
 
 
 def test_replace_and_upsert_cannot_overwrite_a_row(database_url: str, backend: str) -> None:

@@ -80,19 +80,16 @@ def _style_pairs() -> list[tuple[str, str]]:
     out = []
     for first, second in (("o", "a"), ("o", "e"), ("u", "y")):
         for tone in range(1, 6):
-            out.append(
-                (first + letters.compose(second, tone), letters.compose(first, tone) + second)
-            )
+            out.append((first + letters.compose(second, tone),
+                        letters.compose(first, tone) + second))
     return out
 
 
 def _nondecomposing_sql(expr: str) -> str:
     """Replace, in ``expr`` (already lower case), the folded letters with no decomposition."""
     for src, dst in letters.FOLD_PAIRS:
-        if (
-            src == src.lower()
-            and len(unicodedata.normalize("NFD", src)) == 1
-            and not (src.isascii())
+        if src == src.lower() and len(unicodedata.normalize("NFD", src)) == 1 and not (
+            src.isascii()
         ):
             expr = f"replace({expr}, {_q(src)}, {_q(dst.lower())})"
     return expr
@@ -104,13 +101,8 @@ def _nondecomposing_sql(expr: str) -> str:
 #: as :data:`~tiemchung.identity.letters.FOLD_TABLE` + ``str.lower`` do (tested on every
 #: character). Other text (NFD marks, Greek, Devanagari, Latin Extended-B...) takes an exact,
 #: slower path: ``strip_accents`` removes marks that Python keeps (``ά``, ``क़``, ``Ǣ``).
-_FAST_RANGES: Final = (
-    (0x00, 0x7F),
-    (0xA0, 0x17F),
-    (0x1A0, 0x1A1),
-    (0x1AF, 0x1B0),
-    (0x1EA0, 0x1EF9),
-)
+_FAST_RANGES: Final = ((0x00, 0x7F), (0xA0, 0x17F), (0x1A0, 0x1A1), (0x1AF, 0x1B0),
+                       (0x1EA0, 0x1EF9))
 #: The whitespace of the fast text (``str.split()`` splits on every one of them).
 _FAST_WS: Final = "\\t\\n\\x0B\\x0C\\r\\x1C-\\x1F \\x{85}\\x{A0}"
 
@@ -149,10 +141,8 @@ def _old_style_sql(expr: str) -> str:
     sep = "[ \\-''’]"
     for _ in range(2):
         for new, old in _style_pairs():
-            expr = (
-                f"regexp_replace({expr}, '(^|{sep})([{_TONE_STYLE_ONSET}]*){new}($|{sep})', "
-                f"'\\1\\2{old}\\3', 'g')"
-            )
+            expr = (f"regexp_replace({expr}, '(^|{sep})([{_TONE_STYLE_ONSET}]*){new}($|{sep})', "
+                    f"'\\1\\2{old}\\3', 'g')")
     return expr
 
 
@@ -263,7 +253,8 @@ def _macro_statements(normalize: bool) -> list[str]:
         "CASE WHEN length(tc_id_digits(x)) = 12 THEN tc_id_digits(x) END",
         "CREATE OR REPLACE MACRO tc_id_province(x) AS "
         "CASE WHEN tc__cccd(x)[1:1] = '0' THEN tc__cccd(x)[1:3] END",
-        f"CREATE OR REPLACE MACRO tc_id_province_name(x) AS CASE tc_id_province(x) {prov_case} END",
+        f"CREATE OR REPLACE MACRO tc_id_province_name(x) AS "
+        f"CASE tc_id_province(x) {prov_case} END",
         "CREATE OR REPLACE MACRO tc_id_sex(x) AS CASE WHEN tc__cccd(x) IS NOT NULL THEN "
         "CASE WHEN TRY_CAST(tc__cccd(x)[4:4] AS INTEGER) % 2 = 1 THEN 'female' ELSE 'male' END END",
         "CREATE OR REPLACE MACRO tc_id_birth_year(x) AS 1900 + 100 * "
@@ -292,7 +283,8 @@ def _macro_statements(normalize: bool) -> list[str]:
         "CREATE OR REPLACE MACRO tc__pd(y, m, d, df) AS "
         "{'y': TRY_CAST(y AS INTEGER), 'm': TRY_CAST(m AS INTEGER), 'd': TRY_CAST(d AS INTEGER), "
         "'df': df}",
-        "CREATE OR REPLACE MACRO tc__pd_date(dt) AS tc__pd(year(dt), month(dt), day(dt), false)",
+        "CREATE OR REPLACE MACRO tc__pd_date(dt) AS "
+        "tc__pd(year(dt), month(dt), day(dt), false)",
         "CREATE OR REPLACE MACRO tc__dmy(d, m, y) AS tc__pd(y, m, d, "
         "TRY_CAST(d AS INTEGER) <> TRY_CAST(m AS INTEGER) AND TRY_CAST(d AS INTEGER) <= 12 "
         "AND TRY_CAST(m AS INTEGER) <= 12)",
@@ -352,19 +344,10 @@ def _macro_statements(normalize: bool) -> list[str]:
 #: The macros behind ``tc_normalize_name`` alone. Binding their lambdas costs DuckDB ~0.2 s per
 #: connection, so callers that take display names from :mod:`tiemchung.identity.columnar`
 #: (reconciliation) leave them out.
-_NORMALIZE_ONLY: Final = frozenset(
-    {
-        "tc__cap",
-        "tc__nfc",
-        "tc__lower",
-        "tc__tone_style",
-        "tc__syllable",
-        "tc__syllable_part",
-        "tc__word",
-        "tc__caps",
-        "tc_normalize_name",
-    }
-)
+_NORMALIZE_ONLY: Final = frozenset({
+    "tc__cap", "tc__nfc", "tc__lower", "tc__tone_style", "tc__syllable", "tc__syllable_part",
+    "tc__word", "tc__caps", "tc_normalize_name",
+})
 
 
 def register_macros(con: Any, *, normalize: bool = True) -> None:
@@ -388,12 +371,11 @@ def _clean_bigrams() -> frozenset[str]:
         for rhyme in RHYMES:
             for tone in range(6):
                 word = onset + rhyme
-                i = next(
-                    k for k, c in enumerate(word) if c in letters.VOWEL_INFO and k >= len(onset)
-                )
-                word = place_tone(word[:i] + letters.compose(word[i], tone) + word[i + 1 :])
+                i = next(k for k, c in enumerate(word) if c in letters.VOWEL_INFO and
+                         k >= len(onset))
+                word = place_tone(word[:i] + letters.compose(word[i], tone) + word[i + 1:])
                 word = f" {word} "  # word edges count: "â" never ends a word
-                out.update(word[k : k + 2] for k in range(len(word) - 1))
+                out.update(word[k:k + 2] for k in range(len(word) - 1))
     for new, old in _style_pairs():  # the other tone style (new style oà/uý) is clean too
         out.update((new, old, new[1] + " ", " " + old[0]))
     return frozenset(out)
@@ -434,9 +416,8 @@ def _re_class_ranges(chars: str) -> str:
     parts, start, prev = [], cps[0], cps[0]
     for cp in [*cps[1:], -1]:
         if cp != prev + 1:
-            parts.append(
-                f"\\x{{{start:04X}}}" if start == prev else f"\\x{{{start:04X}}}-\\x{{{prev:04X}}}"
-            )
+            parts.append(f"\\x{{{start:04X}}}" if start == prev
+                         else f"\\x{{{start:04X}}}-\\x{{{prev:04X}}}")
             start = cp
         prev = cp
     return "[" + "".join(parts) + "]"
@@ -467,8 +448,6 @@ def via_distinct_sql(source: str, column: str, macros: dict[str, str]) -> str:
             raise ValueError(f"not an identifier: {name!r}")
     cols = ", ".join(f"{m}(v) AS {out}" for out, m in macros.items())
     outs = ", ".join(f"_d.{out}" for out in macros)
-    return (
-        f"SELECT _s.*, {outs} FROM {source} AS _s LEFT JOIN ("
-        f"SELECT v, {cols} FROM (SELECT DISTINCT {column} AS v FROM {source} "
-        f"WHERE {column} IS NOT NULL)) AS _d ON _s.{column} = _d.v"
-    )
+    return (f"SELECT _s.*, {outs} FROM {source} AS _s LEFT JOIN ("
+            f"SELECT v, {cols} FROM (SELECT DISTINCT {column} AS v FROM {source} "
+            f"WHERE {column} IS NOT NULL)) AS _d ON _s.{column} = _d.v")

@@ -92,7 +92,8 @@ def _bytes(a: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
         a = pc.fill_null(a, "")  # a null slot's bytes are unspecified in Arrow
     buffers = a.buffers()
     offsets = np.frombuffer(buffers[1], np.int32)[a.offset : a.offset + len(a) + 1]
-    data = np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+    data = (np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None
+            else np.zeros(0, np.uint8))
     return data[offsets[0] : offsets[-1]], offsets - offsets[0]
 
 
@@ -116,7 +117,8 @@ def _map_words(a: pa.StringArray, fn: Callable[[str], str]) -> pa.StringArray:
     piece_offsets[-1] = size
     # pieces of row i: piece_of_row[i] .. piece_of_row[i + 1] (every row start is a cut)
     piece_of_row = np.searchsorted(cuts, offsets).astype(np.int32)
-    pieces = pa.StringArray.from_buffers(len(cuts), pa.py_buffer(piece_offsets), pa.py_buffer(data))
+    pieces = pa.StringArray.from_buffers(
+        len(cuts), pa.py_buffer(piece_offsets), pa.py_buffer(data))
     encoded = pc.dictionary_encode(pieces)
     # pieces that differ only in their trailing whitespace ("Văn ", "Văn  ", "Văn") are one
     # word: ``fn`` runs once per word (the distinct pieces are ~3x the distinct words)
@@ -131,11 +133,8 @@ def _map_words(a: pa.StringArray, fn: Callable[[str], str]) -> pa.StringArray:
     laid = spaced.take(encoded.indices)
     laid_buffers = laid.buffers()
     laid_offsets = np.frombuffer(laid_buffers[1], np.int32)[: len(laid) + 1]
-    laid_data = (
-        np.frombuffer(laid_buffers[2], np.uint8)[: laid_offsets[-1]]
-        if laid_buffers[2] is not None
-        else np.zeros(0, np.uint8)
-    )
+    laid_data = (np.frombuffer(laid_buffers[2], np.uint8)[: laid_offsets[-1]]
+                 if laid_buffers[2] is not None else np.zeros(0, np.uint8))
     bounds = laid_offsets[piece_of_row]  # byte position of every row boundary
     lengths = np.diff(bounds)
     filled = lengths > 0
@@ -144,14 +143,12 @@ def _map_words(a: pa.StringArray, fn: Callable[[str], str]) -> pa.StringArray:
     out_offsets = np.zeros(rows + 1, np.int32)
     np.cumsum(lengths - filled, out=out_offsets[1:])
     result = pa.StringArray.from_buffers(
-        rows, pa.py_buffer(out_offsets), pa.py_buffer(laid_data[keep])
-    )
+        rows, pa.py_buffer(out_offsets), pa.py_buffer(laid_data[keep]))
     return _restore_nulls(a, result)
 
 
-def _per_chunk(
-    values: ArrayLike, work: Callable[[pa.StringArray], T], threads: int | None
-) -> list[T]:
+def _per_chunk(values: ArrayLike, work: Callable[[pa.StringArray], T],
+               threads: int | None) -> list[T]:
     """``work`` on every chunk of ``values``, on up to ``threads`` threads, in order."""
     chunks = _chunks(values)
     n = min(_threads(threads), max(1, len(chunks)))
@@ -161,18 +158,16 @@ def _per_chunk(
         return list(pool.map(work, chunks))
 
 
-def _run(
-    values: ArrayLike, work: Callable[[pa.StringArray], pa.Array], threads: int | None
-) -> pa.ChunkedArray:
+def _run(values: ArrayLike, work: Callable[[pa.StringArray], pa.Array],
+         threads: int | None) -> pa.ChunkedArray:
     results = _per_chunk(values, work, threads)
     if not results:
         return pa.chunked_array([], pa.string())
     return pa.chunked_array(results)
 
 
-def map_names(
-    values: ArrayLike, fn: Callable[[str], str], *, threads: int | None = None
-) -> pa.ChunkedArray:
+def map_names(values: ArrayLike, fn: Callable[[str], str], *,
+              threads: int | None = None) -> pa.ChunkedArray:
     """``fn`` of every row, for a ``fn`` that works word by word: ``fn(text)`` must equal
     ``" ".join(w for w in (fn(p) for p in pieces) if w)`` for the ASCII-whitespace pieces of
     ``text`` (true of :func:`~tiemchung.identity.fold_name`,
@@ -202,17 +197,15 @@ def normalize_names(values: ArrayLike, *, threads: int | None = None) -> pa.Chun
 # IDs ------------------------------------------------------------------------------------------
 
 #: The schema of :func:`parse_ids`: ``parse_national_id``'s fields, and its error code.
-ID_SCHEMA: Final = pa.schema(
-    [
-        ("digits", pa.string()),  # separators removed
-        ("kind", pa.string()),  # cccd / cmnd
-        ("province", pa.string()),  # 3-digit CCCD prefix starting with 0, else null
-        ("province_name", pa.string()),  # Phụ lục 1 name, null when unknown or abroad
-        ("sex", pa.string()),  # male / female from digit 4 of a CCCD
-        ("birth_year", pa.int16()),  # century + two digits of a CCCD
-        ("error", pa.string()),  # IdentityError code when the row does not parse
-    ]
-)
+ID_SCHEMA: Final = pa.schema([
+    ("digits", pa.string()),       # separators removed
+    ("kind", pa.string()),         # cccd / cmnd
+    ("province", pa.string()),     # 3-digit CCCD prefix starting with 0, else null
+    ("province_name", pa.string()),  # Phụ lục 1 name, null when unknown or abroad
+    ("sex", pa.string()),          # male / female from digit 4 of a CCCD
+    ("birth_year", pa.int16()),    # century + two digits of a CCCD
+    ("error", pa.string()),        # IdentityError code when the row does not parse
+])
 
 _SEPARATOR: Final = np.zeros(256, bool)
 _SEPARATOR[[ord(c) for c in ID_SEPARATORS if ord(c) < 128]] = True
@@ -236,14 +229,9 @@ def _per_row(values: list[str | None]) -> dict[str, list[object]]:
             except IdentityError as exc:
                 row["error"] = exc.code
             else:
-                row.update(
-                    digits=nid.digits,
-                    kind=nid.kind,
-                    province=nid.province_code,
-                    province_name=nid.province_name,
-                    sex=nid.sex,
-                    birth_year=nid.birth_year,
-                )
+                row.update(digits=nid.digits, kind=nid.kind, province=nid.province_code,
+                           province_name=nid.province_name, sex=nid.sex,
+                           birth_year=nid.birth_year)
         for k, x in row.items():
             out[k].append(x)
     return out
@@ -293,15 +281,13 @@ def _parse_chunk(a: pa.StringArray) -> pa.RecordBatch:
     sex[cccd] = d[3] % 2
     year = np.zeros(rows, np.int16)
     year[cccd] = 1900 + 100 * (d[3] // 2) + d[4] * 10 + d[5]
-    digits = pa.StringArray.from_buffers(rows, pa.py_buffer(compact_offsets), pa.py_buffer(compact))
+    digits = pa.StringArray.from_buffers(
+        rows, pa.py_buffer(compact_offsets), pa.py_buffer(compact))
     columns = {
         "digits": pc.if_else(pa.array(parsed), digits, pa.scalar(None, pa.string())),
         "kind": _dict(np.where(cccd, 0, np.where(cmnd, 1, -1)), _KINDS),
-        "province": pc.if_else(
-            pa.array(province_rows),
-            pc.utf8_slice_codeunits(digits, 0, 3),
-            pa.scalar(None, pa.string()),
-        ),
+        "province": pc.if_else(pa.array(province_rows), pc.utf8_slice_codeunits(digits, 0, 3),
+                               pa.scalar(None, pa.string())),
         "province_name": _dict(name_index, pa.array(_PROVINCE_NAMES, pa.string())),
         "sex": _dict(sex, _SEXES),
         "birth_year": pa.array(year, pa.int16(), mask=~cccd),
@@ -320,9 +306,8 @@ def _dict(index: np.ndarray, values: pa.Array) -> pa.Array:
     return values.take(idx)
 
 
-def _patch(
-    batch: pa.RecordBatch, rows: np.ndarray, exact: dict[str, list[object]]
-) -> pa.RecordBatch:
+def _patch(batch: pa.RecordBatch, rows: np.ndarray,
+           exact: dict[str, list[object]]) -> pa.RecordBatch:
     """``batch`` with ``rows`` replaced by the exact per-row answers (Arrow kernels: a few
     slow rows must not cost a Python pass over the whole chunk)."""
     mask = np.zeros(batch.num_rows, bool)

@@ -141,8 +141,7 @@ _YM: Final = re.compile(r"(\d{4})[-/.](\d{1,2})")
 _MY: Final = re.compile(r"(?:t|thang)?\s*(\d{1,2})\s*[-/.]\s*(\d{4})")
 _SERIAL: Final = re.compile(r"(\d{5})(?:\.\d+)?")
 _WORDS: Final = re.compile(
-    r"(?:(?:ngay\s*)?(\d{1,2})\s*[-/.,]?\s*)?(?:thang\s*(\d{1,2})\s*[-/.,]?\s*)?(?:nam\s*)?(\d{4})"
-)
+    r"(?:(?:ngay\s*)?(\d{1,2})\s*[-/.,]?\s*)?(?:thang\s*(\d{1,2})\s*[-/.,]?\s*)?(?:nam\s*)?(\d{4})")
 
 
 def iso_compatible(a: str | None, b: str | None) -> bool:
@@ -179,7 +178,8 @@ def _shown(number: object) -> str:
     return shown if len(shown) <= 40 else shown[:40] + "…"
 
 
-def parse_dob(text: str | int | float | _dt.date, *, today: _dt.date | None = None) -> PartialDate:
+def parse_dob(text: str | int | float | _dt.date, *, today: _dt.date | None = None
+              ) -> PartialDate:
     """Read a date of birth, keeping its precision.
 
     Accepted: ISO ``1990-03-05`` (and ``/`` or ``.``); day-first ``05/03/1990``, ``5-3-1990``,
@@ -266,7 +266,8 @@ def _parse(s: str, raw: str, today: _dt.date) -> PartialDate:
             day, month = m[1], m[2]
             if day is not None and month is None:
                 raise IdentityError("dob_format", text=raw)
-            return PartialDate(int(m[3]), int(month) if month else None, int(day) if day else None)
+            return PartialDate(int(m[3]), int(month) if month else None,
+                               int(day) if day else None)
     except IdentityError as exc:
         if exc.code == "dob_invalid":
             raise IdentityError("dob_invalid", text=raw) from None

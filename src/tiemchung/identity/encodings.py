@@ -63,15 +63,8 @@ _TCVN3_ROWS: Final = {
     "ư": (0xAD, 0xF5, 0xF8, 0xF6, 0xF7, 0xF9),
     "y": (None, 0xFA, 0xFD, 0xFB, 0xFC, 0xFE),
 }
-_TCVN3_UPPER_BASES: Final = {
-    "Ă": 0xA1,
-    "Â": 0xA2,
-    "Ê": 0xA3,
-    "Ô": 0xA4,
-    "Ơ": 0xA5,
-    "Ư": 0xA6,
-    "Đ": 0xA7,
-}
+_TCVN3_UPPER_BASES: Final = {"Ă": 0xA1, "Â": 0xA2, "Ê": 0xA3, "Ô": 0xA4, "Ơ": 0xA5, "Ư": 0xA6,
+                             "Đ": 0xA7}
 
 
 def _tcvn3_tables() -> tuple[dict[str, str], dict[int, str]]:
@@ -100,35 +93,13 @@ TCVN3_DECODE: Final[dict[int, str]] = _TCVN3_TABLES[1]
 #: Accent byte (lower-case form) after a base vowel, by (vowel modifier, tone).
 #: Modifier "" = plain vowel, "^" = circumflex, "(" = breve, "+" = horn (ơ/ư are single bytes).
 VNI_MARKS: Final = {
-    ("", 1): "ø",
-    ("", 2): "ù",
-    ("", 3): "û",
-    ("", 4): "õ",
-    ("", 5): "ï",
-    ("^", 0): "â",
-    ("^", 1): "à",
-    ("^", 2): "á",
-    ("^", 3): "å",
-    ("^", 4): "ã",
-    ("^", 5): "ä",
-    ("(", 0): "ê",
-    ("(", 1): "è",
-    ("(", 2): "é",
-    ("(", 3): "ú",
-    ("(", 4): "ü",
-    ("(", 5): "ë",
+    ("", 1): "ø", ("", 2): "ù", ("", 3): "û", ("", 4): "õ", ("", 5): "ï",
+    ("^", 0): "â", ("^", 1): "à", ("^", 2): "á", ("^", 3): "å", ("^", 4): "ã", ("^", 5): "ä",
+    ("(", 0): "ê", ("(", 1): "è", ("(", 2): "é", ("(", 3): "ú", ("(", 4): "ü", ("(", 5): "ë",
 }
 _VNI_BASE: Final = {  # base vowel -> (ASCII/VNI base written first, modifier)
-    "a": ("a", ""),
-    "ă": ("a", "("),
-    "â": ("a", "^"),
-    "e": ("e", ""),
-    "ê": ("e", "^"),
-    "o": ("o", ""),
-    "ô": ("o", "^"),
-    "ơ": ("ô", ""),
-    "u": ("u", ""),
-    "ư": ("ö", ""),
+    "a": ("a", ""), "ă": ("a", "("), "â": ("a", "^"), "e": ("e", ""), "ê": ("e", "^"),
+    "o": ("o", ""), "ô": ("o", "^"), "ơ": ("ô", ""), "u": ("u", ""), "ư": ("ö", ""),
     "y": ("y", ""),
 }
 _VNI_I: Final = ("i", "ì", "í", "æ", "ó", "ò")  # i row: single bytes, by tone
@@ -153,9 +124,8 @@ def _vni_tables() -> dict[str, str]:
 #: Unicode letter -> VNI-Windows surface string (one or two characters).
 VNI_ENCODE: Final[dict[str, str]] = _vni_tables()
 _VNI_DECODE: Final[dict[str, str]] = {v: k for k, v in VNI_ENCODE.items() if not k.isascii()}
-_VNI_RE: Final = re.compile(
-    "|".join(re.escape(k) for k in sorted(_VNI_DECODE, key=len, reverse=True))
-)
+_VNI_RE: Final = re.compile("|".join(
+    re.escape(k) for k in sorted(_VNI_DECODE, key=len, reverse=True)))
 
 
 def _encode(text: str, table: dict[str, str], name: str) -> str:
@@ -203,8 +173,7 @@ def to_vni(text: str) -> str:
 
 # --- decoders ----------------------------------------------------------------------------------
 _TCVN3_LOWER_ONLY: Final = frozenset(
-    v for k, v in TCVN3_DECODE.items() if v.islower() and v not in "ăâêôơưđ"
-)
+    v for k, v in TCVN3_DECODE.items() if v.islower() and v not in "ăâêôơưđ")
 
 
 def decode_tcvn3(text: str) -> str:
@@ -222,22 +191,16 @@ def decode_tcvn3(text: str) -> str:
     # table did not touch (ý decodes to itself, so test the key, not a change), and the
     # capitals the table has (Đ Ă Â Ê Ô Ơ Ư: "§µ" alone is "ĐÀ", as "Mü" alone is "MỸ").
     others = [c for c in text if c.isalpha() and ord(c) not in TCVN3_DECODE]
-    others += [
-        TCVN3_DECODE[ord(c)]
-        for c in text
-        if ord(c) in TCVN3_DECODE and TCVN3_DECODE[ord(c)].isupper()
-    ]
+    others += [TCVN3_DECODE[ord(c)] for c in text
+               if ord(c) in TCVN3_DECODE and TCVN3_DECODE[ord(c)].isupper()]
     text_upper = bool(others) and all(c.isupper() for c in others)
     words = decoded.split(" ")
     for i, (w, s) in enumerate(zip(words, text.split(" "), strict=True)):
         if not any(c in _TCVN3_LOWER_ONLY for c in w):
             continue
         rest = [c for c in s if c.isalpha() and ord(c) not in TCVN3_DECODE]
-        rest += [
-            TCVN3_DECODE[ord(c)]
-            for c in s
-            if ord(c) in TCVN3_DECODE and TCVN3_DECODE[ord(c)].isupper()
-        ]
+        rest += [TCVN3_DECODE[ord(c)] for c in s
+                 if ord(c) in TCVN3_DECODE and TCVN3_DECODE[ord(c)].isupper()]
         if (len(rest) >= 2 and all(c.isupper() for c in rest)) or (len(rest) < 2 and text_upper):
             words[i] = w.upper()
     return " ".join(words)
@@ -252,9 +215,8 @@ def decode_vni(text: str) -> str:
 
 
 # Windows-1252 characters 0x80–0x9F (the bytes Latin-1 reads as control characters).
-_CP1252_HIGH: Final = {
-    chr(b).encode("latin-1").decode("cp1252", "ignore") or chr(b): b for b in range(0x80, 0xA0)
-}
+_CP1252_HIGH: Final = {chr(b).encode("latin-1").decode("cp1252", "ignore") or chr(b): b
+                       for b in range(0x80, 0xA0)}
 
 
 def decode_mojibake(text: str) -> str:
@@ -289,10 +251,8 @@ def decode_mojibake(text: str) -> str:
 # --- detection ---------------------------------------------------------------------------------
 # Punctuation trimmed from word edges: ASCII and the General Punctuation block only, because
 # Latin-1 symbols (« § ¦ ¹ µ ...) are exactly the TCVN3/VNI bytes the scoring must see.
-_WORD_EDGE: Final = re.compile(
-    r"^[\x00-\x40\x5b-\x60\x7b-\x7f\u2000-\u206f]+"
-    r"|[\x00-\x40\x5b-\x60\x7b-\x7f\u2000-\u206f]+$"
-)
+_WORD_EDGE: Final = re.compile(r"^[\x00-\x40\x5b-\x60\x7b-\x7f\u2000-\u206f]+"
+                               r"|[\x00-\x40\x5b-\x60\x7b-\x7f\u2000-\u206f]+$")
 
 
 @lru_cache(maxsize=1 << 15)
@@ -372,7 +332,8 @@ def detect_encoding(text: str) -> str:
     fixed = repair_encoding(text)
     if fixed is text:
         return "unicode"
-    for name, fn in (("mojibake", decode_mojibake), ("vni", decode_vni), ("tcvn3", decode_tcvn3)):
+    for name, fn in (("mojibake", decode_mojibake), ("vni", decode_vni),
+                     ("tcvn3", decode_tcvn3)):
         if unicodedata.normalize("NFC", fn(text)) == fixed:
             return name
     return "unicode"  # pragma: no cover - repair_encoding only returns these candidates

@@ -49,18 +49,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "qr_name_empty": ("Họ tên trong mã QR bị trống", "The name in the QR payload is empty"),
     "qr_old_id": ("Số CMND cũ trong mã QR không hợp lệ", "The old ID number in the QR is invalid"),
     "qr_sex": ("Giới tính trong mã QR phải là Nam hoặc Nữ", "QR sex must be Nam or Nữ"),
-    "qr_dob": (
-        "Ngày sinh trong mã QR không hợp lệ {value!r}",
-        "Invalid date of birth in the QR payload {value!r}",
-    ),
-    "qr_issue_date": (
-        "Ngày cấp trong mã QR không hợp lệ {value!r}",
-        "Invalid issue date in the QR payload {value!r}",
-    ),
+    "qr_dob": ("Ngày sinh trong mã QR không hợp lệ {value!r}",
+               "Invalid date of birth in the QR payload {value!r}"),
+    "qr_issue_date": ("Ngày cấp trong mã QR không hợp lệ {value!r}",
+                      "Invalid issue date in the QR payload {value!r}"),
     "qr_issue_before_birth": (
-        "Ngày cấp trước ngày sinh",
-        "The issue date is before the date of birth",
-    ),
+        "Ngày cấp trước ngày sinh", "The issue date is before the date of birth"),
     "qr_id_conflict": (
         "Số định danh mâu thuẫn với {what_vi} trong mã QR",
         "The ID number contradicts the {what_en} in the QR payload",
@@ -75,12 +69,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dob_empty": ("Thiếu ngày sinh", "The date of birth is empty"),
     "dob_format": ("Không hiểu ngày sinh {text!r}", "Unrecognised date of birth {text!r}"),
     "dob_invalid": ("Ngày sinh không tồn tại: {text!r}", "Impossible date of birth: {text!r}"),
-    "dob_range": ("Năm sinh {year} ngoài khoảng cho phép", "Birth year {year} is out of range"),
+    "dob_range": (
+        "Năm sinh {year} ngoài khoảng cho phép", "Birth year {year} is out of range"),
     "dob_future": ("Ngày sinh ở tương lai: {text!r}", "Date of birth in the future: {text!r}"),
     "dob_precision": (
-        "Ngày sinh {text} chưa đủ ngày tháng",
-        "Date of birth {text} has no day or month",
-    ),
+        "Ngày sinh {text} chưa đủ ngày tháng", "Date of birth {text} has no day or month"),
     # phones
     "phone_empty": ("Thiếu số điện thoại", "The phone number is empty"),
     "phone_bad_char": (
@@ -92,10 +85,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The phone number has an invalid number of digits ({length})",
     ),
     "phone_prefix": (
-        "Đầu số điện thoại không hợp lệ {prefix!r}",
-        "Invalid phone number prefix {prefix!r}",
-    ),
-    "phone_foreign": ("Số điện thoại nước ngoài (+{cc})", "Foreign phone number (+{cc})"),
+        "Đầu số điện thoại không hợp lệ {prefix!r}", "Invalid phone number prefix {prefix!r}"),
+    "phone_foreign": (
+        "Số điện thoại nước ngoài (+{cc})", "Foreign phone number (+{cc})"),
     # sex
     "sex_invalid": ("Không hiểu giới tính {text!r}", "Unrecognised sex {text!r}"),
     # places
@@ -103,11 +95,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Hệ đơn vị hành chính không hợp lệ {scheme!r} (dùng '2021' hoặc '2025')",
         "Unknown administrative scheme {scheme!r} (use '2021' or '2025')",
     ),
-    "place_level": ("Hệ {scheme} không có cấp {level}", "Scheme {scheme} has no {level} level"),
+    "place_level": (
+        "Hệ {scheme} không có cấp {level}", "Scheme {scheme} has no {level} level"),
     "place_ambiguous": (
-        "Tên {text!r} khớp nhiều đơn vị: {codes}",
-        "Name {text!r} matches several units: {codes}",
-    ),
+        "Tên {text!r} khớp nhiều đơn vị: {codes}", "Name {text!r} matches several units: {codes}"),
     "place_code": ("Mã đơn vị hành chính không hợp lệ {value!r}", "Invalid unit code {value!r}"),
 }
 

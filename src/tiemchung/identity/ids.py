@@ -33,69 +33,22 @@ IdKind = Literal["cccd", "cmnd"]
 
 #: Phụ lục 1, Thông tư 07/2016/TT-BCA: code of the province of birth registration -> name.
 CCCD_PROVINCES: Final[dict[str, str]] = {
-    "001": "Hà Nội",
-    "002": "Hà Giang",
-    "004": "Cao Bằng",
-    "006": "Bắc Kạn",
-    "008": "Tuyên Quang",
-    "010": "Lào Cai",
-    "011": "Điện Biên",
-    "012": "Lai Châu",
-    "014": "Sơn La",
-    "015": "Yên Bái",
-    "017": "Hòa Bình",
-    "019": "Thái Nguyên",
-    "020": "Lạng Sơn",
-    "022": "Quảng Ninh",
-    "024": "Bắc Giang",
-    "025": "Phú Thọ",
-    "026": "Vĩnh Phúc",
-    "027": "Bắc Ninh",
-    "030": "Hải Dương",
-    "031": "Hải Phòng",
-    "033": "Hưng Yên",
-    "034": "Thái Bình",
-    "035": "Hà Nam",
-    "036": "Nam Định",
-    "037": "Ninh Bình",
-    "038": "Thanh Hóa",
-    "040": "Nghệ An",
-    "042": "Hà Tĩnh",
-    "044": "Quảng Bình",
-    "045": "Quảng Trị",
-    "046": "Thừa Thiên Huế",
-    "048": "Đà Nẵng",
-    "049": "Quảng Nam",
-    "051": "Quảng Ngãi",
-    "052": "Bình Định",
-    "054": "Phú Yên",
-    "056": "Khánh Hòa",
-    "058": "Ninh Thuận",
-    "060": "Bình Thuận",
-    "062": "Kon Tum",
-    "064": "Gia Lai",
-    "066": "Đắk Lắk",
-    "067": "Đắk Nông",
-    "068": "Lâm Đồng",
-    "070": "Bình Phước",
-    "072": "Tây Ninh",
-    "074": "Bình Dương",
-    "075": "Đồng Nai",
-    "077": "Bà Rịa - Vũng Tàu",
-    "079": "Hồ Chí Minh",
-    "080": "Long An",
-    "082": "Tiền Giang",
-    "083": "Bến Tre",
-    "084": "Trà Vinh",
-    "086": "Vĩnh Long",
-    "087": "Đồng Tháp",
-    "089": "An Giang",
-    "091": "Kiên Giang",
-    "092": "Cần Thơ",
-    "093": "Hậu Giang",
-    "094": "Sóc Trăng",
-    "095": "Bạc Liêu",
-    "096": "Cà Mau",
+    "001": "Hà Nội", "002": "Hà Giang", "004": "Cao Bằng", "006": "Bắc Kạn",
+    "008": "Tuyên Quang", "010": "Lào Cai", "011": "Điện Biên", "012": "Lai Châu",
+    "014": "Sơn La", "015": "Yên Bái", "017": "Hòa Bình", "019": "Thái Nguyên",
+    "020": "Lạng Sơn", "022": "Quảng Ninh", "024": "Bắc Giang", "025": "Phú Thọ",
+    "026": "Vĩnh Phúc", "027": "Bắc Ninh", "030": "Hải Dương", "031": "Hải Phòng",
+    "033": "Hưng Yên", "034": "Thái Bình", "035": "Hà Nam", "036": "Nam Định",
+    "037": "Ninh Bình", "038": "Thanh Hóa", "040": "Nghệ An", "042": "Hà Tĩnh",
+    "044": "Quảng Bình", "045": "Quảng Trị", "046": "Thừa Thiên Huế", "048": "Đà Nẵng",
+    "049": "Quảng Nam", "051": "Quảng Ngãi", "052": "Bình Định", "054": "Phú Yên",
+    "056": "Khánh Hòa", "058": "Ninh Thuận", "060": "Bình Thuận", "062": "Kon Tum",
+    "064": "Gia Lai", "066": "Đắk Lắk", "067": "Đắk Nông", "068": "Lâm Đồng",
+    "070": "Bình Phước", "072": "Tây Ninh", "074": "Bình Dương", "075": "Đồng Nai",
+    "077": "Bà Rịa - Vũng Tàu", "079": "Hồ Chí Minh", "080": "Long An", "082": "Tiền Giang",
+    "083": "Bến Tre", "084": "Trà Vinh", "086": "Vĩnh Long", "087": "Đồng Tháp",
+    "089": "An Giang", "091": "Kiên Giang", "092": "Cần Thơ", "093": "Hậu Giang",
+    "094": "Sóc Trăng", "095": "Bạc Liêu", "096": "Cà Mau",
 }
 
 #: Characters tolerated (and removed) inside an ID number: spaces, line ends, dots, dashes.
@@ -211,16 +164,8 @@ class Conflict(NamedTuple):
 
 
 _SEX_WORDS: Final[dict[str, Sex]] = {
-    "nam": "male",
-    "m": "male",
-    "male": "male",
-    "trai": "male",
-    "man": "male",
-    "nu": "female",
-    "f": "female",
-    "female": "female",
-    "gai": "female",
-    "woman": "female",
+    "nam": "male", "m": "male", "male": "male", "trai": "male", "man": "male",
+    "nu": "female", "f": "female", "female": "female", "gai": "female", "woman": "female",
 }
 
 
@@ -242,9 +187,8 @@ def parse_sex(text: str) -> Sex:
         raise IdentityError("sex_invalid", text=text) from None
 
 
-def id_conflicts(
-    national_id: NationalId | str, dob: object = None, sex: str | None = None
-) -> list[Conflict]:
+def id_conflicts(national_id: NationalId | str, dob: object = None,
+                 sex: str | None = None) -> list[Conflict]:
     """What a verifier flags before saving: the ID against date of birth and sex.
 
     ``dob`` may be a :class:`~tiemchung.identity.PartialDate`, a ``date``, a year (``int``) or
@@ -269,40 +213,24 @@ def id_conflicts(
     year = _year_of(dob)
     if year is not None:
         if nid.century is not None and year - year % 100 != nid.century:
-            out.append(
-                Conflict(
-                    "century",
-                    f"Chữ số thế kỷ của số định danh ({nid.century}) khác năm sinh {year}",
-                    f"The ID's century digit ({nid.century}s) disagrees with birth year {year}",
-                )
-            )
+            out.append(Conflict(
+                "century", f"Chữ số thế kỷ của số định danh ({nid.century}) khác năm sinh {year}",
+                f"The ID's century digit ({nid.century}s) disagrees with birth year {year}"))
         if year % 100 != nid.birth_year_2d:
-            out.append(
-                Conflict(
-                    "birth_year",
-                    f"Số định danh ghi năm sinh ..{nid.digits[4:6]}, hồ sơ ghi {year}",
-                    f"The ID encodes birth year ..{nid.digits[4:6]}, the record says {year}",
-                )
-            )
+            out.append(Conflict(
+                "birth_year", f"Số định danh ghi năm sinh ..{nid.digits[4:6]}, hồ sơ ghi {year}",
+                f"The ID encodes birth year ..{nid.digits[4:6]}, the record says {year}"))
     if sex is not None and nid.sex is not None:
         given = parse_sex(sex)
         if given != nid.sex:
             vi = {"male": "nam", "female": "nữ"}
-            out.append(
-                Conflict(
-                    "sex",
-                    f"Số định danh ghi giới tính {vi[nid.sex]}, hồ sơ ghi {vi[given]}",
-                    f"The ID encodes sex {nid.sex}, the record says {given}",
-                )
-            )
+            out.append(Conflict(
+                "sex", f"Số định danh ghi giới tính {vi[nid.sex]}, hồ sơ ghi {vi[given]}",
+                f"The ID encodes sex {nid.sex}, the record says {given}"))
     if nid.province_code is not None and nid.province_name is None:
-        out.append(
-            Conflict(
-                "unknown_province",
-                f"Mã tỉnh {nid.province_code} không có trong Phụ lục 1",
-                f"Province code {nid.province_code} is not in Annex 1 (Circular 07/2016)",
-            )
-        )
+        out.append(Conflict(
+            "unknown_province", f"Mã tỉnh {nid.province_code} không có trong Phụ lục 1",
+            f"Province code {nid.province_code} is not in Annex 1 (Circular 07/2016)"))
     return out
 
 

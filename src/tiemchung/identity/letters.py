@@ -35,20 +35,8 @@ TONE_MARKS: Final = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
 BASE_VOWELS: Final = "aăâeêioôơuưy"
 
 #: Base vowel -> plain ASCII letter.
-VOWEL_ASCII: Final = {
-    "a": "a",
-    "ă": "a",
-    "â": "a",
-    "e": "e",
-    "ê": "e",
-    "i": "i",
-    "o": "o",
-    "ô": "o",
-    "ơ": "o",
-    "u": "u",
-    "ư": "u",
-    "y": "y",
-}
+VOWEL_ASCII: Final = {"a": "a", "ă": "a", "â": "a", "e": "e", "ê": "e", "i": "i", "o": "o",
+                      "ô": "o", "ơ": "o", "u": "u", "ư": "u", "y": "y"}
 
 
 def _build() -> tuple[dict[tuple[str, int], str], dict[str, tuple[str, int]]]:
@@ -71,16 +59,13 @@ VOWEL_INFO: Final[dict[str, tuple[str, int]]] = _INFO
 
 #: The 134 Vietnamese letters outside ASCII (67 lower case then 67 upper case), NFC.
 VIETNAMESE_LETTERS: Final[str] = "".join(
-    [c for c in _INFO if c.islower() and not c.isascii()]
-    + ["đ"]
-    + [c for c in _INFO if c.isupper() and not c.isascii()]
-    + ["Đ"]
+    [c for c in _INFO if c.islower() and not c.isascii()] + ["đ"]
+    + [c for c in _INFO if c.isupper() and not c.isascii()] + ["Đ"]
 )
 
 #: Letters that may appear in Vietnamese words, ASCII included (used to spot foreign text).
 ALPHABET: Final[frozenset[str]] = frozenset(
-    VIETNAMESE_LETTERS + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-)
+    VIETNAMESE_LETTERS + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def compose(base: str, tone: int) -> str:
@@ -108,12 +93,8 @@ def _fold_map() -> dict[int, str | None]:
         if cp in table:
             continue
         d = unicodedata.normalize("NFD", chr(cp))
-        if (
-            len(d) > 1
-            and d[0].isascii()
-            and d[0].isalpha()
-            and all(unicodedata.combining(c) for c in d[1:])
-        ):
+        if (len(d) > 1 and d[0].isascii() and d[0].isalpha()
+                and all(unicodedata.combining(c) for c in d[1:])):
             table[cp] = d[0]
     # Stray combining marks (decomposed input) are dropped.
     for cp in range(0x0300, 0x0370):
@@ -127,8 +108,7 @@ FOLD_TABLE: Final[dict[int, str | None]] = _fold_map()
 
 #: Same table without the deletions (for SQL ``translate``, which deletes by position).
 FOLD_PAIRS: Final[tuple[tuple[str, str], ...]] = tuple(
-    (chr(k), v) for k, v in FOLD_TABLE.items() if v is not None
-)
+    (chr(k), v) for k, v in FOLD_TABLE.items() if v is not None)
 #: Characters the fold deletes.
 FOLD_DELETE: Final[str] = "".join(chr(k) for k, v in FOLD_TABLE.items() if v is None)
 

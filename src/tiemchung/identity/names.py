@@ -28,20 +28,10 @@ _SEPARATORS: Final = re.compile(r"([-'’])")
 
 #: Two-syllable surnames kept together by :func:`split_name` (royal and Sino-Vietnamese
 #: double surnames). Matched on the folded form.
-COMPOUND_SURNAMES: Final[frozenset[str]] = frozenset(
-    {
-        "ton that",
-        "ton nu",
-        "nguyen phuc",
-        "nguyen phuoc",
-        "au duong",
-        "hoang phu",
-        "tu ma",
-        "thuong quan",
-        "cong tang ton nu",
-        "cong huyen ton nu",
-    }
-)
+COMPOUND_SURNAMES: Final[frozenset[str]] = frozenset({
+    "ton that", "ton nu", "nguyen phuc", "nguyen phuoc", "au duong", "hoang phu", "tu ma",
+    "thuong quan", "cong tang ton nu", "cong huyen ton nu",
+})
 
 
 def _cap(part: str) -> str:

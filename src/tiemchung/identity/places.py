@@ -40,49 +40,16 @@ from .names import fold_name
 Scheme = Literal["2021", "2025"]
 Level = Literal["province", "district", "ward"]
 
-_TYPES: Final = (
-    "Thành phố",
-    "Tỉnh",
-    "Quận",
-    "Huyện",
-    "Thị xã",
-    "Phường",
-    "Xã",
-    "Thị trấn",
-    "Đặc khu",
-)
+_TYPES: Final = ("Thành phố", "Tỉnh", "Quận", "Huyện", "Thị xã", "Phường", "Xã", "Thị trấn",
+                 "Đặc khu")
 _TYPE_PREFIX: Final = re.compile(r"^(?:" + "|".join(_TYPES) + r")\s+")
 # Folded type words and abbreviations stripped from the front of a query.
-_TYPE_WORDS: Final = (
-    "thanh pho",
-    "tinh",
-    "quan",
-    "huyen",
-    "thi xa",
-    "phuong",
-    "xa",
-    "thi tran",
-    "dac khu",
-    "tp",
-    "q",
-    "h",
-    "tx",
-    "p",
-    "x",
-    "tt",
-    "t",
-)
+_TYPE_WORDS: Final = ("thanh pho", "tinh", "quan", "huyen", "thi xa", "phuong", "xa",
+                      "thi tran", "dac khu", "tp", "q", "h", "tx", "p", "x", "tt", "t")
 _ALIASES: Final = {
-    "hcm": "hochiminh",
-    "tphcm": "hochiminh",
-    "saigon": "hochiminh",
-    "sg": "hochiminh",
-    "hochiminhcity": "hochiminh",
-    "hn": "hanoi",
-    "hue": "thuathienhue",
-    "brvt": "bariavungtau",
-    "vungtau": "bariavungtau",
-    "daclac": "daklak",
+    "hcm": "hochiminh", "tphcm": "hochiminh", "saigon": "hochiminh", "sg": "hochiminh",
+    "hochiminhcity": "hochiminh", "hn": "hanoi", "hue": "thuathienhue",
+    "brvt": "bariavungtau", "vungtau": "bariavungtau", "daclac": "daklak",
     "dacnong": "daknong",
 }
 _PUNCT: Final = re.compile(r"[.,;:/\\_()'’\"-]+")
@@ -132,8 +99,8 @@ def _join(tokens: list[str], alias: bool) -> str:
 def _strip_type(tokens: list[str]) -> list[str]:
     for word in _TYPE_WORDS:
         parts = word.split()
-        if tokens[: len(parts)] == parts and len(tokens) > len(parts):
-            return tokens[len(parts) :]
+        if tokens[:len(parts)] == parts and len(tokens) > len(parts):
+            return tokens[len(parts):]
     return tokens
 
 
@@ -170,19 +137,9 @@ class _Index:
 def _read_2021() -> list[AdminUnit]:
     raw = resources.files(__package__).joinpath("data/admin_units_2021.csv.gz").read_bytes()
     rows = csv.DictReader(io.StringIO(gzip.decompress(raw).decode("utf-8")))
-    return [
-        AdminUnit(
-            "2021",
-            r["level"],
-            r["code"],
-            r["name"],  # type: ignore[arg-type]
-            r["parent_code"] or None,
-            r["province_code"],
-            r["retired"] == "1",
-            tuple(filter(None, r["former_names"].split("|"))),
-        )
-        for r in rows
-    ]
+    return [AdminUnit("2021", r["level"], r["code"], r["name"],  # type: ignore[arg-type]
+                      r["parent_code"] or None, r["province_code"], r["retired"] == "1",
+                      tuple(filter(None, r["former_names"].split("|")))) for r in rows]
 
 
 def _read_2025() -> list[AdminUnit]:
@@ -195,9 +152,8 @@ def _read_2025() -> list[AdminUnit]:
     for p in json.loads(path.read_text(encoding="utf-8")):
         pc = f"{p['code']:02d}"
         provinces.append(AdminUnit("2025", "province", pc, p["name"], None, pc))
-        wards.extend(
-            AdminUnit("2025", "ward", f"{w['code']:05d}", w["name"], pc, pc) for w in p["wards"]
-        )
+        wards.extend(AdminUnit("2025", "ward", f"{w['code']:05d}", w["name"], pc, pc)
+                     for w in p["wards"])
     return provinces + wards
 
 
@@ -259,30 +215,23 @@ def ward_by_code(code: str | int, *, scheme: Scheme) -> AdminUnit | None:
     return _by_code(code, "ward", scheme)
 
 
-def search_units(
-    text: str, *, scheme: Scheme, level: Level, within: AdminUnit | None = None
-) -> list[AdminUnit]:
+def search_units(text: str, *, scheme: Scheme, level: Level,
+                 within: AdminUnit | None = None) -> list[AdminUnit]:
     """Every unit of ``level`` whose name (current or former) matches ``text`` loosely,
     optionally inside ``within`` (a province, or a district for 2021 wards).
 
     Raises :class:`IdentityError`: ``not_text``, ``place_scheme``, ``place_level`` (a level
     other than province, district, ward; districts in the 2025 scheme).
     """
-    if (
-        not isinstance(level, str)
-        or level not in _WIDTH
-        or (scheme == "2025" and level == "district")
-    ):
+    if not isinstance(level, str) or level not in _WIDTH or (
+            scheme == "2025" and level == "district"):
         raise IdentityError("place_level", scheme=scheme, level=level)
     idx = _index(scheme)
     for key in name_keys(text, level):
         found = idx.by_key.get((level, key), [])
         if within is not None:
-            found = [
-                e
-                for e in found
-                if within.code in (e[0].parent_code, e[0].province_code) and within.level != level
-            ]
+            found = [e for e in found if within.code in (e[0].parent_code, e[0].province_code)
+                     and within.level != level]
         if found:
             current = [e for e in found if e[1]] or found
             active = [e for e in current if not e[0].retired] or current
@@ -290,18 +239,17 @@ def search_units(
     return []
 
 
-def _find(text: str, scheme: Scheme, level: Level, within: AdminUnit | None) -> AdminUnit | None:
+def _find(text: str, scheme: Scheme, level: Level, within: AdminUnit | None
+          ) -> AdminUnit | None:
     found = search_units(text, scheme=scheme, level=level, within=within)
     if len(found) > 1:
-        raise IdentityError(
-            "place_ambiguous", text=text, codes=", ".join(u.code for u in found[:10])
-        )
+        raise IdentityError("place_ambiguous", text=text,
+                            codes=", ".join(u.code for u in found[:10]))
     return found[0] if found else None
 
 
-def _resolve(
-    value: AdminUnit | str | None, scheme: Scheme, level: Level, within: AdminUnit | None
-) -> AdminUnit | None:
+def _resolve(value: AdminUnit | str | None, scheme: Scheme, level: Level,
+             within: AdminUnit | None) -> AdminUnit | None:
     if value is None or isinstance(value, AdminUnit):
         return value
     return _find(value, scheme, level, within)
@@ -328,13 +276,8 @@ def find_district(text: str, *, province: AdminUnit | str | None = None) -> Admi
     return _find(text, "2021", "district", prov)
 
 
-def find_ward(
-    text: str,
-    *,
-    scheme: Scheme,
-    province: AdminUnit | str | None = None,
-    district: AdminUnit | str | None = None,
-) -> AdminUnit | None:
+def find_ward(text: str, *, scheme: Scheme, province: AdminUnit | str | None = None,
+              district: AdminUnit | str | None = None) -> AdminUnit | None:
     """The ward/commune named by ``text`` (``P. Bến Nghé``), optionally within ``province``
     and (2021 scheme) ``district``, each a unit or a name. Ward names repeat across the
     country (``Phường 1``), so give the context.

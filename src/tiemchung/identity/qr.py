@@ -23,11 +23,8 @@ from .ids import NationalId, Sex, id_conflicts, parse_national_id
 from .names import fold_name, normalize_name
 
 _SEXES: Final[dict[str, Sex]] = {"nam": "male", "nu": "female"}
-_WHAT: Final = {
-    "birth_year": ("năm sinh", "birth year"),
-    "century": ("năm sinh", "birth year"),
-    "sex": ("giới tính", "sex"),
-}
+_WHAT: Final = {"birth_year": ("năm sinh", "birth year"), "century": ("năm sinh", "birth year"),
+                "sex": ("giới tính", "sex")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +127,6 @@ def parse_cccd_qr(payload: str | bytes) -> CitizenCard:
     while extra and not extra[-1]:
         extra = extra[:-1]
     return CitizenCard(
-        national_id=nid,
-        old_id=old_id,
-        full_name=unicodedata.normalize("NFC", name),
-        dob=dob,
-        sex=sex,
-        address=unicodedata.normalize("NFC", fields[5]),
-        issue_date=issue,
-        extra=extra,
-    )
+        national_id=nid, old_id=old_id, full_name=unicodedata.normalize("NFC", name),
+        dob=dob, sex=sex, address=unicodedata.normalize("NFC", fields[5]), issue_date=issue,
+        extra=extra)

@@ -29,35 +29,8 @@ from typing import Final
 from .letters import STRIP_TONE_TABLE, VOWEL_INFO, compose
 
 #: Initial consonant clusters (lower case), longest first for greedy matching.
-ONSETS: Final = (
-    "ngh",
-    "ng",
-    "nh",
-    "ch",
-    "gh",
-    "gi",
-    "kh",
-    "ph",
-    "qu",
-    "th",
-    "tr",
-    "b",
-    "c",
-    "d",
-    "đ",
-    "g",
-    "h",
-    "k",
-    "l",
-    "m",
-    "n",
-    "p",
-    "r",
-    "s",
-    "t",
-    "v",
-    "x",
-)
+ONSETS: Final = ("ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr",
+                 "b", "c", "d", "đ", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "x")
 
 _RHYME_TEXT = """
 a ac ach ai am an ang anh ao ap at au ay
@@ -94,7 +67,7 @@ def split_onset(word: str) -> tuple[str, str]:
     """
     for onset in ONSETS:
         if word.startswith(onset):
-            rest = word[len(onset) :]
+            rest = word[len(onset):]
             if onset in ("qu", "gi") and (not rest or rest[0] not in _VOWELS):
                 return onset[0], word[1:]
             return onset, rest
@@ -138,12 +111,8 @@ def _new_style(word: str) -> str:
     """The new-style spelling of an old-style open oa/oe/uy syllable (``hòa`` -> ``hoà``)."""
     if len(word) >= 2 and word[-1] in "aey":
         info = VOWEL_INFO.get(word[-2])
-        if (
-            info
-            and info[1]
-            and info[0] + word[-1] in ("oa", "oe", "uy")
-            and not (word[-2:-1] and word[:-2].endswith("q"))
-        ):
+        if info and info[1] and info[0] + word[-1] in ("oa", "oe", "uy") and not (
+                word[-2:-1] and word[:-2].endswith("q")):
             return word[:-2] + info[0] + compose(word[-1], info[1])
     return word
 
@@ -177,5 +146,5 @@ def place_tone(word: str) -> str:
     idx = _tone_index(plain, len(onset))
     if idx is None:
         return word
-    out = plain[:idx] + compose(plain[idx], tone) + plain[idx + 1 :]
+    out = plain[:idx] + compose(plain[idx], tone) + plain[idx + 1:]
     return out

@@ -24,17 +24,8 @@ from .syllables import is_syllable, place_tone
 
 _TELEX_TONES: Final = {"f": 1, "s": 2, "r": 3, "x": 4, "j": 5, "z": 0}
 _VNI_TONES: Final = {"2": 1, "1": 2, "3": 3, "4": 4, "5": 5, "0": 0}
-_PAIRS: Final = (
-    ("uwow", "ươ"),
-    ("uow", "ươ"),
-    ("aa", "â"),
-    ("aw", "ă"),
-    ("ee", "ê"),
-    ("oo", "ô"),
-    ("ow", "ơ"),
-    ("uw", "ư"),
-    ("dd", "đ"),
-)
+_PAIRS: Final = (("uwow", "ươ"), ("uow", "ươ"), ("aa", "â"), ("aw", "ă"), ("ee", "ê"),
+                 ("oo", "ô"), ("ow", "ơ"), ("uw", "ư"), ("dd", "đ"))
 _VOWELS: Final = frozenset("aăâeêioôơuưy")
 _TOKEN: Final = re.compile(r"^([^\w]*)([A-Za-z0-9]+)([^\w]*)$")
 
@@ -44,7 +35,7 @@ def _apply_tone(word: str, tone: int) -> str | None:
         return word
     for i, ch in enumerate(word):
         if ch in _VOWELS:
-            return place_tone(word[:i] + compose(ch, tone) + word[i + 1 :])
+            return place_tone(word[:i] + compose(ch, tone) + word[i + 1:])
     return None
 
 
@@ -55,7 +46,7 @@ def _horn(word: str) -> str | None:
     for src, dst in (("o", "ơ"), ("u", "ư")):
         idx = word.rfind(src)
         if idx >= 0:
-            return word[:idx] + dst + word[idx + 1 :]
+            return word[:idx] + dst + word[idx + 1:]
     return None
 
 
@@ -76,10 +67,10 @@ def _telex(low: str) -> str | None:
         fixed = _horn(word[:idx])
         if fixed is None:
             if idx and word[idx - 1] == "a":
-                fixed = word[: idx - 1] + "ă"
+                fixed = word[:idx - 1] + "ă"
             else:
                 return None
-        word = fixed + word[idx + 1 :]
+        word = fixed + word[idx + 1:]
     return _apply_tone(word, tone) if tone is not None else word
 
 
@@ -92,7 +83,7 @@ def _vni(low: str) -> str | None:
             idx = max(word.rfind("a"), word.rfind("e"), word.rfind("o"))
             if idx < 0:
                 return None
-            word = word[:idx] + {"a": "â", "e": "ê", "o": "ô"}[word[idx]] + word[idx + 1 :]
+            word = word[:idx] + {"a": "â", "e": "ê", "o": "ô"}[word[idx]] + word[idx + 1:]
         elif ch == "7":
             fixed = _horn(word)
             if fixed is None:
@@ -102,12 +93,12 @@ def _vni(low: str) -> str | None:
             idx = word.rfind("a")
             if idx < 0:
                 return None
-            word = word[:idx] + "ă" + word[idx + 1 :]
+            word = word[:idx] + "ă" + word[idx + 1:]
         elif ch == "9":
             idx = word.find("d")
             if idx < 0:
                 return None
-            word = word[:idx] + "đ" + word[idx + 1 :]
+            word = word[:idx] + "đ" + word[idx + 1:]
         else:
             word += ch
     return _apply_tone(word, tone) if tone is not None else word
@@ -171,11 +162,8 @@ def repair_typing(text: str) -> str:
         m = _TOKEN.match(tok)
         if m is None:  # empty, or non-ASCII: keep if it reads as Vietnamese
             core = tok.strip(".,;:!?()\"'")
-            if (
-                core
-                and any(c.isalpha() for c in core)
-                and not all(is_syllable(p) for p in core.lower().split("-") if p)
-            ):
+            if (core and any(c.isalpha() for c in core)
+                    and not all(is_syllable(p) for p in core.lower().split("-") if p)):
                 return text
             out.append(tok)
             continue

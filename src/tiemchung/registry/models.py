@@ -249,7 +249,9 @@ class Tally(Base):
     source: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    __table_args__ = (UniqueConstraint("site_id", "report_date", "product_code", "dose_number"),)
+    __table_args__ = (
+        UniqueConstraint("site_id", "report_date", "product_code", "dose_number"),
+    )
 
 
 class ReconcileRun(Base):

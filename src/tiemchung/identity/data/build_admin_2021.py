@@ -50,30 +50,20 @@ def _rows(path: str) -> dict[tuple[str, str], tuple[str, str, str]]:
 def build(paths: list[str]) -> bytes:
     snaps = [_rows(p) for p in paths]
     newest = snaps[-1]
-    keys = sorted(
-        {k for s in snaps for k in s},
-        key=lambda k: (("province", "district", "ward").index(k[0]), k[1]),
-    )
+    keys = sorted({k for s in snaps for k in s},
+                  key=lambda k: (("province", "district", "ward").index(k[0]), k[1]))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["level", "code", "name", "parent_code", "province_code", "retired", "former_names"])
+    w.writerow(["level", "code", "name", "parent_code", "province_code", "retired",
+                "former_names"])
     for key in keys:
         latest = next(s[key] for s in reversed(snaps) if key in s)
         former: list[str] = []
         for s in snaps:
             if key in s and s[key][0] != latest[0] and s[key][0] not in former:
                 former.append(s[key][0])
-        w.writerow(
-            [
-                key[0],
-                key[1],
-                latest[0],
-                latest[1],
-                latest[2],
-                0 if key in newest else 1,
-                "|".join(former),
-            ]
-        )
+        w.writerow([key[0], key[1], latest[0], latest[1], latest[2],
+                    0 if key in newest else 1, "|".join(former)])
     return gzip.compress(buf.getvalue().encode("utf-8"), compresslevel=9, mtime=0)
 
 
