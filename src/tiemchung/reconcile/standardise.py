@@ -317,6 +317,38 @@ def _token_bits(con: Any, tokens: pa.Array, parents: np.ndarray, n: int) -> list
     return out
 
 
+def _place_columns(con: Any, mapped: pa.Array, parents: np.ndarray, n: int) -> dict[str, pa.Array]:
+    """``addr_toks``, ``addr_b1``, ``addr_b2``, ``addr_num`` of the place tokens (the words
+    that are no unit word and no ``|``) of ``n`` addresses (see :func:`_addresses`)."""
+    units = pa.array(sorted({*ADDRESS_UNITS.values(), "|"}), pa.string())
+    place = pc.and_(pc.not_equal(mapped, ""), pc.invert(pc.is_in(mapped, units)))
+    w = mapped.filter(place)
+    wp = parents[place.to_numpy(zero_copy_only=False)]
+    numeric = pc.match_substring_regex(w, "^[0-9]+$").to_numpy(zero_copy_only=False)
+    has_place = pa.array(np.bincount(wp, minlength=n) > 0)
+    b1, b2 = _token_bits(con, w, wp, n)
+    nums = _sorted_sets(w.filter(pa.array(numeric)), wp[numeric], n)
+    return {
+        "addr_toks": _sorted_sets(w, wp, n),
+        "addr_b1": b1,
+        "addr_b2": b2,
+        "addr_num": pc.if_else(has_place, nums, pa.scalar(None, pa.string())),
+    }
+
+
+def _gram_column(mapped: pa.Array, parents: np.ndarray, n: int) -> pa.Array:
+    """``addr_grams`` of ``n`` addresses: their neighbouring words, neither of them a part's
+    end (``|``), as ``a b`` pairs joined by ``|`` (see :func:`_addresses`)."""
+    words = pc.not_equal(mapped, "")
+    s, sp = mapped.filter(words), parents[words.to_numpy(zero_copy_only=False)]
+    part = pc.not_equal(s, "|").to_numpy(zero_copy_only=False)
+    first = np.flatnonzero((sp[1:] == sp[:-1]) & part[1:] & part[:-1])
+    grams = pc.binary_join_element_wise(
+        pc.take(s, pa.array(first)), pc.take(s, pa.array(first + 1)), " "
+    )
+    return pc.binary_join(_lists(grams, sp[first], n), "|")
+
+
 def _addresses(con: Any, src: str, out: str) -> None:
     """Addresses: ``addr_key`` (folded, the household's key), and for comparing free text
     typed in any style: ``addr_toks`` (the distinct place tokens, sorted: the same set for
@@ -330,38 +362,15 @@ def _addresses(con: Any, src: str, out: str) -> None:
     words of every address: SQL list lambdas took most of this function's time."""
     values = con.sql(f"SELECT v FROM {src} WHERE v IS NOT NULL").to_arrow_table().column("v")
     folded = columnar.fold_names(values, threads=_threads(con)).combine_chunks()
-    n = len(folded)
     mapped, parents = _address_words(folded)
-    units = pa.array(sorted({*ADDRESS_UNITS.values(), "|"}), pa.string())
-    words = pc.not_equal(mapped, "").to_numpy(zero_copy_only=False)
-    place = words & ~pc.is_in(mapped, units).to_numpy(zero_copy_only=False)
-    # place tokens (no unit words, no "|"): the set, its mask, its numbers
-    w, wp = mapped.filter(pa.array(place)), parents[place]
-    numeric = pc.match_substring_regex(w, "^[0-9]+$").to_numpy(zero_copy_only=False)
-    has_place = np.bincount(wp, minlength=n) > 0
-    toks = _sorted_sets(w, wp, n)
-    nums = _sorted_sets(w.filter(pa.array(numeric)), wp[numeric], n)
-    b1, b2 = _token_bits(con, w, wp, n)
-    # neighbouring words of one address, neither of them a part's end
-    s, sp = mapped.filter(pa.array(words)), parents[words]
-    part = pc.not_equal(s, "|").to_numpy(zero_copy_only=False)
-    pair = (sp[1:] == sp[:-1]) & part[1:] & part[:-1]
-    first = np.flatnonzero(pair)
-    grams = pc.binary_join_element_wise(
-        pc.take(s, pa.array(first)), pc.take(s, pa.array(first + 1)), " "
-    )
-    gram_text = pc.binary_join(_lists(grams, sp[first], n), "|")
-    table = pa.table(
-        {
-            "v": values,
-            "addr_key": folded,
-            "addr_toks": toks,
-            "addr_b1": b1,
-            "addr_b2": b2,
-            "addr_num": pc.if_else(pa.array(has_place), nums, pa.scalar(None, pa.string())),
-            "addr_grams": gram_text,
-        }
-    )
+    # (each group of columns in a function of its own: its word arrays are freed before
+    # the next, which keeps a 1M register's peak memory where the SQL lambdas had it)
+    cols = {"v": values, "addr_key": folded}
+    cols.update(_place_columns(con, mapped, parents, len(folded)))
+    cols["addr_grams"] = _gram_column(mapped, parents, len(folded))
+    del mapped, parents
+    table = pa.table(cols)
+    del cols
     con.register("_addr", table)
     try:
         con.execute(
