@@ -380,6 +380,10 @@ def _addresses(con: Any, src: str, out: str) -> None:
         )
     finally:
         con.unregister("_addr")
+    del table
+    # the word arrays' memory back to the system now (Arrow's allocator keeps freed pages):
+    # the engine's own tables grow into it for the rest of the run
+    pa.default_memory_pool().release_unused()
 
 
 def _ints(con: Any, src: str, out: str) -> None:
