@@ -53,7 +53,7 @@ class Dialect:
 
     def token_overlap(self, a: str, b: str) -> str:
         """Share of the smaller token set found in the other, from the two sides' bit masks
-        (``{a}_b1``/``{a}_b2``: :func:`tiemchung.reconcile.standardise._token_bits_sql`).
+        (``{a}_b1``/``{a}_b2``: :func:`tiemchung.reconcile.standardise._token_bits`).
         1.0 when an address is a part of the other (no street typed, the province left
         out). ``bit_count`` and ``&`` are spelt alike in both engines."""
         common = f"bit_count({a}_b1 & {b}_b1) + bit_count({a}_b2 & {b}_b2)"

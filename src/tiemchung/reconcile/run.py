@@ -168,13 +168,12 @@ def stage_predict(ctx: Context) -> None:
         # the second rules' new pairs only: the first rules' pairs are scored already
         second = plan.candidates_sql("resid_x", extra)
         eng.run("cand_x", f"{second} EXCEPT SELECT iid, person_id FROM cand0")
-        eng.run(
-            "scored_in",
-            f"SELECT * FROM scored0 UNION ALL {plan.gamma_sql('cand_x', 'resid')}",
-        )
+        eng.run("scored_x", plan.gamma_sql("cand_x", "resid"))
+        # read as one by best and runners_up, where the engine can: scored0 is not copied
+        eng.view("scored_in", "SELECT * FROM scored0 UNION ALL SELECT * FROM scored_x")
         ctx.facts["identities_second_rules"] = eng.count("resid_x")
         ctx.facts["candidate_pairs"] = eng.count("cand0") + eng.count("cand_x")
-        for t in ("cand0", "cand_x", "scored0", "resid_x"):
+        for t in ("cand0", "cand_x", "resid_x"):
             eng.drop(t)
     else:
         eng.run("cand", plan.candidates_sql("resid", rules))
@@ -271,7 +270,7 @@ DROP_AFTER: dict[str, tuple[str, ...]] = {
     "collapse": ("raw", *(f"v_{k}" for k in KINDS)),
     "exact": ("ident0", "v_raddr", "addr_place", "gaz"),
     "train": ("u_ids", "train_ids"),
-    "predict": ("cand", "scored_in"),
+    "predict": ("cand", "scored_in", "scored0", "scored_x"),
     "classify": ("best", "runners_up", "ident", "reg", "name_tf", "addr_tf", "resid", "exact"),
     "records": ("multi",),
 }

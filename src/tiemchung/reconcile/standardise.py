@@ -232,18 +232,18 @@ _ADDRESS_UNIT_PHRASES = {"thanh pho": "thanhpho", "thi xa": "thixa", "thi tran":
 _ADDRESS_FILLER = ("so", "duong")
 
 
-def _address_words(folded: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """The folded addresses as lists of words in order: ``s`` with unit words in one spelling
-    and ``|`` where a part ends (a comma, a dash), filler words out; ``w`` the place words
-    only (no unit words, no ``|``). Arrow does the text (two regular expressions over every
+def _address_words(folded: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The folded addresses' words in order, flat (``mapped``, with ``parents[j]`` the
+    address of word ``j``): unit words in one spelling, ``|`` where a part ends (a comma, a
+    dash), ``''`` for a filler word. Arrow does the text (two regular expressions over every
     value, vectorised) and Python only maps the few thousand distinct words: the lambdas of
     SQL list functions took 6 s for 900k addresses."""
     x = pc.binary_join_element_wise(" ", pc.fill_null(folded, ""), " ")
     for phrase, word in _ADDRESS_UNIT_PHRASES.items():
         x = pc.replace_substring(x, f" {phrase} ", f" {word} ")
     x = pc.replace_substring_regex(x, r"[,;/()]| - ", " | ")
-    x = pc.replace_substring_regex(x, r"[^a-z0-9|]+", " ")
-    lists = pc.split_pattern(pc.utf8_trim_whitespace(x), " ")
+    # words: the runs of letters, digits and "|" (the empty ones, at the ends, map to '')
+    lists = pc.split_pattern_regex(x, r"[^a-z0-9|]+")
     flat = pc.list_flatten(lists)
     parents = pc.list_parent_indices(lists).to_numpy()
     uniq = pc.unique(flat)
@@ -251,68 +251,139 @@ def _address_words(folded: pa.Array) -> tuple[pa.Array, pa.Array]:
         ["" if u in _ADDRESS_FILLER else ADDRESS_UNITS.get(u, u) for u in uniq.to_pylist()],
         pa.string(),
     )
-    mapped = pc.take(canon, pc.index_in(flat, uniq))
-    units = pa.array(sorted({*ADDRESS_UNITS.values(), "|"}), pa.string())
+    return pc.take(canon, pc.index_in(flat, uniq)), parents
 
-    def rebuild(keep: np.ndarray) -> pa.Array:
-        counts = np.bincount(parents[keep], minlength=len(folded))
-        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        return pa.ListArray.from_arrays(pa.array(offsets), mapped.filter(pa.array(keep)))
 
-    words = pc.not_equal(mapped, "").to_numpy(zero_copy_only=False)
-    place = words & ~pc.is_in(mapped, units).to_numpy(zero_copy_only=False)
-    return rebuild(words), rebuild(place)
+def _lists(items: pa.Array, parents: np.ndarray, n: int) -> pa.ListArray:
+    """``n`` lists (one per address, maybe empty) of ``items``, whose ``parents`` (address
+    of each item) are in ascending order."""
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(parents, minlength=n))])
+    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), items)
+
+
+def _sorted_sets(tokens: pa.Array, parents: np.ndarray, n: int) -> pa.Array:
+    """Per address, its distinct ``tokens`` in ascending order joined by a space (``''`` for
+    none): one sort of (address, token) pairs for every address at once, where DuckDB's
+    ``list_sort(list_distinct(..))`` ran a lambda per list. The tokens are ``[a-z0-9]``, whose
+    code-point order is the byte order SQL sorts text by."""
+    uniq = pc.unique(tokens)
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[np.argsort(np.asarray(uniq.to_pylist(), dtype=object), kind="stable")] = np.arange(
+        len(uniq)
+    )
+    codes = rank[pc.index_in(tokens, uniq).to_numpy(zero_copy_only=False)]
+    # (address, token) as one number, sorted, repeats out (np.sort: NumPy 2's np.unique
+    # hashes, 15x slower here)
+    k = max(len(uniq), 1)
+    pairs = np.sort(parents.astype(np.int64) * k + codes)
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+    p, c = pairs // k, pairs % k
+    chosen = pc.take(pc.take(uniq, pa.array(np.argsort(rank))), pa.array(c))
+    return pc.binary_join(_lists(chosen, p, n), " ")
 
 
 #: bits per word of an address's token mask (two words: 126 positions)
 _MASK_BITS = 63
 
 
-def _token_bits_sql(tokens: str, word: int) -> str:
-    """DuckDB SQL: word ``word`` (0 or 1) of the address's token set as a 126-bit mask, each
-    token one bit by its hash. Comparing two addresses is then two ``&`` and a bit count,
-    the same in every engine, instead of splitting and intersecting two lists for each of
-    millions of candidate pairs (5x the time of all the other comparisons). Two tokens may
-    share a bit, so the overlap is an estimate: on average one token in 18 of another address
-    lands on a bit of this one; u, learnt from random pairs, counts that in."""
-    pos = f"CAST(hash(t) % {2 * _MASK_BITS} AS INTEGER)"
-    lo, hi = word * _MASK_BITS, (word + 1) * _MASK_BITS
-    bit = (
-        f"CASE WHEN {pos} >= {lo} AND {pos} < {hi} THEN "
-        f"CAST(1 AS BIGINT) << ({pos} - {lo}) ELSE CAST(0 AS BIGINT) END"
+def _token_bits(con: Any, tokens: pa.Array, parents: np.ndarray, n: int) -> list[pa.Array]:
+    """The address's token set as a 126-bit mask in two BIGINT words, each token one bit,
+    at position DuckDB ``hash(token) % 126`` (found once per distinct token). Comparing two
+    addresses is then two ``&`` and a bit count, the same in every engine, instead of
+    splitting and intersecting two lists for each of millions of candidate pairs (5x the time
+    of all the other comparisons). Two tokens may share a bit, so the overlap is an estimate:
+    on average one token in 18 of another address lands on a bit of this one; u, learnt from
+    random pairs, counts that in."""
+    uniq = pc.unique(tokens)
+    con.register("_tok", pa.table({"i": pa.array(np.arange(len(uniq))), "t": uniq}))
+    try:
+        pos = (
+            con.sql(f"SELECT CAST(hash(t) % {2 * _MASK_BITS} AS INTEGER) AS b FROM _tok ORDER BY i")
+            .to_arrow_table()
+            .column("b")
+            .to_numpy()
+        )
+    finally:
+        con.unregister("_tok")
+    at = pos[pc.index_in(tokens, uniq).to_numpy(zero_copy_only=False)].astype(np.int64)
+    out = []
+    for word in (0, 1):
+        lo = word * _MASK_BITS
+        inside = (at >= lo) & (at < lo + _MASK_BITS)
+        bits = np.where(inside, np.left_shift(np.int64(1), np.clip(at - lo, 0, 62)), 0)
+        mask = np.zeros(n, dtype=np.int64)
+        np.bitwise_or.at(mask, parents, bits)
+        out.append(pa.array(mask, pa.int64()))
+    return out
+
+
+def _place_columns(con: Any, mapped: pa.Array, parents: np.ndarray, n: int) -> dict[str, pa.Array]:
+    """``addr_toks``, ``addr_b1``, ``addr_b2``, ``addr_num`` of the place tokens (the words
+    that are no unit word and no ``|``) of ``n`` addresses (see :func:`_addresses`)."""
+    units = pa.array(sorted({*ADDRESS_UNITS.values(), "|"}), pa.string())
+    place = pc.and_(pc.not_equal(mapped, ""), pc.invert(pc.is_in(mapped, units)))
+    w = mapped.filter(place)
+    wp = parents[place.to_numpy(zero_copy_only=False)]
+    numeric = pc.match_substring_regex(w, "^[0-9]+$").to_numpy(zero_copy_only=False)
+    has_place = pa.array(np.bincount(wp, minlength=n) > 0)
+    b1, b2 = _token_bits(con, w, wp, n)
+    nums = _sorted_sets(w.filter(pa.array(numeric)), wp[numeric], n)
+    return {
+        "addr_toks": _sorted_sets(w, wp, n),
+        "addr_b1": b1,
+        "addr_b2": b2,
+        "addr_num": pc.if_else(has_place, nums, pa.scalar(None, pa.string())),
+    }
+
+
+def _gram_column(mapped: pa.Array, parents: np.ndarray, n: int) -> pa.Array:
+    """``addr_grams`` of ``n`` addresses: their neighbouring words, neither of them a part's
+    end (``|``), as ``a b`` pairs joined by ``|`` (see :func:`_addresses`)."""
+    words = pc.not_equal(mapped, "")
+    s, sp = mapped.filter(words), parents[words.to_numpy(zero_copy_only=False)]
+    part = pc.not_equal(s, "|").to_numpy(zero_copy_only=False)
+    first = np.flatnonzero((sp[1:] == sp[:-1]) & part[1:] & part[:-1])
+    grams = pc.binary_join_element_wise(
+        pc.take(s, pa.array(first)), pc.take(s, pa.array(first + 1)), " "
     )
-    return (
-        f"list_reduce(list_append(list_transform({tokens}, lambda t: {bit}), CAST(0 AS BIGINT)), "
-        "lambda a, b: a | b)"
-    )
+    return pc.binary_join(_lists(grams, sp[first], n), "|")
 
 
 def _addresses(con: Any, src: str, out: str) -> None:
     """Addresses: ``addr_key`` (folded, the household's key), and for comparing free text
     typed in any style: ``addr_toks`` (the distinct place tokens, sorted: the same set for
     "Số 12 Hẻm 135 Lê Duẩn, Phường 11" and "12 hẻm 135 Lê Duẩn P.11"), ``addr_b1`` and
-    ``addr_b2`` (that set as a bit mask, :func:`_token_bits_sql`), ``addr_num`` (the numbers
-    among them: house, alley, hamlet, urban ward), and ``addr_grams`` (pairs of neighbouring
-    tokens, ``|``-joined): a pair such as "tra phong" or "11 tan" that the register only
-    ever writes for one ward tells the ward of an address typed without a ward code
-    (:meth:`tiemchung.reconcile.steps.Plan.place_sql`)."""
+    ``addr_b2`` (that set as a bit mask, :func:`_token_bits`), ``addr_num`` (the numbers
+    among them: house, alley, hamlet, urban ward; ``''`` when it has place tokens but no
+    number), and ``addr_grams`` (pairs of neighbouring tokens within one part of the address,
+    ``|``-joined): a pair such as "tra phong" or "11 tan" that the register only ever writes
+    for one ward tells the ward of an address typed without a ward code
+    (:meth:`tiemchung.reconcile.steps.Plan.place_sql`). All in Arrow and NumPy over the flat
+    words of every address: SQL list lambdas took most of this function's time."""
     values = con.sql(f"SELECT v FROM {src} WHERE v IS NOT NULL").to_arrow_table().column("v")
     folded = columnar.fold_names(values, threads=_threads(con)).combine_chunks()
-    seq, place = _address_words(folded)
-    con.register("_addr", pa.table({"v": values, "k": folded, "s": seq, "w": place}))
+    mapped, parents = _address_words(folded)
+    # (each group of columns in a function of its own: its word arrays are freed before
+    # the next, which keeps a 1M register's peak memory where the SQL lambdas had it)
+    cols = {"v": values, "addr_key": folded}
+    cols.update(_place_columns(con, mapped, parents, len(folded)))
+    cols["addr_grams"] = _gram_column(mapped, parents, len(folded))
+    del mapped, parents
+    table = pa.table(cols)
+    del cols
+    con.register("_addr", table)
     try:
         con.execute(
-            f"CREATE OR REPLACE TABLE {out} AS SELECT v, NULLIF(k, '') AS addr_key, "
-            "NULLIF(array_to_string(list_sort(list_distinct(w)), ' '), '') AS addr_toks, "
-            f"{_token_bits_sql('w', 0)} AS addr_b1, {_token_bits_sql('w', 1)} AS addr_b2, "
-            "CASE WHEN len(w) > 0 THEN array_to_string(list_sort(list_distinct(list_filter(w, "
-            "lambda t: regexp_full_match(t, '[0-9]+')))), ' ') END AS addr_num, "
-            "NULLIF(array_to_string(list_filter(list_transform(range(1, len(s)), "
-            "lambda j: CASE WHEN s[j] <> '|' AND s[j + 1] <> '|' THEN s[j] || ' ' || s[j + 1] "
-            "END), lambda g: g IS NOT NULL), '|'), '') AS addr_grams FROM _addr"
+            f"CREATE OR REPLACE TABLE {out} AS SELECT v, NULLIF(addr_key, '') AS addr_key, "
+            "NULLIF(addr_toks, '') AS addr_toks, addr_b1, addr_b2, addr_num, "
+            "NULLIF(addr_grams, '') AS addr_grams FROM _addr"
         )
     finally:
         con.unregister("_addr")
+    del table
+    # the word arrays' memory back to the system now (Arrow's allocator keeps freed pages):
+    # the engine's own tables grow into it for the rest of the run
+    pa.default_memory_pool().release_unused()
 
 
 def _ints(con: Any, src: str, out: str) -> None:
@@ -328,7 +399,8 @@ _I = pa.int32()
 _L = pa.int64()
 
 #: kind -> (standardiser, its table's schema); the costliest first (names: Python once per
-#: distinct word), the order in which a run starts them
+#: distinct word; then addresses), the order in which a run starts them: two threads
+#: taking the longest job left finish together (addresses last left a core idle ~1 s)
 KINDS: dict[str, tuple[ValueFn, pa.Schema]] = {
     "name": (
         _names,
@@ -345,24 +417,6 @@ KINDS: dict[str, tuple[ValueFn, pa.Schema]] = {
             ]
         ),
     ),
-    "id": (_ids, pa.schema([("v", _S), ("id_key", _S), ("id_kind", _S)])),
-    "date": (
-        _dates,
-        pa.schema(
-            [
-                ("v", _S),
-                ("dob_y", _I),
-                ("dob_m", _I),
-                ("dob_d", _I),
-                ("dob_prec", _S),
-                ("dob_iso", _S),
-                ("day_no", _I),
-            ]
-        ),
-    ),
-    "sex": (_sexes, pa.schema([("v", _S), ("sex", _S)])),
-    "ward": (_wards, pa.schema([("v", _S), ("ward", _S), ("district", _S), ("province", _S)])),
-    "phone": (_phones, pa.schema([("v", _S), ("phone", _S)])),
     "addr": (
         _addresses,
         pa.schema(
@@ -377,6 +431,24 @@ KINDS: dict[str, tuple[ValueFn, pa.Schema]] = {
             ]
         ),
     ),
+    "id": (_ids, pa.schema([("v", _S), ("id_key", _S), ("id_kind", _S)])),
+    "phone": (_phones, pa.schema([("v", _S), ("phone", _S)])),
+    "date": (
+        _dates,
+        pa.schema(
+            [
+                ("v", _S),
+                ("dob_y", _I),
+                ("dob_m", _I),
+                ("dob_d", _I),
+                ("dob_prec", _S),
+                ("dob_iso", _S),
+                ("day_no", _I),
+            ]
+        ),
+    ),
+    "ward": (_wards, pa.schema([("v", _S), ("ward", _S), ("district", _S), ("province", _S)])),
+    "sex": (_sexes, pa.schema([("v", _S), ("sex", _S)])),
     "int": (_ints, pa.schema([("v", _S), ("n", _I)])),
 }
 

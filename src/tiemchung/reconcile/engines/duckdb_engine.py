@@ -143,6 +143,9 @@ class DuckDBEngine(Engine):
             futures = [pool.submit(one, n, src, fn) for n, (src, fn, _s) in jobs.items()]
             for f in futures:
                 f.result()  # the first failure, raised here
+        # the standardisers' Arrow arrays are gone: their pages back to the system, not kept
+        # by Arrow's allocator while the engine's tables grow (peak memory)
+        pa.default_memory_pool().release_unused()
 
     def has_table(self, name: str) -> bool:
         rows = self.con.execute(
