@@ -17,6 +17,12 @@ from __future__ import annotations
 SITE_MIN_RECORDS = 20
 
 
+def rec_site_sql() -> str:
+    """Each identity's sites and its records at each (table ``rec_site``): the records are
+    read once here, not once for the sites' places and again for the identities'."""
+    return "SELECT iid, site, count(*) AS n FROM rec_iid WHERE site IS NOT NULL GROUP BY iid, site"
+
+
 def site_place_sql() -> str:
     """The ward and district most of each site's people live in (table ``site_place``:
     ``site``, ``ward``, ``district``) from the records the exact pass linked (``rec_iid``
@@ -24,12 +30,12 @@ def site_place_sql() -> str:
     ``SITE_MIN_RECORDS`` linked records names a place: a site whose people come from
     everywhere names none."""
     return (
-        "WITH l AS (SELECT r.site, g.ward, g.district FROM rec_iid r "
+        "WITH l AS (SELECT r.site, r.n, g.ward, g.district FROM rec_site r "
         "JOIN exact e ON e.iid = r.iid JOIN reg g ON g.person_id = e.person_id "
-        "WHERE r.site IS NOT NULL AND g.district IS NOT NULL), "
-        "t AS (SELECT site, count(*) AS n FROM l GROUP BY site), "
-        "w AS (SELECT site, ward, count(*) AS n FROM l GROUP BY site, ward), "
-        "d AS (SELECT site, district, count(*) AS n FROM l GROUP BY site, district) "
+        "WHERE g.district IS NOT NULL), "
+        "t AS (SELECT site, sum(n) AS n FROM l GROUP BY site), "
+        "w AS (SELECT site, ward, sum(n) AS n FROM l GROUP BY site, ward), "
+        "d AS (SELECT site, district, sum(n) AS n FROM l GROUP BY site, district) "
         "SELECT t.site, w.ward, d.district FROM t JOIN d ON d.site = t.site AND 2 * d.n > t.n "
         "LEFT JOIN w ON w.site = t.site AND 2 * w.n > t.n "
         f"WHERE t.n >= {SITE_MIN_RECORDS}"
@@ -58,7 +64,7 @@ def resid_sql(columns: list[str] | None) -> str:
         "AS sdistrict "
         f"{left} LEFT JOIN (SELECT r.iid, CASE WHEN min(p.ward) = max(p.ward) THEN "
         "min(p.ward) END AS ward, CASE WHEN min(p.district) = max(p.district) THEN "
-        "min(p.district) END AS district FROM rec_iid r JOIN site_place p ON p.site = r.site "
+        "min(p.district) END AS district FROM rec_site r JOIN site_place p ON p.site = r.site "
         "LEFT JOIN exact x ON x.iid = r.iid WHERE x.iid IS NULL GROUP BY r.iid) sp "
         f"ON sp.iid = i.iid {where}"
     )

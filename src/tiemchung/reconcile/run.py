@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import decide, entries, outputs
+from . import decide, entries, outputs, places
 from .blocking import CORE_RULES
 from .context import Context, Options
 from .dialects import DUCKDB
@@ -130,9 +130,13 @@ def stage_exact(ctx: Context) -> None:
     else:
         eng.run("exact", plan.exact_sql())
     if plan.places_by_site:
+        eng.run("rec_site", places.rec_site_sql())
         eng.run("site_place", plan.site_place_sql())
         ctx.facts["sites_placed"] = eng.count("site_place")
     eng.run("resid", plan.with_owner_sql(plan.resid_sql()))
+    if plan.places_by_site:
+        for t in ("rec_site", "site_place"):
+            eng.drop(t)
     ctx.facts["exact_pass_identities"] = ctx.engine.count("exact")
     ctx.facts["residual_identities"] = ctx.engine.count("resid")
 
