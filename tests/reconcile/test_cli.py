@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
@@ -14,6 +15,17 @@ from tiemchung.cli.main import app
 from .conftest import Case, records, site_records
 
 runner = CliRunner()
+
+
+def _write_records(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """``rows`` as a records CSV with the canonical columns."""
+    from .conftest import RECORD_COLS
+
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=RECORD_COLS)
+        w.writeheader()
+        w.writerows(rows)
+    return path
 
 
 def test_reconcile_and_score(case: Case, tmp_path: Path) -> None:
@@ -66,9 +78,6 @@ def test_bad_input_exit_code_and_message(case: Case, tmp_path: Path) -> None:
 
 
 def test_incremental_run_from_the_command_line(case: Case, tmp_path: Path) -> None:
-    import csv
-
-    from .conftest import RECORD_COLS
 
     # the same dose of Trần Thị Lan entered a third time, a day later: a double entry of X09
     late = [
@@ -77,11 +86,7 @@ def test_incremental_run_from_the_command_line(case: Case, tmp_path: Path) -> No
         if r["record_id"] == "X09"
     ]
     late[0]["dose_date"] = "03/08/2021"
-    new = tmp_path / "new.csv"
-    with new.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=RECORD_COLS)
-        w.writeheader()
-        w.writerows(late)
+    new = _write_records(tmp_path / "new.csv", late)
     out = tmp_path / "inc"
     args = [
         "reconcile",
@@ -105,25 +110,20 @@ def test_incremental_run_from_the_command_line(case: Case, tmp_path: Path) -> No
 def test_incremental_from_a_state_without_the_incomplete_column(case: Case, tmp_path: Path) -> None:
     """A state written before ``incomplete`` existed still works: its identities get NULL
     there (the new records get their lists)."""
-    import csv
     import shutil
 
-    from .conftest import RECORD_COLS, records
+    from .conftest import records
 
     old = tmp_path / "old"
     shutil.copytree(case.out, old)
     idents = pq.read_table(old / "state_identities.parquet")
     pq.write_table(idents.drop(["incomplete"]), old / "state_identities.parquet")
-    new = tmp_path / "new.csv"
     late = [
         dict(r, record_id="Z" + r["record_id"][1:], dose_number="7", dose_date="01/05/2023")
         for r in records(case.ward)
-        if r["record_id"]
+        if r["record_id"] == "X15"
     ]
-    with new.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=RECORD_COLS)
-        w.writeheader()
-        w.writerows(r for r in late if r["record_id"] == "Z15")
+    new = _write_records(tmp_path / "new.csv", late)
     out = tmp_path / "inc"
     args = ["--register", str(case.register_file), "--records", str(new), "--out", str(out)]
     res = runner.invoke(app, ["reconcile", *args, "--incremental", "--state", str(old)])
@@ -192,20 +192,13 @@ def test_incremental_run_names_a_new_linked_entry_on_an_earlier_review(
     """X26 (Võ Văn An without ID, dose 1 on 20/08/2021: review, T06 or his twin T07) is in
     the earlier state; Y26, T06 with his ID and the same dose a day later, comes in an
     increment: X26 stays in review and names Y26 as the entry it doubles if T06 is right."""
-    import csv
-
-    from .conftest import RECORD_COLS
 
     late = [
         dict(r, record_id="Y26", national_id="099200000011", dose_date="21/08/2021")
         for r in records(case.ward)
         if r["record_id"] == "X26"
     ]
-    new = tmp_path / "new.csv"
-    with new.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=RECORD_COLS)
-        w.writeheader()
-        w.writerows(late)
+    new = _write_records(tmp_path / "new.csv", late)
     out = tmp_path / "inc"
     args = ["--register", str(case.register_file), "--records", str(new), "--out", str(out)]
     res = runner.invoke(app, ["reconcile", *args, "--incremental", "--state", str(case.out)])
