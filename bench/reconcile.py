@@ -139,45 +139,37 @@ def _splink_source(con: Any, path: str) -> str:
     return f"(SELECT *{extra} FROM read_parquet(?))" if extra else "read_parquet(?)"
 
 
-def child_splink(data: Path, out: Path, threads: int, raw_id: bool = False) -> dict[str, Any]:
-    """Splink 5 as its docs recommend. ``raw_id``: where the ID is no CCCD/CMND (FEBRL's
-    7-digit numbers), compare its digits as typed instead of leaving it empty
-    (``bench/reconcile_quality.py``; this file's runs keep the toolkit's parse alone)."""
-    import duckdb
-    import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-
-    from tiemchung.identity.bulk import register_macros
-
-    t0 = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
-    con.execute(f"SET threads = {threads}")
-    register_macros(con)
-    # Splink expects standardised inputs: the same toolkit macros, per row.
-    std = (
-        "SELECT {uid} AS uid, {idx} AS id, tc_fold_name(full_name) AS name, "
-        "CASE WHEN p.precision = 'day' THEN printf('%04d-%02d-%02d', p.year, p.month, p.day) "
-        "END AS dob, CAST(p.year AS VARCHAR) AS birth_year, "
-        "CASE WHEN tc_fold_name(sex) IN ('nam', 'm') THEN 'M' WHEN tc_fold_name(sex) IN "
-        "('nu', 'f') THEN 'F' END AS sex, lpad(ward_code, 5, '0') AS ward, "
-        "tc_phone(phone) AS phone FROM (SELECT *, tc_dob(dob) AS p FROM {src})"
-    )
+def splink_std_sql(uid: str, src: str, raw_id: bool, *, alias: str = "uid", extra: str = "") -> str:
+    """The rows of ``src`` standardised for Splink with the toolkit's macros (Splink expects
+    standardised inputs): ``uid`` as ``alias``, ID digits, folded name, ISO date of birth (day
+    precision only), birth year, sex, 5-digit ward, phone, and ``extra`` select items.
+    ``raw_id``: an ID that is no CCCD/CMND keeps its digits as typed. Also
+    ``bench/gen2/splink_dedupe.py``'s."""
     idx = (
         "coalesce(tc_id_digits(national_id), "
         "nullif(regexp_replace(national_id, '[^0-9]', '', 'g'), ''))"
         if raw_id
         else "tc_id_digits(national_id)"
     )
-    for table, uid, name in (("rec", "record_id", "records"), ("reg", "person_id", "register")):
-        path = str(data / f"{name}.parquet")
-        src = _splink_source(con, path)
-        con.execute(f"CREATE TABLE {table} AS " + std.format(uid=uid, src=src, idx=idx), [path])
-    t_std = time.perf_counter() - t0
-    api = DuckDBAPI(con)
-    settings = SettingsCreator(
-        link_type="link_only",
-        unique_id_column_name="uid",
+    return (
+        f"SELECT {uid} AS {alias}, {idx} AS id, tc_fold_name(full_name) AS name, "
+        "CASE WHEN p.precision = 'day' THEN printf('%04d-%02d-%02d', p.year, p.month, p.day) "
+        "END AS dob, CAST(p.year AS VARCHAR) AS birth_year, "
+        "CASE WHEN tc_fold_name(sex) IN ('nam', 'm') THEN 'M' WHEN tc_fold_name(sex) IN "
+        "('nu', 'f') THEN 'F' END AS sex, lpad(ward_code, 5, '0') AS ward, "
+        f"tc_phone(phone) AS phone{extra} FROM (SELECT *, tc_dob(dob) AS p FROM {src})"
+    )
+
+
+def splink_settings(**kw: Any) -> Any:
+    """Splink 5 configured as its docs recommend for this data: folded name Jaro-Winkler with
+    term frequencies, date of birth, ID Levenshtein, sex, ward, phone; blocking on ID, date of
+    birth, name + birth year. ``kw``: link type and unique ID column. The link run here and
+    the dedupe run of ``bench/gen2/splink_dedupe.py`` share it."""
+    import splink.comparison_library as cl
+    from splink import SettingsCreator, block_on
+
+    return SettingsCreator(
         comparisons=[
             cl.JaroWinklerAtThresholds("name", [0.92, 0.88]).configure(
                 term_frequency_adjustments=True
@@ -194,12 +186,44 @@ def child_splink(data: Path, out: Path, threads: int, raw_id: bool = False) -> d
             block_on("name", "birth_year"),
         ],
         retain_intermediate_calculation_columns=False,
+        **kw,
     )
-    linker = Linker([api.register("rec"), api.register("reg")], settings)
+
+
+def splink_train(linker: Any) -> None:
+    """The training :func:`splink_settings` goes with: lambda from the ID block, u by random
+    sampling (seeded), m by EM on the ID and the date-of-birth blocks."""
+    from splink import block_on
+
     linker.training.estimate_probability_two_random_records_match([block_on("id")], recall=0.8)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("id"))
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+
+
+def child_splink(data: Path, out: Path, threads: int, raw_id: bool = False) -> dict[str, Any]:
+    """Splink 5 as its docs recommend. ``raw_id``: where the ID is no CCCD/CMND (FEBRL's
+    7-digit numbers), compare its digits as typed instead of leaving it empty
+    (``bench/reconcile_quality.py``; this file's runs keep the toolkit's parse alone)."""
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    from tiemchung.identity.bulk import register_macros
+
+    t0 = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    register_macros(con)
+    for table, uid, name in (("rec", "record_id", "records"), ("reg", "person_id", "register")):
+        path = str(data / f"{name}.parquet")
+        src = _splink_source(con, path)
+        con.execute(f"CREATE TABLE {table} AS {splink_std_sql(uid, src, raw_id)}", [path])
+    t_std = time.perf_counter() - t0
+    api = DuckDBAPI(con)
+    settings = splink_settings(link_type="link_only", unique_id_column_name="uid")
+    linker = Linker([api.register("rec"), api.register("reg")], settings)
+    splink_train(linker)
     t_train = time.perf_counter() - t0 - t_std
     pred = linker.inference.predict(threshold_match_probability=0.5)
     con.execute(f"CREATE TABLE pairs AS SELECT * FROM {pred.physical_name}")

@@ -147,9 +147,9 @@ def run_canonical(data: Path, out: Path, threads: int) -> dict[str, Any]:
     term frequencies, date of birth, ID Levenshtein, sex, ward, phone; blocking on ID, date of
     birth, name + birth year), ``link_type="dedupe_only"``; write ``out/links.parquet``."""
     import duckdb
-    import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import DuckDBAPI, Linker
 
+    from bench.reconcile import splink_settings, splink_std_sql, splink_train
     from tiemchung.identity.bulk import register_macros
 
     t0 = time.perf_counter()
@@ -163,44 +163,15 @@ def run_canonical(data: Path, out: Path, threads: int) -> dict[str, Any]:
         if path.exists()
         else (f"read_csv('{data / 'records.csv'}', all_varchar = true, header = true)")
     )
-    # standardised with the toolkit's macros, as bench/reconcile.py does for Splink
-    con.execute(
-        "CREATE TABLE entries AS SELECT record_id AS rec_id, "
-        "coalesce(tc_id_digits(national_id), "
-        "nullif(regexp_replace(national_id, '[^0-9]', '', 'g'), '')) AS id, "
-        "tc_fold_name(full_name) AS name, CASE WHEN p.precision = 'day' THEN "
-        "printf('%04d-%02d-%02d', p.year, p.month, p.day) END AS dob, "
-        "CAST(p.year AS VARCHAR) AS birth_year, CASE WHEN tc_fold_name(sex) IN ('nam', 'm') "
-        "THEN 'M' WHEN tc_fold_name(sex) IN ('nu', 'f') THEN 'F' END AS sex, "
-        "lpad(ward_code, 5, '0') AS ward, tc_phone(phone) AS phone, "
-        "TRY_CAST(dose_number AS INTEGER) AS dose_number, "
-        "TRY_CAST(dose_date AS DATE) AS dose_date "
-        f"FROM (SELECT *, tc_dob(dob) AS p FROM {src})"
+    # standardised, configured and trained as bench/reconcile.py does for Splink's link run
+    dose = (
+        ", TRY_CAST(dose_number AS INTEGER) AS dose_number, "
+        "TRY_CAST(dose_date AS DATE) AS dose_date"
     )
+    std = splink_std_sql("record_id", src, raw_id=True, alias="rec_id", extra=dose)
+    con.execute(f"CREATE TABLE entries AS {std}")
     api = DuckDBAPI(con)
-    settings = SettingsCreator(
-        unique_id_column_name="rec_id",
-        link_type="dedupe_only",
-        comparisons=[
-            cl.JaroWinklerAtThresholds("name", [0.92, 0.88]).configure(
-                term_frequency_adjustments=True
-            ),
-            cl.DateOfBirthComparison("dob", input_is_string=True),
-            cl.LevenshteinAtThresholds("id", [1, 2]),
-            cl.ExactMatch("sex"),
-            cl.ExactMatch("ward"),
-            cl.ExactMatch("phone"),
-        ],
-        blocking_rules_to_generate_predictions=[
-            block_on("id"),
-            block_on("dob"),
-            block_on("name", "birth_year"),
-        ],
-        retain_intermediate_calculation_columns=False,
-    )
+    settings = splink_settings(link_type="dedupe_only", unique_id_column_name="rec_id")
     linker = Linker(api.register("entries"), settings)
-    linker.training.estimate_probability_two_random_records_match([block_on("id")], recall=0.8)
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("id"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+    splink_train(linker)
     return _double_entries(con, linker, out, time.perf_counter() - t0)
