@@ -406,29 +406,13 @@ def _variants() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             {"national_id": "001000000001", "ward_code": w.wards["b2"]},
             {"full_name": p["full_name"].upper()},  # formatting the store already cleaned
         ]
-        for k, wrong in enumerate(wrongs):
-            n += 1
-            rid = f"{label}-{k}"
-            recs.append(_record(rid, label, dose_number=str(k + 1), **wrong))
-            fix = {f: truth[f] for f in wrong}
-            links.append(
-                _link(
-                    rid,
-                    p["person_id"],
-                    "corrected" if fix else "verified",
-                    mismatches=";".join(fix),
-                    corrections=json.dumps(fix, ensure_ascii=False),
-                    match_probability=0.999 + k / 10_000,
-                    explanation=f"case {n}",
-                )
-            )
         # incomplete fields (completed from the register), alone or beside a wrong one
         blanks: list[tuple[dict[str, Any], dict[str, str]]] = [
             ({"national_id": None, "sex": None}, {}),
             ({"dob": p["dob"][:4], "ward_code": None}, {}),
             ({"dob": p["dob"][:4]}, {"full_name": "Sai Ten"}),
         ]
-        for k, (blank, wrong) in enumerate(blanks, start=len(wrongs)):
+        for k, (blank, wrong) in enumerate([({}, w) for w in wrongs] + blanks):
             n += 1
             rid = f"{label}-{k}"
             recs.append(_record(rid, label, dose_number=str(k + 1), **blank, **wrong))
@@ -440,7 +424,7 @@ def _variants() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                     "corrected" if fix else "verified",
                     mismatches=";".join(fix),
                     corrections=json.dumps(fix, ensure_ascii=False),
-                    incomplete=";".join(blank),
+                    **({"incomplete": ";".join(blank)} if blank else {}),
                     match_probability=0.999 + k / 10_000,
                     explanation=f"case {n}",
                 )
