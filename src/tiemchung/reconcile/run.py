@@ -134,9 +134,6 @@ def stage_exact(ctx: Context) -> None:
         eng.run("site_place", plan.site_place_sql())
         ctx.facts["sites_placed"] = eng.count("site_place")
     eng.run("resid", plan.with_owner_sql(plan.resid_sql()))
-    if plan.places_by_site:
-        for t in ("rec_site", "site_place"):
-            eng.drop(t)
     ctx.facts["exact_pass_identities"] = ctx.engine.count("exact")
     ctx.facts["residual_identities"] = ctx.engine.count("resid")
 
@@ -272,7 +269,7 @@ DROP_AFTER: dict[str, tuple[str, ...]] = {
     "load": ("rec_in", "v_dose_number", "v_dose_date"),
     "standardise": ("reg_in",),
     "collapse": ("raw", *(f"v_{k}" for k in KINDS)),
-    "exact": ("ident0", "v_raddr", "addr_place", "gaz"),
+    "exact": ("ident0", "v_raddr", "addr_place", "gaz", "rec_site", "site_place"),
     "train": ("u_ids", "train_ids"),
     "predict": ("cand", "scored_in", "scored0", "scored_x"),
     "classify": ("best", "runners_up", "ident", "reg", "name_tf", "addr_tf", "resid", "exact"),
