@@ -314,13 +314,16 @@ class Plan:
         out += ["addr_raw"] if self.staged_address else [c for c, _t in ADDR_COLS]
         return [*out, "pward", "pdistrict", "sward", "sdistrict", "unread", "problem", "nf_key"]
 
-    def raddr_source_sql(self) -> str:
+    def raddr_source_sql(self, known: str | None = None) -> str:
         """The typed addresses to standardise (``v``): those of the identities the exact pass
         left. The address comparison is learnt from them too (in the training samples the
-        others' address is missing, which EM skips): they are the identities it scores."""
+        others' address is missing, which EM skips): they are the identities it scores.
+        ``known``: a table of addresses standardised already (column ``v``), left out."""
+        skip = f" LEFT JOIN {known} k ON k.v = i.addr_raw" if known else ""
         return (
-            "SELECT DISTINCT i.addr_raw AS v FROM ident0 i LEFT JOIN exact e ON e.iid = i.iid "
-            "WHERE i.addr_raw IS NOT NULL AND e.iid IS NULL"
+            "SELECT DISTINCT i.addr_raw AS v FROM ident0 i LEFT JOIN exact e ON e.iid = i.iid"
+            f"{skip} WHERE i.addr_raw IS NOT NULL AND e.iid IS NULL"
+            + (" AND k.v IS NULL" if known else "")
         )
 
     def ident_address_sql(self) -> str:
