@@ -95,23 +95,29 @@ def estimate_u(
     return out, info
 
 
-def _exact_u(engine: Engine, columns: list[tuple[str, str]]) -> dict[tuple[str, str], float | None]:
+def _exact_u(
+    engine: Engine, columns: list[tuple[str, str]], ids: str = "u_ids"
+) -> dict[tuple[str, str], float | None]:
     """P(a random identity and a random register person agree exactly), from frequencies,
     for each (identity column, register column): the pairs that agree, sum over values of
-    count(identity) x count(person), are each identity's count of persons with its value.
-    One query: the register grouped by each column, and the identities scanned once."""
+    count(identity) x count(person), over all pairs. Counted for the identities of the u
+    sample (``ids``, a fixed share of all, by hash): over all 1.2M identities of a 1M-person
+    run, with the register grouped by every value, it cost 0.8 CPU-s for the same estimate;
+    the register is grouped only on the values the sample typed."""
     if not columns:
         return {}
     parts = []
     for k, (lcol, rcol) in enumerate(columns):
         parts.append(
-            f"(SELECT sum(g.c) FROM ident i JOIN (SELECT {rcol} AS v, count(*) AS c FROM reg "
-            f"WHERE {rcol} IS NOT NULL GROUP BY {rcol}) g ON g.v = i.{lcol}) AS agree_{k}"
+            f"(SELECT sum(s.c * g.c) FROM (SELECT {lcol} AS v, count(*) AS c FROM {ids} "
+            f"WHERE {lcol} IS NOT NULL GROUP BY {lcol}) s JOIN (SELECT {rcol} AS v, "
+            f"count(*) AS c FROM reg WHERE {rcol} IN (SELECT {lcol} FROM {ids}) "
+            f"GROUP BY {rcol}) g ON g.v = s.v) AS agree_{k}"
         )
     nl = ", ".join(f"count({lcol}) AS nl_{k}" for k, (lcol, _r) in enumerate(columns))
     nr = ", ".join(f"count({rcol}) AS nr_{k}" for k, (_l, rcol) in enumerate(columns))
     row = engine.fetch(
-        f"SELECT {', '.join(parts)}, l.*, r.* FROM (SELECT {nl} FROM ident) l, "
+        f"SELECT {', '.join(parts)}, l.*, r.* FROM (SELECT {nl} FROM {ids}) l, "
         f"(SELECT {nr} FROM reg) r"
     ).to_pylist()[0]
     out: dict[tuple[str, str], float | None] = {}
