@@ -132,7 +132,8 @@ def stage_exact(ctx: Context) -> None:
         if plan.infers_place:
             eng.run("addr_place", plan.place_sql())
             ctx.facts["addresses_placed"] = eng.count("addr_place")
-        eng.run("ident", plan.ident_address_sql())
+        eng.run("raddr", plan.raddr_sql())
+        eng.view("ident", plan.ident_address_sql())
     else:
         eng.run("exact", plan.exact_sql())
     if plan.places_by_site:
@@ -276,12 +277,15 @@ DROP_AFTER: dict[str, tuple[str, ...]] = {
     "standardise": ("reg_in",),
     "collapse": ("raw", *(f"v_{k}" for k in KINDS if k != "addr")),
     "exact": (
-        *("ident0", "v_raddr", "v_raddr_new", "v_addr", "addr_place", "gaz"),
+        *("v_raddr", "v_raddr_new", "v_addr", "addr_place", "gaz"),
         *("rec_site", "site_place"),
     ),
     "train": ("u_ids", "train_ids"),
     "predict": ("cand", "scored_in", "scored0", "scored_x"),
-    "classify": ("best", "runners_up", "ident", "reg", "name_tf", "addr_tf", "resid", "exact"),
+    "classify": (
+        *("best", "runners_up", "ident", "ident0", "raddr", "reg", "name_tf", "addr_tf"),
+        *("resid", "exact"),
+    ),
     "records": ("multi",),
 }
 

@@ -326,23 +326,35 @@ class Plan:
             + (" AND k.v IS NULL" if known else "")
         )
 
+    def raddr_sql(self) -> str:
+        """``raddr``: the standardised address (``v_raddr``) of each identity the exact pass
+        left and, without a typed ward, the place the address names (``pward``,
+        ``pdistrict``): a narrow table beside ``ident0``, which :meth:`ident_address_sql`
+        reads it with."""
+        addr = ", ".join(f"a.{c}" for c, _t in ADDR_COLS)
+        ward, district, join = "i.pward", "i.pdistrict", ""
+        if self.infers_place:
+            ward, district = "coalesce(i.pward, ap.ward)", "coalesce(i.pdistrict, ap.district)"
+            join = " LEFT JOIN addr_place ap ON ap.v = i.addr_raw"
+        return (
+            f"SELECT i.iid, {addr}, {ward} AS pward, {district} AS pdistrict FROM ident0 i "
+            "LEFT JOIN exact e ON e.iid = i.iid "
+            f"JOIN v_raddr a ON a.v = i.addr_raw{join} WHERE e.iid IS NULL"
+        )
+
     def ident_address_sql(self) -> str:
-        """``ident``: ``ident0`` with its standardised address (``v_raddr``) and, without a
-        typed ward, the place the address names -- for the identities the exact pass left
-        only: an identity it settled has no address here even when a residual identity typed
-        the same one, so what its explanation shows does not depend on other records."""
+        """``ident``: ``ident0`` with the address columns of ``raddr`` -- for the identities
+        the exact pass left only: an identity it settled has no address here even when a
+        residual identity typed the same one, so what its explanation shows does not depend
+        on other records. A view where the engine can: a copy of every identity's row to add
+        the columns of one in eight cost 1 CPU-s at 1M people."""
         keep = [c for c in self.ident_columns() if c not in ("addr_raw", "pward", "pdistrict")]
         cols = ", ".join(f"i.{c}" for c in keep)
         addr = ", ".join(f"a.{c}" for c, _t in ADDR_COLS)
-        ward, district = "i.pward", "i.pdistrict"
-        join = ""
-        if self.infers_place:
-            ward, district = "coalesce(i.pward, ap.ward)", "coalesce(i.pdistrict, ap.district)"
-            join = " LEFT JOIN addr_place ap ON ap.v = i.addr_raw AND e.iid IS NULL"
         return (
-            f"SELECT {cols}, {addr}, {ward} AS pward, {district} AS pdistrict FROM ident0 i "
-            "LEFT JOIN exact e ON e.iid = i.iid "
-            f"LEFT JOIN v_raddr a ON a.v = i.addr_raw AND e.iid IS NULL{join}"
+            f"SELECT {cols}, {addr}, coalesce(a.pward, i.pward) AS pward, "
+            "coalesce(a.pdistrict, i.pdistrict) AS pdistrict FROM ident0 i "
+            "LEFT JOIN raddr a ON a.iid = i.iid"
         )
 
     # --- place from the address -------------------------------------------------------------
