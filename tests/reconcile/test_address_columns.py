@@ -4,12 +4,16 @@ give for each address's word lists, the formulation they replaced: the links dep
 
 from __future__ import annotations
 
+import random
+
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 
 from tiemchung.identity import columnar
+from tiemchung.reconcile import standardise
 from tiemchung.reconcile.standardise import ADDRESS_UNITS, KINDS, _address_words
 
 ADDRESSES = [
@@ -91,3 +95,35 @@ def test_address_columns_of_known_addresses() -> None:
     bits = np.array([rows["a b a b, b a"]["addr_b1"], rows["a b a b, b a"]["addr_b2"]])
     assert 1 <= sum(bin(int(b)).count("1") for b in bits) <= 2
     assert pc.sum(pc.is_null(pa.array([r["addr_b1"] for r in rows.values()]))).as_py() == 0
+
+
+def _columns(values: list[str]) -> list[dict[str, object]]:
+    con = duckdb.connect()
+    con.register("src", pa.table({"v": pa.array(values, pa.string())}))
+    KINDS["addr"][0](con, "src", "got")
+    return con.sql("SELECT * FROM got ORDER BY v").to_arrow_table().to_pylist()
+
+
+def _adversarial(n: int) -> list[str]:
+    """Addresses made of what the part boundaries could break: commas next to unit
+    phrases, dashes and spaces, several commas in a row, other separators, marks."""
+    rng = random.Random(7)
+    alphabet = [*"abc tđĐồ12,;/()-", " thanh pho", " thi xa", " thi tran", " - ", ", ", " ,"]
+    alphabet += [",,", "\u00a0", "\u0301", "\uff0c", "Phường", "P.", "số", "đường"]
+    return sorted(
+        {"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24))) for _ in range(n)}
+    )
+
+
+@pytest.mark.parametrize("values", [ADDRESSES, _adversarial(5000)], ids=["known", "adversarial"])
+def test_words_by_part_give_the_whole_address_columns(
+    values: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The words are worked out per distinct comma-separated part and laid out per address
+    (standardise._address_words); every column must be what the whole address's words give
+    (standardise._text_words on each address, the formulation it replaced)."""
+    by_part = _columns(values)
+    monkeypatch.setattr(standardise, "_address_words", standardise._text_words)
+    whole = _columns(values)
+    assert len(by_part) == len(values)
+    assert by_part == whole
