@@ -68,12 +68,8 @@ def estimate_u(
     sample = min(n_ident, U_IDENTITIES)
     k = max(1, round(sample * n_register / U_PAIRS))
     pair_bucket = d.bucket("concat('u', CAST(iid AS STRING))", k)
-    engine.run(
-        "u_ids",
-        plan.with_owner_sql(
-            f"SELECT *, {pair_bucket} AS b FROM ident WHERE {d.bucket('iid', 1000)} < {share}"
-        ),
-    )
+    sampled = plan.identities_sql(f"{d.bucket('iid', 1000)} < {share}")
+    engine.run("u_ids", plan.with_owner_sql(f"SELECT *, {pair_bucket} AS b FROM ({sampled}) i"))
     joined = f"u_ids i JOIN (SELECT *, {d.bucket('person_id', k)} AS b FROM reg) g ON g.b = i.b"
     pats, counts = _patterns(engine, plan, joined, comps)
     out = []
@@ -136,7 +132,7 @@ def train(engine: Engine, plan: Plan, n_register: int) -> Model:
     share = _share(n_ident, TRAIN_IDENTITIES)
     engine.run(
         "train_ids",
-        plan.with_owner_sql(f"SELECT * FROM ident WHERE {d.bucket('iid', 1000)} < {share}"),
+        plan.with_owner_sql(plan.identities_sql(f"{d.bucket('iid', 1000)} < {share}")),
     )
     learnt: list[list[np.ndarray]] = [[] for _ in comps]
     sessions = {}
