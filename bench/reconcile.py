@@ -18,6 +18,7 @@ and quality; seed 2 with a perturbed profile for "data the project has not seen"
 
     python bench/reconcile.py                       # 1M people, baselines, seed 2 check
     python bench/reconcile.py --scaling             # also 0.25M .. 4M people
+    python bench/reconcile.py --baseline-tree ../old  # also an older checkout, in each pair
 """
 
 from __future__ import annotations
@@ -249,10 +250,26 @@ CHILDREN = {"ours": child_ours, "splink": child_splink, "hashjoin": child_hashjo
 
 
 # --- parent --------------------------------------------------------------------------------------
+def _commit(tree: Path) -> str:
+    """The commit a source checkout is at (``unknown`` outside git)."""
+    got = subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return got.stdout.strip() or "unknown"
+
+
 def measure(
-    kind: str, data: Path, out: Path, threads: int, quiet: bool, memory: str | None = None
+    kind: str,
+    data: Path,
+    out: Path,
+    threads: int,
+    quiet: bool,
+    memory: str | None = None,
+    tree: Path | None = None,
 ) -> dict[str, Any]:
-    """Run one child; wall time, peak RSS, the load it ran under, and its score."""
+    """Run one child; wall time, peak RSS, the load it ran under, and its score. ``tree``:
+    run the ``tiemchung`` of that source checkout instead of this one (its ``src/`` first on
+    the child's path; the same installed dependencies)."""
     from tiemchung.reconcile import score
 
     shutil.rmtree(out, ignore_errors=True)
@@ -262,6 +279,8 @@ def measure(
     env = dict(os.environ)
     if memory:
         env["BENCH_MEMORY"] = memory
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(tree / "src"), env.get("PYTHONPATH", "")])
     proc = subprocess.Popen(
         [sys.executable, __file__, "child", kind, str(data), str(out), str(threads), str(info)],
         env=env,
@@ -356,6 +375,12 @@ def main() -> None:
     ap.add_argument("--no-splink", action="store_true")
     ap.add_argument("--pairs", type=int, default=5, help="(floor, ours) pairs; odd: a median")
     ap.add_argument("--no-quiet", action="store_true", help="do not wait for a quiet machine")
+    ap.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="also run the reconcile of this source checkout (e.g. a worktree at the commit "
+        "before a change) in every pair, as the baseline of what the change cost",
+    )
     args = ap.parse_args()
     quiet = not args.no_quiet
     args.data.mkdir(parents=True, exist_ok=True)
@@ -365,10 +390,19 @@ def main() -> None:
     # ours and the floor in pairs, back to back (their order alternating): this machine's
     # speed drifts by 15-40% within minutes, which a ratio of two runs made seconds apart
     # mostly cancels; the median pair is the ratio reported, all runs are kept
-    runs, floors = [], []
+    runs: list[dict[str, Any]] = []
+    floors: list[dict[str, Any]] = []
+    bases: list[dict[str, Any]] = []
+    tree = args.baseline_tree
     for k in range(args.pairs):
-        order = ("hashjoin", "ours") if k % 2 == 0 else ("ours", "hashjoin")
+        order = ["hashjoin", "ours"] if k % 2 == 0 else ["ours", "hashjoin"]
+        if tree is not None:
+            order.insert(k % 3, "baseline")
         for kind in order:
+            if kind == "baseline":
+                r = measure("ours", main_set, work / "baseline", args.threads, quiet, tree=tree)
+                bases.append(r)
+                continue
             r = measure(kind, main_set, work / kind, args.threads, quiet)
             (runs if kind == "ours" else floors).append(r)
     ratios = [o["wall_s"] / f["wall_s"] for o, f in zip(runs, floors, strict=True)]
@@ -393,6 +427,20 @@ def main() -> None:
         "cpu_ratios": [round(x, 2) for x in cpu_ratios],
         "median_cpu_ratio": round(sorted(cpu_ratios)[len(cpu_ratios) // 2], 2),
     }
+    if tree is not None:
+        base_ratios = [o["wall_s"] / b["wall_s"] for o, b in zip(runs, bases, strict=True)]
+        base_floor = [b["wall_s"] / f["wall_s"] for b, f in zip(bases, floors, strict=True)]
+        results["baseline_tree"] = {
+            "tree": str(tree),
+            "commit": _commit(tree),
+            **sorted(bases, key=lambda r: r["wall_s"])[len(bases) // 2],
+            "wall_s_runs": [r["wall_s"] for r in bases],
+            "cpu_s_runs": [r["cpu_s"] for r in bases],
+            "ours_over_baseline_wall_ratios": [round(x, 3) for x in base_ratios],
+            "median_ours_over_baseline": round(sorted(base_ratios)[len(bases) // 2], 3),
+            "baseline_over_hashjoin_wall_ratios": [round(x, 2) for x in base_floor],
+            "median_baseline_over_hashjoin": round(sorted(base_floor)[len(bases) // 2], 2),
+        }
     if not args.no_splink:
         results["splink"] = measure("splink", main_set, work / "splink", args.threads, quiet)
     else:  # keep the last measured baseline, labelled with when it was measured
