@@ -15,6 +15,9 @@ from typing import Protocol
 #: the rules every identity the exact pass left is blocked with; the others only the
 #: identities these leave without a near-certain candidate (run.stage_predict)
 CORE_RULES = ("id", "old_id", "name_dob", "dob_place", "name_place", "phone_year", "address_year")
+#: the last tier: broad keys, run only for the identities that both tiers before left with
+#: no plausible candidate (run.stage_predict; a few thousand in 1M people)
+LAST_RULES = ("id_head", "address_name", "swapped_dob")
 
 
 class _Spec(Protocol):
@@ -187,10 +190,48 @@ def blocking_rules(plan: Inputs) -> dict[str, str]:
             "g.surname = i.surname AND left(g.given, 3) = left(i.given, 3) "
             "AND g.dob_y = i.dob_y AND g.district = i.sdistrict"
         )
+    rules.update(_last_rules(plan, ids=ids, names=names, dob=dob))
     if names and dob and not place:
         # no date of birth and no place: the name alone (bounded by its frequency)
         rules["name_nodob"] = "g.name_fold = i.name_fold AND i.dob_y IS NULL"
     if "name_place" not in rules and "name_dob" not in rules and names:
         # no ward and no date of birth to narrow it: name alone (bounded by name frequency)
         rules["name"] = "g.name_fold = i.name_fold"
+    return rules
+
+
+def _last_rules(plan: Inputs, *, ids: bool, names: bool, dob: bool) -> dict[str, str]:
+    """The last tier (:data:`LAST_RULES`): for a record that nobody the rules before found
+    fits on two of name, date of birth, place and ID, the register persons who share two
+    *partial* keys with it. Their blocks grow with the population (the numbers of an address
+    are shared by a house in every commune; an ID's head by a province's birth year), which
+    only the few identities they run for make affordable. What they found on FEBRL4, where
+    the rules before left 25 records in the register with no candidate: an ID one keystroke
+    off keeps its first half, and the address its numbers (house and postcode: 8 records) or
+    the name a surname and an initial (2 more); a name with a typo keeps one word, with the
+    address's numbers (11 more); a name typed in another order with a typo keeps one word
+    in the other place, with the date of birth (2 more)."""
+    rules: dict[str, str] = {}
+    addr = plan.both("address")
+    # two numbers at least: one number alone ("Thôn 3", a postcode) is a whole village
+    nums = "g.addr_num = i.addr_num AND i.addr_num LIKE '% %'"
+    surname = "g.surname = i.surname AND left(g.given, 1) = left(i.given, 1)"
+    # (one join a rule, its key the equality that comes first: each join reads the register)
+    if ids:
+        # an ID of another format (FEBRL's 7 digits, a passport): a CCCD's head is a
+        # province's birth year (~100 people in 1M; its tail has the second rules)
+        half = "CAST(floor(length({c}) / 2) AS INT)"
+        head = (
+            f"left(g.nid, {half.format(c='g.nid')}) = left(i.id_key, {half.format(c='i.id_key')})"
+        )
+        also = f"({nums}) OR ({surname})" if addr and names else (nums if addr else surname)
+        if addr or names:
+            rules["id_head"] = f"{head} AND length(i.id_key) < 10 AND ({also})"
+    if addr and names:
+        rules["address_name"] = f"{nums} AND (g.given = i.given OR ({surname}))"
+    if names and dob:
+        # the words swapped (a form asking the surname last) and one of them mistyped
+        rules["swapped_dob"] = (
+            "g.dob_iso = i.dob_iso AND (g.surname = i.given OR g.given = i.surname)"
+        )
     return rules

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import decide, entries, outputs, places
-from .blocking import CORE_RULES
+from .blocking import CORE_RULES, LAST_RULES
 from .context import Context, Options
 from .dialects import DUCKDB
 from .engines import make_engine
@@ -151,7 +151,8 @@ def stage_predict(ctx: Context) -> None:
     rules = plan.blocking_rules(_n_register(ctx))
     ctx.facts["blocking_rules"] = rules
     core = {k: v for k, v in rules.items() if k in CORE_RULES}
-    extra = {k: v for k, v in rules.items() if k not in CORE_RULES}
+    extra = {k: v for k, v in rules.items() if k not in CORE_RULES and k not in LAST_RULES}
+    last = {k: v for k, v in rules.items() if k in LAST_RULES}
     if core and extra:
         # the rules for records with two or more fields wrong run only for the identities
         # whose best candidate from the first rules is not already near-certain (posterior
@@ -170,11 +171,32 @@ def stage_predict(ctx: Context) -> None:
         second = plan.candidates_sql("resid_x", extra)
         eng.run("cand_x", f"{second} EXCEPT SELECT iid, person_id FROM cand0")
         eng.run("scored_x", plan.gamma_sql("cand_x", "resid"))
+        # the last rules (broad keys) for the identities still without a plausible candidate
+        pl = decide.plausible_sql(plan, b="")
+        eng.run(
+            "resid_z",
+            "SELECT * FROM resid_x WHERE iid NOT IN (SELECT iid FROM scored_x WHERE "
+            f"{pl} UNION ALL SELECT s.iid FROM scored0 s JOIN resid_x r ON r.iid = s.iid "
+            f"WHERE {decide.plausible_sql(plan, b='s.')})",
+        )
+        third = plan.candidates_sql("resid_z", last) if last else None
+        eng.run(
+            "cand_z",
+            f"{third} EXCEPT SELECT iid, person_id FROM cand_x EXCEPT SELECT iid, person_id "
+            "FROM cand0"
+            if third
+            else "SELECT iid, person_id FROM cand_x WHERE FALSE",
+        )
+        eng.run("scored_z", plan.gamma_sql("cand_z", "resid"))
         # read as one by best and runners_up, where the engine can: scored0 is not copied
-        eng.view("scored_in", "SELECT * FROM scored0 UNION ALL SELECT * FROM scored_x")
+        eng.view(
+            "scored_in",
+            " UNION ALL ".join(f"SELECT * FROM {t}" for t in ("scored0", "scored_x", "scored_z")),
+        )
         ctx.facts["identities_second_rules"] = eng.count("resid_x")
-        ctx.facts["candidate_pairs"] = eng.count("cand0") + eng.count("cand_x")
-        for t in ("cand0", "cand_x", "resid_x"):
+        ctx.facts["identities_last_rules"] = eng.count("resid_z")
+        ctx.facts["candidate_pairs"] = sum(eng.count(t) for t in ("cand0", "cand_x", "cand_z"))
+        for t in ("cand0", "cand_x", "resid_x", "cand_z", "resid_z"):
             eng.drop(t)
     else:
         eng.run("cand", plan.candidates_sql("resid", rules))
@@ -271,7 +293,7 @@ DROP_AFTER: dict[str, tuple[str, ...]] = {
     "collapse": ("raw", *(f"v_{k}" for k in KINDS)),
     "exact": ("ident0", "v_raddr", "addr_place", "gaz", "rec_site", "site_place"),
     "train": ("u_ids", "train_ids"),
-    "predict": ("cand", "scored_in", "scored0", "scored_x"),
+    "predict": ("cand", "scored_in", "scored0", "scored_x", "scored_z"),
     "classify": ("best", "runners_up", "ident", "reg", "name_tf", "addr_tf", "resid", "exact"),
     "records": ("multi",),
 }
