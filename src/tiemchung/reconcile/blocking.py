@@ -15,8 +15,8 @@ from typing import Protocol
 #: the rules every identity the exact pass left is blocked with; the others only the
 #: identities these leave without a near-certain candidate (run.stage_predict)
 CORE_RULES = ("id", "old_id", "name_dob", "dob_place", "name_place", "phone_year", "address_year")
-#: the last tier: broad keys, run only for the identities that both tiers before left with
-#: no plausible candidate (run.stage_predict; a few thousand in 1M people)
+#: the last tier: broad keys, run beside the second rules but only for the identities whose
+#: first rules' candidates are none plausible (run.stage_predict; ~9,000 in synth's 1M)
 LAST_RULES = ("id_head", "address_name", "swapped_dob")
 
 
@@ -201,16 +201,18 @@ def blocking_rules(plan: Inputs) -> dict[str, str]:
 
 
 def _last_rules(plan: Inputs, *, ids: bool, names: bool, dob: bool) -> dict[str, str]:
-    """The last tier (:data:`LAST_RULES`): for a record that nobody the rules before found
-    fits on two of name, date of birth, place and ID, the register persons who share two
-    *partial* keys with it. Their blocks grow with the population (the numbers of an address
-    are shared by a house in every commune; an ID's head by a province's birth year), which
-    only the few identities they run for make affordable. What they found on FEBRL4, where
-    the rules before left 25 records in the register with no candidate: an ID one keystroke
-    off keeps its first half, and the address its numbers (house and postcode: 8 records) or
-    the name a surname and an initial (2 more); a name with a typo keeps one word, with the
-    address's numbers (11 more); a name typed in another order with a typo keeps one word
-    in the other place, with the date of birth (2 more)."""
+    """The last tier (:data:`LAST_RULES`): for a record that no candidate of the first
+    rules fits on two of name, date of birth, place and ID, the register persons who share
+    two *partial* keys with it. Their blocks grow with the population (the numbers of an
+    address are shared by a house in every commune), which only the few identities they
+    run for make affordable. What they found on FEBRL4, where the rules before left 25
+    records in the register with no candidate at all (measured key by key, and the
+    smallest set kept): an ID one keystroke off keeps its first half, with the address's
+    numbers (house and postcode) or the surname and the given name's initial (10 records);
+    a mistyped name keeps one word, with the address's numbers (11, 8 of them new); a name
+    typed in another order with a typo keeps one word in the other place, with the date of
+    birth (2 more): 20 of the 25. Three rules, not one per pair of keys: each join reads
+    the register."""
     rules: dict[str, str] = {}
     addr = plan.both("address")
     # two numbers at least: one number alone ("Thôn 3", a postcode) is a whole village
@@ -226,7 +228,10 @@ def _last_rules(plan: Inputs, *, ids: bool, names: bool, dob: bool) -> dict[str,
         )
         also = f"({nums}) OR ({surname})" if addr and names else (nums if addr else surname)
         if addr or names:
-            rules["id_head"] = f"{head} AND length(i.id_key) < 10 AND ({also})"
+            # (the register's side filtered too: where every ID is a CCCD the join is empty
+            # and reads no register ID's head)
+            short = "length(i.id_key) < 10 AND length(g.nid) < 10"
+            rules["id_head"] = f"{head} AND {short} AND ({also})"
     if addr and names:
         rules["address_name"] = f"{nums} AND (g.given = i.given OR ({surname}))"
     if names and dob:

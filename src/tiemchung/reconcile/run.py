@@ -167,36 +167,27 @@ def stage_predict(ctx: Context) -> None:
             "SELECT * FROM resid WHERE iid NOT IN (SELECT iid FROM scored0 "
             f"WHERE {w} >= {float(sure)!r})",
         )
-        # the second rules' new pairs only: the first rules' pairs are scored already
-        second = plan.candidates_sql("resid_x", extra)
-        eng.run("cand_x", f"{second} EXCEPT SELECT iid, person_id FROM cand0")
-        eng.run("scored_x", plan.gamma_sql("cand_x", "resid"))
-        # the last rules (broad keys) for the identities still without a plausible candidate
-        pl = decide.plausible_sql(plan, b="")
+        # the last rules (broad keys, blocking.LAST_RULES) for the identities of these whose
+        # first rules' candidates are none plausible either (decide.plausible_sql)
+        pl = decide.plausible_sql(plan, b="s.")
         eng.run(
             "resid_z",
-            "SELECT * FROM resid_x WHERE iid NOT IN (SELECT iid FROM scored_x WHERE "
-            f"{pl} UNION ALL SELECT s.iid FROM scored0 s JOIN resid_x r ON r.iid = s.iid "
-            f"WHERE {decide.plausible_sql(plan, b='s.')})",
+            "SELECT * FROM resid_x WHERE iid NOT IN (SELECT s.iid FROM scored0 s "
+            f"JOIN resid_x r ON r.iid = s.iid WHERE {pl})",
         )
-        third = plan.candidates_sql("resid_z", last) if last else None
-        eng.run(
-            "cand_z",
-            f"{third} EXCEPT SELECT iid, person_id FROM cand_x EXCEPT SELECT iid, person_id "
-            "FROM cand0"
-            if third
-            else "SELECT iid, person_id FROM cand_x WHERE FALSE",
-        )
-        eng.run("scored_z", plan.gamma_sql("cand_z", "resid"))
+        # the second and last rules' new pairs only, scored in one pass (each scoring reads
+        # the register): the first rules' pairs are scored already
+        second = plan.candidates_sql("resid_x", extra)
+        if last:
+            second = f"{second} UNION {plan.candidates_sql('resid_z', last)}"
+        eng.run("cand_x", f"{second} EXCEPT SELECT iid, person_id FROM cand0")
+        eng.run("scored_x", plan.gamma_sql("cand_x", "resid"))
         # read as one by best and runners_up, where the engine can: scored0 is not copied
-        eng.view(
-            "scored_in",
-            " UNION ALL ".join(f"SELECT * FROM {t}" for t in ("scored0", "scored_x", "scored_z")),
-        )
+        eng.view("scored_in", "SELECT * FROM scored0 UNION ALL SELECT * FROM scored_x")
         ctx.facts["identities_second_rules"] = eng.count("resid_x")
         ctx.facts["identities_last_rules"] = eng.count("resid_z")
-        ctx.facts["candidate_pairs"] = sum(eng.count(t) for t in ("cand0", "cand_x", "cand_z"))
-        for t in ("cand0", "cand_x", "resid_x", "cand_z", "resid_z"):
+        ctx.facts["candidate_pairs"] = eng.count("cand0") + eng.count("cand_x")
+        for t in ("cand0", "cand_x", "resid_x", "resid_z"):
             eng.drop(t)
     else:
         eng.run("cand", plan.candidates_sql("resid", rules))
@@ -293,7 +284,7 @@ DROP_AFTER: dict[str, tuple[str, ...]] = {
     "collapse": ("raw", *(f"v_{k}" for k in KINDS)),
     "exact": ("ident0", "v_raddr", "addr_place", "gaz", "rec_site", "site_place"),
     "train": ("u_ids", "train_ids"),
-    "predict": ("cand", "scored_in", "scored0", "scored_x", "scored_z"),
+    "predict": ("cand", "scored_in", "scored0", "scored_x"),
     "classify": ("best", "runners_up", "ident", "reg", "name_tf", "addr_tf", "resid", "exact"),
     "records": ("multi",),
 }
