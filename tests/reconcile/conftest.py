@@ -143,6 +143,18 @@ def persons(ward: str) -> list[dict[str, Any]]:
             address="Số 10 Phố Huế",
             phone="0944444444",
         ),
+        # a foreigner, registered with a passport
+        dict(
+            person_id="T09",
+            national_id="B7654321",
+            old_id=None,
+            full_name="Kim Min Jun",
+            dob="1988-04-02",
+            sex="M",
+            ward_code=ward,
+            address="Số 12 ngõ 45 Phố Huế",
+            phone=None,
+        ),
     ]
 
 
@@ -157,6 +169,7 @@ def _rec(
     date: str = "01/08/2021",
     site: str = "S1",
     phone: str | None = None,
+    address: str | None = None,
 ) -> dict[str, Any]:
     return dict(
         record_id=rid,
@@ -166,12 +179,16 @@ def _rec(
         sex=sex,
         phone=phone,
         ward_code=ward,
-        address=None,
+        address=address,
         vaccine="AZ",
         dose_number=dose,
         dose_date=date,
         site_id=site,
     )
+
+
+#: T09's address (two numbers: house and alley)
+KIM = "Số 12 ngõ 45 Phố Huế"
 
 
 def records(ward: str) -> list[dict[str, Any]]:
@@ -340,6 +357,12 @@ def records(ward: str) -> list[dict[str, Any]]:
             date="20/08/2021",
             phone="0933333333",
         ),
+        # FEBRL4's kind (issue 16): Kim Min Jun's passport one digit off, his name's words
+        # in another order with a typo, another birth date, his address and no ward: only
+        # the last blocking tier proposes him, and ID and address make him plausible
+        _rec("X33", "B7654821", "Min Jun Kimm", "15/09/1979", "Nam", None, address=KIM),
+        # ...and a stranger at his address (another ID, name and birth date): nobody fits
+        _rec("X34", "C1234567", "Đặng Quốc Bảo", "05/05/1970", "Nam", None, address=KIM),
     ]
 
 

@@ -363,3 +363,19 @@ def test_a_record_with_no_place_is_looked_for_where_its_site_vaccinates(case: Ca
     assert found == target
     assert links["X32"]["action"] == "not_found"
     assert case.summary["pipeline"]["sites_placed"] >= 1
+
+
+def test_an_id_one_digit_off_with_his_address_goes_to_review_with_him(case: Case) -> None:
+    """X33 (FEBRL4's kind): a passport one digit off, the name reordered with a typo,
+    another birth date, the register's address, no ward. Nobody was proposed before the
+    last blocking tier; the ID a keystroke away and the same address make him someone to
+    look at."""
+    r = case.links()["X33"]
+    assert r["action"] == "review", r["explanation"]
+    assert "T09" in [c["person_id"] for c in json.loads(r["candidates"])]
+
+
+def test_a_stranger_at_the_same_address_is_still_not_found(case: Case) -> None:
+    """X34: T09's address and nothing else of his: one field is nobody."""
+    r = case.links()["X34"]
+    assert (r["action"], r["person_id"]) == ("not_found", None)

@@ -389,8 +389,20 @@ def _exact_decided_sql(plan: Plan, model: Model, n_register: int) -> str:
 #: count as agreeing for :func:`plausible_sql`, by label: a name equal but for a dropped
 #: middle name, the word order or a letter or two (or a middle name dropped or the words
 #: reordered, and a letter or two); a birth date equal to the day (or with day and month
-#: swapped); the same ward, or the same address with the same house or hamlet number
-PLAUSIBLE_FIELDS = {"name": ("full_name",), "dob": ("dob",), "place": ("ward_code", "address")}
+#: swapped); the same ward, or the same address with the same house or hamlet number; an
+#: ID a keystroke away (a digit wrong, two swapped, one dropped: a stranger's ID is that
+#: close to the record's by chance about once in 10^5 for a 7-digit ID, and FEBRL4's
+#: records whose ID was mistyped agree with their person on the name or the address and
+#: little else). Not the same ID: with another name and birth date that is a relative's
+#: ID on the record of someone the register lacks (5 such records of bench/gen2's 20k went
+#: to review when it counted). It only sends a record to review: an automatic link needs
+#: the posterior
+PLAUSIBLE_FIELDS = {
+    "name": ("full_name",),
+    "dob": ("dob",),
+    "place": ("ward_code", "address"),
+    "id": ("national_id",),
+}
 _AGREEING = {
     "full_name": (
         *("exact", "middle dropped", "other order", "1 edit", "2 edits", "jw>=0.95"),
@@ -398,6 +410,7 @@ _AGREEING = {
     ),
     "dob": ("exact", "d/m swapped"),
     "ward_code": ("exact",),
+    "national_id": ("1 digit wrong", "2 digits swapped", "1 digit dropped"),
     "address": ("exact", "overlap>=0.8 same numbers"),
 }
 #: a date of birth the register's completes (the year alone, 01/01 of the year, a month
@@ -419,12 +432,13 @@ def _levels_in(comp: Comparison, labels: tuple[str, ...], b: str) -> str | None:
 
 def plausible_sql(plan: Plan, b: str = "b.", site_place: str | None = None) -> str:
     """TRUE when the best candidate agrees with the record on at least two of name, date of
-    birth and place: somebody a commune officer would look at. Such a record is never
-    ``not_found``, whatever its posterior (a wrong "not found" tells a vaccinated person
-    they have no record); it goes to review with its candidates. A date the register's
-    completes (a year alone) counts beside an agreeing name. Not when the ID disagrees
-    outright and so does the date of birth or the name: in a ward of 10,000 some 27 people
-    share a birthday, and a stranger with another ID and another name is not a candidate.
+    birth, place and ID (:data:`PLAUSIBLE_FIELDS`): somebody a commune officer would look
+    at. Such a record is never ``not_found``, whatever its posterior (a wrong "not found"
+    tells a vaccinated person they have no record); it goes to review with its candidates.
+    A date the register's completes (a year alone) counts beside an agreeing name. Not
+    when the ID disagrees outright and so does the date of birth or the name: in a ward of
+    10,000 some 27 people share a birthday, and a stranger with another ID and another
+    name is not a candidate.
 
     ``site_place``: a condition that the candidate lives in the ward the record names or
     where its site vaccinates most of its people (:meth:`Plan.resid_sql`): a commune

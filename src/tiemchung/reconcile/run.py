@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import decide, entries, outputs, places
-from .blocking import CORE_RULES
+from .blocking import CORE_RULES, LAST_RULES
 from .context import Context, Options
 from .dialects import DUCKDB
 from .engines import make_engine
@@ -158,7 +158,8 @@ def stage_predict(ctx: Context) -> None:
     rules = plan.blocking_rules(_n_register(ctx))
     ctx.facts["blocking_rules"] = rules
     core = {k: v for k, v in rules.items() if k in CORE_RULES}
-    extra = {k: v for k, v in rules.items() if k not in CORE_RULES}
+    extra = {k: v for k, v in rules.items() if k not in CORE_RULES and k not in LAST_RULES}
+    last = {k: v for k, v in rules.items() if k in LAST_RULES}
     if core and extra:
         # the rules for records with two or more fields wrong run only for the identities
         # whose best candidate from the first rules is not already near-certain (posterior
@@ -173,15 +174,27 @@ def stage_predict(ctx: Context) -> None:
             "SELECT * FROM resid WHERE iid NOT IN (SELECT iid FROM scored0 "
             f"WHERE {w} >= {float(sure)!r})",
         )
-        # the second rules' new pairs only: the first rules' pairs are scored already
+        # the last rules (broad keys, blocking.LAST_RULES) for the identities of these whose
+        # first rules' candidates are none plausible either (decide.plausible_sql)
+        pl = decide.plausible_sql(plan, b="s.")
+        eng.run(
+            "resid_z",
+            "SELECT * FROM resid_x WHERE iid NOT IN (SELECT s.iid FROM scored0 s "
+            f"JOIN resid_x r ON r.iid = s.iid WHERE {pl})",
+        )
+        # the second and last rules' new pairs only, scored in one pass (each scoring reads
+        # the register): the first rules' pairs are scored already
         second = plan.candidates_sql("resid_x", extra)
+        if last:
+            second = f"{second} UNION {plan.candidates_sql('resid_z', last)}"
         eng.run("cand_x", f"{second} EXCEPT SELECT iid, person_id FROM cand0")
         eng.run("scored_x", plan.gamma_sql("cand_x", "resid"))
         # read as one by best and runners_up, where the engine can: scored0 is not copied
         eng.view("scored_in", "SELECT * FROM scored0 UNION ALL SELECT * FROM scored_x")
         ctx.facts["identities_second_rules"] = eng.count("resid_x")
+        ctx.facts["identities_last_rules"] = eng.count("resid_z")
         ctx.facts["candidate_pairs"] = eng.count("cand0") + eng.count("cand_x")
-        for t in ("cand0", "cand_x", "resid_x"):
+        for t in ("cand0", "cand_x", "resid_x", "resid_z"):
             eng.drop(t)
     else:
         eng.run("cand", plan.candidates_sql("resid", rules))
