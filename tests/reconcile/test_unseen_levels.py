@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from tiemchung.reconcile import places
 from tiemchung.reconcile.comparisons import (
     Edits,
     Level,
@@ -100,8 +101,8 @@ def test_the_place_an_address_names_is_learnt_from_the_register() -> None:
     rspec = InputSpec("register", Path("r.csv"), "csv", cols, ())
     plan = Plan(spec, rspec, DUCKDB)
     assert plan.infers_place
-    con.execute(f"CREATE TABLE gaz AS {plan.gazetteer_sql()}")
-    got = {v: (w, d) for v, w, d in con.execute(plan.place_sql()).fetchall()}
+    con.execute(f"CREATE TABLE gaz AS {places.gazetteer_sql(plan.dialect)}")
+    got = {v: (w, d) for v, w, d in con.execute(places.address_place_sql(plan.dialect)).fetchall()}
     assert got == {a: p for a, p in recs.items() if p is not None}
 
 

@@ -51,7 +51,7 @@ def blocking_rules(plan: Inputs) -> dict[str, str]:
     or applies only to records that have no place at all.
 
     The place is ``pward``/``pdistrict``: the typed ward, else the ward the address names
-    (:meth:`tiemchung.reconcile.steps.Plan.place_sql`). Rules are chosen so that a record
+    (:func:`tiemchung.reconcile.places.address_place_sql`). Rules are chosen so that a record
     keeps its person when any two fields are wrong or missing, the hard case being no ID, a
     name typo and no or a wrong ward: the ID's head or tail with the date of birth (one
     digit wrong, swapped or dropped leaves one intact), the surname or the given name (a

@@ -1,6 +1,8 @@
-"""Where a record's person is looked for when the record names no place of its own: where
-its site's people live. Learnt from the data at hand, not assumed: the records the exact
-pass linked say which ward (or only which district) each site's people live in.
+"""Where a record's person is looked for when the record names no ward code of its own:
+the ward its address names, or where its site's people live. Both learnt from the data at
+hand, not assumed: the register's own addresses say which pairs of address words belong to
+one ward (:func:`gazetteer_sql`, :func:`address_place_sql`), and the records the exact pass
+linked say which ward (or only which district) each site's people live in.
 
 A commune health station vaccinates its own ward, a district hospital people of its
 district, a city hospital people of everywhere (it names no place). A record typed with no
@@ -12,11 +14,56 @@ ward and no address, or with a ward the site does not serve, is then also looked
 
 from __future__ import annotations
 
+from .dialects import Dialect
+
 #: the fewest records the exact pass linked from which a site's place is learnt: enough
 #: that one family's visit does not name a ward
 SITE_MIN_RECORDS = 20
 
 
+# --- place from the address --------------------------------------------------------------
+def gazetteer_sql(dialect: Dialect) -> str:
+    """Pairs of neighbouring address tokens (within one part of an address) that the
+    register writes for one district only (table ``gaz``: ``gram``, ``district``, and
+    ``ward`` when also for one ward only), learnt from the register's own addresses:
+    "tra phong" for Xã Trà Phong, "tan binh" for Quận Tân Bình. Nothing about the
+    country's units is assumed; a pair two districts share tells nothing."""
+    grams = dialect.explode_split("addr_grams", "|")
+    return (
+        "SELECT gram, CASE WHEN min(ward) = max(ward) THEN min(ward) END AS ward, "
+        "min(district) AS district FROM ("
+        f"SELECT {grams} AS gram, ward, district FROM (SELECT DISTINCT addr_grams, ward, "
+        "district FROM reg WHERE ward IS NOT NULL AND district IS NOT NULL "
+        "AND addr_grams IS NOT NULL) r) x GROUP BY gram HAVING min(district) = max(district)"
+    )
+
+
+def address_place_sql(dialect: Dialect) -> str:
+    """The ward and district each address typed without a ward code names (table
+    ``addr_place``: raw address ``v``, ``ward``, ``district``): the one most of its token
+    pairs point to, when it has more votes than any other (a district can be known when
+    the ward is not: "Phường 11, Quận Tân Bình" names Tân Bình, and "11" alone no ward)."""
+    grams = dialect.explode_split("a.addr_grams", "|")
+    # (addresses typed without a ward code, among those standardised: ``v_raddr``)
+
+    def vote(level: str) -> str:
+        return (
+            f"SELECT v, min({level}) AS {level} FROM (SELECT *, rank() OVER (PARTITION BY v "
+            f"ORDER BY n DESC) AS rk FROM (SELECT e.v, g.{level}, count(*) AS n FROM e "
+            f"JOIN gaz g ON g.gram = e.gram WHERE g.{level} IS NOT NULL "
+            f"GROUP BY e.v, g.{level}) c) r WHERE rk = 1 GROUP BY v HAVING count(*) = 1"
+        )
+
+    return (
+        "WITH x AS (SELECT DISTINCT addr_raw AS v FROM ident0 WHERE addr_raw IS NOT NULL "
+        "AND pward IS NULL), "
+        f"e AS (SELECT x.v, {grams} AS gram FROM x JOIN v_raddr a ON a.v = x.v), "
+        f"w AS ({vote('ward')}), d AS ({vote('district')}) "
+        "SELECT d.v, w.ward, d.district FROM d LEFT JOIN w ON w.v = d.v"
+    )
+
+
+# --- place from the site -----------------------------------------------------------------
 def rec_site_sql() -> str:
     """Each identity's sites and its records at each (table ``rec_site``): the records are
     read once here, not once for the sites' places and again for the identities'."""

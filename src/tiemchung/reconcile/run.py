@@ -105,7 +105,7 @@ def stage_standardise(ctx: Context) -> None:
         ctx.engine.run("addr_tf", ctx.plan.addr_tf_sql(_pinned_size(ctx)))
     if ctx.plan.infers_place:
         # the register's own gazetteer: the ward an address typed without a ward code names
-        ctx.engine.run("gaz", ctx.plan.gazetteer_sql())
+        ctx.engine.run("gaz", places.gazetteer_sql(ctx.plan.dialect))
 
 
 def stage_collapse(ctx: Context) -> None:
@@ -130,7 +130,7 @@ def stage_exact(ctx: Context) -> None:
         if known:
             eng.view("v_raddr", f"SELECT * FROM {new} UNION ALL SELECT * FROM {known}")
         if plan.infers_place:
-            eng.run("addr_place", plan.place_sql())
+            eng.run("addr_place", places.address_place_sql(plan.dialect))
             ctx.facts["addresses_placed"] = eng.count("addr_place")
         eng.run("raddr", plan.raddr_sql())
         eng.view("ident", plan.ident_address_sql())

@@ -389,7 +389,7 @@ def _addresses(con: Any, src: str, out: str) -> None:
     number), and ``addr_grams`` (pairs of neighbouring tokens within one part of the address,
     ``|``-joined): a pair such as "tra phong" or "11 tan" that the register only ever writes
     for one ward tells the ward of an address typed without a ward code
-    (:meth:`tiemchung.reconcile.steps.Plan.place_sql`). All in Arrow and NumPy over the flat
+    (:func:`tiemchung.reconcile.places.address_place_sql`). All in Arrow and NumPy over the flat
     words of every address: SQL list lambdas took most of this function's time."""
     values = con.sql(f"SELECT v FROM {src} WHERE v IS NOT NULL").to_arrow_table().column("v")
     folded = columnar.fold_names(values, threads=_threads(con)).combine_chunks()
