@@ -25,7 +25,7 @@ sites_app = typer.Typer(
     help="Vaccination sites / Điểm tiêm: add, edit, close, list", no_args_is_help=True
 )
 lots_app = typer.Typer(
-    help="Vaccine lots / Lô vắc xin: receive, transfer, list", no_args_is_help=True
+    help="Vaccine lots / Lô vắc xin: receive, transfer, waste, list", no_args_is_help=True
 )
 products_app = typer.Typer(
     help="The vaccine catalogue / Danh mục vắc xin: list, edit", no_args_is_help=True
@@ -142,6 +142,20 @@ def lots_transfer(
 
     _run(work)
     console.print(f"[green]✓[/green] {doses} doses of lot {lot}: {from_site} → {to_site}")
+
+
+@lots_app.command("waste")
+def lots_waste(
+    session: Annotated[int, typer.Option(help="the session's id / mã buổi tiêm")],
+    lot: Annotated[str, typer.Option(help="lot number / số lô")],
+    doses: Annotated[int, typer.Option(help="doses lost / số liều hủy")],
+    note: Annotated[str | None, typer.Option(help="why / lý do")] = None,
+) -> None:
+    """Record doses lost at a session (opened vials) / Ghi liều hủy, hao hụt của buổi tiêm."""
+    from tiemchung.registry.catalog.stock import record_wastage
+
+    move = _run(lambda s, a, _t: record_wastage(s, a, session, lot, doses, note))
+    console.print(f"[green]✓[/green] {doses} doses of lot {lot} wasted at {move.site_id}")
 
 
 @lots_app.command("list")
