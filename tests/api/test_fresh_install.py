@@ -224,6 +224,14 @@ def test_a_fresh_install_records_a_dose_and_counts_its_stock(fresh: Settings) ->
             assert lines["FR-002"]["on_hand"] == 5 and lines["FR-002"]["place_code"] == PROVINCE
             assert lines["FR-OLD"]["expired"] is True
 
+            # a site closed through the API refuses its next dose at once
+            r = client.post("/api/v1/sites/TYT-A:close", headers=province)
+            assert r.status_code == 200 and r.json()["active"] is False, r.text
+            closed = client.post(
+                "/api/v1/doses", json=_dose("TYT-A", "FR-001", "Lê Văn Em"), headers=nurse
+            )
+            _problem(closed, 422, "unknown_site")
+
         with platform.sessions() as s:
             actions = set(s.scalars(select(AuditEvent.action)))
-    assert {"site.create", "lot.create", "lot.receive", "dose.create"} <= actions
+    assert {"site.create", "site.close", "lot.create", "lot.receive", "dose.create"} <= actions

@@ -62,13 +62,17 @@ async def update_site(
 ) -> Any:
     """Change a site's name, ward (its province follows) or kind."""
     changes = sites_service.SiteChanges(name=body.name, ward_code=body.ward_code, kind=body.kind)
-    return await platform.write(lambda s: sites_service.update_site(s, actor, site_id, changes))
+    site = await platform.write(lambda s: sites_service.update_site(s, actor, site_id, changes))
+    platform.catalog.reload()  # the dose path's cache: the site's ward and province now
+    return site
 
 
 @router.post("/sites/{site_id}:close", response_model=SitePublic, responses=_ERRORS)
 async def close_site(site_id: str, actor: CurrentActor, platform: PlatformDep) -> Any:
     """Close a site: no new doses or stock there; its records stay."""
-    return await platform.write(lambda s: sites_service.close_site(s, actor, site_id))
+    site = await platform.write(lambda s: sites_service.close_site(s, actor, site_id))
+    platform.catalog.reload()  # the dose path's cache: a closed site refuses doses at once
+    return site
 
 
 @router.patch("/products/{code}", response_model=ProductPublic, responses=_ERRORS)
