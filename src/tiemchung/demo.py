@@ -287,7 +287,12 @@ def _summary(platform: Platform, *, reused: bool) -> dict[str, Any]:
 
 def _load_reference(session: Session, out: Path) -> list[Site]:
     """Products (EU DCC codes), a few lots each, the generated sites and sessions."""
-    session.execute(insert(Product), pq.read_table(out / "products.parquet").to_pylist())
+    # `tiemchung init` has loaded the catalogue already: add only what it lacks
+    stored = set(session.scalars(select(Product.code)))
+    products = pq.read_table(out / "products.parquet").to_pylist()
+    missing = [r for r in products if r["code"] not in stored]
+    if missing:
+        session.execute(insert(Product), missing)
     session.execute(
         insert(Lot),
         [

@@ -15,13 +15,15 @@ from sqlalchemy import func, select, text
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings
 from tiemchung.registry.catalog.places import load_admin_units
-from tiemchung.registry.models import AdminUnit
+from tiemchung.registry.catalog.products import load_products
+from tiemchung.registry.models import AdminUnit, Product
 from tiemchung.store import migrate
 from tiemchung.store.db import make_engine, make_sessionmaker
 
 
 def initialise(settings: Settings) -> dict[str, object]:
-    """Create keys, migrate to head and load administrative units; safe to run again."""
+    """Create keys, migrate to head, load administrative units and the vaccine catalogue;
+    safe to run again (a product already stored keeps what an operator edited)."""
     settings.token_secret(create=True)
     engine = make_engine(settings.resolved_database_url)
     try:
@@ -30,8 +32,15 @@ def initialise(settings: Settings) -> dict[str, object]:
             units = s.scalar(select(func.count()).select_from(AdminUnit)) or 0
             if units == 0:
                 units = load_admin_units(s)
-                s.commit()
-        return {"revision": migrate.current_revision(engine), "admin_units": units}
+            added = load_products(s)
+            products = s.scalar(select(func.count()).select_from(Product)) or 0
+            s.commit()
+        return {
+            "revision": migrate.current_revision(engine),
+            "admin_units": units,
+            "products": products,
+            "products_added": added,
+        }
     finally:
         engine.dispose()
 

@@ -38,7 +38,7 @@ from tests.factories import PASSWORD, payload, review_item, world
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings
 from tiemchung.core import Platform
-from tiemchung.registry.models import AuditEvent
+from tiemchung.registry.models import AuditEvent, VaccinationSession
 
 ROLES = (
     "central",
@@ -485,6 +485,70 @@ MATRIX: dict[str, list[Case]] = {
             kw=lambda ids: {"json": {"field": "dob", "proposed_value": "13/04/1985"}},
         )
     ],
+    # -- sites, catalogue, lots and stock (issue 17): managed inside the area --------------------
+    "GET /lots": [Case("GET", "/lots", STAFF)],
+    "GET /stock": [Case("GET", "/stock", STAFF)],
+    "POST /sites": [
+        Case(
+            "POST",
+            "/sites",
+            st(201, 201, 403, 201, 403, 403, 403, 403, 401),
+            kw=lambda ids: {
+                "json": {"site_id": "S-NEW", "name": "Trạm mới", "ward_code": world().wards["a1"]}
+            },
+        )
+    ],
+    "PATCH /sites/{site_id}": [
+        Case(
+            "PATCH",
+            "/sites/S-A1",
+            st(200, 200, 404, 200, 404, 403, 403, 403, 401),
+            kw=lambda ids: {"json": {"name": "Trạm Y tế a1 (đổi tên)"}},
+        )
+    ],
+    "POST /sites/{site_id}:close": [  # a2: no case below records there
+        Case("POST", "/sites/S-A2:close", st(200, 200, 404, 404, 404, 403, 403, 403, 401))
+    ],
+    "PATCH /products/{code}": [
+        Case(
+            "PATCH",
+            "/products/AZ",
+            st(200, 403, 403, 403, 403, 403, 403, 403, 401),
+            kw=lambda ids: {"json": {"name": "AstraZeneca (Vaxzevria)"}},
+        )
+    ],
+    "POST /lots": [
+        Case(
+            "POST",
+            "/lots",
+            st(201, 201, 403, 201, 403, 201, 403, 403, 401),
+            kw=lambda ids: {
+                "json": {
+                    "site_id": "S-A1",
+                    "product_code": "PFIZER",
+                    "lot_number": "MX-2",
+                    "expiry": "2099-12-31",
+                    "doses": 10,
+                }
+            },
+        )
+    ],
+    "POST /lots/{lot_id}:transfer": [
+        Case(
+            "POST",
+            "/lots/{lot_mx}:transfer",
+            st(200, 200, 403, 200, 403, 200, 403, 403, 401),
+            kw=lambda ids: {"json": {"from_site": "S-A1", "to_site": "S-B1", "doses": 1}},
+        )
+    ],
+    "POST /sessions/{session_id}/wastage": [
+        Case(
+            "POST",
+            "/sessions/{session_a1}/wastage",
+            st(201, 201, 404, 201, 404, 201, 404, 403, 401),
+            kw=lambda ids: {"json": {"lot_number": "MX-1", "doses": 1}},
+        )
+    ],
 }
 
 
@@ -527,6 +591,15 @@ def _scene(api: Api, platform: Platform, settings: Settings) -> dict[str, Any]:
     w = world()
     KeyStore.for_data_dir(settings.data_dir).init(now=KEYS_MADE)
     ids: dict[str, Any] = {}
+    # a tracked lot at site a1 (MX-1: no dose case below uses it, so none is refused)
+    lot = {"site_id": w.sites["a1"], "product_code": "PFIZER", "lot_number": "MX-1"}
+    r = api.post("/lots", "central", json=lot | {"expiry": "2099-12-31", "doses": 100})
+    assert r.status_code == 201, r.text
+    ids["lot_mx"] = r.json()["lot_id"]
+    with platform.sessions() as s:
+        ids["session_a1"] = s.scalar(
+            select(VaccinationSession.id).where(VaccinationSession.site_id == w.sites["a1"])
+        )
     for label, site in (("an", "a1"), ("em", "a1"), ("dung", "b1")):
         r = api.post("/doses", "central", json=payload(label, site_id=w.sites[site]))
         assert r.status_code == 201 and r.json()["status"] == "verified", r.text
@@ -578,6 +651,8 @@ def _call(api: Api, role: str, case: Case, ids: dict[str, Any]) -> Any:
         return api.client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
     if case.method == "GET":
         return api.get(path, who, **kw)
+    if case.method == "PATCH":
+        return api.client.patch(f"/api/v1{path}", headers=api.headers(who), **kw)
     return api.post(path, who, **kw)
 
 

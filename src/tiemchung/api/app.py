@@ -22,6 +22,7 @@ from tiemchung.api.routes import (
     persons,
     reference,
     stats,
+    stock,
     tickets,
     verify,
     worklists,
@@ -39,7 +40,19 @@ one line; `message_vi` and `message_en`, each apart).
 
 
 #: The API's routers, in the order they are documented.
-ROUTERS = (health, auth, doses, persons, reference, certificates, verify, worklists, tickets, stats)
+ROUTERS = (
+    health,
+    auth,
+    doses,
+    persons,
+    reference,
+    stock,
+    certificates,
+    verify,
+    worklists,
+    tickets,
+    stats,
+)
 
 
 def create_api(lifespan: Any = None) -> FastAPI:

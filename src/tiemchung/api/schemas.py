@@ -279,6 +279,10 @@ class SitePublic(BaseModel):
     ward_code: str
     province_code: str
     active: bool
+    kind: str = Field(
+        "commune_health_station",
+        description="commune_health_station, hospital, mobile_team or workplace",
+    )
 
 
 class LotPublic(BaseModel):
@@ -299,6 +303,7 @@ class ProductPublic(BaseModel):
     vp: str = Field(description="EU DCC vaccine-prophylaxis code")
     primary_doses: int
     min_interval_days: int
+    active: bool = Field(True, description="false: no new lots are received")
     lots: list[LotPublic] = []
 
 

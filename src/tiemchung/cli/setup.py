@@ -12,14 +12,17 @@ _MARKS = {"ok": "[green]✓[/green]", "fail": "[red]✗[/red]", "warn": "[yellow
 
 
 def init() -> None:
-    """Migrate the database to the current schema and create the token key."""
+    """Migrate the database, load administrative units and the vaccine catalogue, create the
+    token key / Cập nhật CSDL, nạp đơn vị hành chính và danh mục vắc xin, tạo khóa."""
     from tiemchung.installation import initialise
 
     settings = get_settings()
     info = initialise(settings)
     console.print(
         f"[green]✓[/green] database at revision {info['revision']}, "
-        f"{info['admin_units']} administrative units, keys in {settings.data_dir}/keys"
+        f"{info['admin_units']} administrative units, "
+        f"{info['products']} vaccine products ({info['products_added']} new), "
+        f"keys in {settings.data_dir}/keys"
     )
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -81,7 +82,10 @@ class Person(Base):
 
 
 class Site(Base):
-    """A vaccination site (health station, hospital, mobile team)."""
+    """A vaccination site (health station, hospital, mobile team, workplace).
+
+    A closed site keeps its row (its doses and stock still name it) with ``active`` false.
+    """
 
     __tablename__ = "sites"
 
@@ -90,6 +94,10 @@ class Site(Base):
     ward_code: Mapped[str] = mapped_column(String(8), index=True)
     province_code: Mapped[str] = mapped_column(String(8), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # commune_health_station | hospital | mobile_team | workplace (registry/catalog/sites.py)
+    kind: Mapped[str] = mapped_column(
+        String(24), default="commune_health_station", server_default="commune_health_station"
+    )
 
 
 class Product(Base):
@@ -104,6 +112,8 @@ class Product(Base):
     vp: Mapped[str] = mapped_column(String(60))  # EU DCC vaccine-prophylaxis
     primary_doses: Mapped[int] = mapped_column(Integer)
     min_interval_days: Mapped[int] = mapped_column(Integer)
+    # An inactive product is no longer received into stock; its doses stay valid.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Lot(Base):
@@ -115,6 +125,28 @@ class Lot(Base):
     expiry: Mapped[date] = mapped_column(Date)
 
     __table_args__ = (UniqueConstraint("product_code", "lot_number"),)
+
+
+class StockMovement(Base):
+    """One movement of a lot's doses at a site: received, transferred in or out, or wasted
+    (opened-vial wastage, recorded against a session). Stock on hand at a site is these
+    summed with their signs minus the doses administered there (registry/catalog/stock.py).
+    Append-only like the audit log: a mistake is corrected by a movement the other way."""
+
+    __tablename__ = "stock_movements"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"), index=True)
+    # received | transfer_in | transfer_out | wasted
+    kind: Mapped[str] = mapped_column(String(12))
+    quantity: Mapped[int] = mapped_column(Integer)
+    # the other site of a transfer; the session of a wastage
+    other_site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.site_id"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class VaccinationSession(Base):
@@ -187,6 +219,9 @@ class Dose(Base):
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("doses.id"))
 
     person: Mapped[Person | None] = relationship(lazy="raise", foreign_keys=[person_pk])
+
+    # the doses administered from a lot at a site: stock on hand (registry/catalog/stock.py)
+    __table_args__ = (Index("ix_doses_lot_site", "lot_id", "site_id"),)
 
 
 class Correction(Base):

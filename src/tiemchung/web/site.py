@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from tiemchung.web import STATIC_DIR, errors, guard, i18n
-from tiemchung.web.routes import auth, citizen, dashboard, desk, shell, worklist
+from tiemchung.web.routes import auth, citizen, dashboard, desk, shell, stock, worklist
 
 #: The page routers, in the order they are matched.
-ROUTERS = (shell, auth, desk, worklist, citizen, dashboard)
+ROUTERS = (shell, auth, desk, worklist, citizen, dashboard, stock)
 
 
 def install(app: FastAPI) -> None:

@@ -13,29 +13,90 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tiemchung.registry.errors import not_found, role_not_allowed, rule_error
 from tiemchung.registry.models import AdminUnit, Lot, Product, Site
+from tiemchung.registry.scope import Actor, Role
+from tiemchung.store.audit import audit
 from tiemchung.vaccines import VACCINES
 
 
 def load_products(session: Session) -> int:
-    """Insert the vaccine products of :data:`tiemchung.vaccines.VACCINES` (the caller commits);
-    returns how many. Every product carries its EU DCC codes, primary series and interval."""
-    session.execute(
-        insert(Product),
-        [
-            {
-                "code": v.code,
-                "name": v.name,
-                "mp": v.mp,
-                "ma": v.ma,
-                "vp": v.vp,
-                "primary_doses": v.primary_doses,
-                "min_interval_days": v.min_interval_days,
-            }
-            for v in VACCINES
-        ],
-    )
-    return len(VACCINES)
+    """Insert the vaccine products of :data:`tiemchung.vaccines.VACCINES` that are not stored
+    yet (the caller commits); returns how many were inserted. Every product carries its EU DCC
+    codes, primary series and interval.
+
+    Idempotent, because ``tiemchung init`` runs it on every install and again on every later
+    ``init``: a product already stored keeps what an operator edited (:func:`update_product`).
+    """
+    stored = set(session.scalars(select(Product.code)))
+    rows = [
+        {
+            "code": v.code,
+            "name": v.name,
+            "mp": v.mp,
+            "ma": v.ma,
+            "vp": v.vp,
+            "primary_doses": v.primary_doses,
+            "min_interval_days": v.min_interval_days,
+            "active": True,
+        }
+        for v in VACCINES
+        if v.code not in stored
+    ]
+    if rows:
+        session.execute(insert(Product), rows)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class ProductChanges:
+    """What an operator may change in a product (None: as is). The schedule (primary doses,
+    interval) is not here: the dose rules of doses already stored were judged by it."""
+
+    name: str | None = None
+    mp: str | None = None
+    ma: str | None = None
+    vp: str | None = None
+    active: bool | None = None
+
+
+def update_product(session: Session, actor: Actor, code: str, changes: ProductChanges) -> Product:
+    """Edit a product of the national catalogue (central only; audited; the caller commits).
+    An inactive product receives no new lots; doses of it stay valid."""
+    if actor.role is not Role.CENTRAL:
+        raise role_not_allowed(
+            "Chỉ cấp trung ương được sửa danh mục vắc xin",
+            "only central users may edit the vaccine catalogue",
+        )
+    product = session.get(Product, code)
+    if product is None:
+        raise not_found("code", f"loại vắc xin {code}", f"vaccine product {code}")
+    before = _product_detail(product)
+    for name, limit in (("name", 120), ("mp", 60), ("ma", 60), ("vp", 60)):
+        value = getattr(changes, name)
+        if value is None:
+            continue
+        value = " ".join(value.split())
+        if not value or len(value) > limit:
+            raise rule_error(
+                name,
+                "invalid_length",
+                f"Trường {name} phải có từ 1 đến {limit} ký tự",
+                f"{name} must have 1 to {limit} characters",
+            )
+        setattr(product, name, value)
+    if changes.active is not None:
+        product.active = changes.active
+    after = _product_detail(product)
+    if after != before:
+        session.flush()
+        changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+        audit(session, actor, "product.update", "product", code, changed)
+    return product
+
+
+def _product_detail(p: Product) -> dict[str, object]:
+    return {"name": p.name, "mp": p.mp, "ma": p.ma, "vp": p.vp, "active": bool(p.active)}
 
 
 @dataclass(frozen=True)

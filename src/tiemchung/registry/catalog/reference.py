@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from tiemchung.registry.catalog.stock import stock_left
 from tiemchung.registry.models import Lot, Product, Site, VaccinationSession
 from tiemchung.registry.scope import Actor
 
@@ -140,9 +141,30 @@ def all_products(session: Session) -> list[tuple[str, str]]:
 
 
 def desk_offer(session: Session, actor: Actor, today: date) -> DeskOffer:
-    """The sessions, products and lots the vaccination desk offers ``today``."""
+    """The sessions, products and lots the vaccination desk offers ``today``; a site is not
+    offered the tracked lots it has none of (the dose path would refuse them)."""
     sessions = todays_sessions(session, actor, today)
     products = all_products(session)
     wanted = [s.product_code for s in sessions] or [code for code, _ in products]
     lots = usable_lots(session, list(dict.fromkeys(wanted)), today)
+    if actor.site_id is not None:
+        lots = _in_stock(session, actor.site_id, lots)
     return DeskOffer(sessions, products, lots)
+
+
+def _in_stock(
+    session: Session, site_id: str, lots: list[tuple[str, str, date]]
+) -> list[tuple[str, str, date]]:
+    """``lots`` less the tracked ones with nothing left at the site (catalog/stock.py)."""
+    if not lots:
+        return lots
+    ids = {
+        (p, n): i
+        for i, p, n in session.execute(
+            select(Lot.id, Lot.product_code, Lot.lot_number).where(
+                Lot.product_code.in_({p for p, _, _ in lots})
+            )
+        )
+    }
+    left = stock_left(session.connection(), [(ids[(p, n)], site_id) for p, n, _ in lots])
+    return [x for x in lots if left.get((ids[(x[0], x[1])], site_id), 1) > 0]

@@ -6,8 +6,9 @@ kept as the site entered it (cleaned of formatting only); the link to the regist
 made when the typed identity agrees with the register, and the dose is saved ``unverified``
 otherwise — the vaccination happened, so the data must not be lost.
 
-Only invalid input is refused (an unknown or expired lot, an unknown product, site or ward, a
-future date, a dose number outside 1-10, a session that does not match, a reused UUID). The
+Only invalid input is refused (an unknown or expired lot, a lot with no stock left at the site
+(registry/catalog/stock.py), an unknown product, site or ward, a future date, a dose number
+outside 1-10, a session that does not match, a reused UUID). The
 sequence rules — a missing earlier dose, a dose before the minimum interval, a dose number
 recorded twice — only warn (registry/doses/rules.py): the dose is stored, the answer carries
 the warnings and they reach the person's commune on the dose's one worklist item. They run on
@@ -44,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from tiemchung.identity import ward_of_address
 from tiemchung.registry.catalog.products import Catalog
+from tiemchung.registry.catalog.stock import stock_left
 from tiemchung.registry.doses import entry as entry_review
 from tiemchung.registry.doses import rules as dose_rules
 from tiemchung.registry.doses import sql
@@ -303,11 +305,20 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
     }
     if unlinked:
         history.update(sql.unlinked_history(conn, unlinked, dialect))
+    # Stock: what is left of each tracked lot at its site, taken down as this call accepts
+    # doses in order (the writer runs one call at a time, so nothing interleaves).
+    left = stock_left(conn, {(p.row["lot_id"], p.row["site_id"]) for p in pending})
     accepted: list[_Pending] = []
     for p, person in zip(pending, links, strict=True):
         if isinstance(person, ServiceError):
             results[p.index].error = person
             continue
+        stock_key = (p.row["lot_id"], p.row["site_id"])
+        if stock_key in left:
+            if left[stock_key] <= 0:
+                results[p.index].error = _lot_exhausted(p.sub.lot_number, p.row["site_id"])
+                continue
+            left[stock_key] -= 1
         key: tuple[str, Any] | None = (
             ("pk", p.subject.id)
             if p.subject is not None
@@ -388,6 +399,21 @@ def _typed_candidates(persons: Persons, p: _Pending) -> list[PersonRow]:
     return list(persons.by_any_id.get(national_id, [])) if national_id else []
 
 
+def _lot_exhausted(lot_number: str, site_id: str) -> ServiceError:
+    """The 409 of a dose from a lot with nothing left at the site (registry/catalog/stock.py):
+    a dose the stock says was never there is a wrong lot typed or a delivery not recorded,
+    and either must be put right before the dose is stored."""
+    return rule_error(
+        "lot_number",
+        "lot_exhausted",
+        f"Lô vắc xin {lot_number} đã hết tại điểm tiêm {site_id} (tồn kho 0 liều): "
+        "kiểm tra số lô hoặc ghi nhận lô đã nhận",
+        f"lot {lot_number} is exhausted at site {site_id} (0 doses on hand): "
+        "check the lot number or record the delivery",
+        status=409,
+    )
+
+
 def _uuid_conflict() -> ServiceError:
     return rule_error(
         "client_uuid",
@@ -460,8 +486,8 @@ def _prepare(
         raise rule_error(
             "lot_number",
             "lot_expired",
-            f"Lô vắc xin đã hết hạn ngày {lot.expiry:%d/%m/%Y}",
-            f"the lot expired on {lot.expiry.isoformat()}",
+            f"Lô vắc xin {lot.lot_number} đã hết hạn ngày {lot.expiry:%d/%m/%Y}",
+            f"lot {lot.lot_number} expired on {lot.expiry.isoformat()}",
         )
     if not dose_rules.dose_number_ok(sub.dose_number):
         words = dose_rules.DOSE_NUMBER_RANGE
