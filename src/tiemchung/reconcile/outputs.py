@@ -124,6 +124,8 @@ def summary(ctx: Context) -> dict[str, Any]:
             # identities the second blocking rules ran for (blocking.CORE_RULES), and the
             # addresses typed without a ward code that the register's addresses placed
             "identities_second_rules": f.get("identities_second_rules"),
+            # ... and the last tier, for those whose first rules found nobody plausible
+            "identities_last_rules": f.get("identities_last_rules"),
             "addresses_placed": f.get("addresses_placed"),
             "sites_placed": f.get("sites_placed"),
             "comparisons": [c.name for c in ctx.plan.comparisons],
