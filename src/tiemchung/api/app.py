@@ -15,6 +15,7 @@ import tiemchung
 from tiemchung.api import problems
 from tiemchung.api.inputs import NoNul
 from tiemchung.api.routes import (
+    audit,
     auth,
     certificates,
     doses,
@@ -23,6 +24,7 @@ from tiemchung.api.routes import (
     reference,
     stats,
     tickets,
+    users,
     verify,
     worklists,
 )
@@ -39,7 +41,20 @@ one line; `message_vi` and `message_en`, each apart).
 
 
 #: The API's routers, in the order they are documented.
-ROUTERS = (health, auth, doses, persons, reference, certificates, verify, worklists, tickets, stats)
+ROUTERS = (
+    health,
+    auth,
+    doses,
+    persons,
+    reference,
+    certificates,
+    verify,
+    worklists,
+    tickets,
+    stats,
+    users,
+    audit,
+)
 
 
 def create_api(lifespan: Any = None) -> FastAPI:
