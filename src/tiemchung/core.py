@@ -129,6 +129,16 @@ class Platform:
         """Run ``job`` on the writer; returns once its group commit is durable."""
         return await asyncio.wrap_future(self.writer.submit(job))
 
+    def in_transaction(self, job: Callable[[Session], T]) -> T:
+        """Run ``job`` in a transaction of its own on the calling thread and commit it: for
+        the rare writes that hash a password (argon2 is deliberately slow) or read a long
+        log, which must not hold up the group-commit writer's doses. Call it from a worker
+        thread (``run_in_threadpool``) in a server."""
+        with self.sessions() as session:
+            result = job(session)
+            session.commit()
+            return result
+
     async def record_dose(self, actor: Actor, sub: DoseSubmission) -> DoseResult:
         """Record one dose; concurrent calls are checked and inserted together."""
         fut = self.writer.submit_item(self._dose_handler, (actor, sub))

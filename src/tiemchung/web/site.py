@@ -11,10 +11,20 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from tiemchung.web import STATIC_DIR, errors, guard, i18n
-from tiemchung.web.routes import auth, citizen, dashboard, desk, shell, worklist
+from tiemchung.web.routes import (
+    account,
+    audit_log,
+    auth,
+    citizen,
+    dashboard,
+    desk,
+    shell,
+    users,
+    worklist,
+)
 
 #: The page routers, in the order they are matched.
-ROUTERS = (shell, auth, desk, worklist, citizen, dashboard)
+ROUTERS = (shell, auth, account, desk, worklist, citizen, dashboard, users, audit_log)
 
 
 def install(app: FastAPI) -> None:

@@ -6,25 +6,22 @@ a province the events of its own users) and audits the reading itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep
 from tiemchung.api.problems import ERROR_RESPONSES
 from tiemchung.api.users_schemas import AuditEventPublic, AuditPage
 from tiemchung.auth import auditlog
-from tiemchung.core import Platform
 from tiemchung.serving.downloads import content_disposition
 from tiemchung.serving.types import RowId
 
 router = APIRouter(tags=["audit"])
-T = TypeVar("T")
 
 
 @router.get(
@@ -61,7 +58,7 @@ async def search_audit(
     tz = platform.tz
     if format == "csv":
         await run_in_threadpool(
-            _in_transaction, platform, lambda s: auditlog.start_export(s, actor, q)
+            platform.in_transaction, lambda s: auditlog.start_export(s, actor, q)
         )
 
         def rows() -> Iterator[str]:
@@ -74,19 +71,9 @@ async def search_audit(
             headers={"Content-Disposition": content_disposition("audit.csv")},
         )
     items, next_before = await run_in_threadpool(
-        _in_transaction,
-        platform,
+        platform.in_transaction,
         lambda s: auditlog.search_audit(s, actor, q, tz=tz, before=before, limit=limit),
     )
     return AuditPage(
         items=[AuditEventPublic.model_validate(e) for e in items], next_before=next_before
     )
-
-
-def _in_transaction(platform: Platform, job: Callable[[Session], T]) -> T:
-    """The search and its audit event in one transaction of its own, on a worker thread:
-    a search of a long log must not hold up the group-commit writer's doses."""
-    with platform.sessions() as session:
-        result = job(session)
-        session.commit()
-        return result

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep
@@ -34,6 +33,7 @@ from tiemchung.auth.users import change_own_password, create_user
 from tiemchung.core import Platform
 from tiemchung.registry.scope import Role
 from tiemchung.serving.types import SmallRowId
+from tiemchung.store.db import DbSession as Session
 
 router = APIRouter(tags=["users"])
 T = TypeVar("T")
@@ -46,15 +46,8 @@ _ERRORS = {
 }
 
 
-def _in_transaction(platform: Platform, job: Callable[[Session], T]) -> T:
-    with platform.sessions() as session:
-        result = job(session)
-        session.commit()
-        return result
-
-
 async def _write(platform: Platform, job: Callable[[Session], T]) -> T:
-    return await run_in_threadpool(_in_transaction, platform, job)
+    return await run_in_threadpool(platform.in_transaction, job)
 
 
 @router.post("/users", status_code=201, response_model=UserPublic, responses=_ERRORS)
@@ -139,6 +132,7 @@ async def reset_password(
     response_model=Token,
     tags=["auth"],
     responses={
+        400: ERROR_RESPONSES[400],
         401: error_doc("Wrong username or current password"),
         422: error_doc("The new password breaks the policy (named in errors[])"),
     },
