@@ -192,3 +192,15 @@ def test_the_audit_log_api_searches_pages_and_exports(api: Api) -> None:
     assert {row["entity_id"] for row in rows} == {str(uid)}
     r = api.get("/audit?action=audit.export", "central")
     assert [e["username"] for e in r.json()["items"]] == ["central"]
+
+
+def test_a_wrong_old_password_counts_as_a_failed_sign_in(api: Api) -> None:
+    """/auth/password checks a password too: it shares the sign-in throttle, so it is no
+    way around it."""
+    body = {"username": "site_a1", "old_password": "not-the-password", "new_password": NEWER}
+    for _ in range(5):
+        r = api.client.post("/api/v1/auth/password", json=body)
+        assert r.status_code == 401
+    r = api.client.post("/api/v1/auth/password", json=body | {"old_password": PASSWORD})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    assert _token(api, "site_a1", PASSWORD).status_code == 429  # type: ignore[attr-defined]

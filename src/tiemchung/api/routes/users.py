@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep
 from tiemchung.api.problems import ERROR_RESPONSES, error_doc
+from tiemchung.api.routes.auth import throttled
 from tiemchung.api.schemas import Token
 from tiemchung.api.users_schemas import (
     PasswordChange,
@@ -29,8 +30,10 @@ from tiemchung.api.users_schemas import (
 )
 from tiemchung.auth import admin
 from tiemchung.auth.security import create_token
+from tiemchung.auth.throttle import signin_throttle
 from tiemchung.auth.users import change_own_password, create_user
 from tiemchung.core import Platform
+from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.scope import Role
 from tiemchung.serving.types import SmallRowId
 from tiemchung.store.db import DbSession as Session
@@ -135,12 +138,20 @@ async def reset_password(
         400: ERROR_RESPONSES[400],
         401: error_doc("Wrong username or current password"),
         422: error_doc("The new password breaks the policy (named in errors[])"),
+        429: error_doc("Too many failed attempts for this user name from this client"),
     },
 )
-async def change_password(body: PasswordChange, platform: PlatformDep) -> Any:
+async def change_password(body: PasswordChange, request: Request, platform: PlatformDep) -> Any:
     """Replace one's own password (the old one proves who asks: no token needed, since a
     user whose password an administrator set gets no token before changing it). Every
-    earlier token stops working; the answer is a new one."""
+    earlier token stops working; the answer is a new one. A wrong old password counts as a
+    failed sign-in: the same throttle as ``/auth/token`` and the sign-in page, so this door
+    gives a password guesser no more tries than the others."""
+    throttle = signin_throttle(request.app.state)
+    client = request.client.host if request.client else "unknown"
+    wait = throttle.wait_seconds(body.username, client)
+    if wait:
+        return throttled(wait, request.url.path)
     secret, ttl = platform.settings.token_secret(), platform.settings.token_ttl_minutes
 
     def job(s: Session) -> tuple[Token, int]:
@@ -148,6 +159,12 @@ async def change_password(body: PasswordChange, platform: PlatformDep) -> Any:
         token, expires = create_token(secret, user, ttl)
         return Token(access_token=token, expires_in=expires, role=user.role), user.id
 
-    answer, uid = await _write(platform, job)
+    try:
+        answer, uid = await _write(platform, job)
+    except ServiceError as exc:
+        if exc.status == 401:
+            throttle.failed(body.username, client)
+        raise
+    throttle.succeeded(body.username, client)
     platform.forget_user(uid)
     return answer

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.auth.session import COOKIE, create_cookie
+from tiemchung.auth.throttle import signin_throttle
 from tiemchung.auth.users import change_own_password
 from tiemchung.registry.errors import FieldProblem, ServiceError
 from tiemchung.store.db import DbSession as Session
@@ -57,10 +58,24 @@ async def change_password(
         user = change_own_password(s, actor.username, old_password, new_password)
         return create_cookie(platform.token_secret, user, ttl)
 
+    throttle = signin_throttle(request.app.state)
+    client = request.client.host if request.client else "unknown"
+    if not problems and throttle.wait_seconds(actor.username, client):
+        problems = [
+            FieldProblem(
+                "old_password",
+                "too_many_attempts",
+                "Sai mật khẩu nhiều lần: hãy chờ rồi thử lại",
+                "too many failed attempts: wait, then try again",
+            )
+        ]
     if not problems:
         try:
             value, max_age = await run_in_threadpool(platform.in_transaction, job)
+            throttle.succeeded(actor.username, client)
         except ServiceError as exc:
+            if exc.status == 401:  # a wrong current password counts as a failed sign-in
+                throttle.failed(actor.username, client)
             problems = exc.problems
     if problems:
         return pages.render(
