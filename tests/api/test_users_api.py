@@ -8,7 +8,7 @@ import csv
 import io
 
 from tests.api.conftest import Api
-from tests.factories import PASSWORD, PROVINCE_A, world
+from tests.factories import PASSWORD, PROVINCE_A, payload, world
 
 NEW = "Hoa-sen-no-7-giua-dam"
 NEWER = "Cau-vong-sau-mua-42"
@@ -204,3 +204,16 @@ def test_a_wrong_old_password_counts_as_a_failed_sign_in(api: Api) -> None:
     r = api.client.post("/api/v1/auth/password", json=body | {"old_password": PASSWORD})
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     assert _token(api, "site_a1", PASSWORD).status_code == 429  # type: ignore[attr-defined]
+
+
+def test_the_audit_log_finds_a_person_by_their_doses_too(api: Api) -> None:
+    r = api.post("/doses", "central", json=payload("an", site_id=world().sites["a1"]))
+    assert r.status_code == 201, r.text
+    dose_id = str(r.json()["id"])
+    assert api.get("/persons/P-AN", "prov_a").status_code == 200  # a read, audited
+    found = api.get("/audit?person=P-AN", "central").json()["items"]
+    assert {(e["action"], e["entity_id"]) for e in found} == {
+        ("dose.create", dose_id),
+        ("person.read", "P-AN"),
+    }
+    assert api.get("/audit?person=P-BINH", "central").json()["items"] == []
