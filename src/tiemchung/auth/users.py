@@ -121,6 +121,17 @@ def grant_refused(by: Actor, role: Role, scope: Scope) -> ServiceError:
     )
 
 
+@dataclass(frozen=True)
+class AreaKeys:
+    """The keys a caller gives for a role's area; :func:`resolve_scope` reads the one the
+    role needs."""
+
+    province_code: str | None = None
+    ward_code: str | None = None
+    site_id: str | None = None
+    person_id: str | None = None
+
+
 def create_user(
     session: Session,
     by: Actor,
@@ -132,13 +143,27 @@ def create_user(
     ward_code: str | None = None,
     site_id: str | None = None,
     person_id: str | None = None,
+) -> User:
+    """Create a user whose scope fits its role (a commune user needs a ward, …), granted
+    within ``by``'s own area; the password must be changed at the first sign-in when a
+    signed-in administrator chose it (see :func:`add_user`)."""
+    keys = AreaKeys(province_code, ward_code, site_id, person_id)
+    return add_user(session, by, username, password, role, keys)
+
+
+def add_user(
+    session: Session,
+    by: Actor,
+    username: str,
+    password: str,
+    role: Role,
+    keys: AreaKeys,
+    *,
     must_change: bool | None = None,
 ) -> User:
-    """Create a user whose scope fits its role, granted within ``by``'s own area.
-
-    ``must_change`` (by default: when a signed-in administrator creates the user, not the
-    operator at the command line bootstrapping an installation) makes the user replace the
-    password at the first sign-in: whoever chose it knows it."""
+    """:func:`create_user`, saying whether the password must be changed at the first
+    sign-in. By default it must when a signed-in administrator chose it (whoever chose it
+    knows it), not when the operator at the command line bootstraps an installation."""
     username = username.strip()
     if not username or len(username) > 80:
         raise rule_error(
@@ -155,10 +180,10 @@ def create_user(
     scope = resolve_scope(
         session,
         role,
-        province_code=province_code,
-        ward_code=ward_code,
-        site_id=site_id,
-        person_id=person_id,
+        province_code=keys.province_code,
+        ward_code=keys.ward_code,
+        site_id=keys.site_id,
+        person_id=keys.person_id,
     )
     if not by.may_administer(role, scope.province_code):
         raise grant_refused(by, role, scope)

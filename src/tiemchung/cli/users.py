@@ -83,7 +83,7 @@ def users_add(
     """Create a user with a role and the area it is scoped to / Tạo người dùng với vai trò
     và khu vực. The password must have 10 characters or more, not contain the username and
     not be a common one / Mật khẩu từ 10 ký tự, không chứa tên đăng nhập, không phổ biến."""
-    from tiemchung.auth.users import create_user
+    from tiemchung.auth.users import AreaKeys, add_user
     from tiemchung.core import Platform
     from tiemchung.registry.errors import ServiceError
     from tiemchung.registry.scope import Role
@@ -95,17 +95,10 @@ def users_add(
     password = _password(password)
     with Platform() as platform, platform.sessions() as s:
         try:
-            created = create_user(
-                s,
-                _actor(s, user),
-                username,
-                password,
-                role_value,
-                province_code=province,
-                ward_code=ward,
-                site_id=site,
-                person_id=person,
-                must_change=must_change,
+            keys = AreaKeys(province, ward, site, person)
+            actor = _actor(s, user)
+            created = add_user(
+                s, actor, username, password, role_value, keys, must_change=must_change
             )
             s.commit()
             console.print(f"[green]✓[/green] user {created.username} ({created.role}) created")
