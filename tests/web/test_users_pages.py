@@ -120,3 +120,17 @@ def test_the_audit_page_searches_pages_and_exports(web: Web, platform: Platform)
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [row["action"] for row in rows] == ["user.disable", "user.disable"]
     assert all(row["username"] == "prov_a" for row in rows)
+
+
+def test_an_htmx_request_of_a_user_with_a_password_to_change_is_redirected(
+    web: Web, platform: Platform
+) -> None:
+    web.sign_in("central")
+    web.page("/users")
+    uid = _uid(platform, "ward_a1")
+    web.client.post(f"/users/{uid}/reset", data={"csrf_token": web.csrf, "password": NEW})
+    web.client.cookies.clear()
+    assert web.sign_in("ward_a1", NEW).headers["location"] == "/password"
+    web.page("/password")
+    r = web.htmx("/worklist/bulk-accept", {"ids": "1"})
+    assert r.status_code == 204 and r.headers["hx-redirect"] == "/password"
