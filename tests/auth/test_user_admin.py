@@ -57,6 +57,11 @@ def test_the_policy_names_each_rule_broken() -> None:
     assert [p.rule for p in password_problems("Password 123", "x")] == ["too_common"]
     assert [p.rule for p in password_problems("aaaaaaaaaaaa", "x")] == ["too_common"]
     assert password_problems("Hoa-sen-no-7", "nurse") == []
+    # a short username is refused only as the whole password, not inside one
+    assert password_problems("Thanh-an-binh-7", "an") == []
+    assert [p.rule for p in password_problems("anananananan", "anananananan")] == [
+        "contains_username"
+    ]
     both = password_problems("nurse", "nurse")
     assert {p.rule for p in both} == {"too_short", "contains_username"}
     assert all(p.message_vi and p.message_en and p.field == "password" for p in both)

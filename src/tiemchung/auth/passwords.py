@@ -17,6 +17,7 @@ from tiemchung.registry.errors import RULE_VIOLATED, FieldProblem, ServiceError
 
 MIN_LENGTH = 10
 MAX_LENGTH = 200
+MIN_NAME_IN_PASSWORD = 4
 COMMON_FILE = Path(__file__).parent / "data" / "common_passwords.txt"
 
 
@@ -53,7 +54,9 @@ def password_problems(password: str, username: str, field: str = "password") -> 
             )
         )
     plain, name = _plain(password), _plain(username)
-    if name and name in plain:
+    # containing a name of 4 letters or more; a shorter one ("an") would refuse half of
+    # all passwords, so only the name itself is refused then
+    if name and (plain == name or (len(name) >= MIN_NAME_IN_PASSWORD and name in plain)):
         found.append(
             FieldProblem(
                 field,
