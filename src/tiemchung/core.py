@@ -18,14 +18,15 @@ from types import TracebackType
 from typing import TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from tiemchung.auth.users import UserState, load_user_state
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings, get_settings
 from tiemchung.registry.catalog.products import Catalog
 from tiemchung.registry.doses.record import DoseResult, DoseSubmission, record_submissions
-from tiemchung.registry.models import AuditEvent, User
+from tiemchung.registry.models import AuditEvent
 from tiemchung.registry.scope import Actor
 from tiemchung.store.db import make_engine, make_sessionmaker
 from tiemchung.store.writer import Writer
@@ -63,7 +64,7 @@ class Platform:
         # what services made on first use must finish before the engine goes (see on_close)
         self._closers: list[Callable[[], None]] = []
         self.tz = ZoneInfo(self.settings.timezone)
-        self._active_users: dict[int, tuple[float, bool]] = {}
+        self._user_states: dict[int, tuple[float, UserState]] = {}
         # Stored once: the writer groups queued items by handler identity.
         self._dose_handler = self._record_items
         self._audit_handler = self._audit_items
@@ -128,6 +129,16 @@ class Platform:
         """Run ``job`` on the writer; returns once its group commit is durable."""
         return await asyncio.wrap_future(self.writer.submit(job))
 
+    def in_transaction(self, job: Callable[[Session], T]) -> T:
+        """Run ``job`` in a transaction of its own on the calling thread and commit it: for
+        the rare writes that hash a password (argon2 is deliberately slow) or read a long
+        log, which must not hold up the group-commit writer's doses. Call it from a worker
+        thread (``run_in_threadpool``) in a server."""
+        with self.sessions() as session:
+            result = job(session)
+            session.commit()
+            return result
+
     async def record_dose(self, actor: Actor, sub: DoseSubmission) -> DoseResult:
         """Record one dose; concurrent calls are checked and inserted together."""
         fut = self.writer.submit_item(self._dose_handler, (actor, sub))
@@ -166,11 +177,22 @@ class Platform:
 
     def user_active(self, user_id: int, ttl: float = 30.0) -> bool:
         """Whether a token's user is still active (cached briefly: checked on every request)."""
+        return self.user_state(user_id, ttl).active
+
+    def user_state(self, user_id: int, ttl: float = 30.0) -> UserState:
+        """A token's user as every request checks it (active, forced password change, token
+        version), cached briefly. A change made in this process (the users page and API) is
+        seen at once through :meth:`forget_user`; one made by another process (the CLI)
+        within ``ttl`` seconds."""
         now = time.monotonic()
-        hit = self._active_users.get(user_id)
+        hit = self._user_states.get(user_id)
         if hit is not None and now - hit[0] < ttl:
             return hit[1]
         with self.sessions() as s:
-            active = bool(s.scalar(select(User.active).where(User.id == user_id)))
-        self._active_users[user_id] = (now, active)
-        return active
+            state = load_user_state(s, user_id)
+        self._user_states[user_id] = (now, state)
+        return state
+
+    def forget_user(self, user_id: int) -> None:
+        """Drop a user's cached state after changing it (disabled, reset, new role)."""
+        self._user_states.pop(user_id, None)

@@ -116,12 +116,11 @@ def test_each_integer_parameter_of_the_openapi_refuses_2_63(api: Api) -> None:
                     url = url.replace("{" + other["name"] + "}", str(value))
             if p["in"] == "query":
                 query[p["name"]] = str(BIG)
-            send = api.client.get if method == "get" else api.client.post
             kw: dict[str, Any] = {"params": query, "headers": api.headers("central")}
-            if method == "post":
+            if method != "get":  # POST, and PATCH /users/{id}
                 kw["json"] = {}
             bound = _integers(spec, p["schema"], "", set())[0][1]["maximum"]
-            _problem_names(send(url, **kw), p["name"], int(bound))
+            _problem_names(api.client.request(method.upper(), url, **kw), p["name"], int(bound))
             checked += 1
     assert checked >= 15  # ids of doses, items, tickets and the offsets of every list
 

@@ -213,6 +213,7 @@ IN_B1 = st(200, 404, 200, 404, 200, 403, 403, 403, 401)
 TICKET_A1 = st(200, 200, 404, 200, 404, 403, 403, 403, 401)
 STATS = st(200, 200, 200, 403, 403, 403, 403, 403, 401)
 PUBLIC = st(*([200] * len(ROLES)))
+USER_PASSWORD = "Hoa-sen-no-7-giua-dam"
 
 MATRIX: dict[str, list[Case]] = {
     "GET /health": [Case("GET", "/health", PUBLIC)],
@@ -549,6 +550,54 @@ MATRIX: dict[str, list[Case]] = {
             kw=lambda ids: {"json": {"lot_number": "MX-1", "doses": 1}},
         )
     ],
+    # -- users and the audit log (issue 17): province and central, each within its area ------
+    "GET /users": [Case("GET", "/users", STATS)],
+    "GET /audit": [Case("GET", "/audit", STATS)],
+    "POST /users": [
+        Case(  # a commune user of ward a2 (province A)
+            "POST",
+            "/users",
+            st(201, 201, 403, 403, 403, 403, 403, 403, 401),
+            kw=lambda ids: {
+                "json": {
+                    "username": "matrix_new",
+                    "password": USER_PASSWORD,
+                    "role": "commune",
+                    "ward_code": world().wards["a2"],
+                }
+            },
+        )
+    ],
+    "PATCH /users/{user_id}": [
+        Case(  # a site user of province A: province B does not see it
+            "PATCH",
+            "/users/{user_a}",
+            st(200, 200, 404, 403, 403, 403, 403, 403, 401),
+            kw=lambda ids: {"json": {"disabled": True}},
+        )
+    ],
+    "POST /users/{user_id}:reset-password": [
+        Case(
+            "POST",
+            "/users/{user_a}:reset-password",
+            st(200, 200, 404, 403, 403, 403, 403, 403, 401),
+            kw=lambda ids: {"json": {"password": "Sen-hong-giua-ho-19"}},
+        )
+    ],
+    "POST /auth/password": [
+        Case(  # the old password proves who asks: anybody's token (or none) is beside the point
+            "POST",
+            "/auth/password",
+            PUBLIC,
+            kw=lambda ids: {
+                "json": {
+                    "username": "matrix_pw",
+                    "old_password": USER_PASSWORD,
+                    "new_password": "Sen-hong-giua-ho-19",
+                }
+            },
+        )
+    ],
 }
 
 
@@ -637,6 +686,11 @@ def _scene(api: Api, platform: Platform, settings: Settings) -> dict[str, Any]:
         ("ticket_name", {"field": "full_name", "proposed_value": "Nguyễn Văn Ân"}),
     ):
         r = api.post("/tickets", "citizen_an", json=body)
+        assert r.status_code == 201, r.text
+        ids[key] = r.json()["id"]
+    for key, name, site in (("user_a", "matrix_a", "a1"), ("user_pw", "matrix_pw", "b1")):
+        body = {"username": name, "password": USER_PASSWORD, "role": "site"}
+        r = api.post("/users", "central", json=body | {"site_id": w.sites[site]})
         assert r.status_code == 201, r.text
         ids[key] = r.json()["id"]
     return ids

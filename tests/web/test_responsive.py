@@ -293,6 +293,14 @@ def _dashboard(page: Any, server: DemoServer, check: Checks, role: str) -> None:
     sign_in(page, server, role)
     page.wait_for_selector("svg.chart")
     check(f"dashboard ({role})")
+    page.goto(f"{server.base}/users")  # issue 17: the users and audit pages of these roles
+    page.wait_for_selector("#users")
+    check(f"users ({role})")
+    page.goto(f"{server.base}/audit?action=auth")
+    page.wait_for_selector("#events")
+    check(f"audit log ({role})")
+    page.goto(f"{server.base}/password")
+    check(f"change password ({role})")
 
 
 #: The field each run reports (one open ticket per field and person).

@@ -15,6 +15,7 @@ import tiemchung
 from tiemchung.api import problems
 from tiemchung.api.inputs import NoNul
 from tiemchung.api.routes import (
+    audit,
     auth,
     certificates,
     doses,
@@ -24,6 +25,7 @@ from tiemchung.api.routes import (
     stats,
     stock,
     tickets,
+    users,
     verify,
     worklists,
 )
@@ -52,6 +54,8 @@ ROUTERS = (
     worklists,
     tickets,
     stats,
+    users,
+    audit,
 )
 
 

@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from tiemchung.auth.security import actor_from_token
+from tiemchung.auth.security import token_actor
 from tiemchung.auth.tokens import TokenError, TokenExpiredError
+from tiemchung.auth.users import Refusal, refusal
 from tiemchung.core import Platform
 from tiemchung.registry.errors import FieldProblem, ServiceError, role_not_allowed
 from tiemchung.registry.scope import Actor, Role
@@ -47,15 +48,25 @@ async def current_actor(
     if not token:
         raise _unauthorized("missing_token", "Cần đăng nhập", "a bearer token is required")
     try:
-        actor = actor_from_token(platform.token_secret, token)
+        actor, version = token_actor(platform.token_secret, token)
     except TokenExpiredError as exc:
         raise _unauthorized(
             "token_expired", "Phiên đăng nhập đã hết hạn", "the token has expired"
         ) from exc
     except TokenError as exc:
         raise _unauthorized("invalid_token", "Token không hợp lệ", "invalid token") from exc
-    if actor.user_id is None or not platform.user_active(actor.user_id):
+    if actor.user_id is None:
         raise _unauthorized("inactive_user", "Tài khoản đã bị khoá", "the user is disabled")
+    why = refusal(platform.user_state(actor.user_id), version)
+    if why is Refusal.MUST_CHANGE:
+        # signed in, but the administrator's password must be replaced first: 403, not 401
+        raise ServiceError(
+            403,
+            "Password change required / Cần đổi mật khẩu",
+            [FieldProblem("Authorization", why.value, *why.message)],
+        )
+    if why is not None:
+        raise _unauthorized(why.value, *why.message)
     return actor
 
 

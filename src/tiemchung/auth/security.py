@@ -31,27 +31,44 @@ def create_token(
         "ward": user.ward_code,
         "site": user.site_id,
         "pk": user.person_pk,
+        # the user's token version: a disable, reset or new role bumps it (auth/users.refusal)
+        "ver": user.token_version or 0,
     }
     return tokens.encode(secret, kind, claims, timedelta(minutes=ttl_minutes))
 
 
 def actor_from_token(secret: bytes, token: str) -> Actor:
     """Decode and check a bearer token; raises :class:`~tiemchung.auth.tokens.TokenExpiredError`
-    or :class:`~tiemchung.auth.tokens.TokenError` (both PyJWT errors too).
+    or :class:`~tiemchung.auth.tokens.TokenError` (both PyJWT errors too)."""
+    return token_actor(secret, token)[0]
+
+
+def token_actor(secret: bytes, token: str) -> tuple[Actor, int]:
+    """The caller a bearer token names and the token version it was issued at (checked
+    against the user's by :func:`tiemchung.auth.users.refusal`); raises as
+    :func:`actor_from_token`.
 
     A site sends the same token all shift: the verified claims are cached, and the expiry is
     checked again on every call, so a cached token stops working the second it expires.
     """
-    actor, expires = _verified(secret, token)
+    actor, expires, version = _verified(secret, token)
     if time.time() >= expires:
         raise TokenExpiredError("Signature has expired")
-    return actor
+    return actor, version
 
 
 @lru_cache(maxsize=8192)
-def _verified(secret: bytes, token: str) -> tuple[Actor, float]:
+def _verified(secret: bytes, token: str) -> tuple[Actor, float, int]:
     c = tokens.decode(secret, Kind.API, token, require=ACTOR_CLAIMS)
-    return actor_from_claims(c), tokens.expires_at(c).timestamp()
+    return actor_from_claims(c), tokens.expires_at(c).timestamp(), version_of(c)
+
+
+def version_of(c: dict[str, Any]) -> int:
+    """The token version a token's claims carry (0 for tokens issued before versions)."""
+    try:
+        return int(c.get("ver") or 0)
+    except (TypeError, ValueError) as exc:
+        raise TokenError(f"bad claim: {exc}") from exc
 
 
 def actor_from_claims(c: dict[str, Any]) -> Actor:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tiemchung.auth import tokens
-from tiemchung.auth.security import ACTOR_CLAIMS, actor_from_claims, create_token
+from tiemchung.auth.security import ACTOR_CLAIMS, actor_from_claims, create_token, version_of
 from tiemchung.auth.tokens import Kind, TokenError, TokenExpiredError
 from tiemchung.registry.models import User
 from tiemchung.registry.scope import Actor
@@ -46,6 +46,7 @@ class NoSessionError(Exception):
 class WebSession:
     actor: Actor
     expires: datetime
+    version: int = 0  # the token version it was issued at (auth/users.refusal)
 
 
 def create_cookie(secret: bytes, user: User, ttl_minutes: int) -> tuple[str, int]:
@@ -60,7 +61,7 @@ def read_cookie(secret: bytes, value: str | None) -> WebSession:
         raise NoSessionError()
     try:
         c = tokens.decode(secret, Kind.WEB, value, require=ACTOR_CLAIMS)
-        return WebSession(actor_from_claims(c), tokens.expires_at(c))
+        return WebSession(actor_from_claims(c), tokens.expires_at(c), version_of(c))
     except TokenExpiredError as exc:
         raise SessionExpiredError() from exc
     except TokenError as exc:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     func,
     true,
 )
@@ -177,6 +178,12 @@ class User(Base):
     person_pk: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # an administrator chose the password: its owner must replace it before anything else
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # tokens carry the version they were issued at; a disable, reset or new role bumps it
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Dose(Base):
@@ -359,7 +366,12 @@ class AuditEvent(Base):
     entity_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict | None] = mapped_column(JSON)
 
-    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_entity", "entity", "entity_id"),
+        # the audit log's searches by user and by action, newest first (auth/auditlog.py)
+        Index("ix_audit_user_id", "user_id", "id"),
+        Index("ix_audit_action", "action", "id"),
+    )
 
 
 class IssuedCertificate(Base):

@@ -70,6 +70,21 @@ class Actor:
             return ward_code is not None and ward_code == self.ward_code
         return False
 
+    def may_administer(self, role: Role, province_code: str | None) -> bool:
+        """May create, change, disable or reset a user of ``role`` whose area lies in
+        ``province_code`` (issue 17): a user grants only within their own area and below.
+        Central: anyone. A province: users of its own province at province level and below,
+        never a central one (nor a user of another province). Nobody else administers."""
+        if self.role is Role.CENTRAL:
+            return True
+        if self.role is Role.PROVINCE:
+            return (
+                role is not Role.CENTRAL
+                and province_code is not None
+                and province_code == self.province_code
+            )
+        return False
+
     def can_record_at(self, site: Site) -> bool:
         if self.role is Role.SITE:
             return site.site_id == self.site_id

@@ -27,9 +27,13 @@ from tiemchung.auth.session import (
     read_cookie,
     username_hint,
 )
+from tiemchung.auth.users import Refusal, refusal
 from tiemchung.core import Platform
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.web import pages
+
+#: where a user whose password must be changed is sent (web/routes/account.py)
+PASSWORD_PAGE = "/password"
 
 
 class SignInRequiredError(Exception):
@@ -50,7 +54,12 @@ def platform_of(request: Request) -> Platform:
     return request.app.state.platform  # type: ignore[no-any-return]
 
 
-async def web_actor(request: Request) -> Actor:
+class PasswordChangeRequiredError(Exception):
+    """The signed-in user's password was set by an administrator: every page but the
+    change-password page sends them there until it is replaced."""
+
+
+def _signed_in(request: Request, *, allow_change: bool) -> Actor:
     platform = platform_of(request)
     try:
         session = read_cookie(platform.token_secret, request.cookies.get(COOKIE))
@@ -59,11 +68,27 @@ async def web_actor(request: Request) -> Actor:
     except NoSessionError as exc:
         raise SignInRequiredError(expired=False) from exc
     actor = session.actor
-    if actor.user_id is None or not platform.user_active(actor.user_id):
+    if actor.user_id is None:
+        raise SignInRequiredError(expired=False)
+    why = refusal(platform.user_state(actor.user_id), session.version)
+    if why is Refusal.MUST_CHANGE:
+        if not allow_change:
+            raise PasswordChangeRequiredError()
+    elif why is not None:  # disabled, or revoked by a reset or a new role: sign in again
         raise SignInRequiredError(expired=False)
     return actor
 
 
+async def web_actor(request: Request) -> Actor:
+    return _signed_in(request, allow_change=False)
+
+
+async def password_actor(request: Request) -> Actor:
+    """The signed-in user on the change-password page, even while a change is required."""
+    return _signed_in(request, allow_change=True)
+
+
+PasswordActor = Annotated[Actor, Depends(password_actor)]
 WebActor = Annotated[Actor, Depends(web_actor)]
 
 
@@ -129,6 +154,12 @@ def install(app: FastAPI) -> None:
         if exc.expired:
             target += "&expired=1"
         return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(PasswordChangeRequiredError)
+    async def _must_change(request: Request, exc: PasswordChangeRequiredError) -> Response:
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": PASSWORD_PAGE})
+        return RedirectResponse(PASSWORD_PAGE, status_code=303)
 
     @app.exception_handler(WrongRoleError)
     async def _role(request: Request, exc: WrongRoleError) -> Response:

@@ -11,10 +11,21 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from tiemchung.web import STATIC_DIR, errors, guard, i18n
-from tiemchung.web.routes import auth, citizen, dashboard, desk, shell, stock, worklist
+from tiemchung.web.routes import (
+    account,
+    audit_log,
+    auth,
+    citizen,
+    dashboard,
+    desk,
+    shell,
+    stock,
+    users,
+    worklist,
+)
 
 #: The page routers, in the order they are matched.
-ROUTERS = (shell, auth, desk, worklist, citizen, dashboard, stock)
+ROUTERS = (shell, auth, account, desk, worklist, citizen, dashboard, stock, users, audit_log)
 
 
 def install(app: FastAPI) -> None:

@@ -24,7 +24,7 @@ from tiemchung.api.problems import ERROR_RESPONSES, MEDIA_TYPE, error_doc
 from tiemchung.api.schemas import Token
 from tiemchung.auth.security import create_token
 from tiemchung.auth.throttle import signin_throttle, wait_words
-from tiemchung.auth.users import actor_for, authenticate
+from tiemchung.auth.users import Refusal, actor_for, authenticate
 from tiemchung.registry.errors import FieldProblem, ServiceError
 from tiemchung.registry.models import User
 from tiemchung.registry.scope import Actor
@@ -64,6 +64,9 @@ def throttled(wait: int, instance: str) -> JSONResponse:
     response_model=Token,
     responses={
         401: ERROR_RESPONSES[401] | {"description": "Wrong username or password"},
+        403: error_doc(
+            "The password was set by an administrator: change it first (POST /auth/password)"
+        ),
         422: ERROR_RESPONSES[422],
         429: error_doc(
             "Too many failed attempts for this user name from this client (see Retry-After)"
@@ -106,6 +109,14 @@ async def token(
         )
     throttle.succeeded(form.username, client)
     actor = actor_for(user)
+    if user.must_change_password:
+        # right password, but one an administrator chose: no token until it is replaced
+        why = Refusal.MUST_CHANGE
+        raise ServiceError(
+            403,
+            "Password change required / Cần đổi mật khẩu",
+            [FieldProblem("password", why.value, *why.message)],
+        )
     await platform.write(lambda s: audit(s, actor, "auth.login", "user", user.id))
     tok, ttl = create_token(
         platform.settings.token_secret(), user, platform.settings.token_ttl_minutes

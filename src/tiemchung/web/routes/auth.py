@@ -20,7 +20,7 @@ from tiemchung.registry.models import User
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.store.audit import audit
 from tiemchung.web import i18n, pages
-from tiemchung.web.guard import Csrf, is_htmx, platform_of, safe_next
+from tiemchung.web.guard import PASSWORD_PAGE, Csrf, is_htmx, platform_of, safe_next
 
 router = APIRouter(include_in_schema=False)
 
@@ -100,6 +100,8 @@ async def signin(
     value, ttl = create_cookie(platform.token_secret, user, platform.settings.token_ttl_minutes)
     if template == "_reauth.html":
         response: Response = pages.render(request, "_reauth_done.html", actor=actor)
+    elif user.must_change_password:  # an administrator chose it: replace it first
+        response = RedirectResponse(PASSWORD_PAGE, status_code=303)
     else:
         response = RedirectResponse(safe_next(next, HOME[actor.role]), status_code=303)
     response.set_cookie(
