@@ -421,9 +421,11 @@ def seed_stock(platform: Platform) -> dict[str, int]:
     actor = Actor.system("demo")
     today = platform.today()
     with platform.sessions() as s:
-        lots = {
+        demo_numbers = {demo_lot_number(v.code, n) for v in VACCINES for n in range(1, 5)}
+        lots = {  # the demo's own lots only, never one a user received since
             (lot.product_code, lot.lot_number): lot
-            for lot in s.scalars(select(Lot).where(Lot.lot_number.like("__000_")))
+            for lot in s.scalars(select(Lot).where(Lot.lot_number.in_(demo_numbers)))
+            if lot.lot_number in {demo_lot_number(lot.product_code, n) for n in range(1, 5)}
         }
         given_lots = _give_lots(s, actor, lots)
         pairs = _pairs(s, lots, today)
@@ -462,14 +464,12 @@ def _give_lots(session: Session, actor: Actor, lots: dict[tuple[str, str], Lot])
     whens = []
     for (product, number), lot in lots.items():
         n = int(number[-4:])
-        if number != demo_lot_number(product, n) or not 1 <= n <= 4:
-            continue
         period = Dose.dose_date < NEW_LOTS_FROM if n % 2 else Dose.dose_date >= NEW_LOTS_FROM
         parity = (Dose.id % 2) == (0 if n <= 2 else 1)
         whens.append((and_(Dose.product_code == product, period, parity), lot.id))
     if not whens:
         return 0
-    products = {product for product, _ in lots}
+    products = {product for product, _ in lots}  # the products the demo has lots of
     result = session.execute(
         update(Dose)
         .where(Dose.lot_id.is_(None), Dose.record_id.is_not(None), Dose.product_code.in_(products))
