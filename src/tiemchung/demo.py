@@ -12,12 +12,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tiemchung.auth.users import create_user
@@ -26,7 +27,9 @@ from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.identity import fold_name
 from tiemchung.reconcile import Options, reconcile
+from tiemchung.registry.catalog.lots import LotReceipt, receive_lot
 from tiemchung.registry.catalog.products import load_products
+from tiemchung.registry.catalog.stock import record_wastage
 from tiemchung.registry.imports.apply import apply_run
 from tiemchung.registry.imports.backlog import import_dose_records
 from tiemchung.registry.imports.register import import_register
@@ -39,10 +42,12 @@ from tiemchung.registry.models import (
     Product,
     ReviewItem,
     Site,
+    StockMovement,
     User,
     VaccinationSession,
 )
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.store.audit import audit
 from tiemchung.synth import generate, load_profile
 from tiemchung.vaccines import VACCINES
 
@@ -151,6 +156,7 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
         with platform.sessions() as s:
             if s.scalar(select(Person.id).limit(1)) is not None:
                 plan_today(platform)  # a demo from another day: the desk needs today's
+                seed_stock(platform)  # a demo made before the demo had stock
                 # an earlier demo in this folder
                 return _summary(platform, reused=True) | {"keys": str(keys)}
         profile = load_profile(overrides={"population": {"provinces": {DEMO_PROVINCE: 1.0}}})
@@ -171,11 +177,14 @@ def build_demo(settings: Settings, people: int = 50_000, seed: int = 2021) -> di
             first = s.scalar(select(Person.person_id).order_by(Person.id).limit(1))
         _demo_users(platform, sites, [{"person_id": first}])
         plan_today(platform)
+        t0 = time.perf_counter()
+        stock = seed_stock(platform)
         return _summary(platform, reused=False) | {
             "keys": str(keys),
             "synth": str(out),
             "wards": made["wards"],
             "reconcile": applied,
+            "stock": stock | {"seconds": round(time.perf_counter() - t0, 2)},
         }
 
 
@@ -348,3 +357,198 @@ def _demo_users(platform: Platform, sites: list[Site], persons: list[dict[str, A
         for username, role, scope in specs:
             create_user(s, Actor.system("demo"), username, DEMO_PASSWORD, role, **scope)
         s.commit()
+
+
+# -- stock --------------------------------------------------------------------------------
+# The demo's lots (``_load_reference``): per product ``<2 letters>0001``…``0004``, the odd ones
+# expired on 30/06/2022, the even ones good until 2027. The backlog carries no lot, so the
+# demo says which lot each of its doses came from (as a site's register book would), and
+# records the deliveries those doses were given from, through the stock service.
+
+#: the note on every movement the demo seeds (kept on the movement and in its audit event)
+DEMO_STOCK_NOTE = "dữ liệu mẫu của bản demo / demo seeding"
+#: the doses given before this day came from the lots that expired in 2022, the others
+#: from the lots good until 2027
+NEW_LOTS_FROM = date(2022, 1, 1)
+#: the delivery that leaves an unexpired lot in stock after the demo's doses (a round number)
+MARGIN_DOSES = 200
+#: the products whose sessions record a little opened-vial wastage (multi-dose vials)
+WASTAGE_PRODUCTS = ("PFIZER", "AZ")
+
+
+def demo_lot_number(product_code: str, n: int) -> str:
+    """The number of the demo's ``n``-th lot of a product (``_load_reference``)."""
+    return f"{product_code[:2]}{n:04d}"
+
+
+@dataclass
+class _Pair:
+    """One lot at one site: its doses given, their first and last day, its wastage."""
+
+    site_id: str
+    lot_id: int
+    lot_number: str
+    product_code: str
+    expiry: date
+    administered: int = 0
+    first: date | None = None
+    last: date | None = None
+    #: (session id, doses) of the opened-vial wastage seeded at the site
+    wastage: tuple[tuple[int, int], ...] = ()
+
+
+def seed_stock(platform: Platform) -> dict[str, int]:
+    """The demo's stock: lots on its doses, deliveries, and a little wastage; idempotent.
+
+    1. The backlog's doses (no lot) get the demo lot they came from: before
+       :data:`NEW_LOTS_FROM` the two lots that expired in 2022, after it the two good until
+       2027, alternating by record (even ids the first of the pair); one set-based update
+       and one audit event; doses that have a lot keep it.
+    2. For each (site, lot) with no movement yet: a delivery of what the site gave from it
+       plus its wastage, dated the day before its first dose, through ``receive_lot``
+       (audited, noted :data:`DEMO_STOCK_NOTE`); an unexpired lot gets one more delivery of
+       :data:`MARGIN_DOSES` on its last dose's day, so it stays in stock for the desk; an
+       expired one ends at nothing left — the page shows an exhausted lot. Every active
+       site gets the margin of an unexpired lot of each of today's products
+       (:data:`TODAY_PRODUCTS`) even if it never gave one.
+    3. A little opened-vial wastage (1–4 doses) at a site's last session of
+       :data:`WASTAGE_PRODUCTS` in the period of the product's first lot of each pair
+       (``…0001``, ``…0002``), through ``record_wastage``.
+
+    A (site, lot) that has any movement is left alone, so a second run adds nothing.
+    Returns how many doses got a lot, deliveries and wastage rows were added.
+    """
+    actor = Actor.system("demo")
+    today = platform.today()
+    with platform.sessions() as s:
+        demo_numbers = {demo_lot_number(v.code, n) for v in VACCINES for n in range(1, 5)}
+        lots = {  # the demo's own lots only, never one a user received since
+            (lot.product_code, lot.lot_number): lot
+            for lot in s.scalars(select(Lot).where(Lot.lot_number.in_(demo_numbers)))
+            if lot.lot_number in {demo_lot_number(lot.product_code, n) for n in range(1, 5)}
+        }
+        given_lots = _give_lots(s, actor, lots)
+        pairs = _pairs(s, lots, today)
+        _plan_wastage(s, pairs)
+        receipts = wasted = 0
+        for pair in pairs:
+            wasted_here = sum(doses for _, doses in pair.wastage)
+            first = pair.first or today
+            deliveries = []
+            if pair.administered + wasted_here:
+                deliveries.append((pair.administered + wasted_here, first - timedelta(days=1)))
+            if pair.expiry >= today:
+                deliveries.append((MARGIN_DOSES, min(pair.last or today, today)))
+            for doses, when in deliveries:
+                receipt = LotReceipt(
+                    pair.product_code,
+                    pair.lot_number,
+                    pair.expiry,
+                    pair.site_id,
+                    doses,
+                    note=DEMO_STOCK_NOTE,
+                    received_at=datetime(when.year, when.month, when.day, 7, tzinfo=platform.tz),
+                )
+                receive_lot(s, actor, receipt, today=when)
+                receipts += 1
+            for session_id, doses in pair.wastage:
+                record_wastage(s, actor, session_id, pair.lot_number, doses, DEMO_STOCK_NOTE)
+                wasted += 1
+        s.commit()
+    return {"doses_given_lots": given_lots, "receipts": receipts, "wastage": wasted}
+
+
+def _give_lots(session: Session, actor: Actor, lots: dict[tuple[str, str], Lot]) -> int:
+    """Step 1 of :func:`seed_stock`: the backlog's doses without a lot get the demo's, in one
+    pass over the doses (one ``CASE`` naming each lot's product, period and parity)."""
+    whens = []
+    for (product, number), lot in lots.items():
+        n = int(number[-4:])
+        period = Dose.dose_date < NEW_LOTS_FROM if n % 2 else Dose.dose_date >= NEW_LOTS_FROM
+        parity = (Dose.id % 2) == (0 if n <= 2 else 1)
+        whens.append((and_(Dose.product_code == product, period, parity), lot.id))
+    if not whens:
+        return 0
+    products = {product for product, _ in lots}  # the products the demo has lots of
+    result = session.execute(
+        update(Dose)
+        .where(Dose.lot_id.is_(None), Dose.record_id.is_not(None), Dose.product_code.in_(products))
+        .values(lot_id=case(*whens))
+        .execution_options(synchronize_session=False)
+    )
+    total = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if total:
+        audit(session, actor, "demo.dose_lots", "dose", None, {"doses": total})
+    return total
+
+
+def _pairs(session: Session, lots: dict[tuple[str, str], Lot], today: date) -> list[_Pair]:
+    """The (site, lot) pairs the demo stocks and has not stocked yet, with their doses."""
+    by_id = {lot.id: lot for lot in lots.values()}
+    stocked = {
+        (site_id, lot_id)
+        for site_id, lot_id in session.execute(select(StockMovement.site_id, StockMovement.lot_id))
+    }
+    pairs: dict[tuple[str, int], _Pair] = {}
+
+    def pair(site_id: str, lot: Lot) -> _Pair:
+        return pairs.setdefault(
+            (site_id, lot.id),
+            _Pair(site_id, lot.id, lot.lot_number, lot.product_code, lot.expiry),
+        )
+
+    for site_id, lot_id, count, first, last in session.execute(
+        select(
+            Dose.site_id,
+            Dose.lot_id,
+            func.count(),
+            func.min(Dose.dose_date),
+            func.max(Dose.dose_date),
+        )
+        .where(Dose.lot_id.in_(by_id), Dose.status != "duplicate")
+        .group_by(Dose.site_id, Dose.lot_id)
+    ):
+        assert lot_id is not None  # the query asks for the demo's lots
+        p = pair(site_id, by_id[lot_id])
+        p.administered, p.first, p.last = int(count), first, last
+    for site_id in session.scalars(select(Site.site_id).where(Site.active)):
+        for product in TODAY_PRODUCTS:
+            lot = lots.get((product, demo_lot_number(product, 2)))
+            if lot is not None and lot.expiry >= today:
+                pair(site_id, lot)
+    return [p for key, p in sorted(pairs.items()) if (key[0], key[1]) not in stocked]
+
+
+def _plan_wastage(session: Session, pairs: list[_Pair]) -> None:
+    """Step 3's plan: for the first two lots of :data:`WASTAGE_PRODUCTS` a site gave doses
+    from, the last session of that product in the lot's period loses 1–4 doses."""
+    wanted = [
+        p
+        for p in pairs
+        if p.product_code in WASTAGE_PRODUCTS and p.administered and p.lot_number[-1] in "12"
+    ]
+    if not wanted:
+        return
+    sessions: dict[tuple[str, str], list[tuple[date, int]]] = {}
+    for site_id, product, day, session_id in session.execute(
+        select(
+            VaccinationSession.site_id,
+            VaccinationSession.product_code,
+            VaccinationSession.session_date,
+            VaccinationSession.id,
+        ).where(
+            VaccinationSession.site_id.in_({p.site_id for p in wanted}),
+            VaccinationSession.product_code.in_(WASTAGE_PRODUCTS),
+        )
+    ):
+        sessions.setdefault((site_id, product), []).append((day, session_id))
+    for p in wanted:
+        assert p.first is not None and p.last is not None  # it gave doses
+        during = [
+            (day, sid)
+            for day, sid in sessions.get((p.site_id, p.product_code), [])
+            if p.first <= day <= p.last
+        ]
+        if during:
+            day, sid = max(during)
+            p.wastage = ((sid, 1 + sid % 4),)

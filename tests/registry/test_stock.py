@@ -170,3 +170,46 @@ def test_a_batch_takes_the_stock_down_in_order(platform: Platform) -> None:
         assert [(r.lot_number, r.balance.administered, r.balance.on_hand) for r in rows] == [
             ("LT-2", 2, 0)
         ]
+
+
+def test_a_receipt_keeps_its_note_and_the_day_it_was_received(platform: Platform) -> None:
+    from datetime import UTC, datetime
+
+    from tiemchung.registry.models import StockMovement
+
+    when = datetime(2021, 9, 30, 1, 0, tzinfo=UTC)  # 08:00 in Vietnam
+    with platform.sessions() as s:
+        receipt = lots_service.LotReceipt(
+            "PFIZER",
+            "LT-NOTE",
+            date(2030, 1, 1),
+            "S-A1",
+            30,
+            note="phiếu xuất 12/2021",
+            received_at=when,
+        )
+        lot, move = lots_service.receive_lot(s, CENTRAL, receipt, today=TODAY)
+        plain = _receive(s, CENTRAL, lot="LT-PLAIN")[1]
+        s.commit()
+        move_id, plain_id, lot_id = move.id, plain.id, lot.id
+    with platform.sessions() as s:
+        stored = s.get(StockMovement, move_id)
+        assert stored is not None and stored.note == "phiếu xuất 12/2021"
+        at = (
+            stored.created_at if stored.created_at.tzinfo else stored.created_at.replace(tzinfo=UTC)
+        )
+        assert at == when
+        other = s.get(StockMovement, plain_id)
+        assert other is not None and other.note is None
+        assert other.created_at.replace(tzinfo=None) > when.replace(tzinfo=None)  # now
+        events = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "lot.receive").order_by(AuditEvent.id)
+        ).all()
+        detail = {e.entity_id: e.detail for e in events}
+        assert detail[str(lot_id)] == {
+            "lot_number": "LT-NOTE",
+            "site_id": "S-A1",
+            "doses": 30,
+            "note": "phiếu xuất 12/2021",
+        }
+        assert stock_service.on_hand(s, lot_id, "S-A1") == 30

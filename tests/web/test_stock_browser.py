@@ -1,7 +1,8 @@
 """End-to-end: the stock page in Debian's Chromium over the demo (a real server), at desktop
-and phone width. A lot is received at the site user's site through the service (the demo's
-own lots predate stock and are not tracked); the site sees it with what is left, the
-province sees it summed per province, and the export carries the same figures."""
+and phone width. A lot of its own is received at the site user's site through the service
+(the demo's lots have their seeded stock, tests/test_demo_stock.py); the site sees it with
+what is left, the province sees it summed per province, and the export carries the same
+figures."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from tiemchung.registry.models import User
 from tiemchung.registry.scope import Actor
 
 pytestmark = pytest.mark.slow
-#: a lot number no other browser test uses: receiving it tracks only this lot
+#: a lot number no other browser test uses, so its figures are this test's alone
 LOT = "BR-STOCK-1"
 RECEIVED = 40
 

@@ -15,7 +15,7 @@ in an outbreak); it must exist and be open. Every write is audited; the caller c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,13 +39,18 @@ from tiemchung.store.audit import audit
 
 @dataclass(frozen=True)
 class LotReceipt:
-    """What a site received: so many doses of a product's lot."""
+    """What a site received: so many doses of a product's lot.
+
+    ``note`` says where the delivery came from (kept on the movement and in the audit
+    event); ``received_at`` dates a delivery recorded after the fact (default: now)."""
 
     product_code: str
     lot_number: str
     expiry: date
     site_id: str
     doses: int
+    note: str | None = None
+    received_at: datetime | None = None
 
 
 def _staff(actor: Actor) -> None:
@@ -142,17 +147,20 @@ def receive_lot(
         kind=RECEIVED,
         quantity=receipt.doses,
         user_id=actor.user_id,
+        note=receipt.note,
     )
+    if receipt.received_at is not None:
+        move.created_at = receipt.received_at
     session.add(move)
     session.flush()
-    audit(
-        session,
-        actor,
-        "lot.receive",
-        "lot",
-        lot.id,
-        {"lot_number": number, "site_id": site.site_id, "doses": receipt.doses},
-    )
+    detail: dict[str, object] = {
+        "lot_number": number,
+        "site_id": site.site_id,
+        "doses": receipt.doses,
+    }
+    if receipt.note:
+        detail["note"] = receipt.note
+    audit(session, actor, "lot.receive", "lot", lot.id, detail)
     return lot, move
 
 

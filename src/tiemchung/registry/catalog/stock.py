@@ -7,9 +7,10 @@ of what happened, so a dose recorded anywhere (the desk, ``POST /doses``, a batc
 stock down by one without a second write that could be forgotten.
 
 A lot is *tracked* once it has any movement. A lot that never had one (the lots stored before
-stock existed, the demo's and the tests' seeds) has no stock figure and refuses nothing for
-lack of stock; a tracked lot at a site that never received it has none there, and the dose
-path refuses it (:func:`stock_left`, registry/doses/record.py).
+stock existed, the tests' seeds; the demo records its deliveries, ``demo.seed_stock``) has no
+stock figure and refuses nothing for lack of stock; a tracked lot at a site that never
+received it has none there, and the dose path refuses it (:func:`stock_left`,
+registry/doses/record.py).
 """
 
 from __future__ import annotations
