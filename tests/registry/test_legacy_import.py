@@ -208,3 +208,36 @@ def test_a_mapping_naming_no_column_is_refused_by_name(tmp_path: Path) -> None:
         assert "'ten'" in str(exc) and "no such column" in str(exc) and "không có" in str(exc)
     else:
         raise AssertionError("a mapping to no column was accepted")
+
+
+def test_a_parquet_file_with_vietnamese_columns_is_read_through_the_guess(
+    platform: Platform, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    file = tmp_path / "tiem.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "Họ và tên": ["Vò Thị Xuân", "Ngô Văn Đạt"],
+                "Ngày sinh": ["07/07/1977", "08/08/1988"],
+                "Loại vắc xin": ["Spikevax", "Sputnik"],
+                "Mũi": [1, 1],
+                "Ngày tiêm": ["03/11/2021", "04/11/2021"],
+            }
+        ),
+        file,
+    )
+    with platform.sessions() as s:
+        done = import_legacy_files(s, ACTOR, [file], site="S-B2", rejects_path=tmp_path / "r.csv")
+        assert (done.report.rows_read, done.report.rows_imported) == (2, 2)
+        stored = sorted(
+            (d.full_name, d.product_code, d.dose_date, d.site_id)
+            for d in s.scalars(select(Dose).where(Dose.site_id == "S-B2"))
+            if d.record_id and d.record_id.startswith("fp-")
+        )
+    assert stored == [
+        ("Ngô Văn Đạt", "SPUTNIKV", date(2021, 11, 4), "S-B2"),
+        ("Vò Thị Xuân", "MODERNA", date(2021, 11, 3), "S-B2"),
+    ]
