@@ -48,7 +48,7 @@ def _workbook(path: Path) -> Path:
             "Trần Thị Mỹ",
             datetime(1985, 1, 2),
             "Nữ",
-            None,
+            1190654321,  # a CCCD Excel kept as a number: its two leading zeros lost
             "Pfizer-BioNTech",
             2,
             datetime(2021, 9, 1),
@@ -107,6 +107,9 @@ def test_a_workbook_is_stored_or_refused_row_by_row_and_only_once(
             ("Trần Thị Mỹ", "PFIZER", 2, date(2021, 9, 1), "S-A1", "1985-01-02", "F"),
             ("Đỗ Văn Bình", "AZ", 1, date(2021, 8, 1), "S-A1", "1999", None),
         ]
+        assert s.scalar(
+            select(Dose.national_id).where(Dose.full_name == "Trần Thị Mỹ", Dose.sex == "F")
+        ) == ("001190654321")
         events = s.scalars(
             select(AuditEvent).where(AuditEvent.action == "dose.backlog_import")
         ).all()

@@ -287,6 +287,23 @@ def _chain(
     yield from rest
 
 
+def _from_number(value: Any, column: str) -> str:
+    """A cell Excel stored as a date or a number, as the text the site typed: a date as ISO;
+    ``2.0`` as ``2``; an ID number or phone that lost its leading zeros as a number gets them
+    back (a CCCD is 12 digits, an old CMND 9, a mobile number 10 with its 0)."""
+    if hasattr(value, "date"):
+        return str(value.date().isoformat())
+    text = str(value)
+    if text.endswith(".0"):
+        text = text[:-2]
+    if text.isdigit():
+        if column == "national_id":
+            return text.zfill(9) if len(text) <= 9 else text.zfill(12)
+        if column == "phone" and len(text) == 9:
+            return "0" + text
+    return text
+
+
 def fingerprint(row: Mapping[str, Any]) -> str:
     """A row's record id when its file has none: the same content always gives the same id
     (so a second import skips it), 40 characters as ``doses.record_id`` allows."""
@@ -351,14 +368,7 @@ def _canonical_rows(
                 if value is None:
                     continue
                 if not isinstance(value, str):
-                    value = value.date().isoformat() if hasattr(value, "date") else str(value)
-                    if value.endswith(".0") and col in (
-                        "dose_number",
-                        "ward_code",
-                        "national_id",
-                        "phone",
-                    ):
-                        value = value[:-2]
+                    value = _from_number(value, col)
                 value = value.strip()
                 if not value:
                     continue
