@@ -9,7 +9,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from tiemchung.cli.common import console, fail
@@ -87,7 +93,9 @@ def apply_command(
             Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
-                TextColumn("{task.completed:,}/{task.total:,} links"),
+                # the total is unknown until the first chunk: "{task.total:,}" broke on None
+                MofNCompleteColumn(),
+                TextColumn("links"),
                 TimeRemainingColumn(),
                 console=console,
             ) as bar,
@@ -195,6 +203,28 @@ def run_register_update(
     )
 
 
+def _from_store(out: Path) -> tuple[Path, Path, Path]:
+    """Write the store's backlog doses and register under ``out/inputs`` (the same service
+    any caller uses: ``registry/imports/from_store.py``); a store with none to link fails."""
+    from tiemchung.core import Platform
+    from tiemchung.registry.imports.from_store import export_for_reconcile
+
+    with Platform() as platform, platform.sessions() as s:
+        made = export_for_reconcile(s, out)
+    if not made.record_rows or not made.register_rows:
+        fail(
+            f"the store holds {made.record_rows:,} backlog doses and {made.register_rows:,} "
+            "register persons: nothing to link (tiemchung backlog import, register import) / "
+            "kho chưa có hồ sơ tiêm cũ hoặc sổ dân cư để đối chiếu",
+            2,
+        )
+    console.print(
+        f"[green]✓[/green] from the store / từ kho: {made.record_rows:,} doses, "
+        f"{made.register_rows:,} persons → {made.records.parent}"
+    )
+    return made.register, made.records, out
+
+
 def reconcile(
     ctx: typer.Context,
     register: Annotated[
@@ -227,10 +257,22 @@ def reconcile(
     register_update: Annotated[
         bool, typer.Option(help="--register is a new snapshot: re-check --state's --records")
     ] = False,
+    from_store: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-store",
+            help="link the store's backlog doses against its register, output to this folder "
+            "/ đối chiếu hồ sơ tiêm đã nhập với sổ dân cư trong kho dữ liệu",
+        ),
+    ] = None,
 ) -> None:
     """Link every dose record to a register person; say what is wrong and what to do."""
     if ctx.invoked_subcommand is not None:
         return
+    if from_store is not None:
+        if register or records or out:
+            fail("--from-store takes no --register, --records or --out", 2)
+        register, records, out = _from_store(from_store)
     missing = [
         n
         for n, v in (("--register", register), ("--records", records), ("--out", out))

@@ -28,6 +28,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
 from tiemchung.registry.imports.closing import close_import
 from tiemchung.registry.imports.rejects import RejectsFile, RowRejectedError, RowsReport, cell_text
+from tiemchung.registry.imports.synonyms import product_names, vaccine_key
 from tiemchung.registry.models import AdminUnit, Dose, Product, Site
 from tiemchung.registry.scope import Actor
 from tiemchung.store.bulk import in_keys
@@ -59,8 +61,12 @@ class BacklogFileError(Exception):
     """The file cannot be imported at all (unreadable, a required column missing)."""
 
 
+@dataclass
 class BacklogReport(RowsReport):
-    """What a backlog import did."""
+    """What a backlog import did; ``unknown_vaccines``: each vaccine name no product answers,
+    with its count of rows (so a synonym can be added and the file imported again)."""
+
+    unknown_vaccines: dict[str, int] = field(default_factory=dict)
 
 
 def client_uuid_for(record_id: str) -> uuid.UUID:
@@ -137,23 +143,47 @@ def import_dose_records(
 ) -> BacklogReport:
     """Store legacy dose records as entered (all ``unverified``); commits per batch."""
     label, names, chunks = _read(source)
-    report = BacklogReport(label)
     if rejects_path is None:
         rejects_path = (
             Path(label).with_name(Path(label).name + ".rejects.csv")
             if label != "rows"
             else Path("backlog.rejects.csv")
         )
+    where = {"source": label if label == "rows" else str(Path(label).resolve())}
+    with RejectsFile(Path(rejects_path), names) as rejects:
+        return store_dose_rows(
+            session, actor, label, chunks, rejects, where=where, progress=progress
+        )
+
+
+def store_dose_rows(
+    session: Session,
+    actor: Actor,
+    label: str,
+    chunks: Iterable[list[dict[str, Any]]],
+    rejects: RejectsFile,
+    *,
+    where: Mapping[str, str],
+    synonyms: Mapping[str, str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> BacklogReport:
+    """Store rows in the canonical columns (``RECORD_COLUMNS``) as entered; refuse the others
+    into ``rejects``; close the import (one audit event). Commits per chunk, so a long file
+    survives an interruption: the rows of the next run are skipped as already stored.
+
+    A row's number is its ``row`` key when it has one (the line of its sheet, from
+    ``legacy.py``), else its line in a CSV with one header line. ``synonyms`` adds typed
+    vaccine names for this import to :data:`synonyms.VACCINE_SYNONYMS`; a name no product
+    answers is counted in ``report.unknown_vaccines``."""
+    report = BacklogReport(label)
     sites = {
         s.site_id: (s.ward_code, s.province_code)
         for s in session.scalars(select(Site).where(Site.active.is_(True)))
     }
-    products = {p.code: p.code for p in session.scalars(select(Product))}
-    for p in session.scalars(select(Product)):
-        products.setdefault(p.name.casefold(), p.code)
-    for code, name in LEGACY_NAMES.items():
-        if code in products:
-            products.setdefault(name.casefold(), code)
+    catalogue = [(p.code, p.name) for p in session.scalars(select(Product))]
+    products = product_names(
+        catalogue, {**{n: c for c, n in LEGACY_NAMES.items()}, **(synonyms or {})}
+    )
     ward_province = dict(
         session.execute(
             select(AdminUnit.code, AdminUnit.province_code).where(
@@ -166,80 +196,85 @@ def import_dose_records(
     seen: dict[str, str] = {}
     memo = _Memo()
     row_no = 1
-    with RejectsFile(Path(rejects_path), names) as rejects:
-        for chunk in chunks:
-            cleaned: list[dict[str, Any]] = []
-            for raw in chunk:
-                row_no += 1
-                report.rows_read += 1
-                try:
-                    row = _clean(raw, sites, products, ward_province, memo)
-                except RowRejectedError as exc:
-                    rejects.add(row_no, exc.key, str(exc), raw)
-                    continue
-                rid = row["record_id"]
-                if rid in seen:
-                    if seen[rid] == row["submission_hash"]:
-                        report.rows_skipped += 1
-                    else:
-                        rejects.add(
-                            row_no,
-                            "record_id:duplicate",
-                            "record_id repeated in the file with other content",
-                            raw,
-                        )
-                    continue
-                seen[rid] = row["submission_hash"]
-                row["_row"], row["_raw"] = row_no, raw
-                cleaned.append(row)
-            stored: dict[uuid.UUID, str] = (
-                dict(
-                    session.execute(
-                        select(table.c.client_uuid, table.c.submission_hash).where(
-                            in_keys(
-                                table.c.client_uuid,
-                                [r["client_uuid"] for r in cleaned],
-                                session.get_bind().dialect.name,
-                            )
-                        )
-                    ).all()
-                )
-                if cleaned
-                else {}
-            )
-            fresh = []
-            for row in cleaned:
-                row_num, raw = row.pop("_row"), row.pop("_raw")
-                old = stored.get(row["client_uuid"])
-                if old is None:
-                    fresh.append(row)
-                elif old == row["submission_hash"]:
+    for chunk in chunks:
+        cleaned: list[dict[str, Any]] = []
+        for raw in chunk:
+            row_no += 1
+            line = raw.get("row") or row_no
+            report.rows_read += 1
+            try:
+                if "_reject" in raw:  # refused by the reader (legacy.py: a sheet, no header)
+                    raise RowRejectedError(*raw["_reject"])
+                row = _clean(raw, sites, products, ward_province, memo)
+            except RowRejectedError as exc:
+                rejects.add(line, exc.key, str(exc), raw)
+                if exc.key == "vaccine:unknown_product":
+                    typed = cell_text(raw, "vaccine") or ""
+                    report.unknown_vaccines[typed] = report.unknown_vaccines.get(typed, 0) + 1
+                continue
+            rid = row["record_id"]
+            if rid in seen:
+                if seen[rid] == row["submission_hash"]:
                     report.rows_skipped += 1
                 else:
                     rejects.add(
-                        row_num,
-                        "record_id:conflict",
-                        "a dose with this record_id is stored with other content",
+                        line,
+                        "record_id:duplicate",
+                        "record_id repeated in the file with other content",
                         raw,
                     )
-            if fresh:
-                for row in fresh:
-                    row["entered_by"] = actor.user_id
-                session.execute(insert(table), fresh)
-                report.rows_imported += len(fresh)
-            session.commit()
-            if progress is not None:
-                progress(len(chunk))
-        close_import(
-            session,
-            actor,
-            report,
-            rejects,
-            action="dose.backlog_import",
-            entity="dose",
-            entity_id=label,
-            where={"source": label if label == "rows" else str(Path(label).resolve())},
+                continue
+            seen[rid] = row["submission_hash"]
+            row["_row"], row["_raw"] = line, raw
+            cleaned.append(row)
+        stored: dict[uuid.UUID, str] = (
+            dict(
+                session.execute(
+                    select(table.c.client_uuid, table.c.submission_hash).where(
+                        in_keys(
+                            table.c.client_uuid,
+                            [r["client_uuid"] for r in cleaned],
+                            session.get_bind().dialect.name,
+                        )
+                    )
+                ).all()
+            )
+            if cleaned
+            else {}
         )
+        fresh = []
+        for row in cleaned:
+            row_num, raw = row.pop("_row"), row.pop("_raw")
+            old = stored.get(row["client_uuid"])
+            if old is None:
+                fresh.append(row)
+            elif old == row["submission_hash"]:
+                report.rows_skipped += 1
+            else:
+                rejects.add(
+                    row_num,
+                    "record_id:conflict",
+                    "a dose with this record_id is stored with other content",
+                    raw,
+                )
+        if fresh:
+            for row in fresh:
+                row["entered_by"] = actor.user_id
+            session.execute(insert(table), fresh)
+            report.rows_imported += len(fresh)
+        session.commit()
+        if progress is not None:
+            progress(len(chunk))
+    close_import(
+        session,
+        actor,
+        report,
+        rejects,
+        action="dose.backlog_import",
+        entity="dose",
+        entity_id=label,
+        where=where,
+    )
     return report
 
 
@@ -284,7 +319,7 @@ def _clean(
     if site_id not in sites:
         raise RowRejectedError("site_id:unknown_site", f"no vaccination site '{site_id}'")
     vaccine = cell_text(raw, "vaccine") or ""
-    product = products.get(vaccine) or products.get(vaccine.casefold())
+    product = memo("vaccine", vaccine, lambda v: products.get(vaccine_key(v or "")))
     if product is None:
         raise RowRejectedError("vaccine:unknown_product", f"no vaccine product '{vaccine}'")
     when = memo("dose_date", cell_text(raw, "dose_date"), _dose_date)
