@@ -61,6 +61,9 @@ OUTCOMES: dict[str, tuple[str, str]] = {
 }
 READERS = (Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)
 MAX_PAGE = 500
+#: the most reports one CSV export carries
+MAX_EXPORT = 100_000
+CSV_TYPE = "text/csv; charset=utf-8"
 
 
 @dataclass
