@@ -95,3 +95,16 @@ def test_a_bad_date_is_named(env: Settings) -> None:
     assert "--from" in out and "not a date" in out and "ngày không hợp lệ" in out
     out = _run("aefi", "summary", "--by", "ward", code=2)
     assert "unknown level 'ward'" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "vi", "en"),
+    [
+        (("aefi", "--help"), "Phản ứng sau tiêm", "Adverse events following immunisation"),
+        (("aefi", "list", "--help"), "Danh sách phản ứng sau tiêm", "Reports, newest first"),
+        (("aefi", "summary", "--help"), "Số ca theo vắc xin và lô", "Counts by product and lot"),
+    ],
+)
+def test_help_is_in_both_languages(args: tuple[str, ...], vi: str, en: str) -> None:
+    text = " ".join(_run(*args).split())  # rich wraps the lines
+    assert vi in text and en in text
