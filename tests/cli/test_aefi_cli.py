@@ -108,3 +108,15 @@ def test_a_bad_date_is_named(env: Settings) -> None:
 def test_help_is_in_both_languages(args: tuple[str, ...], vi: str, en: str) -> None:
     text = " ".join(_run(*args).split())  # rich wraps the lines
     assert vi in text and en in text
+
+
+def test_the_installation_sets_the_rule(env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TIEMCHUNG_AEFI_PER_10K=10000 asks a serious report for every dose: 2 serious in 3 doses
+    (20,000 < 30,000) no longer flags PF-OK; the option puts the rate back to 10."""
+    _seed(env)
+    monkeypatch.setenv("TIEMCHUNG_AEFI_PER_10K", "10000")
+    get_settings.cache_clear()
+    assert _run("aefi", "summary").splitlines()[1] == "-\tPFIZER\tPF-OK\t3\t2\t0"
+    assert not any("FLAG" in line for line in _run("aefi", "list").splitlines())
+    out = _run("aefi", "summary", "--per-10k", "10")
+    assert out.splitlines()[1] == "-\tPFIZER\tPF-OK\t3\t2\t0\trate"

@@ -6,6 +6,7 @@ commands only read, with central scope, through the same functions as ``GET /aef
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -90,7 +91,8 @@ def list_cmd(
             items, _ = reports.list_reports(s, Actor.system("cli"), q, tz=platform.tz, limit=limit)
         except ServiceError as exc:
             fail(str(exc), 2)
-        rows: list[dict[str, Any]] = signals.reports_with_flags(s, items, platform.tz)
+        rule = signals.rule_from(platform.settings)
+        rows: list[dict[str, Any]] = signals.reports_with_flags(s, items, platform.tz, rule)
     if out is not None:
         out.write_bytes(reports.export_csv(rows))
         console.print(f"[green]✓[/green] {len(rows)} reports → {out}")
@@ -116,22 +118,35 @@ def summary_cmd(
     ward: Ward = None,
     province: Province = None,
     burst_count: Annotated[
-        int, typer.Option(help="serious reports in the window that flag a lot / số ca", min=1)
-    ] = 3,
-    burst_days: Annotated[int, typer.Option(help="the window, days / số ngày", min=1)] = 7,
+        int | None,
+        typer.Option(help="serious reports in the window that flag a lot / số ca", min=1),
+    ] = None,
+    burst_days: Annotated[
+        int | None, typer.Option(help="the window, days / số ngày", min=1)
+    ] = None,
     per_10k: Annotated[
-        float, typer.Option(help="serious per 10,000 doses that flag a lot / tỉ lệ", min=0)
-    ] = 10.0,
+        float | None,
+        typer.Option(help="serious per 10,000 doses that flag a lot / tỉ lệ", min=0),
+    ] = None,
 ) -> None:
-    """Counts by product and lot, flagged lots marked / Số ca theo vắc xin và lô."""
+    """Counts by product and lot, flagged lots marked / Số ca theo vắc xin và lô.
+
+    The cluster rule's values are the installation's (TIEMCHUNG_AEFI_*) unless given here."""
     from tiemchung.core import Platform
     from tiemchung.registry.aefi import signals
     from tiemchung.registry.errors import ServiceError
     from tiemchung.registry.scope import Actor
 
     q = _query(since, until, serious, product, lot, site, ward, province)
-    rule = signals.ClusterRule(burst_count=burst_count, burst_days=burst_days, per_10k=per_10k)
     with Platform() as platform, platform.sessions() as s:
+        # the installation's rule (TIEMCHUNG_AEFI_*), with what the options change
+        rule = signals.rule_from(platform.settings)
+        rule = replace(
+            rule,
+            burst_count=burst_count or rule.burst_count,
+            burst_days=burst_days or rule.burst_days,
+            per_10k=rule.per_10k if per_10k is None else per_10k,
+        )
         try:
             rows = signals.summarise(s, Actor.system("cli"), q, tz=platform.tz, by=by, rule=rule)
         except ServiceError as exc:

@@ -58,11 +58,11 @@ Short = Annotated[str | None, Query(max_length=40)]
 async def record_aefi(body: AefiCreate, actor: CurrentActor, platform: PlatformDep) -> Any:
     """Record an adverse event against a dose given at the caller's site (site users)."""
     data = reports.AefiInput(**body.model_dump(exclude={"dose_id"}))
-    today, tz = platform.today(), platform.tz
+    today, tz, rule = platform.today(), platform.tz, signals.rule_from(platform.settings)
 
     def work(s: Any) -> dict[str, Any]:
         r = reports.record_report(s, actor, body.dose_id, data, today=today, tz=tz)
-        return signals.reports_with_flags(s, [r], tz)[0]
+        return signals.reports_with_flags(s, [r], tz, rule)[0]
 
     return await platform.write(work)
 
@@ -87,14 +87,14 @@ def list_aefi(
     """The reports of the caller's area, newest first, ``before`` pages to older ones
     (keyset); ``format=csv`` gives every matching report as a file."""
     q = _query(since, until, serious, product_code, lot_number, site_id, ward_code, province_code)
-    tz = platform.tz
+    tz, rule = platform.tz, signals.rule_from(platform.settings)
     if format == "csv":
         items, _ = reports.list_reports(session, actor, q, tz=tz, limit=reports.MAX_EXPORT)
-        body = reports.export_csv(signals.reports_with_flags(session, items, tz))
+        body = reports.export_csv(signals.reports_with_flags(session, items, tz, rule))
         response: Response = file_response(body, reports.CSV_TYPE, "aefi.csv")
         return response
     items, nxt = reports.list_reports(session, actor, q, tz=tz, before=before, limit=limit)
-    rows = signals.reports_with_flags(session, items, tz)
+    rows = signals.reports_with_flags(session, items, tz, rule)
     return AefiPage(items=[AefiPublic(**r) for r in rows], next_before=nxt)
 
 
@@ -116,10 +116,11 @@ def summarise_aefi(
     """Reports counted by product and lot (and site, commune or province) in the caller's
     area, each lot flagged when its serious events make a cluster (the rule is answered)."""
     q = _query(since, until, serious, product_code, lot_number, site_id, ward_code, province_code)
-    rows = signals.summarise(session, actor, q, tz=platform.tz, by=by)
+    rule = signals.rule_from(platform.settings)
+    rows = signals.summarise(session, actor, q, tz=platform.tz, by=by, rule=rule)
     return AefiSummary(
         by=by,
-        rule=ClusterRulePublic(**asdict(signals.DEFAULT_RULE)),
+        rule=ClusterRulePublic(**asdict(rule)),
         items=[AefiCount(**r.as_dict()) for r in rows],
     )
 
@@ -130,7 +131,8 @@ def read_aefi(
 ) -> Any:
     """One report of the caller's area (404 otherwise, as if there were none)."""
     r = reports.get_report(session, actor, report_id)
-    return signals.reports_with_flags(session, [r], platform.tz)[0]
+    rule = signals.rule_from(platform.settings)
+    return signals.reports_with_flags(session, [r], platform.tz, rule)[0]
 
 
 @router.patch("/aefi/{report_id}", response_model=AefiPublic, responses=ERROR_RESPONSES)
@@ -139,10 +141,10 @@ async def correct_aefi(
 ) -> Any:
     """Correct a report of the caller's site; the values before stay in the audit log."""
     changes = body.model_dump(exclude_unset=True)
-    today, tz = platform.today(), platform.tz
+    today, tz, rule = platform.today(), platform.tz, signals.rule_from(platform.settings)
 
     def work(s: Any) -> dict[str, Any]:
         r = reports.correct_report(s, actor, report_id, changes, today=today, tz=tz)
-        return signals.reports_with_flags(s, [r], tz)[0]
+        return signals.reports_with_flags(s, [r], tz, rule)[0]
 
     return await platform.write(work)

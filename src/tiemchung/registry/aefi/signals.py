@@ -1,8 +1,9 @@
 """The counts of AEFI reports by product and lot (and place), and **the cluster rule**: the
 one home of when a lot is flagged for a cluster of serious events.
 
-The rule (:class:`ClusterRule`, defaults below; the CLI's ``aefi summary`` takes other
-values): a lot is flagged when either
+The rule (:class:`ClusterRule`; an installation sets its values with the
+``TIEMCHUNG_AEFI_*`` settings, :func:`rule_from`, and the CLI's ``aefi summary`` tries others):
+a lot is flagged when either
 
 * **a burst**: at least ``burst_count`` (3) serious reports whose onsets fall within
   ``burst_days`` (7) consecutive days, or
@@ -27,6 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tiemchung.config import Settings
 from tiemchung.registry.aefi.reports import (
     AefiQuery,
     check_reader,
@@ -53,6 +55,17 @@ class ClusterRule:
 
 
 DEFAULT_RULE = ClusterRule()
+
+
+def rule_from(settings: Settings) -> ClusterRule:
+    """The installation's rule (``TIEMCHUNG_AEFI_BURST_COUNT``, ``…_BURST_DAYS``,
+    ``…_PER_10K``, ``…_RATE_MIN_SERIOUS``; the defaults above when unset)."""
+    return ClusterRule(
+        burst_count=settings.aefi_burst_count,
+        burst_days=settings.aefi_burst_days,
+        per_10k=settings.aefi_per_10k,
+        rate_min_serious=settings.aefi_rate_min_serious,
+    )
 
 
 def cluster_reason(onsets: list[date], doses_given: int, rule: ClusterRule) -> str | None:

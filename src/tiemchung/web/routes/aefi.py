@@ -149,19 +149,20 @@ async def aefi_page(request: Request, actor: WebActor) -> Response:
     require_role(actor, *reports.READERS)
     platform = platform_of(request)
     q, tz = _query(request), platform.tz
+    rule = signals.rule_from(platform.settings)
 
     def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         with platform.sessions() as s:
             items, _ = reports.list_reports(s, actor, q, tz=tz, limit=100)
-            rows = signals.reports_with_flags(s, items, tz)
-            counts = [r.as_dict() for r in signals.summarise(s, actor, q, tz=tz)]
+            rows = signals.reports_with_flags(s, items, tz, rule)
+            counts = [r.as_dict() for r in signals.summarise(s, actor, q, tz=tz, rule=rule)]
         return rows, counts
 
     rows, counts = await run_in_threadpool(read)
     ctx = _CODES | {
         "rows": rows,
         "counts": counts,
-        "rule": signals.DEFAULT_RULE,
+        "rule": rule,
         "recorded": request.query_params.get("recorded", ""),
         "q": request.query_params,
     }
@@ -174,10 +175,11 @@ async def aefi_export(request: Request, actor: WebActor) -> Response:
     require_role(actor, *reports.READERS)
     platform = platform_of(request)
     q, tz = _query(request), platform.tz
+    rule = signals.rule_from(platform.settings)
 
     def make() -> bytes:
         with platform.sessions() as s:
             items, _ = reports.list_reports(s, actor, q, tz=tz, limit=reports.MAX_EXPORT)
-            return reports.export_csv(signals.reports_with_flags(s, items, tz))
+            return reports.export_csv(signals.reports_with_flags(s, items, tz, rule))
 
     return file_response(await run_in_threadpool(make), reports.CSV_TYPE, "aefi.csv")
