@@ -16,7 +16,7 @@ from tiemchung.registry.aefi import reports as aefi
 from tiemchung.registry.aefi import signals
 from tiemchung.registry.doses.record import record_doses
 from tiemchung.registry.errors import ServiceError
-from tiemchung.registry.models import AuditEvent
+from tiemchung.registry.models import AefiReport, AuditEvent
 from tiemchung.registry.scope import Actor, Role
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -246,3 +246,25 @@ def test_counts_by_lot_and_place_with_the_flag(platform: Platform) -> None:
         lines = body.lstrip("\ufeff").splitlines()
         assert lines[0].startswith("Mã báo cáo / Report id,") and len(lines) == 3
         assert "0912000000" not in body  # the reporter's contact does not travel
+
+
+def test_an_onset_in_another_zone_is_the_same_instant(platform: Platform) -> None:
+    """02:30 UTC on 2 October is 09:30 in Vietnam: stored and read back as 09:30 +07:00 on
+    both backends, and a correction that sends the same instant in UTC changes nothing."""
+    utc = ZoneInfo("UTC")
+    with platform.sessions() as s:
+        dose = _dose(s, platform)
+        data = _event(onset_at=datetime(2021, 10, 2, 2, 30, tzinfo=utc))
+        r = aefi.record_report(s, SITE_A1, dose, data, today=TODAY, tz=TZ)
+        s.commit()
+        s.expire_all()
+        (row,) = signals.reports_with_flags(s, [s.get(AefiReport, r.id)], TZ)
+        assert row["onset_at"].isoformat() == "2021-10-02T09:30:00+07:00"
+        same = {"onset_at": datetime(2021, 10, 2, 2, 30, tzinfo=utc)}
+        r = aefi.correct_report(s, SITE_A1, r.id, same, today=TODAY, tz=TZ)
+        assert r.version == 1
+        # the day filter reads Vietnam's days: 2 October holds it, 1 October does not
+        q = aefi.AefiQuery(since=date(2021, 10, 2), until=date(2021, 10, 2))
+        assert [x.id for x in aefi.list_reports(s, CENTRAL, q, tz=TZ)[0]] == [r.id]
+        q = aefi.AefiQuery(until=date(2021, 10, 1))
+        assert aefi.list_reports(s, CENTRAL, q, tz=TZ)[0] == []

@@ -200,7 +200,11 @@ def _refuse(problems: list[FieldProblem]) -> None:
 
 
 def _normalised(data: AefiInput, tz: tzinfo) -> AefiInput:
+    """Trimmed words, no repeated code, and the onset in Vietnam's time: SQLite keeps the
+    wall-clock time without its offset, so every stored onset must be in the one zone that
+    reading it back assumes."""
     onset = data.onset_at if data.onset_at.tzinfo else data.onset_at.replace(tzinfo=tz)
+    onset = onset.astimezone(tz)
     return AefiInput(
         onset_at=onset,
         symptoms=list(dict.fromkeys(data.symptoms)),
@@ -302,7 +306,7 @@ def correct_report(
         before, after = getattr(report, k), getattr(clean, k)
         if k == "onset_at" and before is not None and before.tzinfo is None:
             before = before.replace(tzinfo=tz)  # SQLite gives back a naive time
-        if _stored(before) != _stored(after):
+        if before != after:  # aware times compare as instants, whatever their offsets
             diff[k] = [_stored(before), _stored(after)]
             setattr(report, k, after)
     if not diff:
