@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tests.web.conftest import Web
 from tests.web.test_desk import AN_QR, _fields, desk  # noqa: F401 - the desk fixture
 from tiemchung.core import Platform
-from tiemchung.registry.models import AefiReport
+from tiemchung.registry.models import AefiReport, AuditEvent
 
 FORM = {
     "onset_time": "10:00",
@@ -84,3 +84,51 @@ def test_each_area_sees_its_own_and_citizens_none(
     web2.client.cookies.clear()
     web2.sign_in("ward_a1")
     assert web2.page("/aefi/new").status_code == 403  # only a site records
+
+
+def test_a_site_corrects_its_report_and_only_what_changed_is_logged(
+    desk: Web,  # noqa: F811 - the fixture
+    platform: Platform,
+    web2: Web,
+) -> None:
+    f = _fields(desk.htmx("/desk/check", {"scan": AN_QR}).text)
+    dose_id = desk.htmx("/desk/dose", f).text.split('href="/aefi/new?dose_id=')[1].split('"')[0]
+    today = platform.today().isoformat()
+    body = FORM | {"csrf_token": desk.csrf, "dose_id": dose_id, "onset_date": today}
+    assert desk.client.post("/aefi/new", data=body, follow_redirects=False).status_code == 303
+    with platform.sessions() as s:
+        report_id = s.scalars(select(AefiReport.id)).one()
+    page = desk.page("/aefi")
+    assert f'href="/aefi/{report_id}/edit"' in page.text
+    page = desk.page(f"/aefi/{report_id}/edit")
+    assert page.status_code == 200
+    assert 'value="seizure" checked' in page.text and 'value="10:00"' in page.text
+    # the form sent back as it came, but the outcome: only the outcome changed
+    body = FORM | {
+        "csrf_token": desk.csrf,
+        "dose_id": dose_id,
+        "onset_date": today,
+        "outcome": "recovered",
+        "reporter_role": "",
+        "notes": "",
+    }
+    r = desk.client.post(f"/aefi/{report_id}/edit", data=body, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    with platform.sessions() as s:
+        (event,) = s.scalars(select(AuditEvent).where(AuditEvent.action == "aefi.update")).all()
+        assert event.detail == {"outcome": ["recovering", "recovered"], "version": 2}
+    # a death without its date comes back beside the field
+    body |= {"outcome": "died", "seriousness": ["death"]}
+    r = desk.client.post(f"/aefi/{report_id}/edit", data=body)
+    assert r.status_code == 422 and 'data-field="death_date"' in r.text
+    web2.sign_in("ward_a1")
+    assert web2.page(f"/aefi/{report_id}/edit").status_code == 403
+
+
+def test_a_huge_or_unknown_report_id_is_a_page_not_a_crash(
+    desk: Web,  # noqa: F811 - the fixture
+) -> None:
+    assert desk.page("/aefi/99999999999999999999999999/edit").status_code == 422
+    r = desk.page("/aefi/424242/edit")
+    assert r.status_code == 404 and "AEFI report 424242 not found" not in r.text
+    assert "Không tìm thấy báo cáo phản ứng 424242" in r.text

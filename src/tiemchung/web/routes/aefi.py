@@ -5,6 +5,7 @@ aefi`` call the same functions)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime, time
 from typing import Any
 
@@ -16,6 +17,7 @@ from tiemchung.registry.aefi import reports, signals
 from tiemchung.registry.errors import FieldProblem, ServiceError
 from tiemchung.registry.scope import Role
 from tiemchung.serving.downloads import file_response
+from tiemchung.serving.types import RowId
 from tiemchung.web import pages
 from tiemchung.web.guard import Csrf, WebActor, platform_of, require_role
 
@@ -86,7 +88,12 @@ def _form_page(
     by_field: dict[str, list[FieldProblem]] = {}
     for p in problems:
         by_field.setdefault(p.field, []).append(p)
-    ctx = _CODES | {"form": form, "problems": problems, "by_field": by_field}
+    ctx = _CODES | {
+        "form": form,
+        "problems": problems,
+        "by_field": by_field,
+        "action": f"/aefi/{form['id']}/edit" if form.get("id") else "/aefi/new",
+    }
     return pages.render(request, "aefi/form.html", ctx, actor=actor, status=status)
 
 
@@ -132,6 +139,50 @@ async def record_report(request: Request, actor: WebActor) -> Response:
     except ServiceError as exc:
         return _form_page(request, actor, form, exc.problems, exc.status)
     return RedirectResponse(f"/aefi?recorded={report.id}", status_code=303)
+
+
+@router.get("/aefi/{report_id}/edit")
+async def edit_report(request: Request, actor: WebActor, report_id: RowId) -> Response:
+    """The form filled with a report of the site, to correct it."""
+    require_role(actor, Role.SITE)
+    platform = platform_of(request)
+
+    def read() -> dict[str, Any]:
+        with platform.sessions() as s:
+            r = reports.get_report(s, actor, report_id)
+            (row,) = signals.reports_with_flags(s, [r], platform.tz)
+        onset: datetime = row["onset_at"]
+        return row | {
+            "onset_date": onset.date().isoformat(),
+            "onset_time": onset.strftime("%H:%M"),
+            "death_date": row["death_date"].isoformat() if row["death_date"] else "",
+        }
+
+    try:
+        form = await run_in_threadpool(read)
+    except ServiceError as exc:
+        return _form_page(request, actor, {"symptoms": [], "seriousness": []}, exc.problems, 404)
+    return _form_page(request, actor, form, [], 200)
+
+
+@router.post("/aefi/{report_id}/edit", dependencies=[Csrf])
+async def correct_report(request: Request, actor: WebActor, report_id: RowId) -> Response:
+    """Store the corrected form (the same service as ``PATCH /api/v1/aefi/{id}``): what
+    changed, with its value before, goes to the audit log."""
+    require_role(actor, Role.SITE)
+    platform = platform_of(request)
+    form = await _form(request) | {"id": report_id}
+    data, problems = _input(form, platform.tz)
+    if problems or data is None:
+        return _form_page(request, actor, form, problems, 422)
+    today, tz, changes = platform.today(), platform.tz, asdict(data)
+    try:
+        await platform.write(
+            lambda s: reports.correct_report(s, actor, report_id, changes, today=today, tz=tz)
+        )
+    except ServiceError as exc:
+        return _form_page(request, actor, form, exc.problems, exc.status)
+    return RedirectResponse(f"/aefi?recorded={report_id}", status_code=303)
 
 
 def _query(request: Request) -> reports.AefiQuery:
