@@ -64,6 +64,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "capabilities",
         (
             "tiemchung.registry.catalog",
+            "tiemchung.registry.aefi",
             "tiemchung.registry.people",
             "tiemchung.registry.doses",
             "tiemchung.registry.review",

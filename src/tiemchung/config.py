@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Group commit: the writer commits at most this many queued writes in one transaction.
     writer_max_batch: int = 512
+    # A lot with a cluster of serious AEFI (registry/aefi/signals.py, the rule's one home):
+    # this many serious reports within this many days, or at least ``aefi_rate_min_serious``
+    # and this many per 10,000 doses of the lot.
+    aefi_burst_count: int = 3
+    aefi_burst_days: int = 7
+    aefi_per_10k: float = 10.0
+    aefi_rate_min_serious: int = 2
 
     @property
     def resolved_database_url(self) -> str:

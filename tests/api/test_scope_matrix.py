@@ -206,6 +206,31 @@ SITES_TOTAL = dict(central=4, prov_a=2, prov_b=2, ward_a1=1, ward_b1=1, site_a1=
 WORKLIST_TOTAL = dict(central=6, prov_a=2, prov_b=4, ward_a1=2, ward_b1=4)
 TICKET_TOTAL = dict(central=2, prov_a=2, prov_b=0, ward_a1=2, ward_b1=0, citizen_an=2)
 
+#: AEFI reports each role sees: the scene's one (site a1, province A)
+AEFI_TOTAL = dict(central=1, prov_a=1, prov_b=0, ward_a1=1, ward_b1=0, site_a1=1, site_b1=0)
+AEFI_BODY = {
+    "onset_at": "2021-10-01T15:00:00+07:00",
+    "symptoms": ["fever"],
+    "outcome": "recovering",
+    "reporter_name": "Điều dưỡng Thử",
+    "reporter_contact": "0987000111",
+}
+
+
+def _items(expected: dict[str, int]) -> Callable[[str, Any, dict[str, Any]], None]:
+    def check(role: str, r: Any, ids: dict[str, Any]) -> None:
+        assert len(r.json()["items"]) == expected[role], (role, r.json())
+
+    return check
+
+
+def _reports(expected: dict[str, int]) -> Callable[[str, Any, dict[str, Any]], None]:
+    def check(role: str, r: Any, ids: dict[str, Any]) -> None:
+        assert sum(x["reports"] for x in r.json()["items"]) == expected[role], role
+
+    return check
+
+
 #   central prov_a prov_b ward_a1 ward_b1 site_a1 site_b1 citizen anonymous
 STAFF = st(200, 200, 200, 200, 200, 200, 200, 403, 401)
 WORKLIST_STAFF = st(200, 200, 200, 200, 200, 403, 403, 403, 401)
@@ -598,8 +623,30 @@ MATRIX: dict[str, list[Case]] = {
             },
         )
     ],
+    # -- adverse events (issue 17): a site records for its doses; the area reads -------------
+    # the scene: site a1 reported an event after An's dose (given at a1)
+    "GET /aefi": [Case("GET", "/aefi", STAFF, check=_items(AEFI_TOTAL))],
+    "GET /aefi/summary": [Case("GET", "/aefi/summary", STAFF, check=_reports(AEFI_TOTAL))],
+    "GET /aefi/{report_id}": [
+        Case("GET", "/aefi/{aefi_an}", st(200, 200, 404, 200, 404, 200, 404, 403, 401))
+    ],
+    "PATCH /aefi/{report_id}": [
+        Case(  # only a site corrects, and only its own reports (another's: not found)
+            "PATCH",
+            "/aefi/{aefi_an}",
+            st(403, 403, 403, 403, 403, 200, 404, 403, 401),
+            kw=lambda ids: {"json": {"outcome": "recovered"}},
+        )
+    ],
+    "POST /aefi": [
+        Case(  # An's dose was given at site a1: site b1 does not find it
+            "POST",
+            "/aefi",
+            st(403, 403, 403, 403, 403, 201, 404, 403, 401),
+            kw=lambda ids: {"json": AEFI_BODY | {"dose_id": ids["an_dose"]}},
+        )
+    ],
 }
-
 
 #: person endpoints whose "not yours" must read exactly as "no such person"
 NOBODY = {
@@ -688,6 +735,9 @@ def _scene(api: Api, platform: Platform, settings: Settings) -> dict[str, Any]:
         r = api.post("/tickets", "citizen_an", json=body)
         assert r.status_code == 201, r.text
         ids[key] = r.json()["id"]
+    r = api.post("/aefi", "site_a1", json=AEFI_BODY | {"dose_id": ids["an_dose"]})
+    assert r.status_code == 201, r.text
+    ids["aefi_an"] = r.json()["id"]
     for key, name, site in (("user_a", "matrix_a", "a1"), ("user_pw", "matrix_pw", "b1")):
         body = {"username": name, "password": USER_PASSWORD, "role": "site"}
         r = api.post("/users", "central", json=body | {"site_id": w.sites[site]})

@@ -15,6 +15,7 @@ import tiemchung
 from tiemchung.api import problems
 from tiemchung.api.inputs import NoNul
 from tiemchung.api.routes import (
+    aefi,
     audit,
     auth,
     certificates,
@@ -56,6 +57,7 @@ ROUTERS = (
     stats,
     users,
     audit,
+    aefi,
 )
 
 

@@ -231,6 +231,39 @@ class Dose(Base):
     __table_args__ = (Index("ix_doses_lot_site", "lot_id", "site_id"),)
 
 
+class AefiReport(Base):
+    """An adverse event following immunisation reported against one dose (issue 17, the WHO
+    AEFI reporting form's core fields). The dose's site, product and lot are copied here when
+    the report is made so that the lists, counts and the cluster flag read one table; a
+    correction changes the row in place and its audit event keeps the values before
+    (registry/aefi/reports.py)."""
+
+    __tablename__ = "aefi_reports"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    dose_id: Mapped[int] = mapped_column(ForeignKey("doses.id"), index=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"), index=True)
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), index=True)
+    dose_date: Mapped[date] = mapped_column(Date)
+    onset_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    symptoms: Mapped[list[str]] = mapped_column(JSON)
+    symptoms_other: Mapped[str | None] = mapped_column(Text)
+    serious: Mapped[bool] = mapped_column(Boolean)
+    seriousness: Mapped[list[str]] = mapped_column(JSON)
+    outcome: Mapped[str] = mapped_column(String(16))
+    death_date: Mapped[date | None] = mapped_column(Date)
+    reporter_name: Mapped[str] = mapped_column(String(200))
+    reporter_role: Mapped[str | None] = mapped_column(String(80))
+    reporter_contact: Mapped[str | None] = mapped_column(String(120))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # bumped by each correction: the audit events of one report read in order
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
 class Correction(Base):
     """One changed field of a dose record or person, with who, why and where it came from."""
 

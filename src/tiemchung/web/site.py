@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from tiemchung.web import STATIC_DIR, errors, guard, i18n
 from tiemchung.web.routes import (
     account,
+    aefi,
     audit_log,
     auth,
     citizen,
@@ -25,7 +26,19 @@ from tiemchung.web.routes import (
 )
 
 #: The page routers, in the order they are matched.
-ROUTERS = (shell, auth, account, desk, worklist, citizen, dashboard, stock, users, audit_log)
+ROUTERS = (
+    shell,
+    auth,
+    account,
+    desk,
+    worklist,
+    citizen,
+    dashboard,
+    stock,
+    users,
+    audit_log,
+    aefi,
+)
 
 
 def install(app: FastAPI) -> None:
