@@ -221,6 +221,8 @@ def test_province_drills_down_to_a_commune(history: Platform) -> None:
     board = reads.dashboard(history, _actors()["prov_a"], Filters(ward=w.wards["a1"]), TODAY)
     assert board.error is None and board.stock is not None
     assert {r["lot_number"] for r in board.stock.rows} == {"PF-OK", "AZ-OK", "PF-SOON"}
+    # the province's own view has no stock panel (its stock page sums every site's lots)
+    assert reads.dashboard(history, _actors()["prov_a"], Filters(), TODAY).stock is None
     with pytest.raises(ServiceError) as exc:  # a province never drills into another's
         rows(history, "prov_a", "coverage", ward=w.wards["b1"])
     assert exc.value.status == 403

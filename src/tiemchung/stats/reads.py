@@ -112,6 +112,11 @@ def dashboard(platform: Any, actor: Actor, f: Filters | ServiceError, today: dat
                 error = exc
         if data is None:
             data = page_data(cur, snap.path, actor, Filters(), today)
-    with platform.sessions() as session:
-        stock = stock_table(session, actor, data.filters, today)
+    # the stock panel is a commune's or a site's (or a ward drilled down to): a province's or
+    # the country's would sum every dose of every tracked lot on each page view, and has its
+    # own page (/stock)
+    stock = None
+    if data.filters.ward or data.filters.site:
+        with platform.sessions() as session:
+            stock = stock_table(session, actor, data.filters, today)
     return Dashboard(data, fresh, error, stock)
