@@ -77,11 +77,13 @@ def make_raw(out: Path, n_doses: int, seed: int = 1) -> dict[str, Path]:
         pc.if_else(pa.array(kind < 0.06), pa.nulls(n_p, pa.string()), full),
     )
     pids = np.arange(1, n_p + 1, dtype=np.int64)
+    p_sex = rng.choice(3, n_p, p=[0.49, 0.49, 0.02])  # M, F, not given
     pq.write_table(
         pa.table(
             {
                 "id": pids,
                 "dob": dob,
+                "sex": pc.cast(_dict(p_sex, ["M", "F", ""]), pa.string()),
                 "ward_code": _dict(p_ward, ward_codes),
                 "province_code": _dict(ward_prov[p_ward], prov_codes),
             }
@@ -113,6 +115,7 @@ def make_raw(out: Path, n_doses: int, seed: int = 1) -> dict[str, Path]:
                 "id": dose_ids,
                 "person_pk": person_pk,
                 "dob": pc.take(dob, pa.array(owner)),
+                "sex": pc.cast(_dict(p_sex[owner], ["M", "F", ""]), pa.string()),
                 "status": _dict(status, ["verified", "unverified", "duplicate"]),
                 "dose_number": number,
                 "dose_date": pa.array(day, pa.date32()),

@@ -444,14 +444,29 @@ MATRIX: dict[str, list[Case]] = {
     ],
     "POST /tickets/{ticket_id}:accept": [Case("POST", "/tickets/{ticket_name}:accept", TICKET_A1)],
     # -- statistics (aggregates: no personal data) --------------------------------------------
-    "GET /stats": [Case("GET", "/stats", STATS)],
+    # issue 17: every staff level has a dashboard, each its own area (a commune its ward, a
+    # site itself and its ward); asking for another's area is a 403
+    "GET /stats": [Case("GET", "/stats", STAFF)],
     "GET /stats/{name}": [
         Case(
             "GET",
             "/stats/coverage",
-            st(200, 403, 200, 403, 403, 403, 403, 403, 401),
+            st(200, 403, 200, 403, 200, 403, 200, 403, 401),
             kw=lambda ids: {"params": {"province": "40"}},
-        )
+        ),
+        Case("GET", "/stats/doses_by_product", STAFF),
+        Case(
+            "GET",
+            "/stats/doses_per_day",
+            st(200, 200, 403, 200, 403, 200, 403, 403, 401),
+            kw=lambda ids: {"params": {"site": "S-A1"}},
+        ),
+        Case(
+            "GET",
+            "/stats/backlog",
+            st(200, 403, 200, 403, 200, 403, 200, 403, 401),
+            kw=lambda ids: {"params": {"ward": world().wards["b1"]}},
+        ),
     ],
     "POST /stats:refresh": [
         Case("POST", "/stats:refresh", st(202, 202, 202, 403, 403, 403, 403, 403, 401))

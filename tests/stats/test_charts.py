@@ -124,6 +124,8 @@ def test_export_names_list_only_the_filters_the_table_applied() -> None:
         ),
         "quality": f"quality_{area}.csv",
         "backlog": f"backlog_{area}.csv",
+        "doses_by_product": f"doses_by_product_{area}_tu-2021-09-01_den-2021-12-31.csv",
+        "site_people": f"site_people_{area}.csv",
     }
     assert set(expected) == set(TABLES)
     for name, want in expected.items():

@@ -33,13 +33,13 @@ def dosed(platform: Platform) -> Platform:
 
 def test_overview_and_refresh(dosed: Platform) -> None:
     got = reads.overview(dosed, PROV_A)
-    assert got["tables"] == list(TABLES) and got["province"] == PROVINCE_A
+    assert got["tables"] == [*TABLES, reads.STOCK] and got["province"] == PROVINCE_A
     fresh = got["snapshot"]
     assert fresh["built_at"] and fresh["rows"]["doses"] == 2 and fresh["refreshing"] is False
     assert fresh["max_age_minutes"] == round(stats_for(dosed).max_age / 60)
     assert reads.overview(dosed, CENTRAL)["province"] is None  # the country
-    with pytest.raises(ServiceError) as exc:
-        reads.overview(dosed, COMMUNE)
+    with pytest.raises(ServiceError) as exc:  # citizens see their own page, not statistics
+        reads.overview(dosed, Actor(2003, "citizen", Role.CITIZEN, person_pk=1))
     assert exc.value.status == 403
     answered = reads.refresh(dosed)
     assert answered["snapshot"]["built_at"] == fresh["built_at"]  # the one in use until then

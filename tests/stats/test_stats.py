@@ -291,16 +291,26 @@ def test_scoping(world_stats: tuple[Scenario, StatsService]) -> None:
         with pytest.raises(ServiceError) as e:
             q(svc, name, PROV_A, ward=w.wards["b1"])
         assert e.value.status == 403
-    for actor in (
-        Actor(3, "x", Role.COMMUNE, ward_code=w.wards["a1"]),
-        Actor(4, "s", Role.SITE, site_id=w.sites["a1"]),
-        Actor(5, "c", Role.CITIZEN, person_pk=1),
-    ):
-        with pytest.raises(ServiceError) as e:
-            q(svc, "coverage", actor)
-        assert e.value.status == 403 and e.value.problems[0].field == "role"
-        # the statistics' long-standing rule name, kept through errors.role_not_allowed
-        assert e.value.problems[0].rule == "role" and e.value.title == "Forbidden / Không có quyền"
+    commune = Actor(3, "x", Role.COMMUNE, ward_code=w.wards["a1"])
+    site = Actor(4, "s", Role.SITE, site_id=w.sites["a1"])
+    for actor in (commune, site):  # issue 17: their own ward, whatever they ask for
+        assert {r["code"] for r in q(svc, "coverage", actor)} == {w.wards["a1"]}
+        assert {r["code"] for r in q(svc, "backlog", actor)} <= {w.wards["a1"]}
+        for asked in ({"ward": w.wards["a2"]}, {"province": PROVINCE_B}, {"site": w.sites["a2"]}):
+            with pytest.raises(ServiceError) as e:
+                q(svc, "coverage", actor, **asked)
+            assert e.value.status == 403 and e.value.problems[0].field == next(iter(asked))
+    with pytest.raises(ServiceError) as e:
+        q(svc, "coverage", Actor(5, "c", Role.CITIZEN, person_pk=1))
+    assert e.value.status == 403 and e.value.problems[0].field == "role"
+    # the statistics' long-standing rule name, kept through errors.role_not_allowed
+    assert e.value.problems[0].rule == "role" and e.value.title == "Forbidden / Không có quyền"
+    with pytest.raises(ServiceError) as e:  # a province user asking for another's site
+        q(svc, "doses_per_day", PROV_A, site=w.sites["b1"])
+    assert e.value.status == 403 and e.value.problems[0].field == "site"
+    with pytest.raises(ServiceError) as e:
+        q(svc, "doses_per_day", CENTRAL, site="NO-SUCH-SITE")
+    assert e.value.status == 422 and e.value.problems[0].field == "site"
     with pytest.raises(ServiceError) as e:
         q(svc, "coverage", CENTRAL, age_group="40-45")
     assert e.value.status == 422 and e.value.problems[0].field == "age_group"

@@ -48,9 +48,20 @@ def test_tables_scoped_and_fresh(api_sc: tuple[Api, Scenario]) -> None:
     assert r.status_code == 403
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["errors"][0]["field"] == "province"
-    for user in ("ward_a1", "site_a1", "citizen_an"):
+    r = api.get("/stats/coverage", "citizen_an")
+    assert r.status_code == 403, r.text
+    # issue 17: a commune and a site read their own ward, and nothing else
+    wards = {user: sc.sites[f"S-{user[-2:].upper()}"][0] for user in ("ward_a1", "site_a1")}
+    for user, ward in wards.items():
         r = api.get("/stats/coverage", user)
-        assert r.status_code == 403, (user, r.text)
+        assert r.status_code == 200, (user, r.text)
+        assert [row["code"] for row in r.json()["table"]["rows"]] == [ward]
+        r = api.get("/stats/coverage", user, params={"province": PROVINCE_B})
+        assert r.status_code == 403 and r.json()["errors"][0]["field"] == "province"
+        assert r.headers["content-type"].startswith("application/problem+json")
+    r = api.get("/stats", "site_a1")
+    assert r.status_code == 200 and r.json()["site"] == "S-A1"
+    assert r.json()["ward"] == wards["site_a1"]
     assert api.get("/stats/coverage", None).status_code == 401
     assert api.get("/stats/nonsense", "central").status_code == 404
     r = api.get("/stats/coverage", "central", params={"date_from": "2021-13-01"})

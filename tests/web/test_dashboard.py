@@ -166,12 +166,37 @@ def test_one_number_format_and_one_term_per_language(dash: tuple[Web, Scenario])
     assert "xác thực" not in vi and "Chưa xác minh" in vi and "Đã xác minh" in vi
 
 
-@pytest.mark.parametrize("user", ["ward_a1", "site_a1", "citizen_an"])
-def test_other_roles_have_no_dashboard(dash: tuple[Web, Scenario], user: str) -> None:
+def test_citizens_have_no_dashboard(dash: tuple[Web, Scenario]) -> None:
     web, _sc = dash
-    web.sign_in(user)
+    web.sign_in("citizen_an")
     assert web.page("/dashboard").status_code == 403
     assert web.client.get("/dashboard/export/coverage.csv").status_code == 403
+
+
+@pytest.mark.parametrize("user", ["ward_a1", "site_a1"])
+def test_commune_and_site_see_their_own_ward(dash: tuple[Web, Scenario], user: str) -> None:
+    """Issue 17: a commune health station (and a site) had a 403 here."""
+    web, sc = dash
+    w = world()
+    web.sign_in(user)
+    r = web.page("/dashboard")
+    assert r.status_code == 200, r.text
+    rows = cells(r.text, "coverage")
+    assert [row[0] for row in rows] == [w.wards["a1"]]
+    registered = sum(1 for p in sc.persons if p["ward"] == w.wards["a1"])
+    assert int(rows[0][2].replace(".", "")) == registered
+    assert 'id="breakdown"' in r.text and 'data-table="doses_by_product"' in r.text
+    assert 'id="stock"' in r.text
+    assert f'href="/dashboard?province={PROVINCE_A}"' not in r.text  # no link up to the province
+    # a neighbour's ward: refused on the page, the own ward's figures shown instead
+    r = web.page(f"/dashboard?ward={w.wards['a2']}")
+    assert r.status_code == 403 and "ngoài phạm vi" in r.text
+    assert [row[0] for row in cells(r.text, "coverage")] == [w.wards["a1"]]
+    got = web.client.get("/dashboard/export/doses_by_product.csv")
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+    assert f"xa-{w.wards['a1']}" in got.headers["content-disposition"]
+    got = web.client.get("/dashboard/export/stock.csv")
+    assert got.status_code == 200
 
 
 def test_first_figures_being_built_say_so_and_reload(

@@ -112,3 +112,34 @@ def test_no_sideways_scroll_at_390(page: Any, demo_server: DemoServer) -> None:
     assert box.evaluate("e => e.scrollWidth > e.clientWidth")  # 14 columns: it scrolls…
     assert box.evaluate("e => e.getBoundingClientRect().right <= innerWidth")  # …inside
     assert box.get_attribute("tabindex") == "0"  # reachable with the keyboard
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1366, 900)])
+def test_commune_dashboard(page: Any, demo_server: DemoServer, width: int, height: int) -> None:
+    """Issue 17: the commune health station's own dashboard, on a phone and a desktop — its
+    ward only, the breakdown by vaccine and sex, the backlog and the stock; the page never
+    scrolls sideways."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{demo_server.base}/signin")
+    page.fill("#username", demo_server.users["commune"])
+    page.fill("#password", demo_server.password)
+    page.press("#password", "Enter")
+    page.wait_for_load_state()
+    page.goto(f"{demo_server.base}/dashboard")
+    assert page.locator("h1").inner_text() == "Bảng số liệu"
+    ward = demo_server.users["commune"].removeprefix("xa")  # the demo names it xa<ward code>
+    rows = page.locator('table[data-table="coverage"] tbody tr')
+    expect(rows).to_have_count(1)
+    assert rows.nth(0).locator("td").nth(0).inner_text() == ward
+    assert page.locator("nav.crumbs a").count() == 0  # no way up to the province
+    breakdown = page.locator('table[data-table="doses_by_product"] tbody tr')
+    assert breakdown.count() >= 2  # at least one vaccine and the total row
+    assert breakdown.last.locator("td").nth(0).inner_text() == "Tổng / Total"
+    expect(page.locator("#backlog table")).to_be_visible()
+    expect(page.locator("#stock h2")).to_have_text("Tồn kho")
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    if width < 500:  # on a phone a wide table scrolls inside its own box
+        box = page.locator('figure:has(table[data-table="stock"]) .scroll')
+        assert box.evaluate("e => e.getBoundingClientRect().right <= innerWidth")
+    if width > 1000:
+        page.screenshot(path=str(SCREENSHOTS / "dashboard_commune.png"), full_page=True)

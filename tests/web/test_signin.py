@@ -107,7 +107,7 @@ def test_a_page_of_another_role_is_refused(web: Web) -> None:
     assert r.status_code == 403 and "không dành cho vai trò" in r.text
     assert web.htmx("/desk/check", {"scan": "001085123456"}).status_code == 403
     web.sign_in("site_a1")
-    assert web.client.get("/dashboard").status_code == 403
+    assert web.client.get("/worklist").status_code == 403  # (its dashboard: issue 17)
     assert web.client.get("/me").status_code == 403
 
 

@@ -33,31 +33,42 @@ def refresh() -> None:
 
 @stats_app.command("show")
 def show(
-    name: Annotated[str, typer.Argument(help="coverage, doses_per_day, quality, …")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="coverage, doses_per_day, doses_by_product, site_people, stock, quality, … "
+            "/ tên bảng"
+        ),
+    ],
     province: Annotated[str | None, typer.Option(help="2021 GSO province code")] = None,
     ward: Annotated[str | None, typer.Option(help="2021 GSO ward code")] = None,
+    site: Annotated[
+        str | None,
+        typer.Option(help="One vaccination site: its own doses / Một điểm tiêm: mũi tiêm của nó"),
+    ] = None,
 ) -> None:
-    """Print one table of the current snapshot as JSON (central scope)."""
+    """Print one table of the current snapshot as JSON (central scope); ``stock`` is read
+    live from the store, as on the dashboard."""
     from tiemchung.core import Platform
     from tiemchung.registry.errors import ServiceError
     from tiemchung.registry.scope import Actor
-    from tiemchung.stats.filters import Filters
+    from tiemchung.stats.filters import Filters, scope
     from tiemchung.stats.queries import table
+    from tiemchung.stats.reads import STOCK
     from tiemchung.stats.service import StatsService
+    from tiemchung.stats.stockview import stock_table
 
     try:
         with Platform() as platform:
             # the command line waits for a first snapshot however long it takes
             svc = StatsService(platform.engine, Path(platform.settings.data_dir), first_wait=86_400)
+            actor, f = Actor.system("cli"), Filters(province, ward, site=site)
             with svc.cursor() as (cur, snap):
-                t = table(
-                    cur,
-                    name,
-                    Actor.system("cli"),
-                    Filters(province, ward),
-                    platform.today(),
-                    full=True,
-                )
+                if name == STOCK:  # the same panel as the dashboard's, for the same area
+                    with platform.sessions() as session:
+                        t = stock_table(session, actor, scope(cur, actor, f), platform.today())
+                else:
+                    t = table(cur, name, actor, f, platform.today(), full=True)
     except ServiceError as exc:
         console.print(f"[red]✗[/red] {exc}")
         raise typer.Exit(1) from None

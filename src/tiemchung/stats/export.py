@@ -33,7 +33,9 @@ def filename(name: str, f: Filters, ext: str) -> str:
         parts.append(f"tinh-{f.province}")
     if f.ward:
         parts.append(f"xa-{f.ward}")
-    if not f.province and not f.ward:
+    if f.site:
+        parts.append(f"diem-{f.site}")
+    if not f.province and not f.ward and not f.site:
         parts.append("toan-quoc")
     if f.age_group:
         age = "khong-ro" if f.age_group == "unknown" else f.age_group.replace("+", "-plus")

@@ -18,7 +18,11 @@ from tiemchung.registry.errors import forbidden, role_not_allowed, rule_error
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.stats.ages import BY_CODE
 
-STATS_ROLES = (Role.CENTRAL, Role.PROVINCE)
+#: every health-staff level has a dashboard (issue 17): a commune sees its ward, a site its own
+#: doses and its ward; citizens see their own records on their page instead
+STATS_ROLES = (Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)
+#: a refresh rebuilds the whole country's snapshot: asked for by province and central only
+REFRESH_ROLES = (Role.CENTRAL, Role.PROVINCE)
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,8 @@ class Filters:
     age_group: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    #: one vaccination site: its doses per day, its tallies, and its ward's coverage
+    site: str | None = None
 
     def ref_year(self, today: date) -> int:
         """The year ages are counted in: the end of the range, else today."""
@@ -38,8 +44,8 @@ def scope(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Filters:
     """The filters this actor may ask for, completed (a province user's province) or refused."""
     if actor.role not in STATS_ROLES:
         raise role_not_allowed(
-            "Bảng số liệu chỉ dành cho cán bộ tỉnh và trung ương",
-            "The dashboard is for province and central users",
+            "Bảng số liệu chỉ dành cho cán bộ y tế (điểm tiêm, xã, tỉnh, trung ương)",
+            "The dashboard is for health staff (site, commune, province, central)",
             rule="role",
         )
     if f.age_group is not None and f.age_group not in BY_CODE:
@@ -56,6 +62,7 @@ def scope(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Filters:
             "Ngày bắt đầu sau ngày kết thúc",
             "The start date is after the end date",
         )
+    f = _own_area(con, actor, f)
     province = f.province
     if actor.role is Role.PROVINCE:
         if province is not None and province != actor.province_code:
@@ -80,7 +87,7 @@ def scope(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Filters:
                 f"No ward with code '{f.ward}'",
             )
         if province is not None and unit[1] != province:
-            if actor.role is Role.PROVINCE:
+            if actor.role is not Role.CENTRAL:
                 raise forbidden(
                     "ward", "Xã/phường này ngoài phạm vi của bạn", "That ward is outside your area"
                 )
@@ -92,6 +99,69 @@ def scope(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Filters:
             )
         province = unit[1]
     return replace(f, province=province)
+
+
+def _outside(field: str) -> Exception:
+    what = {"province": "Tỉnh", "ward": "Xã/phường", "site": "Điểm tiêm"}[field]
+    return forbidden(
+        field, f"{what} này ngoài phạm vi của bạn", f"That {field} is outside your area"
+    )
+
+
+def _own_area(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Filters:
+    """A commune's filters pinned to its ward, a site's to itself and its ward; a site asked
+    for by a province or central user, checked and placed in its ward. Asking for another
+    area is a 403 naming the field (a commune or site never sees a neighbour's figures)."""
+    site = f.site
+    if actor.role is Role.SITE:
+        if site is not None and site != actor.site_id:
+            raise _outside("site")
+        site = actor.site_id or ""  # a site user without a site sees nothing, not the country
+    if actor.role is Role.COMMUNE:
+        if f.ward is not None and f.ward != actor.ward_code:
+            raise _outside("ward")
+        ward = actor.ward_code or ""
+        unit = _place(con, ward, "ward")
+        province = unit[1] if unit else actor.province_code
+        if f.province is not None and f.province != province:
+            raise _outside("province")
+        if site is not None:
+            placed = _site(con, site)
+            if placed is None or placed[0] != ward:
+                raise _outside("site")
+        return replace(f, ward=ward, province=province)
+    if site is None:
+        return f
+    placed = _site(con, site)
+    if placed is None:
+        if actor.role is Role.SITE:  # a new site, not in the snapshot yet: its own figures
+            return replace(f, site=site, ward=None, province=None)
+        raise rule_error(
+            "site", "unknown", f"Không có điểm tiêm mã '{site}'", f"No site with code '{site}'"
+        )
+    site_ward, site_province = placed
+    if actor.role is Role.PROVINCE and site_province != actor.province_code:
+        raise _outside("site")
+    if actor.role is Role.SITE:
+        if f.ward is not None and f.ward != site_ward:
+            raise _outside("ward")
+        if f.province is not None and f.province != site_province:
+            raise _outside("province")
+    elif f.ward is not None and f.ward != site_ward:
+        raise rule_error(
+            "site",
+            "not_in_ward",
+            "Điểm tiêm không thuộc xã/phường đã chọn",
+            "The site is not in the chosen ward",
+        )
+    # a site without a ward: its province is kept for the export's name, but the area tables
+    # (coverage, quality, backlog) answer nothing rather than the whole province
+    return replace(f, site=site, ward=site_ward, province=site_province)
+
+
+def _site(con: duckdb.DuckDBPyConnection, site: str) -> tuple[str | None, str | None] | None:
+    row = con.execute("SELECT ward, province FROM site_names WHERE site_id = ?", [site]).fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def _place(con: duckdb.DuckDBPyConnection, code: str, level: str) -> tuple[str, str] | None:

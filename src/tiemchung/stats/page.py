@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from tiemchung.registry.scope import Actor
+from tiemchung.registry.scope import Actor, Role
 from tiemchung.stats import summary
 from tiemchung.stats.filters import Filters, scope
 from tiemchung.stats.queries import TABLES, table
@@ -52,7 +52,15 @@ def page_data(
     con: duckdb.DuckDBPyConnection, snapshot: Any, actor: Actor, f: Filters, today: date
 ) -> PageData:
     """The page's figures for ``f`` (raises the scope's ``ServiceError`` for a bad filter)."""
-    key = (str(snapshot), actor.role, actor.province_code, f, today)
+    key = (
+        str(snapshot),
+        actor.role,
+        actor.province_code,
+        actor.ward_code,
+        actor.site_id,
+        f,
+        today,
+    )
     with _lock:
         hit = _cache.get(key)
         if hit is not None:
@@ -87,6 +95,9 @@ def _compute(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters, today: da
         if f.province
         else []
     )
+    if actor.role in (Role.COMMUNE, Role.SITE):  # their own area only in the filter lists
+        provinces = [p for p in provinces if p[0] == f.province]
+        wards = [w for w in wards if w[0] == f.ward]
     t = {name: table(con, name, actor, f, today) for name in TABLES}
     return PageData(
         f,

@@ -21,6 +21,7 @@ import duckdb
 
 from tiemchung.registry.errors import rule_error
 from tiemchung.registry.scope import Actor
+from tiemchung.stats import breakdowns
 from tiemchung.stats.ages import AGE_GROUPS, UNKNOWN, age_group_sql
 from tiemchung.stats.filters import Filters, scope
 from tiemchung.stats.tables import Column, Table, pct
@@ -39,6 +40,8 @@ def _where(
 ) -> tuple[str, list[Any]]:
     cond: list[str] = ["TRUE"]
     params: list[Any] = []
+    if f.site and not f.ward:  # a site with no ward has no area of its own (not the province)
+        cond.append("FALSE")
     if f.ward:
         cond.append("ward = ?")
         params.append(f.ward)
@@ -56,6 +59,11 @@ def _where(
             cond.append(f"{days} <= ?")
             params.append(f.date_to)
     return " AND ".join(cond), params
+
+
+def _unplaced(f: Filters) -> Filters:
+    """``f`` without its area: a site's own rows are found by the site, not its ward."""
+    return replace(f, province=None, ward=None, site=None)
 
 
 def _area_columns(level: str) -> list[Column]:
@@ -191,9 +199,13 @@ def coverage_by_age(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters, to
 def doses_per_day(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters, today: date) -> Table:
     """Dose records per day by dose number (double entries excluded), in the area of the dose."""
     f = scope(con, actor, f)
-    where, params = _where(f, age=True, ref_year=f.ref_year(today), days="day")
-    # the smallest cut that answers: no ward -> daily_p; a ward, no age -> daily_w
-    source = "daily" if f.ward and f.age_group else "daily_w" if f.ward else "daily_p"
+    if f.site:  # the site's own doses, wherever its people live (no age: site_daily has none)
+        where, params = _where(_unplaced(f), age=False, ref_year=0, days="day")
+        where, params, source = f"{where} AND site_id = ?", [*params, f.site], "site_daily"
+    else:
+        where, params = _where(f, age=True, ref_year=f.ref_year(today), days="day")
+        # the smallest cut that answers: no ward -> daily_p; a ward, no age -> daily_w
+        source = "daily" if f.ward and f.age_group else "daily_w" if f.ward else "daily_p"
     rows = _rows(
         con,
         f"""
@@ -257,9 +269,13 @@ def _rvr_rows(
 ) -> list[dict[str, Any]]:
     """Sums of ``rvr`` (per site and day) or, with no ward chosen, ``rvr_pday``; rows are
     grouped by ``keys`` unless those are the site-day keys themselves."""
-    where, params = _where(f, age=False, ref_year=0, days="day")
     per_site = keys.startswith("site_id")
-    source = "rvr" if f.ward or per_site else "rvr_pday"
+    if f.site:
+        where, params = _where(_unplaced(f), age=False, ref_year=0, days="day")
+        where, params = f"{where} AND site_id = ?", [*params, f.site]
+    else:
+        where, params = _where(f, age=False, ref_year=0, days="day")
+    source = "rvr" if f.ward or f.site or per_site else "rvr_pday"
     if per_site:
         sql = f"""SELECT {keys}, recorded, reported, recorded_untallied,
                          reported - recorded AS gap
@@ -474,6 +490,8 @@ TABLES = (
     "recorded_vs_reported_by_site",
     "quality",
     "backlog",
+    "doses_by_product",
+    "site_people",
 )
 
 
@@ -488,6 +506,8 @@ APPLIED: dict[str, frozenset[str]] = {
     "recorded_vs_reported_by_site": frozenset({"date_from", "date_to"}),
     "quality": frozenset(),  # the snapshot's records, whatever their day or age
     "backlog": frozenset(),  # the review items as they stand
+    "doses_by_product": frozenset({"date_from", "date_to"}),  # the cut has no age
+    "site_people": frozenset(),  # as of the snapshot
 }
 
 
@@ -531,6 +551,10 @@ def table(
             return quality(con, actor, f)
         case "backlog":
             return backlog(con, actor, f)
+        case "doses_by_product":
+            return breakdowns.doses_by_product(con, actor, f)
+        case "site_people":
+            return breakdowns.site_people(con, actor, f)
     raise rule_error(
         "table",
         "choice",

@@ -16,9 +16,13 @@ from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.scope import Actor
 from tiemchung.stats.filters import Filters, scope
 from tiemchung.stats.page import PageData, page_data
-from tiemchung.stats.queries import TABLES, table
+from tiemchung.stats.queries import TABLES, applied, table
 from tiemchung.stats.service import Snapshot, StatsService, stats_for
+from tiemchung.stats.stockview import stock_table
 from tiemchung.stats.tables import Table
+
+#: the dashboard's stock panel: read live from the store, not from the snapshot
+STOCK = "stock"
 
 
 def freshness(snap: Snapshot, refreshing: bool, max_age: float = 600) -> dict[str, Any]:
@@ -44,7 +48,13 @@ def overview(platform: Any, actor: Actor) -> dict[str, Any]:
     svc = stats_for(platform)
     with svc.cursor() as (cur, snap):
         f = scope(cur, actor, Filters())
-    return {"tables": list(TABLES), "province": f.province, "snapshot": _fresh(svc, snap)}
+    return {
+        "tables": [*TABLES, STOCK],
+        "province": f.province,
+        "ward": f.ward,
+        "site": f.site,
+        "snapshot": _fresh(svc, snap),
+    }
 
 
 def read_table(
@@ -56,7 +66,12 @@ def read_table(
     svc = stats_for(platform)
     with svc.cursor() as (cur, snap):
         f = scope(cur, actor, f)
-        t = table(cur, name, actor, f, today, full=full)
+        if name == STOCK:
+            f = applied(name, f)
+            with platform.sessions() as session:
+                t = stock_table(session, actor, f, today)
+        else:
+            t = table(cur, name, actor, f, today, full=full)
     return t, _fresh(svc, snap), f
 
 
@@ -76,6 +91,8 @@ class Dashboard:
     data: PageData
     fresh: dict[str, Any]
     error: ServiceError | None = None
+    #: the area's stock per lot (live, not from the snapshot)
+    stock: Table | None = None
 
 
 def dashboard(platform: Any, actor: Actor, f: Filters | ServiceError, today: date) -> Dashboard:
@@ -95,4 +112,11 @@ def dashboard(platform: Any, actor: Actor, f: Filters | ServiceError, today: dat
                 error = exc
         if data is None:
             data = page_data(cur, snap.path, actor, Filters(), today)
-    return Dashboard(data, fresh, error)
+    # the stock panel is a commune's or a site's (or a ward drilled down to): a province's or
+    # the country's would sum every dose of every tracked lot on each page view, and has its
+    # own page (/stock)
+    stock = None
+    if data.filters.ward or data.filters.site:
+        with platform.sessions() as session:
+            stock = stock_table(session, actor, data.filters, today)
+    return Dashboard(data, fresh, error, stock)

@@ -1,5 +1,8 @@
-"""The dashboard (province and central roles): coverage, doses per day, recorded vs reported,
-data quality and the worklist backlog, from the statistics snapshot (``tiemchung.stats``).
+"""The dashboard of every health-staff level: coverage, doses per day, recorded vs reported,
+data quality, the worklist backlog and the breakdowns by vaccine and sex, from the statistics
+snapshot (``tiemchung.stats``), and the area's stock (live). A site sees its own doses and its
+ward, a commune its ward (issue 17), a province its province and any of its communes (the
+drill-down links), central the country.
 
 One GET page with the filters in the query string, so every view has an address (drill-down
 links, the back button, a bookmarked province). The filter form swaps only the figures with
@@ -21,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.core import Platform
 from tiemchung.registry.errors import RULE_VIOLATED, FieldProblem, ServiceError, rule_error
-from tiemchung.registry.scope import Actor, Role
+from tiemchung.registry.scope import Actor
 from tiemchung.serving.downloads import file_response
 from tiemchung.stats import charts, reads
 from tiemchung.stats.ages import AGE_GROUPS
@@ -36,7 +39,7 @@ from tiemchung.web.guard import WebActor, is_htmx, platform_of, require_role
 router = APIRouter(include_in_schema=False)
 #: rows of the per-site gaps on the page (largest first); the download has them all
 SITE_ROWS_SHOWN = 20
-FILTER_KEYS = ("province", "ward", "age_group", "date_from", "date_to")
+FILTER_KEYS = ("province", "ward", "age_group", "date_from", "date_to", "site")
 
 
 def _typed(request: Request) -> dict[str, str]:
@@ -99,6 +102,7 @@ def _parse(typed: dict[str, str]) -> Filters:
         typed["age_group"] or None,
         days["date_from"],
         days["date_to"],
+        typed["site"] or None,
     )
 
 
@@ -110,6 +114,7 @@ def _link(f: Filters, **change: str | None) -> str:
         "age_group": f.age_group,
         "date_from": f.date_from.isoformat() if f.date_from else None,
         "date_to": f.date_to.isoformat() if f.date_to else None,
+        "site": f.site,
     } | change
     q = urlencode({k: v for k, v in values.items() if v})
     return "/dashboard" + (f"?{q}" if q else "")
@@ -139,6 +144,7 @@ def _context(platform: Platform, actor: Actor, typed: dict[str, str], lang: str)
     ctx["t"] = t = data.tables
     ctx["cards"] = data.cards
     ctx["daily_table"] = data.daily_table
+    ctx["stock"] = board.stock
     site_rows = t["recorded_vs_reported_by_site"]
     ctx["site_rows"] = site_rows.rows[:SITE_ROWS_SHOWN]
     ctx["site_rows_more"] = len(site_rows.rows) > SITE_ROWS_SHOWN or site_rows.truncated
@@ -148,9 +154,9 @@ def _context(platform: Platform, actor: Actor, typed: dict[str, str], lang: str)
     )
     ctx["level"] = "ward" if f.province else "province"
     ctx["drill"] = (
-        (lambda code: _link(f, province=code, ward=None))
+        (lambda code: _link(f, province=code, ward=None, site=None))
         if ctx["level"] == "province"
-        else (lambda code: _link(f, ward=code))
+        else (lambda code: _link(f, ward=code, site=None))
     )
     ctx["ref_year"] = f.ref_year(today)
     ctx["fmt"] = lambda value, kind="int": fmt(value, kind, lang)
@@ -243,9 +249,9 @@ async def dashboard(request: Request, actor: WebActor) -> Response:
 @router.get("/dashboard/export/{name}.{fmt}")
 async def export(request: Request, actor: WebActor, name: str, fmt: str) -> Response:
     """One table of the dashboard, every row, as CSV or XLSX, named after the filter."""
-    require_role(actor, Role.PROVINCE, Role.CENTRAL)
+    require_role(actor, *STATS_ROLES)
     platform = platform_of(request)
-    if fmt not in ("csv", "xlsx") or name not in TABLES:
+    if fmt not in ("csv", "xlsx") or name not in (*TABLES, reads.STOCK):
         return pages.render(request, "forbidden.html", {}, actor=actor, status=404)
 
     def make() -> Response:
