@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from tiemchung.cli import certify, reconcile, serve, setup, stock, synth
+from tiemchung.cli import certify, reconcile, serve, sessions, setup, stock, synth
 from tiemchung.cli.register import register_app
 from tiemchung.cli.stats import stats_app
 from tiemchung.cli.users import users_app
@@ -22,6 +22,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(stock.sites_app, name="sites")
 app.add_typer(stock.lots_app, name="lots")
 app.add_typer(stock.products_app, name="products")
+app.add_typer(sessions.sessions_app, name="sessions")
 app.command("stock")(stock.stock)
 app.add_typer(register_app, name="register")
 app.add_typer(reconcile.reconcile_app, name="reconcile")
