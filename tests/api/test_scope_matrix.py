@@ -572,6 +572,20 @@ MATRIX: dict[str, list[Case]] = {
             },
         )
     ],
+    "GET /sessions/capacity": [
+        Case(
+            "GET",
+            "/sessions/capacity",
+            st(200, 200, 403, 403, 403, 403, 403, 403, 401),
+            kw=lambda ids: {
+                "params": {
+                    "date_from": ids["today"],
+                    "date_to": ids["today"],
+                    "province_code": "01",
+                }
+            },
+        )
+    ],
     "POST /sessions/{session_id}:open": [Case("POST", "/sessions/{plan_a1}:open", AT_A1)],
     "POST /sessions/{session_id}:close": [
         Case("POST", "/sessions/{open_a1}:close", AT_A1, kw=lambda ids: {"json": {"opened": 0}})

@@ -6,12 +6,15 @@ in both languages naming the session. Both backends."""
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from tests.api.conftest import Api
 from tests.api.test_fresh_install import PASSWORD, PROVINCE, fresh  # noqa: F401 (fixture)
+from tests.factories import PROVINCE_A, payload, world
 from tiemchung.cli.main import app as cli
 from tiemchung.config import Settings
 from tiemchung.core import Platform
@@ -134,3 +137,42 @@ def test_plan_open_record_and_close_a_session(fresh: Settings) -> None:  # noqa:
         assert "(5)" in item["message_vi"] and "(4)" in item["message_en"]
     listed_cli = _ok(["sessions", "list", "--site", "TYT-S"])
     assert f"session {session_id} · TYT-S · {today.isoformat()} · closed" in listed_cli
+
+
+def test_the_province_sees_planned_capacity_against_the_population_due(
+    api: Api, platform: Platform
+) -> None:
+    w = world()
+    today = platform.today()
+    # An (ward a1) completes the primary series (Pfizer: two doses); Bình (a1) and Cường (a2)
+    # have none: due a1 = 2 registered − 1 full = 1, due a2 = 1
+    for n, day in ((1, date(2021, 10, 1)), (2, date(2021, 10, 25))):
+        r = api.post("/doses", "central", json=payload("an", dose_number=n, dose_date=day))
+        assert r.status_code == 201 and r.json()["status"] == "verified", r.text
+    for day, capacity, cancel in ((0, 30, False), (3, 20, False), (5, 50, True), (40, 70, False)):
+        body = {"site_id": w.sites["a1"], "session_date": (today + timedelta(days=day)).isoformat(),
+                "products": ["PFIZER"], "capacity": capacity}  # fmt: skip
+        r = api.post("/sessions", "prov_a", json=body)
+        assert r.status_code == 201, r.text
+        if cancel:
+            assert api.post(f"/sessions/{r.json()['id']}:cancel", "prov_a").status_code == 200
+    span = {"date_from": today.isoformat(), "date_to": (today + timedelta(days=30)).isoformat()}
+    r = api.get("/sessions/capacity", "prov_a", params=span)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["province_code"] == PROVINCE_A and "full primary" in body["source"]
+    rows = {x["ward_code"]: x for x in body["items"]}
+    a1, a2 = rows[w.wards["a1"]], rows[w.wards["a2"]]
+    # the cancelled session and the one after the range are not counted
+    assert (a1["sessions"], a1["capacity"], a1["registered"], a1["due"]) == (2, 50, 2, 1)
+    assert a1["capacity_minus_due"] == 49
+    assert (a2["sessions"], a2["capacity"], a2["registered"], a2["due"]) == (0, 0, 1, 1)
+    r = api.get("/sessions/capacity", "central", params=span | {"province_code": PROVINCE_A})
+    assert r.status_code == 200 and {x["ward_code"] for x in r.json()["items"]} == set(rows)
+    assert api.get("/sessions/capacity", "ward_a1", params=span).status_code == 403
+    refused = api.get("/sessions/capacity", "prov_b", params=span | {"province_code": PROVINCE_A})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    backwards = {"date_from": span["date_to"], "date_to": span["date_from"]}
+    item = _problem(api.get("/sessions/capacity", "prov_a", params=backwards), 422, "range")
+    assert item["field"] == "date_from" and "start date" in item["message_en"]

@@ -128,3 +128,53 @@ class SessionDetail(BaseModel):
         description="at closing: recorded, wasted, opened, difference = opened − recorded "
         "− wasted (null when opened was not counted), by_lot",
     )
+
+
+class CommuneCapacityPublic(BaseModel):
+    """One commune: sessions and capacity planned in the range, and its population due."""
+
+    ward_code: str
+    ward_name: str | None
+    sessions: int
+    capacity: int
+    registered: int = Field(description="register persons of the ward")
+    fully_vaccinated: int = Field(description="of them, with the full primary series")
+    due: int = Field(description="registered − fully_vaccinated")
+    capacity_minus_due: int
+
+
+class CapacityPage(BaseModel):
+    """A province's planned capacity against the population due, per commune."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "province_code": "40",
+                    "date_from": "2026-12-01",
+                    "date_to": "2026-12-31",
+                    "items": [
+                        {
+                            "ward_code": "16681",
+                            "ward_name": "Xã Nghi Phú",
+                            "sessions": 4,
+                            "capacity": 400,
+                            "registered": 9000,
+                            "fully_vaccinated": 8500,
+                            "due": 500,
+                            "capacity_minus_due": -100,
+                        }
+                    ],
+                    "source": "stats coverage: registered − full",
+                    "snapshot": {"built_at": "2026-12-07T08:00:00+00:00", "stale": False},
+                }
+            ]
+        }
+    )
+
+    province_code: str
+    date_from: date
+    date_to: date
+    items: list[CommuneCapacityPublic]
+    source: str
+    snapshot: dict[str, Any]

@@ -4,18 +4,21 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
 
-from tiemchung.api.deps import CurrentActor, PlatformDep
+from tiemchung.api.deps import CurrentActor, PlatformDep, ReadSession
 from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
 from tiemchung.api.sessions_schemas import (
+    CapacityPage,
     SessionClose,
     SessionCreate,
     SessionDetail,
     SessionOpen,
 )
+from tiemchung.registry.catalog import capacity as capacity_service
 from tiemchung.registry.catalog import sessions as svc
 from tiemchung.serving.types import SmallRowId
 
@@ -79,3 +82,28 @@ async def cancel_session(session_id: SmallRowId, actor: CurrentActor, platform: 
     return await platform.write(
         lambda s: svc.session_detail(svc.cancel_session(s, actor, session_id))
     )
+
+
+@router.get("/sessions/capacity", response_model=CapacityPage, responses=_ERRORS)
+def capacity(
+    actor: CurrentActor,
+    platform: PlatformDep,
+    session: ReadSession,
+    date_from: date,
+    date_to: date,
+    province_code: str | None = None,
+) -> Any:
+    """Per commune of a province: the sessions' planned capacity in the range against the
+    population due (register persons not fully vaccinated, from the statistics' coverage).
+    Province (its own) and central."""
+    province, rows, fresh = capacity_service.capacity_vs_due(
+        platform, session, actor, province_code, date_from, date_to, platform.today()
+    )
+    return {
+        "province_code": province,
+        "date_from": date_from,
+        "date_to": date_to,
+        "items": [r.as_dict() for r in rows],
+        "source": capacity_service.SOURCE,
+        "snapshot": fresh,
+    }
