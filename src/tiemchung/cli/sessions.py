@@ -51,20 +51,6 @@ def _print(detail: dict[str, Any]) -> None:
     )
 
 
-def _slot(text: str) -> Any:
-    """``07:30-11:00=60`` → a slot of 60 people."""
-    from tiemchung.registry.catalog.sessions import parse_slot
-
-    hours, _, capacity = text.partition("=")
-    if not capacity.strip().isdigit():
-        fail(
-            f"khung giờ '{text}' cần số người: 07:30-11:00=60 / "
-            f"time slot '{text}' needs its capacity: 07:30-11:00=60",
-            2,
-        )
-    return parse_slot(hours, int(capacity))
-
-
 @sessions_app.command("plan")
 def plan(
     site_id: Annotated[str, typer.Argument(help="the site's code / mã điểm tiêm")],
@@ -100,7 +86,8 @@ def plan(
     """Plan a session at a site / Lập kế hoạch một buổi tiêm tại điểm tiêm."""
     from tiemchung.registry.catalog.sessions import (
         SessionPlan,
-        TeamMember,
+        parse_member,
+        parse_slot_spec,
         plan_session,
         session_detail,
     )
@@ -111,10 +98,10 @@ def plan(
     except ValueError:
         fail(f"ngày '{day}' phải có dạng YYYY-MM-DD / date '{day}' must be YYYY-MM-DD", 2)
     try:
-        slots = [_slot(x) for x in slot or []]
+        slots = [parse_slot_spec(x) for x in slot or []]
     except ServiceError as exc:
         fail(str(exc), 2)
-    team = [TeamMember(*(m.split(":", 1) if ":" in m else (m, ""))) for m in member or []]
+    team = [parse_member(m) for m in member or []]
     p = SessionPlan(
         site_id=site_id,
         session_date=when,

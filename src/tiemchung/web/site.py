@@ -18,6 +18,7 @@ from tiemchung.web.routes import (
     citizen,
     dashboard,
     desk,
+    sessions,
     shell,
     stock,
     users,
@@ -25,7 +26,19 @@ from tiemchung.web.routes import (
 )
 
 #: The page routers, in the order they are matched.
-ROUTERS = (shell, auth, account, desk, worklist, citizen, dashboard, stock, users, audit_log)
+ROUTERS = (
+    shell,
+    auth,
+    account,
+    desk,
+    worklist,
+    citizen,
+    dashboard,
+    stock,
+    sessions,
+    users,
+    audit_log,
+)
 
 
 def install(app: FastAPI) -> None:

@@ -105,6 +105,25 @@ def parse_slot(text: str, capacity: int) -> TimeSlot:
     return TimeSlot(f"{m[1]}:{m[2]}", f"{m[3]}:{m[4]}", capacity)
 
 
+def parse_slot_spec(text: str) -> TimeSlot:
+    """A slot as the CLI and the planning page take it: ``07:30-11:00=60``."""
+    hours, _, capacity = text.partition("=")
+    if not capacity.strip().isdigit():
+        raise rule_error(
+            "time_slots",
+            "invalid_slot",
+            f"Khung giờ '{text}' cần số người, ví dụ 07:30-11:00=60",
+            f"time slot '{text}' needs its capacity, e.g. 07:30-11:00=60",
+        )
+    return parse_slot(hours, int(capacity))
+
+
+def parse_member(text: str) -> TeamMember:
+    """A team member as typed: ``Name:role`` (the role may be left out)."""
+    name, _, role = text.partition(":")
+    return TeamMember(name.strip(), role.strip())
+
+
 def _may_plan(actor: Actor) -> None:
     if actor.role not in STAFF:
         raise role_not_allowed(
