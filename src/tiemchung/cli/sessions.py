@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -26,6 +26,11 @@ sessions_app = typer.Typer(
 )
 
 
+def _refused(exc: Any) -> NoReturn:
+    """A refusal's words in both languages, field by field; exits 2."""
+    fail("; ".join(f"{p.field}: {p.message_vi} / {p.message_en}" for p in exc.problems), 2)
+
+
 def _run(work: Callable[[Session, Actor, date], T]) -> T:
     """Run ``work(session, actor, today)`` in one transaction as the CLI; a refusal exits 2
     with its words in both languages."""
@@ -39,7 +44,7 @@ def _run(work: Callable[[Session, Actor, date], T]) -> T:
             s.commit()
             return result
         except ServiceError as exc:
-            fail(str(exc), 2)
+            _refused(exc)
 
 
 def _print(detail: dict[str, Any]) -> None:
@@ -100,7 +105,7 @@ def plan(
     try:
         slots = [parse_slot_spec(x) for x in slot or []]
     except ServiceError as exc:
-        fail(str(exc), 2)
+        _refused(exc)
     team = [parse_member(m) for m in member or []]
     p = SessionPlan(
         site_id=site_id,
@@ -149,11 +154,10 @@ def close(
     rec = _run(lambda s, a, _t: close_session(s, a, session_id, opened=opened)[1])
     console.print("[green]✓[/green] closed / đã đóng")
     diff = "—" if rec.difference is None else str(rec.difference)
-    console.print(
-        f"recorded / đã ghi {rec.recorded} · wasted / hao hụt {rec.wasted} · "
-        f"opened / đã mở {'—' if rec.opened is None else rec.opened} · "
-        f"difference / chênh lệch {diff}"
-    )
+    console.print(f"recorded / đã ghi: {rec.recorded}")
+    console.print(f"wasted / hao hụt: {rec.wasted}")
+    console.print(f"opened / đã mở: {'—' if rec.opened is None else rec.opened}")
+    console.print(f"difference / chênh lệch: {diff}")
     for number, figures in rec.by_lot.items():
         console.print(
             f"  {number or '-'}: {figures['recorded']} recorded, {figures['wasted']} wasted"
