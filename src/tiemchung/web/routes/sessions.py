@@ -227,7 +227,7 @@ async def capacity_page(request: Request, actor: WebActor) -> Response:
         return code, [r.as_dict() for r in rows]
 
     problems: list[FieldProblem] = []
-    code, rows = province or "", []
+    code, rows = province or "", list[dict[str, Any]]()
     if province or actor.province_code:
         try:
             code, rows = await run_in_threadpool(read)
