@@ -134,6 +134,7 @@ def seed_world(session: Session) -> None:
                 session_date=date(2021, 10, 1),
                 product_code="PFIZER",
                 planned_count=100,
+                status="open",  # the doses the tests record name it: an open session
             )
         )
     for p in w.persons.values():

@@ -205,7 +205,7 @@ TODAY_PRODUCTS = ("PFIZER", "AZ", "VEROCELL")
 
 
 def plan_today(platform: Platform) -> int:
-    """A planned session today (Vietnam's date) at every active site that has none, so the
+    """An open session today (Vietnam's date) at every active site that has none, so the
     vaccination desk has a session, a product and lots out of the box; the generated
     sessions are all in the past. Idempotent: returns how many were added."""
     today = platform.today()
@@ -230,7 +230,7 @@ def plan_today(platform: Platform) -> int:
                         "session_date": today,
                         "product_code": TODAY_PRODUCTS[i % len(TODAY_PRODUCTS)],
                         "planned_count": 120,
-                        "status": "planned",
+                        "status": "open",
                     }
                     for i, site_id in enumerate(sites)
                 ],

@@ -38,7 +38,9 @@ from tests.factories import PASSWORD, payload, review_item, world
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings
 from tiemchung.core import Platform
+from tiemchung.registry.catalog.sessions import SessionPlan, open_session, plan_session
 from tiemchung.registry.models import AuditEvent, VaccinationSession
+from tiemchung.registry.scope import Actor
 
 ROLES = (
     "central",
@@ -202,6 +204,10 @@ DUNG_BY_ID_TOTAL = dict(
     central=1, prov_a=0, prov_b=1, ward_a1=0, ward_b1=1, site_a1=1, site_b1=1, citizen_an=0
 )
 SITES_TOTAL = dict(central=4, prov_a=2, prov_b=2, ward_a1=1, ward_b1=1, site_a1=1, site_b1=1)
+#: one seeded session per site, and the scene's three planned at site a1 today
+SESSIONS_TOTAL = dict(central=7, prov_a=5, prov_b=2, ward_a1=4, ward_b1=1, site_a1=4, site_b1=1)
+#: a session at site a1: its area's staff act on it; elsewhere it is not found
+AT_A1 = st(200, 200, 404, 200, 404, 200, 404, 403, 401)
 #: open worklist items: four of the five strangers' (b1) and An's two tickets (a1)
 WORKLIST_TOTAL = dict(central=6, prov_a=2, prov_b=4, ward_a1=2, ward_b1=4)
 TICKET_TOTAL = dict(central=2, prov_a=2, prov_b=0, ward_a1=2, ward_b1=0, citizen_an=2)
@@ -322,7 +328,7 @@ MATRIX: dict[str, list[Case]] = {
         Case("GET", "/sites/S-A1", st(200, 200, 404, 200, 404, 200, 404, 403, 401))
     ],
     "GET /products": [Case("GET", "/products", st(200, 200, 200, 200, 200, 200, 200, 200, 401))],
-    "GET /sessions": [Case("GET", "/sessions", STAFF, check=_total(SITES_TOTAL))],
+    "GET /sessions": [Case("GET", "/sessions", STAFF, check=_total(SESSIONS_TOTAL))],
     # -- certificates -------------------------------------------------------------------------
     "GET /trust-list": [Case("GET", "/trust-list", PUBLIC)],
     "GET /certificates/revoked": [Case("GET", "/certificates/revoked", PUBLIC)],
@@ -590,6 +596,41 @@ MATRIX: dict[str, list[Case]] = {
             kw=lambda ids: {"json": {"lot_number": "MX-1", "doses": 1}},
         )
     ],
+    # -- session planning (issue 17): the staff of the site's area ---------------------------
+    "POST /sessions": [
+        Case(
+            "POST",
+            "/sessions",
+            st(201, 201, 404, 201, 404, 201, 404, 403, 401),
+            kw=lambda ids: {
+                "json": {
+                    "site_id": "S-A1",
+                    "session_date": ids["today"],
+                    "products": ["PFIZER"],
+                    "time_slots": [{"start": "07:30", "end": "11:00", "capacity": 30}],
+                }
+            },
+        )
+    ],
+    "GET /sessions/capacity": [
+        Case(
+            "GET",
+            "/sessions/capacity",
+            st(200, 200, 403, 403, 403, 403, 403, 403, 401),
+            kw=lambda ids: {
+                "params": {
+                    "date_from": ids["today"],
+                    "date_to": ids["today"],
+                    "province_code": "01",
+                }
+            },
+        )
+    ],
+    "POST /sessions/{session_id}:open": [Case("POST", "/sessions/{plan_a1}:open", AT_A1)],
+    "POST /sessions/{session_id}:close": [
+        Case("POST", "/sessions/{open_a1}:close", AT_A1, kw=lambda ids: {"json": {"opened": 0}})
+    ],
+    "POST /sessions/{session_id}:cancel": [Case("POST", "/sessions/{cancel_a1}:cancel", AT_A1)],
     # -- users and the audit log (issue 17): province and central, each within its area ------
     "GET /users": [Case("GET", "/users", STATS)],
     "GET /audit": [Case("GET", "/audit", STATS)],
@@ -711,6 +752,14 @@ def _scene(api: Api, platform: Platform, settings: Settings) -> dict[str, Any]:
         ids["session_a1"] = s.scalar(
             select(VaccinationSession.id).where(VaccinationSession.site_id == w.sites["a1"])
         )
+    today = platform.today()
+    ids["today"] = today.isoformat()
+    with platform.sessions() as s:  # three sessions at site a1 today: to open, close, cancel
+        for key in ("plan_a1", "open_a1", "cancel_a1"):
+            plan = SessionPlan("S-A1", today, ["PFIZER"], capacity=20, allow_parallel=True)
+            ids[key] = plan_session(s, Actor.system("scene"), plan, today).id
+        open_session(s, Actor.system("scene"), ids["open_a1"], today)
+        s.commit()
     for label, site in (("an", "a1"), ("em", "a1"), ("dung", "b1")):
         r = api.post("/doses", "central", json=payload(label, site_id=w.sites[site]))
         assert r.status_code == 201 and r.json()["status"] == "verified", r.text

@@ -95,7 +95,7 @@ def today_session(platform: Platform, site_id: str, product: str = "PFIZER") -> 
                 session_date=platform.today(),
                 product_code=product,
                 planned_count=50,
-                status="planned",
+                status="open",
             )
             .returning(VaccinationSession.id)
         ).scalar_one()

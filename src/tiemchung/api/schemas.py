@@ -316,6 +316,10 @@ class SessionPublic(BaseModel):
     product_code: str
     planned_count: int
     status: str
+    # the plan (absent for the sessions seeded before planning existed)
+    products: list[str] | None = None
+    time_slots: list[dict[str, Any]] | None = None
+    groups: list[str] | None = None
 
 
 class Page(BaseModel, Generic[T]):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from tiemchung.cli import aefi, certify, reconcile, serve, setup, stock, synth
+from tiemchung.cli import aefi, certify, reconcile, serve, sessions, setup, stock, synth
 from tiemchung.cli.backlog import backlog_app
 from tiemchung.cli.register import register_app
 from tiemchung.cli.stats import stats_app
@@ -23,6 +23,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(stock.sites_app, name="sites")
 app.add_typer(stock.lots_app, name="lots")
 app.add_typer(stock.products_app, name="products")
+app.add_typer(sessions.sessions_app, name="sessions")
 app.command("stock")(stock.stock)
 app.add_typer(aefi.aefi_app, name="aefi")
 app.add_typer(register_app, name="register")

@@ -151,7 +151,7 @@ class StockMovement(Base):
 
 
 class VaccinationSession(Base):
-    """A planned vaccination session at a site on a day with one product."""
+    """A vaccination session at a site on a day: planned, opened, closed (or cancelled)."""
 
     __tablename__ = "sessions"
 
@@ -160,7 +160,21 @@ class VaccinationSession(Base):
     session_date: Mapped[date] = mapped_column(Date, index=True)
     product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
     planned_count: Mapped[int] = mapped_column(Integer)
+    # planned -> open -> closed, or planned -> cancelled (registry/catalog/sessions.py)
     status: Mapped[str] = mapped_column(String(12), default="planned")
+    # the plan (issue 17): every product given (product_code is the first), the lots meant,
+    # the time slots [{start, end, capacity}], the groups invited, the team [{name, role}]
+    products: Mapped[list | None] = mapped_column(JSON)
+    lot_numbers: Mapped[list | None] = mapped_column(JSON)
+    time_slots: Mapped[list | None] = mapped_column(JSON)
+    groups: Mapped[list | None] = mapped_column(JSON)
+    team: Mapped[list | None] = mapped_column(JSON)
+    # the site said a second session may be open beside this one on the same day
+    allow_parallel: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the reconciliation's figures at closing (doses recorded, opened, wasted, difference)
+    closing: Mapped[dict | None] = mapped_column(JSON)
 
 
 class User(Base):

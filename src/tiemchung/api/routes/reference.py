@@ -62,10 +62,11 @@ def list_sessions(
     site_id: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    status: Annotated[str | None, Query(pattern="^(planned|open|closed|cancelled)$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Offset = 0,
 ) -> Page[SessionPublic]:
-    """Planned sessions at the sites of the caller's area."""
+    """Sessions at the sites of the caller's area (planned, open, closed, cancelled)."""
     require_roles(actor, *_STAFF)
     rows, total = ref.list_sessions(
         session,
@@ -73,6 +74,7 @@ def list_sessions(
         site_id=site_id,
         date_from=date_from,
         date_to=date_to,
+        status=status,
         limit=limit,
         offset=offset,
     )

@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from tiemchung.registry.catalog.sessions import OPEN
 from tiemchung.registry.catalog.stock import stock_left
 from tiemchung.registry.models import Lot, Product, Site, VaccinationSession
 from tiemchung.registry.scope import Actor
@@ -54,10 +55,13 @@ def sessions_where(
     site_id: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    status: str | None = None,
 ) -> list[ColumnElement[bool]]:
-    """The planned sessions an actor may see (the sites of its area), narrowed by site and
-    dates: the one filter of ``/sessions`` and of the desk's sessions of the day."""
+    """The sessions an actor may see (the sites of its area), narrowed by site, dates and
+    status: the one filter of ``/sessions`` and of the desk's sessions of the day."""
     where = [actor.session_filter()]
+    if status:
+        where.append(VaccinationSession.status == status)
     if site_id:
         where.append(VaccinationSession.site_id == site_id)
     if date_from:
@@ -74,11 +78,14 @@ def list_sessions(
     site_id: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    status: str | None = None,
     limit: int,
     offset: int,
 ) -> tuple[list[VaccinationSession], int]:
-    """The planned sessions of the caller's area, by date then ID, and how many."""
-    where = sessions_where(actor, site_id=site_id, date_from=date_from, date_to=date_to)
+    """The sessions of the caller's area, by date then ID, and how many."""
+    where = sessions_where(
+        actor, site_id=site_id, date_from=date_from, date_to=date_to, status=status
+    )
     stmt = select(VaccinationSession).where(*where)
     total = _count(session, stmt)  # type: ignore[arg-type]
     rows = session.scalars(
@@ -112,11 +119,12 @@ class DeskOffer:
 
 
 def todays_sessions(session: Session, actor: Actor, today: date) -> list[SessionRow]:
-    """The sessions planned for ``today`` that ``/sessions`` would list to this actor."""
+    """The sessions open ``today`` that ``/sessions?status=open`` would list to this actor:
+    the desk records doses only in an open session (the dose path refuses any other)."""
     rows = session.execute(
         select(VaccinationSession, Product.name)
         .join(Product, Product.code == VaccinationSession.product_code)
-        .where(*sessions_where(actor, date_from=today, date_to=today))
+        .where(*sessions_where(actor, date_from=today, date_to=today, status=OPEN))
         .order_by(VaccinationSession.session_date, VaccinationSession.id)
     ).all()
     return [SessionRow(s.id, s.product_code, name, s.planned_count) for s, name in rows]

@@ -343,7 +343,9 @@ def record_wastage(
     if vs is None:
         raise not_found("session_id", f"buổi tiêm {session_id}", f"session {session_id}")
     lot = session.scalar(
-        select(Lot).where(Lot.product_code == vs.product_code, Lot.lot_number == lot_number)
+        select(Lot).where(
+            Lot.product_code.in_(vs.products or [vs.product_code]), Lot.lot_number == lot_number
+        )
     )
     if lot is None:
         raise rule_error(

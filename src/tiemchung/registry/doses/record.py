@@ -520,10 +520,18 @@ def _check_session(session: Session, sub: DoseSubmission) -> None:
         raise rule_error(
             "session_id", "unknown_session", "Không có buổi tiêm này", "no such session"
         )
-    if (vs.site_id, vs.session_date, vs.product_code) != (
-        sub.site_id,
-        sub.dose_date,
-        sub.product_code,
+    if vs.status != "open":
+        # the desk works in today's open session (registry/catalog/sessions.py)
+        raise rule_error(
+            "session_id",
+            "session_not_open",
+            f"Buổi tiêm {vs.id} không mở (trạng thái: {vs.status}); mở buổi tiêm trước khi ghi",
+            f"session {vs.id} is not open (status: {vs.status}); open it before recording",
+            status=409,
+        )
+    products = vs.products or [vs.product_code]
+    if (vs.site_id, vs.session_date) != (sub.site_id, sub.dose_date) or (
+        sub.product_code not in products
     ):
         raise rule_error(
             "session_id",

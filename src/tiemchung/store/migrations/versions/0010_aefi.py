@@ -2,7 +2,7 @@
 dose; the dose's site, product and lot copied beside it for the lists and the cluster flag.
 
 Revision ID: 0010_aefi
-Revises: 0008_users
+Revises: 0009_sessions
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_aefi"
-down_revision = "0008_users"
+down_revision = "0009_sessions"
 branch_labels = None
 depends_on = None
 
