@@ -8,8 +8,9 @@ be a few minutes old; its freshness is returned beside the rows. *Planned capaci
 sum of the capacities of the sessions planned, open or closed (not cancelled) at the ward's
 sites between the two days.
 
-Who may: province (its own) and central, the statistics' roles; the stats service refuses
-the others with its own 403.
+Who may: province (its own) and central. Refused here, by role: the statistics service now
+also serves communes and sites (each pinned to its own ward), and a commune's view of one
+ward is no province's plan.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tiemchung.registry.catalog.sessions import CANCELLED
-from tiemchung.registry.errors import rule_error
+from tiemchung.registry.errors import role_not_allowed, rule_error
 from tiemchung.registry.models import Site, VaccinationSession
-from tiemchung.registry.scope import Actor
+from tiemchung.registry.scope import Actor, Role
 from tiemchung.stats.filters import Filters
 from tiemchung.stats.reads import read_table
 
@@ -95,6 +96,11 @@ def capacity_vs_due(
 ) -> tuple[str, list[CommuneCapacity], dict[str, Any]]:
     """The province (a province user's own when not given), its communes' rows (every ward
     with register persons or sessions, by code) and the snapshot's freshness."""
+    if actor.role not in (Role.PROVINCE, Role.CENTRAL):
+        raise role_not_allowed(
+            "Chỉ cấp tỉnh và trung ương xem công suất so với số người cần tiêm",
+            "only a province or central user sees capacity against the population due",
+        )
     if date_from > date_to:
         raise rule_error(
             "date_from",
