@@ -176,6 +176,9 @@ class VaccinationSession(Base):
     # the reconciliation's figures at closing (doses recorded, opened, wasted, difference)
     closing: Mapped[dict | None] = mapped_column(JSON)
 
+    # a site's sessions of a day: the desk's "today's open session", the one-open-a-day rule
+    __table_args__ = (Index("ix_sessions_site_date", "site_id", "session_date"),)
+
 
 class User(Base):
     """A platform user: a role and the area the role is scoped to."""

@@ -18,9 +18,9 @@ from tiemchung.api.sessions_schemas import (
     SessionDetail,
     SessionOpen,
 )
-from tiemchung.registry.catalog import capacity as capacity_service
 from tiemchung.registry.catalog import sessions as svc
 from tiemchung.serving.types import SmallRowId
+from tiemchung.stats import capacity as capacity_service
 
 router = APIRouter(tags=["sessions"])
 

@@ -1,7 +1,7 @@
 """The sessions pages: a week of the area's sessions per site (status, capacity, plan,
 closing figures) with the forms to plan, open, close and cancel, and the province's planned
 capacity against the population due — thin over ``registry/catalog/sessions.py`` and
-``capacity.py`` (the API's ``/sessions`` routes and ``tiemchung sessions`` call the same)."""
+``stats/capacity.py`` (the API's ``/sessions`` routes and ``tiemchung sessions`` call the same)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from tiemchung.registry.catalog import capacity as capacity_service
 from tiemchung.registry.catalog import reference
 from tiemchung.registry.catalog import sessions as svc
 from tiemchung.registry.catalog.stock import STAFF
 from tiemchung.registry.errors import FieldProblem, ServiceError
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.serving.types import SmallRowId
+from tiemchung.stats import capacity as capacity_service
 from tiemchung.web import pages
 from tiemchung.web.guard import Csrf, WebActor, platform_of, require_role
 
