@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,15 +24,6 @@ from tiemchung.registry.scope import Actor, Role
 runner = CliRunner()
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SITE_A1 = Actor(None, "site_a1", Role.SITE, **resolve_scope({"site_id": "a1"}))  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("TIEMCHUNG_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TIEMCHUNG_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
 
 
 def _run(*args: str, code: int = 0) -> str:

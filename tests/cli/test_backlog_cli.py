@@ -5,25 +5,14 @@ mapping it guessed, the unknown vaccine names with counts, and read = stored + a
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from tiemchung.cli.main import app
-from tiemchung.config import Settings, get_settings
+from tiemchung.config import Settings
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("TIEMCHUNG_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TIEMCHUNG_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
 
 
 def test_backlog_import_prints_the_guess_the_unknown_names_and_the_sum(

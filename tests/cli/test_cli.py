@@ -20,14 +20,6 @@ from tiemchung.store.db import make_engine, make_sessionmaker
 runner = CliRunner()
 
 
-@pytest.fixture
-def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("TIEMCHUNG_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TIEMCHUNG_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield get_settings()  # type: ignore[misc]
-    get_settings.cache_clear()
-
 
 def _count(settings: Settings, model: type) -> int:
     engine = make_engine(settings.resolved_database_url)

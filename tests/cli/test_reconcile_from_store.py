@@ -4,29 +4,18 @@ the seeded test world (``tests.factories``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tiemchung.cli.main import app
-from tiemchung.config import Settings, get_settings
+from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.registry.models import Dose, Person
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("TIEMCHUNG_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TIEMCHUNG_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
 
 
 def _said(args: list[str], code: int = 0) -> str:

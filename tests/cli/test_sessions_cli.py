@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.cli.test_stock_cli import _run, env  # noqa: F401 - the env fixture
+from tests.cli.test_stock_cli import _run
 from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.registry.models import AuditEvent
@@ -16,7 +16,7 @@ def _id(out: str) -> str:
     return out.split("session ", 1)[1].split(" ", 1)[0]
 
 
-def test_plan_open_close_cancel_and_list(env: Settings) -> None:  # noqa: F811
+def test_plan_open_close_cancel_and_list(env: Settings) -> None:
     with Platform(env) as platform:
         today = platform.today().isoformat()
     assert "Buổi tiêm" in _run("sessions", "--help") and "plan" in _run("sessions", "--help")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,11 @@ from typer.testing import CliRunner
 
 from tests.factories import world
 from tiemchung.cli.main import app
-from tiemchung.config import Settings, get_settings
+from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.registry.models import AuditEvent, Product, Site, VaccinationSession
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("TIEMCHUNG_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TIEMCHUNG_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
 
 
 def _run(*args: str, code: int = 0) -> str:

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.factories import PASSWORD
 from tiemchung.auth.users import authenticate
 from tiemchung.cli.main import app
-from tiemchung.config import Settings, get_settings
+from tiemchung.config import Settings
 from tiemchung.registry.models import AuditEvent, User
 from tiemchung.store.db import make_engine, make_sessionmaker
 
 runner = CliRunner()
 NEW = "Hoa-sen-no-7-giua-dam"
-
-
-@pytest.fixture
-def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("TIEMCHUNG_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TIEMCHUNG_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
 
 
 def _user(settings: Settings, username: str) -> User:
