@@ -28,8 +28,7 @@ from tiemchung.registry.catalog.stock import (
     Balance,
     balances,
     check_quantity,
-    not_enough,
-    on_hand,
+    check_taking,
 )
 from tiemchung.registry.errors import forbidden, not_found, role_not_allowed, rule_error
 from tiemchung.registry.models import Lot, Product, Site, StockMovement
@@ -198,10 +197,7 @@ def transfer_lot(
             "Điểm nhận phải khác điểm chuyển",
             "the receiving site must differ from the sending site",
         )
-    check_quantity(doses)
-    left = on_hand(session, lot.id, source.site_id) or 0
-    if doses > left:
-        raise not_enough(lot.lot_number, source.site_id, left, doses)
+    check_taking(session, lot, source.site_id, doses)
     out = StockMovement(
         lot_id=lot.id,
         site_id=source.site_id,

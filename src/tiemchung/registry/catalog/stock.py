@@ -354,10 +354,7 @@ def record_wastage(
             f"Lô {lot_number} không phải lô vắc xin {vs.product_code} của buổi tiêm",
             f"lot {lot_number} is not a {vs.product_code} lot (the session's product)",
         )
-    check_quantity(doses)
-    left = on_hand(session, lot.id, vs.site_id) or 0
-    if doses > left:
-        raise not_enough(lot.lot_number, vs.site_id, left, doses)
+    check_taking(session, lot, vs.site_id, doses)
     move = StockMovement(
         lot_id=lot.id,
         site_id=vs.site_id,
@@ -392,6 +389,15 @@ def check_quantity(doses: int) -> None:
             f"Số liều phải từ 1 đến {MAX_QUANTITY:,}".replace(",", "."),
             f"the number of doses must be 1 to {MAX_QUANTITY:,}",
         )
+
+
+def check_taking(session: Session, lot: Lot, site_id: str, doses: int) -> None:
+    """Refuse to take ``doses`` of ``lot`` out of a site (a transfer, wastage) when the number
+    is out of range or more than is on hand there (an untracked lot has none to take)."""
+    check_quantity(doses)
+    left = on_hand(session, lot.id, site_id) or 0
+    if doses > left:
+        raise not_enough(lot.lot_number, site_id, left, doses)
 
 
 def not_enough(lot_number: str, site_id: str, left: int, wanted: int) -> ServiceError:
