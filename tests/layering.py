@@ -47,6 +47,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "=tiemchung",  # the package's __init__ only
             "=tiemchung.registry",  # its __init__ only: the registry's subpackages are placed below
             "tiemchung.registry.models",
+            "tiemchung.registry.tables",
             "tiemchung.registry.scope",
             "tiemchung.registry.errors",
             "tiemchung.registry.fields",
@@ -65,6 +66,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "tiemchung.registry.catalog",
             "tiemchung.registry.aefi",
+            "tiemchung.registry.messages",
             "tiemchung.registry.people",
             "tiemchung.registry.doses",
             "tiemchung.registry.review",

@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from tiemchung.registry import tables  # noqa: F401  (the tables beyond models.py)
 from tiemchung.registry.models import Base
 from tiemchung.store import migrate
 from tiemchung.store.db import make_engine

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from tiemchung.registry import tables  # noqa: F401  (registers the tables beyond models.py)
 from tiemchung.registry.models import Base
 from tiemchung.store.db import make_engine
 
