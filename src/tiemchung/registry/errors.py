@@ -52,6 +52,10 @@ class FieldProblem:
         }
 
 
+def _both(p: FieldProblem) -> str:
+    return p.message_en if p.message_vi == p.message_en else f"{p.message_vi} / {p.message_en}"
+
+
 @dataclass
 class ServiceError(Exception):
     """A request the registry refuses. ``status`` is the HTTP status the API answers with."""
@@ -61,7 +65,9 @@ class ServiceError(Exception):
     problems: list[FieldProblem] = field(default_factory=list)
 
     def __str__(self) -> str:
-        parts = [f"{p.field}: {p.message_en} ({p.rule})" for p in self.problems]
+        """Both languages, as the CLI prints it and a rejects file keeps it: an operator reads
+        Vietnamese first, a log reader the English beside it (as ``IdentityError`` does)."""
+        parts = [f"{p.field}: {_both(p)} ({p.rule})" for p in self.problems]
         return f"{self.title}: " + "; ".join(parts) if parts else self.title
 
     def as_problem(self, instance: str | None = None) -> dict[str, Any]:
