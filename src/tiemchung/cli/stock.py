@@ -53,7 +53,10 @@ def _run(work: Callable[[Session, Actor, date], T]) -> T:
 def sites_add(
     site_id: Annotated[str, typer.Argument(help="the site's code / mã điểm tiêm")],
     name: Annotated[str, typer.Option(help="name / tên điểm tiêm")],
-    ward: Annotated[str, typer.Option(help="2021 GSO ward code / mã phường-xã")],
+    ward: Annotated[
+        str,
+        typer.Option(help="2021 GSO ward code (find it: `sites wards NAME`) / mã phường-xã"),
+    ],
     kind: Annotated[str, typer.Option(help=f"{_KINDS}")] = "commune_health_station",
 ) -> None:
     """Create a site in a ward / Tạo điểm tiêm tại một phường-xã."""
@@ -101,6 +104,27 @@ def sites_list(
     for r in rows:
         state = "open" if r.active else "closed"
         print(f"{r.site_id}\t{r.kind}\t{r.ward_code}\t{r.province_code}\t{state}\t{r.name}")
+
+
+@sites_app.command("wards")
+def sites_wards(
+    query: Annotated[
+        str, typer.Argument(help="words of the ward's name (accents optional), or its code")
+    ],
+    province: Annotated[
+        str | None, typer.Option(help="only this province's code / chỉ tỉnh này")
+    ] = None,
+) -> None:
+    """Find a ward's code by its name, for `sites add --ward` / Tìm mã phường-xã theo tên.
+
+    Tab-separated: code, ward, district, province."""
+    from tiemchung.registry.catalog.places import find_wards
+
+    hits = _run(lambda s, _a, _t: find_wards(s, query, province_code=province))
+    if not hits:
+        fail(f"no ward matches '{query}' / không tìm thấy phường-xã '{query}'", 1)
+    for h in hits:
+        print(f"{h.code}\t{h.name}\t{h.district}\t{h.province}")
 
 
 @lots_app.command("receive")

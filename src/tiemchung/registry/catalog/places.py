@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import iter_admin_units
+from tiemchung.identity.names import fold_name
 from tiemchung.registry.models import AdminUnit
 
 
@@ -27,3 +30,57 @@ def load_admin_units(session: Session) -> int:
     for start in range(0, len(rows), 5000):
         session.execute(insert(AdminUnit), rows[start : start + 5000])
     return len(rows)
+
+
+@dataclass(frozen=True)
+class WardHit:
+    """A 2021 ward found by name: its code (what ``sites add --ward`` takes) and where it is."""
+
+    code: str
+    name: str
+    district: str
+    province: str
+    province_code: str
+
+
+def find_wards(
+    session: Session, query: str, *, province_code: str | None = None, limit: int = 20
+) -> list[WardHit]:
+    """The 2021 wards where each word of ``query`` begins a word of the ward's, district's or
+    province's name, accents and case aside ("hung dung vinh" finds Phường Hưng Dũng, Thành
+    phố Vinh): a new installation's operator knows the commune's name, not its GSO code.
+
+    Wards whose own name has every word come first; a code typed as the query finds that
+    ward. At most ``limit``."""
+    units = session.execute(
+        select(AdminUnit.code, AdminUnit.level, AdminUnit.name, AdminUnit.parent_code)
+        .where(AdminUnit.scheme == "2021")
+        .where(True if province_code is None else AdminUnit.province_code == province_code)
+    ).all()
+    by_code = {u.code: u for u in units}
+    words = fold_name(query).split()
+    ranked: list[tuple[int, str, WardHit]] = []
+    for u in units:
+        if u.level != "ward":
+            continue
+        district = by_code.get(u.parent_code or "")
+        province = by_code.get(district.parent_code or "") if district else None
+        names = [u.name, district.name if district else "", province.name if province else ""]
+        own = fold_name(u.name).split()
+        every = fold_name(" ".join(names)).split()
+        if query.strip() == u.code:
+            rank = 0
+        elif words and all(_begins_a_word(w, own) for w in words):
+            rank = 1
+        elif words and all(_begins_a_word(w, every) for w in words):
+            rank = 2
+        else:
+            continue
+        hit = WardHit(u.code, u.name, names[1], names[2], province.code if province else "")
+        ranked.append((rank, u.code, hit))
+    return [hit for _, _, hit in sorted(ranked)[:limit]]
+
+
+def _begins_a_word(prefix: str, words: list[str]) -> bool:
+    """``dung`` finds Dũng, not Trung: a typed word is the start of a word of the name."""
+    return any(w.startswith(prefix) for w in words)
