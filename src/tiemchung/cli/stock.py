@@ -108,8 +108,9 @@ def sites_list(
 
 @sites_app.command("wards")
 def sites_wards(
-    query: Annotated[
-        str, typer.Argument(help="words of the ward's name (accents optional), or its code")
+    words: Annotated[
+        list[str],
+        typer.Argument(help="words of the ward's name, accents optional, or its code / tên"),
     ],
     province: Annotated[
         str | None, typer.Option(help="only this province's code / chỉ tỉnh này")
@@ -120,6 +121,7 @@ def sites_wards(
     Tab-separated: code, ward, district, province."""
     from tiemchung.registry.catalog.places import find_wards
 
+    query = " ".join(words)
     hits = _run(lambda s, _a, _t: find_wards(s, query, province_code=province))
     if not hits:
         fail(f"no ward matches '{query}' / không tìm thấy phường-xã '{query}'", 1)
