@@ -11,6 +11,8 @@ from tiemchung.registry.catalog.places import find_wards
 
 #: Phường Hưng Dũng, Thành phố Vinh, Nghệ An; Xã Hùng Dũng, Huyện Hưng Hà, Thái Bình
 HUNG_DUNG_VINH, HUNG_DUNG_THAI_BINH = "16675", "12607"
+#: Phường Nghi Phú, Thành phố Vinh
+NGHI_PHU_VINH = "16702"
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -30,5 +32,7 @@ def test_a_name_without_accents_finds_the_ward(platform: Platform) -> None:
         assert [h.code for h in find_wards(s, "hung dung", province_code="34")] == [
             HUNG_DUNG_THAI_BINH
         ]
+        # "phu" is the whole word Phú before it is the start of every "Phường"
+        assert find_wards(s, "nghi phu vinh")[0].code == NGHI_PHU_VINH
         assert find_wards(s, "zzz") == [] and find_wards(s, "   ") == []
         assert len(find_wards(s, "phuong", limit=5)) == 5

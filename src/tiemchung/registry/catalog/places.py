@@ -50,13 +50,15 @@ def find_wards(
     province's name, accents and case aside ("hung dung vinh" finds Phường Hưng Dũng, Thành
     phố Vinh): a new installation's operator knows the commune's name, not its GSO code.
 
-    Wards whose own name has every word come first; a code typed as the query finds that
-    ward. At most ``limit``."""
-    units = session.execute(
-        select(AdminUnit.code, AdminUnit.level, AdminUnit.name, AdminUnit.parent_code)
-        .where(AdminUnit.scheme == "2021")
-        .where(True if province_code is None else AdminUnit.province_code == province_code)
-    ).all()
+    Whole words before beginnings ("phu" is Phú before it is the start of "Phường"), the
+    ward's own name before its district's; a code typed as the query finds that ward. At most
+    ``limit``."""
+    stmt = select(AdminUnit.code, AdminUnit.level, AdminUnit.name, AdminUnit.parent_code).where(
+        AdminUnit.scheme == "2021"
+    )
+    if province_code is not None:
+        stmt = stmt.where(AdminUnit.province_code == province_code)
+    units = session.execute(stmt).all()
     by_code = {u.code: u for u in units}
     words = fold_name(query).split()
     ranked: list[tuple[int, str, WardHit]] = []
@@ -70,10 +72,16 @@ def find_wards(
         every = fold_name(" ".join(names)).split()
         if query.strip() == u.code:
             rank = 0
-        elif words and all(_begins_a_word(w, own) for w in words):
+        elif not words:
+            continue
+        elif all(w in own for w in words):
             rank = 1
-        elif words and all(_begins_a_word(w, every) for w in words):
+        elif all(w in every for w in words):
             rank = 2
+        elif all(_begins_a_word(w, own) for w in words):
+            rank = 3
+        elif all(_begins_a_word(w, every) for w in words):
+            rank = 4
         else:
             continue
         hit = WardHit(u.code, u.name, names[1], names[2], province.code if province else "")
