@@ -83,6 +83,11 @@ def test_a_province_creates_edits_and_closes_a_site(web: Web, platform: Platform
     assert 'data-active="no"' in row and "Đã đóng" in row and "/sites/LD-A2/close" not in row
     assert platform.catalog.site("LD-A2").active is False  # type: ignore[union-attr]
     assert len(_audited(platform, "site.close")) == 1
+    # a site of another province is not there to close: said on top of the page
+    other = _post(web, "/sites/S-B1/close", {})
+    assert other.status_code == 404 and _rules(other.text) == [("site_id", "not_found")]
+    assert "Không tìm thấy điểm tiêm S-B1" in other.text
+    assert platform.catalog.site("S-B1").active is True  # type: ignore[union-attr]
 
 
 def test_a_commune_places_a_site_only_in_its_ward(web: Web, platform: Platform) -> None:
@@ -163,6 +168,9 @@ def test_receive_and_transfer_lots(web: Web, platform: Platform) -> None:
     assert _rules(too_many.text) == [("doses", "not_enough_stock")]
     assert "Lô FW-1 tại điểm tiêm S-A1 chỉ còn 10 liều, không đủ 11" in too_many.text
     assert 'value="11"' in too_many.text
+    nowhere = _post(web, "/lots/999999/transfer", {"from_site": "S-A1", "to_site": "S-A2",
+                                                   "doses": "1"})  # fmt: skip
+    assert nowhere.status_code == 404 and _rules(nowhere.text) == [("lot_id", "not_found")]
     moved = _post(web, f"/lots/{lot_id}/transfer",
                   {"from_site": "S-A1", "to_site": "S-A2", "doses": "4"})  # fmt: skip
     assert moved.status_code == 303
@@ -196,6 +204,8 @@ def test_only_central_edits_the_catalogue(web: Web, platform: Platform) -> None:
         p = s.get(Product, "PFIZER")
         assert p is not None
         before = {"name": p.name, "mp": p.mp, "ma": p.ma, "vp": p.vp}
+    missing = _post(web, "/products/NOPE", before)
+    assert missing.status_code == 404 and _rules(missing.text) == [("code", "not_found")]
     blank = _post(web, "/products/PFIZER", before | {"name": " ", "active": "1"})
     assert blank.status_code == 422 and _rules(blank.text) == [("name", "invalid_length")]
     done = _post(web, "/products/PFIZER", before | {"name": "Comirnaty (Pfizer)", "active": ""})

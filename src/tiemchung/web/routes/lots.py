@@ -51,7 +51,11 @@ async def _page(
             }
 
     ctx = await run_in_threadpool(read)
+    forms = {"receive"} if ctx["sites"] and ctx["products"] else set()
+    forms |= {f"transfer-{x.id}" for x in ctx["lots"] if any(v > 0 for v in x.sites.values())}
     ctx |= {
+        # a refusal whose form is not on the page (a lot not held in the area): said on top
+        "stray": bool(failed) and failed not in forms,
         "today": platform.today(),
         "failed": failed,
         "typed": typed or {},

@@ -38,9 +38,14 @@ async def _page(
         with platform.sessions() as s:
             return svc.list_products(s)
 
+    products = await run_in_threadpool(read)
+    edits = actor.role is Role.CENTRAL
+    forms = {f"edit-{p.code}" for p in products} if edits else set()
     ctx = {
-        "products": await run_in_threadpool(read),
-        "edits": actor.role is Role.CENTRAL,
+        "products": products,
+        "edits": edits,
+        # a refusal whose form is not on the page (not central, no such product): said on top
+        "stray": bool(failed) and failed not in forms,
         "failed": failed,
         "typed": typed or {},
         "problems": problems or [],

@@ -49,8 +49,12 @@ async def _page(
             }
 
     ctx = await run_in_threadpool(read)
+    manages = actor.role in svc.MANAGERS
+    forms = {"create"} | {f"edit-{x.site_id}" for x in ctx["sites"]} if manages else set()
     ctx |= {
-        "manages": actor.role in svc.MANAGERS,
+        "manages": manages,
+        # a refusal whose form is not on the page (a site outside the area): said on top
+        "stray": bool(failed) and failed not in forms,
         "kinds": svc.SITE_KINDS,
         "province": province or "",
         "failed": failed,
