@@ -217,3 +217,22 @@ def test_only_central_edits_the_catalogue(web: Web, platform: Platform) -> None:
         "name": [before["name"], "Comirnaty (Pfizer)"],
         "active": [True, False],
     }
+
+
+def test_central_picks_a_province_before_its_wards(web: Web, platform: Platform) -> None:
+    w = world()
+    web.sign_in("central")
+    page = web.page("/sites").text
+    # ten thousand wards are no choice: a code is typed, or a province picked first
+    assert '<input id="ward_code" name="ward_code" type="text"' in page
+    assert 'id="pick-province"' in page
+    page = web.page("/sites?province=40").text
+    offered = re.findall(r'<select id="ward_code".*?</select>', page, re.S)[0]
+    codes = re.findall(r'<option value="(\d+)"', offered)
+    assert w.wards["b1"] in codes and w.wards["a1"] not in codes
+    typed = {"site_id": "BV-40", "name": "Bệnh viện tỉnh", "kind": "hospital"}
+    r = _post(web, "/sites", typed | {"ward_code": w.wards["b2"]})
+    assert r.status_code == 303
+    with platform.sessions() as s:
+        site = s.get(Site, "BV-40")
+        assert site is not None and (site.province_code, site.kind) == ("40", "hospital")
