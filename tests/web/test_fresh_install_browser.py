@@ -169,6 +169,8 @@ def test_done_when_in_the_browser(chromium: Any, fresh: Fresh, size: str) -> Non
         page.click("#create-site button[type=submit]")
         expect(page.locator("#done")).to_contain_text(site)
         expect(page.locator(f'tr[data-site="{site}"] .state')).to_have_text("Đang hoạt động")
+        page.click(f'tr[data-site="{site}"] summary')  # the edit form, open, fits too
+        expect(page.locator(f"#name-{site}")).to_have_value(f"Trạm Y tế {size}")
         check("sites")
 
         # receives a lot; an expired delivery is refused, naming the lot
@@ -194,6 +196,10 @@ def test_done_when_in_the_browser(chromium: Any, fresh: Fresh, size: str) -> Non
         assert page.input_value("#lot_number") == old_lot  # what was typed is kept
         check("lots refused")
         _received_in_2021(fresh.settings, site, old_lot)
+        page.click('header nav a[href="/products"]')
+        page.wait_for_url(f"{base}/products")
+        expect(page.locator('tr[data-product="PFIZER"] .state')).to_have_text("Đang dùng")
+        check("products")
 
         # adds the site's user
         page.click('header nav a[href="/users"]')
