@@ -95,6 +95,12 @@ def update_product(session: Session, actor: Actor, code: str, changes: ProductCh
     return product
 
 
+def list_products(session: Session) -> list[Product]:
+    """Every product of the catalogue, in use or not, by code: the catalogue page's rows
+    (any staff reads them; :func:`update_product` decides who edits)."""
+    return list(session.scalars(select(Product).order_by(Product.code)))
+
+
 def _product_detail(p: Product) -> dict[str, object]:
     return {"name": p.name, "mp": p.mp, "ma": p.ma, "vp": p.vp, "active": bool(p.active)}
 

@@ -36,7 +36,8 @@ SITE_KINDS: dict[str, tuple[str, str]] = {
     "workplace": ("Điểm tiêm tại nơi làm việc", "workplace"),
 }
 _SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,19}")
-_MANAGERS = (Role.CENTRAL, Role.PROVINCE, Role.COMMUNE)
+#: who may create, edit and close sites (the pages show their forms to these roles only)
+MANAGERS = (Role.CENTRAL, Role.PROVINCE, Role.COMMUNE)
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class SiteChanges:
 
 
 def _may_manage(actor: Actor) -> None:
-    if actor.role not in _MANAGERS:
+    if actor.role not in MANAGERS:
         raise role_not_allowed(
             "Chỉ cấp trung ương, tỉnh hoặc xã được quản lý điểm tiêm",
             "only central, province or commune users may manage sites",
@@ -194,3 +195,84 @@ def _detail(site: Site) -> dict[str, str | bool]:
         "kind": site.kind,
         "active": bool(site.active),
     }
+
+
+@dataclass(frozen=True)
+class WardChoice:
+    """A ward a site may be placed in, as a form offers it: code, name and its district's
+    name (ward names repeat across districts: "Phường 1" is in many)."""
+
+    code: str
+    name: str
+    district: str
+
+
+def area_wards(
+    session: Session, actor: Actor, province_code: str | None = None
+) -> list[WardChoice]:
+    """The 2021 wards a caller may place a site in, by district then name: a commune its
+    ward, a province its province's, central one province's when asked (all ten thousand
+    would be no choice at all: central types a code or picks a province first). Nobody
+    else manages sites, so nobody else is offered a ward."""
+    if actor.role is Role.COMMUNE:
+        where = AdminUnit.code == (actor.ward_code or "")
+    elif actor.role is Role.PROVINCE:
+        where = AdminUnit.province_code == (actor.province_code or "")
+    elif actor.role is Role.CENTRAL and province_code:
+        where = AdminUnit.province_code == province_code
+    else:
+        return []
+    wards = list(
+        session.scalars(
+            select(AdminUnit).where(AdminUnit.scheme == "2021", AdminUnit.level == "ward", where)
+        )
+    )
+    parents = {w.parent_code for w in wards if w.parent_code}
+    districts = (
+        {
+            u.code: u.name
+            for u in session.scalars(
+                select(AdminUnit).where(AdminUnit.scheme == "2021", AdminUnit.code.in_(parents))
+            )
+        }
+        if parents
+        else {}
+    )
+    found = [WardChoice(w.code, w.name, districts.get(w.parent_code or "", "")) for w in wards]
+    return sorted(found, key=lambda w: (w.district, w.name, w.code))
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    """A site as the sites page lists it, with its ward's name."""
+
+    site_id: str
+    name: str
+    kind: str
+    ward_code: str
+    ward_name: str
+    province_code: str
+    active: bool
+
+
+def site_rows(session: Session, actor: Actor) -> list[SiteRow]:
+    """The sites of the caller's area (open and closed), by site ID, with their wards'
+    names: what the sites page lists (a site user its own site)."""
+    rows = session.execute(
+        select(Site, AdminUnit.name)
+        .outerjoin(AdminUnit, (AdminUnit.scheme == "2021") & (AdminUnit.code == Site.ward_code))
+        .where(actor.site_filter())
+        .order_by(Site.site_id)
+    ).all()
+    return [
+        SiteRow(
+            x.site_id,
+            x.name,
+            x.kind,
+            x.ward_code,
+            ward or "",
+            x.province_code,
+            bool(x.active),
+        )
+        for x, ward in rows
+    ]
