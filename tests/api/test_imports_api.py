@@ -9,8 +9,16 @@ import io
 import time
 from typing import Any
 
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
 from tests.api.conftest import Api
 from tiemchung.core import Platform
+from tiemchung.registry.imports import jobs
+from tiemchung.registry.imports.runner import runner_for
+from tiemchung.registry.models import ImportJob, User
+from tiemchung.registry.scope import Actor, Role
+from tiemchung.server import create_app
 
 CSV = (
     "DANH SÁCH TIÊM CHỦNG TRẠM Y TẾ\n"  # a title line above the header
@@ -132,8 +140,35 @@ def test_the_routes_are_documented_with_their_answers(api: Api) -> None:
     spec = api.client.get("/api/v1/openapi.json").json()
     post = spec["paths"]["/api/v1/imports"]["post"]
     assert {"202", "403", "413", "422"} <= set(post["responses"])
+    assert "Location" in post["responses"]["202"]["headers"]
+    schema = post["responses"]["202"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/ImportJobOut"}
     assert "multipart/form-data" in post["requestBody"]["content"]
     job = spec["components"]["schemas"]["ImportJobOut"]
     assert job["examples"][0]["report"]["unknown_vaccines"] == {"Covaxin": 9, "Abdala": 3}
     assert "/api/v1/imports/{job_id}/rejects" in spec["paths"]
     assert "get" in spec["paths"]["/api/v1/imports/{job_id}"]
+
+
+def test_the_server_runs_at_start_a_job_a_crash_left_running(platform: Platform) -> None:
+    """The job is created (its files saved) and marked running as a crash would leave it,
+    with no runner; the server's start picks it up and runs it to its report."""
+    with platform.sessions() as s:
+        u = s.scalars(select(User).where(User.username == "site_a1")).one()
+        actor = Actor(u.id, u.username, Role(u.role), site_id=u.site_id)
+        job = jobs.create_job(
+            s,
+            actor,
+            [jobs.Upload("a.csv", io.BytesIO(CSV))],
+            data_dir=platform.settings.data_dir,
+            max_mb=5,
+        )
+        s.execute(update(ImportJob).where(ImportJob.id == job.id).values(status="running"))
+        s.commit()
+        job_id = job.id
+    with TestClient(create_app(platform)):
+        assert runner_for(platform).wait_idle(60)
+    with platform.sessions() as s:
+        done = s.get(ImportJob, job_id)
+        assert done is not None and done.status == "done" and done.attempts == 1
+        assert done.report is not None and done.report["rows_stored"] == 2

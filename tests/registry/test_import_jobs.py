@@ -217,3 +217,19 @@ def test_a_mapping_upload_is_used_and_no_guess_is_offered(platform: Platform) ->
         assert job is not None and job.report is not None
         assert (job.report["rows_stored"], job.report["rows_skipped"]) == (0, 1)
     assert world().sites["a1"] == "S-A1"
+
+
+def test_a_job_whose_file_is_gone_fails_with_its_reason(platform: Platform) -> None:
+    job_id = _create(platform, _actor(platform, "site_a1"), {"a.csv": _csv()})
+    with platform.sessions() as s:
+        job = s.get(ImportJob, job_id)
+        assert job is not None
+        (Path(job.folder) / "a.csv").unlink()  # lost from the disk before the worker ran
+    assert jobs.run_job(platform.sessions, job_id) == "failed"
+    with platform.sessions() as s:
+        job = s.get(ImportJob, job_id)
+        assert job is not None and job.status == "failed" and job.error is not None
+        assert "a.csv" in job.error["message_en"] and "no such file" in job.error["message_en"]
+        assert job.folder not in job.error["message_en"]  # the server's paths stay its own
+        finish = s.scalars(select(AuditEvent).where(AuditEvent.action == "import_job.finish")).one()
+        assert finish.detail is not None and finish.detail["status"] == "failed"

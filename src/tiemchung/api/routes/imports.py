@@ -50,8 +50,18 @@ def _out(job: ImportJob) -> ImportJobOut:
     "/imports",
     status_code=202,
     response_model=ImportJobOut,
-    responses=_ERRORS,
-    response_description="The job, queued; poll its `Location` until `done` or `failed`",
+    responses=_ERRORS
+    | {
+        202: {
+            "description": "The job, queued; poll its `Location` until `done` or `failed`",
+            "headers": {
+                "Location": {
+                    "description": "the job: /api/v1/imports/{id}",
+                    "schema": {"type": "string"},
+                }
+            },
+        }
+    },
 )
 async def create_import(
     response: Response,
