@@ -233,3 +233,15 @@ def test_a_job_whose_file_is_gone_fails_with_its_reason(platform: Platform) -> N
         assert job.folder not in job.error["message_en"]  # the server's paths stay its own
         finish = s.scalars(select(AuditEvent).where(AuditEvent.action == "import_job.finish")).one()
         assert finish.detail is not None and finish.detail["status"] == "failed"
+
+
+def test_an_upload_name_never_leaves_the_job_folder(platform: Platform) -> None:
+    long_name = "../../" + "x" * 300 + ".CSV"
+    job_id = _create(platform, _actor(platform, "site_a1"), {long_name: _csv(ROWS[:1])})
+    with platform.sessions() as s:
+        job = s.get(ImportJob, job_id)
+        assert job is not None
+        (saved,) = job.files
+        assert saved == "x" * 100 + ".CSV"  # the format kept, the folders dropped
+        assert (Path(job.folder) / saved).read_bytes() == _csv(ROWS[:1])
+    assert jobs.run_job(platform.sessions, job_id) == "done"

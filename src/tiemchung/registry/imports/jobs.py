@@ -104,8 +104,9 @@ def require_staff(actor: Actor) -> None:
 def _safe_name(name: str, taken: set[str]) -> str:
     """The upload's own name (no folders), safe on any disk; a repeated one gets ``-2``."""
     base = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name).strip()
-    base = _SAFE.sub("_", base).strip("._")[:120] or "upload"
-    stem, suffix = Path(base).stem, Path(base).suffix
+    base = _SAFE.sub("_", base).strip("._") or "upload"
+    stem, suffix = Path(base).stem[:100], Path(base).suffix[:10]  # the format kept whole
+    base = stem + suffix
     candidate, n = base, 1
     while candidate.lower() in taken or candidate.lower() == REJECTS_NAME:
         n += 1
