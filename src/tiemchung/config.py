@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     aefi_burst_days: int = 7
     aefi_per_10k: float = 10.0
     aefi_rate_min_serious: int = 2
+    # An upload of old records (``POST /api/v1/imports``, the upload page): at most this many
+    # megabytes, all its files together (a million-row CSV is some 120 MB). The files are
+    # kept under ``data_dir/imports/`` (registry/imports/jobs.py).
+    import_max_mb: int = 512
 
     @property
     def resolved_database_url(self) -> str:

@@ -17,10 +17,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.app import create_api
 from tiemchung.auth.throttle import SignInThrottle
 from tiemchung.core import Platform
+from tiemchung.registry.imports.runner import runner_for
 from tiemchung.web import site
 
 
@@ -33,6 +35,8 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         core: Platform = app.state.platform
         core.start()
+        # the uploaded imports left queued or running by the last process run again now
+        await run_in_threadpool(runner_for(core).start)
         try:
             yield
         finally:  # a shutdown that raises or is cancelled still closes what the app owns

@@ -39,6 +39,7 @@ from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.registry.catalog.sessions import SessionPlan, open_session, plan_session
+from tiemchung.registry.imports.runner import runner_for
 from tiemchung.registry.models import AuditEvent, VaccinationSession
 from tiemchung.registry.scope import Actor
 
@@ -235,6 +236,16 @@ def _reports(expected: dict[str, int]) -> Callable[[str, Any, dict[str, Any]], N
         assert sum(x["reports"] for x in r.json()["items"]) == expected[role], role
 
     return check
+
+
+IMPORT_CSV = "Họ và tên,Loại vắc xin,Mũi,Ngày tiêm\nNgười Thử,Covaxin,1,01/10/2021\n".encode()
+#: who reads site a1's upload: its site, its commune, its province and central
+SEES_JOB_A1 = {"central", "prov_a", "ward_a1", "site_a1"}
+
+
+def _job_seen(role: str, r: Any, ids: dict[str, Any]) -> None:
+    listed = [j["id"] for j in r.json()["items"]]
+    assert (ids["job_a1"] in listed) == (role in SEES_JOB_A1), (role, listed)
 
 
 #   central prov_a prov_b ward_a1 ward_b1 site_a1 site_b1 citizen anonymous
@@ -702,6 +713,23 @@ MATRIX: dict[str, list[Case]] = {
             kw=lambda ids: {"json": AEFI_BODY | {"dose_id": ids["an_dose"]}},
         )
     ],
+    # -- old records uploaded as jobs (issue 17 point 3): the job's area is its site's -----
+    # the scene: site a1 uploaded a file whose one row is refused (a rejects file exists)
+    "GET /imports": [Case("GET", "/imports", STAFF, check=_job_seen)],
+    "GET /imports/{job_id}": [
+        Case("GET", "/imports/{job_a1}", st(200, 200, 404, 200, 404, 200, 404, 403, 401))
+    ],
+    "GET /imports/{job_id}/rejects": [
+        Case("GET", "/imports/{job_a1}/rejects", st(200, 200, 404, 200, 404, 200, 404, 403, 401))
+    ],
+    "POST /imports": [
+        Case(  # for site a1: its own site, its commune, its province, central
+            "POST",
+            "/imports",
+            st(202, 202, 403, 202, 403, 202, 403, 403, 401),
+            kw=lambda ids: {"files": [("files", ("a.csv", IMPORT_CSV))], "data": {"site": "S-A1"}},
+        )
+    ],
 }
 
 #: person endpoints whose "not yours" must read exactly as "no such person"
@@ -802,6 +830,10 @@ def _scene(api: Api, platform: Platform, settings: Settings) -> dict[str, Any]:
     r = api.post("/aefi", "site_a1", json=AEFI_BODY | {"dose_id": ids["an_dose"]})
     assert r.status_code == 201, r.text
     ids["aefi_an"] = r.json()["id"]
+    r = api.post("/imports", "site_a1", files=[("files", ("a.csv", IMPORT_CSV))])
+    assert r.status_code == 202, r.text
+    ids["job_a1"] = r.json()["id"]
+    assert runner_for(platform).wait_idle(60)
     for key, name, site in (("user_a", "matrix_a", "a1"), ("user_pw", "matrix_pw", "b1")):
         body = {"username": name, "password": USER_PASSWORD, "role": "site"}
         r = api.post("/users", "central", json=body | {"site_id": w.sites[site]})

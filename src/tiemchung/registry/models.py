@@ -281,6 +281,41 @@ class AefiReport(Base):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
+class ImportJob(Base):
+    """An upload of a site's old spreadsheets, imported by the server's worker thread (issue 17
+    point 3, ``POST /api/v1/imports`` and the upload page; registry/imports/jobs.py).
+
+    The files are saved under ``folder`` before the job is answered, so a job ``queued`` or
+    left ``running`` by a crash is run again at the next start: the import is idempotent (rows
+    already stored are skipped). The area columns are the job's own (its site's, else its
+    creator's): who may read it goes by them."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # queued | running | done | failed
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    folder: Mapped[str] = mapped_column(Text)
+    files: Mapped[list[str]] = mapped_column(JSON)  # the saved names, in the folder
+    mapping_file: Mapped[str | None] = mapped_column(String(200))
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.site_id"))
+    source: Mapped[str | None] = mapped_column(String(64))
+    province_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    ward_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    area_site_id: Mapped[str | None] = mapped_column(String(20), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    username: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(10))
+    rows_read: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rows_total: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    report: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[dict | None] = mapped_column(JSON)  # a failed job's problem, vi and en
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Correction(Base):
     """One changed field of a dose record or person, with who, why and where it came from."""
 

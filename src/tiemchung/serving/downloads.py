@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 from urllib.parse import quote
 
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -57,4 +58,12 @@ def file_response(
         media_type=media_type,
         headers={"Content-Disposition": content_disposition(filename, inline=inline)}
         | (headers or {}),
+    )
+
+
+def path_response(path: Path, media_type: str, filename: str) -> FileResponse:
+    """A file on disk answered as a download (streamed, not read whole): the rejects file of
+    an uploaded import may hold many rows."""
+    return FileResponse(
+        path, media_type=media_type, headers={"Content-Disposition": content_disposition(filename)}
     )

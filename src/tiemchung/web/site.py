@@ -19,6 +19,7 @@ from tiemchung.web.routes import (
     citizen,
     dashboard,
     desk,
+    imports,
     lots,
     products,
     sessions,
@@ -46,6 +47,7 @@ ROUTERS = (
     products,
     audit_log,
     aefi,
+    imports,
 )
 
 

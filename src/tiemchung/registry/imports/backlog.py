@@ -178,7 +178,7 @@ def store_dose_rows(
     report = BacklogReport(label)
     sites = {
         s.site_id: (s.ward_code, s.province_code)
-        for s in session.scalars(select(Site).where(Site.active.is_(True)))
+        for s in session.scalars(select(Site).where(Site.active.is_(True), actor.site_filter()))
     }
     catalogue = [(p.code, p.name) for p in session.scalars(select(Product))]
     products = product_names(
