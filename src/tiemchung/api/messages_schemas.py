@@ -4,10 +4,11 @@ OpenAPI page shows."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-_EXAMPLE = {
+_EXAMPLE: dict[str, Any] = {
     "id": 4211,
     "message_id": "0b6f1f2e-8d0c-4a53-9b3c-2f8d2b8b1a07",
     "phone": "0912345678",
