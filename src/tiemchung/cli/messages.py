@@ -86,3 +86,34 @@ def budget_cmd(
     vi, en = b.describe()
     print(b.text)
     print(f"{vi} / {en}")
+
+
+@messages_app.command("list")
+def list_cmd(
+    status: Annotated[
+        str | None, typer.Option(help="queued, sent, delivered, invalid… / trạng thái")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="invitation, reminder, otp… / loại")] = None,
+    phone: Annotated[str | None, typer.Option(help="phone number / số điện thoại")] = None,
+    ref: Annotated[str | None, typer.Option(help="type:id or id / tham chiếu")] = None,
+    limit: Annotated[int, typer.Option(help="at most / tối đa", min=1, max=500)] = 100,
+) -> None:
+    """Messages, newest first; --status invalid lists the bad numbers / Danh sách tin nhắn."""
+    from tiemchung.core import Platform
+    from tiemchung.registry.errors import ServiceError
+    from tiemchung.registry.messages import listing
+    from tiemchung.registry.scope import Actor
+
+    q = listing.MessageQuery(status=status, kind=kind, phone=phone, ref=ref)
+    with Platform() as platform, platform.sessions() as s:
+        try:
+            rows, _ = listing.list_messages(s, Actor.system("cli"), q, limit=limit)
+        except ServiceError as exc:
+            words = "; ".join(f"{p.field}: {p.message_vi} / {p.message_en}" for p in exc.problems)
+            fail(f"{exc.title}: {words}", 2)
+        for m in rows:
+            ref_text = f"{m.ref_type}:{m.ref_id}" if m.ref_id else ""
+            print(
+                f"{m.id}\t{m.created_at:%Y-%m-%d %H:%M}\t{m.phone}\t{m.kind}\t{m.status}\t"
+                f"{ref_text}\t{m.last_error or ''}".rstrip()
+            )
