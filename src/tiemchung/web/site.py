@@ -21,6 +21,7 @@ from tiemchung.web.routes import (
     desk,
     sessions,
     shell,
+    sms,
     stock,
     users,
     worklist,
@@ -40,6 +41,7 @@ ROUTERS = (
     users,
     audit_log,
     aefi,
+    sms,
 )
 
 
