@@ -227,36 +227,26 @@ def record(
 def apply_receipts(
     session: Session, gateway_name: str, receipts: Sequence[Receipt], now: datetime
 ) -> None:
-    """Delivered or undelivered, by the gateway's id of each message."""
-    if not receipts:
-        return
-    session.execute(
-        update(MESSAGES)
-        .where(
-            MESSAGES.c.gateway == gateway_name,
-            MESSAGES.c.gateway_message_id == bindparam("b_gid"),
-            # not `in_` (an expanding parameter cannot go with executemany)
-            or_(
-                MESSAGES.c.status == "sent",
-                MESSAGES.c.status == "delivered",
-                MESSAGES.c.status == "undelivered",
-            ),
-        )
-        .values(
-            status=bindparam("b_status"),
-            delivered_at=bindparam("b_at"),
-            last_error=bindparam("b_error"),
-        ),
-        [
-            {
-                "b_gid": r.gateway_message_id,
-                "b_status": "delivered" if r.delivered else "undelivered",
-                "b_at": now if r.delivered else None,
-                "b_error": r.error,
-            }
-            for r in receipts
-        ],
-    )
+    """Delivered or undelivered, by the gateway's id of each message: one UPDATE per
+    outcome (nearly all receipts say the same thing), not one per receipt."""
+    groups: dict[tuple[bool, str | None], list[str]] = {}
+    for r in receipts:
+        groups.setdefault((r.delivered, r.error), []).append(r.gateway_message_id)
+    for (delivered, error), gids in groups.items():
+        for start in range(0, len(gids), 5000):
+            session.execute(
+                update(MESSAGES)
+                .where(
+                    MESSAGES.c.gateway == gateway_name,
+                    MESSAGES.c.gateway_message_id.in_(gids[start : start + 5000]),
+                    MESSAGES.c.status.in_(("sent", "delivered", "undelivered")),
+                )
+                .values(
+                    status="delivered" if delivered else "undelivered",
+                    delivered_at=now if delivered else None,
+                    last_error=error,
+                )
+            )
 
 
 def apply_inbound(session: Session, inbound: Sequence[Inbound], worker: str) -> int:
