@@ -61,7 +61,11 @@ def test_worker_once_sends_through_the_file_and_list_shows_it(
     assert "queued" in bad and "Trạng thái" in bad
 
 
-def test_worker_without_a_gateway_says_so_in_both_languages(env: Settings) -> None:
+def test_worker_without_a_gateway_says_so_in_both_languages(
+    env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TIEMCHUNG_SMS_GATEWAY", raising=False)
+    get_settings.cache_clear()
     out = _run("worker", "--once", code=2)
     assert "TIEMCHUNG_SMS_GATEWAY" in out and "chưa đặt" in out and "not set" in out
 
