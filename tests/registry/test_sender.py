@@ -85,6 +85,27 @@ def test_smpp_sends_each_once_and_receipts_update_status(platform: Platform) -> 
         assert event.detail is not None and event.detail["sent"] == 30
 
 
+def test_one_segment_goes_in_short_message_a_longer_text_whole_in_message_payload(
+    platform: Platform,
+) -> None:
+    one, two = "a" * 160, "Mời tiêm " + "b" * 160
+    with platform.sessions() as s:
+        ids = [
+            enqueue(s, phone="0912345600", body=body, kind="invitation").message.message_id
+            for body in (one, two)
+        ]
+        s.commit()
+    with SmscSimulator() as sim:
+        gw = SmppGateway(sim.url)
+        Sender(platform.sessions, gw, SenderConfig(worker="t"), clock=lambda: NOON_VN).step()
+        gw.close()
+        assert sim.handset.texts[ids[0]][1] == one
+        assert sim.handset.texts[ids[1]][1] == "Moi tiem " + "b" * 160
+        assert sim.payload_submits == 1  # the second only
+    rows = _rows(platform)
+    assert (rows[ids[0]].segments, rows[ids[1]].segments) == (1, 2)
+
+
 def test_a_refused_submit_backs_off_then_fails_at_the_last_attempt(platform: Platform) -> None:
     ids = _queue(platform, ["0912345600", "0912345601"])
     now = [NOON_VN]

@@ -120,6 +120,8 @@ class _Connection:
         ours = smpp_pdu.text_of(getattr(p, smpp_pdu.MESSAGE_ID_FIELD, None))
         dest = smpp_pdu.text_of(p.destination_addr)  # type: ignore[attr-defined]
         payload = p.short_message or p.message_payload or b""  # type: ignore[attr-defined]
+        if not p.short_message and p.message_payload:  # type: ignore[attr-defined]
+            self.sim.payload_submits += 1
         coding: Encoding = "ucs2" if p.data_coding == smpp_pdu.DATA_CODING["ucs2"] else "gsm7"  # type: ignore[attr-defined]
         status, smsc_id, _first = self.sim._accept(ours, dest, decode(payload, coding))
         self.send(
@@ -181,6 +183,7 @@ class SmscSimulator:
         self.submits = 0
         self.duplicates = 0
         self.throttled = 0
+        self.payload_submits = 0  # texts that came whole in message_payload (over a segment)
         self._ids: dict[str, str] = {}
         self._next = 1
         self._lock = threading.Lock()

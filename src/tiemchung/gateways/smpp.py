@@ -204,7 +204,7 @@ class SmppGateway:
             "data_coding": smpp_pdu.DATA_CODING[m.encoding],
             smpp_pdu.MESSAGE_ID_FIELD: m.message_id,
         }
-        if len(data) <= 140:
+        if m.segments <= 1:  # up to 160 GSM-7 septets (one an octet, unpacked) or 70 UCS-2
             fields["short_message"] = data
         else:
             fields["message_payload"] = data
