@@ -7,10 +7,12 @@ Each test's expectations are worked out from the simulator's own records (what r
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 
 from tiemchung.core import Platform
@@ -222,3 +224,31 @@ def test_file_gateway_writes_each_message_once(platform: Platform, tmp_path: Pat
     lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
     assert [x["message_id"] for x in lines] == ids
     assert lines[0]["phone"] == "0912345600" and lines[0]["encoding"] == "gsm7"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_two_senders_never_claim_the_same_message(platform: Platform) -> None:
+    """PostgreSQL's SKIP LOCKED: two senders at once, each message submitted by one only (the
+    simulator would count a second submit of an id as a duplicate)."""
+    ids = _queue(platform, [f"0912{i:06d}" for i in range(1200)])
+    with SmscSimulator() as sim:
+        gateways = [SmppGateway(sim.url) for _ in range(2)]
+        senders = [
+            Sender(platform.sessions, g, SenderConfig(worker=f"w{n}", batch=50), lambda: NOON_VN)
+            for n, g in enumerate(gateways)
+        ]
+
+        def drain_all(sender: Sender) -> None:
+            while sender.step():
+                pass
+
+        threads = [threading.Thread(target=drain_all, args=(s,)) for s in senders]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        for g in gateways:
+            g.close()
+        assert sim.duplicates == 0 and sim.submits == len(ids)
+        assert sorted(sim.handset.texts) == sorted(ids)
+        assert all(s.totals["sent"] > 0 for s in senders)  # both took a share

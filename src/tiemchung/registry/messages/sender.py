@@ -17,6 +17,7 @@ invitation or reminder that queued it is).
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -38,6 +39,7 @@ from tiemchung.registry.tables.messages import OutboxMessage, SmsOptOut
 from tiemchung.store.audit import audit
 
 MESSAGES = cast(Table, OutboxMessage.__table__)
+log = logging.getLogger(__name__)
 BACKOFF_MAX = 6 * 3600.0
 
 
@@ -333,6 +335,11 @@ class Sender:
                 s.commit()
             for k, v in counts.items():
                 self.totals[k] += v
+            if counts["retry"] or counts["failed"]:
+                refused = next(a for a in answers if not a.accepted)
+                log.warning("sms %s: %s (e.g. %s)", self.gateway.name, counts, refused.error)
+            else:
+                log.info("sms %s: %s", self.gateway.name, counts)
         return len(claimed)
 
     def run(self, stop: threading.Event, *, idle: float = 0.5) -> None:
