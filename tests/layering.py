@@ -82,7 +82,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # installation's set-up and checks (init, doctor) that the CLI, demo and tests share.
     (
         "shared-serving",
-        ("tiemchung.auth", "tiemchung.serving", "tiemchung.core", "tiemchung.installation"),
+        (
+            "tiemchung.auth",
+            "tiemchung.serving",
+            "tiemchung.core",
+            "tiemchung.installation",
+            "tiemchung.gateways",  # the SMS adapters (SMPP, HTTP, file) and their local peers
+        ),
     ),
     # The two HTTP front ends: thin, one service call per route, never each other.
     ("front-ends", ("tiemchung.api", "tiemchung.web")),

@@ -42,6 +42,20 @@ class Settings(BaseSettings):
     # megabytes, all its files together (a million-row CSV is some 120 MB). The files are
     # kept under ``data_dir/imports/`` (registry/imports/jobs.py).
     import_max_mb: int = 512
+    # SMS (issue 18, registry/messages/sender.py): the gateway (smpp://user:pass@host:port,
+    # http(s)://… with the three http settings below, file:PATH); empty: no sender.
+    sms_gateway: str = ""
+    sms_http_auth: str = ""  # one header line, "Authorization: Bearer …"
+    sms_http_body: str = ""  # the JSON body with {message_id} {phone} {international} {text}…
+    sms_http_id_field: str = "id"  # where the provider's answer puts its id
+    sms_rate: float = 0.0  # messages a second (0: no limit of ours; smpp URL's ?rate= wins)
+    sms_keep_accents: bool = False  # True: Vietnamese accents kept, sent as UCS-2 (70 a segment)
+    sms_quiet_hours: str = "21:00-07:00"  # Vietnam time; one-time codes exempt; "" for none
+    sms_batch: int = 500  # messages claimed at a time
+    sms_claim_timeout_s: int = 300  # a claim this old is a crashed sender's: taken back
+    sms_max_attempts: int = 8  # then failed
+    sms_backoff_s: float = 30.0  # first retry after this, doubling, at most 6 hours
+    sms_worker_in_serve: bool = False  # `tiemchung serve` also runs the sender (the demo)
 
     @property
     def resolved_database_url(self) -> str:

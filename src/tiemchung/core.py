@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 from tiemchung.auth.users import UserState, load_user_state
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings, get_settings
+from tiemchung.gateways import build_gateway
 from tiemchung.registry.catalog.products import Catalog
 from tiemchung.registry.doses.record import DoseResult, DoseSubmission, record_submissions
+from tiemchung.registry.messages.gateway import Gateway
 from tiemchung.registry.models import AuditEvent
 from tiemchung.registry.scope import Actor
 from tiemchung.store.db import make_engine, make_sessionmaker
@@ -192,6 +194,11 @@ class Platform:
             state = load_user_state(s, user_id)
         self._user_states[user_id] = (now, state)
         return state
+
+    def sms_gateway(self) -> Gateway:
+        """The SMS gateway ``TIEMCHUNG_SMS_GATEWAY`` names (a new connection each call: the
+        caller, one sender, owns and closes it)."""
+        return build_gateway(self.settings)
 
     def forget_user(self, user_id: int) -> None:
         """Drop a user's cached state after changing it (disabled, reset, new role)."""

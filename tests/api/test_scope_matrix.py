@@ -34,12 +34,13 @@ from sqlalchemy import select
 
 from tests.api.conftest import Api
 from tests.certificates.conftest import KEYS_MADE
-from tests.factories import PASSWORD, payload, review_item, world
+from tests.factories import PASSWORD, PROVINCE_A, payload, review_item, world
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.registry.catalog.sessions import SessionPlan, open_session, plan_session
 from tiemchung.registry.imports.runner import runner_for
+from tiemchung.registry.messages.outbox import enqueue
 from tiemchung.registry.models import AuditEvent, VaccinationSession
 from tiemchung.registry.scope import Actor
 
@@ -215,6 +216,7 @@ TICKET_TOTAL = dict(central=2, prov_a=2, prov_b=0, ward_a1=2, ward_b1=0, citizen
 
 #: AEFI reports each role sees: the scene's one (site a1, province A)
 AEFI_TOTAL = dict(central=1, prov_a=1, prov_b=0, ward_a1=1, ward_b1=0, site_a1=1, site_b1=0)
+MESSAGES_TOTAL = dict(central=1, prov_a=1, prov_b=0, ward_a1=1, ward_b1=0, site_a1=1, site_b1=0)
 AEFI_BODY = {
     "onset_at": "2021-10-01T15:00:00+07:00",
     "symptoms": ["fever"],
@@ -705,6 +707,8 @@ MATRIX: dict[str, list[Case]] = {
             kw=lambda ids: {"json": {"outcome": "recovered"}},
         )
     ],
+    # a message belongs to the area that sent it: a site sees its ward's
+    "GET /messages": [Case("GET", "/messages", STAFF, check=_items(MESSAGES_TOTAL))],
     "POST /aefi": [
         Case(  # An's dose was given at site a1: site b1 does not find it
             "POST",
@@ -839,6 +843,16 @@ def _scene(api: Api, platform: Platform, settings: Settings) -> dict[str, Any]:
         r = api.post("/users", "central", json=body | {"site_id": w.sites[site]})
         assert r.status_code == 201, r.text
         ids[key] = r.json()["id"]
+    with platform.sessions() as s:  # one text of ward a1's (an invitation to An)
+        enqueue(
+            s,
+            phone="0912000111",
+            body="Moi tiem",
+            kind="invitation",
+            ward_code=w.wards["a1"],
+            province_code=PROVINCE_A,
+        )
+        s.commit()
     return ids
 
 

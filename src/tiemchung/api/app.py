@@ -22,6 +22,7 @@ from tiemchung.api.routes import (
     doses,
     health,
     imports,
+    messages,
     persons,
     reference,
     sessions,
@@ -62,6 +63,7 @@ ROUTERS = (
     audit,
     aefi,
     imports,
+    messages,
 )
 
 

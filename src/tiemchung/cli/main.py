@@ -11,6 +11,7 @@ import typer
 
 from tiemchung.cli import aefi, certify, reconcile, serve, sessions, setup, stock, synth
 from tiemchung.cli.backlog import backlog_app
+from tiemchung.cli.messages import messages_app, worker
 from tiemchung.cli.register import register_app
 from tiemchung.cli.stats import stats_app
 from tiemchung.cli.users import users_app
@@ -31,6 +32,8 @@ app.add_typer(backlog_app, name="backlog")
 app.add_typer(reconcile.reconcile_app, name="reconcile")
 app.add_typer(worklist_app, name="worklist")
 app.add_typer(stats_app, name="stats")
+app.add_typer(messages_app, name="messages")
+app.command()(worker)
 app.command()(setup.init)
 app.command()(serve.serve)
 app.command()(setup.doctor)

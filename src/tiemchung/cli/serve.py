@@ -21,6 +21,8 @@ def serve(
 
     settings = get_settings()
     logmask.install(settings.log_level)
+    if settings.sms_worker_in_serve:
+        _start_sender()
     uvicorn.run(
         "tiemchung.server:create_app",
         factory=True,
@@ -30,3 +32,18 @@ def serve(
         log_config=None,
         access_log=True,
     )
+
+
+def _start_sender() -> None:
+    """The SMS sender in a thread beside the server (the demo's file gateway): its own
+    platform, so the server's stays the server's."""
+    import threading
+
+    from tiemchung.cli.messages import run_sender
+    from tiemchung.core import Platform
+
+    def loop() -> None:
+        with Platform() as platform:
+            run_sender(platform, threading.Event(), None, once=False)
+
+    threading.Thread(target=loop, name="sms-sender", daemon=True).start()

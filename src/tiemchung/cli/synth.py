@@ -118,5 +118,12 @@ def demo(
         out.print(f"\nTrang web / web pages: http://{host}:{port}/")
         out.print(f"API docs: http://{host}:{port}/api/v1/docs")
         out.print(f"Danh sách tin cậy / trust list: http://{host}:{port}/api/v1/trust-list")
+        out.print(f"Tin nhắn SMS / text messages: {directory / 'sms.jsonl'}", soft_wrap=True)
         sys.stdout.flush()
+        # the demo's texts go to a file, sent by a sender inside `serve` (issue 18)
+        os.environ.setdefault(
+            "TIEMCHUNG_SMS_GATEWAY", f"file:{(directory / 'sms.jsonl').resolve()}"
+        )
+        os.environ.setdefault("TIEMCHUNG_SMS_WORKER_IN_SERVE", "1")
+        get_settings.cache_clear()
         serve(host=host, port=port, workers=1)

@@ -25,6 +25,7 @@ from tiemchung.web.routes import (
     sessions,
     shell,
     sites,
+    sms,
     stock,
     users,
     worklist,
@@ -48,6 +49,7 @@ ROUTERS = (
     audit_log,
     aefi,
     imports,
+    sms,
 )
 
 
