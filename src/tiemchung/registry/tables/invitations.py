@@ -6,7 +6,7 @@ One row per person invited to one session: a slot of the session (its index in t
 allows ONE live invitation (invited, confirmed or wait-listed) per person per session day,
 so two communes inviting the same person to two sessions of one day cannot both succeed even
 when they race. Across days the selection itself skips anyone with a live invitation to a
-session on or after the day invited for (an upcoming appointment is kept, not doubled); a
+session today or later (an upcoming appointment is kept, not doubled); a
 declined or cancelled invitation frees the person again.
 """
 
