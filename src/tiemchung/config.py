@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     aefi_burst_days: int = 7
     aefi_per_10k: float = 10.0
     aefi_rate_min_serious: int = 2
+    # Invitations and reminders (issue 18): the address the short links in texts point at
+    # (the public site, as people's phones reach it), and how many days before the next dose
+    # is due a reminder is queued (registry/invitations/reminders.py).
+    public_url: str = "http://localhost:8000"
+    reminder_days: int = 3
 
     @property
     def resolved_database_url(self) -> str:
