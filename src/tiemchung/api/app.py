@@ -21,6 +21,7 @@ from tiemchung.api.routes import (
     certificates,
     doses,
     health,
+    invitations,
     persons,
     reference,
     sessions,
@@ -60,6 +61,7 @@ ROUTERS = (
     users,
     audit,
     aefi,
+    invitations,
 )
 
 
