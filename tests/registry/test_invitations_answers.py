@@ -103,10 +103,12 @@ def test_the_desk_sees_the_invitation_and_no_shows_are_listed(platform: Platform
         answer.answer(s, came.id, "confirm", TODAY, link)
         dose(s, came.person_id, 1, DAY)
         s.commit()
-        seen = attendance.desk_invitation(s, came.person_id, "S-A1", DAY)
+        seen = attendance.desk_invitation(s, "P-z0", "S-A1", DAY)
         assert seen is not None and seen.confirmed and seen.slot == "07:30-09:00"
-        assert attendance.desk_invitation(s, came.person_id, "S-A2", DAY) is None
-        assert attendance.desk_invitation(s, came.person_id, "S-A1", date(2026, 12, 9)) is None
+        assert attendance.desk_invitation(s, "P-z0", "S-A2", DAY) is None
+        assert attendance.desk_invitation(s, "P-z0", "S-A1", date(2026, 12, 9)) is None
+        unsure = attendance.desk_invitation(s, "P-z2", "S-A1", DAY)
+        assert unsure is not None and not unsure.confirmed and unsure.status == "invited"
         missing = attendance.no_shows(s, CENTRAL, sid)
         assert sorted(m["id"] for m in missing) == sorted([confirmed_absent.id, absent.id])
         assert {m["status"] for m in missing} == {"confirmed", "invited"}

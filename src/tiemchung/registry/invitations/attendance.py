@@ -130,15 +130,17 @@ class DeskInvitation:
 
 
 def desk_invitation(
-    session: Session, person_pk: int, site_id: str, day: date
+    session: Session, person_id: str, site_id: str, day: date
 ) -> DeskInvitation | None:
-    """The live invitation of a person to a session of ``site_id`` on ``day``, if any (the
-    desk has already verified the person; this adds no personal data)."""
+    """The live invitation of the register person ``person_id`` to a session of ``site_id``
+    on ``day``, if any: what the desk shows beside the check-in's match (the desk has already
+    verified the person; this adds no personal data)."""
     row = session.execute(
         select(Invitation, VaccinationSession)
         .join(VaccinationSession, VaccinationSession.id == Invitation.session_id)
+        .join(Person, Person.id == Invitation.person_id)
         .where(
-            Invitation.person_id == person_pk,
+            Person.person_id == person_id,
             Invitation.session_date == day,
             VaccinationSession.site_id == site_id,
             Invitation.status.in_((INVITED, CONFIRMED, "waitlisted")),

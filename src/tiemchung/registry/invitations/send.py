@@ -265,7 +265,8 @@ def send_invitations(
             kind="invitation",
             ref_type="invitation",
             ref_id=inv.id,
-            dedupe_key=f"invitation:{inv.id}",
+            # no dedupe_key: the invitation was created in this transaction, so it cannot
+            # have a text yet, and the key's look-up would cost a round trip per person
             person_id=inv.person_id,
             ward_code=inv.ward_code,
             province_code=inv.province_code,
