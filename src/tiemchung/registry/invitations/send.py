@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -219,57 +219,62 @@ def send_invitations(
     slot_order = [i for i in sorted(free) for _ in range(free[i])]
     now = datetime.now(UTC)
     reason = _reason(sel)
-    made: list[Invitation] = []
+    made: list[dict[str, Any]] = []
     for n, row in enumerate(rows):
         slot = slot_order[n] if n < len(slot_order) else None
         if slot is None:
             position += 1
         made.append(
-            Invitation(
-                session_id=vs.id,
-                session_date=vs.session_date,
-                person_id=row.person_id,
-                registration_id=row.registration_id,
-                slot_index=slot,
-                wait_position=None if slot is not None else position,
-                status=INVITED if slot is not None else WAITLISTED,
-                phone=row.phone,
-                ward_code=row.ward_code,
-                province_code=row.province_code,
-                reason=reason,
-                created_by=actor.user_id,
-                updated_at=now,
-            )
+            {
+                "session_id": vs.id,
+                "session_date": vs.session_date,
+                "person_id": row.person_id,
+                "registration_id": row.registration_id,
+                "slot_index": slot,
+                "wait_position": None if slot is not None else position,
+                "status": INVITED if slot is not None else WAITLISTED,
+                "phone": row.phone,
+                "ward_code": row.ward_code,
+                "province_code": row.province_code,
+                "reason": reason,
+                "created_by": actor.user_id,
+                "updated_at": now,
+            }
         )
-    session.add_all(made)
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        raise _raced(vs) from exc
     result = SendResult(vs.id)
+    if made:
+        # one statement for all the rows (the ORM's unit of work per object costs more),
+        # the ids back in the rows' order
+        stmt = insert(Invitation).returning(Invitation.id, sort_by_parameter_order=True)
+        try:
+            ids = list(session.scalars(stmt, made))
+        except IntegrityError as exc:
+            raise _raced(vs) from exc
+        for inv, new_id in zip(made, ids, strict=True):
+            inv["id"] = new_id
     site = session.get(Site, vs.site_id)
     site_name = site.name if site else vs.site_id
     labels = {s.index: s.label for s in slots_of(vs)}
     for inv in made:
-        result.invitation_ids.append(inv.id)
-        if inv.status == WAITLISTED:
+        result.invitation_ids.append(inv["id"])
+        if inv["status"] == WAITLISTED:
             result.waitlisted += 1
             continue
         result.invited += 1
         queued = enqueue(
             session,
-            phone=inv.phone or "",
+            phone=inv["phone"] or "",
             body=invitation_text(
-                vs.session_date, labels.get(inv.slot_index or 0, ""), site_name, link_for(inv.id)
+                vs.session_date, labels.get(inv["slot_index"], ""), site_name, link_for(inv["id"])
             ),
             kind="invitation",
             ref_type="invitation",
-            ref_id=inv.id,
+            ref_id=inv["id"],
             # no dedupe_key: the invitation was created in this transaction, so it cannot
             # have a text yet, and the key's look-up would cost a round trip per person
-            person_id=inv.person_id,
-            ward_code=inv.ward_code,
-            province_code=inv.province_code,
+            person_id=inv["person_id"],
+            ward_code=inv["ward_code"],
+            province_code=inv["province_code"],
             created_by=actor.user_id,
         )
         if queued.status == "queued":
@@ -286,7 +291,7 @@ def send_invitations(
             **result.as_dict(),
             "ward_code": ward,
             "selection": sel.as_dict(),
-            "person_ids": [inv.person_id for inv in made],
+            "person_ids": [inv["person_id"] for inv in made],
         },
     )
     return result
