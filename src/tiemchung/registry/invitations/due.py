@@ -35,12 +35,11 @@ def _plus_days(dialect: str, day: str, days: str) -> str:
     return f"date({day}, '+' || ({days}) || ' days')"
 
 
-def next_due_sql(dialect: str, person_where: str = "TRUE", *, keep_done: bool = False) -> str:
+def next_due_sql(dialect: str, person_where: str = "TRUE") -> str:
     """A SELECT of ``person_pk, next_number, product_code, last_date, due_date`` for every
     person with a dose and a next dose still due; ``person_where`` narrows the doses read
     (a condition on ``d.person_pk``, e.g. the persons of one ward), so a ward's list never
-    reads the country's doses. ``keep_done``: also everyone with a dose and nothing more due,
-    their ``due_date`` null (so a caller tells "no dose yet" from "done" in one join)."""
+    reads the country's doses."""
     interval = (
         "CASE WHEN l.dose_number + 1 > p.primary_doses THEN "
         f"CASE WHEN p.min_interval_days > {BOOSTER_MIN_INTERVAL_DAYS} "
@@ -48,14 +47,10 @@ def next_due_sql(dialect: str, person_where: str = "TRUE", *, keep_done: bool = 
         "ELSE p.min_interval_days END"
     )
     where = "1 = 1" if person_where == "TRUE" else person_where
-    still_due = f"l.dose_number + 1 <= p.primary_doses + {BOOSTERS_DUE}"
-    due = _plus_days(dialect, "l.dose_date", interval)
-    if keep_done:
-        due = f"CASE WHEN {still_due} THEN {due} END"
     return f"""
         SELECT l.person_pk, l.dose_number + 1 AS next_number, l.product_code,
                l.dose_date AS last_date,
-               {due} AS due_date
+               {_plus_days(dialect, "l.dose_date", interval)} AS due_date
         FROM (
             SELECT d.person_pk, d.dose_number, d.dose_date, d.product_code,
                    ROW_NUMBER() OVER (
@@ -65,7 +60,7 @@ def next_due_sql(dialect: str, person_where: str = "TRUE", *, keep_done: bool = 
             WHERE d.person_pk IS NOT NULL AND d.status <> 'duplicate' AND ({where})
         ) l
         JOIN products p ON p.code = l.product_code
-        WHERE l.rn = 1 AND {"1 = 1" if keep_done else still_due}
+        WHERE l.rn = 1 AND l.dose_number + 1 <= p.primary_doses + {BOOSTERS_DUE}
     """
 
 

@@ -127,9 +127,10 @@ def _sql(dialect: str, sel: Selection, *, count: bool) -> str:
     if sel.due_by is not None:
         where.append("due.due_date <= :due_by")
     else:
-        # no dose yet (not in ``due``), or the next one due by the day (a person with
-        # nothing more due has a null due_date: not selected)
-        where.append("(due.person_pk IS NULL OR due.due_date <= :day)")
+        where.append(
+            "(due.due_date <= :day OR NOT EXISTS (SELECT 1 FROM doses d3 "
+            "WHERE d3.person_pk = p.id AND d3.status <> 'duplicate'))"
+        )
     if sel.groups:
         where.append("r.priority_group IN :groups")
     if sel.min_age is not None:
@@ -153,7 +154,7 @@ def _sql(dialect: str, sel: Selection, *, count: bool) -> str:
             CASE WHEN due.due_date IS NULL THEN 1 ELSE 0 END, due.due_date, p.dob, p.id
             LIMIT :limit"""
     return f"""
-        WITH due AS ({next_due_sql(dialect, in_pool, keep_done=True)})
+        WITH due AS ({next_due_sql(dialect, in_pool)})
         {head}
         FROM persons p
         LEFT JOIN registrations r ON r.person_id = p.id AND r.status = 'active'
