@@ -19,20 +19,22 @@ from tiemchung.registry.catalog.sessions import get_session
 from tiemchung.registry.invitations.answer import STATUS_WORDS
 from tiemchung.registry.invitations.send import may_invite, slots_of
 from tiemchung.registry.models import Dose, Person, VaccinationSession
-from tiemchung.registry.scope import Actor
+from tiemchung.registry.scope import Actor, Role
 from tiemchung.registry.tables.invitations import CONFIRMED, INVITED, STATUSES, Invitation
 
 #: the most rows one list answers (the page pages on)
 MAX_ROWS = 5_000
 
 
-def _row(inv: Invitation, person: Person, labels: dict[int, str]) -> dict[str, Any]:
+def _row(actor: Actor, inv: Invitation, person: Person, labels: dict[int, str]) -> dict[str, Any]:
+    """One invitation as a list shows it; a site sees no phone numbers (personal data by
+    need: the commune, which calls people, does; the site needs the names at its desk)."""
     vi, en = STATUS_WORDS.get(inv.status, (inv.status, inv.status))
     return {
         "id": inv.id,
         "person_id": person.person_id,
         "full_name": person.full_name,
-        "phone": inv.phone,
+        "phone": None if actor.role is Role.SITE else inv.phone,
         "status": inv.status,
         "status_vi": vi,
         "status_en": en,
@@ -70,7 +72,7 @@ def list_invitations(
     if status:
         stmt = stmt.where(Invitation.status == status)
     labels = {s.index: s.label for s in slots_of(vs)}
-    rows = [_row(inv, p, labels) for inv, p in session.execute(stmt).all()]
+    rows = [_row(actor, inv, p, labels) for inv, p in session.execute(stmt).all()]
     return {
         "session_id": vs.id,
         "session_date": vs.session_date.isoformat(),
@@ -102,7 +104,7 @@ def no_shows(session: Session, actor: Actor, session_id: int) -> list[dict[str, 
         .limit(MAX_ROWS)
     )
     labels = {s.index: s.label for s in slots_of(vs)}
-    return [_row(inv, p, labels) for inv, p in session.execute(stmt).all()]
+    return [_row(actor, inv, p, labels) for inv, p in session.execute(stmt).all()]
 
 
 @dataclass(frozen=True)
