@@ -67,6 +67,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tiemchung.registry.catalog",
             "tiemchung.registry.aefi",
             "tiemchung.registry.messages",
+            "tiemchung.registry.invitations",
             "tiemchung.registry.people",
             "tiemchung.registry.doses",
             "tiemchung.registry.review",

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     sms_max_attempts: int = 8  # then failed
     sms_backoff_s: float = 30.0  # first retry after this, doubling, at most 6 hours
     sms_worker_in_serve: bool = False  # `tiemchung serve` also runs the sender (the demo)
+    # Invitations and reminders (issue 18): the address the short links in texts point at
+    # (the public site, as people's phones reach it), and how many days before the next dose
+    # is due a reminder is queued (registry/invitations/reminders.py).
+    public_url: str = "http://localhost:8000"
+    reminder_days: int = 3
 
     @property
     def resolved_database_url(self) -> str:

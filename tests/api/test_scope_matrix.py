@@ -644,6 +644,24 @@ MATRIX: dict[str, list[Case]] = {
         Case("POST", "/sessions/{open_a1}:close", AT_A1, kw=lambda ids: {"json": {"opened": 0}})
     ],
     "POST /sessions/{session_id}:cancel": [Case("POST", "/sessions/{cancel_a1}:cancel", AT_A1)],
+    # -- invitations (issue 18): the staff of the session's site's area; the overdue list:
+    # communes and above (a site's list of invitations shows no phone numbers) -------------
+    "POST /sessions/{session_id}/invitations:preview": [
+        Case("POST", "/sessions/{plan_a1}/invitations:preview", AT_A1, kw=lambda ids: {"json": {}})
+    ],
+    "POST /sessions/{session_id}/invitations": [
+        Case(
+            "POST",
+            "/sessions/{plan_a1}/invitations",
+            st(201, 201, 404, 201, 404, 201, 404, 403, 401),
+            kw=lambda ids: {"json": {}},
+        )
+    ],
+    "GET /sessions/{session_id}/invitations": [
+        Case("GET", "/sessions/{plan_a1}/invitations", AT_A1)
+    ],
+    "GET /overdue": [Case("GET", "/overdue", WORKLIST_STAFF)],
+    "GET /overdue.xlsx": [Case("GET", "/overdue.xlsx", WORKLIST_STAFF)],
     # -- users and the audit log (issue 17): province and central, each within its area ------
     "GET /users": [Case("GET", "/users", STATS)],
     "GET /audit": [Case("GET", "/audit", STATS)],

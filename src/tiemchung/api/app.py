@@ -23,6 +23,7 @@ from tiemchung.api.routes import (
     health,
     imports,
     messages,
+    invitations,
     persons,
     reference,
     sessions,
@@ -64,6 +65,7 @@ ROUTERS = (
     aefi,
     imports,
     messages,
+    invitations,
 )
 
 

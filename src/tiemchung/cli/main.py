@@ -12,6 +12,7 @@ import typer
 from tiemchung.cli import aefi, certify, reconcile, serve, sessions, setup, stock, synth
 from tiemchung.cli.backlog import backlog_app
 from tiemchung.cli.messages import messages_app, worker
+from tiemchung.cli.invitations import invitations_app, reminders_app
 from tiemchung.cli.register import register_app
 from tiemchung.cli.stats import stats_app
 from tiemchung.cli.users import users_app
@@ -25,6 +26,8 @@ app.add_typer(stock.sites_app, name="sites")
 app.add_typer(stock.lots_app, name="lots")
 app.add_typer(stock.products_app, name="products")
 app.add_typer(sessions.sessions_app, name="sessions")
+app.add_typer(invitations_app, name="invitations")
+app.add_typer(reminders_app, name="reminders")
 app.command("stock")(stock.stock)
 app.add_typer(aefi.aefi_app, name="aefi")
 app.add_typer(register_app, name="register")

@@ -20,6 +20,7 @@ from tiemchung.registry.catalog.reference import desk_offer
 from tiemchung.registry.doses.rules import dose_number_ok, interval_before
 from tiemchung.registry.doses.verify import VERIFIED, Verification, VerifyRecord, verify
 from tiemchung.registry.errors import ServiceError
+from tiemchung.registry.invitations.attendance import desk_invitation
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.web import desk, pages
 from tiemchung.web.guard import Csrf, WebActor, platform_of, require_role
@@ -98,7 +99,16 @@ async def check_in(
                 and v.doses
                 and may_certify(session, actor, v.person["person_id"])
             )
-        return v, _context(platform, actor, today) | {"may_reprint": reprint}
+            # invited to today's session here, and whether they confirmed (issue 18)
+            invited = (
+                desk_invitation(session, v.person["person_id"], actor.site_id, today)
+                if v.person and actor.site_id
+                else None
+            )
+        return v, _context(platform, actor, today) | {
+            "may_reprint": reprint,
+            "invited": invited.as_dict() if invited else None,
+        }
 
     try:
         v, ctx = await run_in_threadpool(run)
