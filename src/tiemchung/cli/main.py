@@ -11,8 +11,8 @@ import typer
 
 from tiemchung.cli import aefi, certify, reconcile, serve, sessions, setup, stock, synth
 from tiemchung.cli.backlog import backlog_app
-from tiemchung.cli.messages import messages_app, worker
 from tiemchung.cli.invitations import invitations_app, reminders_app
+from tiemchung.cli.messages import messages_app, worker
 from tiemchung.cli.register import register_app
 from tiemchung.cli.stats import stats_app
 from tiemchung.cli.users import users_app
