@@ -4,6 +4,7 @@ cannot be texted is kept and listed rather than sent."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from tiemchung.core import Platform
@@ -66,3 +67,40 @@ def test_an_unknown_kind_is_a_programming_error(platform: Platform) -> None:
             assert "advert" in str(exc)
         else:
             raise AssertionError("an unknown kind was queued")
+
+
+def test_many_at_once_follow_the_same_rules(platform: Platform) -> None:
+    from tiemchung.registry.messages.outbox import Text, enqueue_many
+
+    with platform.sessions() as s:
+        s.add(SmsOptOut(phone="0987654321", source="keyword"))
+        first = enqueue(s, phone="0912345678", body="old", kind="reminder", dedupe_key="r:1")
+        s.commit()
+        old_id = first.message.message_id
+    texts = [
+        Text(phone="0912 345 678", body="again", kind="reminder", dedupe_key="r:1"),
+        Text(phone="+84 903 000 111", body="a", kind="invitation", dedupe_key="r:2"),
+        Text(phone="0903000111", body="twice in one call", kind="invitation", dedupe_key="r:2"),
+        Text(phone="0987 654 321", body="b", kind="invitation"),
+        Text(phone="12345", body="c", kind="invitation", ref_type="invitation", ref_id=7),
+        Text(phone="0168 234 5678", body="d", kind="invitation"),
+    ]
+    with platform.sessions() as s:
+        out = enqueue_many(s, texts)
+        s.commit()
+    assert [(q.status, q.created) for q in out] == [
+        ("queued", False),
+        ("queued", True),
+        ("queued", False),
+        ("opted_out", True),
+        ("invalid", True),
+        ("queued", True),
+    ]
+    assert out[0].message_id == old_id and out[2].message_id == out[1].message_id
+    with platform.sessions() as s:
+        rows = {m.body: m for m in s.scalars(select(OutboxMessage))}
+    assert set(rows) == {"old", "a", "b", "c", "d"}  # 1 before + 4 new, none twice
+    assert rows["a"].phone == "0903000111" and rows["d"].phone == "0382345678"
+    assert rows["c"].ref_id == "7" and rows["c"].last_error.startswith("phone:")
+    with platform.sessions() as s, pytest.raises(ValueError, match="advert"):
+        enqueue_many(s, [Text(phone="0912345678", body="x", kind="advert")])

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from tiemchung.registry.errors import role_not_allowed, rule_error
 from tiemchung.registry.invitations.due import as_date, next_due_sql
 from tiemchung.registry.invitations.texts import reminder_text
-from tiemchung.registry.messages.outbox import enqueue
+from tiemchung.registry.messages.outbox import Text, enqueue_many
 from tiemchung.registry.models import AdminUnit
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.store.audit import audit
@@ -286,10 +286,8 @@ def run_reminders(
     }
     stmt = _bound(sql, since=Date, until=Date, ward=String, province=String)
     rows = session.execute(stmt, _only(sql, params)).all()
-    queued = not_sendable = 0
-    for r in rows:
-        q = enqueue(
-            session,
+    texts = [
+        Text(
             phone=r.phone,
             body=reminder_text(r.next_number, r.product_code, as_date(r.due_date)),
             kind="reminder",
@@ -301,10 +299,11 @@ def run_reminders(
             province_code=r.province_code,
             created_by=actor.user_id,
         )
-        if q.status == "queued":
-            queued += 1
-        else:
-            not_sendable += 1
+        for r in rows
+    ]
+    answers = enqueue_many(session, texts)
+    queued = sum(1 for q in answers if q.status == "queued")
+    not_sendable = len(answers) - queued
     run = ReminderRun(len(rows), queued, not_sendable)
     audit(
         session, actor, "reminder.run", "messages", None,

@@ -24,7 +24,7 @@ from tiemchung.registry.catalog.sessions import OPEN, PLANNED, get_session
 from tiemchung.registry.errors import ServiceError, role_not_allowed, rule_error
 from tiemchung.registry.invitations import select as pick
 from tiemchung.registry.invitations.texts import invitation_text
-from tiemchung.registry.messages.outbox import enqueue
+from tiemchung.registry.messages.outbox import Text, enqueue_many
 from tiemchung.registry.models import Site, VaccinationSession
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.registry.tables.invitations import INVITED, WAITLISTED, Invitation
@@ -255,28 +255,35 @@ def send_invitations(
     site = session.get(Site, vs.site_id)
     site_name = site.name if site else vs.site_id
     labels = {s.index: s.label for s in slots_of(vs)}
+    texts: list[Text] = []
     for inv in made:
         result.invitation_ids.append(inv["id"])
         if inv["status"] == WAITLISTED:
             result.waitlisted += 1
             continue
         result.invited += 1
-        queued = enqueue(
-            session,
-            phone=inv["phone"] or "",
-            body=invitation_text(
-                vs.session_date, labels.get(inv["slot_index"], ""), site_name, link_for(inv["id"])
-            ),
-            kind="invitation",
-            ref_type="invitation",
-            ref_id=inv["id"],
-            # no dedupe_key: the invitation was created in this transaction, so it cannot
-            # have a text yet, and the key's look-up would cost a round trip per person
-            person_id=inv["person_id"],
-            ward_code=inv["ward_code"],
-            province_code=inv["province_code"],
-            created_by=actor.user_id,
+        texts.append(
+            Text(
+                phone=inv["phone"] or "",
+                body=invitation_text(
+                    vs.session_date,
+                    labels.get(inv["slot_index"], ""),
+                    site_name,
+                    link_for(inv["id"]),
+                ),
+                kind="invitation",
+                ref_type="invitation",
+                ref_id=inv["id"],
+                # no dedupe_key: the invitation was created in this transaction, so it
+                # cannot have a text yet
+                person_id=inv["person_id"],
+                ward_code=inv["ward_code"],
+                province_code=inv["province_code"],
+                created_by=actor.user_id,
+            )
         )
+    # one insert for every text (one enqueue each was 5 of a 2,000-place run's 7 seconds)
+    for queued in enqueue_many(session, texts):
         if queued.status == "queued":
             result.texts_queued += 1
         else:
