@@ -25,18 +25,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from json.encoder import encode_basestring as _json_str
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tiemchung.columns import RECORD_COLUMNS
@@ -46,11 +46,11 @@ from tiemchung.registry.doses.record import UNVERIFIED
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
 from tiemchung.registry.imports.closing import close_import
-from tiemchung.registry.imports.rejects import RejectsFile, RowRejectedError, RowsReport, cell_text
+from tiemchung.registry.imports.rejects import RejectsFile, RowRejectedError, RowsReport
 from tiemchung.registry.imports.synonyms import product_names, vaccine_key
 from tiemchung.registry.models import AdminUnit, Dose, Product, Site
 from tiemchung.registry.scope import Actor
-from tiemchung.store.bulk import in_keys
+from tiemchung.store.bulk import copy_rows, insert_tuples, select_keys
 from tiemchung.vaccines import LEGACY_NAMES
 
 BACKLOG_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:tiemchung:backlog-dose-record")
@@ -156,6 +156,70 @@ def import_dose_records(
         )
 
 
+#: the columns of ``doses`` an imported row fills, in the order of :meth:`_Cleaner.clean`'s
+#: tuples (the others are NULL or the database's default)
+INSERT_COLUMNS = (
+    "client_uuid",
+    "submission_hash",
+    "record_id",
+    "national_id",
+    "full_name",
+    "dob",
+    "sex",
+    "phone",
+    "ward_code",
+    "address",
+    "product_code",
+    "dose_number",
+    "dose_date",
+    "site_id",
+    "status",
+    "area_ward_code",
+    "area_province_code",
+    "entered_by",
+)
+#: rows inserted between two commits. A row's keys are random (``client_uuid`` always, the
+#: fingerprinted record ids too), so a commit writes nearly every index page of ``doses``
+#: again: a commit per 25,000 rows rewrote the indexes 40 times over a million rows
+COMMIT_ROWS = 200_000
+#: SQLite's page cache (KiB) of the import's connection: the indexes of a million doses must
+#: stay in memory, or each random key is a read (the usual 64 MiB made a million-row import
+#: three times slower past 400,000 rows); only pages used are allocated
+IMPORT_CACHE_KIB = 1 << 20
+#: distinct values remembered per column (cleaned once each; names and dates repeat a lot)
+MEMO_LIMIT = 200_000
+
+_RID, _NID, _NAME, _DOB, _SEX, _PHONE, _WARD, _ADDRESS, _VACCINE, _NUMBER, _DATE, _SITE = range(
+    len(RECORD_COLUMNS)
+)
+_NS = BACKLOG_NAMESPACE.bytes
+_DOSES = Dose.__tablename__
+
+
+def _uuid_hex(record_id: str) -> str:
+    """:func:`client_uuid_for`'s hex digits without building a ``UUID`` (a million of those
+    cost a second): the same SHA-1 of namespace and name, version 5, RFC 4122 variant."""
+    digest = bytearray(hashlib.sha1(_NS + record_id.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return digest.hex()
+
+
+def _texts(raw: Mapping[str, Any]) -> list[str | None]:
+    """The row's ``RECORD_COLUMNS`` as :func:`cell_text` reads them (one comprehension: this
+    runs once per row of a million-row file)."""
+    get = raw.get
+    return [None if (v := get(c)) is None else str(v).strip() or None for c in RECORD_COLUMNS]
+
+
+def content_hash(texts: Sequence[str | None]) -> str:
+    """``submission_hash``: the SHA-256 of ``json.dumps(texts, ensure_ascii=False)``, the
+    form every stored backlog dose has (so a file imported before still skips), written
+    with the json module's own string encoder rather than a whole ``dumps`` per row."""
+    body = ", ".join("null" if t is None else _json_str(t) for t in texts)
+    return hashlib.sha256(f"[{body}]".encode()).hexdigest()
+
+
 def store_dose_rows(
     session: Session,
     actor: Actor,
@@ -168,103 +232,84 @@ def store_dose_rows(
     progress: Callable[[int], None] | None = None,
 ) -> BacklogReport:
     """Store rows in the canonical columns (``RECORD_COLUMNS``) as entered; refuse the others
-    into ``rejects``; close the import (one audit event). Commits per chunk, so a long file
-    survives an interruption: the rows of the next run are skipped as already stored.
+    into ``rejects``; close the import (one audit event). Commits every :data:`COMMIT_ROWS`
+    stored rows, so a long file survives an interruption: the rows of the next run are
+    skipped as already stored.
 
     A row's number is its ``row`` key when it has one (the line of its sheet, from
     ``legacy.py``), else its line in a CSV with one header line. ``synonyms`` adds typed
     vaccine names for this import to :data:`synonyms.VACCINE_SYNONYMS`; a name no product
-    answers is counted in ``report.unknown_vaccines``."""
+    answers is counted in ``report.unknown_vaccines``.
+
+    Set-based per chunk: the stored hashes of the chunk's record ids in one query, the new
+    rows in one driver-level insert (``COPY`` on PostgreSQL). A row stored before with the
+    same content is only checked against what may have changed since (its site, its
+    vaccine's product), which is all a full clean could refuse it for."""
     report = BacklogReport(label)
-    sites = {
-        s.site_id: (s.ward_code, s.province_code)
-        for s in session.scalars(select(Site).where(Site.active.is_(True)))
-    }
-    catalogue = [(p.code, p.name) for p in session.scalars(select(Product))]
-    products = product_names(
-        catalogue, {**{n: c for c, n in LEGACY_NAMES.items()}, **(synonyms or {})}
-    )
-    ward_province = dict(
-        session.execute(
-            select(AdminUnit.code, AdminUnit.province_code).where(
-                AdminUnit.scheme == "2021", AdminUnit.level == "ward"
-            )
-        ).all()
-    )
-    table = Dose.__table__
-    assert isinstance(table, Table)
+    cleaner = _Cleaner.load(session, synonyms, actor.user_id)
+    session.commit()  # the writes go through _DoseStore's own connection
     seen: dict[str, str] = {}
-    memo = _Memo()
     row_no = 1
-    for chunk in chunks:
-        cleaned: list[dict[str, Any]] = []
-        for raw in chunk:
-            row_no += 1
-            line = raw.get("row") or row_no
-            report.rows_read += 1
-            try:
-                if "_reject" in raw:  # refused by the reader (legacy.py: a sheet, no header)
-                    raise RowRejectedError(*raw["_reject"])
-                row = _clean(raw, sites, products, ward_province, memo)
-            except RowRejectedError as exc:
-                rejects.add(line, exc.key, str(exc), raw)
-                if exc.key == "vaccine:unknown_product":
-                    typed = cell_text(raw, "vaccine") or ""
-                    report.unknown_vaccines[typed] = report.unknown_vaccines.get(typed, 0) + 1
-                continue
-            rid = row["record_id"]
-            if rid in seen:
-                if seen[rid] == row["submission_hash"]:
-                    report.rows_skipped += 1
-                else:
-                    rejects.add(
-                        line,
-                        "record_id:duplicate",
-                        "record_id repeated in the file with other content",
-                        raw,
-                    )
-                continue
-            seen[rid] = row["submission_hash"]
-            row["_row"], row["_raw"] = line, raw
-            cleaned.append(row)
-        stored: dict[uuid.UUID, str] = (
-            dict(
-                session.execute(
-                    select(table.c.client_uuid, table.c.submission_hash).where(
-                        in_keys(
-                            table.c.client_uuid,
-                            [r["client_uuid"] for r in cleaned],
-                            session.get_bind().dialect.name,
+    with _DoseStore(session) as store:
+        for chunk in chunks:
+            keyed: list[tuple[int, dict[str, Any], list[str | None], str, str | None]] = []
+            for raw in chunk:
+                row_no += 1
+                texts = _texts(raw)
+                rid = texts[_RID]
+                key = _uuid_hex(rid) if rid is not None and len(rid) <= 40 else None
+                keyed.append((raw.get("row") or row_no, raw, texts, content_hash(texts), key))
+            stored = store.stored_hashes([k[4] for k in keyed if k[4] is not None])
+            fresh: list[tuple[Any, ...]] = []
+            conflicts: list[tuple[int, dict[str, Any]]] = []
+            for line, raw, texts, digest, key in keyed:
+                report.rows_read += 1
+                old = stored.get(key) if key is not None else None
+                try:
+                    if "_reject" in raw:  # refused by the reader (legacy.py: a sheet, no header)
+                        raise RowRejectedError(*raw["_reject"])
+                    if old == digest:
+                        cleaner.check_stored(texts)
+                        row = None
+                    else:
+                        row = cleaner.clean(texts, key or "", digest)
+                except RowRejectedError as exc:
+                    rejects.add(line, exc.key, str(exc), raw)
+                    if exc.key == "vaccine:unknown_product":
+                        typed = texts[_VACCINE] or ""
+                        report.unknown_vaccines[typed] = report.unknown_vaccines.get(typed, 0) + 1
+                    continue
+                rid = texts[_RID] or ""
+                first = seen.get(rid)
+                if first is not None:  # the record id came earlier in the file
+                    if first == digest:
+                        report.rows_skipped += 1
+                    else:
+                        rejects.add(
+                            line,
+                            "record_id:duplicate",
+                            "record_id repeated in the file with other content",
+                            raw,
                         )
-                    )
-                ).all()
-            )
-            if cleaned
-            else {}
-        )
-        fresh = []
-        for row in cleaned:
-            row_num, raw = row.pop("_row"), row.pop("_raw")
-            old = stored.get(row["client_uuid"])
-            if old is None:
-                fresh.append(row)
-            elif old == row["submission_hash"]:
-                report.rows_skipped += 1
-            else:
+                    continue
+                seen[rid] = digest
+                if row is None:
+                    report.rows_skipped += 1
+                elif old is None:
+                    fresh.append(row)
+                else:
+                    conflicts.append((line, raw))
+            for line, raw in conflicts:
                 rejects.add(
-                    row_num,
+                    line,
                     "record_id:conflict",
                     "a dose with this record_id is stored with other content",
                     raw,
                 )
-        if fresh:
-            for row in fresh:
-                row["entered_by"] = actor.user_id
-            session.execute(insert(table), fresh)
+            store.insert(fresh)
             report.rows_imported += len(fresh)
-        session.commit()
-        if progress is not None:
-            progress(len(chunk))
+            if progress is not None:
+                progress(len(chunk))
     close_import(
         session,
         actor,
@@ -278,98 +323,230 @@ def store_dose_rows(
     return report
 
 
-class _Memo:
-    """Per-import memo of the field cleaners: the same typed values recur (every dose of a
-    person repeats its identity; a few hundred dose dates cover two years)."""
+class _DoseStore:
+    """The import's reads and writes of ``doses`` on one connection of its own, held for the
+    whole import: a session gives its connection back to the pool at each commit, and the
+    next one may be another, with a cold page cache.
 
-    def __init__(self, limit: int = 200_000) -> None:
-        self.limit = limit
-        self.cache: dict[tuple[str, str | None], Any] = {}
+    The new rows wait in memory and go in :data:`COMMIT_ROWS` at a time, each burst in one
+    transaction begun ``IMMEDIATE``: SQLite's one writer lock is held for the burst only,
+    never while rows are read and cleaned, so the desks' doses wait seconds at most (their
+    ``busy_timeout`` is 30 s). Each look-up ends its read transaction at once, so that the
+    next burst never starts from an old snapshot. An error stores nothing of the rows still
+    waiting; the bursts committed before stay (a second run skips them)."""
 
-    def __call__(self, kind: str, value: str | None, fn: Callable[[Any], Any]) -> Any:
-        key = (kind, value)
+    def __init__(self, session: Session) -> None:
+        bind = session.get_bind()
+        self.own = isinstance(bind, Engine)
+        conn = bind.connect() if isinstance(bind, Engine) else bind
+        self.conn = conn.execution_options(sqlite_begin="IMMEDIATE") if self.own else conn
+        self.dialect = self.conn.dialect.name
+        self.waiting: list[tuple[Any, ...]] = []
+        self.cache: Any = None
+
+    def __enter__(self) -> _DoseStore:
+        if self.dialect == "sqlite":
+            self.cache = self.conn.exec_driver_sql("PRAGMA cache_size").scalar()
+            self.conn.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
+            self._end()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: Any) -> None:
         try:
-            hit = self.cache[key]
+            if kind is None:
+                self._flush()
+        finally:
+            if self.cache is not None:
+                self.conn.exec_driver_sql(f"PRAGMA cache_size={int(self.cache)}")
+            if self.own:
+                self.conn.rollback()
+                self.conn.close()
+
+    def _begin(self) -> None:
+        """A transaction SQLAlchemy knows of before the driver's cursor is used directly
+        (psycopg would open one of its own that the commit below never ends)."""
+        if self.own and not self.conn.in_transaction():
+            self.conn.begin()
+
+    def _end(self) -> None:
+        if self.own:
+            self.conn.commit()
+
+    def stored_hashes(self, keys: list[str]) -> dict[str, str]:
+        """``submission_hash`` by the hex ``client_uuid`` for those of ``keys`` stored."""
+        if not keys:
+            return {}
+        sql = f"SELECT client_uuid, submission_hash FROM {_DOSES} WHERE client_uuid {{isin}}"
+        params: list[Any] = keys if self.dialect == "sqlite" else [uuid.UUID(k) for k in keys]
+        self._begin()
+        found = select_keys(self.conn, sql, params)
+        self._end()
+        return {(u if isinstance(u, str) else u.hex): h for u, h in found}
+
+    def insert(self, rows: list[tuple[Any, ...]]) -> None:
+        """Keep ``rows`` (:data:`INSERT_COLUMNS`) for the next burst."""
+        self.waiting.extend(rows)
+        if len(self.waiting) >= COMMIT_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        rows, self.waiting = self.waiting, []
+        if not rows:
+            return
+        self._begin()
+        if self.dialect == "postgresql":
+            copy_rows(self.conn, _DOSES, INSERT_COLUMNS, rows)
+        else:
+            insert_tuples(self.conn, _DOSES, INSERT_COLUMNS, rows)
+        self._end()
+
+
+_Failure = tuple[str, str]  # a cached refusal: (field:rule, message)
+
+
+class _Cleaner:
+    """The row rules, each distinct value of a column cleaned once per import (a person's
+    identity repeats on each of their doses; a few hundred dose dates cover two years)."""
+
+    def __init__(
+        self,
+        sites: Mapping[str, tuple[str, str]],
+        products: Mapping[str, str],
+        ward_province: Mapping[str, str],
+        entered_by: int | None,
+    ) -> None:
+        self.sites, self.products, self.ward_province = sites, products, ward_province
+        self.entered_by = entered_by
+        self.memos: dict[str, dict[str | None, Any]] = {}
+
+    @classmethod
+    def load(
+        cls, session: Session, synonyms: Mapping[str, str] | None, entered_by: int | None
+    ) -> _Cleaner:
+        """The active sites, the products by every name they may be typed as, the wards."""
+        sites = {
+            s.site_id: (s.ward_code, s.province_code)
+            for s in session.scalars(select(Site).where(Site.active.is_(True)))
+        }
+        catalogue = [(p.code, p.name) for p in session.scalars(select(Product))]
+        products = product_names(
+            catalogue, {**{n: c for c, n in LEGACY_NAMES.items()}, **(synonyms or {})}
+        )
+        ward_province = dict(
+            session.execute(
+                select(AdminUnit.code, AdminUnit.province_code).where(
+                    AdminUnit.scheme == "2021", AdminUnit.level == "ward"
+                )
+            ).all()
+        )
+        return cls(sites, products, ward_province, entered_by)
+
+    def _memo(self, kind: str, value: str | None, fn: Callable[[Any], Any]) -> Any:
+        """``fn(value)``, once per distinct value; a refusal is remembered as its reason and
+        raised anew each time (re-raising one exception object grows its traceback)."""
+        memo = self.memos.get(kind)
+        if memo is None:
+            memo = self.memos[kind] = {}
+        try:
+            hit = memo[value]
         except KeyError:
-            if len(self.cache) > self.limit:
-                self.cache.clear()
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
             try:
-                hit = self.cache[key] = (True, fn(value))
-            except (ServiceError, RowRejectedError) as exc:
-                hit = self.cache[key] = (False, exc)
+                hit = (True, fn(value))
+            except RowRejectedError as exc:
+                hit = (False, (exc.key, str(exc)))
+            except ServiceError as exc:
+                first = exc.problems[0]
+                hit = (False, (f"{first.field}:{first.rule}", str(exc)))
+            memo[value] = hit
         if hit[0]:
             return hit[1]
-        raise hit[1]
+        failure: _Failure = hit[1]
+        raise RowRejectedError(*failure)
+
+    def _product(self, vaccine: str) -> str:
+        product = self._memo("vaccine", vaccine, lambda v: self.products.get(vaccine_key(v)))
+        if product is None:
+            raise RowRejectedError("vaccine:unknown_product", f"no vaccine product '{vaccine}'")
+        return str(product)
+
+    def check_stored(self, t: Sequence[str | None]) -> None:
+        """A row stored before with this very content passed every rule then; only its site
+        (closed since?) and its vaccine (a synonym of an earlier ``--map``) may fail now,
+        and they are the first rules :meth:`clean` checks after the record id."""
+        if t[_SITE] not in self.sites:
+            raise RowRejectedError("site_id:unknown_site", f"no vaccination site '{t[_SITE]}'")
+        self._product(t[_VACCINE] or "")
+
+    def clean(self, t: Sequence[str | None], key: str, digest: str) -> tuple[Any, ...]:
+        """The row to insert (:data:`INSERT_COLUMNS`), or :class:`RowRejectedError` naming
+        the first rule it breaks, in the order the rejects file has always given."""
+        rid = t[_RID]
+        if rid is None:
+            raise RowRejectedError("record_id:required", "record_id is empty")
+        if len(rid) > 40:
+            raise RowRejectedError("record_id:too_long", "record_id is longer than 40 characters")
+        site_id = t[_SITE]
+        place = self.sites.get(site_id or "")
+        if place is None or site_id is None:
+            raise RowRejectedError("site_id:unknown_site", f"no vaccination site '{site_id}'")
+        product = self._product(t[_VACCINE] or "")
+        when = self._memo("dose_date", t[_DATE], _dose_iso)
+        number = self._memo("dose_number", t[_NUMBER], _dose_number)
+        name = self._memo("name", t[_NAME] or "", clean_name)[0]
+        dob = self._memo("dob", t[_DOB], clean_dob)
+        sex = self._memo("sex", t[_SEX], clean_sex)
+        phone = self._memo("phone", t[_PHONE], clean_phone)
+        national = t[_NID]
+        if national is not None and not (
+            len(national) in (9, 12) and national.isdigit() and national.isascii()
+        ):  # 9 or 12 plain digits are already what clean_id keeps
+            national = self._memo("id", national, lambda v: clean_id(v).value)
+        ward = t[_WARD]
+        site_ward, province = place
+        if ward is not None:
+            ward = ward.zfill(5)
+            province = self.ward_province.get(ward)  # type: ignore[assignment]
+            if province is None:
+                raise RowRejectedError("ward_code:unknown_ward", f"no 2021 ward with code '{ward}'")
+        return (
+            key,
+            digest,
+            rid,
+            national,
+            name,
+            dob,
+            sex,
+            phone,
+            ward,
+            t[_ADDRESS],
+            product,
+            number,
+            when,
+            site_id,
+            UNVERIFIED,
+            ward or site_ward,
+            province,
+            self.entered_by,
+        )
 
 
-def _clean(
-    raw: Mapping[str, Any],
-    sites: Mapping[str, tuple[str, str]],
-    products: Mapping[str, str],
-    ward_province: Mapping[str, str],
-    memo: _Memo | None = None,
-) -> dict[str, Any]:
-    memo = memo or _Memo()
-    rid = cell_text(raw, "record_id")
-    if rid is None:
-        raise RowRejectedError("record_id:required", "record_id is empty")
-    if len(rid) > 40:
-        raise RowRejectedError("record_id:too_long", "record_id is longer than 40 characters")
-    site_id = cell_text(raw, "site_id")
-    if site_id not in sites:
-        raise RowRejectedError("site_id:unknown_site", f"no vaccination site '{site_id}'")
-    vaccine = cell_text(raw, "vaccine") or ""
-    product = memo("vaccine", vaccine, lambda v: products.get(vaccine_key(v or "")))
-    if product is None:
-        raise RowRejectedError("vaccine:unknown_product", f"no vaccine product '{vaccine}'")
-    when = memo("dose_date", cell_text(raw, "dose_date"), _dose_date)
+def _dose_number(text: str | None) -> int:
     try:
-        number = int(cell_text(raw, "dose_number") or "")
+        number = int(text or "")
     except ValueError:
         raise RowRejectedError(
             "dose_number:unreadable", "dose_number is not a whole number"
         ) from None
     if not dose_rules.dose_number_ok(number):
         raise RowRejectedError("dose_number:out_of_range", dose_rules.DOSE_NUMBER_RANGE.en)
-    try:
-        name, _key = memo("name", cell_text(raw, "full_name") or "", clean_name)
-        dob = memo("dob", cell_text(raw, "dob"), clean_dob)
-        sex = memo("sex", cell_text(raw, "sex"), clean_sex)
-        phone = memo("phone", cell_text(raw, "phone"), clean_phone)
-    except ServiceError as exc:
-        first = exc.problems[0]
-        raise RowRejectedError(f"{first.field}:{first.rule}", str(exc)) from None
-    national = memo("id", cell_text(raw, "national_id"), clean_id).value
-    ward = cell_text(raw, "ward_code")
-    if ward is not None:
-        ward = ward.zfill(5)
-        if ward not in ward_province:
-            raise RowRejectedError("ward_code:unknown_ward", f"no 2021 ward with code '{ward}'")
-    site_ward, site_province = sites[site_id or ""]
-    content = [cell_text(raw, c) for c in RECORD_COLUMNS]
-    digest = hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
-    return {
-        "client_uuid": client_uuid_for(rid),
-        "submission_hash": digest,
-        "record_id": rid,
-        "person_pk": None,
-        "national_id": national,
-        "full_name": name,
-        "dob": dob,
-        "sex": sex,
-        "phone": phone,
-        "ward_code": ward,
-        "address": cell_text(raw, "address"),
-        "product_code": product,
-        "lot_id": None,
-        "dose_number": number,
-        "dose_date": when,
-        "site_id": site_id,
-        "session_id": None,
-        "status": UNVERIFIED,
-        "area_ward_code": ward or site_ward,
-        "area_province_code": ward_province.get(ward, site_province) if ward else site_province,
-    }
+    return number
+
+
+def _dose_iso(text: str | None) -> str:
+    """The dose date as stored (ISO text: SQLite's form of a date, and PostgreSQL reads it)."""
+    return _dose_date(text).isoformat()
 
 
 def _dose_date(text: str | None) -> date:
