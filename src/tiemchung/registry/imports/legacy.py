@@ -307,7 +307,8 @@ def _from_number(value: Any, column: str) -> str:
 def fingerprint(row: Mapping[str, Any]) -> str:
     """A row's record id when its file has none: the same content always gives the same id
     (so a second import skips it), 40 characters as ``doses.record_id`` allows."""
-    content = "\x1f".join(row.get(c) or "" for c in _PRINT)
+    get = row.get
+    content = "\x1f".join([get(c) or "" for c in _PRINT])
     return "fp-" + hashlib.sha256(content.encode()).hexdigest()[:37]
 
 
@@ -358,22 +359,24 @@ def _canonical_rows(
                     }
             continue
         result.guesses.append((str(path), sheet.name, mapping_toml(sheet.header, sheet.columns)))
-        pairs = list(sheet.columns.items())
+        pairs = [(i, col, col in _TEXT) for i, col in sheet.columns.items()]
         has_id = "record_id" in sheet.columns.values()
+        file, name = str(path), sheet.name
         for n, cells in sheet.rows:
-            row: dict[str, Any] = {"file": str(path), "sheet": sheet.name, "row": n}
+            row: dict[str, Any] = {"file": file, "sheet": name, "row": n}
             empty = True
-            for i, col in pairs:
-                value = cells[i] if i < len(cells) else None
+            width = len(cells)
+            for i, col, text in pairs:  # the hot loop: once per cell of a million rows
+                value = cells[i] if i < width else None
                 if value is None:
                     continue
-                if not isinstance(value, str):
+                if type(value) is not str:
                     value = _from_number(value, col)
                 value = value.strip()
                 if not value:
                     continue
                 empty = False
-                row[col] = fix(value) if col in _TEXT and not value.isascii() else value
+                row[col] = fix(value) if text and not value.isascii() else value
             if empty:
                 continue  # a blank line between blocks is not a record
             if site and not row.get("site_id"):
@@ -383,7 +386,7 @@ def _canonical_rows(
                     row["record_id"] = f"{source}:{row['record_id']}"
             else:
                 row["record_id"] = fingerprint(row)
-            row["original"] = list(cells)
+            row["original"] = cells if type(cells) is list else list(cells)
             yield row
 
 
