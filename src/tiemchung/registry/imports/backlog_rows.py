@@ -88,7 +88,7 @@ def content_hash(texts: Sequence[str | None]) -> str:
     """``submission_hash``: the SHA-256 of ``json.dumps(texts, ensure_ascii=False)``, the
     form every stored backlog dose has (so a file imported before still skips), written
     with the json module's own string encoder rather than a whole ``dumps`` per row."""
-    body = ", ".join("null" if t is None else _json_str(t) for t in texts)
+    body = ", ".join(["null" if t is None else _json_str(t) for t in texts])
     return hashlib.sha256(f"[{body}]".encode()).hexdigest()
 
 

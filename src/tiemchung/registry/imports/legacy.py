@@ -71,8 +71,8 @@ _GUESS = {vaccine_key(k): v for k, v in HEADER_GUESSES.items()}
 _MIN_HEADER = 3
 #: how far down a sheet its header may be (title rows above it)
 _HEADER_SEARCH_ROWS = 20
-#: rows per chunk handed to the store (one look-up of stored rows and one commit each): larger
-#: than the canonical import's, as a commit per 5,000 rows was a fifth of a million-row import
+#: rows per chunk handed to the store (one look-up of stored rows each; the store commits per
+#: burst of ``backlog.COMMIT_ROWS``): larger than the canonical import's 5,000 rows
 CHUNK_ROWS = 25_000
 #: the columns whose text may be in a legacy encoding
 _TEXT = ("full_name", "address", "vaccine", "sex")
@@ -330,15 +330,13 @@ def _canonical_rows(
     result: LegacyImport,
 ) -> Iterator[dict[str, Any]]:
     repaired: dict[str, str] = {}
+    known = repaired.get
 
     def fix(text: str) -> str:
-        try:
-            return repaired[text]
-        except KeyError:
-            if len(repaired) > 200_000:
-                repaired.clear()
-            out = repaired[text] = repair_encoding(text)
-            return out
+        if len(repaired) > 200_000:
+            repaired.clear()
+        out = repaired[text] = repair_encoding(text)
+        return out
 
     for sheet in read_sheets(path, mapping):
         if not isinstance(sheet, Sheet):
@@ -376,7 +374,9 @@ def _canonical_rows(
                 if not value:
                     continue
                 empty = False
-                row[col] = fix(value) if text and not value.isascii() else value
+                if text and not value.isascii():  # a legacy encoding, repaired once per value
+                    value = known(value) or fix(value)
+                row[col] = value
             if empty:
                 continue  # a blank line between blocks is not a record
             if site and not row.get("site_id"):
