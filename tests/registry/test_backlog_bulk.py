@@ -9,11 +9,14 @@ import csv
 import hashlib
 import json
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from tests.factories import world
 from tiemchung.core import Platform
@@ -162,3 +165,33 @@ def test_the_content_hash_and_key_are_those_stored_before() -> None:
     namespace = uuid.uuid5(uuid.NAMESPACE_URL, "urn:tiemchung:backlog-dose-record")
     for rid in ("fp-1", "R1", "an-binh:00042", "Mã-Đ"):
         assert uuid_hex(rid) == uuid.uuid5(namespace, rid).hex
+
+
+def test_a_burst_the_database_refuses_stops_the_import_and_keeps_the_bursts_before(
+    platform: Platform, tmp_path: Path, tiny: None
+) -> None:
+    """The writer thread's error reaches the caller; what it had committed stays, and the
+    pool's connections still work."""
+    w = world()
+    with platform.sessions() as s:  # R9's record id taken by a dose of another key
+        s.add(
+            Dose(
+                client_uuid=uuid.uuid4(),
+                submission_hash="x" * 64,
+                record_id="R9",
+                full_name="Người Khác",
+                product_code="PFIZER",
+                dose_number=1,
+                dose_date=date(2021, 9, 1),
+                site_id=w.sites["a1"],
+                status="unverified",
+            )
+        )
+        s.commit()
+    with platform.sessions() as s, pytest.raises((IntegrityError, psycopg.IntegrityError)):
+        backlog.import_dose_records(s, ACTOR, _rows(), rejects_path=tmp_path / "r.csv")
+    with platform.sessions() as s:
+        stored = set(s.scalars(select(Dose.record_id)))
+    # bursts after each chunk once two rows wait: R1 R2 R3 | R5 R7 | R8 R9 (refused whole)
+    assert stored == {"R1", "R2", "R3", "R5", "R7", "R9"}
+    assert s.scalar(select(Dose.full_name).where(Dose.record_id == "R9")) == "Người Khác"

@@ -322,12 +322,17 @@ class _DoseStore:
         finally:
             if self.pool is not None:
                 self.pool.shutdown()
-            for conn, size in self.caches:
-                conn.exec_driver_sql(f"PRAGMA cache_size={int(size)}")
-            if self.own:
-                for conn in (self.conn, self.wconn):
+            if self.own:  # what a failed burst left open is rolled back, then the pool's
+                for conn in (self.conn, self.wconn):  # connections get their cache back
                     conn.rollback()
+                for conn, size in self.caches:
+                    conn.exec_driver_sql(f"PRAGMA cache_size={int(size)}")
+                    conn.commit()
+                for conn in (self.conn, self.wconn):
                     conn.close()
+            else:
+                for conn, size in self.caches:
+                    conn.exec_driver_sql(f"PRAGMA cache_size={int(size)}")
 
     def stored_hashes(self, keys: list[str]) -> dict[str, str]:
         """``submission_hash`` by the hex ``client_uuid`` for those of ``keys`` stored."""
