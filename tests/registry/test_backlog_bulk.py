@@ -21,9 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from tests.factories import world
 from tiemchung.core import Platform
 from tiemchung.registry.catalog.sites import close_site
-from tiemchung.registry.imports import backlog, legacy
-from tiemchung.registry.imports.backlog import BacklogReport
-from tiemchung.registry.imports.backlog_rows import TEXTS_KEY, content_hash, row_texts, uuid_hex
+from tiemchung.registry.imports import backlog
+from tiemchung.registry.imports.backlog_rows import content_hash, row_texts, uuid_hex
 from tiemchung.registry.models import AuditEvent, Dose
 from tiemchung.registry.scope import Actor
 
@@ -196,35 +195,3 @@ def test_a_burst_the_database_refuses_stops_the_import_and_keeps_the_bursts_befo
     # bursts after each chunk once two rows wait: R1 R2 R3 | R5 R7 | R8 R9 (refused whole)
     assert stored == {"R1", "R2", "R3", "R5", "R7", "R9"}
     assert s.scalar(select(Dose.full_name).where(Dose.record_id == "R9")) == "Người Khác"
-
-
-@pytest.mark.parametrize(
-    ("site", "source", "handed"),
-    [(None, None, 3), ("S-A1", "an-binh", 3), (" S-A1 ", None, 0), (None, " nguồn", 1)],
-)
-def test_a_legacy_row_hands_the_texts_the_store_would_read(
-    tmp_path: Path, site: str | None, source: str | None, handed: int
-) -> None:
-    """legacy.py hands each row's texts with it (read once, not twice); where it cannot be
-    sure they are what row_texts reads of the row (a --site or --source with a space at an
-    end) it hands none and the store reads the row itself."""
-    file = tmp_path / "so.csv"
-    with file.open("w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(["Mã hồ sơ", "Họ và tên", "Ngày sinh", "Loại vắc xin", "Mũi", "Ngày tiêm"])
-        out.writerow(["  7 ", "NguyÔn V¨n Hïng", "1990", " AZ ", "1", "01/09/2021"])  # TCVN3
-        out.writerow(["8", "Trần Thị Mỹ", "", "Pfizer", "2", "02/09/2021"])
-        out.writerow(["", "Lê Văn Tám", "1970", "Moderna", "1", "03/09/2021"])  # no id
-    rows = list(
-        legacy._canonical_rows(file, None, site, source, legacy.LegacyImport(BacklogReport("")))
-    )
-    assert len(rows) == 3
-    assert sum(TEXTS_KEY in r for r in rows) == handed
-    for r in rows:
-        plain = {k: v for k, v in r.items() if k != TEXTS_KEY}
-        assert row_texts(r) == row_texts(plain)
-    assert row_texts(rows[0])[:3] == [
-        f"{source.strip()}:7" if source else "7",
-        None,
-        "Nguyễn Văn Hùng",
-    ]

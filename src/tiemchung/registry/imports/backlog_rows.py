@@ -59,8 +59,6 @@ MEMO_LIMIT = 200_000
 RID, _NID, _NAME, _DOB, _SEX, _PHONE, _WARD, _ADDRESS, VACCINE, _NUMBER, _DATE, _SITE = range(
     len(RECORD_COLUMNS)
 )
-#: a row's key for its ``RECORD_COLUMNS`` texts, when its reader has them (:func:`row_texts`)
-TEXTS_KEY = "_texts"
 _NS = BACKLOG_NAMESPACE.bytes
 _MISS: Any = object()
 
@@ -81,11 +79,7 @@ def uuid_hex(record_id: str) -> str:
 
 def row_texts(raw: Mapping[str, Any]) -> list[str | None]:
     """The row's ``RECORD_COLUMNS`` as ``rejects.cell_text`` reads them (stripped; blank and
-    missing are None), in one comprehension: this runs once per row. A reader that has them
-    already in that form hands them under :data:`TEXTS_KEY` (``legacy.py`` does)."""
-    texts = raw.get(TEXTS_KEY)
-    if texts is not None:
-        return texts  # type: ignore[no-any-return]
+    missing are None), in one comprehension: this runs once per row."""
     get = raw.get
     return [None if (v := get(c)) is None else str(v).strip() or None for c in RECORD_COLUMNS]
 

@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 from tiemchung.columns import RECORD_COLUMNS
 from tiemchung.identity import repair_encoding
 from tiemchung.registry.imports.backlog import BATCH_ROWS, BacklogReport, store_dose_rows
-from tiemchung.registry.imports.backlog_rows import TEXTS_KEY
 from tiemchung.registry.imports.rejects import RejectsFile
 from tiemchung.registry.imports.synonyms import vaccine_key
 from tiemchung.registry.scope import Actor
@@ -79,8 +78,6 @@ CHUNK_ROWS = 25_000
 _TEXT = ("full_name", "address", "vaccine", "sex")
 #: the columns a row's fingerprint is made of (all but record_id)
 _PRINT = tuple(c for c in RECORD_COLUMNS if c != "record_id")
-_AT = {c: i for i, c in enumerate(RECORD_COLUMNS)}
-_SITE_AT = _AT["site_id"]
 REJECT_COLUMNS = ("file", "sheet", *RECORD_COLUMNS, "original")
 
 
@@ -311,17 +308,8 @@ def fingerprint(row: Mapping[str, Any]) -> str:
     """A row's record id when its file has none: the same content always gives the same id
     (so a second import skips it), 40 characters as ``doses.record_id`` allows."""
     get = row.get
-    return "fp-" + _digest("\x1f".join([get(c) or "" for c in _PRINT]))
-
-
-def _digest(content: str) -> str:
-    return hashlib.sha256(content.encode()).hexdigest()[:37]
-
-
-def _clean_ends(*texts: str | None) -> bool:
-    """Whether each text is None or has no space at either end (a ``--site`` or ``--source``
-    typed with one is stripped by the store's reading, so the row's own texts are not it)."""
-    return all(t is None or t == t.strip() for t in texts)
+    content = "\x1f".join([get(c) or "" for c in _PRINT])
+    return "fp-" + hashlib.sha256(content.encode()).hexdigest()[:37]
 
 
 @dataclass
@@ -369,42 +357,36 @@ def _canonical_rows(
                     }
             continue
         result.guesses.append((str(path), sheet.name, mapping_toml(sheet.header, sheet.columns)))
-        slots = [(i, _AT[col], col in _TEXT) for i, col in sheet.columns.items()]
+        pairs = [(i, col, col in _TEXT) for i, col in sheet.columns.items()]
         has_id = "record_id" in sheet.columns.values()
         file, name = str(path), sheet.name
         for n, cells in sheet.rows:
-            vals: list[Any] = [None] * len(RECORD_COLUMNS)
-            trimmed = False  # a repaired text with a space at an end: read as usual
+            row: dict[str, Any] = {"file": file, "sheet": name, "row": n}
             empty = True
             width = len(cells)
-            for i, at, text in slots:  # the hot loop: once per cell of a million rows
+            for i, col, text in pairs:  # the hot loop: once per cell of a million rows
                 value = cells[i] if i < width else None
                 if value is None:
                     continue
                 if type(value) is not str:
-                    value = _from_number(value, RECORD_COLUMNS[at])
+                    value = _from_number(value, col)
                 value = value.strip()
                 if not value:
                     continue
                 empty = False
                 if text and not value.isascii():  # a legacy encoding, repaired once per value
                     value = known(value) or fix(value)
-                    trimmed = trimmed or value != value.strip() or not value
-                vals[at] = value
+                row[col] = value
             if empty:
                 continue  # a blank line between blocks is not a record
-            if site and not vals[_SITE_AT]:
-                vals[_SITE_AT] = site
+            if site and not row.get("site_id"):
+                row["site_id"] = site
             if has_id:
-                if vals[0] and source:
-                    vals[0] = f"{source}:{vals[0]}"
+                if row.get("record_id") and source:
+                    row["record_id"] = f"{source}:{row['record_id']}"
             else:
-                vals[0] = "fp-" + _digest("\x1f".join([v or "" for v in vals[1:]]))
-            row = dict(zip(RECORD_COLUMNS, vals, strict=True))
-            row["file"], row["sheet"], row["row"] = file, name, n
+                row["record_id"] = fingerprint(row)
             row["original"] = cells if type(cells) is list else list(cells)
-            if not trimmed and _clean_ends(vals[_SITE_AT], vals[0]):
-                row[TEXTS_KEY] = vals  # already what backlog_rows.row_texts would read
             yield row
 
 
