@@ -24,36 +24,36 @@ the reason: never dropped. One audit event records the import.
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from tiemchung.columns import RECORD_COLUMNS
-from tiemchung.identity import IdentityError, parse_dob
-from tiemchung.registry.doses import rules as dose_rules
-from tiemchung.registry.doses.record import UNVERIFIED
-from tiemchung.registry.errors import ServiceError
-from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
+from tiemchung.registry.imports.backlog_rows import (  # client_uuid_for: for the callers
+    INSERT_COLUMNS,
+    RID,
+    VACCINE,
+    Cleaner,
+    client_uuid_for,
+    content_hash,
+    row_texts,
+    uuid_hex,
+)
 from tiemchung.registry.imports.closing import close_import
-from tiemchung.registry.imports.rejects import RejectsFile, RowRejectedError, RowsReport, cell_text
-from tiemchung.registry.imports.synonyms import product_names, vaccine_key
-from tiemchung.registry.models import AdminUnit, Dose, Product, Site
+from tiemchung.registry.imports.rejects import RejectsFile, RowRejectedError, RowsReport
+from tiemchung.registry.models import Dose
 from tiemchung.registry.scope import Actor
-from tiemchung.store.bulk import in_keys
-from tiemchung.vaccines import LEGACY_NAMES
+from tiemchung.store.bulk import copy_rows, insert_tuples, select_keys
 
-BACKLOG_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:tiemchung:backlog-dose-record")
 BATCH_ROWS = 5_000
 
 
@@ -67,11 +67,6 @@ class BacklogReport(RowsReport):
     with its count of rows (so a synonym can be added and the file imported again)."""
 
     unknown_vaccines: dict[str, int] = field(default_factory=dict)
-
-
-def client_uuid_for(record_id: str) -> uuid.UUID:
-    """The dose's idempotency key: the same record_id always gives the same UUID."""
-    return uuid.uuid5(BACKLOG_NAMESPACE, record_id)
 
 
 def _read(
@@ -156,6 +151,27 @@ def import_dose_records(
         )
 
 
+#: rows inserted between two commits. A row's keys are random (``client_uuid`` always, the
+#: fingerprinted record ids too), so a commit writes nearly every index page of ``doses``
+#: again: a commit per 25,000 rows rewrote the indexes 40 times over a million rows
+COMMIT_ROWS = 200_000
+#: SQLite's page cache (KiB) of the import's connection: the indexes of a million doses must
+#: stay in memory, or each random key is a read (the usual 64 MiB made a million-row import
+#: three times slower past 400,000 rows); only pages used are allocated
+IMPORT_CACHE_KIB = 1 << 20
+_DOSES = Dose.__tablename__
+__all__ = [
+    "BATCH_ROWS",
+    "COMMIT_ROWS",
+    "IMPORT_CACHE_KIB",
+    "BacklogFileError",
+    "BacklogReport",
+    "client_uuid_for",
+    "import_dose_records",
+    "store_dose_rows",
+]
+
+
 def store_dose_rows(
     session: Session,
     actor: Actor,
@@ -168,103 +184,84 @@ def store_dose_rows(
     progress: Callable[[int], None] | None = None,
 ) -> BacklogReport:
     """Store rows in the canonical columns (``RECORD_COLUMNS``) as entered; refuse the others
-    into ``rejects``; close the import (one audit event). Commits per chunk, so a long file
-    survives an interruption: the rows of the next run are skipped as already stored.
+    into ``rejects``; close the import (one audit event). Commits every :data:`COMMIT_ROWS`
+    stored rows, so a long file survives an interruption: the rows of the next run are
+    skipped as already stored.
 
     A row's number is its ``row`` key when it has one (the line of its sheet, from
     ``legacy.py``), else its line in a CSV with one header line. ``synonyms`` adds typed
     vaccine names for this import to :data:`synonyms.VACCINE_SYNONYMS`; a name no product
-    answers is counted in ``report.unknown_vaccines``."""
+    answers is counted in ``report.unknown_vaccines``.
+
+    Set-based per chunk: the stored hashes of the chunk's record ids in one query, the new
+    rows in one driver-level insert (``COPY`` on PostgreSQL). A row stored before with the
+    same content is only checked against what may have changed since (its site, its
+    vaccine's product), which is all a full clean could refuse it for."""
     report = BacklogReport(label)
-    sites = {
-        s.site_id: (s.ward_code, s.province_code)
-        for s in session.scalars(select(Site).where(Site.active.is_(True), actor.site_filter()))
-    }
-    catalogue = [(p.code, p.name) for p in session.scalars(select(Product))]
-    products = product_names(
-        catalogue, {**{n: c for c, n in LEGACY_NAMES.items()}, **(synonyms or {})}
-    )
-    ward_province = dict(
-        session.execute(
-            select(AdminUnit.code, AdminUnit.province_code).where(
-                AdminUnit.scheme == "2021", AdminUnit.level == "ward"
-            )
-        ).all()
-    )
-    table = Dose.__table__
-    assert isinstance(table, Table)
+    cleaner = Cleaner.load(session, synonyms, actor)
+    session.commit()  # the writes go through _DoseStore's own connection
     seen: dict[str, str] = {}
-    memo = _Memo()
     row_no = 1
-    for chunk in chunks:
-        cleaned: list[dict[str, Any]] = []
-        for raw in chunk:
-            row_no += 1
-            line = raw.get("row") or row_no
-            report.rows_read += 1
-            try:
-                if "_reject" in raw:  # refused by the reader (legacy.py: a sheet, no header)
-                    raise RowRejectedError(*raw["_reject"])
-                row = _clean(raw, sites, products, ward_province, memo)
-            except RowRejectedError as exc:
-                rejects.add(line, exc.key, str(exc), raw)
-                if exc.key == "vaccine:unknown_product":
-                    typed = cell_text(raw, "vaccine") or ""
-                    report.unknown_vaccines[typed] = report.unknown_vaccines.get(typed, 0) + 1
-                continue
-            rid = row["record_id"]
-            if rid in seen:
-                if seen[rid] == row["submission_hash"]:
-                    report.rows_skipped += 1
-                else:
-                    rejects.add(
-                        line,
-                        "record_id:duplicate",
-                        "record_id repeated in the file with other content",
-                        raw,
-                    )
-                continue
-            seen[rid] = row["submission_hash"]
-            row["_row"], row["_raw"] = line, raw
-            cleaned.append(row)
-        stored: dict[uuid.UUID, str] = (
-            dict(
-                session.execute(
-                    select(table.c.client_uuid, table.c.submission_hash).where(
-                        in_keys(
-                            table.c.client_uuid,
-                            [r["client_uuid"] for r in cleaned],
-                            session.get_bind().dialect.name,
+    with _DoseStore(session) as store:
+        for chunk in chunks:
+            keyed: list[tuple[int, dict[str, Any], list[str | None], str, str | None]] = []
+            for raw in chunk:
+                row_no += 1
+                texts = row_texts(raw)
+                rid = texts[RID]
+                key = uuid_hex(rid) if rid is not None and len(rid) <= 40 else None
+                keyed.append((raw.get("row") or row_no, raw, texts, content_hash(texts), key))
+            stored = store.stored_hashes([k[4] for k in keyed if k[4] is not None])
+            fresh: list[tuple[Any, ...]] = []
+            conflicts: list[tuple[int, dict[str, Any]]] = []
+            for line, raw, texts, digest, key in keyed:
+                report.rows_read += 1
+                old = stored.get(key) if key is not None else None
+                try:
+                    if "_reject" in raw:  # refused by the reader (legacy.py: a sheet, no header)
+                        raise RowRejectedError(*raw["_reject"])
+                    if old == digest:
+                        cleaner.check_stored(texts)
+                        row = None
+                    else:
+                        row = cleaner.clean(texts, key or "", digest)
+                except RowRejectedError as exc:
+                    rejects.add(line, exc.key, str(exc), raw)
+                    if exc.key == "vaccine:unknown_product":
+                        typed = texts[VACCINE] or ""
+                        report.unknown_vaccines[typed] = report.unknown_vaccines.get(typed, 0) + 1
+                    continue
+                rid = texts[RID] or ""
+                first = seen.get(rid)
+                if first is not None:  # the record id came earlier in the file
+                    if first == digest:
+                        report.rows_skipped += 1
+                    else:
+                        rejects.add(
+                            line,
+                            "record_id:duplicate",
+                            "record_id repeated in the file with other content",
+                            raw,
                         )
-                    )
-                ).all()
-            )
-            if cleaned
-            else {}
-        )
-        fresh = []
-        for row in cleaned:
-            row_num, raw = row.pop("_row"), row.pop("_raw")
-            old = stored.get(row["client_uuid"])
-            if old is None:
-                fresh.append(row)
-            elif old == row["submission_hash"]:
-                report.rows_skipped += 1
-            else:
+                    continue
+                seen[rid] = digest
+                if row is None:
+                    report.rows_skipped += 1
+                elif old is None:
+                    fresh.append(row)
+                else:
+                    conflicts.append((line, raw))
+            for line, raw in conflicts:
                 rejects.add(
-                    row_num,
+                    line,
                     "record_id:conflict",
                     "a dose with this record_id is stored with other content",
                     raw,
                 )
-        if fresh:
-            for row in fresh:
-                row["entered_by"] = actor.user_id
-            session.execute(insert(table), fresh)
+            store.insert(fresh)
             report.rows_imported += len(fresh)
-        session.commit()
-        if progress is not None:
-            progress(len(chunk))
+            if progress is not None:
+                progress(len(chunk))
     close_import(
         session,
         actor,
@@ -278,109 +275,112 @@ def store_dose_rows(
     return report
 
 
-class _Memo:
-    """Per-import memo of the field cleaners: the same typed values recur (every dose of a
-    person repeats its identity; a few hundred dose dates cover two years)."""
+class _DoseStore:
+    """The import's reads and writes of ``doses``, each on a connection of its own held for
+    the whole import (a session gives its connection back to the pool at each commit, and
+    the next one may be another, with a cold page cache).
 
-    def __init__(self, limit: int = 200_000) -> None:
-        self.limit = limit
-        self.cache: dict[tuple[str, str | None], Any] = {}
+    The new rows wait in memory and go in :data:`COMMIT_ROWS` at a time, each burst in one
+    transaction begun ``IMMEDIATE`` on a writer thread, while the next chunks are read and
+    cleaned here: SQLite does its B-tree work without the GIL, so the two cores share the
+    import. The writer lock is held for a burst only, so the desks' doses wait seconds at
+    most (their ``busy_timeout`` is 30 s). The look-ups read on the other connection, which
+    never sees a burst in flight: those rows are in ``store_dose_rows``' ``seen`` already.
+    An error stores nothing of the rows still waiting; the bursts committed before stay (a
+    second run skips them). A session bound to one connection (a caller's transaction) gets
+    everything on that connection, in order, and no commit."""
 
-    def __call__(self, kind: str, value: str | None, fn: Callable[[Any], Any]) -> Any:
-        key = (kind, value)
+    def __init__(self, session: Session) -> None:
+        bind = session.get_bind()
+        self.own = isinstance(bind, Engine)
+        if isinstance(bind, Engine):
+            self.conn = bind.connect()
+            self.wconn = bind.connect().execution_options(sqlite_begin="IMMEDIATE")
+            self.pool: ThreadPoolExecutor | None = ThreadPoolExecutor(1, "backlog-writer")
+        else:
+            self.conn = self.wconn = bind
+            self.pool = None
+        self.dialect = self.conn.dialect.name
+        self.waiting: list[tuple[Any, ...]] = []
+        self.burst: Future[None] | None = None
+        self.caches: list[tuple[Connection, Any]] = []
+
+    def __enter__(self) -> _DoseStore:
+        if self.dialect == "sqlite":
+            for conn in dict.fromkeys((self.conn, self.wconn)):
+                self.caches.append((conn, conn.exec_driver_sql("PRAGMA cache_size").scalar()))
+                conn.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
+                if self.own:
+                    conn.commit()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: Any) -> None:
         try:
-            hit = self.cache[key]
-        except KeyError:
-            if len(self.cache) > self.limit:
-                self.cache.clear()
-            try:
-                hit = self.cache[key] = (True, fn(value))
-            except (ServiceError, RowRejectedError) as exc:
-                hit = self.cache[key] = (False, exc)
-        if hit[0]:
-            return hit[1]
-        raise hit[1]
+            if kind is None:
+                self._flush()
+            self._wait()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown()
+            if self.own:  # what a failed burst left open is rolled back, then the pool's
+                for conn in (self.conn, self.wconn):  # connections get their cache back
+                    conn.rollback()
+                for conn, size in self.caches:
+                    conn.exec_driver_sql(f"PRAGMA cache_size={int(size)}")
+                    conn.commit()
+                for conn in (self.conn, self.wconn):
+                    conn.close()
+            else:
+                for conn, size in self.caches:
+                    conn.exec_driver_sql(f"PRAGMA cache_size={int(size)}")
+
+    def stored_hashes(self, keys: list[str]) -> dict[str, str]:
+        """``submission_hash`` by the hex ``client_uuid`` for those of ``keys`` stored."""
+        if not keys:
+            return {}
+        if self.pool is None:
+            self._wait()
+        sql = f"SELECT client_uuid, submission_hash FROM {_DOSES} WHERE client_uuid {{isin}}"
+        params: list[Any] = keys if self.dialect == "sqlite" else [uuid.UUID(k) for k in keys]
+        _begin(self.conn, self.own)  # psycopg would open a transaction of its own otherwise
+        found = select_keys(self.conn, sql, params)
+        if self.own:
+            self.conn.commit()  # no old snapshot kept open
+        return {(u if isinstance(u, str) else u.hex): h for u, h in found}
+
+    def insert(self, rows: list[tuple[Any, ...]]) -> None:
+        """Keep ``rows`` (:data:`INSERT_COLUMNS`) for the next burst."""
+        self.waiting.extend(rows)
+        if len(self.waiting) >= COMMIT_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        rows, self.waiting = self.waiting, []
+        if not rows:
+            return
+        self._wait()  # one burst at a time, in the file's order
+        if self.pool is None:
+            self._write(rows)
+        else:
+            self.burst = self.pool.submit(self._write, rows)
+
+    def _wait(self) -> None:
+        burst, self.burst = self.burst, None
+        if burst is not None:
+            burst.result()  # the writer's error, if any, is raised here
+
+    def _write(self, rows: list[tuple[Any, ...]]) -> None:
+        _begin(self.wconn, self.own)
+        if self.dialect == "postgresql":
+            copy_rows(self.wconn, _DOSES, INSERT_COLUMNS, rows)
+        else:
+            insert_tuples(self.wconn, _DOSES, INSERT_COLUMNS, rows)
+        if self.own:
+            self.wconn.commit()
 
 
-def _clean(
-    raw: Mapping[str, Any],
-    sites: Mapping[str, tuple[str, str]],
-    products: Mapping[str, str],
-    ward_province: Mapping[str, str],
-    memo: _Memo | None = None,
-) -> dict[str, Any]:
-    memo = memo or _Memo()
-    rid = cell_text(raw, "record_id")
-    if rid is None:
-        raise RowRejectedError("record_id:required", "record_id is empty")
-    if len(rid) > 40:
-        raise RowRejectedError("record_id:too_long", "record_id is longer than 40 characters")
-    site_id = cell_text(raw, "site_id")
-    if site_id not in sites:
-        raise RowRejectedError("site_id:unknown_site", f"no vaccination site '{site_id}'")
-    vaccine = cell_text(raw, "vaccine") or ""
-    product = memo("vaccine", vaccine, lambda v: products.get(vaccine_key(v or "")))
-    if product is None:
-        raise RowRejectedError("vaccine:unknown_product", f"no vaccine product '{vaccine}'")
-    when = memo("dose_date", cell_text(raw, "dose_date"), _dose_date)
-    try:
-        number = int(cell_text(raw, "dose_number") or "")
-    except ValueError:
-        raise RowRejectedError(
-            "dose_number:unreadable", "dose_number is not a whole number"
-        ) from None
-    if not dose_rules.dose_number_ok(number):
-        raise RowRejectedError("dose_number:out_of_range", dose_rules.DOSE_NUMBER_RANGE.en)
-    try:
-        name, _key = memo("name", cell_text(raw, "full_name") or "", clean_name)
-        dob = memo("dob", cell_text(raw, "dob"), clean_dob)
-        sex = memo("sex", cell_text(raw, "sex"), clean_sex)
-        phone = memo("phone", cell_text(raw, "phone"), clean_phone)
-    except ServiceError as exc:
-        first = exc.problems[0]
-        raise RowRejectedError(f"{first.field}:{first.rule}", str(exc)) from None
-    national = memo("id", cell_text(raw, "national_id"), clean_id).value
-    ward = cell_text(raw, "ward_code")
-    if ward is not None:
-        ward = ward.zfill(5)
-        if ward not in ward_province:
-            raise RowRejectedError("ward_code:unknown_ward", f"no 2021 ward with code '{ward}'")
-    site_ward, site_province = sites[site_id or ""]
-    content = [cell_text(raw, c) for c in RECORD_COLUMNS]
-    digest = hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
-    return {
-        "client_uuid": client_uuid_for(rid),
-        "submission_hash": digest,
-        "record_id": rid,
-        "person_pk": None,
-        "national_id": national,
-        "full_name": name,
-        "dob": dob,
-        "sex": sex,
-        "phone": phone,
-        "ward_code": ward,
-        "address": cell_text(raw, "address"),
-        "product_code": product,
-        "lot_id": None,
-        "dose_number": number,
-        "dose_date": when,
-        "site_id": site_id,
-        "session_id": None,
-        "status": UNVERIFIED,
-        "area_ward_code": ward or site_ward,
-        "area_province_code": ward_province.get(ward, site_province) if ward else site_province,
-    }
-
-
-def _dose_date(text: str | None) -> date:
-    if text is None:
-        raise RowRejectedError("dose_date:required", "dose_date is empty")
-    try:
-        parsed = parse_dob(text)
-    except IdentityError as exc:
-        raise RowRejectedError(
-            "dose_date:unreadable", f"dose_date '{text}': {exc.message_en}"
-        ) from None
-    if parsed.day is None:
-        raise RowRejectedError("dose_date:unreadable", f"dose_date '{text}' is not a full date")
-    return parsed.to_date()
+def _begin(conn: Connection, own: bool) -> None:
+    """A transaction SQLAlchemy knows of before the driver's cursor is used directly
+    (psycopg would open one of its own that ``commit`` never ends)."""
+    if own and not conn.in_transaction():
+        conn.begin()

@@ -71,8 +71,8 @@ _GUESS = {vaccine_key(k): v for k, v in HEADER_GUESSES.items()}
 _MIN_HEADER = 3
 #: how far down a sheet its header may be (title rows above it)
 _HEADER_SEARCH_ROWS = 20
-#: rows per chunk handed to the store (one look-up of stored rows and one commit each): larger
-#: than the canonical import's, as a commit per 5,000 rows was a fifth of a million-row import
+#: rows per chunk handed to the store (one look-up of stored rows each; the store commits per
+#: burst of ``backlog.COMMIT_ROWS``): larger than the canonical import's 5,000 rows
 CHUNK_ROWS = 25_000
 #: the columns whose text may be in a legacy encoding
 _TEXT = ("full_name", "address", "vaccine", "sex")
@@ -307,7 +307,8 @@ def _from_number(value: Any, column: str) -> str:
 def fingerprint(row: Mapping[str, Any]) -> str:
     """A row's record id when its file has none: the same content always gives the same id
     (so a second import skips it), 40 characters as ``doses.record_id`` allows."""
-    content = "\x1f".join(row.get(c) or "" for c in _PRINT)
+    get = row.get
+    content = "\x1f".join([get(c) or "" for c in _PRINT])
     return "fp-" + hashlib.sha256(content.encode()).hexdigest()[:37]
 
 
@@ -329,15 +330,13 @@ def _canonical_rows(
     result: LegacyImport,
 ) -> Iterator[dict[str, Any]]:
     repaired: dict[str, str] = {}
+    known = repaired.get
 
     def fix(text: str) -> str:
-        try:
-            return repaired[text]
-        except KeyError:
-            if len(repaired) > 200_000:
-                repaired.clear()
-            out = repaired[text] = repair_encoding(text)
-            return out
+        if len(repaired) > 200_000:
+            repaired.clear()
+        out = repaired[text] = repair_encoding(text)
+        return out
 
     for sheet in read_sheets(path, mapping):
         if not isinstance(sheet, Sheet):
@@ -358,22 +357,26 @@ def _canonical_rows(
                     }
             continue
         result.guesses.append((str(path), sheet.name, mapping_toml(sheet.header, sheet.columns)))
-        pairs = list(sheet.columns.items())
+        pairs = [(i, col, col in _TEXT) for i, col in sheet.columns.items()]
         has_id = "record_id" in sheet.columns.values()
+        file, name = str(path), sheet.name
         for n, cells in sheet.rows:
-            row: dict[str, Any] = {"file": str(path), "sheet": sheet.name, "row": n}
+            row: dict[str, Any] = {"file": file, "sheet": name, "row": n}
             empty = True
-            for i, col in pairs:
-                value = cells[i] if i < len(cells) else None
+            width = len(cells)
+            for i, col, text in pairs:  # the hot loop: once per cell of a million rows
+                value = cells[i] if i < width else None
                 if value is None:
                     continue
-                if not isinstance(value, str):
+                if type(value) is not str:
                     value = _from_number(value, col)
                 value = value.strip()
                 if not value:
                     continue
                 empty = False
-                row[col] = fix(value) if col in _TEXT and not value.isascii() else value
+                if text and not value.isascii():  # a legacy encoding, repaired once per value
+                    value = known(value) or fix(value)
+                row[col] = value
             if empty:
                 continue  # a blank line between blocks is not a record
             if site and not row.get("site_id"):
@@ -383,7 +386,7 @@ def _canonical_rows(
                     row["record_id"] = f"{source}:{row['record_id']}"
             else:
                 row["record_id"] = fingerprint(row)
-            row["original"] = list(cells)
+            row["original"] = cells if type(cells) is list else list(cells)
             yield row
 
 
