@@ -261,7 +261,14 @@ def store_dose_rows(
             store.insert(fresh)
             report.rows_imported += len(fresh)
             if progress is not None:
-                progress(len(chunk))
+                try:
+                    progress(len(chunk))
+                except BaseException:
+                    # the caller stops the import between two chunks (an upload's job when
+                    # the server stops): the rows checked so far are stored, so the next
+                    # run skips them rather than doing them again
+                    store.commit_waiting()
+                    raise
     close_import(
         session,
         actor,
@@ -353,6 +360,11 @@ class _DoseStore:
         self.waiting.extend(rows)
         if len(self.waiting) >= COMMIT_ROWS:
             self._flush()
+
+    def commit_waiting(self) -> None:
+        """Write the rows waiting for the next burst now, and wait for every burst."""
+        self._flush()
+        self._wait()
 
     def _flush(self) -> None:
         rows, self.waiting = self.waiting, []
