@@ -88,6 +88,13 @@ def _clean_row(
     """The row's typed identity (None when it cannot be checked) and its other values; every
     problem of the row is listed, not only the first."""
     out = RowCheck(result=REJECTED)
+    if row.get("_problem") == "no_header":
+        out.reasons.append(
+            _reason("row", "sheet:no_header",
+                    "Trang tính không có dòng tiêu đề: không biết cột nào là gì",
+                    "the sheet has no header row: its columns cannot be told apart")
+        )  # fmt: skip
+        return None, out
     typed: verify.Typed | None = None
     try:
         typed = verify.clean_record(
