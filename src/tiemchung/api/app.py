@@ -23,6 +23,7 @@ from tiemchung.api.routes import (
     health,
     persons,
     reference,
+    registrations,
     sessions,
     stats,
     stock,
@@ -60,6 +61,7 @@ ROUTERS = (
     users,
     audit,
     aefi,
+    registrations,
 )
 
 
