@@ -207,6 +207,20 @@ def test_each_row_is_answered_and_stored(platform: Platform) -> None:
         assert registered[0].person_id is not None
 
 
+def test_rows_without_an_id_are_found_by_name_and_date_of_birth(platform: Platform) -> None:
+    org_id, hr = approved_org(platform)
+    rows = [
+        {"full_name": "Nguyễn Văn An", "dob": "12/04/1985"},
+        {"full_name": "Lê Mạnh Cường", "dob": "1978-05-05"},  # the register knows 1978 only
+        {"full_name": "Lê Mạnh Cường", "dob": "1978-06-06"},  # the same person again
+        {"full_name": "Nguyễn Văn An", "dob": "1985-04-13"},  # nobody born that day
+    ]
+    report = submit(platform, hr, org_id, rows)
+    assert [r.result for r in report.rows] == ["verified", "verified", "verified", "not_found"]
+    assert report.rows[1].registration_id == report.rows[2].registration_id
+    assert report.registrations_new == 2
+
+
 def test_a_person_named_twice_is_one_registration_with_two_sources(platform: Platform) -> None:
     org1, hr1 = approved_org(platform, "0101234567")
     org2, hr2 = approved_org(platform, "0109999999")

@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tiemchung.identity import IdentityError, fold_name
@@ -144,6 +144,7 @@ class _Answers:
         self.by_name: dict[str, list[Any]] = defaultdict(list)
         self.asked_digits: set[str] = set()
         self.asked_names: set[tuple[str, str]] = set()
+        self.named: set[int] = set()
 
     def fetch_ids(self, digits: set[str]) -> None:
         todo = sorted(digits - self.asked_digits)
@@ -161,17 +162,26 @@ class _Answers:
 
     def fetch_names(self, wanted: set[tuple[str, str]]) -> None:
         """Persons by folded name and a date of birth compatible with a full typed date (the
-        register's date is then the typed one or its year-month or year: three keys)."""
+        register's is then the typed one, its year-month or its year: three pairs each),
+        joined to the pairs on PostgreSQL, which probes ``ix_persons_name_dob`` once per
+        pair (two separate ``IN`` lists would be probed as their cross product). Elsewhere
+        nothing is fetched: each row asks the desk's own probe (``_by_name_dob``)."""
+        if self.dialect != "postgresql":
+            return
         todo = sorted(wanted - self.asked_names)
+        cols = ", ".join(f"p.{c.name}" for c in verify.PERSON_COLUMNS)
+        stmt = text(
+            f"SELECT {cols} FROM persons p JOIN unnest(CAST(:k AS text[]), CAST(:d AS text[]))"
+            " AS t(k, d) ON p.name_key = t.k AND p.dob = t.d"
+        )
         for i in range(0, len(todo), _CHUNK):
             part = todo[i : i + _CHUNK]
-            keys = sorted({k for k, _ in part})
-            dobs = sorted({d[:n] for _, d in part for n in (4, 7, 10)})
-            stmt = select(*verify.PERSON_COLUMNS).where(
-                in_keys(_P.name_key, keys, self.dialect), in_keys(_P.dob, dobs, self.dialect)
-            )
-            for r in self.conn.execute(stmt):
-                self.by_name[fold_name(r.full_name)].append(r)
+            keys = [k for k, _d in part for _n in (4, 7, 10)]
+            dobs = [d[:n] for _k, d in part for n in (4, 7, 10)]
+            for r in self.conn.execute(stmt, {"k": keys, "d": dobs}):
+                if r.id not in self.named:  # a year-only person fits several typed dates
+                    self.named.add(r.id)
+                    self.by_name[fold_name(r.full_name)].append(r)
         self.asked_names |= set(todo)
 
     def find_by_id(self, digits: str) -> list[Any]:
