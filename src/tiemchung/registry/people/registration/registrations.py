@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
@@ -35,7 +35,7 @@ from tiemchung.registry.people.registration.priority import active_codes
 from tiemchung.registry.scope import Actor
 from tiemchung.registry.tables.registrations import Registration, RegistrationSource
 from tiemchung.store.audit import audit
-from tiemchung.store.bulk import in_keys
+from tiemchung.store.bulk import in_keys, insert_json, insert_tuples, json_text, reserve_ids
 
 MAX_BATCH = 10_000
 ORGANISATION, SELF, STAFF = "organisation", "self", "staff"
@@ -123,8 +123,7 @@ def submit_rows(
         }
         for i, c in enumerate(checks)
     ]
-    stmt = insert(RegistrationSource).returning(RegistrationSource.id, sort_by_parameter_order=True)
-    ids = list(session.scalars(stmt, values))
+    ids = _insert(session, "registration_sources", values, json_columns=("submitted", "reasons"))
     report = SubmitReport(batch=batch, registrations_new=new, registrations_joined=joined)
     for i, c in enumerate(checks):
         report.counts[c.result] = report.counts.get(c.result, 0) + 1
@@ -134,6 +133,29 @@ def submit_rows(
     entity = "organisation" if organisation_id is not None else "registration_batch"
     audit(session, actor, "registration.batch", entity, organisation_id or batch, detail)
     return report
+
+
+def _insert(
+    session: Session,
+    table: str,
+    rows: list[dict[str, Any]],
+    json_columns: tuple[str, ...] = (),
+) -> list[int]:
+    """Insert ``rows`` set-based with ids reserved first (``store.bulk.reserve_ids``): one
+    statement on PostgreSQL, one driver executemany on SQLite; the ids in the rows' order."""
+    conn = session.connection()
+    ids = reserve_ids(conn, table, len(rows))
+    for row, new_id in zip(rows, ids, strict=True):
+        row["id"] = new_id
+    columns = list(rows[0])
+    if conn.dialect.name == "postgresql":
+        insert_json(conn, table, columns, rows)
+    else:
+        tuples = [
+            tuple(json_text(r[c]) if c in json_columns else r[c] for c in columns) for r in rows
+        ]
+        insert_tuples(conn, table, columns, tuples)
+    return ids
 
 
 def _registers(c: RowCheck) -> bool:
@@ -190,8 +212,7 @@ def _registrations(session: Session, checks: Sequence[RowCheck]) -> tuple[dict[i
             "status": "active",
         }
     if fresh:
-        stmt = insert(Registration).returning(Registration.id, sort_by_parameter_order=True)
-        made = list(session.scalars(stmt, list(fresh.values())))
+        made = _insert(session, "registrations", list(fresh.values()))
         found.update(zip(fresh, made, strict=True))
     out = {i: found[_key(c)] for i, c in enumerate(checks) if _registers(c)}
     again = [(i, r) for i, r in out.items() if _key(checks[i]) in before]
