@@ -19,6 +19,7 @@ from tiemchung.web.routes import (
     citizen,
     dashboard,
     desk,
+    registration,
     sessions,
     shell,
     stock,
@@ -40,6 +41,7 @@ ROUTERS = (
     users,
     audit_log,
     aefi,
+    registration,
 )
 
 
