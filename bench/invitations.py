@@ -45,7 +45,7 @@ MIX = {
     "exact": 0.85,  # verified
     "no_diacritics": 0.04,  # mismatch (full_name)
     "swapped": 0.03,  # mismatch (dob), only for days ≤ 12: else exact
-    "unknown_id": 0.03,  # not_found
+    "unknown_id": 0.03,  # the desk's rule: name + date of birth find the person: mismatch
     "name_dob": 0.03,  # no ID: verified or ambiguous by name + date of birth
     "garbage": 0.02,  # rejected
 }
