@@ -87,16 +87,23 @@ def _cell(value: Any, column: str) -> str | None:
     return text or None
 
 
-def _repaired(row: dict[str, str | None]) -> dict[str, str]:
+def _repaired(row: dict[str, str | None], seen: dict[str, list[str]]) -> dict[str, str]:
     """The row's cells in Unicode, repaired as one text: a short cell alone may read as
     Vietnamese in its legacy encoding too (TCVN3 "có" is "cã"); its neighbours decide, as
-    ``legacy.repair_header`` does for a header."""
+    ``legacy.repair_header`` does for a header. ``seen`` remembers the answers: a list
+    repeats its names and yes/no cells, and the repair is a scoring of every reading."""
     cells = {k: v for k, v in row.items() if v is not None}
     odd = [k for k, v in cells.items() if not v.isascii()]
     if not odd:
         return cells
-    joined = repair_encoding(" | ".join(cells[k] for k in odd)).split(" | ")
-    fixed = joined if len(joined) == len(odd) else [repair_encoding(cells[k]) for k in odd]
+    text = " | ".join(cells[k] for k in odd)
+    fixed = seen.get(text)
+    if fixed is None:
+        joined = repair_encoding(text).split(" | ")
+        fixed = joined if len(joined) == len(odd) else [repair_encoding(cells[k]) for k in odd]
+        if len(seen) > 200_000:
+            seen.clear()
+        seen[text] = fixed
     return cells | dict(zip(odd, fixed, strict=True))
 
 
@@ -106,6 +113,7 @@ def read_list(path: Path, columns: Mapping[str, str] | None = None) -> Iterator[
     Raises :class:`LegacyFileError` (bilingual) for a file that cannot be read at all."""
     mapping = ColumnMap(columns=dict(LIST_HEADERS) | dict(columns or {}))
     offset = 0
+    seen: dict[str, list[str]] = {}
     for sheet in read_sheets(path, mapping):
         last = 0
         if not isinstance(sheet, Sheet):
@@ -122,7 +130,7 @@ def read_list(path: Path, columns: Mapping[str, str] | None = None) -> Iterator[
             last = n
             row = {c: _cell(cells[i] if i < len(cells) else None, c) for i, c in pairs}
             if any(v is not None for v in row.values()):
-                yield ListRow(offset + n, _repaired(row))
+                yield ListRow(offset + n, _repaired(row, seen))
         offset += last
 
 
