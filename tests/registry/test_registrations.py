@@ -291,3 +291,11 @@ def test_an_org_user_acts_for_its_own_organisation_only(platform: Platform) -> N
             regs.submit_rows(s, WARD_B1, [AN], organisation_id=org1)
         assert exc.value.status == 404
         assert [o.id for o in orgs.list_organisations(s, hr1)] == [org1]
+
+
+def test_an_org_user_is_given_from_its_organisation_only(platform: Platform) -> None:
+    from tiemchung.auth.users import create_user
+
+    with platform.sessions() as s, pytest.raises(ServiceError) as exc:
+        create_user(s, CENTRAL, "stray-org", PASSWORD + "-org", Role.ORGANISATION)
+    assert exc.value.problems[0].rule == "organisation_user"
