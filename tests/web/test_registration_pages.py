@@ -100,3 +100,26 @@ def test_self_registration_with_the_code(web: Web, platform: Platform) -> None:
     assert wrong.status_code == 422 and 'data-rule="wrong_code"' in wrong.text
     done = web.client.post("/register/confirm", data=data | {"code": code.group(1)})
     assert done.status_code == 200 and 'data-result="verified"' in done.text
+
+
+def test_the_ward_decides_on_its_page(web: Web, platform: Platform) -> None:
+    with platform.sessions() as s:
+        org = orgs.apply(s, Actor.system("tests"), orgs.Application(
+            "Trường Giả Định", "0105550001", "school", world().wards["a1"]))  # fmt: skip
+        s.commit()
+        org_id = org.id
+    web.sign_in("ward_b1")
+    assert f'id="org-{org_id}"' not in web.page("/organisations").text  # another ward's
+    web.sign_in("ward_a1")
+    page = web.page("/organisations")
+    assert page.status_code == 200 and f'id="org-{org_id}"' in page.text
+    refused = web.client.post(f"/organisations/{org_id}/decision",
+                              data={"csrf_token": web.csrf, "approve": "0"})  # fmt: skip
+    assert refused.status_code == 422 and 'data-field="note"' in refused.text
+    data = {"csrf_token": web.csrf, "approve": "1"}
+    r = web.client.post(f"/organisations/{org_id}/decision", data=data, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/organisations?done=approved"
+    with platform.sessions() as s:
+        assert s.get(Organisation, org_id).status == "approved"  # type: ignore[union-attr]
+    web.sign_in("site_a1")
+    assert web.page("/organisations").status_code == 403

@@ -74,6 +74,54 @@ async def apply(request: Request) -> Response:
     return _apply_page(request, {"kind": "company"}, [], 201, done)
 
 
+# -- the ward, province or central decides ---------------------------------------------------
+
+DECIDERS = (Role.COMMUNE, Role.PROVINCE, Role.CENTRAL)
+
+
+async def _decisions_page(
+    request: Request, actor: Actor, problems: list[FieldProblem] | None = None, status: int = 200
+) -> Response:
+    status_filter = request.query_params.get("status") or "applied"
+
+    def read() -> list[dict[str, Any]]:
+        with platform_of(request).sessions() as s:
+            found = orgs.list_organisations(s, actor, status=status_filter[:12])
+            return [orgs.organisation_view(o) for o in found]
+
+    ctx = {"orgs": await run_in_threadpool(read), "status": status_filter,
+           "problems": problems or [], "done": request.query_params.get("done", "")}  # fmt: skip
+    return pages.render(request, "registration/decide.html", ctx, actor=actor, status=status)
+
+
+@router.get("/organisations")
+async def decisions(request: Request, actor: WebActor) -> Response:
+    """The applications the caller decides on (its ward, its province, or all)."""
+    require_role(actor, *DECIDERS)
+    return await _decisions_page(request, actor)
+
+
+@router.post("/organisations/{org_id}/decision", dependencies=[Csrf])
+async def decide(
+    request: Request,
+    actor: WebActor,
+    org_id: RowId,
+    approve: str = Form("", max_length=5),
+    note: str = Form("", max_length=2000),
+) -> Response:
+    require_role(actor, *DECIDERS)
+
+    def job(s: Session) -> str:
+        org = orgs.decide(s, actor, org_id, approve=approve == "1", note=note.strip() or None)
+        return org.status
+
+    try:
+        done = await run_in_threadpool(platform_of(request).in_transaction, job)
+    except ServiceError as exc:
+        return await _decisions_page(request, actor, exc.problems, exc.status)
+    return RedirectResponse(f"/organisations?done={done}", status_code=303)
+
+
 # -- an organisation's lists ------------------------------------------------------------------
 
 
