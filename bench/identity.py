@@ -179,12 +179,12 @@ def main() -> None:
     per_row = {
         # sum(strlen()) so that DuckDB cannot skip the work (count() of it was optimised away)
         "baseline_lower": sql_rate("SELECT sum(strlen(lower(x))) FROM nn", N_SQL),
-        "baseline_strip_accents": sql_rate("SELECT sum(strlen(strip_accents(x))) FROM nn",
-                                           N_SQL),
+        "baseline_strip_accents": sql_rate("SELECT sum(strlen(strip_accents(x))) FROM nn", N_SQL),
         "fold": sql_rate("SELECT sum(strlen(tc_fold_name(x))) FROM nn", N_SQL),
         "normalize": sql_rate("SELECT sum(strlen(tc_normalize_name(x))) FROM nn", N_SQL),
         "id_fields": sql_rate(
-            "SELECT " + ", ".join(f"count({f}(x))" for f in id_fields) + " FROM ii", N_SQL),
+            "SELECT " + ", ".join(f"count({f}(x))" for f in id_fields) + " FROM ii", N_SQL
+        ),
     }
 
     # Realistic repetition: the records of the project's population generator.
@@ -192,26 +192,35 @@ def main() -> None:
     con.execute(f"CREATE TABLE r AS SELECT full_name, national_id FROM read_parquet('{records}')")
     n_rec, r_names, r_ids = con.execute(
         "SELECT count(*), count(DISTINCT full_name) / count(*), "
-        "count(DISTINCT national_id) / count(*) FROM r").fetchall()[0]
+        "count(DISTINCT national_id) / count(*) FROM r"
+    ).fetchall()[0]
     ratios = {"names": r_names, "ids": r_ids}
     name_macros = {"k": "tc_fold_name", "d": "tc_normalize_name"}
     id_macros = {f"c{i}": f for i, f in enumerate(id_fields)}
     records_rates = {
         "names_per_row": sql_rate(
             "SELECT sum(strlen(tc_fold_name(full_name))), "
-            "sum(strlen(tc_normalize_name(full_name))) FROM r", n_rec),
+            "sum(strlen(tc_normalize_name(full_name))) FROM r",
+            n_rec,
+        ),
         "names_via_distinct": sql_rate(
             f"SELECT sum(strlen(k)), sum(strlen(d)) FROM "
-            f"({via_distinct_sql('r', 'full_name', name_macros)})", n_rec),
+            f"({via_distinct_sql('r', 'full_name', name_macros)})",
+            n_rec,
+        ),
         "fold_via_distinct": sql_rate(
             f"SELECT sum(strlen(k)) FROM "
-            f"({via_distinct_sql('r', 'full_name', {'k': 'tc_fold_name'})})", n_rec),
+            f"({via_distinct_sql('r', 'full_name', {'k': 'tc_fold_name'})})",
+            n_rec,
+        ),
         "ids_per_row": sql_rate(
-            "SELECT " + ", ".join(f"count({f}(national_id))" for f in id_fields) + " FROM r",
-            n_rec),
+            "SELECT " + ", ".join(f"count({f}(national_id))" for f in id_fields) + " FROM r", n_rec
+        ),
         "ids_via_distinct": sql_rate(
             "SELECT " + ", ".join(f"count({c})" for c in id_macros) + " FROM "
-            f"({via_distinct_sql('r', 'national_id', id_macros)})", n_rec),
+            f"({via_distinct_sql('r', 'national_id', id_macros)})",
+            n_rec,
+        ),
     }
     base = per_row["baseline_lower"]["rows_per_cpu_s"]
     columnar_rates = _columnar(con, args.threads)
@@ -229,16 +238,23 @@ def main() -> None:
         "ids_vs_lower_ratio": round(ids_rate / base_lower, 3),
         f"sql_{args.threads}threads_messy_5M_rows": per_row,
         "sql_per_row_vs_lower_cpu_ratio": {k: ratio(v) for k, v in per_row.items()},
-        "records": {"rows": n_rec, "people": args.people, "reused_file": bool(args.records),
-                    "distinct_ratio": {k: round(v, 3) for k, v in ratios.items()}},
+        "records": {
+            "rows": n_rec,
+            "people": args.people,
+            "reused_file": bool(args.records),
+            "distinct_ratio": {k: round(v, 3) for k, v in ratios.items()},
+        },
         f"sql_{args.threads}threads_records": records_rates,
-        "bulk_target_met_wall": {k: v["rows_per_s"] >= TARGET_BULK
-                                 for k, v in records_rates.items()},
+        "bulk_target_met_wall": {
+            k: v["rows_per_s"] >= TARGET_BULK for k, v in records_rates.items()
+        },
         f"columnar_{args.threads}threads": columnar_rates,
         "columnar_target_met_wall": {
             f"{table}.{k}": v["rows_per_s"] >= TARGET_BULK
-            for table, rates in columnar_rates.items() for k, v in rates.items()
-            if not k.startswith("baseline")},
+            for table, rates in columnar_rates.items()
+            for k, v in rates.items()
+            if not k.startswith("baseline")
+        },
         "targets": {
             "python_names_per_s": 200_000,
             "python_ids_per_s": 500_000,
@@ -258,12 +274,12 @@ def main() -> None:
             "ids": "synthetic, ~25% malformed (spaced, dotted, 9-digit, broken)",
             "records": "tiemchung.synth.generate(people, seed=1): full_name, national_id",
             "names_via_distinct": "tc_fold_name + tc_normalize_name once per distinct name, "
-                                  "hash-joined back to every row",
+            "hash-joined back to every row",
             "ids_via_distinct": "digits, kind, province, sex, birth year per distinct ID",
             "method": "best of 3 (Python, columnar) / 2 (SQL) runs, one process; rows per "
-                      "wall second and per CPU second of the process",
+            "wall second and per CPU second of the process",
             "columnar": "tiemchung.identity.columnar on Arrow arrays fetched from the same "
-                        "DuckDB tables, every row (no deduplication beforehand)",
+            "DuckDB tables, every row (no deduplication beforehand)",
             "threads": args.threads,
         },
         results=results,

@@ -17,13 +17,15 @@ from tiemchung.config import Settings
 from tiemchung.registry.catalog.places import load_admin_units
 from tiemchung.registry.catalog.products import load_products
 from tiemchung.registry.models import AdminUnit, Product
+from tiemchung.registry.people.registration.priority import load_priority_groups
 from tiemchung.store import migrate
 from tiemchung.store.db import make_engine, make_sessionmaker
 
 
 def initialise(settings: Settings) -> dict[str, object]:
-    """Create keys, migrate to head, load administrative units and the vaccine catalogue;
-    safe to run again (a product already stored keeps what an operator edited)."""
+    """Create keys, migrate to head, load administrative units, the vaccine catalogue and the
+    priority groups; safe to run again (a product or group already stored keeps what an
+    operator edited)."""
     settings.token_secret(create=True)
     engine = make_engine(settings.resolved_database_url)
     try:
@@ -33,6 +35,7 @@ def initialise(settings: Settings) -> dict[str, object]:
             if units == 0:
                 units = load_admin_units(s)
             added = load_products(s)
+            groups_added = load_priority_groups(s)
             products = s.scalar(select(func.count()).select_from(Product)) or 0
             s.commit()
         return {
@@ -40,6 +43,7 @@ def initialise(settings: Settings) -> dict[str, object]:
             "admin_units": units,
             "products": products,
             "products_added": added,
+            "priority_groups_added": groups_added,
         }
     finally:
         engine.dispose()

@@ -42,6 +42,7 @@ from tiemchung.registry.catalog.sessions import SessionPlan, open_session, plan_
 from tiemchung.registry.imports.runner import runner_for
 from tiemchung.registry.messages.outbox import enqueue
 from tiemchung.registry.models import AuditEvent, VaccinationSession
+from tiemchung.registry.people.registration.priority import load_priority_groups
 from tiemchung.registry.scope import Actor
 
 ROLES = (
@@ -257,6 +258,15 @@ IN_B1 = st(200, 404, 200, 404, 200, 403, 403, 403, 401)
 TICKET_A1 = st(200, 200, 404, 200, 404, 403, 403, 403, 401)
 STATS = st(200, 200, 200, 403, 403, 403, 403, 403, 401)
 PUBLIC = st(*([200] * len(ROLES)))
+#: issue 18's organisations: read by those who decide on them (an empty list elsewhere)
+DECIDERS_READ = st(200, 200, 200, 200, 200, 403, 403, 403, 401)
+#: deciding on an organisation of ward a1: its ward, its province, central
+DECIDE = st(200, 200, 403, 200, 403, 403, 403, 403, 401)
+#: an organisation's rows: as if it did not exist outside its deciders
+ORG_ROWS = st(200, 200, 404, 200, 404, 404, 404, 404, 401)
+ORG_WRITE = st(201, 201, 404, 201, 404, 404, 404, 404, 401)
+ORG_BODY = {"name": "Chợ Ma Trận", "code": "0109990001", "kind": "market", "ward_code": ""}
+REG_ROW = {"national_id": "001085123456", "full_name": "Nguyễn Văn An", "dob": "1985-04-12"}
 USER_PASSWORD = "Hoa-sen-no-7-giua-dam"
 
 MATRIX: dict[str, list[Case]] = {
@@ -752,6 +762,75 @@ MATRIX: dict[str, list[Case]] = {
             kw=lambda ids: {"files": [("files", ("a.csv", IMPORT_CSV))], "data": {"site": "S-A1"}},
         )
     ],
+    # issue 18: organisations (in ward a1) and their rows; only their deciders (ward a1,
+    # province A, central) see them, anyone else as if they did not exist
+    "POST /organisations": [
+        Case(
+            "POST",
+            "/organisations",
+            st(*([201] * 9)),
+            kw=lambda ids: {"json": ORG_BODY | {"ward_code": ids["ward_a1"]}},
+        )
+    ],
+    "GET /organisations": [Case("GET", "/organisations", DECIDERS_READ)],
+    "POST /organisations/{org_id}:approve": [
+        Case("POST", "/organisations/{org_a1}:approve", DECIDE, kw=lambda ids: {"json": {}})
+    ],
+    "POST /organisations/{org_id}:refuse": [
+        Case(
+            "POST",
+            "/organisations/{org_refuse}:refuse",
+            DECIDE,
+            kw=lambda ids: {"json": {"note": "thiếu hồ sơ / papers missing"}},
+        )
+    ],
+    "POST /organisations/{org_id}/users": [
+        Case(
+            "POST",
+            "/organisations/{org_a1}/users",
+            st(201, 201, 403, 201, 403, 403, 403, 403, 401),
+            kw=lambda ids: {"json": {"username": "org_matrix", "password": USER_PASSWORD}},
+        )
+    ],
+    "GET /organisations/{org_id}/registrations": [
+        Case("GET", "/organisations/{org_a1}/registrations", ORG_ROWS)
+    ],
+    "GET /priority-groups": [Case("GET", "/priority-groups", PUBLIC)],
+    "PUT /priority-groups/{code}": [
+        Case(
+            "PUT",
+            "/priority-groups/NQ21-03",
+            st(200, 403, 403, 403, 403, 403, 403, 403, 401),
+            kw=lambda ids: {"json": {"name_en": "The armed forces"}},
+        )
+    ],
+    "POST /registrations": [
+        Case(
+            "POST",
+            "/registrations",
+            ORG_WRITE,
+            kw=lambda ids: {"json": REG_ROW | {"organisation_id": ids["org_a1"]}},
+        )
+    ],
+    "POST /registrations:batch": [
+        Case(
+            "POST",
+            "/registrations:batch",
+            ORG_WRITE,
+            kw=lambda ids: {"json": {"organisation_id": ids["org_a1"], "rows": [REG_ROW]}},
+        )
+    ],
+    "PATCH /registrations/sources/{source_id}": [
+        Case(
+            "PATCH",
+            "/registrations/sources/{src_fix}",
+            ORG_ROWS,
+            kw=lambda ids: {"json": {"full_name": "Nguyễn Văn An"}},
+        )
+    ],
+    "POST /registrations/sources/{source_id}:withdraw": [
+        Case("POST", "/registrations/sources/{src_withdraw}:withdraw", ORG_ROWS)
+    ],
 }
 
 #: person endpoints whose "not yours" must read exactly as "no such person"
@@ -856,6 +935,23 @@ def _scene(api: Api, platform: Platform, settings: Settings) -> dict[str, Any]:
     assert r.status_code == 202, r.text
     ids["job_a1"] = r.json()["id"]
     assert runner_for(platform).wait_idle(60)
+    with platform.sessions() as s:  # issue 18: two organisations of ward a1, rows of one
+        load_priority_groups(s)
+        s.commit()
+    ids["ward_a1"] = w.wards["a1"]
+    for key, code in (("org_a1", "0109990002"), ("org_refuse", "0109990003")):
+        r = api.post(
+            "/organisations", None, json=ORG_BODY | {"code": code, "ward_code": ids["ward_a1"]}
+        )
+        assert r.status_code == 201, r.text
+        ids[key] = r.json()["id"]
+    r = api.post(f"/organisations/{ids['org_a1']}:approve", "central", json={})
+    assert r.status_code == 200, r.text
+    rows = [REG_ROW | {"full_name": "Nguyen Van An"}, REG_ROW]
+    r = api.post("/registrations:batch", "central", json={"organisation_id": ids["org_a1"],
+                                                          "rows": rows})  # fmt: skip
+    assert r.status_code == 201, r.text
+    ids["src_fix"], ids["src_withdraw"] = (row["source_id"] for row in r.json()["rows"])
     for key, name, site in (("user_a", "matrix_a", "a1"), ("user_pw", "matrix_pw", "b1")):
         body = {"username": name, "password": USER_PASSWORD, "role": "site"}
         r = api.post("/users", "central", json=body | {"site_id": w.sites[site]})
@@ -885,6 +981,8 @@ def _call(api: Api, role: str, case: Case, ids: dict[str, Any]) -> Any:
         return api.get(path, who, **kw)
     if case.method == "PATCH":
         return api.client.patch(f"/api/v1{path}", headers=api.headers(who), **kw)
+    if case.method == "PUT":
+        return api.client.put(f"/api/v1{path}", headers=api.headers(who), **kw)
     return api.post(path, who, **kw)
 
 

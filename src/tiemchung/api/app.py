@@ -26,6 +26,7 @@ from tiemchung.api.routes import (
     messages,
     persons,
     reference,
+    registrations,
     sessions,
     stats,
     stock,
@@ -66,6 +67,7 @@ ROUTERS = (
     imports,
     messages,
     invitations,
+    registrations,
 )
 
 

@@ -80,6 +80,15 @@ def resolve_scope(
                 "a site user needs a valid site",
             )
         return Scope(site.province_code, site.ward_code, site.site_id)
+    if role is Role.ORGANISATION:
+        raise rule_error(
+            "role",
+            "organisation_user",
+            "Tài khoản tổ chức được cấp từ tổ chức đã duyệt (tiemchung orgs add-user, "
+            "POST /organisations/{id}/users)",
+            "an organisation's user is given from its approved organisation (tiemchung orgs "
+            "add-user, POST /organisations/{id}/users)",
+        )
     if role is Role.CITIZEN:
         person = session.scalar(select(Person).where(Person.person_id == (person_id or "")))
         if person is None:

@@ -22,6 +22,7 @@ def init() -> None:
         f"[green]✓[/green] database at revision {info['revision']}, "
         f"{info['admin_units']} administrative units, "
         f"{info['products']} vaccine products ({info['products_added']} new), "
+        f"{info['priority_groups_added']} priority groups new, "
         f"keys in {settings.data_dir}/keys"
     )
 

@@ -36,6 +36,9 @@ class Role(StrEnum):
     COMMUNE = "commune"
     SITE = "site"
     CITIZEN = "citizen"
+    #: a user who speaks for one organisation (issue 18): submits and fixes its lists, sees
+    #: its own rows' results and nothing else of the register (``may_submit_for``)
+    ORGANISATION = "org"
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,26 @@ class Actor:
                 and province_code == self.province_code
             )
         return False
+
+    def may_decide_organisation(self, province_code: str, ward_code: str) -> bool:
+        """May approve or refuse an organisation's application, and give it users: the ward
+        it lies in (its commune user), its province, or central (issue 18)."""
+        if self.role in (Role.CENTRAL, Role.PROVINCE, Role.COMMUNE):
+            return self.covers_area(province_code, ward_code)
+        return False
+
+    def may_submit_for(self, province_code: str, ward_code: str, *, member: bool) -> bool:
+        """May submit, fix, withdraw and read an organisation's registration rows: its own
+        users (``member``: the caller's ``organisation_users`` row names it), or the staff
+        who decide on it (:meth:`may_decide_organisation`), who may help it. Nobody else,
+        not even to learn that the organisation exists."""
+        if self.role is Role.ORGANISATION:
+            return member
+        return self.may_decide_organisation(province_code, ward_code)
+
+    def may_edit_priority_groups(self) -> bool:
+        """The priority groups are the government's list: central only edits it."""
+        return self.role is Role.CENTRAL
 
     def can_record_at(self, site: Site) -> bool:
         if self.role is Role.SITE:

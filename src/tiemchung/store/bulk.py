@@ -151,3 +151,18 @@ def copy_rows(
     with dbapi.cursor() as cur, cur.copy(copy) as cp:  # type: ignore[union-attr]
         for row in rows:
             cp.write_row(row)
+
+
+def reserve_ids(conn: Connection, table: str, n: int) -> list[int]:
+    """``n`` new primary keys of ``table`` (an ``id`` column), for a set-based insert that
+    must know each row's id without ``RETURNING`` (whose order PostgreSQL does not promise,
+    and which SQLAlchemy's insertmanyvalues answers one row per statement when the order is
+    asked for). PostgreSQL: from the column's sequence; SQLite: after the largest id (its
+    writer holds the database's one write lock for the transaction)."""
+    if n <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        sql = f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)"
+        return [int(r[0]) for r in conn.exec_driver_sql(sql, (n,))]
+    top = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()
+    return list(range(int(top) + 1, int(top) + 1 + n))

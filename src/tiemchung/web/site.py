@@ -23,6 +23,7 @@ from tiemchung.web.routes import (
     invitations,
     lots,
     products,
+    registration,
     sessions,
     shell,
     sites,
@@ -52,6 +53,7 @@ ROUTERS = (
     aefi,
     imports,
     sms,
+    registration,
 )
 
 

@@ -32,7 +32,7 @@ as read (``person.read``).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
@@ -70,6 +70,8 @@ _PERSON_COLS = (
     _P.id, _P.person_id, _P.national_id, _P.old_id, _P.full_name, _P.dob, _P.sex,
     _P.ward_code, _P.province_code, _P.address, _P.phone,
 )  # fmt: skip
+#: the register's columns every verification reads (a list checked at once reads the same)
+PERSON_COLUMNS = _PERSON_COLS
 _D = Dose.__table__.c
 _AUDIT: Table = AuditEvent.__table__  # type: ignore[assignment]
 _DOSE_COLS = (_D.dose_number, _D.dose_date, _D.product_code, _D.site_id, _D.status)
@@ -420,8 +422,21 @@ def _forbidden_role(actor: Actor) -> ServiceError:
 
 def _decide(conn: Any, t: Typed) -> tuple[str, list[Row[Any]], str | None]:
     """(status, persons, matched_on): one person for verified/mismatch, several if ambiguous."""
+    return decide(
+        t, lambda digits: _by_id(conn, digits), lambda name, dob: _by_name_dob(conn, name, dob)
+    )
+
+
+def decide(
+    t: Typed,
+    find_by_id: Callable[[str], list[Any]],
+    find_by_name_dob: Callable[[str, str], list[Any]],
+) -> tuple[str, list[Any], str | None]:
+    """The desk's decision over two look-ups: :func:`_by_id` and :func:`_by_name_dob` at the
+    desk, or an answer prepared for a whole list at once (an organisation's 10,000 rows,
+    ``registry/people/checking.py``), so both ask the same question the same way."""
     if t.national_id is not None:
-        by_id = _by_id(conn, t.national_id)
+        by_id = find_by_id(t.national_id)
         if by_id:
             on = "national_id" if any(p.national_id == t.national_id for p in by_id) else "old_id"
             agreeing = [p for p in by_id if identity_agrees(p, t.full_name, t.dob, t.sex)]
@@ -431,14 +446,14 @@ def _decide(conn: Any, t: Typed) -> tuple[str, list[Row[Any]], str | None]:
                 return MISMATCH, by_id, on
             return AMBIGUOUS, agreeing or by_id, on
         if t.old_id is not None:  # a chip card whose new ID the register lacks, its old ID not
-            by_old = _by_id(conn, t.old_id)
+            by_old = find_by_id(t.old_id)
             if by_old:
                 agreeing = [p for p in by_old if identity_agrees(p, t.full_name, t.dob, t.sex)]
                 pool = agreeing or by_old
                 return (MISMATCH if len(pool) == 1 else AMBIGUOUS), pool, "old_id"
     if t.full_name is None or t.dob is None:
         return NOT_FOUND, [], None
-    found = _by_name_dob(conn, t.full_name, t.dob)
+    found = find_by_name_dob(t.full_name, t.dob)
     if not found:
         return NOT_FOUND, [], None
     agreeing = [p for p in found if identity_agrees(p, t.full_name, t.dob, t.sex)]

@@ -31,6 +31,7 @@ HOME = {
     Role.CITIZEN: "/me",
     Role.PROVINCE: "/dashboard",
     Role.CENTRAL: "/dashboard",
+    Role.ORGANISATION: "/organisation",
 }
 
 

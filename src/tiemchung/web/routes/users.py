@@ -28,7 +28,8 @@ from tiemchung.web.guard import Csrf, WebActor, platform_of, require_role
 
 router = APIRouter(include_in_schema=False)
 FORM_KEYS = ("username", "role", "province_code", "ward_code", "site_id", "person_id")
-ROLES = [r.value for r in Role]
+#: an organisation's user is given from its organisation's page (auth/orgusers.py), not here
+ROLES = [r.value for r in Role if r is not Role.ORGANISATION]
 PAGE = 100
 
 

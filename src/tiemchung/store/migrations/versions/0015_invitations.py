@@ -3,7 +3,7 @@ slot or on the wait list, at most one live invitation per person per day (a part
 index); and the outbox's index by person for the last contact made.
 
 Revision ID: 0015_invitations
-Revises: 0013_import_jobs
+Revises: 0014_registrations_more
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_invitations"
-down_revision = "0013_import_jobs"
+down_revision = "0014_registrations_more"
 branch_labels = None
 depends_on = None
 
