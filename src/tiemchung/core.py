@@ -135,8 +135,13 @@ class Platform:
         """Run ``job`` in a transaction of its own on the calling thread and commit it: for
         the rare writes that hash a password (argon2 is deliberately slow) or read a long
         log, which must not hold up the group-commit writer's doses. Call it from a worker
-        thread (``run_in_threadpool``) in a server."""
+        thread (``run_in_threadpool``) in a server.
+
+        On SQLite the transaction begins IMMEDIATE: one that read first and wrote later would
+        fail at once ("database is locked") when another connection (the group-commit
+        writer, an upload's job) committed in between; IMMEDIATE waits for the lock instead."""
         with self.sessions() as session:
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             result = job(session)
             session.commit()
             return result

@@ -217,7 +217,8 @@ TICKET_TOTAL = dict(central=2, prov_a=2, prov_b=0, ward_a1=2, ward_b1=0, citizen
 
 #: AEFI reports each role sees: the scene's one (site a1, province A)
 AEFI_TOTAL = dict(central=1, prov_a=1, prov_b=0, ward_a1=1, ward_b1=0, site_a1=1, site_b1=0)
-MESSAGES_TOTAL = dict(central=1, prov_a=1, prov_b=0, ward_a1=1, ward_b1=0, site_a1=1, site_b1=0)
+# the scene queues one text of its own and two invitations (both of ward a1)
+MESSAGES_TOTAL = dict(central=3, prov_a=3, prov_b=0, ward_a1=3, ward_b1=0)
 AEFI_BODY = {
     "onset_at": "2021-10-01T15:00:00+07:00",
     "symptoms": ["fever"],
@@ -736,7 +737,10 @@ MATRIX: dict[str, list[Case]] = {
         )
     ],
     # a message belongs to the area that sent it: a site sees its ward's
-    "GET /messages": [Case("GET", "/messages", STAFF, check=_items(MESSAGES_TOTAL))],
+    # a site lists no texts: its ward's carry phones of people it never met (and the links)
+    "GET /messages": [
+        Case("GET", "/messages", DECIDERS_READ, check=_items(MESSAGES_TOTAL)),
+    ],
     "POST /aefi": [
         Case(  # An's dose was given at site a1: site b1 does not find it
             "POST",

@@ -1,7 +1,10 @@
 """The messages of an area, for `GET /messages` and `tiemchung messages list` (issue 18).
 
 A message belongs to the area that sent it (its ward and province, set by ``enqueue``): a
-commune sees its ward's, a site its ward's, a province its province's, central all. Filters:
+commune sees its ward's, a province its province's, central all. A site sees none: the texts
+of a ward carry the phone numbers of people the site never vaccinated and the invitations'
+signed links (a site follows its own session's texts in its invitations' statuses, which
+show no phone number). Filters:
 status (``invalid`` lists the numbers that could not be texted), kind, phone (any written
 form), ref (``type:id`` or an id). Newest first, keyset pages by id.
 """
@@ -18,12 +21,11 @@ from tiemchung.identity.errors import IdentityError
 from tiemchung.identity.phones import normalize_phone
 from tiemchung.registry.errors import role_not_allowed, rule_error
 from tiemchung.registry.messages.outbox import KINDS
-from tiemchung.registry.models import Site
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.registry.tables.messages import STATUSES, OutboxMessage
 
 MAX_PAGE = 500
-READERS = (Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)
+READERS = (Role.CENTRAL, Role.PROVINCE, Role.COMMUNE)
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,6 @@ def area_filter(actor: Actor) -> ColumnElement[bool]:
             return OutboxMessage.province_code == actor.province_code
         case Role.COMMUNE:
             return OutboxMessage.ward_code == actor.ward_code
-        case Role.SITE:
-            ward = select(Site.ward_code).where(Site.site_id == actor.site_id).scalar_subquery()
-            return OutboxMessage.ward_code == ward
     return false()
 
 
