@@ -82,17 +82,19 @@ _COV_NOTE = (
 
 
 def _coverage(
-    con: duckdb.DuckDBPyConnection, f: Filters, key: str, ref_year: int
+    con: duckdb.DuckDBPyConnection, f: Filters, key: str, ref_year: int, *, by_sex: bool = False
 ) -> list[dict[str, Any]]:
+    """Coverage grouped by the expression ``key``; ``by_sex``: over the cuts with the sex."""
     where_r, pr = where_sql(f, age=True, ref_year=ref_year)
+    reg = "reg_sex" if by_sex else "reg"
     if f.date_to is None:  # as of the snapshot: no day to filter on
-        source, where_c, pc_ = "cov_now", where_r, list(pr)
+        source, where_c, pc_ = "cov_sex_now" if by_sex else "cov_now", where_r, list(pr)
     else:
         needs_ward = key == "ward" or f.ward is not None
-        source = "cov" if needs_ward else "cov_pday"
+        source = "cov_sex" if by_sex else "cov" if needs_ward else "cov_pday"
         where_c, pc_ = where_sql(f, age=True, ref_year=ref_year, days="day", to_only=True)
     sql = f"""
-        WITH r AS (SELECT {key} AS k, sum(n) AS registered FROM reg WHERE {where_r} GROUP BY 1),
+        WITH r AS (SELECT {key} AS k, sum(n) AS registered FROM {reg} WHERE {where_r} GROUP BY 1),
         c AS (SELECT {key} AS k,
                      sum(n) FILTER (WHERE measure = 'first') AS first,
                      sum(n) FILTER (WHERE measure = 'full') AS full,
@@ -161,6 +163,35 @@ def coverage_by_age(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters, to
         cols,
         rows,
         *_COV_NOTE,
+    )
+
+
+#: the register's sex in coverage by sex: code, vi, en (U only shown when someone has it)
+SEX_ROWS = (("M", "Nam", "Male"), ("F", "Nữ", "Female"), ("U", "Không ghi", "Not given"))
+
+
+def coverage_by_sex(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters, today: date) -> Table:
+    """Coverage of the chosen area per sex (the register person's: numerator and denominator
+    alike), with the age group and the end date applied as in :func:`coverage`."""
+    f = scope(con, actor, f)
+    ref = f.ref_year(today)
+    got = {r.pop("k"): r for r in _coverage(con, f, "sex", ref, by_sex=True)}
+    empty = dict.fromkeys(("registered", "first", "full", "booster"), 0) | dict.fromkeys(
+        ("first_pct", "full_pct", "booster_pct")
+    )
+    rows = [
+        {"sex": code, "label_vi": vi, "label_en": en} | got.get(code, empty)
+        for code, vi, en in SEX_ROWS
+        if code in got or code != "U"
+    ]
+    return Table(
+        "coverage_by_sex",
+        "Độ bao phủ theo giới tính",
+        "Coverage by sex",
+        [Column("sex", "Giới tính", "Sex", "text"), *_COV],
+        rows,
+        _COV_NOTE[0] + " Giới tính theo sổ dân cư.",
+        _COV_NOTE[1] + " Sex as in the register.",
     )
 
 
@@ -449,6 +480,7 @@ def backlog(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Table:
 TABLES = (
     "coverage",
     "coverage_by_age",
+    "coverage_by_sex",
     "doses_per_day",
     "recorded_vs_reported",
     "recorded_vs_reported_by_day",
@@ -465,6 +497,7 @@ TABLES = (
 APPLIED: dict[str, frozenset[str]] = {
     "coverage": frozenset({"age_group", "date_to"}),  # cumulative as of the end date
     "coverage_by_age": frozenset({"date_to"}),  # one row per age group
+    "coverage_by_sex": frozenset({"age_group", "date_to"}),
     "doses_per_day": frozenset({"age_group", "date_from", "date_to"}),
     "recorded_vs_reported": frozenset({"date_from", "date_to"}),  # tallies carry no age
     "recorded_vs_reported_by_day": frozenset({"date_from", "date_to"}),
@@ -502,6 +535,8 @@ def table(
             return coverage(con, actor, f, today)
         case "coverage_by_age":
             return coverage_by_age(con, actor, f, today)
+        case "coverage_by_sex":
+            return coverage_by_sex(con, actor, f, today)
         case "doses_per_day":
             return doses_per_day(con, actor, f, today)
         case "recorded_vs_reported":
