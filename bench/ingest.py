@@ -9,7 +9,12 @@ For SQLite and PostgreSQL (a throw-away server started here):
      framework's ceiling on this machine, to report the dose path as a ratio of it.
 
     .venv/bin/python bench/ingest.py [--people N] [--single N] [--batches N]
-        [--phases health,single,paced,batched]
+        [--phases health,single,paced,batched] [--stock] [--stored N]
+
+``--stock`` receives the doses' lot at the site first, so every dose write runs the stock
+check (``stock_left`` counting what the site gave from the lot); without it the lot is not
+tracked and the check stops after one query. ``--stored N`` stores N doses of that lot at
+that site before the load, to see whether the check grows with the doses stored.
 
 On PostgreSQL the database server's own CPU per dose is reported beside the API server's: on
 two cores it competes with the server and the load generator, so it is part of the cost.
@@ -29,10 +34,12 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,7 +54,10 @@ from tiemchung.config import Settings  # noqa: E402
 from tiemchung.demo import DEMO_PROVINCE, invent_people, seed_reference  # noqa: E402
 from tiemchung.identity import iter_admin_units  # noqa: E402
 from tiemchung.installation import initialise  # noqa: E402
+from tiemchung.registry.catalog.lots import LotReceipt, receive_lot  # noqa: E402
+from tiemchung.registry.catalog.stock import MAX_QUANTITY  # noqa: E402
 from tiemchung.registry.imports.register import import_register  # noqa: E402
+from tiemchung.registry.models import Lot  # noqa: E402
 from tiemchung.registry.scope import Actor, Role  # noqa: E402
 from tiemchung.store.db import make_engine, make_sessionmaker  # noqa: E402
 
@@ -82,7 +92,16 @@ def write_register(path: Path, n: int) -> list[dict[str, Any]]:
     return people
 
 
-def prepare(settings: Settings, register_csv: Path) -> dict[str, Any]:
+def receive_stock(s: Any, site_id: str) -> None:
+    """Track the bench's lot at its site with far more doses than the run gives, so the
+    dose path counts what the site gave from it on every write (and never refuses one)."""
+    lot = s.scalar(select(Lot).where(Lot.lot_number == "PF0002"))
+    receipt = LotReceipt(lot.product_code, lot.lot_number, lot.expiry, site_id, MAX_QUANTITY)
+    receive_lot(s, Actor.system("bench"), receipt, today=min(date.today(), lot.expiry))
+    s.commit()
+
+
+def prepare(settings: Settings, register_csv: Path, stock: bool = False) -> dict[str, Any]:
     initialise(settings)
     engine = make_engine(settings.resolved_database_url)
     sessions = make_sessionmaker(engine)
@@ -94,6 +113,8 @@ def prepare(settings: Settings, register_csv: Path) -> dict[str, Any]:
     with sessions() as s:
         sites = seed_reference(s, wards, random.Random(1))
         s.commit()
+        if stock:
+            receive_stock(s, sites[0].site_id)
         create_user(
             s, Actor.system("bench"), "bench-site", PASSWORD, Role.SITE, site_id=sites[0].site_id
         )
@@ -415,13 +436,16 @@ def run_backend(
     db_pid: int | None = None,
 ) -> dict[str, Any]:
     settings = Settings(data_dir=data_dir, database_url=url)
-    info = prepare(settings, register_csv)
+    info = prepare(settings, register_csv, args.stock)
     print(
         f"[{name}] register import: {info['import_rows']:,} rows in {info['import_seconds']} s",
         flush=True,
     )
     baseline_insert = bare_insert(url, info["site_id"], 10)
     print(f"[{name}] bare executemany baseline: {baseline_insert}", flush=True)
+    if args.stored:
+        bare_insert(url, info["site_id"], args.stored // 1000)
+        print(f"[{name}] {args.stored // 1000 * 1000:,} more doses stored at the site", flush=True)
     port = 18000 + random.randint(0, 999)
     server, token = start_server(url, data_dir, port, workers=args.workers)
     phases = set(args.phases.split(","))
@@ -550,6 +574,8 @@ def main() -> None:
         default=",".join(PHASES),
         help="which load phases to run (comma-separated; e.g. batched while iterating)",
     )
+    ap.add_argument("--stock", action="store_true", help="track the lot: the stock check runs")
+    ap.add_argument("--stored", type=int, default=0, help="doses stored at the site beforehand")
     args = ap.parse_args()
     backends = args.backends.split(",")
     unknown = set(args.phases.split(",")) - set(PHASES)
@@ -591,6 +617,8 @@ def main() -> None:
             "batch_concurrency": args.batch_concurrency,
             "server_workers": args.workers,
             "phases": args.phases.split(","),
+            "stock_tracked": args.stock,
+            "stored_before": args.stored,
             "targets": {
                 "single_per_s": 1000,
                 "batched_doses_per_s": 10000,

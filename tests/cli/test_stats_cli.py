@@ -58,6 +58,12 @@ def test_stats_show_a_sites_breakdown_and_stock(env: Settings) -> None:
     got = {r["product"]: (r["male"], r["female"], r["total"]) for r in rows}
     # Dũng's dose was given at b1: not this site's
     assert got == {"PFIZER": (1, 0, 1), "AZ": (0, 1, 1), "Tổng / Total": (1, 1, 2)}
+    result = runner.invoke(app, ["stats", "show", "coverage_by_sex", "--site", a1])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["table"]["rows"]
+    # the site's ward a1: An (M) and Bình (F), each with one dose
+    got = {r["sex"]: (r["registered"], r["first"], r["full"]) for r in rows}
+    assert got == {"M": (1, 1, 0), "F": (1, 1, 0)}
     result = runner.invoke(app, ["stats", "show", "stock", "--site", a1])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)["table"]["rows"]

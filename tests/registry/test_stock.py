@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.factories import PROVINCE_A, PROVINCE_B, resolve_scope, submission, world
 from tiemchung.core import Platform
@@ -17,7 +17,7 @@ from tiemchung.registry.catalog import stock as stock_service
 from tiemchung.registry.catalog.products import ProductChanges, load_products, update_product
 from tiemchung.registry.doses.record import record_doses
 from tiemchung.registry.errors import ServiceError
-from tiemchung.registry.models import AuditEvent, Product, VaccinationSession
+from tiemchung.registry.models import AuditEvent, Dose, Lot, Product, VaccinationSession
 from tiemchung.registry.scope import Actor, Role
 
 CENTRAL = Actor.system("tests")
@@ -213,3 +213,72 @@ def test_a_receipt_keeps_its_note_and_the_day_it_was_received(platform: Platform
             "note": "phiếu xuất 12/2021",
         }
         assert stock_service.on_hand(s, lot_id, "S-A1") == 30
+
+
+def test_stock_left_counts_each_site_and_lot_apart(platform: Platform) -> None:
+    """Several (lot, site) pairs in one call: each counts only its own site's doses of its own
+    lot (one lot's doses at another site, or another lot's, take nothing), and a double entry
+    is not a dose given."""
+    a1, a2 = world().sites["a1"], world().sites["a2"]
+    with platform.sessions() as s:
+        _receive(s, CENTRAL, lot="LT-3", site=a1, doses=5)
+        _receive(s, CENTRAL, lot="LT-3", site=a2, doses=4)
+        _receive(s, CENTRAL, lot="LT-4", site=a1, doses=3)
+        s.commit()
+    given = [("LT-3", a1)] * 2 + [("LT-3", a2)] * 3 + [("LT-4", a1)]
+    subs = [
+        submission(None, lot_number=lot, site_id=site, full_name=f"Người {n}")
+        for n, (lot, site) in enumerate(given)
+    ]
+    with platform.sessions() as s:
+        results = record_doses(s, platform.catalog, CENTRAL, subs, today=TODAY)
+        assert [r.status for r in results] == [201] * 6
+        s.commit()
+        ids = {n: s.scalar(select(Lot.id).where(Lot.lot_number == n)) for n in ("LT-3", "LT-4")}
+        # one of a2's doses of LT-3 turns out to be a double entry
+        s.execute(
+            update(Dose).where(Dose.id == (results[2].dose or {})["id"]).values(status="duplicate")
+        )
+        s.commit()
+        pairs = [(ids["LT-3"], a1), (ids["LT-3"], a2), (ids["LT-4"], a1), (ids["LT-4"], a2)]
+        left = stock_service.stock_left(s.connection(), pairs)
+    # LT-3: 5 − 2 at a1, 4 − (3 − 1 double entry) at a2; LT-4: 3 − 1 at a1, none received at a2
+    assert left == {pairs[0]: 3, pairs[1]: 2, pairs[2]: 2, pairs[3]: 0}
+
+
+def test_the_dose_paths_memo_adds_what_was_given_since_and_refuses_on_a_full_count(
+    platform: Platform,
+) -> None:
+    """The dose path counts what a site gave since its last count (stock.py's memo) while
+    plenty is left, and counts in full once fewer than EXACT_BELOW doses would be: the figures
+    are the same as a full count's, and the refusal comes at exactly none left."""
+    a1, a2 = world().sites["a1"], world().sites["a2"]
+    plenty = stock_service.EXACT_BELOW + 5
+    with platform.sessions() as s:
+        lot, _ = _receive(s, CENTRAL, lot="LT-5", site=a1, doses=plenty)
+        s.commit()
+        lot_id = lot.id
+
+    def one_call(n: int) -> list[int]:
+        subs = [submission(None, lot_number="LT-5", full_name=f"Người {n}-{i}") for i in "AB"]
+        with platform.sessions() as s:
+            results = record_doses(s, platform.catalog, SITE_A1, subs, today=TODAY)
+            s.commit()
+        return [r.status for r in results]
+
+    def left(memo: bool) -> int:
+        with platform.sessions() as s:
+            return stock_service.stock_left(s.connection(), [(lot_id, a1)], memo=memo)[(lot_id, a1)]
+
+    for n in range(3):  # three groups of two on the memo's path
+        assert one_call(n) == [201, 201]
+        assert left(memo=True) == left(memo=False) == plenty - 2 * (n + 1)
+    # all but 3 of what is left moves to a2: now the dose path counts in full, and refuses
+    # the fourth dose exactly
+    with platform.sessions() as s:
+        lots_service.transfer_lot(s, CENTRAL, lot_id, a1, a2, plenty - 6 - 3)
+        s.commit()
+    assert left(memo=True) == left(memo=False) == 3
+    assert one_call(3) == [201, 201]
+    assert one_call(4) == [201, 409]
+    assert left(memo=True) == left(memo=False) == 0

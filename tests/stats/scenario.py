@@ -22,7 +22,7 @@ START = date(2021, 9, 1)
 
 @dataclass
 class Scenario:
-    persons: list[dict[str, Any]] = field(default_factory=list)  # id, dob, ward, province
+    persons: list[dict[str, Any]] = field(default_factory=list)  # id, dob, sex, ward, ...
     doses: list[dict[str, Any]] = field(default_factory=list)
     corrections: list[dict[str, Any]] = field(default_factory=list)
     items: list[dict[str, Any]] = field(default_factory=list)
@@ -37,6 +37,7 @@ def make(session: Session, seed: int = 7, extra_people: int = 60) -> Scenario:
     sc = Scenario()
     sc.sites = {w.sites[k]: (w.wards[k], prov[w.wards[k]]) for k in w.sites}
     new = []
+    sexes = random.Random(seed + 1)  # its own sequence: the history's draws stay as they were
     for i in range(extra_people):
         ward = rng.choice(list(prov))
         y = rng.randint(1930, 2020)
@@ -47,15 +48,16 @@ def make(session: Session, seed: int = 7, extra_people: int = 60) -> Scenario:
                 "full_name": f"Người Thử {i}",
                 "name_key": f"s{i}",
                 "dob": dob,
+                "sex": sexes.choice(["M", "F", "F", None]),
                 "ward_code": ward,
                 "province_code": prov[ward],
             }
         )
     session.execute(insert(Person), new)
-    for pk, dob, ward, province in session.execute(
-        select(Person.id, Person.dob, Person.ward_code, Person.province_code)
+    for pk, dob, sex, ward, province in session.execute(
+        select(Person.id, Person.dob, Person.sex, Person.ward_code, Person.province_code)
     ):
-        sc.persons.append({"id": pk, "dob": dob, "ward": ward, "province": province})
+        sc.persons.append({"id": pk, "dob": dob, "sex": sex, "ward": ward, "province": province})
     site_ids = sorted(sc.sites)
     rows = []
 

@@ -114,6 +114,7 @@ def test_export_names_list_only_the_filters_the_table_applied() -> None:
     expected = {
         "coverage": f"coverage_{area}_tuoi-18-49_den-2021-12-31.csv",  # as of the end date
         "coverage_by_age": f"coverage_by_age_{area}_den-2021-12-31.csv",
+        "coverage_by_sex": f"coverage_by_sex_{area}_tuoi-18-49_den-2021-12-31.csv",
         "doses_per_day": f"doses_per_day_{area}_tuoi-18-49_tu-2021-09-01_den-2021-12-31.csv",
         "recorded_vs_reported": f"recorded_vs_reported_{area}_tu-2021-09-01_den-2021-12-31.csv",
         "recorded_vs_reported_by_day": (

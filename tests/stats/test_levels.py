@@ -226,3 +226,66 @@ def test_province_drills_down_to_a_commune(history: Platform) -> None:
     with pytest.raises(ServiceError) as exc:  # a province never drills into another's
         rows(history, "prov_a", "coverage", ward=w.wards["b1"])
     assert exc.value.status == 403
+
+
+#: the history's verified doses above: (person, dose number, product, day); primary series of
+#: two doses for each of these products
+GIVEN = [
+    ("an", 1, "PFIZER", date(2021, 10, 1)),
+    ("an", 2, "PFIZER", date(2021, 10, 22)),
+    ("binh", 1, "AZ", date(2021, 10, 1)),
+    ("cuong", 1, "MODERNA", date(2021, 10, 2)),
+    ("dung", 1, "PFIZER", date(2021, 10, 1)),
+]
+
+
+def by_sex_counted(wards: set[str], to: date = date.max) -> dict[str, tuple[int, int, int, int]]:
+    """Register persons of ``wards`` per sex and how many reached ≥ 1 dose, the full primary
+    series (dose 2) and a booster (dose 3+) by ``to``, counted here from the world's persons."""
+    out: dict[str, list[int]] = {}
+    for label, p in world().persons.items():
+        if world().wards[p["ward"]] not in wards:
+            continue
+        numbers = [n for who, n, _, day in GIVEN if who == label and day <= to]
+        row = out.setdefault(p["sex"] or "U", [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += bool(numbers)
+        row[2] += any(n >= 2 for n in numbers)
+        row[3] += any(n >= 3 for n in numbers)
+    return {k: (v[0], v[1], v[2], v[3]) for k, v in out.items()}
+
+
+def by_sex(p: Platform, who: str, **f: Any) -> dict[str, tuple[int, int, int, int]]:
+    return {
+        r["sex"]: (r["registered"], r["first"], r["full"], r["booster"])
+        for r in rows(p, who, "coverage_by_sex", **f)
+    }
+
+
+def test_coverage_by_sex_at_every_level(history: Platform) -> None:
+    w = world()
+    a1 = {w.wards["a1"]}
+    province_a = {w.wards["a1"], w.wards["a2"]}
+    assert (
+        by_sex(history, "ward_a1")
+        == by_sex_counted(a1)
+        == {
+            "M": (1, 1, 1, 0),  # An: both doses
+            "F": (1, 1, 0, 0),  # Bình: one
+        }
+    )
+    assert by_sex(history, "site_a1") == by_sex_counted(a1)  # the site's ward
+    assert by_sex(history, "prov_a") == by_sex_counted(province_a)
+    assert by_sex(history, "prov_a")["M"] == (2, 2, 1, 0)  # An and Cường
+    everyone = set(w.wards.values())
+    assert by_sex(history, "central") == by_sex_counted(everyone)
+    assert by_sex(history, "central")["F"] == (2, 1, 0, 0)  # Bình dosed, Em not
+    # as of a date before An's second dose
+    day = date(2021, 10, 15)
+    assert by_sex(history, "central", date_to=day) == by_sex_counted(everyone, day)
+    assert by_sex(history, "central", date_to=day)["M"][2] == 0
+    # the same figures a drill-down shows, and nobody's area beyond their own
+    assert by_sex(history, "prov_a", ward=w.wards["a1"]) == by_sex(history, "ward_a1")
+    with pytest.raises(ServiceError) as exc:
+        rows(history, "ward_a1", "coverage_by_sex", ward=w.wards["b1"])
+    assert exc.value.status == 403

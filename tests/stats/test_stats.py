@@ -111,6 +111,41 @@ def test_coverage_by_ward_and_age(world_stats: tuple[Scenario, StatsService]) ->
     assert got == want
 
 
+def test_coverage_by_sex(world_stats: tuple[Scenario, StatsService]) -> None:
+    sc, svc = world_stats
+
+    def sex(p: dict[str, Any]) -> str:
+        return p["sex"] if p["sex"] in ("M", "F") else "U"
+
+    def got(actor: Actor, **f: Any) -> dict[str, dict[str, int]]:
+        return {
+            r["sex"]: {k: r[k] for k in ("registered", "first", "full", "booster")}
+            for r in q(svc, "coverage_by_sex", actor, **f)
+        }
+
+    assert {sex(p) for p in sc.persons} == {"M", "F", "U"}
+    for to in (date(2021, 10, 15), TODAY, None):
+        want = expected_coverage(sc, sex, lambda p: True, to or date.max)
+        assert got(CENTRAL, date_to=to) == want
+        assert sum(v["full"] for v in want.values()) > 0
+    ward = world().wards["a2"]
+    want = expected_coverage(sc, sex, lambda p: p["ward"] == ward, TODAY)
+    assert got(PROV_A, ward=ward, date_to=TODAY) == want
+    assert got(PROV_A) == expected_coverage(
+        sc, sex, lambda p: p["province"] == PROVINCE_A, date.max
+    )
+    adults = expected_coverage(
+        sc,
+        sex,
+        lambda p: p["province"] == PROVINCE_B and age_group(p["dob"], 2021) == "18-49",
+        TODAY,
+    )
+    rows = got(CENTRAL, province=PROVINCE_B, age_group="18-49", date_to=TODAY)
+    assert {k: v for k, v in rows.items() if v["registered"]} == adults
+    one = next(r for r in q(svc, "coverage_by_sex", CENTRAL) if r["first"])
+    assert one["first_pct"] == round(100 * one["first"] / one["registered"], 1)
+
+
 def test_doses_per_day_in_a_ward(world_stats: tuple[Scenario, StatsService]) -> None:
     sc, svc = world_stats
     ward = world().wards["b1"]

@@ -59,6 +59,17 @@ def test_tables_scoped_and_fresh(api_sc: tuple[Api, Scenario]) -> None:
         r = api.get("/stats/coverage", user, params={"province": PROVINCE_B})
         assert r.status_code == 403 and r.json()["errors"][0]["field"] == "province"
         assert r.headers["content-type"].startswith("application/problem+json")
+    # coverage by sex: the site's ward's register persons per sex (counted here)
+    r = api.get("/stats/coverage_by_sex", "site_a1")
+    assert r.status_code == 200, r.text
+    got = {row["sex"]: row["registered"] for row in r.json()["table"]["rows"] if row["registered"]}
+    want: dict[str, int] = {}
+    for p in sc.persons:
+        if p["ward"] == wards["site_a1"]:
+            sex = p["sex"] if p["sex"] in ("M", "F") else "U"
+            want[sex] = want.get(sex, 0) + 1
+    assert got == want and sum(want.values()) > 0
+    assert "coverage_by_sex" in api.get("/stats", "ward_a1").json()["tables"]
     r = api.get("/stats", "site_a1")
     assert r.status_code == 200 and r.json()["site"] == "S-A1"
     assert r.json()["ward"] == wards["site_a1"]

@@ -46,6 +46,8 @@ def test_province_page_figures_and_drill_down(dash: tuple[Web, Scenario]) -> Non
     assert "<svg" in html and html.count('role="img"') == 3  # three charts, drawn here
     rows = cells(html, "coverage")
     wards = {p["ward"] for p in sc.persons if p["province"] == PROVINCE_A}
+    women = sum(1 for p in sc.persons if p["province"] == PROVINCE_A and p["sex"] == "F")
+    assert cells(html, "coverage_by_sex")[1][:2] == ["Nữ", f"{women:,}".replace(",", ".")]
     assert {row[0] for row in rows} == wards  # the province's wards, nothing of B
     registered = {w: sum(1 for p in sc.persons if p["ward"] == w) for w in wards}
     assert {row[0]: int(row[2].replace(".", "")) for row in rows} == registered
@@ -186,6 +188,15 @@ def test_commune_and_site_see_their_own_ward(dash: tuple[Web, Scenario], user: s
     registered = sum(1 for p in sc.persons if p["ward"] == w.wards["a1"])
     assert int(rows[0][2].replace(".", "")) == registered
     assert 'id="breakdown"' in r.text and 'data-table="doses_by_product"' in r.text
+    # coverage by sex: the ward's register persons per sex (the scenario's, counted here)
+    in_a1 = [p for p in sc.persons if p["ward"] == w.wards["a1"]]
+    by_sex = {
+        label: sum(1 for p in in_a1 if (p["sex"] if p["sex"] in ("M", "F") else "U") == code)
+        for code, label in (("M", "Nam"), ("F", "Nữ"), ("U", "Không ghi"))
+    }
+    shown = {row[0]: int(row[1].replace(".", "")) for row in cells(r.text, "coverage_by_sex")}
+    assert shown == {k: v for k, v in by_sex.items() if v or k != "Không ghi"}
+    assert sum(shown.values()) == registered
     assert 'id="stock"' in r.text
     assert f'href="/dashboard?province={PROVINCE_A}"' not in r.text  # no link up to the province
     # a neighbour's ward: refused on the page, the own ward's figures shown instead

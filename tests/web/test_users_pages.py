@@ -134,3 +134,68 @@ def test_an_htmx_request_of_a_user_with_a_password_to_change_is_redirected(
     web.page("/password")
     r = web.htmx("/worklist/bulk-accept", {"ids": "1"})
     assert r.status_code == 204 and r.headers["hx-redirect"] == "/password"
+
+
+def test_a_province_changes_a_role_and_area_within_its_province_only(
+    web: Web, web2: Web, platform: Platform
+) -> None:
+    assert web2.sign_in("ward_a1").status_code == 303
+    web.sign_in("prov_a")
+    r = web.page("/users")
+    uid = _uid(platform, "ward_a1")
+    # the row's form offers the roles a province may grant, filled with the user's area
+    assert f'action="/users/{uid}/change"' in r.text
+    assert f'id="ward_code-{uid}" name="ward_code" type="text" value="{world().wards["a1"]}"' in (
+        r.text
+    )
+    form = {"csrf_token": web.csrf, "role": "commune", "ward_code": world().wards["b1"]}
+    r = web.client.post(f"/users/{uid}/change", data=form)
+    # another province's ward: refused in place, in the row's open form, what was typed kept
+    assert r.status_code == 403
+    assert 'id="change-problems"' in r.text and 'data-rule="grant_out_of_area"' in r.text
+    assert 'id="problems"' not in r.text  # not above the list: in the row
+    assert f'value="{world().wards["b1"]}"' in r.text
+    assert "Chỉ được cấp quyền trong tỉnh của mình (01)" in r.text
+    r = web.client.post(f"/users/{uid}/change", data=form | {"role": "central", "ward_code": ""})
+    assert r.status_code == 403 and "không được cấp vai trò trung ương" in r.text
+    r = web.client.post(
+        f"/users/{uid}/change",
+        data=form | {"role": "province", "ward_code": "", "province_code": "40"},
+    )
+    assert r.status_code == 403 and 'data-rule="grant_out_of_area"' in r.text
+    r = web.client.post(f"/users/{uid}/change", data=form | {"ward_code": "99999"})
+    assert r.status_code == 422 and 'data-rule="unknown_ward"' in r.text
+    assert 'aria-invalid="true"' in r.text
+    r = web.client.post(f"/users/{uid}/change", data=form | {"role": "wizard"})
+    assert r.status_code == 422 and 'data-rule="unknown_role"' in r.text
+    # the refused changes changed nothing: the user still signs in where it was
+    with platform.sessions() as s:
+        user = s.scalar(select(User).where(User.id == uid))
+        assert user is not None
+        assert (user.role, user.ward_code) == ("commune", world().wards["a1"])
+    assert web2.client.get("/worklist", follow_redirects=False).status_code == 200
+    # the same form sent back unchanged: nothing changes, the user's session goes on
+    same = {"csrf_token": web.csrf, "role": "commune", "ward_code": world().wards["a1"]}
+    r = web.client.post(f"/users/{uid}/change", data=same, follow_redirects=False)
+    assert r.status_code == 303 and "done=unchanged" in r.headers["location"]
+    assert web2.client.get("/worklist", follow_redirects=False).status_code == 200
+    # within its province: done, audited, and the user's session ends (its role is old)
+    r = web.client.post(
+        f"/users/{uid}/change",
+        data=form | {"ward_code": world().wards["a2"]},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and "done=changed" in r.headers["location"]
+    assert "Đã đổi vai trò hoặc khu vực của ward_a1" in web.client.get(r.headers["location"]).text
+    with platform.sessions() as s:
+        user = s.scalar(select(User).where(User.id == uid))
+        assert user is not None
+        assert (user.role, user.ward_code) == ("commune", world().wards["a2"])
+    r = web2.client.get("/worklist", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/signin")
+    r = web.client.get("/audit?action=user.update")
+    assert r.text.count('class="action">user.update') == 1
+    # a user of another province does not exist for this province's page
+    other = _uid(platform, "site_b1")
+    r = web.client.post(f"/users/{other}/change", data=form)
+    assert r.status_code == 404 and 'id="problems"' in r.text

@@ -184,6 +184,11 @@ def _new_scope(session: Session, actor: Actor, user: User, change: UserChange) -
     )
     if not actor.may_administer(role, scope.province_code):
         raise grant_refused(actor, role, scope)
+    now = (user.role, user.province_code, user.ward_code, user.site_id, user.person_pk)
+    if now == (role.value, scope.province_code, scope.ward_code, scope.site_id, scope.person_pk):
+        # The same role and area (a form sent back unchanged): nothing to audit, and the
+        # user's sessions are not ended for it.
+        return {}
     before = {"role": user.role, "province_code": user.province_code, "ward_code": user.ward_code}
     user.role = role.value
     user.province_code = scope.province_code

@@ -244,8 +244,10 @@ class Dose(Base):
 
     person: Mapped[Person | None] = relationship(lazy="raise", foreign_keys=[person_pk])
 
-    # the doses administered from a lot at a site: stock on hand (registry/catalog/stock.py)
-    __table_args__ = (Index("ix_doses_lot_site", "lot_id", "site_id"),)
+    # the doses administered from a lot at a site: stock on hand (registry/catalog/stock.py),
+    # counted from this index alone on every group of dose writes, those since a dose id
+    # too (the status says what is not a dose given); migration 0016_stock_index
+    __table_args__ = (Index("ix_doses_stock", "lot_id", "site_id", "id", "status"),)
 
 
 class AefiReport(Base):

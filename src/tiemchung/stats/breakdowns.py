@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from tiemchung.registry.scope import Actor
-from tiemchung.stats.filters import Filters, scope
+from tiemchung.stats.filters import Filters, scope, where_sql
 from tiemchung.stats.tables import Column, Table
 
 #: sex codes of the cut, their columns and labels
@@ -25,37 +25,16 @@ SEXES = (
 )
 
 
-def _source(f: Filters) -> tuple[str, list[str], list[Any]]:
-    """The smallest cut that answers, and its conditions."""
-    cond: list[str] = []
-    params: list[Any] = []
-    if f.site:
-        source = "site_daily"
-        cond.append("site_id = ?")
-        params.append(f.site)
-    elif f.ward:
-        source = "mix"
-        cond.append("ward = ?")
-        params.append(f.ward)
-    else:
-        source = "mix_p"
-        if f.province:
-            cond.append("province = ?")
-            params.append(f.province)
-    if f.date_from:
-        cond.append("day >= ?")
-        params.append(f.date_from)
-    if f.date_to:
-        cond.append("day <= ?")
-        params.append(f.date_to)
-    return source, cond, params
+def _source(f: Filters) -> str:
+    """The smallest cut that answers (the conditions are :func:`.filters.where_sql`'s)."""
+    return "site_daily" if f.site else "mix" if f.ward else "mix_p"
 
 
 def doses_by_product(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Table:
     """Doses per product, split by sex, with a total row last."""
     f = scope(con, actor, f)
-    source, cond, params = _source(f)
-    where = " AND ".join(cond) or "TRUE"
+    source = _source(f)
+    where, params = where_sql(f, days="day", by_site=True)
     sums = ", ".join(
         f"coalesce(sum(n) FILTER (WHERE sex = '{code}'), 0)::BIGINT AS {key}"
         for code, key, _, _ in SEXES
@@ -99,20 +78,13 @@ def site_people(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Tab
     """Per site of the area (or the one site): register persons with a verified dose given
     there — the people the site vaccinated, as of the snapshot."""
     f = scope(con, actor, f)
-    cond, params = ["TRUE"], []
-    if f.site:
-        cond.append("s.site_id = ?")
-        params.append(f.site)
-    elif f.ward:
-        cond.append("s.ward = ?")
-        params.append(f.ward)
-    elif f.province:
-        cond.append("s.province = ?")
-        params.append(f.province)
+    where, params = where_sql(f, by_site=True)
     cur = con.execute(
-        f"""SELECT s.site_id, s.name, s.ward, coalesce(p.n, 0)::BIGINT AS people
-            FROM site_names s LEFT JOIN site_people p ON p.site_id = s.site_id
-            WHERE {" AND ".join(cond)} ORDER BY people DESC, s.site_id""",
+        f"""SELECT site_id, name, ward, people FROM (
+                SELECT s.site_id, s.name, s.ward, s.province,
+                       coalesce(p.n, 0)::BIGINT AS people
+                FROM site_names s LEFT JOIN site_people p ON p.site_id = s.site_id)
+            WHERE {where} ORDER BY people DESC, site_id""",
         params,
     )
     names = [d[0] for d in cur.description]

@@ -13,9 +13,11 @@ tables small enough to answer any dashboard query in milliseconds, keyed by area
              birth year
 ``rvr``      recorded vs reported per site and day: a tally (per product, and per dose
              number when it has one) against the dose records it covers (no double entries)
-``cov_now``, ``cov_pday``, ``daily_p``, ``daily_w``, ``rvr_pday``: smaller cuts of the
-             above (no day, no ward or no birth year) so each view scans the smallest table
-             that answers it
+``reg_sex``, ``cov_sex`` ``reg`` and ``cov`` per sex too (the register's: M, F, U), for
+             coverage by sex; ``cov`` is ``cov_sex`` summed over the sexes
+``cov_now``, ``cov_sex_now``, ``cov_pday``, ``daily_p``, ``daily_w``, ``rvr_pday``: smaller
+             cuts of the above (no day, no ward or no birth year) so each view scans the
+             smallest table that answers it
 ``quality``  dose records per area of the dose in the source reports' categories, with the
              wrong fields; a dose waiting in a worklist counts in that worklist's ward
 ``backlog``  review items per ward, kind and status
@@ -62,8 +64,11 @@ OTHER_FIELDS = ("sex", "phone", "ward_code", "address")
 DECIDED = ("accepted", "rejected", "edited")
 AGGREGATES = (
     "reg",
+    "reg_sex",
     "cov",
+    "cov_sex",
     "cov_now",
+    "cov_sex_now",
     "cov_pday",
     "daily",
     "daily_p",
@@ -79,6 +84,10 @@ AGGREGATES = (
     "site_people",
     "places",
 )
+
+
+#: a person's sex in the cuts: the register's M or F, else U (not given)
+_SEX = "CASE {} WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' ELSE 'U' END"
 
 
 def _year(col: str) -> str:
@@ -101,7 +110,12 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         SELECT province_code AS province, ward_code AS ward, {_year("dob")} AS birth_year,
                count(*)::BIGINT AS n
         FROM raw_persons GROUP BY ALL ORDER BY ALL""",
-        f"""CREATE OR REPLACE TABLE cov AS
+        f"""CREATE OR REPLACE TABLE reg_sex AS
+        SELECT province_code AS province, ward_code AS ward, {_year("dob")} AS birth_year,
+               {_SEX.format("sex")} AS sex, count(*)::BIGINT AS n
+        FROM raw_persons GROUP BY ALL ORDER BY ALL""",
+        # each person once, by sex: ``cov_sex``; ``cov`` is the same without the sex
+        f"""CREATE OR REPLACE TABLE cov_sex AS
         WITH per AS (
             SELECT d.person_pk,
                    min(d.dose_date) AS first_day,
@@ -113,17 +127,23 @@ def build(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             GROUP BY d.person_pk),
         pp AS (
             SELECT ps.province_code AS province, ps.ward_code AS ward,
-                   {_year("ps.dob")} AS birth_year, per.*
+                   {_year("ps.dob")} AS birth_year, {_SEX.format("ps.sex")} AS sex, per.*
             FROM per JOIN raw_persons ps ON ps.id = per.person_pk)
-        SELECT province, ward, birth_year, 'first' AS measure, first_day AS day,
+        SELECT province, ward, birth_year, sex, 'first' AS measure, first_day AS day,
                count(*)::BIGINT AS n FROM pp GROUP BY ALL
         UNION ALL
-        SELECT province, ward, birth_year, 'full', full_day, count(*)::BIGINT
+        SELECT province, ward, birth_year, sex, 'full', full_day, count(*)::BIGINT
         FROM pp WHERE full_day IS NOT NULL GROUP BY ALL
         UNION ALL
-        SELECT province, ward, birth_year, 'booster', booster_day, count(*)::BIGINT
+        SELECT province, ward, birth_year, sex, 'booster', booster_day, count(*)::BIGINT
         FROM pp WHERE booster_day IS NOT NULL GROUP BY ALL
-        ORDER BY 1, 2, 3, 4, 5""",
+        ORDER BY 1, 2, 3, 4, 5, 6""",
+        """CREATE OR REPLACE TABLE cov AS
+        SELECT province, ward, birth_year, measure, day, sum(n)::BIGINT AS n
+        FROM cov_sex GROUP BY ALL ORDER BY 1, 2, 3, 4, 5""",
+        """CREATE OR REPLACE TABLE cov_sex_now AS
+        SELECT province, ward, birth_year, sex, measure, sum(n)::BIGINT AS n
+        FROM cov_sex GROUP BY ALL ORDER BY 1, 2, 3, 4""",
         # coverage now (no day: the default view) and per province and day (views "as of" a
         # date that need no ward); ``cov`` itself serves ward views as of a date
         """CREATE OR REPLACE TABLE cov_now AS
@@ -254,11 +274,10 @@ def _breakdowns() -> list[str]:
     """The cuts by product and sex (issue 17): one pass over the doses at the finest grain the
     dashboards ask for (``dx``, dropped after), then the cuts each view scans."""
     return [
-        """CREATE OR REPLACE TEMP TABLE dx AS
+        f"""CREATE OR REPLACE TEMP TABLE dx AS
         SELECT d.area_province_code AS province, d.area_ward_code AS ward, d.site_id,
                d.dose_date AS day, d.dose_number, d.product_code AS product,
-               CASE coalesce(ps.sex, d.sex) WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' ELSE 'U' END
-                   AS sex,
+               {_SEX.format("coalesce(ps.sex, d.sex)")} AS sex,
                count(*)::BIGINT AS n
         FROM raw_doses d LEFT JOIN raw_persons ps ON ps.id = d.person_pk
         WHERE d.status <> 'duplicate'

@@ -4,19 +4,22 @@ province) or refuses them, checked against the snapshot's places.
 
 Split from :mod:`.queries` (the tables) because every entry point goes through it before any
 table is read: the API and the dashboard scope a request once to name its export, the tables
-scope again themselves.
+scope again themselves. :func:`where_sql` turns scoped filters into the WHERE clause every
+aggregate table is read with (:mod:`.queries` and :mod:`.breakdowns` alike), so a filter means
+the same in each table.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 import duckdb
 
 from tiemchung.registry.errors import forbidden, role_not_allowed, rule_error
 from tiemchung.registry.scope import Actor, Role
-from tiemchung.stats.ages import BY_CODE
+from tiemchung.stats.ages import BY_CODE, age_group_sql
 
 #: every health-staff level has a dashboard (issue 17): a commune sees its ward, a site its own
 #: doses and its ward; citizens see their own records on their page instead
@@ -38,6 +41,52 @@ class Filters:
     def ref_year(self, today: date) -> int:
         """The year ages are counted in: the end of the range, else today."""
         return (self.date_to or today).year
+
+
+def unplaced(f: Filters) -> Filters:
+    """``f`` without its area: a site's own rows are found by the site, not its ward."""
+    return replace(f, province=None, ward=None, site=None)
+
+
+def where_sql(
+    f: Filters,
+    *,
+    age: bool = False,
+    ref_year: int = 0,
+    days: str | None = None,
+    to_only: bool = False,
+    by_site: bool = False,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) of scoped filters over an aggregate table with
+    ``province`` and ``ward`` columns: the area; the age group when ``age`` (over
+    ``birth_year``, ages counted in ``ref_year``); the date range over the column ``days``
+    (only its end when ``to_only``: coverage is cumulative). ``by_site``: a table with a
+    ``site_id`` column answers one site by its own rows (wherever its people live, no age:
+    no site cut has a birth year) rather than by the site's ward."""
+    if by_site and f.site:
+        where, params = where_sql(unplaced(f), days=days, to_only=to_only)
+        return f"{where} AND site_id = ?", [*params, f.site]
+    cond: list[str] = ["TRUE"]
+    params = []
+    if f.site and not f.ward:  # a site with no ward has no area of its own (not the province)
+        cond.append("FALSE")
+    if f.ward:
+        cond.append("ward = ?")
+        params.append(f.ward)
+    elif f.province:
+        cond.append("province = ?")
+        params.append(f.province)
+    if age and f.age_group:
+        cond.append(f"{age_group_sql('birth_year', ref_year)} = ?")
+        params.append(f.age_group)
+    if days:
+        if f.date_from and not to_only:
+            cond.append(f"{days} >= ?")
+            params.append(f.date_from)
+        if f.date_to:
+            cond.append(f"{days} <= ?")
+            params.append(f.date_to)
+    return " AND ".join(cond), params
 
 
 def scope(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Filters:

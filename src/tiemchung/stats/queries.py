@@ -23,7 +23,7 @@ from tiemchung.registry.errors import rule_error
 from tiemchung.registry.scope import Actor
 from tiemchung.stats import breakdowns
 from tiemchung.stats.ages import AGE_GROUPS, UNKNOWN, age_group_sql
-from tiemchung.stats.filters import Filters, scope
+from tiemchung.stats.filters import Filters, scope, where_sql
 from tiemchung.stats.tables import Column, Table, pct
 
 MAX_SITE_ROWS = 500
@@ -33,37 +33,6 @@ MAX_SITE_ROWS = 500
 def _level(f: Filters) -> str:
     """The rows' area: ``province`` (country view), ``ward`` (a province or one ward)."""
     return "ward" if f.province else "province"
-
-
-def _where(
-    f: Filters, *, age: bool, ref_year: int, days: str | None = None, to_only: bool = False
-) -> tuple[str, list[Any]]:
-    cond: list[str] = ["TRUE"]
-    params: list[Any] = []
-    if f.site and not f.ward:  # a site with no ward has no area of its own (not the province)
-        cond.append("FALSE")
-    if f.ward:
-        cond.append("ward = ?")
-        params.append(f.ward)
-    elif f.province:
-        cond.append("province = ?")
-        params.append(f.province)
-    if age and f.age_group:
-        cond.append(f"{age_group_sql('birth_year', ref_year)} = ?")
-        params.append(f.age_group)
-    if days:
-        if f.date_from and not to_only:
-            cond.append(f"{days} >= ?")
-            params.append(f.date_from)
-        if f.date_to:
-            cond.append(f"{days} <= ?")
-            params.append(f.date_to)
-    return " AND ".join(cond), params
-
-
-def _unplaced(f: Filters) -> Filters:
-    """``f`` without its area: a site's own rows are found by the site, not its ward."""
-    return replace(f, province=None, ward=None, site=None)
 
 
 def _area_columns(level: str) -> list[Column]:
@@ -113,17 +82,19 @@ _COV_NOTE = (
 
 
 def _coverage(
-    con: duckdb.DuckDBPyConnection, f: Filters, key: str, ref_year: int
+    con: duckdb.DuckDBPyConnection, f: Filters, key: str, ref_year: int, *, by_sex: bool = False
 ) -> list[dict[str, Any]]:
-    where_r, pr = _where(f, age=True, ref_year=ref_year)
+    """Coverage grouped by the expression ``key``; ``by_sex``: over the cuts with the sex."""
+    where_r, pr = where_sql(f, age=True, ref_year=ref_year)
+    reg = "reg_sex" if by_sex else "reg"
     if f.date_to is None:  # as of the snapshot: no day to filter on
-        source, where_c, pc_ = "cov_now", where_r, list(pr)
+        source, where_c, pc_ = "cov_sex_now" if by_sex else "cov_now", where_r, list(pr)
     else:
         needs_ward = key == "ward" or f.ward is not None
-        source = "cov" if needs_ward else "cov_pday"
-        where_c, pc_ = _where(f, age=True, ref_year=ref_year, days="day", to_only=True)
+        source = "cov_sex" if by_sex else "cov" if needs_ward else "cov_pday"
+        where_c, pc_ = where_sql(f, age=True, ref_year=ref_year, days="day", to_only=True)
     sql = f"""
-        WITH r AS (SELECT {key} AS k, sum(n) AS registered FROM reg WHERE {where_r} GROUP BY 1),
+        WITH r AS (SELECT {key} AS k, sum(n) AS registered FROM {reg} WHERE {where_r} GROUP BY 1),
         c AS (SELECT {key} AS k,
                      sum(n) FILTER (WHERE measure = 'first') AS first,
                      sum(n) FILTER (WHERE measure = 'full') AS full,
@@ -195,15 +166,44 @@ def coverage_by_age(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters, to
     )
 
 
+#: the register's sex in coverage by sex: code, vi, en (U only shown when someone has it)
+SEX_ROWS = (("M", "Nam", "Male"), ("F", "Nữ", "Female"), ("U", "Không ghi", "Not given"))
+
+
+def coverage_by_sex(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters, today: date) -> Table:
+    """Coverage of the chosen area per sex (the register person's: numerator and denominator
+    alike), with the age group and the end date applied as in :func:`coverage`."""
+    f = scope(con, actor, f)
+    ref = f.ref_year(today)
+    got = {r.pop("k"): r for r in _coverage(con, f, "sex", ref, by_sex=True)}
+    empty = dict.fromkeys(("registered", "first", "full", "booster"), 0) | dict.fromkeys(
+        ("first_pct", "full_pct", "booster_pct")
+    )
+    rows = [
+        {"sex": code, "label_vi": vi, "label_en": en} | got.get(code, empty)
+        for code, vi, en in SEX_ROWS
+        if code in got or code != "U"
+    ]
+    return Table(
+        "coverage_by_sex",
+        "Độ bao phủ theo giới tính",
+        "Coverage by sex",
+        [Column("sex", "Giới tính", "Sex", "text"), *_COV],
+        rows,
+        _COV_NOTE[0] + " Giới tính theo sổ dân cư.",
+        _COV_NOTE[1] + " Sex as in the register.",
+    )
+
+
 # -- doses per day ----------------------------------------------------------------------------
 def doses_per_day(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters, today: date) -> Table:
     """Dose records per day by dose number (double entries excluded), in the area of the dose."""
     f = scope(con, actor, f)
-    if f.site:  # the site's own doses, wherever its people live (no age: site_daily has none)
-        where, params = _where(_unplaced(f), age=False, ref_year=0, days="day")
-        where, params, source = f"{where} AND site_id = ?", [*params, f.site], "site_daily"
+    # a site: its own doses, wherever its people live (no age: site_daily has none)
+    where, params = where_sql(f, age=True, ref_year=f.ref_year(today), days="day", by_site=True)
+    if f.site:
+        source = "site_daily"
     else:
-        where, params = _where(f, age=True, ref_year=f.ref_year(today), days="day")
         # the smallest cut that answers: no ward -> daily_p; a ward, no age -> daily_w
         source = "daily" if f.ward and f.age_group else "daily_w" if f.ward else "daily_p"
     rows = _rows(
@@ -270,11 +270,7 @@ def _rvr_rows(
     """Sums of ``rvr`` (per site and day) or, with no ward chosen, ``rvr_pday``; rows are
     grouped by ``keys`` unless those are the site-day keys themselves."""
     per_site = keys.startswith("site_id")
-    if f.site:
-        where, params = _where(_unplaced(f), age=False, ref_year=0, days="day")
-        where, params = f"{where} AND site_id = ?", [*params, f.site]
-    else:
-        where, params = _where(f, age=False, ref_year=0, days="day")
+    where, params = where_sql(f, days="day", by_site=True)
     source = "rvr" if f.ward or f.site or per_site else "rvr_pday"
     if per_site:
         sql = f"""SELECT {keys}, recorded, reported, recorded_untallied,
@@ -396,7 +392,7 @@ def quality(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Table:
     """Dose records per area in the source reports' categories."""
     f = scope(con, actor, f)
     level = _level(f)
-    where, params = _where(f, age=False, ref_year=0)
+    where, params = where_sql(f)
     cats = ", ".join(
         f"coalesce(sum(n) FILTER (WHERE category = '{c}'), 0)::BIGINT AS {c}" for c in _CATS
     )
@@ -435,7 +431,7 @@ def backlog(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Table:
     """Review items per area: open (by kind), decided, superseded."""
     f = scope(con, actor, f)
     level = _level(f)
-    where, params = _where(f, age=False, ref_year=0)
+    where, params = where_sql(f)
     rows = _rows(
         con,
         f"""
@@ -484,6 +480,7 @@ def backlog(con: duckdb.DuckDBPyConnection, actor: Actor, f: Filters) -> Table:
 TABLES = (
     "coverage",
     "coverage_by_age",
+    "coverage_by_sex",
     "doses_per_day",
     "recorded_vs_reported",
     "recorded_vs_reported_by_day",
@@ -500,6 +497,7 @@ TABLES = (
 APPLIED: dict[str, frozenset[str]] = {
     "coverage": frozenset({"age_group", "date_to"}),  # cumulative as of the end date
     "coverage_by_age": frozenset({"date_to"}),  # one row per age group
+    "coverage_by_sex": frozenset({"age_group", "date_to"}),
     "doses_per_day": frozenset({"age_group", "date_from", "date_to"}),
     "recorded_vs_reported": frozenset({"date_from", "date_to"}),  # tallies carry no age
     "recorded_vs_reported_by_day": frozenset({"date_from", "date_to"}),
@@ -537,6 +535,8 @@ def table(
             return coverage(con, actor, f, today)
         case "coverage_by_age":
             return coverage_by_age(con, actor, f, today)
+        case "coverage_by_sex":
+            return coverage_by_sex(con, actor, f, today)
         case "doses_per_day":
             return doses_per_day(con, actor, f, today)
         case "recorded_vs_reported":

@@ -17,12 +17,24 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, func, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Executable,
+    Integer,
+    String,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from tiemchung.registry.errors import ServiceError, not_found, role_not_allowed, rule_error
@@ -81,12 +93,17 @@ _FIELD = {
 }
 
 
-def stock_left(conn: Connection, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+def stock_left(
+    conn: Connection, pairs: Iterable[tuple[int, str]], *, memo: bool = False
+) -> dict[tuple[int, str], int]:
     """On hand for each (lot id, site id) whose lot is tracked; an untracked lot is absent.
 
-    The dose path's check: two grouped queries per call whatever the batch's size (a batch
-    names a handful of lots and sites), run inside the writer so that no other write
-    interleaves between the count and the insert.
+    The dose path's check (``memo=True``): run inside the writer, once per group commit
+    whatever the group's size, so that no other write interleaves between the count and the
+    insert. Counting every dose a site gave from a lot on each group grew with the doses
+    stored (``bench/ingest.py --stock --stored N``); with ``memo`` the count since the last
+    one is added to it (:class:`_GivenMemo`), and whenever fewer than :data:`EXACT_BELOW`
+    doses would be left the count is made in full: a lot is only ever refused on a full count.
     """
     wanted = set(pairs)
     if not wanted:
@@ -103,23 +120,106 @@ def stock_left(conn: Connection, pairs: Iterable[tuple[int, str]]) -> dict[tuple
         .group_by(StockMovement.lot_id, StockMovement.site_id, StockMovement.kind)
     ).all()
     tracked = {lot for lot, _, _, _ in moves}
-    left = {pair: 0 for pair in wanted if pair[0] in tracked}
-    if not left:
+    net = {pair: 0 for pair in wanted if pair[0] in tracked}
+    if not net:
         return {}
     for lot, site, kind, quantity in moves:
-        if (lot, site) in left:
-            left[(lot, site)] += _SIGN[kind] * int(quantity)
-    given = conn.execute(
-        select(Dose.lot_id, Dose.site_id, func.count())
-        .where(
-            tuple_(Dose.lot_id, Dose.site_id).in_(list(left)),
+        if (lot, site) in net:
+            net[(lot, site)] += _SIGN[kind] * int(quantity)
+    if not memo:
+        given = _count_given(conn, {pair: 0 for pair in net})
+        return {pair: net[pair] - given[pair][0] for pair in net}
+    known = _GivenMemo.of(conn)
+    since = {pair: known.since(pair) for pair in net}
+    given = _count_given(conn, {pair: mark for pair, (_, mark) in since.items()})
+    left: dict[tuple[int, str], int] = {}
+    for pair, (before, _) in since.items():
+        count, last = given[pair]
+        if before is not None and net[pair] - before - count < EXACT_BELOW:
+            count, last = _count_given(conn, {pair: 0})[pair]  # near empty: count it all
+            before = None
+        known.keep(pair, count + (before or 0), max(last, since[pair][1]), full=before is None)
+        left[pair] = net[pair] - count - (before or 0)
+    return left
+
+
+#: doses left under which the dose path counts what a site gave in full (see stock_left)
+EXACT_BELOW = 200
+
+
+class _GivenMemo:
+    """What each (lot, site) gave up to a dose id, per database, kept by the writer for a
+    minute: the dose path then counts only the doses recorded since. A dose id at or below
+    the mark changed afterwards (made a double entry, or committed late by another process)
+    can make the sum off by that many for at most :attr:`SECONDS`; :func:`stock_left` counts
+    in full whenever fewer than :data:`EXACT_BELOW` doses would be left, so a refusal never
+    rests on it."""
+
+    SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self.kept: dict[tuple[int, str], tuple[int, int, float]] = {}
+
+    @classmethod
+    def of(cls, conn: Connection) -> _GivenMemo:
+        with _MEMOS_LOCK:
+            found = _MEMOS.get(conn.engine)
+            if found is None:
+                found = _MEMOS[conn.engine] = cls()
+            return found
+
+    def since(self, pair: tuple[int, str]) -> tuple[int | None, int]:
+        """(given up to the mark, the mark) or (None, 0) when nothing fresh is kept."""
+        kept = self.kept.get(pair)
+        if kept is None or time.monotonic() - kept[2] > self.SECONDS:
+            return None, 0
+        return kept[0], kept[1]
+
+    def keep(self, pair: tuple[int, str], given: int, mark: int, *, full: bool) -> None:
+        """Keep what was counted; a full count starts the minute again."""
+        old = self.kept.get(pair)
+        born = time.monotonic() if full or old is None else old[2]
+        self.kept[pair] = (given, mark, born)
+
+
+#: one memo per database (engine): the tests run several in one process
+_MEMOS: weakref.WeakKeyDictionary[Any, _GivenMemo] = weakref.WeakKeyDictionary()
+_MEMOS_LOCK = threading.Lock()
+
+
+def _count_given(
+    conn: Connection, after: dict[tuple[int, str], int]
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """Per (lot, site): the doses given there with an id above ``after``'s mark (0: all),
+    and the highest such id."""
+    out = {pair: (0, 0) for pair in after}
+    pairs = list(after)
+    for start in range(0, len(pairs), _PAIRS_PER_QUERY):
+        chunk = pairs[start : start + _PAIRS_PER_QUERY]
+        for dose_lot, dose_site, count, last in conn.execute(_given(chunk, after)):
+            out[(int(dose_lot), str(dose_site))] = (int(count), int(last or 0))
+    return out
+
+
+#: pairs counted in one statement (SQLite allows 500 terms in a compound select)
+_PAIRS_PER_QUERY = 200
+
+
+def _given(pairs: list[tuple[int, str]], after: dict[tuple[int, str], int]) -> Executable:
+    """The doses given per (lot, site) above a dose id: one count per pair, each an equality
+    on both columns and a range of ids, so that it reads only those entries of
+    ``ix_doses_stock`` (the index alone: the status is in it). A ``(lot, site) IN (...)``
+    lets SQLite seek on the lot only and count the lot's doses at every site."""
+    counts = [
+        select(literal(lot, Integer), literal(site, String), func.count(), func.max(Dose.id)).where(
+            Dose.lot_id == lot,
+            Dose.site_id == site,
+            Dose.id > after[(lot, site)],
             Dose.status != _NOT_A_DOSE_GIVEN,
         )
-        .group_by(Dose.lot_id, Dose.site_id)
-    ).all()
-    for dose_lot, dose_site, count in given:
-        left[(int(dose_lot or 0), dose_site)] -= int(count)
-    return left
+        for lot, site in pairs
+    ]
+    return counts[0] if len(counts) == 1 else union_all(*counts)
 
 
 def balances(

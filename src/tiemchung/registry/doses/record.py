@@ -307,7 +307,7 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
         history.update(sql.unlinked_history(conn, unlinked, dialect))
     # Stock: what is left of each tracked lot at its site, taken down as this call accepts
     # doses in order (the writer runs one call at a time, so nothing interleaves).
-    left = stock_left(conn, {(p.row["lot_id"], p.row["site_id"]) for p in pending})
+    left = stock_left(conn, {(p.row["lot_id"], p.row["site_id"]) for p in pending}, memo=True)
     accepted: list[_Pending] = []
     for p, person in zip(pending, links, strict=True):
         if isinstance(person, ServiceError):

@@ -1,4 +1,5 @@
-"""The users page (province and central): list, create, disable or enable, reset a password.
+"""The users page (province and central): list, create, change the role or area, disable or
+enable, reset a password.
 
 The same services as ``/api/v1/users`` and ``tiemchung users`` (:mod:`tiemchung.auth.admin`),
 so the grant rule (within one's own area and below), the password policy and the audit are
@@ -54,12 +55,21 @@ async def _page(
     *,
     typed: dict[str, str] | None = None,
     problems: list[FieldProblem] | None = None,
+    edit: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
+    """The list and the forms; ``edit`` is a refused change of one user (its id, what was
+    typed and the problems), shown in place in that user's row, or above the list when the
+    row is not on this page."""
     ctx = await run_in_threadpool(_listing, request, actor)
+    problems = list(problems or [])
+    if edit is not None and all(u["id"] != edit["id"] for u in ctx["users"]):
+        problems += edit["problems"]
+        edit = None
     ctx |= {
         "typed": typed or {},
-        "problems": problems or [],
+        "problems": problems,
+        "edit": edit or {},
         "roles": _roles_for(actor),
         "min_length": MIN_LENGTH,
         "done": request.query_params.get("done", ""),
@@ -150,6 +160,56 @@ async def set_active(
         lambda s: admin.update_user(s, actor, user_id, change),
         "enabled" if active else "disabled",
     )
+
+
+@router.post("/users/{user_id}/change", dependencies=[Csrf])
+async def change(
+    request: Request,
+    actor: WebActor,
+    user_id: SmallRowId,
+    role: str = Form("", max_length=20),
+    province_code: str = Form("", max_length=20),
+    ward_code: str = Form("", max_length=20),
+    site_id: str = Form("", max_length=40),
+    person_id: str = Form("", max_length=60),
+) -> Response:
+    """Change a user's role or area (``admin.update_user``: the grant rule, the audit and
+    the end of the user's sessions are the service's). The role's own key is read (a
+    commune's ward, a site's site...); the form comes filled with the user's present ones."""
+    require_role(actor, *admin.ADMIN_ROLES)
+    typed = {
+        "role": role,
+        "province_code": province_code,
+        "ward_code": ward_code,
+        "site_id": site_id,
+        "person_id": person_id,
+    }
+    if role not in ROLES:
+        problem = FieldProblem("role", "unknown_role", "Hãy chọn vai trò", "choose a role")
+        edit = {"id": user_id, "typed": typed, "problems": [problem]}
+        return await _page(request, actor, edit=edit, status=422)
+    change = admin.UserChange(
+        role=Role(role),
+        province_code=province_code.strip() or None,
+        ward_code=ward_code.strip() or None,
+        site_id=site_id.strip() or None,
+        person_id=person_id.strip() or None,
+    )
+
+    def job(s: Session) -> tuple[str, bool]:
+        version = admin.get_user(s, actor, user_id).token_version
+        view = admin.update_user(s, actor, user_id, change)
+        # the service moves the token version on only when the role or area changed
+        return str(view["username"]), admin.get_user(s, actor, user_id).token_version != version
+
+    platform = platform_of(request)
+    try:
+        name, changed = await run_in_threadpool(platform.in_transaction, job)
+    except ServiceError as exc:
+        edit = {"id": user_id, "typed": typed, "problems": exc.problems}
+        return await _page(request, actor, edit=edit, status=exc.status)
+    platform.forget_user(user_id)
+    return _done("changed" if changed else "unchanged", name)
 
 
 @router.post("/users/{user_id}/reset", dependencies=[Csrf])
