@@ -168,11 +168,19 @@ def close(
 def cancel(
     session_id: Annotated[int, typer.Argument(help="the session's ID / mã buổi tiêm")],
 ) -> None:
-    """Cancel a planned session / Huỷ buổi tiêm đã lên kế hoạch."""
-    from tiemchung.registry.catalog.sessions import cancel_session, session_detail
+    """Cancel a planned session and its invitations / Huỷ buổi tiêm và lời mời."""
+    from tiemchung.registry.catalog.sessions import session_detail
+    from tiemchung.registry.invitations.cancel import cancel_with_invitations
 
-    detail = _run(lambda s, a, _t: session_detail(cancel_session(s, a, session_id)))
-    console.print("[green]✓[/green] cancelled / đã huỷ")
+    def work(s: Any, a: Any, _t: Any) -> tuple[Any, Any]:
+        done = cancel_with_invitations(s, a, session_id)
+        return done, session_detail(done.session)
+
+    done, detail = _run(work)
+    console.print(
+        f"[green]✓[/green] cancelled / đã huỷ; {done.invitations} invitation(s) / lời mời, "
+        f"{done.texts_queued} text(s) telling them / tin báo huỷ"
+    )
     _print(detail)
 
 

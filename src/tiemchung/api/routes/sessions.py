@@ -19,6 +19,7 @@ from tiemchung.api.sessions_schemas import (
     SessionOpen,
 )
 from tiemchung.registry.catalog import sessions as svc
+from tiemchung.registry.invitations.cancel import cancel_with_invitations
 from tiemchung.serving.types import SmallRowId
 from tiemchung.stats import capacity as capacity_service
 
@@ -78,9 +79,10 @@ async def close_session(
 
 @router.post("/sessions/{session_id}:cancel", response_model=SessionDetail, responses=_ERRORS)
 async def cancel_session(session_id: SmallRowId, actor: CurrentActor, platform: PlatformDep) -> Any:
-    """Cancel a planned session (an open one is closed instead)."""
+    """Cancel a planned session (an open one is closed instead), and with it its live
+    invitations: texts not yet sent are withdrawn, people already texted are told."""
     return await platform.write(
-        lambda s: svc.session_detail(svc.cancel_session(s, actor, session_id))
+        lambda s: svc.session_detail(cancel_with_invitations(s, actor, session_id).session)
     )
 
 

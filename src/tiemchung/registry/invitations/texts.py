@@ -48,3 +48,9 @@ def reminder_text(dose_number: int, product: str, due: date) -> str:
         f"TiemChung: Ban den lich tiem mui {dose_number} vac xin {unaccented(product)} "
         f"tu ngay {due:%d/%m/%Y}. Lien he tram y te xa/phuong de hen ngay tiem."
     )
+
+
+def cancelled_text(day: date, site_name: str) -> str:
+    """The text to an invitee already texted when their session is cancelled."""
+    prefix = f"TiemChung: Buoi tiem ngay {day:%d/%m} tai "
+    return _fit(prefix, unaccented(" ".join(site_name.split())), " da huy. Xin loi ban.")

@@ -16,6 +16,7 @@ from tiemchung.registry.catalog import reference
 from tiemchung.registry.catalog import sessions as svc
 from tiemchung.registry.catalog.stock import STAFF
 from tiemchung.registry.errors import FieldProblem, ServiceError
+from tiemchung.registry.invitations.cancel import cancel_with_invitations
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.serving.types import SmallRowId
 from tiemchung.stats import capacity as capacity_service
@@ -189,7 +190,9 @@ async def open_(request: Request, actor: WebActor, session_id: SmallRowId) -> Re
 @router.post("/sessions/{session_id}/cancel", dependencies=[Csrf])
 async def cancel(request: Request, actor: WebActor, session_id: SmallRowId) -> Response:
     return await _act(
-        request, actor, lambda s: svc.session_detail(svc.cancel_session(s, actor, session_id))
+        request,
+        actor,
+        lambda s: svc.session_detail(cancel_with_invitations(s, actor, session_id).session),
     )
 
 
