@@ -80,7 +80,10 @@ def send(
         str | None,
         typer.Option(help="ward code (default: the site's) / mã xã (mặc định: của điểm)"),
     ] = None,
-    org: Annotated[int | None, typer.Option(help="organisation id / mã tổ chức")] = None,
+    org: Annotated[
+        str | None,
+        typer.Option(help="organisation: id or tax/agency code / tổ chức: mã số hoặc mã số thuế"),
+    ] = None,
     wait_list: Annotated[
         int | None,
         typer.Option(help="wait list size (default: 20% of capacity) / số người danh sách chờ"),
@@ -93,17 +96,19 @@ def send(
     from tiemchung.auth.invitelinks import link_maker
     from tiemchung.registry.invitations import send as svc
     from tiemchung.registry.invitations.select import Selection
-
-    sel = Selection(
-        groups=list(group or []),
-        min_age=min_age,
-        max_age=max_age,
-        ward_code=ward,
-        organisation_id=org,
-        due_by=_day(due_by, "--due-by"),
-    )
+    from tiemchung.registry.people.registration.organisations import find_organisation
 
     def work(s: Session, actor: Actor, today: date, platform: Platform) -> dict[str, Any]:
+        # as `registrations import --org`: an id or the code the organisation applied with
+        org_id = find_organisation(s, actor, org).id if org is not None else None
+        sel = Selection(
+            groups=list(group or []),
+            min_age=min_age,
+            max_age=max_age,
+            ward_code=ward,
+            organisation_id=org_id,
+            due_by=_day(due_by, "--due-by"),
+        )
         if preview:
             return svc.preview(s, actor, session_id, sel, today, wait_list=wait_list).as_dict()
         links = link_maker(platform.token_secret, platform.settings.public_url)
