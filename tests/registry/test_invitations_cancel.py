@@ -1,6 +1,6 @@
 """A session cancelled with its invitations (registry/invitations/cancel.py), over SQLite and
 PostgreSQL: no invitation stays live, a text still waiting is withdrawn, a person already
-texted gets one cancellation text, and the session's day frees everyone for another one."""
+texted gets one cancellation text; and the organisation's selection (its own people only)."""
 
 from __future__ import annotations
 
@@ -73,3 +73,41 @@ def test_a_session_that_cannot_be_cancelled_keeps_its_invitations(platform: Plat
         s.rollback()
         statuses = set(s.scalars(select(Invitation.status).where(Invitation.session_id == sid)))
         assert statuses == {"invited"}
+
+
+def test_an_organisation_s_selection_invites_its_people_only(platform: Platform) -> None:
+    """The people an organisation put forward (a source row not withdrawn), not another's,
+    not one it withdrew."""
+    from tests.registry.invite_world import register
+    from tiemchung.registry.tables.registrations import Organisation, RegistrationSource
+
+    with platform.sessions() as s:
+        orgs = [
+            Organisation(
+                name=f"Org {k}", code=f"03000000{k}", kind="company", ward_code="x",
+                province_code="y", status="approved",
+            )
+            for k in (1, 2)
+        ]  # fmt: skip
+        s.add_all(orgs)
+        s.flush()
+        ours, theirs, gone = (person(s, f"o{i}", dob=f"19{60 + i}-01-01") for i in range(3))
+        for pid, org, withdrawn in ((ours, 0, False), (theirs, 1, False), (gone, 0, True)):
+            reg = register(s, pid, None)
+            s.add(
+                RegistrationSource(
+                    registration_id=reg,
+                    organisation_id=orgs[org].id,
+                    source="organisation",
+                    submitted={},
+                    result="verified",
+                    withdrawn_at=TODAY if withdrawn else None,
+                )
+            )
+        sid = plan(s, [("07:30", "09:00", 5)])
+        s.commit()
+        sel = Selection(organisation_id=orgs[0].id)
+        done = svc.send_invitations(s, SITE_A1, sid, sel, TODAY, link, wait_list=0)
+        s.commit()
+        invited = set(s.scalars(select(Invitation.person_id).where(Invitation.session_id == sid)))
+        assert done.invited == 1 and invited == {ours}
