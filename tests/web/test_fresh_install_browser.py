@@ -27,7 +27,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, served
+from tests.web.conftest import CHROMIUM, served
 from tests.web.test_responsive import Checks
 from tiemchung.config import Settings
 from tiemchung.core import Platform
@@ -105,15 +105,10 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fresh]:
 
 
 @pytest.fixture(scope="module")
-def chromium(fresh: Fresh) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+def chromium(fresh: Fresh, browser: Any) -> Any:
+    """The suite's one browser (tests/web/conftest.py): a second Playwright in the same
+    process finds the first one's event loop running and refuses to start."""
+    return browser
 
 
 def _sign_in(page: Any, base: str, username: str, password: str, lands: str) -> None:

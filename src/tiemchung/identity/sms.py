@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from tiemchung.identity.letters import FOLD_TABLE
+from .letters import FOLD_TABLE
 
 Encoding = Literal["gsm7", "ucs2"]
 
