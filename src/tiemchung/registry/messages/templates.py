@@ -25,6 +25,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -119,6 +120,11 @@ SAMPLES: dict[str, str] = {
     "code": "000000",
     "minutes": "10",
 }
+
+
+#: The invitation id of the budget's link: nine digits (a billion invitations), its real
+#: length otherwise (``auth/invitelinks.link_maker`` over ``TIEMCHUNG_PUBLIC_URL``).
+SAMPLE_INVITATION_ID = 999_999_999
 
 
 @dataclass(frozen=True)
@@ -374,3 +380,44 @@ def budget_of(
             )
         )
     return TemplateBudget(key, sent, enc, n, count, left, single, each, site_cut, warnings)
+
+
+def as_dict(template: Template, *, sample_link: str) -> dict[str, Any]:
+    """A template with its rules and its budget, as the API, the page and the CLI show it."""
+    s = SPECS[template.key]
+    return {
+        "key": template.key,
+        "name_vi": s.name_vi,
+        "name_en": s.name_en,
+        "body": template.body,
+        "keep_accents": template.keep_accents,
+        "is_default": template.is_default,
+        "default_body": s.default,
+        "allowed": list(s.allowed),
+        "required": list(s.required),
+        "updated_by": template.updated_by,
+        "updated_at": template.updated_at,
+        "budget": budget_dict(
+            budget_of(
+                template.key,
+                template.body,
+                keep_accents=template.keep_accents,
+                sample_link=sample_link,
+            )
+        ),
+    }
+
+
+def budget_dict(b: TemplateBudget) -> dict[str, Any]:
+    """A budget as plain values (the warnings in both languages)."""
+    return {
+        "text": b.text,
+        "encoding": b.encoding,
+        "characters": b.characters,
+        "segments": b.segments,
+        "left": b.left,
+        "single_limit": b.single_limit,
+        "segment_limit": b.segment_limit,
+        "site_cut": b.site_cut,
+        "warnings": [{"message_vi": w.vi, "message_en": w.en} for w in b.warnings],
+    }
