@@ -145,3 +145,12 @@ def test_a_template_keeping_accents_is_sent_with_them() -> None:
     # a message that does not say follows the installation's setting (unaccented)
     other = outgoing(Claimed(2, "n", "0912345678", body, "invitation", 0), SenderConfig())
     assert other.text == "Buoi tiem ngay 05/01 da huy"
+
+
+def test_the_site_cut_counts_an_extension_character_as_two() -> None:
+    # 75 "[" are 150 septets, the space 151: 9 left of 160 for "Tram Y te xa" (12)
+    tpl = svc.Template("cancelled", "[" * 75 + " {site}", keep_accents=False)
+    text, cut = svc.render(tpl, {"site": "Trạm Y tế xã"})
+    assert text == "[" * 75 + " Tram Y te" and cut == 3
+    b = svc.budget_of("cancelled", "[" * 75 + " {site}", sample_link=LINK)
+    assert (b.characters, b.segments, b.left) == (160, 1, 0)

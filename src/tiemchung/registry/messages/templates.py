@@ -25,12 +25,21 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tiemchung.identity.sms import LIMITS, encoding_for, is_gsm7, segment_count, unaccent, units
+from tiemchung.identity.sms import (
+    LIMITS,
+    Encoding,
+    encoding_for,
+    is_gsm7,
+    segment_count,
+    unaccent,
+    units,
+)
 from tiemchung.registry.errors import (
     FieldProblem,
     Message,
@@ -306,9 +315,40 @@ def reset_template(session: Session, actor: Actor, key: str) -> Template:
     return default(key)
 
 
+#: the ASCII characters GSM-7 lacks, and those it sends as two septets: a plain ASCII text
+#: (most texts, every link) is counted by C-level string calls instead of a loop a character
+_ASCII_NOT_GSM = re.compile(
+    "[" + re.escape("".join(chr(i) for i in range(128) if not is_gsm7(chr(i)))) + "]"
+)
+_ASCII_EXT = tuple(chr(i) for i in range(128) if is_gsm7(chr(i)) and units(chr(i), "gsm7") == 2)
+
+
+def _encoding(text: str) -> Encoding:
+    if text.isascii() and not _ASCII_NOT_GSM.search(text):
+        return "gsm7"
+    return encoding_for(text)
+
+
+def _units(text: str, enc: Encoding) -> int:
+    if enc == "gsm7" and text.isascii():
+        return len(text) + sum(text.count(c) for c in _ASCII_EXT)
+    return units(text, enc)
+
+
+def _segments(text: str, enc: Encoding) -> int:
+    n = _units(text, enc)
+    single, each = LIMITS[enc]
+    if n <= single:
+        return 1 if n else 0
+    return -(-n // each)
+
+
+@lru_cache(maxsize=4096)
 def _clean(text: str, keep_accents: bool) -> str:
     """The text as it will be sent: NFC with accents, or unaccented with anything left that
     GSM-7 lacks dropped (one stray character would turn the whole text into UCS-2)."""
+    if text.isascii() and not _ASCII_NOT_GSM.search(text):
+        return text  # nothing to fold, nothing to drop
     if keep_accents:
         return unicodedata.normalize("NFC", text)
     return "".join(ch for ch in unaccent(text) if is_gsm7(ch))
@@ -331,16 +371,20 @@ def render(template: Template, values: Mapping[str, str]) -> tuple[str, int]:
     if "{site}" not in body or not site:
         return fill(site), 0
     full = fill(site)
-    enc = encoding_for(full)
+    enc = _encoding(full)
     rest = fill("")
-    rest_units = units(rest, enc)
+    rest_units = _units(rest, enc)
     single, each = LIMITS[enc]
-    n = max(segment_count(rest, enc), 1)
+    n = max(_segments(rest, enc), 1)
     room = (single if n == 1 else n * each) - rest_units
-    cut = site
-    while cut and units(cut, enc) > room:
-        cut = cut[:-1]
-    cut = cut.rstrip()
+    used, end = 0, 0
+    for end, ch in enumerate(site):  # noqa: B007 (end is read after the loop)
+        used += units(ch, enc)
+        if used > room:
+            break
+    else:
+        end = len(site)
+    cut = site[:end].rstrip()
     return (full, 0) if cut == site else (fill(cut), len(site) - len(cut))
 
 
