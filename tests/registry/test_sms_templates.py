@@ -3,7 +3,7 @@ the budget against hand-counted examples, and an edited template reaching the ou
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -16,12 +16,23 @@ from tiemchung.registry.invitations import send as invite
 from tiemchung.registry.invitations.select import Selection
 from tiemchung.registry.invitations.texts import cancelled_text, invitation_text, reminder_text
 from tiemchung.registry.messages import templates as svc
-from tiemchung.registry.messages.sender import Claimed, SenderConfig, outgoing
+from tiemchung.registry.messages.sender import Claimed, SenderConfig, claim, outgoing
 from tiemchung.registry.models import AuditEvent
+from tiemchung.registry.people.registration import selfreg
+from tiemchung.registry.people.registration.priority import load_priority_groups
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.registry.tables.messages import OutboxMessage
 
 PROVINCE = Actor(None, "prov_a", Role.PROVINCE, **resolve_scope({"province_code": PROVINCE_A}))  # type: ignore[arg-type]
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+OTP_FORM = {  # as tests/registry/test_selfreg.py's form (an invented person)
+    "national_id": "001085123456",
+    "full_name": "Nguyễn Văn An",
+    "dob": "12/04/1985",
+    "phone": "0912 000 001",
+    "priority_group": "NQ21-09",
+    "underlying_condition": "có",
+}
 LINK = "https://tc.example/i/123456789.0123456789abcdef0123"  # 51 characters
 
 
@@ -154,3 +165,20 @@ def test_the_site_cut_counts_an_extension_character_as_two() -> None:
     assert text == "[" * 75 + " Tram Y te" and cut == 3
     b = svc.budget_of("cancelled", "[" * 75 + " {site}", sample_link=LINK)
     assert (b.characters, b.segments, b.left) == (160, 1, 0)
+
+
+def test_an_edited_code_text_with_accents_is_queued_and_sent_with_them(
+    platform: Platform,
+) -> None:
+    with platform.sessions() as s:
+        svc.update_template(s, CENTRAL, "otp", "Mã của bạn: {code}", keep_accents=True)
+        load_priority_groups(s)
+        started = selfreg.start(s, OTP_FORM, ip="10.0.0.9", secret=b"k", code="424242", now=NOW)
+        s.commit()
+        msg = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.ref_id == str(started.code_id))
+        ).one()
+        assert (msg.body, msg.keep_accents) == ("Mã của bạn: 424242", True)
+        (claimed,) = claim(s, SenderConfig(quiet=None), NOW)
+    out = outgoing(claimed, SenderConfig())
+    assert (out.text, out.encoding, out.segments) == ("Mã của bạn: 424242", "ucs2", 1)
