@@ -266,6 +266,10 @@ DECIDE = st(200, 200, 403, 200, 403, 403, 403, 403, 401)
 #: an organisation's rows: as if it did not exist outside its deciders
 ORG_ROWS = st(200, 200, 404, 200, 404, 404, 404, 404, 401)
 ORG_WRITE = st(201, 201, 404, 201, 404, 404, 404, 404, 401)
+#: SMS templates: read by the centre and the provinces, edited by the centre only
+TEMPLATES_READ = st(200, 200, 200, 403, 403, 403, 403, 403, 401)
+TEMPLATES_EDIT = st(200, 403, 403, 403, 403, 403, 403, 403, 401)
+TEMPLATES_ALL = st(5, 5, 5, 0, 0, 0, 0, 0, 0)
 ORG_BODY = {"name": "Chợ Ma Trận", "code": "0109990001", "kind": "market", "ward_code": ""}
 REG_ROW = {"national_id": "001085123456", "full_name": "Nguyễn Văn An", "dob": "1985-04-12"}
 USER_PASSWORD = "Hoa-sen-no-7-giua-dam"
@@ -740,6 +744,31 @@ MATRIX: dict[str, list[Case]] = {
     # a site lists no texts: its ward's carry phones of people it never met (and the links)
     "GET /messages": [
         Case("GET", "/messages", DECIDERS_READ, check=_items(MESSAGES_TOTAL)),
+    ],
+    # SMS templates: one text for the whole country, so the centre edits; the centre and
+    # the provinces read and preview (a province asks the centre for a change)
+    "GET /message-templates": [
+        Case("GET", "/message-templates", TEMPLATES_READ, check=_items(TEMPLATES_ALL))
+    ],
+    "GET /message-templates/{key}": [Case("GET", "/message-templates/reminder", TEMPLATES_READ)],
+    "PUT /message-templates/{key}": [
+        Case(
+            "PUT",
+            "/message-templates/cancelled",
+            TEMPLATES_EDIT,
+            kw=lambda ids: {"json": {"body": "Huy buoi tiem {day} tai {site}"}},
+        )
+    ],
+    "POST /message-templates/{key}:reset": [
+        Case("POST", "/message-templates/moved_up:reset", TEMPLATES_EDIT)
+    ],
+    "POST /message-templates/{key}:preview": [
+        Case(
+            "POST",
+            "/message-templates/otp:preview",
+            TEMPLATES_READ,
+            kw=lambda ids: {"json": {"body": "Ma {code}"}},
+        )
     ],
     "POST /aefi": [
         Case(  # An's dose was given at site a1: site b1 does not find it

@@ -30,6 +30,7 @@ from tiemchung.api.routes import (
     sessions,
     stats,
     stock,
+    templates,
     tickets,
     users,
     verify,
@@ -66,6 +67,7 @@ ROUTERS = (
     aefi,
     imports,
     messages,
+    templates,
     invitations,
     registrations,
 )

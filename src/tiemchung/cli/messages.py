@@ -14,11 +14,13 @@ from typing import Annotated
 import typer
 
 from tiemchung.cli.common import console, fail
+from tiemchung.cli.templates import templates_app
 
 messages_app = typer.Typer(
-    help="SMS messages / Tin nhắn SMS: list, budget",
+    help="SMS messages / Tin nhắn SMS: list, budget, templates",
     no_args_is_help=True,
 )
+messages_app.add_typer(templates_app, name="templates")
 
 
 def run_sender(

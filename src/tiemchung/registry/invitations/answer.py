@@ -33,6 +33,7 @@ from tiemchung.registry.invitations.send import (
 )
 from tiemchung.registry.invitations.texts import moved_up_text
 from tiemchung.registry.messages.outbox import enqueue
+from tiemchung.registry.messages.templates import current
 from tiemchung.registry.models import Site, VaccinationSession
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.registry.tables.invitations import (
@@ -145,6 +146,7 @@ def _promote(
     session.flush()
     site = session.get(Site, vs.site_id)
     labels = {s.index: s.label for s in slots_of(vs)}
+    moved = current(session, "moved_up")
     enqueue(
         session,
         phone=first.phone or "",
@@ -153,7 +155,9 @@ def _promote(
             labels.get(slot, ""),
             site.name if site else vs.site_id,
             link_for(first.id),
+            moved,
         ),
+        keep_accents=moved.keep_accents or None,
         kind="invitation",
         ref_type="invitation",
         ref_id=first.id,

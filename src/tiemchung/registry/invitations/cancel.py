@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from tiemchung.registry.catalog.sessions import cancel_session
 from tiemchung.registry.invitations.texts import cancelled_text
 from tiemchung.registry.messages.outbox import Text, enqueue_many
+from tiemchung.registry.messages.templates import current
 from tiemchung.registry.models import Site, VaccinationSession
 from tiemchung.registry.scope import Actor
 from tiemchung.registry.tables.invitations import CANCELLED, LIVE, Invitation
@@ -76,13 +77,15 @@ def cancel_with_invitations(session: Session, actor: Actor, session_id: int) -> 
     for inv in live:
         inv.status, inv.updated_at = CANCELLED, now
     site = session.get(Site, vs.site_id)
-    body = cancelled_text(vs.session_date, site.name if site else vs.site_id)
+    template = current(session, "cancelled")
+    body = cancelled_text(vs.session_date, site.name if site else vs.site_id, template)
     answers = enqueue_many(
         session,
         [
             Text(
                 phone=inv.phone or "",
                 body=body,
+                keep_accents=template.keep_accents or None,
                 kind="invitation",
                 ref_type="invitation",
                 ref_id=inv.id,

@@ -28,6 +28,7 @@ from tiemchung.registry.errors import role_not_allowed, rule_error
 from tiemchung.registry.invitations.due import as_date, next_due_sql
 from tiemchung.registry.invitations.texts import reminder_text
 from tiemchung.registry.messages.outbox import Text, enqueue_many
+from tiemchung.registry.messages.templates import current
 from tiemchung.registry.models import AdminUnit
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.store.audit import audit
@@ -286,10 +287,12 @@ def run_reminders(
     }
     stmt = _bound(sql, since=Date, until=Date, ward=String, province=String)
     rows = session.execute(stmt, _only(sql, params)).all()
+    template = current(session, "reminder")  # once per run, not per text
     texts = [
         Text(
             phone=r.phone,
-            body=reminder_text(r.next_number, r.product_code, as_date(r.due_date)),
+            body=reminder_text(r.next_number, r.product_code, as_date(r.due_date), template),
+            keep_accents=template.keep_accents or None,
             kind="reminder",
             ref_type="person",
             ref_id=r.id,

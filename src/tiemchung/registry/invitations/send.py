@@ -25,6 +25,7 @@ from tiemchung.registry.errors import ServiceError, role_not_allowed, rule_error
 from tiemchung.registry.invitations import select as pick
 from tiemchung.registry.invitations.texts import invitation_text
 from tiemchung.registry.messages.outbox import Text, enqueue_many
+from tiemchung.registry.messages.templates import current
 from tiemchung.registry.models import Site, VaccinationSession
 from tiemchung.registry.scope import Actor, Role
 from tiemchung.registry.tables.invitations import INVITED, WAITLISTED, Invitation
@@ -256,6 +257,7 @@ def send_invitations(
     site_name = site.name if site else vs.site_id
     labels = {s.index: s.label for s in slots_of(vs)}
     texts: list[Text] = []
+    template = current(session, "invitation")  # once per run, not per text
     for inv in made:
         result.invitation_ids.append(inv["id"])
         if inv["status"] == WAITLISTED:
@@ -270,7 +272,9 @@ def send_invitations(
                     labels.get(inv["slot_index"], ""),
                     site_name,
                     link_for(inv["id"]),
+                    template,
                 ),
+                keep_accents=template.keep_accents or None,
                 kind="invitation",
                 ref_type="invitation",
                 ref_id=inv["id"],

@@ -3,54 +3,43 @@
 Brand-name SMS in Vietnam commonly requires the unaccented variant (GSM 7-bit, 160 characters
 a segment; a single accented letter turns the whole text into UCS-2 at 70), so every text here
 is folded to ASCII and kept short: the site's name is cut before the link is, because a text
-whose link is cut is useless.
+whose link is cut is useless. The words are the templates' (``registry/messages/templates``:
+the stored one, or the built-in text when nobody edited it); these builders give the values.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 
-from tiemchung.identity.letters import FOLD_TABLE
-
-#: one GSM 7-bit segment
-SMS_BUDGET = 160
+from tiemchung.registry.messages.templates import Template, default, render
 
 
-def unaccented(text: str) -> str:
-    """``text`` without diacritics (đ → d), case kept: "Trạm Y tế" → "Tram Y te"."""
-    folded = unicodedata.normalize("NFC", text).translate(FOLD_TABLE)
-    return folded.encode("ascii", "ignore").decode("ascii")
+def invitation_text(
+    day: date, slot: str, site_name: str, link: str, template: Template | None = None
+) -> str:
+    """ "TiemChung: Moi ban tiem vac xin ngay 12/12 07:30-11:00 tai <site>. Tra loi: <link>"
+    (or the stored template, which the caller reads once per run)."""
+    values = {"day": f"{day:%d/%m}", "slot": slot, "site": site_name, "link": link}
+    return render(template or default("invitation"), values)[0]
 
 
-def _fit(prefix: str, middle: str, suffix: str) -> str:
-    room = SMS_BUDGET - len(prefix) - len(suffix)
-    if len(middle) > room:
-        middle = middle[: max(0, room)].rstrip()
-    return prefix + middle + suffix
-
-
-def invitation_text(day: date, slot: str, site_name: str, link: str) -> str:
-    """ "TiemChung: Moi ban tiem vac xin ngay 12/12 07:30-11:00 tai <site>. Tra loi: <link>"."""
-    prefix = f"TiemChung: Moi ban tiem vac xin ngay {day:%d/%m} {slot} tai "
-    return _fit(prefix, unaccented(" ".join(site_name.split())), f". Tra loi: {link}")
-
-
-def moved_up_text(day: date, slot: str, site_name: str, link: str) -> str:
+def moved_up_text(
+    day: date, slot: str, site_name: str, link: str, template: Template | None = None
+) -> str:
     """The text to the first on the wait list when a place is freed for them."""
-    prefix = f"TiemChung: Da co cho cho ban ngay {day:%d/%m} {slot} tai "
-    return _fit(prefix, unaccented(" ".join(site_name.split())), f". Tra loi: {link}")
+    values = {"day": f"{day:%d/%m}", "slot": slot, "site": site_name, "link": link}
+    return render(template or default("moved_up"), values)[0]
 
 
-def reminder_text(dose_number: int, product: str, due: date) -> str:
+def reminder_text(
+    dose_number: int, product: str, due: date, template: Template | None = None
+) -> str:
     """A reminder that dose ``dose_number`` is due from ``due``."""
-    return (
-        f"TiemChung: Ban den lich tiem mui {dose_number} vac xin {unaccented(product)} "
-        f"tu ngay {due:%d/%m/%Y}. Lien he tram y te xa/phuong de hen ngay tiem."
-    )
+    values = {"dose": str(dose_number), "product": product, "due": f"{due:%d/%m/%Y}"}
+    return render(template or default("reminder"), values)[0]
 
 
-def cancelled_text(day: date, site_name: str) -> str:
+def cancelled_text(day: date, site_name: str, template: Template | None = None) -> str:
     """The text to an invitee already texted when their session is cancelled."""
-    prefix = f"TiemChung: Buoi tiem ngay {day:%d/%m} tai "
-    return _fit(prefix, unaccented(" ".join(site_name.split())), " da huy. Xin loi ban.")
+    values = {"day": f"{day:%d/%m}", "site": site_name}
+    return render(template or default("cancelled"), values)[0]

@@ -54,6 +54,7 @@ class Text:
     ward_code: str | None = None
     not_before: datetime | None = None
     created_by: int | None = None
+    keep_accents: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def enqueue(
     ward_code: str | None = None,
     not_before: datetime | None = None,
     created_by: int | None = None,
+    keep_accents: bool | None = None,
 ) -> Queued:
     """Queue one text (flushed, not committed: the caller's transaction decides).
 
@@ -117,6 +119,7 @@ def enqueue(
         dedupe_key=dedupe_key,
         phone=number,
         body=body,
+        keep_accents=keep_accents,
         kind=kind,
         ref_type=ref_type,
         ref_id=None if ref_id is None else str(ref_id),
@@ -184,6 +187,7 @@ def enqueue_many(session: Session, texts: Sequence[Text]) -> list[QueuedRow]:
                 "dedupe_key": t.dedupe_key,
                 "phone": number,
                 "body": t.body,
+                "keep_accents": t.keep_accents,
                 "kind": t.kind,
                 "ref_type": t.ref_type,
                 "ref_id": None if t.ref_id is None else str(t.ref_id),

@@ -106,6 +106,7 @@ class Claimed:
     body: str
     kind: str
     attempts: int
+    keep_accents: bool | None = None
 
 
 def claim(session: Session, cfg: SenderConfig, now: datetime) -> list[Claimed]:
@@ -141,6 +142,7 @@ def claim(session: Session, cfg: SenderConfig, now: datetime) -> list[Claimed]:
             MESSAGES.c.body,
             MESSAGES.c.kind,
             MESSAGES.c.attempts,
+            MESSAGES.c.keep_accents,
         )
     ).all()
     claimed = sorted((Claimed(*r) for r in rows), key=lambda c: c.id)
@@ -161,8 +163,12 @@ def claim(session: Session, cfg: SenderConfig, now: datetime) -> list[Claimed]:
 
 
 def outgoing(claimed: Claimed, cfg: SenderConfig) -> Outgoing:
-    """The text as it will be sent (unaccented unless kept) and its alphabet and segments."""
-    text = prepare(claimed.body, keep_accents=cfg.keep_accents)
+    """The text as it will be sent (unaccented unless kept) and its alphabet and segments.
+
+    A message whose template keeps its accents says so (``keep_accents``); any other follows
+    the installation's setting."""
+    keep = cfg.keep_accents if claimed.keep_accents is None else claimed.keep_accents
+    text = prepare(claimed.body, keep_accents=keep)
     enc = encoding_for(text)
     return Outgoing(claimed.message_id, claimed.phone, text, enc, segment_count(text, enc))
 

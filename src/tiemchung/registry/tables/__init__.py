@@ -9,6 +9,6 @@ imported — which is why it imports each of its modules.
 
 from __future__ import annotations
 
-from tiemchung.registry.tables import invitations, messages, orgusers, registrations
+from tiemchung.registry.tables import invitations, messages, orgusers, registrations, templates
 
-__all__ = ["invitations", "messages", "orgusers", "registrations"]
+__all__ = ["invitations", "messages", "orgusers", "registrations", "templates"]

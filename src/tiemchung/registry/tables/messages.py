@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tiemchung.registry.models import Base, BigId
@@ -45,6 +45,9 @@ class OutboxMessage(Base):
     # the national form (identity.phones.normalize_phone); the raw text when it is invalid
     phone: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)
+    # True: sent with its accents (its template keeps them, registry/messages/templates);
+    # null: as the installation's TIEMCHUNG_SMS_KEEP_ACCENTS says
+    keep_accents: Mapped[bool | None] = mapped_column(Boolean)
     # invitation, reminder, otp, result, other: what the message is for (counts and lists)
     kind: Mapped[str] = mapped_column(String(20))
     ref_type: Mapped[str | None] = mapped_column(String(30))

@@ -31,6 +31,7 @@ from tiemchung.identity import IdentityError
 from tiemchung.identity.phones import normalize_phone
 from tiemchung.registry.errors import FieldProblem, ServiceError, not_found, rule_error
 from tiemchung.registry.messages.outbox import enqueue
+from tiemchung.registry.messages.templates import current, render
 from tiemchung.registry.people.registration.checking import check_rows
 from tiemchung.registry.people.registration.priority import active_codes
 from tiemchung.registry.people.registration.registrations import SELF, RowResult, submit_rows
@@ -147,11 +148,12 @@ def start(
     session.flush()
     digits = code or f"{secrets.randbelow(10**6):06d}"
     row.code_hash = _hash(secret, row.id, digits)
+    otp = current(session, "otp")
     enqueue(
         session,
         phone=phone,
-        body=f"Ma xac nhan dang ky tiem chung: {digits} (hieu luc {CODE_MINUTES} phut). "
-        "Khong chia se ma nay.",
+        body=render(otp, {"code": digits, "minutes": str(CODE_MINUTES)})[0],
+        keep_accents=otp.keep_accents or None,
         kind="otp",
         ref_type="registration_code",
         ref_id=row.id,
