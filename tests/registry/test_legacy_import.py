@@ -3,11 +3,13 @@ files are written here by hand, each row with the outcome it must have."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
+import pytest
 from sqlalchemy import select
 
 from tiemchung.core import Platform
@@ -244,3 +246,25 @@ def test_a_parquet_file_with_vietnamese_columns_is_read_through_the_guess(
         ("Ngô Văn Đạt", "SPUTNIKV", date(2021, 11, 4), "S-B2"),
         ("Vò Thị Xuân", "MODERNA", date(2021, 11, 3), "S-B2"),
     ]
+
+
+def test_a_csv_mixing_unicode_headers_and_tcvn3_rows_keeps_both(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """Headers retyped in Unicode over rows still typed in TCVN3 (bytes, not characters), and
+    one row in Unicode: read line by line, every name comes out in Unicode."""
+    file = tmp_path / "tram-hung-dung.csv"
+    header = "STT,Họ và tên,Ngày sinh,Loại vắc xin,Mũi,Ngày tiêm,Mã điểm tiêm\n".encode()
+    tcvn3 = ("1,NguyÔn V¨n Hïng,05/03/1990,Vero Cell,1,15/08/2021,S-B1\n").encode("latin-1")
+    unicode_row = "2,Trần Thị Mỹ,02/01/1985,Pfizer,1,01/09/2021,S-B1\n".encode()
+    file.write_bytes(codecs.BOM_UTF8 + header + tcvn3 + unicode_row)
+    with pytest.raises(UnicodeDecodeError):
+        file.read_bytes().decode("utf-8")  # the file as a whole is not UTF-8
+    with platform.sessions() as s:
+        done = import_legacy_files(
+            s, ACTOR, [file], source="hung-dung", rejects_path=tmp_path / "r.csv"
+        )
+    assert (done.report.rows_read, done.report.rows_imported) == (2, 2)
+    with platform.sessions() as s:
+        names = sorted(d.full_name for d in s.scalars(select(Dose).where(Dose.site_id == "S-B1")))
+    assert names == ["Nguyễn Văn Hùng", "Trần Thị Mỹ"]

@@ -204,9 +204,11 @@ def _text(cell: Any) -> str | None:
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """A CSV's rows numbered from 1; UTF-8 (with or without BOM), else the bytes as Latin-1 —
-    how a TCVN3 or VNI file's 8-bit text reaches ``repair_encoding``."""
-    encoding = "utf-8-sig"
+    """A CSV's rows numbered from 1. A file that is UTF-8 throughout (with or without BOM) is
+    read as such; any other is decoded line by line: a line that is UTF-8 as UTF-8, else its
+    bytes as Latin-1 — how a TCVN3 or VNI line's 8-bit text reaches ``repair_encoding``. (A
+    sheet kept for years mixes them: headers retyped in Unicode over rows typed in TCVN3;
+    reading the whole file as Latin-1 garbled the Unicode headers beyond repair.)"""
     decoder = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as fh:
         try:
@@ -214,9 +216,23 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            encoding = "latin-1"
-    with path.open(encoding=encoding, newline="") as fh:
-        yield from enumerate(csv.reader(fh), start=1)
+            with path.open("rb") as raw:
+                yield from enumerate(csv.reader(_lines_each_decoded(raw)), start=1)
+            return
+    with path.open(encoding="utf-8-sig", newline="") as text:
+        yield from enumerate(csv.reader(text), start=1)
+
+
+def _lines_each_decoded(raw: Iterator[bytes]) -> Iterator[str]:
+    """Each line of a mixed file as UTF-8 when it is, else as Latin-1 (line ends kept, so the
+    CSV reader still joins a quoted cell that runs over two lines)."""
+    for n, line in enumerate(raw):
+        if n == 0 and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8) :]
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError:
+            yield line.decode("latin-1")
 
 
 def _xlsx_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, Sequence[Any]]]]]:
