@@ -334,3 +334,25 @@ def test_a_site_sees_the_masked_desk_view(api: Api, doses: dict[str, int]) -> No
     assert address.text is None  # the ward, but not the street
     bundle = ok(get(api, "/Immunization", "site_a1", _include="Immunization:patient"))
     assert "001085123456" not in json.dumps(bundle)
+
+
+def test_patient_search_by_name_and_birth_date_and_pages(api: Api) -> None:
+    by_name = Bundle.model_validate(
+        ok(get(api, "/Patient", "central", name="Le Manh Cuong", birthdate="1978"))
+    )
+    assert [e.resource.id for e in by_name.entry or []] == ["P-CUONG"]
+    # a site finds the person at its desk by name and full birth date (the exact look-up)
+    desk = Bundle.model_validate(
+        ok(get(api, "/Patient", "site_a1", name="Trần Thị Bình", birthdate="1990-11-02"))
+    )
+    assert [e.resource.id for e in desk.entry or []] == ["P-BINH"]
+    seen: list[str] = []
+    params: dict[str, Any] = {"_count": "2"}
+    for _ in range(5):
+        bundle = Bundle.model_validate(ok(get(api, "/Patient", "central", **params)))
+        seen += [e.resource.id for e in bundle.entry or []]
+        nxt = [link.url for link in bundle.link or [] if link.relation == "next"]
+        if not nxt:
+            break
+        params = dict(p.split("=", 1) for p in urlsplit(nxt[0]).query.split("&"))
+    assert sorted(seen) == ["P-AN", "P-BINH", "P-CUONG", "P-DUNG", "P-EM"]

@@ -27,12 +27,16 @@ def _params(names: tuple[str, ...]) -> list[dict[str, str]]:
     ]
 
 
-def capability_statement(base: str, published: str) -> dict[str, Any]:
+#: when this statement last changed (its ``date``): bump it with the parameters it lists
+PUBLISHED = "2026-12-07"
+
+
+def capability_statement(base: str) -> dict[str, Any]:
     """The statement for the server at ``base`` (its ``implementation.url``)."""
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
-        "date": published,
+        "date": PUBLISHED,
         "kind": "instance",
         "software": {"name": "tiemchung", "version": tiemchung.__version__},
         "implementation": {

@@ -10,7 +10,6 @@ into one, so scoping and its refusals stay exactly those of ``/api/v1``.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -117,7 +116,7 @@ def _params(request: Request) -> list[tuple[str, str]]:
 async def metadata(request: Request) -> JSONResponse:
     """The ``CapabilityStatement``: the resources, interactions and search parameters served
     (no token needed, as FHIR expects of ``metadata``)."""
-    return fhir_json(capability_statement(_base(request), date(2026, 12, 7).isoformat()))
+    return fhir_json(capability_statement(_base(request)))
 
 
 @router.get("/Patient/{person_id}", response_class=FhirJSONResponse, responses=_ERRORS)
