@@ -159,6 +159,10 @@ def test_immunization_search_by_patient(api: Api, doses: dict[str, int]) -> None
         first.location is not None and first.location.reference == f"Location/{world().sites['a1']}"
     )
     assert first.protocolApplied[0].doseNumberPositiveInt == 1
+    (performer,) = first.performer
+    assert performer.actor.identifier is not None
+    assert performer.actor.identifier.value == world().sites["a1"]
+    assert performer.actor.display == "Trạm Y tế a1"
     assert str(first.occurrenceDateTime) == "2021-10-01"
     second = found[1]
     assert second.protocolApplied[0].doseNumberPositiveInt == 2

@@ -14,6 +14,7 @@ BASE = "https://tiemchung.vn/fhir"
 CCCD_SYSTEM = f"{BASE}/sid/cccd"  # the 12-digit personal identification number
 CMND_SYSTEM = f"{BASE}/sid/cmnd"  # the old 9-digit identity card number
 PERSON_SYSTEM = f"{BASE}/sid/register-person"  # the population register's person id
+SITE_SYSTEM = f"{BASE}/sid/site"  # a vaccination site's id (the catalogue's site_id)
 WARD_EXTENSION = f"{BASE}/StructureDefinition/ward-code"
 PROVINCE_EXTENSION = f"{BASE}/StructureDefinition/province-code"
 PRODUCT_SYSTEM = f"{BASE}/CodeSystem/product"

@@ -17,6 +17,8 @@ from tiemchung.fhir import codes
 #: immunization: entered-in-error, so a partner removes it)
 _STATUS = {"duplicate": "entered-in-error", "rejected": "entered-in-error"}
 _GENDER = {"M": "male", "F": "female"}
+#: FHIR's immunization-function value set: AP, the administering provider
+_PERFORMER_FUNCTION = "http://terminology.hl7.org/CodeSystem/v2-0443"
 
 
 def instant(value: datetime) -> str:
@@ -102,6 +104,16 @@ def immunization(row: dict[str, Any]) -> dict[str, Any]:
         "recorded": instant(row["created_at"]),
         "primarySource": True,
         "location": {"reference": f"Location/{row['site_id']}", "display": row["site_name"]},
+        # the site gave the dose: named by its id (no Organization resource is served yet)
+        "performer": [
+            {
+                "function": {"coding": [{"system": _PERFORMER_FUNCTION, "code": "AP"}]},
+                "actor": {
+                    "identifier": {"system": codes.SITE_SYSTEM, "value": row["site_id"]},
+                    "display": row["site_name"],
+                },
+            }
+        ],
         "protocolApplied": [
             {
                 "targetDisease": [{"coding": [{"system": codes.SNOMED, "code": codes.COVID19[0]}]}],
