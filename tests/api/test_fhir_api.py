@@ -13,6 +13,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.immunization import Immunization
+from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.patient import Patient
 from sqlalchemy import select
@@ -245,7 +246,7 @@ def test_metadata_is_a_capability_statement(api: Api) -> None:
     statement = CapabilityStatement.model_validate(ok(r))
     assert statement.fhirVersion == "4.0.1"
     types = {res.type for res in statement.rest[0].resource}
-    assert types == {"Patient", "Immunization"}
+    assert types == {"Patient", "Immunization", "Location"}
 
 
 # -- every FHIR route × every role, written by hand from /api/v1's rules ------------------------
@@ -284,6 +285,9 @@ FHIR_MATRIX: dict[str, list[tuple[str, dict[str | None, int], dict[str | None, i
             st(200, 200, 200, 200, 200, 403, 403, 200, 401),
             st(5, 3, 2, 2, 1, 0, 0, 1, 0),
         )
+    ],
+    "GET /fhir/R4/Location/{site_id}": [
+        ("/Location/S-A1", st(200, 200, 404, 200, 404, 200, 404, 403, 401), None)
     ],
     "GET /fhir/R4/Immunization/{dose_id}": [
         ("/Immunization/{dung}", st(200, 404, 200, 404, 200, 404, 200, 404, 401), None)
@@ -360,3 +364,12 @@ def test_patient_search_by_name_and_birth_date_and_pages(api: Api) -> None:
             break
         params = dict(p.split("=", 1) for p in urlsplit(nxt[0]).query.split("&"))
     assert sorted(seen) == ["P-AN", "P-BINH", "P-CUONG", "P-DUNG", "P-EM"]
+
+
+def test_the_immunization_location_resolves(api: Api, doses: dict[str, int]) -> None:
+    dose = Immunization.model_validate(ok(get(api, f"/Immunization/{doses['an1']}", "central")))
+    assert dose.location is not None and dose.location.reference
+    site = Location.model_validate(ok(get(api, "/" + dose.location.reference, "central")))
+    assert site.id == world().sites["a1"] and site.name == "Trạm Y tế a1"
+    assert site.status == "active"
+    assert (WARD, world().wards["a1"]) in [(e.url, e.valueCode) for e in site.address.extension]

@@ -58,6 +58,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                         "interaction": [{"code": "read"}, {"code": "search-type"}],
                         "searchParam": _params(search.PATIENT_PARAMS),
                     },
+                    {"type": "Location", "interaction": [{"code": "read"}]},
                     {
                         "type": "Immunization",
                         "interaction": [{"code": "read"}, {"code": "search-type"}],

@@ -71,6 +71,26 @@ def patient(view: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def location(site: Any) -> dict[str, Any]:
+    """A vaccination site (``registry/models.Site``) as the ``Location`` an Immunization's
+    ``location`` names; a closed site stays readable, ``inactive``."""
+    return {
+        "resourceType": "Location",
+        "id": site.site_id,
+        "identifier": [{"system": codes.SITE_SYSTEM, "value": site.site_id}],
+        "status": "active" if site.active else "inactive",
+        "name": site.name,
+        "type": [{"text": site.kind}],
+        "address": {
+            "country": "VN",
+            "extension": [
+                {"url": codes.WARD_EXTENSION, "valueCode": site.ward_code},
+                {"url": codes.PROVINCE_EXTENSION, "valueCode": site.province_code},
+            ],
+        },
+    }
+
+
 def vaccine_code(row: dict[str, Any]) -> dict[str, Any]:
     """The product in the codes the certificates use (EU DCC medicinal product, SNOMED CT
     prophylaxis), the platform's product code, and WHO ATC where known."""

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from sqlalchemy.orm import Session
 
 from tiemchung.fhir import codes, resources
+from tiemchung.registry.catalog.reference import get_site
 from tiemchung.registry.doses.immunizations import ImmunizationQuery, search_immunizations
 from tiemchung.registry.errors import FieldProblem, ServiceError, not_found
 from tiemchung.registry.people.persons import (
@@ -171,6 +172,15 @@ def search_patients(
         resources.bundle(_self_url(url, params), matches, [], next_url),
         patient_ids=[p.person_id for p in rows],
     )
+
+
+def read_location(session: Session, actor: Actor, site_id: str) -> dict[str, Any]:
+    """One site as a ``Location``, for the staff whose area holds it (as
+    ``/api/v1/sites/{id}``: the route refuses a citizen); 404 otherwise."""
+    site = get_site(session, actor, site_id)
+    if site is None:
+        raise not_found("id", "điểm tiêm", "Location")
+    return resources.location(site)
 
 
 # -- Immunization -------------------------------------------------------------------------------

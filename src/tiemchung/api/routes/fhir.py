@@ -18,10 +18,11 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from tiemchung.api.deps import CurrentActor, PlatformDep
+from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
 from tiemchung.fhir import resources, search
 from tiemchung.fhir.capability import capability_statement
 from tiemchung.registry.errors import ServiceError
+from tiemchung.registry.scope import Role
 
 MEDIA_TYPE = "application/fhir+json"
 PREFIX = "/fhir/R4"
@@ -182,3 +183,16 @@ async def search_immunizations(
     await platform.audit_read(actor, "dose.read", "dose", result.dose_ids)
     await platform.audit_read(actor, "person.read", "person", result.patient_ids)
     return fhir_json(result.bundle)
+
+
+@router.get("/Location/{site_id}", response_class=FhirJSONResponse, responses=_ERRORS)
+async def read_location(site_id: str, actor: CurrentActor, platform: PlatformDep) -> JSONResponse:
+    """One vaccination site as a ``Location`` (what an Immunization's ``location`` names),
+    for the staff as ``/api/v1/sites/{site_id}``: 403 for a citizen, 404 outside the area."""
+    require_roles(actor, Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)
+
+    def read() -> dict[str, Any]:
+        with platform.sessions() as session:
+            return search.read_location(session, actor, site_id)
+
+    return fhir_json(await run_in_threadpool(read))
