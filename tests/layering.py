@@ -89,6 +89,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tiemchung.core",
             "tiemchung.installation",
             "tiemchung.gateways",  # the SMS adapters (SMPP, HTTP, file) and their local peers
+            "tiemchung.fhir",  # registry services' results as HL7 FHIR R4 resources (issue 19)
         ),
     ),
     # The two HTTP front ends: thin, one service call per route, never each other.

@@ -20,6 +20,7 @@ from tiemchung.api.routes import (
     auth,
     certificates,
     doses,
+    fhir,
     health,
     imports,
     invitations,
@@ -89,4 +90,7 @@ def create_api(lifespan: Any = None) -> FastAPI:
     problems.install(app)
     for module in ROUTERS:
         app.include_router(module.router, prefix="/api/v1", dependencies=[NoNul])
+    # HL7 FHIR R4 for partner systems (issue 19): its errors are OperationOutcome resources
+    app.include_router(fhir.router, prefix=fhir.PREFIX, dependencies=[NoNul])
+    fhir.document(app)
     return app

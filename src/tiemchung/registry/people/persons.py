@@ -86,6 +86,25 @@ def find_persons(
     return list(rows), int(total)
 
 
+def persons_after(
+    session: Session, actor: Actor, q: PersonQuery, *, after_pk: int, limit: int
+) -> list[Person]:
+    """Up to ``limit`` persons matching ``q`` (scoped as :func:`find_persons`) with a row id
+    above ``after_pk``, in id order: keyset pages for partner systems (the FHIR ``Patient``
+    search), which must cost the same on the last page as on the first."""
+    stmt = person_select(actor, q).where(Person.id > after_pk)
+    return list(session.scalars(stmt.order_by(Person.id).limit(limit)).all())
+
+
+def persons_by_ids(session: Session, actor: Actor, person_ids: list[str]) -> list[Person]:
+    """The persons of ``person_ids`` the caller may read (as :func:`get_person`), in one
+    query: the patients a page of doses names (FHIR ``_include``)."""
+    if not person_ids:
+        return []
+    stmt = select(Person).where(Person.person_id.in_(person_ids), actor.person_view_filter())
+    return list(session.scalars(stmt.order_by(Person.id)).all())
+
+
 def get_person(session: Session, actor: Actor, person_id: str) -> Person | None:
     """One person by register ID, or None when absent or outside the caller's view (whole
     record in its area; a site: the people with a dose at its site, shown masked through

@@ -1,0 +1,71 @@
+"""The server's ``CapabilityStatement`` (``GET /fhir/R4/metadata``): what a partner may read
+and search, said once here, beside the parameters ``search.py`` accepts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tiemchung
+from tiemchung.fhir import search
+
+_TYPES = {"_count": "number", "_cursor": "number", "_id": "token"}
+_PARAM_TYPES = {
+    "identifier": "token",
+    "name": "string",
+    "birthdate": "date",
+    "patient": "reference",
+    "date": "date",
+    "_lastUpdated": "date",
+}
+
+
+def _params(names: tuple[str, ...]) -> list[dict[str, str]]:
+    return [
+        {"name": n, "type": _PARAM_TYPES.get(n) or _TYPES.get(n, "string")}
+        for n in names
+        if n not in ("_include",)
+    ]
+
+
+#: when this statement last changed (its ``date``): bump it with the parameters it lists
+PUBLISHED = "2026-12-07"
+
+
+def capability_statement(base: str) -> dict[str, Any]:
+    """The statement for the server at ``base`` (its ``implementation.url``)."""
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": PUBLISHED,
+        "kind": "instance",
+        "software": {"name": "tiemchung", "version": tiemchung.__version__},
+        "implementation": {
+            "description": "tiemchung: Vietnam's vaccination records / hồ sơ tiêm chủng",
+            "url": base,
+        },
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "description": "OAuth2 bearer token from /api/v1/auth/token; every answer "
+                    "is scoped to the caller's area as /api/v1"
+                },
+                "resource": [
+                    {
+                        "type": "Patient",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": _params(search.PATIENT_PARAMS),
+                    },
+                    {"type": "Location", "interaction": [{"code": "read"}]},
+                    {
+                        "type": "Immunization",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchInclude": [search.INCLUDE_PATIENT],
+                        "searchParam": _params(search.IMMUNIZATION_PARAMS),
+                    },
+                ],
+            }
+        ],
+    }
