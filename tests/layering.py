@@ -68,6 +68,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tiemchung.registry.aefi",
             "tiemchung.registry.messages",
             "tiemchung.registry.invitations",
+            "tiemchung.registry.changes",
             "tiemchung.registry.people",
             "tiemchung.registry.doses",
             "tiemchung.registry.review",

@@ -233,6 +233,10 @@ class Dose(Base):
     area_ward_code: Mapped[str | None] = mapped_column(String(8), index=True)
     area_province_code: Mapped[str | None] = mapped_column(String(8), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # the last change after it was stored (a link, a correction, a double entry); null: none,
+    # ``created_at`` holds. FHIR's meta.lastUpdated, ``_lastUpdated`` and ``$export``'s
+    # ``_since`` read coalesce(updated_at, created_at); set with every row of ``changes``.
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Who decided the person link: "entry" (verified when recorded), "reconcile" (an applied
     # run), "review" (a commune decision) or "citizen" (a ticket). A run never overrides a
     # person's decision ("review", "citizen"); see registry/imports/apply.py.

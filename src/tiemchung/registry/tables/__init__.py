@@ -9,6 +9,13 @@ imported — which is why it imports each of its modules.
 
 from __future__ import annotations
 
-from tiemchung.registry.tables import invitations, messages, orgusers, registrations, templates
+from tiemchung.registry.tables import (
+    changes,
+    invitations,
+    messages,
+    orgusers,
+    registrations,
+    templates,
+)
 
-__all__ = ["invitations", "messages", "orgusers", "registrations", "templates"]
+__all__ = ["changes", "invitations", "messages", "orgusers", "registrations", "templates"]
