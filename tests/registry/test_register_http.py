@@ -210,3 +210,24 @@ def test_a_person_the_register_sends_unusable_is_reported_not_dropped(tmp_path: 
     assert page.persons == []
     assert [pid for pid, _ in page.rejected] == ["R-HOA"]
     assert "national_id" in page.rejected[0][1]
+
+
+def test_a_changes_file_is_served_as_changes_and_the_error_rate_as_503(tmp_path: Path) -> None:
+    from tests.registry.register_fakes import write_register
+    from tiemchung.gateways.register_fake import FakeRegister, FakeRegisterServer
+
+    changes = write_register(
+        tmp_path / "changes.parquet",
+        [{**hoa(), "person_id": "R-C1"}, {**hoa(), "person_id": "R-C2"}],
+    )
+    with fake_register(tmp_path) as plain:
+        assert source(plain.url).changes_since(None, 10).persons == []  # a snapshot: no change
+    fake = FakeRegister(tmp_path / "register.parquet", changes=changes)
+    with FakeRegisterServer(fake) as server:
+        page = source(server.url).changes_since(None, 10)
+    assert [p.person_id for p in page.persons] == ["R-C1", "R-C2"] and page.cursor == "2"
+    with (
+        FakeRegisterServer(FakeRegister(changes, error_rate=1.0)) as failing,
+        pytest.raises(RegisterUnavailable, match="HTTP 503 after 2 tries"),
+    ):
+        source(failing.url, retries=1, sleep=lambda s: None).by_id("079190000111")
