@@ -7,7 +7,8 @@ fold as ``identity.fold_name``), so a million persons answer an ID in millisecon
 
 Faults to test against: ``latency_ms`` before every answer, ``error_rate`` (that share of
 answers a 503), ``rate_limit`` (requests a second; over it a 429 with ``Retry-After: 1``),
-``token`` (a bearer every request must carry). Changes: ``POST /_admin/persons`` upserts
+``token`` (a bearer every request must carry) or ``basic`` (``user:password``); TLS and
+mTLS through :class:`FakeRegisterServer`'s options. Changes: ``POST /_admin/persons`` upserts
 corrected or new persons, each bumping the change cursor; ``--changes FILE`` loads a file of
 them at start; ``POST /_admin/fail`` makes the next N answers fail with a given status (and
 ``Retry-After``); ``GET /_admin/stats`` counts the requests answered.
@@ -16,6 +17,7 @@ them at start; ``POST /_admin/fail`` makes the next N answers fail with a given 
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
 import threading
 import time
@@ -53,6 +55,7 @@ class FakeRegister:
         error_rate: float = 0.0,
         rate_limit: float = 0.0,
         token: str = "",
+        basic: str = "",
         seed: int | None = None,
     ) -> None:
         self.db = duckdb.connect()
@@ -69,6 +72,7 @@ class FakeRegister:
         self.error_rate = error_rate
         self.rate_limit = rate_limit
         self.token = token
+        self.basic = "Basic " + base64.b64encode(basic.encode()).decode() if basic else ""
         self.requests = 0
         self._random = random.Random(seed)
         self._fail: list[tuple[int, str | None]] = []
@@ -121,8 +125,8 @@ class FakeRegister:
     async def _gate(self, request: Request) -> JSONResponse | None:
         """Auth, injected faults, the rate limit and the latency, in that order."""
         self.requests += 1
-        if self.token and request.headers.get("authorization") != f"Bearer {self.token}":
-            return _problem(401, "a valid bearer token is required")
+        if not self._authorised(request):
+            return _problem(401, "valid credentials are required")
         if self._fail:
             status, after = self._fail.pop(0)
             return _problem(status, "injected failure", {"Retry-After": after} if after else None)
@@ -176,9 +180,16 @@ class FakeRegister:
         cursor = str(rows[-1]["seq"]) if rows else str(since)
         return JSONResponse({"persons": [_wire(r) for r in rows], "cursor": cursor, "more": more})
 
+    def _authorised(self, request: Request) -> bool:
+        """The bearer token, or the basic credentials, the server was started with."""
+        given = request.headers.get("authorization")
+        if self.token and given != f"Bearer {self.token}":
+            return False
+        return not (self.basic and given != self.basic)
+
     async def admin_persons(self, request: Request) -> JSONResponse:
-        if self.token and request.headers.get("authorization") != f"Bearer {self.token}":
-            return _problem(401, "a valid bearer token is required")
+        if not self._authorised(request):
+            return _problem(401, "valid credentials are required")
         body = await request.json()
         return JSONResponse({"cursor": str(self.upsert(list(body.get("persons") or [])))})
 
@@ -201,9 +212,14 @@ class FakeRegisterServer:
     """:class:`FakeRegister` served by uvicorn in a thread on ``host`` (port 0: any free
     one; :attr:`url` says which). A context manager; ``stop`` ends it (the port refuses)."""
 
-    def __init__(self, register: FakeRegister, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self, register: FakeRegister, host: str = "127.0.0.1", port: int = 0, **tls: Any
+    ) -> None:
+        """``tls``: uvicorn's ``ssl_certfile``, ``ssl_keyfile``, ``ssl_ca_certs`` and
+        ``ssl_cert_reqs`` (``ssl.CERT_REQUIRED``: a client certificate, i.e. mTLS)."""
         self.register = register
-        config = uvicorn.Config(register.app, host=host, port=port, log_level="warning")
+        self._scheme = "https" if tls.get("ssl_certfile") else "http"
+        config = uvicorn.Config(register.app, host=host, port=port, log_level="warning", **tls)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="fake-register", daemon=True)
         self.url = ""
@@ -216,7 +232,7 @@ class FakeRegisterServer:
                 raise RuntimeError("the fake register did not start")
             time.sleep(0.01)
         host, port = self._server.servers[0].sockets[0].getsockname()[:2]
-        self.url = f"http://{host}:{port}"
+        self.url = f"{self._scheme}://{host}:{port}"
         return self
 
     def stop(self) -> None:

@@ -18,6 +18,7 @@ Every failure ends as :class:`RegisterUnavailable`; the caller decides what that
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from collections import OrderedDict
@@ -176,16 +177,11 @@ class HttpRegister:
         elif basic:
             user, _, password = basic.partition(":")
             auth = httpx.BasicAuth(user, password)
-        cert: Any = None
-        if client_cert:
-            cert = (client_cert, client_key) if client_key else client_cert
+        tls = ssl.create_default_context(cafile=ca or None)  # the register's CA, else the system's
+        if client_cert:  # mTLS
+            tls.load_cert_chain(client_cert, client_key or None)
         self._client = httpx.Client(
-            base_url=self.base_url,
-            headers=headers,
-            auth=auth,
-            cert=cert,
-            verify=ca or True,
-            timeout=self._timeout,
+            base_url=self.base_url, headers=headers, auth=auth, verify=tls, timeout=self._timeout
         )
 
     @classmethod
