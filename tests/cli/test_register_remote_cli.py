@@ -101,3 +101,35 @@ def test_the_worker_pulls_on_its_schedule(
     assert "1 created/thêm mới" in out
     with Platform(get_settings()) as platform, platform.sessions() as s:
         assert s.scalar(select(Person.full_name).where(Person.person_id == "R-HOA")) == "Lê Thị Hoa"
+
+
+def _stored(settings: Settings, person_id: str) -> bool:
+    with Platform(settings) as platform, platform.sessions() as s:
+        return s.scalar(select(Person.id).where(Person.person_id == person_id)) is not None
+
+
+def test_register_pull_every_pulls_again_until_sigterm(
+    env: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fake_register(tmp_path) as server:
+        admin(server, "/_admin/persons", {"persons": [hoa()]})
+        monkeypatch.setenv("TIEMCHUNG_REGISTER_URL", server.url)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tiemchung.cli.main", "register", "pull", "--every", "0.2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            for person_id in ("R-HOA", "R-LATER"):
+                if person_id == "R-LATER":  # changed while the command waits
+                    later = {**hoa(), "person_id": "R-LATER", "national_id": "079190000333"}
+                    admin(server, "/_admin/persons", {"persons": [later]})
+                deadline = time.monotonic() + 60
+                while not _stored(env, person_id):
+                    assert proc.poll() is None and time.monotonic() < deadline, person_id
+                    time.sleep(0.2)
+        finally:
+            os.kill(proc.pid, signal.SIGTERM)
+            out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert b"1 created" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import tomllib
 from pathlib import Path
@@ -151,6 +152,9 @@ def register_pull(
     from tiemchung.core import Platform
 
     stop = threading.Event()
+    if every is not None:  # Ctrl-C or SIGTERM ends the wait, never a page half stored
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
     with Platform() as platform:
         if platform.register_remote is None:
             fail("TIEMCHUNG_REGISTER_URL is not set (chưa đặt địa chỉ sổ dân cư)", 2)
