@@ -61,7 +61,7 @@ from tiemchung.registry.fields import (
 from tiemchung.registry.models import AuditEvent, Dose, Person, Product
 from tiemchung.registry.people.persons import full_view, mask_id, person_view
 from tiemchung.registry.people.register_source import RegisterSource, RegisterUnavailable
-from tiemchung.registry.people.register_store import store_persons
+from tiemchung.registry.people.register_store import begin_write, store_persons
 from tiemchung.registry.scope import Actor, Role
 
 VERIFIED, MISMATCH, AMBIGUOUS, NOT_FOUND = "verified", "mismatch", "ambiguous", "not_found"
@@ -483,12 +483,15 @@ def _ask_remote(session: Session, actor: Actor, t: Typed, remote: RegisterSource
     """The remote register asked what the snapshot could not answer; the persons it knows
     are stored (audited, a ``Patient`` change) and committed, so the dose made next links to
     them. The note for the desk when the remote cannot answer (the snapshot's answer
-    stands), else ``None``."""
+    stands), else ``None``. The read transaction ends first (nothing is pending in it): no
+    transaction stays open while the register is asked."""
+    session.commit()
     try:
         status, found, _ = decide(t, remote.by_id, remote.by_name_dob)
     except RegisterUnavailable:
         return REMOTE_UNREACHABLE
     if status != NOT_FOUND:
+        begin_write(session)
         store_persons(session, actor, found, source="desk")
         session.commit()
     return None
@@ -518,8 +521,8 @@ def verify(
     note = None
     if status == NOT_FOUND and remote is not None:
         note = _ask_remote(session, actor, t, remote)
+        conn = session.connection()  # _ask_remote ended the first transaction
         if note is None:  # the remote's persons are in the snapshot now: decide on them
-            conn = session.connection()  # the commit ended the first one
             status, persons, matched_on = _decide(conn, t)
     v = Verification(status=status, typed=t, matched_on=matched_on)
     if note is not None:

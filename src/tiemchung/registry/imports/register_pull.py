@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tiemchung.registry.people.register_source import RegisterSource
-from tiemchung.registry.people.register_store import store_persons
+from tiemchung.registry.people.register_store import begin_write, store_persons
 from tiemchung.registry.scope import Actor
 from tiemchung.registry.tables.register_pull import RegisterCursor
 
@@ -77,8 +77,10 @@ def pull(
     ``max_pages``), committing each page with its cursor; then the re-check. Raises
     ``RegisterUnavailable`` when the register cannot answer (the committed pages stay)."""
     report = PullReport(cursor=stored_cursor(session))
+    session.commit()  # no transaction open while the register is asked
     while max_pages is None or report.pages < max_pages:
         page = source.changes_since(report.cursor, batch)
+        begin_write(session)
         stored = store_persons(
             session, actor, page.persons, source="register", action="register.pull"
         )
@@ -97,6 +99,7 @@ def pull(
         if not page.more or not page.persons:
             break
     if report.changed_pks:
+        begin_write(session)
         report.recheck = _recheck(session, sorted(set(report.changed_pks)))
         session.commit()
     return report

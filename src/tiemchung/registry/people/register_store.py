@@ -59,6 +59,14 @@ def _wards(session: Session, persons: Sequence[RegisterPerson]) -> dict[str, str
     return {code: province for code, province in rows}
 
 
+def begin_write(session: Session) -> None:
+    """Begin the session's next transaction as a writer: on SQLite ``BEGIN IMMEDIATE``, which
+    waits for the lock, where a transaction that read first and wrote later would fail at once
+    ("database is locked") if another connection (the group-commit writer, the SMS sender)
+    committed in between. The session must have no transaction open (commit first)."""
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
 def store_persons(
     session: Session,
     actor: Actor,
