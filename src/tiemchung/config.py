@@ -61,6 +61,31 @@ class Settings(BaseSettings):
     # is due a reminder is queued (registry/invitations/reminders.py).
     public_url: str = "http://localhost:8000"
     reminder_days: int = 3
+    # The population register as a remote service (issue 19, gateways/register_http.py,
+    # docs/register-remote.md): empty URL, the local snapshot only. Credentials: a bearer
+    # token, or "user:password" for basic, or a client certificate (and key) for mTLS; the CA
+    # that signs the register's certificate. The desk waits at most connect + read timeout
+    # (retries on 5xx/429 only while ``register_deadline_s`` allows), the breaker opens after
+    # ``register_breaker_failures`` failures in a row for ``register_breaker_cooldown_s``.
+    register_url: str = ""
+    register_token: str = ""
+    register_basic: str = ""
+    register_client_cert: str = ""
+    register_client_key: str = ""
+    register_ca: str = ""
+    register_connect_timeout_s: float = 1.0
+    register_read_timeout_s: float = 2.0
+    register_deadline_s: float = 3.0
+    register_retries: int = 2
+    register_backoff_s: float = 0.2
+    register_breaker_failures: int = 5
+    register_breaker_cooldown_s: float = 30.0
+    register_cache_ttl_s: float = 300.0
+    register_cache_miss_ttl_s: float = 30.0
+    # `tiemchung register pull` / the worker: persons a page, and how often the worker pulls
+    # (0: the worker does not pull)
+    register_pull_batch: int = 1000
+    register_pull_every_s: float = 0.0
 
     @property
     def resolved_database_url(self) -> str:

@@ -25,10 +25,12 @@ from tiemchung.auth.users import UserState, load_user_state
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings, get_settings
 from tiemchung.gateways import build_gateway
+from tiemchung.gateways.register_http import build_register
 from tiemchung.registry.catalog.products import Catalog
 from tiemchung.registry.doses.record import DoseResult, DoseSubmission, record_submissions
 from tiemchung.registry.messages.gateway import Gateway
 from tiemchung.registry.models import AuditEvent
+from tiemchung.registry.people.register_source import RegisterSource, SnapshotRegister
 from tiemchung.registry.scope import Actor
 from tiemchung.store.db import make_engine, make_sessionmaker
 from tiemchung.store.writer import Writer
@@ -204,6 +206,20 @@ class Platform:
         """The SMS gateway ``TIEMCHUNG_SMS_GATEWAY`` names (a new connection each call: the
         caller, one sender, owns and closes it)."""
         return build_gateway(self.settings)
+
+    @cached_property
+    def register_remote(self) -> RegisterSource | None:
+        """The remote register ``TIEMCHUNG_REGISTER_URL`` names (one client for the process:
+        its breaker and cache are shared by every desk), ``None`` for the snapshot only."""
+        remote = build_register(self.settings)
+        if remote is not None:
+            self.on_close(remote.close)
+        return remote
+
+    @property
+    def register_snapshot(self) -> RegisterSource:
+        """The local snapshot (``persons``) as a register source."""
+        return SnapshotRegister(self.sessions)
 
     def forget_user(self, user_id: int) -> None:
         """Drop a user's cached state after changing it (disabled, reset, new role)."""

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from tiemchung.cli.common import console, fail
+from tiemchung.cli.register import pull_loop
 from tiemchung.cli.templates import templates_app
 
 messages_app = typer.Typer(
@@ -55,7 +56,8 @@ def worker(
         bool, typer.Option("--once", help="stop when nothing is due / dừng khi hết tin đến hạn")
     ] = False,
 ) -> None:
-    """Send the SMS outbox through TIEMCHUNG_SMS_GATEWAY / Gửi tin nhắn SMS trong hộp thư đi."""
+    """Send the SMS outbox through TIEMCHUNG_SMS_GATEWAY (and pull the register every
+    TIEMCHUNG_REGISTER_PULL_EVERY_S) / Gửi tin nhắn SMS (và lấy thay đổi sổ dân cư)."""
     from tiemchung import logmask
     from tiemchung.core import Platform
 
@@ -64,10 +66,21 @@ def worker(
         signal.signal(sig, lambda *_: stop.set())
     with Platform() as platform:
         logmask.install(platform.settings.log_level)
+        puller = None
+        if platform.settings.register_pull_every_s > 0 and platform.register_remote is not None:
+            # the register's changes on their own schedule, beside the sender (issue 19)
+            puller = threading.Thread(
+                target=pull_loop, args=(platform, stop), name="register-pull", daemon=True
+            )
+            puller.start()
         try:
             totals = run_sender(platform, stop, name, once)
         except ValueError as exc:
             fail(str(exc), 2)
+        finally:
+            if puller is not None:
+                stop.set()
+                puller.join()
     console.print(
         f"sent/đã gửi {totals['sent']}, retry/thử lại {totals['retry']}, "
         f"failed/thất bại {totals['failed']}, opted out/từ chối {totals['opted_out']}"

@@ -37,7 +37,7 @@ async def verify_person(
 
     def run() -> Verification:
         with platform.sessions() as session:
-            return verify(session, actor, record, audit=False)
+            return verify(session, actor, record, audit=False, remote=platform.register_remote)
 
     result = await run_in_threadpool(run)
     await platform.audit_read(actor, "person.read", "person", result.read_person_ids)

@@ -60,10 +60,16 @@ from tiemchung.registry.fields import (
 )
 from tiemchung.registry.models import AuditEvent, Dose, Person, Product
 from tiemchung.registry.people.persons import full_view, mask_id, person_view
+from tiemchung.registry.people.register_source import RegisterSource, RegisterUnavailable
+from tiemchung.registry.people.register_store import begin_write, store_persons
 from tiemchung.registry.scope import Actor, Role
 
 VERIFIED, MISMATCH, AMBIGUOUS, NOT_FOUND = "verified", "mismatch", "ambiguous", "not_found"
 MAX_CANDIDATES = 20
+REMOTE_UNREACHABLE = (
+    "Không liên lạc được Sổ dân cư, đã đối chiếu với bản sao tại chỗ / "
+    "register unreachable, checked against the local copy"
+)
 
 _P = Person.__table__.c
 _PERSON_COLS = (
@@ -473,22 +479,54 @@ def decide(
     return AMBIGUOUS, agreeing or found, "name_dob"
 
 
+def _ask_remote(session: Session, actor: Actor, t: Typed, remote: RegisterSource) -> str | None:
+    """The remote register asked what the snapshot could not answer; the persons it knows
+    are stored (audited, a ``Patient`` change) and committed, so the dose made next links to
+    them. The note for the desk when the remote cannot answer (the snapshot's answer
+    stands), else ``None``. The read transaction ends first (nothing is pending in it): no
+    transaction stays open while the register is asked."""
+    session.commit()
+    try:
+        status, found, _ = decide(t, remote.by_id, remote.by_name_dob)
+    except RegisterUnavailable:
+        return REMOTE_UNREACHABLE
+    if status != NOT_FOUND:
+        begin_write(session)
+        store_persons(session, actor, found, source="desk")
+        session.commit()
+    return None
+
+
 def verify(
-    session: Session, actor: Actor, record: VerifyRecord, *, audit: bool = True
+    session: Session,
+    actor: Actor,
+    record: VerifyRecord,
+    *,
+    audit: bool = True,
+    remote: RegisterSource | None = None,
 ) -> Verification:
     """Check a scanned or typed identity against the register (see the module docstring).
 
     Raises :class:`ServiceError` for a citizen (403), a garbled QR payload or an invalid field
     (422 naming it). With ``audit`` the reads are appended to ``audit_log`` in ``session``
     (the caller commits); the API passes ``audit=False`` and appends them through the
-    platform's writer from ``read_person_ids``.
+    platform's writer from ``read_person_ids``. With ``remote`` (``Platform.register_remote``)
+    a record the snapshot does not know is asked of the remote register (see _ask_remote).
     """
     if actor.role is Role.CITIZEN:
         raise _forbidden_role(actor)
     t = clean_record(record)
     conn = session.connection()
     status, persons, matched_on = _decide(conn, t)
+    note = None
+    if status == NOT_FOUND and remote is not None:
+        note = _ask_remote(session, actor, t, remote)
+        conn = session.connection()  # _ask_remote ended the first transaction
+        if note is None:  # the remote's persons are in the snapshot now: decide on them
+            status, persons, matched_on = _decide(conn, t)
     v = Verification(status=status, typed=t, matched_on=matched_on)
+    if note is not None:
+        v.notes.append(note)
     if t.national_id is not None and t.id_kind is None:
         try:
             parse_national_id(t.national_id)

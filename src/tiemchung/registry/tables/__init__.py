@@ -14,8 +14,17 @@ from tiemchung.registry.tables import (
     invitations,
     messages,
     orgusers,
+    register_pull,
     registrations,
     templates,
 )
 
-__all__ = ["changes", "invitations", "messages", "orgusers", "registrations", "templates"]
+__all__ = [
+    "changes",
+    "invitations",
+    "messages",
+    "orgusers",
+    "register_pull",
+    "registrations",
+    "templates",
+]

@@ -91,7 +91,7 @@ async def check_in(
 
     def run() -> tuple[Verification, dict[str, Any]]:
         with platform.sessions() as session:
-            v = verify(session, actor, record, audit=False)
+            v = verify(session, actor, record, audit=False, remote=platform.register_remote)
             # a reprint only where the certificate rule allows it (a dose given at this site)
             reprint = bool(
                 v.status == VERIFIED
