@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # is due a reminder is queued (registry/invitations/reminders.py).
     public_url: str = "http://localhost:8000"
     reminder_days: int = 3
+    # FHIR bulk export (issue 19 point 2): a done job's files under ``data_dir/exports/``
+    # are deleted this many hours after it ended (registry/exports/jobs.py).
+    export_expiry_hours: float = 24.0
 
     @property
     def resolved_database_url(self) -> str:

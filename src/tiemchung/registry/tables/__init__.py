@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from tiemchung.registry.tables import (
     changes,
+    exports,
     invitations,
     messages,
     orgusers,
@@ -18,4 +19,4 @@ from tiemchung.registry.tables import (
     templates,
 )
 
-__all__ = ["changes", "invitations", "messages", "orgusers", "registrations", "templates"]
+__all__ = ["changes", "exports", "invitations", "messages", "orgusers", "registrations", "templates"]
