@@ -1,17 +1,20 @@
 """FHIR Bulk Data export (issue 19 point 2): the kick-off's parameters checked, the
 resources written as NDJSON from streamed rows, and the manifest of a done job.
 
-One mapping, two speeds: every line is the very dict :mod:`tiemchung.fhir.resources` builds
-for a search answer (``resources.patient``, ``resources.immunization``), serialised with
-orjson. The export's speed comes from around the mapping, not a second copy of it: plain row
-tuples streamed in chunks (``registry/exports/rows.py``), the lot, site and product read once
-instead of joined, one ``write`` per chunk. The
-tests check every line with the ``fhir.resources`` models and against the search's resource
-for the same row.
+One mapping, two speeds: a line is what :mod:`tiemchung.fhir.resources` builds for a search
+answer (``resources.patient``, ``resources.immunization``), serialised with orjson. An
+Immunization's constant elements (its product's codes, its site, its lot...) come from
+``resources.immunization`` once per combination and are kept as text; each dose only adds its
+id, times and patient (:class:`DoseMapper`, which checks each template against the resource
+it came from). Around the mapping: plain row tuples streamed in chunks
+(``registry/exports/rows.py``), the lot, site and product read once instead of joined, one
+``write`` per chunk. The tests check every line with the ``fhir.resources`` models and
+against the search's resource for the same row.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +35,8 @@ from tiemchung.registry.exports.rows import (
 )
 from tiemchung.registry.scope import Actor
 from tiemchung.store.audit import audit
+
+log = logging.getLogger(__name__)
 
 TYPES = ("Patient", "Immunization")
 NDJSON = "application/fhir+ndjson"
@@ -120,13 +125,27 @@ def patient_dict(row: Sequence[Any]) -> dict[str, Any]:
     return resources.patient(view)
 
 
+#: the Immunization elements that differ from dose to dose; every other element is the same
+#: for all doses of one (status, product, site, lot, dose number, linked or not)
+_VARYING = ("id", "meta", "recorded", "occurrenceDateTime")
+#: templates kept at most (one per combination seen; a new one costs one slow build)
+_TEMPLATES_MAX = 50_000
+
+
 class DoseMapper:
-    """A dose row (``rows.DOSE_COLUMNS``) as its ``Immunization`` (``resources.immunization``
-    of the row the search reads), with the lot, site and product from :class:`ReferenceMaps`
-    and each distinct time formatted once."""
+    """A dose row (``rows.DOSE_COLUMNS``) as its ``Immunization``: ``resources.immunization``
+    of the row the search reads, with the lot, site and product from :class:`ReferenceMaps`.
+
+    :meth:`line` is the fast path: the first dose of each combination of the elements that
+    do not vary (status, product, site, lot, dose number, linked or not) is built by
+    ``resources.immunization`` and its constant elements serialised once; the next doses of
+    that combination only format their id, times and patient into that text. The template is
+    checked at once against the resource it came from (parsed back and compared), and a
+    combination whose check fails is always built the slow way: the mapping has one home."""
 
     def __init__(self, refs: ReferenceMaps) -> None:
         self.refs = refs
+        self._templates: dict[tuple[Any, ...], str | None] = {}
 
     def row(self, row: Sequence[Any]) -> dict[str, Any]:
         dose_id, status, number, day, created, site_id, product, lot_id, person_id = row
@@ -153,10 +172,55 @@ class DoseMapper:
     def resource(self, row: Sequence[Any]) -> dict[str, Any]:
         return resources.immunization(self.row(row))
 
+    def line(self, row: Sequence[Any]) -> str:
+        """The resource's JSON text (one NDJSON line, without its newline)."""
+        dose_id, status, number, day, created, site_id, product, lot_id, person_id = row
+        key = (status, product, site_id, lot_id, number, person_id is None)
+        try:
+            static = self._templates[key]
+        except KeyError:
+            return self._first(key, row)
+        if static is None:
+            return orjson.dumps(self.resource(row)).decode()
+        return self._format(static, dose_id, day, created, person_id)
 
-def _lines(chunk: Sequence[Any], build: Callable[[Any], dict[str, Any]]) -> bytes:
-    dumps = orjson.dumps
-    return b"\n".join([dumps(build(r)) for r in chunk]) + b"\n"
+    @staticmethod
+    def _format(static: str, dose_id: int, day: Any, created: Any, person_id: str | None) -> str:
+        stamp = resources.instant(created)
+        day_text = day if isinstance(day, str) else day.isoformat()
+        patient = (
+            ',"patient":{"reference":' + orjson.dumps("Patient/" + person_id).decode() + "}"
+            if person_id is not None
+            else ""
+        )
+        return (
+            f'{{{static},"id":"{dose_id}","meta":{{"lastUpdated":"{stamp}"}},'
+            f'"recorded":"{stamp}","occurrenceDateTime":"{day_text}"{patient}}}'
+        )
+
+    def _first(self, key: tuple[Any, ...], row: Sequence[Any]) -> str:
+        """Build the combination's template from the row's resource, check it, keep it."""
+        res = self.resource(row)
+        varying = _VARYING + (("patient",) if row[8] is not None else ())
+        constant = {k: v for k, v in res.items() if k not in varying}
+        static: str | None = orjson.dumps(constant).decode()[1:-1] or None
+        if static is not None:
+            line = self._format(static, row[0], row[3], row[4], row[8])
+            if orjson.loads(line) != res:  # the mapping changed what varies: slow and sure
+                log.warning("export: template check failed for %s; built per row", key)
+                static = None
+        if len(self._templates) >= _TEMPLATES_MAX:
+            self._templates.clear()
+        self._templates[key] = static
+        return orjson.dumps(res).decode()
+
+
+def _lines(chunk: Sequence[Any], build: Callable[[Any], str]) -> bytes:
+    return ("\n".join([build(r) for r in chunk]) + "\n").encode()
+
+
+def _patient_line(row: Sequence[Any]) -> str:
+    return orjson.dumps(patient_dict(row)).decode()
 
 
 def write_type(
@@ -170,9 +234,9 @@ def write_type(
     ``progress`` is told each chunk's count (it raises to stop). The count written."""
     chunks: Iterator[Sequence[Any]]
     if kind == "Patient":
-        chunks, build = person_rows(session, scope), patient_dict
+        chunks, build = person_rows(session, scope), _patient_line
     else:
-        chunks, build = dose_rows(session, scope), DoseMapper(reference_maps(session)).resource
+        chunks, build = dose_rows(session, scope), DoseMapper(reference_maps(session)).line
     count = 0
     with path.open("wb", buffering=1 << 20) as out:
         for chunk in chunks:

@@ -22,7 +22,7 @@ from tiemchung.registry.scope import Actor
 
 #: rows fetched at a time: large enough that the per-chunk cost vanishes, small enough that
 #: memory stays flat
-CHUNK = 20_000
+CHUNK = 5_000
 
 #: a Patient row's columns, in this order
 PERSON_COLUMNS = (
