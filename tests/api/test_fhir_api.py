@@ -299,6 +299,22 @@ FHIR_MATRIX: dict[str, list[tuple[str, dict[str | None, int], dict[str | None, i
             st(6, 5, 1, 4, 1, 4, 1, 2, 0),
         )
     ],
+    # the bulk export (tests/api/test_fhir_export_api.py): a kick-off without Prefer:
+    # respond-async is a 400 for the roles that may export, 403 for the others; a group
+    # outside the area 403; no job 1 exists (404; DELETE is checked there)
+    "GET /fhir/R4/$export": [("/$export", st(400, 400, 400, 400, 400, 403, 403, 403, 401), None)],
+    "GET /fhir/R4/Group/{group_id}/$export": [
+        ("/Group/01/$export", st(400, 400, 403, 403, 403, 403, 403, 403, 401), None)
+    ],
+    "GET /fhir/R4/$export-status/{job_id}": [
+        ("/$export-status/1", st(404, 404, 404, 404, 404, 404, 404, 404, 401), None)
+    ],
+    "DELETE /fhir/R4/$export-status/{job_id}": [
+        ("/$export-status/x", st(404, 404, 404, 404, 404, 404, 404, 404, 401), None)
+    ],
+    "GET /fhir/R4/$export-file/{job_id}/{name}": [
+        ("/$export-file/1/Patient.ndjson", st(404, 404, 404, 404, 404, 404, 404, 404, 401), None)
+    ],
 }
 
 

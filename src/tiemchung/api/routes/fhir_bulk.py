@@ -81,6 +81,9 @@ def _base(request: Request) -> str:
 async def _start(
     request: Request, actor: Actor, platform: Any, prefer: str | None, group: str | None
 ) -> Response:
+    jobs.check_role(actor)  # who may not export, or not this Group, learns that first
+    if group is not None:
+        jobs.resolve_group(actor, group)
     types, since = bulk.parse_kickoff(list(request.query_params.multi_items()), prefer)
 
     def create() -> int:
@@ -130,7 +133,7 @@ async def export_group(
 
 @router.get("/$export-status/{job_id}", responses=_ERRORS | _STATUS)
 async def export_status(
-    job_id: int, request: Request, actor: CurrentActor, platform: PlatformDep
+    job_id: str, request: Request, actor: CurrentActor, platform: PlatformDep
 ) -> Response:
     """Poll a job: 202 while it runs, the manifest (200) once done."""
 
@@ -155,7 +158,7 @@ async def export_status(
 
 
 @router.delete("/$export-status/{job_id}", status_code=202, responses=_ERRORS)
-async def export_cancel(job_id: int, actor: CurrentActor, platform: PlatformDep) -> Response:
+async def export_cancel(job_id: str, actor: CurrentActor, platform: PlatformDep) -> Response:
     """Cancel a job (running or done): it and its files are deleted; polling it is 404."""
 
     def cancel() -> None:
@@ -172,7 +175,7 @@ async def export_cancel(job_id: int, actor: CurrentActor, platform: PlatformDep)
     responses=_ERRORS | {200: {"content": {bulk.NDJSON: {}}, "description": "NDJSON"}},
 )
 async def export_file(
-    job_id: int, name: str, actor: CurrentActor, platform: PlatformDep
+    job_id: str, name: str, actor: CurrentActor, platform: PlatformDep
 ) -> Response:
     """One file of a done job, to the user who asked for it (with the same token)."""
 

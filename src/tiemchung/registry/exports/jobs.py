@@ -134,9 +134,12 @@ def job_scope(job: ExportJob) -> ExportScope:
     return ExportScope(job_actor(job), job.group_kind, job.group_code, since)
 
 
-def get_job(session: Session, actor: Actor, job_id: int) -> ExportJob:
-    """The caller's own job; anyone else's, or none, is 404 (not 403: an id says nothing)."""
-    job = session.get(ExportJob, job_id)
+def get_job(session: Session, actor: Actor, job_id: int | str) -> ExportJob:
+    """The caller's own job; anyone else's, or none, is 404 (not 403: an id says nothing).
+    ``job_id`` as the URL gave it: anything but a number a job could have is none."""
+    text_id = str(job_id)
+    found = text_id.isascii() and text_id.isdigit() and len(text_id) <= 18
+    job = session.get(ExportJob, int(text_id)) if found else None
     if job is None or job.user_id != actor.user_id or job.username != actor.username:
         raise not_found("job", f"yêu cầu xuất dữ liệu {job_id}", f"export job {job_id}")
     return job
@@ -147,18 +150,18 @@ def remove_files(folder: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def cancel_job(session: Session, actor: Actor, job_id: int) -> None:
+def cancel_job(session: Session, actor: Actor, job_id: int | str) -> None:
     """``DELETE`` of the status URL: the job and its files go (a running job's thread sees
     its row gone and stops, removing what it wrote); audited ``export.delete``."""
     job = get_job(session, actor, job_id)
-    folder = job.folder
-    session.execute(delete(ExportJob).where(ExportJob.id == job_id))
-    audit(session, actor, "export.delete", "export_job", job_id, {"status": job.status})
+    folder, status = job.folder, job.status
+    session.execute(delete(ExportJob).where(ExportJob.id == job.id))
+    audit(session, actor, "export.delete", "export_job", job.id, {"status": status})
     session.commit()
     remove_files(folder)
 
 
-def output_file(session: Session, actor: Actor, job_id: int, name: str) -> Path:
+def output_file(session: Session, actor: Actor, job_id: int | str, name: str) -> Path:
     """The path of one of the caller's done job's files (404 for any other name)."""
     job = get_job(session, actor, job_id)
     names = {o["file"] for o in job.output or []} if job.status == DONE else set()
