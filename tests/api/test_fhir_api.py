@@ -246,7 +246,13 @@ def test_metadata_is_a_capability_statement(api: Api) -> None:
     statement = CapabilityStatement.model_validate(ok(r))
     assert statement.fhirVersion == "4.0.1"
     types = {res.type for res in statement.rest[0].resource}
-    assert types == {"Patient", "Immunization", "Location"}
+    assert types == {"Patient", "Immunization", "Location", "Group"}
+    # the bulk export, system level and per Group (tests/api/test_fhir_export_api.py)
+    assert [op.name for op in statement.rest[0].operation or []] == ["export"]
+    (group,) = [res for res in statement.rest[0].resource if res.type == "Group"]
+    assert [op.definition for op in group.operation or []] == [
+        "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"
+    ]
 
 
 # -- every FHIR route × every role, written by hand from /api/v1's rules ------------------------
