@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from tiemchung.registry.models import Dose, Lot, Person, Product, Site
@@ -84,18 +84,31 @@ class ExportScope:
         return where
 
 
-def _stream(session: Session, stmt: Any) -> Iterator[Sequence[Row[Any]]]:
-    result = session.connection().execution_options(stream_results=True, yield_per=CHUNK)
+def _stream(session: Session, stmt: Any) -> Iterator[Sequence[Any]]:
+    """The statement's rows in chunks. On PostgreSQL through psycopg's own server-side cursor
+    (plain tuples: SQLAlchemy's rows cost twice the fetch, measured by bench/fhir_export.py),
+    elsewhere through SQLAlchemy's streamed result."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        compiled = stmt.compile(dialect=conn.dialect)
+        raw = conn.connection.driver_connection
+        with raw.cursor(name="tiemchung_export") as cur:  # type: ignore[union-attr]
+            cur.itersize = CHUNK
+            cur.execute(str(compiled), compiled.params)
+            while rows := cur.fetchmany(CHUNK):
+                yield rows
+        return
+    result = conn.execution_options(stream_results=True, yield_per=CHUNK)
     yield from result.execute(stmt).partitions(CHUNK)
 
 
-def person_rows(session: Session, scope: ExportScope) -> Iterator[Sequence[Row[Any]]]:
+def person_rows(session: Session, scope: ExportScope) -> Iterator[Sequence[Any]]:
     """The scope's persons, :data:`PERSON_COLUMNS` per row, in chunks."""
     cols = [getattr(Person, c) for c in PERSON_COLUMNS]
     return _stream(session, select(*cols).where(*scope.person_where()))
 
 
-def dose_rows(session: Session, scope: ExportScope) -> Iterator[Sequence[Row[Any]]]:
+def dose_rows(session: Session, scope: ExportScope) -> Iterator[Sequence[Any]]:
     """The scope's doses, :data:`DOSE_COLUMNS` per row, in chunks (the person's register id
     by an outer join: an unlinked dose has none)."""
     cols = [getattr(Dose, c) for c in DOSE_COLUMNS[:-1]] + [Person.person_id]
