@@ -61,7 +61,9 @@ def fhir(
                 group=ward,
             )
         except ServiceError as exc:
-            problems = "; ".join(f"{p.field}: {p.message_vi} / {p.message_en}" for p in exc.problems)
+            problems = "; ".join(
+                f"{p.field}: {p.message_vi} / {p.message_en}" for p in exc.problems
+            )
             fail(problems, 2)
     for o in output:
         console.print(f"[green]✓[/green] {o['type']}: {o['count']:,} → {out / o['file']}")

@@ -19,4 +19,12 @@ from tiemchung.registry.tables import (
     templates,
 )
 
-__all__ = ["changes", "exports", "invitations", "messages", "orgusers", "registrations", "templates"]
+__all__ = [
+    "changes",
+    "exports",
+    "invitations",
+    "messages",
+    "orgusers",
+    "registrations",
+    "templates",
+]
