@@ -21,6 +21,7 @@ from tests.api.conftest import Api
 from tests.factories import PROVINCE_A, submission, world
 from tiemchung.auth.users import active_actor
 from tiemchung.core import Platform
+from tiemchung.fhir import export_runner
 from tiemchung.fhir.export_runner import runner_for
 from tiemchung.registry.doses.record import record_doses
 from tiemchung.registry.exports import jobs
@@ -333,3 +334,49 @@ def test_a_job_left_running_by_a_crash_runs_at_start(
     assert len(lines) == 5
     for line in lines:
         Patient.model_validate_json(line)
+
+
+def test_a_job_cancelled_while_running_stops_and_leaves_no_file(
+    platform: Platform, doses: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DELETE lands while the job writes: its next progress finds the row gone."""
+    with platform.sessions() as s:
+        job = jobs.create_job(
+            s, SYSTEM, request="r", types=["Patient", "Immunization"], since=None,
+            group=None, data_dir=platform.settings.data_dir,
+        )  # fmt: skip
+        s.commit()
+        job_id, folder = job.id, Path(job.folder)
+    real = export_runner.export_files
+
+    def cancelled_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        with platform.sessions() as s:
+            jobs.cancel_job(s, SYSTEM, job_id)
+        return real(*args, **kwargs)
+
+    def never(*args: Any, **kwargs: Any) -> bool:
+        raise AssertionError("the job ran to its end: the cancellation went unseen")
+
+    monkeypatch.setattr(export_runner, "PROGRESS_EVERY", 1)
+    monkeypatch.setattr(export_runner, "export_files", cancelled_meanwhile)
+    monkeypatch.setattr(jobs, "finish_job", never)
+    status = export_runner.run_export_job(platform.sessions, job_id, expiry_hours=1)
+    assert status is None
+    assert not folder.exists()
+    with platform.sessions() as s:
+        assert s.get(ExportJob, job_id) is None
+
+
+def test_a_failed_job_is_polled_as_an_operation_outcome(
+    api: Api, platform: Platform, doses: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export_runner, "export_files", broken)
+    r = kickoff(api, "/$export", "central")
+    path = status_path(r)
+    assert runner_for(platform).wait_idle(60)
+    failed = outcome(api.client.get(path, headers=api.headers("central")), 500)
+    assert "OSError" in (failed.issue[0].diagnostics or "")
+    assert not (platform.settings.data_dir / "exports" / path.rsplit("/", 1)[1]).exists()
