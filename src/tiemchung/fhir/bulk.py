@@ -130,6 +130,8 @@ def patient_dict(row: Sequence[Any]) -> dict[str, Any]:
 _VARYING = ("id", "meta", "recorded", "occurrenceDateTime")
 #: templates kept at most (one per combination seen; a new one costs one slow build)
 _TEMPLATES_MAX = 50_000
+#: formatted times and days kept at most
+_CACHE_MAX = 100_000
 
 
 class DoseMapper:
@@ -146,6 +148,8 @@ class DoseMapper:
     def __init__(self, refs: ReferenceMaps) -> None:
         self.refs = refs
         self._templates: dict[tuple[Any, ...], str | None] = {}
+        self._stamps: dict[Any, str] = {}
+        self._days: dict[Any, str] = {}
 
     def row(self, row: Sequence[Any]) -> dict[str, Any]:
         dose_id, status, number, day, created, site_id, product, lot_id, person_id = row
@@ -184,10 +188,21 @@ class DoseMapper:
             return orjson.dumps(self.resource(row)).decode()
         return self._format(static, dose_id, day, created, person_id)
 
-    @staticmethod
-    def _format(static: str, dose_id: int, day: Any, created: Any, person_id: str | None) -> str:
-        stamp = resources.instant(created)
-        day_text = day if isinstance(day, str) else day.isoformat()
+    def _format(
+        self, static: str, dose_id: int, day: Any, created: Any, person_id: str | None
+    ) -> str:
+        # the doses of one group commit or import share their stored time, and a day has
+        # many doses: each distinct value is formatted once (the caches stay bounded)
+        stamp = self._stamps.get(created)
+        if stamp is None:
+            if len(self._stamps) >= _CACHE_MAX:
+                self._stamps.clear()
+            stamp = self._stamps[created] = resources.instant(created)
+        day_text = self._days.get(day)
+        if day_text is None:
+            if len(self._days) >= _CACHE_MAX:
+                self._days.clear()
+            day_text = self._days[day] = day if isinstance(day, str) else day.isoformat()
         patient = (
             ',"patient":{"reference":' + orjson.dumps("Patient/" + person_id).decode() + "}"
             if person_id is not None
