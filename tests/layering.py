@@ -69,6 +69,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tiemchung.registry.messages",
             "tiemchung.registry.invitations",
             "tiemchung.registry.changes",
+            "tiemchung.registry.exports",
             "tiemchung.registry.people",
             "tiemchung.registry.doses",
             "tiemchung.registry.review",

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # (0: the worker does not pull)
     register_pull_batch: int = 1000
     register_pull_every_s: float = 0.0
+    # FHIR bulk export (issue 19 point 2): a done job's files under ``data_dir/exports/``
+    # are deleted this many hours after it ended (registry/exports/jobs.py).
+    export_expiry_hours: float = 24.0
 
     @property
     def resolved_database_url(self) -> str:

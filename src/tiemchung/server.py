@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from tiemchung.api.app import create_api
 from tiemchung.auth.throttle import SignInThrottle
 from tiemchung.core import Platform
+from tiemchung.fhir.export_runner import runner_for as export_runner_for
 from tiemchung.registry.imports.runner import runner_for
 from tiemchung.web import site
 
@@ -37,6 +38,8 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         core.start()
         # the uploaded imports left queued or running by the last process run again now
         await run_in_threadpool(runner_for(core).start)
+        # and the bulk exports (``$export``) likewise; the thread also deletes expired ones
+        await run_in_threadpool(export_runner_for(core).start)
         try:
             yield
         finally:  # a shutdown that raises or is cancelled still closes what the app owns

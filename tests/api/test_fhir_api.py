@@ -246,7 +246,13 @@ def test_metadata_is_a_capability_statement(api: Api) -> None:
     statement = CapabilityStatement.model_validate(ok(r))
     assert statement.fhirVersion == "4.0.1"
     types = {res.type for res in statement.rest[0].resource}
-    assert types == {"Patient", "Immunization", "Location"}
+    assert types == {"Patient", "Immunization", "Location", "Group"}
+    # the bulk export, system level and per Group (tests/api/test_fhir_export_api.py)
+    assert [op.name for op in statement.rest[0].operation or []] == ["export"]
+    (group,) = [res for res in statement.rest[0].resource if res.type == "Group"]
+    assert [op.definition for op in group.operation or []] == [
+        "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"
+    ]
 
 
 # -- every FHIR route × every role, written by hand from /api/v1's rules ------------------------
@@ -298,6 +304,22 @@ FHIR_MATRIX: dict[str, list[tuple[str, dict[str | None, int], dict[str | None, i
             st(200, 200, 200, 200, 200, 200, 200, 200, 401),
             st(6, 5, 1, 4, 1, 4, 1, 2, 0),
         )
+    ],
+    # the bulk export (tests/api/test_fhir_export_api.py): a kick-off without Prefer:
+    # respond-async is a 400 for the roles that may export, 403 for the others; a group
+    # outside the area 403; no job 1 exists (404; DELETE is checked there)
+    "GET /fhir/R4/$export": [("/$export", st(400, 400, 400, 400, 400, 403, 403, 403, 401), None)],
+    "GET /fhir/R4/Group/{group_id}/$export": [
+        ("/Group/01/$export", st(400, 400, 403, 403, 403, 403, 403, 403, 401), None)
+    ],
+    "GET /fhir/R4/$export-status/{job_id}": [
+        ("/$export-status/1", st(404, 404, 404, 404, 404, 404, 404, 404, 401), None)
+    ],
+    "DELETE /fhir/R4/$export-status/{job_id}": [
+        ("/$export-status/x", st(404, 404, 404, 404, 404, 404, 404, 404, 401), None)
+    ],
+    "GET /fhir/R4/$export-file/{job_id}/{name}": [
+        ("/$export-file/1/Patient.ndjson", st(404, 404, 404, 404, 404, 404, 404, 404, 401), None)
     ],
 }
 

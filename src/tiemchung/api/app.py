@@ -21,6 +21,7 @@ from tiemchung.api.routes import (
     certificates,
     doses,
     fhir,
+    fhir_bulk,
     health,
     imports,
     invitations,
@@ -92,5 +93,6 @@ def create_api(lifespan: Any = None) -> FastAPI:
         app.include_router(module.router, prefix="/api/v1", dependencies=[NoNul])
     # HL7 FHIR R4 for partner systems (issue 19): its errors are OperationOutcome resources
     app.include_router(fhir.router, prefix=fhir.PREFIX, dependencies=[NoNul])
+    app.include_router(fhir_bulk.router, prefix=fhir.PREFIX, dependencies=[NoNul])
     fhir.document(app)
     return app

@@ -27,6 +27,10 @@ def _params(names: tuple[str, ...]) -> list[dict[str, str]]:
     ]
 
 
+_BULK = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition"
+_EXPORT = f"{_BULK}/export"
+_GROUP_EXPORT = f"{_BULK}/group-export"
+
 #: when this statement last changed (its ``date``): bump it with the parameters it lists
 PUBLISHED = "2026-12-07"
 
@@ -65,7 +69,15 @@ def capability_statement(base: str) -> dict[str, Any]:
                         "searchInclude": [search.INCLUDE_PATIENT],
                         "searchParam": _params(search.IMMUNIZATION_PARAMS),
                     },
+                    {
+                        "type": "Group",
+                        "documentation": "a ward (5-digit code) or a province (2-digit code): "
+                        "its people and their doses, for $export only",
+                        "operation": [{"name": "export", "definition": _GROUP_EXPORT}],
+                    },
                 ],
+                # FHIR Bulk Data Access (issue 19 point 2; fhir/bulk.py, docs/fhir.md)
+                "operation": [{"name": "export", "definition": _EXPORT}],
             }
         ],
     }

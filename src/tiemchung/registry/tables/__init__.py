@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from tiemchung.registry.tables import (
     changes,
+    exports,
     invitations,
     messages,
     orgusers,
@@ -21,6 +22,7 @@ from tiemchung.registry.tables import (
 
 __all__ = [
     "changes",
+    "exports",
     "invitations",
     "messages",
     "orgusers",

@@ -1,0 +1,37 @@
+"""Issue 19's targets (``bench/fhir.py``), one part at a time, each in its own module and
+writing its own result file:
+
+* ``export`` (``bench/fhir_export.py`` → ``bench/results/fhir_export.json``): ``$export`` of
+  1M patients and 2M immunizations as NDJSON (target ≥ 50,000 resources/s, memory flat,
+  every resource valid), against a CSV baseline of the same rows.
+
+    nice -n 10 .venv/bin/python bench/fhir.py --part export [its options]
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+PARTS = {
+    "export": "fhir_export",
+}
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if len(args) < 2 or args[0] != "--part" or args[1] not in PARTS:
+        sys.exit(f"usage: bench/fhir.py --part {'|'.join(PARTS)} [options]\n\n{__doc__}")
+    part = args[1]
+    sys.argv = [sys.argv[0], *args[2:]]
+    # this script's folder is on the path when run as a file, and its name would hide the
+    # ``fhir`` package (fhir.resources): import the part as ``bench.<part>`` from the root
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+    sys.path.insert(0, str(here.parent))
+    importlib.import_module(f"bench.{PARTS[part]}").main()
+
+
+if __name__ == "__main__":
+    main()
