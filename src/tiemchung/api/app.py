@@ -35,6 +35,7 @@ from tiemchung.api.routes import (
     tickets,
     users,
     verify,
+    webhooks,
     worklists,
 )
 
@@ -71,6 +72,7 @@ ROUTERS = (
     templates,
     invitations,
     registrations,
+    webhooks,
 )
 
 
