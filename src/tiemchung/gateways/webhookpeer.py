@@ -36,6 +36,9 @@ class WebhookPeer:
         self.batches: list[Batch] = []
         self.seqs: Counter[int] = Counter()
         self.arrival: dict[int, float] = {}
+        # by resource: "Immunization/42" → times received, first arrival (the bench's key)
+        self.keys: Counter[str] = Counter()
+        self.key_arrival: dict[str, float] = {}
         self.requests = 0
         self.failed = 0
         self.bad = 0
@@ -84,6 +87,9 @@ class WebhookPeer:
             for e in events:
                 self.seqs[e["seq"]] += 1
                 self.arrival.setdefault(e["seq"], now)
+                key = f"{e['resource']}/{e['id']}"
+                self.keys[key] += 1
+                self.key_arrival.setdefault(key, now)
             return 204
 
     def start(self) -> None:

@@ -39,6 +39,7 @@ from typing import Any, cast
 
 import httpx
 from sqlalchemy import ColumnElement, Table, and_, false, func, or_, select, true, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tiemchung.registry.changes.webhooks import sign
@@ -279,6 +280,9 @@ class Deliverer:
         (acknowledged or not): 0 means there was nothing to do."""
         with self.sessions() as s:
             top = head(s)
+        # a transaction of its own: on SQLite a read transaction that then writes fails
+        # at once ("database is locked") when another writer committed in between
+        with self.sessions() as s:
             claimed = claim(s, self.cfg, self.clock(), top)
             s.commit()
         if not claimed:
@@ -468,6 +472,9 @@ class Deliverer:
             while not stop.is_set():
                 try:
                     busy = self.step()
+                except OperationalError as exc:  # SQLite busy, a dropped connection: next poll
+                    log.warning("webhook deliverer: %s", str(exc).splitlines()[0])
+                    busy = 0
                 except Exception:
                     log.exception("webhook deliverer step failed")
                     busy = 0
