@@ -379,3 +379,38 @@ def test_who_manages_and_bad_input(platform: Platform) -> None:
     assert res.value.problems[0].field == "resources"
     assert "Observation" in res.value.problems[0].message_en
     assert [x.client_id for x in listed] == ["hn"]
+
+
+def test_two_deliverers_at_once_send_each_change_once(platform: Platform) -> None:
+    """Two deliverers (two server processes' threads) polling together over three
+    subscriptions: without a crash, every event reaches each receiver exactly once."""
+    for c in ("a", "b", "c"):
+        _client(platform, c)
+    peers = [WebhookPeer() for _ in range(3)]
+    try:
+        for c, p in zip(("a", "b", "c"), peers, strict=True):
+            p.secret = _subscribe(platform, c, p.url).secret
+        stop = threading.Event()
+        ds = [
+            Deliverer(platform.sessions, _cfg(worker=f"w{i}", batch=7, poll=0.01)) for i in range(2)
+        ]
+        threads = [threading.Thread(target=d.run, args=(stop,)) for d in ds]
+        for t in threads:
+            t.start()
+        try:
+            for k in range(20):
+                _changes(platform, 10, start=k * 10 + 1)
+                time.sleep(0.02)
+            deadline = time.time() + 30
+            while time.time() < deadline and any(len(p.seqs) < 200 for p in peers):
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(10)
+        for p in peers:
+            assert sorted(p.seqs) == list(range(1, 201))
+            assert p.duplicates() == 0 and p.bad == 0
+    finally:
+        for p in peers:
+            p.stop()
