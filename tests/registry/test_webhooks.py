@@ -414,3 +414,45 @@ def test_two_deliverers_at_once_send_each_change_once(platform: Platform) -> Non
     finally:
         for p in peers:
             p.stop()
+
+
+def test_a_replay_past_the_head_leaves_the_cursor_where_it_is(platform: Platform) -> None:
+    _client(platform, "app")
+    _changes(platform, 3)
+    with WebhookPeer() as peer:
+        added = _subscribe(platform, "app", peer.url)
+        peer.secret = added.secret
+        sub_id = added.subscription.id
+        with platform.sessions() as s:
+            s.add(
+                WebhookDeadLetter(
+                    subscription_id=sub_id,
+                    first_seq=1,
+                    last_seq=1,
+                    events=[
+                        {
+                            "seq": 1,
+                            "resource": "Immunization",
+                            "id": "1",
+                            "action": "created",
+                            "at": "",
+                            "url": "",
+                        }
+                    ],
+                    attempts=3,
+                    last_error="HTTP 500",
+                    status="replay",
+                )
+            )
+            row = s.get(WebhookSubscription, sub_id)
+            assert row is not None
+            row.cursor = 10  # past the head (a --from-seq ahead): claimed only for the replay
+            s.commit()
+        clock = Clock()
+        d = Deliverer(platform.sessions, _cfg(), clock)
+        try:
+            _drain(d, clock)
+        finally:
+            d.close()
+        assert [b.webhook_id for b in peer.batches] == ["1..1"]
+    assert _sub(platform, sub_id).cursor == 10

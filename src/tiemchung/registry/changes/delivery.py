@@ -191,7 +191,8 @@ def read_batch(
 ) -> tuple[list[dict[str, Any]], int]:
     """The events to send after the cursor and the cursor after them: the last event's seq
     for a full batch, else the upper bound read (so skipped rows are passed once)."""
-    upper = sub.batch_end if sub.batch_end is not None else top
+    # never below the cursor: a subscription claimed only for a replay may be at the head
+    upper = max(sub.batch_end if sub.batch_end is not None else top, sub.cursor)
     q = select(ChangeEntry).where(
         ChangeEntry.seq > sub.cursor,
         ChangeEntry.seq <= upper,

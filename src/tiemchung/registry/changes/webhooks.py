@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
 from tiemchung.registry.errors import (
@@ -156,6 +156,17 @@ def _may_manage(actor: Actor, client: ApiClient) -> bool:
     return actor.covers_area(client.province_code, client.ward_code)
 
 
+def _managed(actor: Actor) -> ColumnElement[bool]:
+    """``_may_manage`` in SQL, over ``api_clients`` (``Actor.covers_area``'s cases)."""
+    if actor.role is Role.CENTRAL:
+        return true()
+    if actor.role is Role.PROVINCE and actor.province_code:
+        return ApiClient.province_code == actor.province_code
+    if actor.role is Role.COMMUNE and actor.ward_code:
+        return ApiClient.ward_code == actor.ward_code
+    return false()
+
+
 def _client(session: Session, actor: Actor, client_id: str) -> ApiClient:
     _check_role(actor)
     client = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
@@ -262,13 +273,15 @@ def list_subscriptions(
 ) -> list[SubscriptionView]:
     """The subscriptions the caller manages (one client's when named), oldest first."""
     _check_role(actor)
-    q = select(WebhookSubscription, ApiClient).join(
-        ApiClient, ApiClient.id == WebhookSubscription.client_id
+    q = (
+        select(WebhookSubscription, ApiClient)
+        .join(ApiClient, ApiClient.id == WebhookSubscription.client_id)
+        .where(_managed(actor))
     )
     if client_id is not None:
         q = q.where(ApiClient.client_id == client_id)
     rows = session.execute(q.order_by(WebhookSubscription.id)).all()
-    return [_view(s, c) for s, c in rows if _may_manage(actor, c)]
+    return [_view(s, c) for s, c in rows]
 
 
 def get_subscription(session: Session, actor: Actor, sub_id: int) -> SubscriptionView:
@@ -324,13 +337,14 @@ def list_dead(
         select(WebhookDeadLetter, ApiClient)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDeadLetter.subscription_id)
         .join(ApiClient, ApiClient.id == WebhookSubscription.client_id)
+        .where(_managed(actor))
     )
     if sub_id is not None:
         q = q.where(WebhookDeadLetter.subscription_id == sub_id)
     if status is not None:
         q = q.where(WebhookDeadLetter.status == status)
-    rows = session.execute(q.order_by(WebhookDeadLetter.id.desc()).limit(limit * 4)).all()
-    return [_dead_view(d) for d, c in rows if _may_manage(actor, c)][:limit]
+    rows = session.execute(q.order_by(WebhookDeadLetter.id.desc()).limit(limit)).all()
+    return [_dead_view(d) for d, _ in rows]
 
 
 def replay(session: Session, actor: Actor, dead_id: int) -> DeadView:
