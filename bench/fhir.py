@@ -6,6 +6,10 @@ writing its own result file:
   every resource valid), against a CSV baseline of the same rows.
 
     nice -n 10 .venv/bin/python bench/fhir.py --part export [its options]
+"""The FHIR and partner-sharing benchmarks of issue 19 (targets in ISSUE19.md), one part at a
+time: ``--part webhook`` (``bench/fhir_webhook.py``); the other parts are added beside it.
+
+    .venv/bin/python bench/fhir.py --part webhook [the part's own options]
 """
 
 from __future__ import annotations
@@ -31,6 +35,23 @@ def main() -> None:
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     sys.path.insert(0, str(here.parent))
     importlib.import_module(f"bench.{PARTS[part]}").main()
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+PARTS = ("webhook",)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--part", choices=PARTS, required=True)
+    args, rest = ap.parse_known_args()
+    if args.part == "webhook":
+        from bench import fhir_webhook
+
+        fhir_webhook.main(rest)
 
 
 if __name__ == "__main__":

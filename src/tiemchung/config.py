@@ -89,6 +89,16 @@ class Settings(BaseSettings):
     # FHIR bulk export (issue 19 point 2): a done job's files under ``data_dir/exports/``
     # are deleted this many hours after it ended (registry/exports/jobs.py).
     export_expiry_hours: float = 24.0
+    # Webhooks to partner clients (issue 19, registry/changes/delivery.py): run by
+    # `tiemchung worker`, and by `tiemchung serve` when ``webhooks_in_serve``.
+    webhooks_in_serve: bool = False
+    webhook_poll_s: float = 0.2  # the change log's head is read this often when idle
+    webhook_batch: int = 100  # events per POST at most
+    webhook_timeout_s: float = 5.0  # one POST's time limit
+    webhook_lease_s: float = 20.0  # a claim on a subscription this old is a crashed deliverer's
+    webhook_max_attempts: int = 8  # then the batch is a dead letter and the cursor moves on
+    webhook_backoff_s: float = 2.0  # first retry after 1-2 s, doubling, at most 10 minutes
+    webhook_pause_after: int = 5  # dead batches in a row that pause a subscription
 
     @property
     def resolved_database_url(self) -> str:

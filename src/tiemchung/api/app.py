@@ -36,6 +36,7 @@ from tiemchung.api.routes import (
     tickets,
     users,
     verify,
+    webhooks,
     worklists,
 )
 
@@ -72,6 +73,7 @@ ROUTERS = (
     templates,
     invitations,
     registrations,
+    webhooks,
 )
 
 

@@ -17,6 +17,7 @@ from tiemchung.cli.messages import messages_app, worker
 from tiemchung.cli.register import register_app
 from tiemchung.cli.stats import stats_app
 from tiemchung.cli.users import users_app
+from tiemchung.cli.webhooks import webhooks_app
 from tiemchung.cli.worklists import worklist_app
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ app.add_typer(worklist_app, name="worklist")
 app.add_typer(stats_app, name="stats")
 app.add_typer(export_app, name="export")
 app.add_typer(messages_app, name="messages")
+app.add_typer(webhooks_app, name="webhooks")
 app.command()(worker)
 app.command()(setup.init)
 app.command()(serve.serve)

@@ -1,4 +1,5 @@
-"""`tiemchung worker` (the SMS sender) and `tiemchung messages list|budget` (issue 18).
+"""`tiemchung worker` (the SMS sender, and the webhook deliverer beside it: issue 19) and
+`tiemchung messages list|budget` (issue 18).
 
 The worker is one process per gateway connection: it claims, submits and records through
 ``registry/messages/sender.py`` until SIGTERM or Ctrl-C (``--once``: until nothing is due).
@@ -55,9 +56,18 @@ def worker(
     once: Annotated[
         bool, typer.Option("--once", help="stop when nothing is due / dừng khi hết tin đến hạn")
     ] = False,
+    webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--webhooks/--no-webhooks",
+            help="also deliver partners' webhooks / gửi cả webhook cho đối tác",
+        ),
+    ] = True,
 ) -> None:
     """Send the SMS outbox through TIEMCHUNG_SMS_GATEWAY (and pull the register every
     TIEMCHUNG_REGISTER_PULL_EVERY_S) / Gửi tin nhắn SMS (và lấy thay đổi sổ dân cư)."""
+    """Send the SMS outbox through TIEMCHUNG_SMS_GATEWAY, and partners' webhooks /
+    Gửi tin nhắn SMS trong hộp thư đi và webhook cho đối tác."""
     from tiemchung import logmask
     from tiemchung.core import Platform
 
@@ -73,14 +83,32 @@ def worker(
                 target=pull_loop, args=(platform, stop), name="register-pull", daemon=True
             )
             puller.start()
+        hooks = None
+        if webhooks and not once:
+            # the partners' webhooks beside the texts (registry/changes/delivery.py)
+            from tiemchung.cli.webhooks import run_deliverer
+
+            hooks = threading.Thread(
+                target=run_deliverer, args=(platform, stop, name), name="webhooks"
+            )
+            hooks.start()
         try:
-            totals = run_sender(platform, stop, name, once)
+            if platform.settings.sms_gateway or not hooks:
+                totals = run_sender(platform, stop, name, once)
+            else:
+                while not stop.wait(1.0):  # no SMS gateway: the webhooks alone, until a signal
+                    pass
+                totals = {"sent": 0, "retry": 0, "failed": 0, "opted_out": 0}
         except ValueError as exc:
+            stop.set()
             fail(str(exc), 2)
         finally:
             if puller is not None:
                 stop.set()
                 puller.join()
+            if hooks is not None:
+                stop.set()
+                hooks.join()
     console.print(
         f"sent/đã gửi {totals['sent']}, retry/thử lại {totals['retry']}, "
         f"failed/thất bại {totals['failed']}, opted out/từ chối {totals['opted_out']}"

@@ -23,6 +23,8 @@ def serve(
     logmask.install(settings.log_level)
     if settings.sms_worker_in_serve:
         _start_sender()
+    if settings.webhooks_in_serve:
+        _start_deliverer()
     uvicorn.run(
         "tiemchung.server:create_app",
         factory=True,
@@ -47,3 +49,18 @@ def _start_sender() -> None:
             run_sender(platform, threading.Event(), None, once=False)
 
     threading.Thread(target=loop, name="sms-sender", daemon=True).start()
+
+
+def _start_deliverer() -> None:
+    """The webhook deliverer in a thread beside the server (``TIEMCHUNG_WEBHOOKS_IN_SERVE``):
+    its own platform; several servers may each run one (leases keep them apart)."""
+    import threading
+
+    from tiemchung.cli.webhooks import run_deliverer
+    from tiemchung.core import Platform
+
+    def loop() -> None:
+        with Platform() as platform:
+            run_deliverer(platform, threading.Event())
+
+    threading.Thread(target=loop, name="webhooks", daemon=True).start()

@@ -18,6 +18,7 @@ from tiemchung.registry.tables import (
     register_pull,
     registrations,
     templates,
+    webhooks,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "register_pull",
     "registrations",
     "templates",
+    "webhooks",
 ]
