@@ -39,12 +39,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, update
+from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.orm import Session
 
 from tiemchung.identity.columnar import fold_names
 from tiemchung.registry.changes.log import Change, append
-from tiemchung.registry.models import ReviewItem
+from tiemchung.registry.errors import FieldProblem, ServiceError, rule_error
+from tiemchung.registry.models import Person, ReviewItem
 from tiemchung.registry.review import register_rule as rule
 from tiemchung.registry.scope import Actor
 from tiemchung.store import bulk
@@ -443,3 +444,48 @@ def recheck_persons(
           {"source": source, **report.counts(), "seconds": report.seconds})  # fmt: skip
     session.expire_all()
     return report
+
+
+def changed_persons(
+    session: Session,
+    *,
+    person_ids: Sequence[str] | None = None,
+    since: datetime | None = None,
+) -> list[int]:
+    """The keys (``persons.id``) of the persons to re-check: the register's ``person_ids``
+    (each must be in the snapshot: an unknown one is a 422 naming it, line by line, so a
+    mistyped list never re-checks half of what it meant), or every person updated at or
+    after ``since``."""
+    conn = session.connection()
+    if person_ids is not None:
+        wanted = [p.strip() for p in person_ids]
+        rows = bulk.select_keys(
+            conn, "SELECT person_id, id FROM persons WHERE person_id {isin}", sorted(set(wanted))
+        )
+        found = {r[0]: int(r[1]) for r in rows}
+        missing = [(n, p) for n, p in enumerate(wanted, 1) if p not in found]
+        if missing:
+            raise ServiceError(
+                422,
+                "Rule violated / Vi phạm quy tắc",
+                [
+                    FieldProblem(
+                        f"person_ids[{n}]",
+                        "unknown_person",
+                        f"Dòng {n}: không có người {p!r} trong sổ dân cư",
+                        f"line {n}: no person {p!r} in the register",
+                    )
+                    for n, p in missing[:20]
+                ],
+            )
+        return sorted(set(found.values()))
+    if since is None:
+        raise rule_error(
+            "since",
+            "required",
+            "Cần danh sách người hoặc thời điểm --since",
+            "a list of persons or a --since time is required",
+        )
+    when = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+    stmt = select(Person.id).where(Person.updated_at >= when).order_by(Person.id)
+    return [int(pk) for pk in session.scalars(stmt)]
