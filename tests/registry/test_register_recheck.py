@@ -189,3 +189,43 @@ def test_a_rollback_leaves_nothing(platform: Platform) -> None:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == audits
         assert s.get(Dose, d).status == "verified"  # type: ignore[union-attr]
     assert recheck(platform, [pk]).flagged == 1  # and the scratch tables are gone
+
+
+def test_the_dose_rule_warnings_of_a_replaced_or_closed_item_are_kept(platform: Platform) -> None:
+    """One dose, one item: an unverified dose's item also carries the sequence rules it broke
+    (dose 2 with no dose 1). Linked by the register, the warning moves to a ``dose_check``
+    item in the person's ward, as when a reviewer links it."""
+    w = world()
+    d = record(platform, "an", full_name="Nguyễn Văn Ân", dose_number=2)
+    with platform.sessions() as s:
+        (entry_item,) = items(s, d)
+        assert "previous_dose_missing" in (entry_item.explanation or "")
+    an = register_sets(platform, "P-AN", full_name="Nguyễn Văn Ân")
+    assert recheck(platform, [an]).linked == 1
+    with platform.sessions() as s:
+        by_kind = {i.kind: i for i in items(s, d)}
+        assert by_kind["unverified"].status == "accepted"
+        check = by_kind["dose_check"]
+        assert (check.status, check.reason, check.ward_code) == (
+            "open",
+            "previous_dose_missing",
+            w.wards["a1"],
+        )
+        assert check.person_pk == an
+
+
+def test_an_item_replaced_by_the_recheck_keeps_the_warnings_it_carried(platform: Platform) -> None:
+    d = record(platform, "an", full_name="Nguyễn Văn Ân", dose_number=2)
+    an = register_sets(platform, "P-AN", dob="1985-04-21")  # now the date differs too
+    report = recheck(platform, [an])
+    assert (report.unlinked_flagged, report.superseded) == (1, 1)
+    with platform.sessions() as s:
+        by_status = {i.status: i for i in items(s, d)}
+        assert set(by_status) == {"superseded", "open"}
+        new = by_status["open"]
+        assert (new.reason, new.mismatches, new.person_pk) == (
+            "register_changed",
+            "full_name;dob",
+            an,
+        )
+        assert "dose rule: previous_dose_missing dose=2 missing=1" in (new.explanation or "")

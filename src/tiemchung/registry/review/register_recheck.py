@@ -36,6 +36,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -44,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from tiemchung.identity.columnar import fold_names
 from tiemchung.registry.changes.log import Change, append
+from tiemchung.registry.doses import rules as dose_rules
 from tiemchung.registry.errors import FieldProblem, ServiceError, rule_error
 from tiemchung.registry.models import Person, ReviewItem
 from tiemchung.registry.review import register_rule as rule
@@ -185,19 +187,25 @@ class _Run:
     # -- shared steps ---------------------------------------------------------------------
     def open_items(self, dose_ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
         """Each dose's open replaceable items: (id, kind, person_pk, mismatches, the
-        candidates' person ids)."""
+        candidates' person ids, the dose-rule warnings its explanation carries)."""
         out: dict[int, list[tuple[Any, ...]]] = {}
         if not dose_ids:
             return out
         kinds = ", ".join(f"'{k}'" for k in REPLACEABLE)
         sql = (
-            "SELECT id, dose_id, kind, person_pk, mismatches, candidates FROM review_items "
+            "SELECT id, dose_id, kind, person_pk, mismatches, candidates, explanation "
+            "FROM review_items "
             f"WHERE status = 'open' AND kind IN ({kinds}) AND dose_id {{isin}}"
         )
         for r in bulk.select_keys(self.conn, sql, dose_ids):
             cands = orjson.loads(r[5]) if isinstance(r[5], str | bytes) else r[5]
             who = frozenset(c.get("person_id") for c in cands or [])
-            out.setdefault(int(r[1]), []).append((r[0], r[2], r[3], r[4], who))
+            rules = tuple(
+                seg.strip()
+                for seg in (r[6] or "").split(";")
+                if dose_rules.warning_of_segment(seg) is not None
+            )
+            out.setdefault(int(r[1]), []).append((r[0], r[2], r[3], r[4], who, rules))
         return out
 
     def audit_row(self, action: str, entity: str, entity_id: int, detail: dict[str, Any]) -> None:
@@ -229,13 +237,34 @@ class _Run:
             return False
         self.plan.supersede.extend(int(o[0]) for o in open_now)
         self.report.superseded += len(open_now)
+        # one dose, one item (doses/entry.py): the dose-rule warnings of the items it replaces
+        # go on in its explanation, as the entry item carried them
+        carried = list(dict.fromkeys(seg for o in open_now for seg in o[5]))
         self.plan.items.append(
             (dose_id, "unverified", REASON, area[0], area[1], best, diff or None,
-             bulk.json_text(candidates), explanation, "open")
+             bulk.json_text(candidates), "; ".join([explanation, *carried]), "open")
         )  # fmt: skip
         return True
 
-    def close(self, dose_id: int, open_now: list[tuple[Any, ...]], person_id: str) -> None:
+    def close(
+        self, dose_id: int, open_now: list[tuple[Any, ...]], person: Sequence[Any], pk: int
+    ) -> None:
+        """Close the open items of a dose the register now verifies (accepted, as a reviewer's
+        decision); their dose-rule warnings move to a ``dose_check`` item in the person's
+        ward, as ``decisions._carry_warnings`` does when a reviewer links a dose."""
+        person_id = person[0]
+        warnings = [
+            w
+            for seg in dict.fromkeys(seg for o in open_now for seg in o[5])
+            if (w := dose_rules.warning_of_segment(seg)) is not None
+        ]
+        if warnings:
+            who = SimpleNamespace(id=pk, person_id=person_id, ward_code=person[1],
+                                  province_code=person[2])  # fmt: skip
+            row = dose_rules.item_row(dose_id, {}, who, warnings)
+            self.plan.items.append(
+                tuple(bulk.json_text(row[c]) if c == "candidates" else row[c] for c in _ITEM_COLS)
+            )
         for o in open_now:
             self.plan.close.append(int(o[0]))
             self.audit_row(
@@ -277,7 +306,7 @@ class _Run:
             else:
                 self.plan.to_verified.append(dose_id)
                 self.report.reverified += 1
-                self.close(dose_id, now, person[0])
+                self.close(dose_id, now, person, pk)
                 self.audit_row("dose.register_agrees", "dose", dose_id, {"person_id": person[0]})
                 self.change(dose_id, "corrected", person[0], area)
 
@@ -352,7 +381,7 @@ class _Run:
                 person = pool[0][3:10]
                 self.plan.links.append((pk, person[1], person[2], dose_id))
                 self.report.linked += 1
-                self.close(dose_id, now, person[0])
+                self.close(dose_id, now, person, pk)
                 self.audit_row("dose.link", "dose", dose_id, {"person_id": person[0]})
                 self.change(dose_id, "linked", person[0], (person[1], person[2]))
                 continue
