@@ -83,16 +83,23 @@ def pairs_sql() -> str:
     ward = "CASE WHEN c.ward_code = p.ward_code THEN 1 ELSE 0 END"
     by_id = f"c.dose_id, p.id, 'id', {agree}, {ward}"
     by_nd = f"c.dose_id, p.id, 'nd', {agree}, {ward}"
+    # the date of birth as verify.dob_condition asks it, so that the (name_key, dob) index
+    # answers: a register date equal to the typed one or less precise (one of its prefixes),
+    # or more precise within it; together exactly dob_compatible (a register person with no
+    # date is not found by name, as at the desk)
+    typed = "coalesce(c.dob, '') <> '' AND c.full_name IS NOT NULL"
     return (
         "INSERT INTO rc_pairs (dose_id, pk, via, ok, ward) "
         f"SELECT {by_id} FROM rc_cand c "
         "JOIN persons p ON p.national_id = c.nid "
         f"UNION ALL SELECT {by_id} FROM rc_cand c "
         "JOIN persons p ON p.old_id = c.nid "
-        f"UNION ALL SELECT {by_nd} FROM rc_cand c "
-        "JOIN persons p ON p.name_key = c.name_key "
-        f"AND {dob_compatible('c.dob', 'p.dob')} "
-        "WHERE coalesce(c.dob, '') <> '' AND c.full_name IS NOT NULL"
+        f"UNION ALL SELECT {by_nd} FROM rc_cand c JOIN persons p ON p.name_key = c.name_key "
+        "AND p.dob IN (substr(c.dob, 1, 4), substr(c.dob, 1, 7), c.dob) "
+        f"WHERE {typed} "
+        f"UNION ALL SELECT {by_nd} FROM rc_cand c JOIN persons p ON p.name_key = c.name_key "
+        "AND p.dob > c.dob AND p.dob < c.dob || '-99' AND length(p.dob) > length(c.dob) "
+        f"WHERE {typed}"
     )
 
 
