@@ -14,7 +14,7 @@ once).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,7 +60,9 @@ def append(conn: Any, changes: Sequence[Change], *, at: datetime | None = None) 
         return
     when = at or datetime.now(UTC)
     lock(conn)
-    conn.execute(insert(ChangeEntry), [{**asdict(c), "at": when} for c in changes])
+    # vars(), not dataclasses.asdict: asdict deep-copies every field (4.7 s for 36,000
+    # changes of a register re-check, more than their insert)
+    conn.execute(insert(ChangeEntry), [{**vars(c), "at": when} for c in changes])
     touched = [
         int(c.resource_id)
         for c in changes
