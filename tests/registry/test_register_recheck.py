@@ -82,6 +82,7 @@ def test_a_dob_the_register_corrects_flags_the_dose_then_agreeing_again_closes_i
     with platform.sessions() as s:
         dose = s.get(Dose, d)
         assert dose is not None and (dose.status, dose.person_pk) == ("unverified", pk)
+        assert dose.updated_at is not None  # with its change row: FHIR's _lastUpdated moves
         (it,) = items(s, d)
         assert (it.kind, it.reason, it.status, it.mismatches) == (
             "unverified",

@@ -22,6 +22,7 @@ from sqlalchemy import insert, text, update
 
 from tiemchung.registry.models import Dose
 from tiemchung.registry.tables.changes import ACTIONS, RESOURCES, ChangeEntry
+from tiemchung.store import bulk
 
 #: The advisory lock's key: any constant no other part of the platform uses ("TCCH").
 LOCK_KEY = 0x54434348
@@ -69,4 +70,10 @@ def append(conn: Any, changes: Sequence[Change], *, at: datetime | None = None) 
         if c.resource == "Immunization" and c.action != "created"
     ]
     if touched:
-        conn.execute(update(Dose).where(Dose.id.in_(touched)).values(updated_at=when))
+        # the ids as one parameter (store/bulk.py): a plain IN of 100,000 ids passes
+        # SQLite's limit of bound parameters, and PostgreSQL plans each one
+        dialect = (conn if hasattr(conn, "dialect") else conn.get_bind()).dialect.name
+        conn.execute(
+            update(Dose).where(bulk.keys_filter(Dose.id, dialect)).values(updated_at=when),
+            {"keys": bulk.keys_param(touched, dialect)},
+        )

@@ -67,7 +67,6 @@ EXPLAIN_CANDIDATE = (
     "the register changed: this may be the person, to be confirmed"
 )
 CLOSE_REASON = "Sổ dân cư nay khớp / the register now agrees"
-CHUNK = 5000
 
 _ITEM_COLS = (
     *("dose_id", "kind", "reason", "ward_code", "province_code", "person_pk"),
@@ -441,8 +440,7 @@ class _Run:
             ("audit_log", _AUDIT_COLS, p.audits),
         ):
             _fill(conn, self.pg, table, cols, rows, analyze=False)
-        for i in range(0, len(p.changes), CHUNK):
-            append(conn, p.changes[i : i + CHUNK], at=self.now)
+        append(conn, p.changes, at=self.now)
         self.report.changes = len(p.changes)
 
 
