@@ -424,6 +424,10 @@ class _Run:
             sets = "person_pk = {}, status = 'verified', link_source = 'register', " \
                    "area_ward_code = {}, area_province_code = {}"  # fmt: skip
             if self.pg:
+                # a few thousand ids against millions of doses: one index probe per id, not
+                # the hash join over all doses the planner picks (as imports/applier.py)
+                conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
+                conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
                 conn.exec_driver_sql(
                     "UPDATE doses SET "
                     + sets.format("t.pk", "t.w", "t.p")
@@ -431,6 +435,8 @@ class _Run:
                     "AS t(pk, w, p, id) WHERE doses.id = t.id",
                     tuple(list(c) for c in zip(*p.links, strict=True)),
                 )
+                conn.exec_driver_sql("RESET enable_hashjoin")
+                conn.exec_driver_sql("RESET enable_mergejoin")
             else:
                 conn.exec_driver_sql(
                     "UPDATE doses SET " + sets.format("?", "?", "?") + " WHERE id = ?", p.links
