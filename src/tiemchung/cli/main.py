@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import typer
 
-from tiemchung.cli import aefi, certify, orgs, reconcile, serve, sessions, setup, stock, synth
+from tiemchung.cli import (
+    aefi,
+    certify,
+    orgs,
+    reconcile,
+    register_recheck,
+    serve,
+    sessions,
+    setup,
+    stock,
+    synth,
+)
 from tiemchung.cli.backlog import backlog_app
 from tiemchung.cli.export import export_app
 from tiemchung.cli.invitations import invitations_app, reminders_app
@@ -35,6 +46,7 @@ app.add_typer(aefi.aefi_app, name="aefi")
 app.add_typer(orgs.orgs_app, name="orgs")
 app.add_typer(orgs.groups_app, name="groups")
 app.add_typer(orgs.registrations_app, name="registrations")
+register_app.command("recheck")(register_recheck.recheck)
 app.add_typer(register_app, name="register")
 app.add_typer(backlog_app, name="backlog")
 app.add_typer(reconcile.reconcile_app, name="reconcile")
