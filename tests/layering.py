@@ -52,6 +52,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tiemchung.registry.errors",
             "tiemchung.registry.fields",
             "tiemchung.config",
+            "tiemchung.workbooks",
             "tiemchung.columns",
             "tiemchung.localtime",
             "tiemchung.logmask",

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 
 import tiemchung
-from tiemchung.api import problems
+from tiemchung.api import docs, problems
 from tiemchung.api.inputs import NoNul
 from tiemchung.api.routes import (
     aefi,
@@ -87,9 +87,10 @@ def create_api(lifespan: Any = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,
         redoc_url=None,
     )
+    docs.install(app, "/api/v1/openapi.json", "tiemchung API")
     problems.install(app)
     for module in ROUTERS:
         app.include_router(module.router, prefix="/api/v1", dependencies=[NoNul])

@@ -92,7 +92,15 @@ def _problem_openapi(app: FastAPI) -> None:
                         content = resp.get("content", {})
                         if status[:1] in "45" and "application/json" in content:
                             content["application/problem+json"] = content.pop("application/json")
-            spec.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+                        # FastAPI's own 422 for a route that declared none: the answer is our
+                        # problem document (the handler below), so is its schema
+                        body = content.get("application/problem+json", {})
+                        if body.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                            body["schema"] = {"$ref": "#/components/schemas/Problem"}
+                            resp["description"] = "A field breaks a rule (named in errors[])"
+            schemas = spec.get("components", {}).get("schemas", {})
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
             app.openapi_schema = spec
         return app.openapi_schema
 

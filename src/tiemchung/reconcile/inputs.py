@@ -115,9 +115,9 @@ def read_mapping(path: Path | None) -> ColumnMapping:
 
 
 def _xlsx_rows(path: Path, limit: int | None = None) -> list[tuple[Any, ...]]:
-    from openpyxl import load_workbook
+    from tiemchung.workbooks import open_workbook
 
-    wb = load_workbook(path, read_only=True, data_only=True)
+    wb = open_workbook(path)
     try:
         ws = wb.worksheets[0]
         rows = []

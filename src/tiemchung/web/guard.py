@@ -10,8 +10,9 @@ The only check made here is which role a page is for (a nurse has no dashboard),
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -111,12 +112,33 @@ async def require_csrf(request: Request) -> None:
 Csrf = Depends(require_csrf)
 
 
+#: Characters a return path may never hold, typed or percent-encoded: control characters
+#: (browsers drop a tab or newline, so ``/\t/evil.example`` becomes ``//evil.example``) and the
+#: backslash (read as ``/`` by browsers: ``/\\evil.example`` is another site).
+_NEVER = re.compile(r"[\x00-\x1f\x7f\\]")
+#: An encoded slash or backslash in the path: a proxy or framework that decodes it once
+#: turns ``/%2F%2Fevil.example`` into a scheme-relative URL.
+_ENCODED_SLASH = re.compile(r"%(2f|5c)", re.IGNORECASE)
+
+
 def safe_next(value: str | None, default: str = "/") -> str:
-    """A local path to return to after signing in (never another site)."""
-    if not value:
+    """A local path to return to after signing in, or ``default``: never another site.
+
+    The function decides by itself rather than trusting the response to escape what it lets
+    through (Starlette writes ``/\\evil.example`` as ``/%5Cevil.example`` today, but that is
+    an accident of its header encoding, not a promise). Refused: anything not starting with
+    exactly one ``/``; a scheme or host; backslashes and control characters, typed or encoded
+    (also after one round of decoding, for ``%255C``); encoded slashes in the path."""
+    if not value or len(value) > 2048 or not value.startswith("/") or value.startswith("//"):
+        return default
+    once = unquote(value)
+    if _NEVER.search(value) or _NEVER.search(once) or _NEVER.search(unquote(once)):
+        return default
+    path = value.split("?", 1)[0].split("#", 1)[0]
+    if _ENCODED_SLASH.search(path) or _ENCODED_SLASH.search(unquote(path)):
         return default
     parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+    if parts.scheme or parts.netloc:
         return default
     return value
 

@@ -34,6 +34,7 @@ from tiemchung.registry.imports.rejects import RejectsFile
 from tiemchung.registry.imports.synonyms import vaccine_key
 from tiemchung.registry.scope import Actor
 from tiemchung.vaccines import BY_CODE
+from tiemchung.workbooks import WorkbookError, open_workbook
 
 #: header as people write it (compared by ``vaccine_key``: no case, diacritics, spaces) -> column
 HEADER_GUESSES: dict[str, str] = {
@@ -236,9 +237,10 @@ def _lines_each_decoded(raw: Iterator[bytes]) -> Iterator[str]:
 
 
 def _xlsx_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, Sequence[Any]]]]]:
-    import openpyxl
-
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        book = open_workbook(path)
+    except WorkbookError as exc:
+        raise LegacyFileError(f"{path.name}: {exc}") from None
     try:
         for ws in book.worksheets:
             yield ws.title, enumerate(ws.iter_rows(values_only=True), start=1)
@@ -468,9 +470,7 @@ def count_rows(paths: Sequence[Path]) -> int | None:
             with path.open("rb") as fh:
                 total += sum(buf.count(b"\n") for buf in iter(lambda: fh.read(1 << 20), b""))
         elif suffix in (".xlsx", ".xlsm"):
-            import openpyxl
-
-            book = openpyxl.load_workbook(path, read_only=True)
+            book = open_workbook(path, data_only=False)
             total += sum(ws.max_row or 0 for ws in book.worksheets)
             book.close()
         else:

@@ -71,9 +71,9 @@ def _rows(path: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
 
             return names, from_csv()
         if suffix == ".xlsx":
-            from openpyxl import load_workbook
+            from tiemchung.workbooks import open_workbook
 
-            wb = load_workbook(path, read_only=True, data_only=True)
+            wb = open_workbook(path)
             it = wb.worksheets[0].iter_rows(values_only=True)
             header = [str(h).strip() if h is not None else "" for h in next(it, ())]
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -48,6 +48,7 @@ from tiemchung.registry.review.explain import (
     kind_label,
 )
 from tiemchung.registry.scope import Actor
+from tiemchung.workbooks import WorkbookError, open_workbook
 
 SHEET = "Danh sách rà soát"
 DECISIONS = ("chấp nhận", "từ chối", "sửa")
@@ -418,14 +419,9 @@ def _edit_fields(
 
 def _read_rows(data: bytes) -> list[tuple[int, dict[str, Any]]]:
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types (zip, XML, key) for a bad file
-        raise rule_error(
-            "file",
-            "invalid_xlsx",
-            "Tệp không phải bảng tính .xlsx đọc được",
-            f"not a readable .xlsx workbook ({type(exc).__name__})",
-        ) from exc
+        wb = open_workbook(data)
+    except WorkbookError as exc:
+        raise rule_error("file", exc.code, exc.message_vi, exc.message_en) from None
     ws = wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]
     rows = ws.iter_rows(values_only=True)
     header = next(rows, None) or ()
