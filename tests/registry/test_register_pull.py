@@ -12,7 +12,7 @@ from tests.registry.register_fakes import admin, fake_register, hoa
 from tiemchung.core import Platform
 from tiemchung.gateways.register_http import HttpRegister
 from tiemchung.registry.imports.register_pull import PullReport, pull, stored_cursor
-from tiemchung.registry.models import AuditEvent, Person
+from tiemchung.registry.models import AuditEvent, Dose, Person
 from tiemchung.registry.scope import Actor
 from tiemchung.registry.tables.changes import ChangeEntry
 
@@ -122,19 +122,22 @@ def test_refused_persons_are_reported_and_the_rest_stored(
     assert stored == ["R-HOA"]
 
 
-def test_the_recheck_is_called_with_the_changed_persons_when_it_exists(
-    platform: Platform, tmp_path: Path, monkeypatch: Any
+def test_a_pulled_correction_flags_the_persons_stored_dose(
+    platform: Platform, tmp_path: Path
 ) -> None:
-    import sys
-    import types
+    """The whole path: a dose verified at entry, the remote register corrects the person's
+    date of birth, the pull stores it and the re-check opens a worklist item for the dose."""
+    from tests.registry.test_register_recheck import items, record
 
-    calls: list[list[int]] = []
-    module = types.ModuleType("tiemchung.registry.review.register_recheck")
-    module.recheck_persons = lambda session, pks: calls.append(pks) or {"rechecked": len(pks)}  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, module.__name__, module)
+    dose = record(platform, "an")  # verified against the snapshot's 1985-04-12
     with fake_register(tmp_path) as server:
-        admin(server, "/_admin/persons", {"persons": [hoa()]})
+        admin(server, "/_admin/persons", {"persons": [{**an_corrected(), "dob": "1985-12-04"}]})
         report = run_pull(platform, server.url)
         nothing = run_pull(platform, server.url)
-    assert calls == [[person(platform, "R-HOA").id]]  # not called for a pull with no change
-    assert report.recheck == {"rechecked": 1} and nothing.recheck is None
+    assert report.recheck is not None and report.recheck.flagged == 1
+    assert nothing.recheck is None  # a pull with no change re-checks nothing
+    with platform.sessions() as s:
+        opened = items(s, dose)
+        status = s.scalar(select(Dose.status).where(Dose.id == dose))
+    assert [i.status for i in opened if i.status == "open"] == ["open"]
+    assert status == "unverified"

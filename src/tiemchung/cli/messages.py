@@ -64,10 +64,9 @@ def worker(
         ),
     ] = True,
 ) -> None:
-    """Send the SMS outbox through TIEMCHUNG_SMS_GATEWAY (and pull the register every
-    TIEMCHUNG_REGISTER_PULL_EVERY_S) / Gửi tin nhắn SMS (và lấy thay đổi sổ dân cư)."""
-    """Send the SMS outbox through TIEMCHUNG_SMS_GATEWAY, and partners' webhooks /
-    Gửi tin nhắn SMS trong hộp thư đi và webhook cho đối tác."""
+    """Send the SMS outbox through TIEMCHUNG_SMS_GATEWAY, partners' webhooks, and pull the
+    register every TIEMCHUNG_REGISTER_PULL_EVERY_S / Gửi tin nhắn SMS, webhook cho đối tác
+    và lấy thay đổi sổ dân cư."""
     from tiemchung import logmask
     from tiemchung.core import Platform
 

@@ -47,9 +47,14 @@ class Change:
             raise ValueError(f"unknown action {self.action!r}")
 
 
+def _dialect(conn: Any) -> str:
+    """A Connection's dialect, or a Session's (which has none of its own)."""
+    return str((conn if hasattr(conn, "dialect") else conn.get_bind()).dialect.name)
+
+
 def lock(conn: Any) -> None:
     """Serialise appends until the transaction ends (PostgreSQL; a no-op on SQLite)."""
-    if conn.dialect.name == "postgresql":
+    if _dialect(conn) == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
 
 
@@ -72,7 +77,7 @@ def append(conn: Any, changes: Sequence[Change], *, at: datetime | None = None) 
     if touched:
         # the ids as one parameter (store/bulk.py): a plain IN of 100,000 ids passes
         # SQLite's limit of bound parameters, and PostgreSQL plans each one
-        dialect = (conn if hasattr(conn, "dialect") else conn.get_bind()).dialect.name
+        dialect = _dialect(conn)
         conn.execute(
             update(Dose).where(bulk.keys_filter(Dose.id, dialect)).values(updated_at=when),
             {"keys": bulk.keys_param(touched, dialect)},

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tiemchung.registry.people.register_source import RegisterSource
 from tiemchung.registry.people.register_store import begin_write, store_persons
+from tiemchung.registry.review.register_recheck import recheck_persons
 from tiemchung.registry.scope import Actor
 from tiemchung.registry.tables.register_pull import RegisterCursor
 
@@ -52,16 +53,6 @@ def _save_cursor(session: Session, feed: str, cursor: str | None) -> None:
     else:
         row.cursor = cursor
     session.flush()
-
-
-def _recheck(session: Session, pks: list[int]) -> Any:
-    """The re-check of the changed persons' doses, written on another branch (issue 19):
-    called when it exists. The one place that tolerates its absence."""
-    try:
-        from tiemchung.registry.review.register_recheck import recheck_persons  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return recheck_persons(session, pks)
 
 
 def pull(
@@ -100,6 +91,6 @@ def pull(
             break
     if report.changed_pks:
         begin_write(session)
-        report.recheck = _recheck(session, sorted(set(report.changed_pks)))
+        report.recheck = recheck_persons(session, sorted(set(report.changed_pks)), actor=actor)
         session.commit()
     return report

@@ -3,7 +3,7 @@
 Both tables start empty.
 
 Revision ID: 0020_webhooks
-Revises: 0018_changes
+Revises: 0019_export_jobs
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020_webhooks"
-down_revision = "0018_changes"
+down_revision = "0019_export_jobs"
 branch_labels = None
 depends_on = None
 

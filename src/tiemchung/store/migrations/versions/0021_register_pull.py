@@ -2,8 +2,8 @@
 
 Starts empty: the first pull reads the register's changes from its beginning.
 
-Revision ID: 0022_register_pull
-Revises: 0018_changes
+Revision ID: 0021_register_pull
+Revises: 0020_webhooks
 Create Date: 2026-12-07
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022_register_pull"
-down_revision = "0018_changes"
+revision = "0021_register_pull"
+down_revision = "0020_webhooks"
 branch_labels = None
 depends_on = None
 
