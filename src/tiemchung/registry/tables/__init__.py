@@ -16,6 +16,15 @@ from tiemchung.registry.tables import (
     orgusers,
     registrations,
     templates,
+    throttles,
 )
 
-__all__ = ["changes", "invitations", "messages", "orgusers", "registrations", "templates"]
+__all__ = [
+    "changes",
+    "invitations",
+    "messages",
+    "orgusers",
+    "registrations",
+    "templates",
+    "throttles",
+]
