@@ -25,6 +25,7 @@ from tiemchung.api.routes import (
     imports,
     invitations,
     messages,
+    oauth,
     persons,
     reference,
     registrations,
@@ -93,4 +94,6 @@ def create_api(lifespan: Any = None) -> FastAPI:
     # HL7 FHIR R4 for partner systems (issue 19): its errors are OperationOutcome resources
     app.include_router(fhir.router, prefix=fhir.PREFIX, dependencies=[NoNul])
     fhir.document(app)
+    # partner clients' OAuth2 token endpoint and SMART discovery, at the root as SMART expects
+    app.include_router(oauth.router, dependencies=[NoNul])
     return app
