@@ -11,6 +11,7 @@ import typer
 
 from tiemchung.cli import aefi, certify, orgs, reconcile, serve, sessions, setup, stock, synth
 from tiemchung.cli.backlog import backlog_app
+from tiemchung.cli.clients import clients_app
 from tiemchung.cli.invitations import invitations_app, reminders_app
 from tiemchung.cli.messages import messages_app, worker
 from tiemchung.cli.register import register_app
@@ -22,6 +23,7 @@ app = typer.Typer(
     help="tiemchung — nền tảng dữ liệu tiêm chủng / vaccination data platform", no_args_is_help=True
 )
 app.add_typer(users_app, name="users")
+app.add_typer(clients_app, name="clients")
 app.add_typer(stock.sites_app, name="sites")
 app.add_typer(stock.lots_app, name="lots")
 app.add_typer(stock.products_app, name="products")
