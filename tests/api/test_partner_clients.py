@@ -180,6 +180,9 @@ def test_scopes_are_enforced_per_resource(
     assert sorted(int(e.resource.id) for e in found.entry or []) == sorted(
         [doses["an1"], doses["an2"]]
     )
+    # including the patients in a search reads Patients too
+    included = fhir(api, "/Immunization", token, patient="P-AN", _include="Immunization:patient")
+    assert "system/Patient.read" in (outcome(included, 403).issue[0].diagnostics or "")
     refused = outcome(fhir(api, "/Patient/P-AN", token), 403)
     assert refused.issue[0].code == "forbidden"
     assert "system/Patient.read" in (refused.issue[0].diagnostics or "")
@@ -190,6 +193,12 @@ def test_scopes_are_enforced_per_resource(
     wide = token_of(api, every, every_secret)
     assert fhir(api, "/Patient/P-AN", wide).status_code == 200
     assert fhir(api, f"/Immunization/{doses['an1']}", wide).status_code == 200
+    both = fhir(api, "/Immunization", wide, patient="P-AN", _include="Immunization:patient")
+    assert both.status_code == 200, both.text
+    assert {e["resource"]["resourceType"] for e in both.json()["entry"]} == {
+        "Immunization",
+        "Patient",
+    }
     narrow = token_of(api, every, every_secret, scope="system/Patient.read")
     outcome(fhir(api, f"/Immunization/{doses['an1']}", narrow), 403)
     # a staff member's token works as before

@@ -40,6 +40,13 @@ _ISSUE = {
 #: client's token with that type's ``system/<Type>.read`` scope (or ``system/*.read``)
 PatientReader = Annotated[Actor, Depends(require_scope(read_scope("Patient")))]
 ImmunizationReader = Annotated[Actor, Depends(require_scope(read_scope("Immunization")))]
+#: the search may ``_include`` the patients: then it reads Patients too
+ImmunizationSearcher = Annotated[
+    Actor,
+    Depends(
+        require_scope(read_scope("Immunization"), with_param={"_include": read_scope("Patient")})
+    ),
+]
 LocationReader = Annotated[Actor, Depends(require_scope(read_scope("Location")))]
 
 
@@ -183,7 +190,7 @@ async def read_immunization(
 
 @router.get("/Immunization", response_class=FhirJSONResponse, responses=_ERRORS)
 async def search_immunizations(
-    request: Request, actor: ImmunizationReader, platform: PlatformDep
+    request: Request, actor: ImmunizationSearcher, platform: PlatformDep
 ) -> JSONResponse:
     """``Immunization?patient=``, ``date=ge…``, ``_lastUpdated=gt…``, ``_count`` (keyset
     ``next`` links), ``_include=Immunization:patient``: a searchset Bundle."""
