@@ -201,6 +201,9 @@ def test_scopes_are_enforced_per_resource(
     }
     narrow = token_of(api, every, every_secret, scope="system/Patient.read")
     outcome(fhir(api, f"/Immunization/{doses['an1']}", narrow), 403)
+    # a client token is no staff token: the rest of the API refuses it
+    bearer = {"Authorization": f"Bearer {wide}"}
+    assert api.client.get("/api/v1/persons/P-AN", headers=bearer).status_code == 401
     # a staff member's token works as before
     r = api.client.get("/fhir/R4/Patient/P-AN", headers=api.headers("central"))
     assert r.status_code == 200
