@@ -139,6 +139,11 @@ def test_token_errors_are_rfc6749_json(api: Api, platform: Platform) -> None:
         headers=basic(cid, secret),
     )
     assert (both.status_code, both.json()["error"]) == (400, "invalid_request")
+    nul = api.client.post(
+        "/oauth/token", data=grant | {"scope": "a\x00"}, headers=basic(cid, secret)
+    )
+    assert (nul.status_code, nul.json()["error"]) == (400, "invalid_request")
+    assert "NUL" in nul.json()["error_description"]
     nothing = api.client.post("/oauth/token", data=grant)
     assert (nothing.status_code, nothing.json()["error"]) == (401, "invalid_client")
 

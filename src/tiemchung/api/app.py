@@ -95,5 +95,8 @@ def create_api(lifespan: Any = None) -> FastAPI:
     app.include_router(fhir.router, prefix=fhir.PREFIX, dependencies=[NoNul])
     fhir.document(app)
     # partner clients' OAuth2 token endpoint and SMART discovery, at the root as SMART expects
-    app.include_router(oauth.router, dependencies=[NoNul])
+    # (no NoNul: outside /api/ its 422 would be the web's page; the token route refuses a NUL
+    # itself, as an RFC 6749 error)
+    app.include_router(oauth.router)
+    oauth.document(app)
     return app

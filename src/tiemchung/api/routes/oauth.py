@@ -15,7 +15,7 @@ import binascii
 from typing import Any
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -83,6 +83,26 @@ _TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def document(app: FastAPI) -> None:
+    """Keep the token endpoint's errors documented as ``application/json``, the media type
+    RFC 6749 §5.2 sends them as (the API's other errors are problem documents, which
+    :mod:`tiemchung.api.problems` writes into the OpenAPI for every 4xx)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            op = spec.get("paths", {}).get(TOKEN_PATH, {}).get("post", {})
+            for status, resp in op.get("responses", {}).items():
+                content = resp.get("content", {})
+                if status[:1] == "4" and "application/problem+json" in content:
+                    content["application/json"] = content.pop("application/problem+json")
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _basic(request: Request) -> tuple[str, str] | OAuthAnswer | None:
     """The HTTP Basic client credentials (RFC 6749 §2.3.1: each part form-url-encoded)."""
     header = request.headers.get("authorization", "")
@@ -145,11 +165,24 @@ async def token(request: Request, platform: PlatformDep) -> JSONResponse:
     else:
         form = await request.form()
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        if any("\x00" in k or "\x00" in v for k, v in fields.items()):
+            return _answer(
+                oauth_error(
+                    400,
+                    "invalid_request",
+                    "Biểu mẫu chứa ký tự NUL (\\u0000)",
+                    "the form contains a NUL character (\\u0000)",
+                )
+            )
         source = request.client.host if request.client else "unknown"
         gate = client_gate(request.app.state, platform.settings)
         answer = await run_in_threadpool(
             gate.exchange, platform.sessions, platform.token_secret, fields, basic, source
         )
+    return _answer(answer)
+
+
+def _answer(answer: OAuthAnswer) -> JSONResponse:
     return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers or None)
 
 
