@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     token_ttl_minutes: int = 8 * 60
+    # Partner clients (issue 19, auth/clients.py): a client token's lifetime, the requests a
+    # minute a client without its own ``rate_per_minute`` may make, and how long a server
+    # process trusts its cached copy of a client (disabled, rotated) before reading it again.
+    client_token_ttl_minutes: int = 60
+    client_rate_per_minute: int = 600
+    client_cache_s: float = 5.0
     # Vietnam does not observe daylight saving; "today" for a dose date is Vietnam's today.
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: str = "INFO"

@@ -26,6 +26,7 @@ from tiemchung.api.routes import (
     imports,
     invitations,
     messages,
+    oauth,
     persons,
     reference,
     registrations,
@@ -98,4 +99,9 @@ def create_api(lifespan: Any = None) -> FastAPI:
     app.include_router(fhir.router, prefix=fhir.PREFIX, dependencies=[NoNul])
     app.include_router(fhir_bulk.router, prefix=fhir.PREFIX, dependencies=[NoNul])
     fhir.document(app)
+    # partner clients' OAuth2 token endpoint and SMART discovery, at the root as SMART expects
+    # (no NoNul: outside /api/ its 422 would be the web's page; the token route refuses a NUL
+    # itself, as an RFC 6749 error)
+    app.include_router(oauth.router)
+    oauth.document(app)
     return app

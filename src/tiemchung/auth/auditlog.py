@@ -7,7 +7,8 @@ their doses), which a shared-serving module above them all may do.
 
 Who may read: province and central users only. An event's area is its author's: a province
 reads the events of users of its province; events with no user (the command line, a failed
-sign-in under an unknown name) carry no area and only central reads them. Reading the log is
+sign-in under an unknown name) carry no area and only central reads them; a partner client's
+reads (``client:<client_id>``, no user) belong to the client's province. Reading the log is
 itself audited (``audit.search``, ``audit.export``), since it names persons.
 
 Pages go newest first by keyset (``before``: the smallest id of the page just read), so a
@@ -25,12 +26,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, and_, cast, false, or_, select, true
+from sqlalchemy import ColumnElement, String, and_, cast, false, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from tiemchung.registry.errors import role_not_allowed, rule_error
 from tiemchung.registry.models import AuditEvent, Dose, Person, User
 from tiemchung.registry.scope import Actor, Role
+from tiemchung.registry.tables.changes import ApiClient
 from tiemchung.store.audit import audit
 
 MAX_PAGE = 500
@@ -64,7 +66,11 @@ def _reach(actor: Actor) -> ColumnElement[bool]:
         return true()
     if actor.role is Role.PROVINCE and actor.province_code:
         authors = select(User.id).where(User.province_code == actor.province_code)
-        return AuditEvent.user_id.in_(authors)
+        # a partner client of the province acts as ``client:<client_id>`` (auth/clients.py)
+        partners = select(literal("client:") + ApiClient.client_id).where(
+            ApiClient.province_code == actor.province_code
+        )
+        return or_(AuditEvent.user_id.in_(authors), AuditEvent.username.in_(partners))
     return false()
 
 

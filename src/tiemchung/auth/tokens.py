@@ -1,7 +1,8 @@
 """Every signed token the platform issues: one encoder, one decoder, one set of checks.
 
-Three kinds of token are signed with the platform's key (``Platform.token_secret``): the API's
-bearer token, the pages' session cookie and the public look-up's capability cookie. Each is an
+Four kinds of token are signed with the platform's key (``Platform.token_secret``): the API's
+bearer token, the pages' session cookie, the public look-up's capability cookie and a partner
+client's token (issue 19). Each is an
 HS256 JWT whose audience (``aud``) names its :class:`Kind`, so none is ever accepted as
 another — a bearer token opens no page, a look-up capability is neither a session nor a token.
 
@@ -34,6 +35,7 @@ class Kind(StrEnum):
     API = "tiemchung-api"  # the API's bearer token
     WEB = "tiemchung-web"  # the pages' session cookie
     LOOKUP = "tiemchung-lookup"  # the public look-up's capability for one person
+    CLIENT = "tiemchung-client"  # a partner system's OAuth2 client-credentials token
 
 
 class TokenError(jwt.InvalidTokenError):
@@ -111,3 +113,15 @@ def verify_blob(secret: bytes, purpose: str, payload: str, signature: str) -> bo
     """Whether ``signature`` is :func:`sign_blob`'s for this payload, purpose and key
     (compared in constant time; a signature that is not even ASCII is simply not it)."""
     return hmac.compare_digest(sign_blob(secret, purpose, payload).encode(), signature.encode())
+
+
+def peek_kind(token: str) -> str | None:
+    """The kind (``aud``) a token *claims*, read without checking its signature: only to
+    choose which door's :func:`decode` to ask, which then checks everything. Raises
+    :class:`TokenError` when the text is not a JWT at all."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise TokenError(str(exc) or type(exc).__name__) from exc
+    aud = claims.get("aud")
+    return aud if isinstance(aud, str) else None

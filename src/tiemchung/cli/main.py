@@ -22,6 +22,7 @@ from tiemchung.cli import (
     synth,
 )
 from tiemchung.cli.backlog import backlog_app
+from tiemchung.cli.clients import clients_app
 from tiemchung.cli.export import export_app
 from tiemchung.cli.invitations import invitations_app, reminders_app
 from tiemchung.cli.messages import messages_app, worker
@@ -35,6 +36,7 @@ app = typer.Typer(
     help="tiemchung — nền tảng dữ liệu tiêm chủng / vaccination data platform", no_args_is_help=True
 )
 app.add_typer(users_app, name="users")
+app.add_typer(clients_app, name="clients")
 app.add_typer(stock.sites_app, name="sites")
 app.add_typer(stock.lots_app, name="lots")
 app.add_typer(stock.products_app, name="products")

@@ -10,24 +10,44 @@ into one, so scoping and its refusals stay exactly those of ``/api/v1``.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
+from tiemchung.api.deps import PlatformDep, require_roles, require_scope
+from tiemchung.auth.scopes import read_scope
 from tiemchung.fhir import resources, search
 from tiemchung.fhir.capability import capability_statement
 from tiemchung.registry.errors import ServiceError
-from tiemchung.registry.scope import Role
+from tiemchung.registry.scope import Actor, Role
 
 MEDIA_TYPE = "application/fhir+json"
 PREFIX = "/fhir/R4"
 #: the issue type of each refusal (FHIR's IssueType value set)
-_ISSUE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 422: "invalid"}
+_ISSUE = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    422: "invalid",
+    429: "throttled",
+}
+#: the caller of a route reading one resource type: a staff token as today, a partner
+#: client's token with that type's ``system/<Type>.read`` scope (or ``system/*.read``)
+PatientReader = Annotated[Actor, Depends(require_scope(read_scope("Patient")))]
+ImmunizationReader = Annotated[Actor, Depends(require_scope(read_scope("Immunization")))]
+#: the search may ``_include`` the patients: then it reads Patients too
+ImmunizationSearcher = Annotated[
+    Actor,
+    Depends(
+        require_scope(read_scope("Immunization"), with_param={"_include": read_scope("Patient")})
+    ),
+]
+LocationReader = Annotated[Actor, Depends(require_scope(read_scope("Location")))]
 
 
 class FhirJSONResponse(JSONResponse):
@@ -46,10 +66,12 @@ def outcome_response(exc: ServiceError) -> JSONResponse:
     status = 400 if exc.status == 422 else exc.status
     items = [(p.field, p.message_vi, p.message_en) for p in exc.problems]
     body = resources.outcome("error", _ISSUE.get(status, "processing"), items)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     response = fhir_json(body, status)
-    if headers:
-        response.headers.update(headers)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    retry = getattr(exc, "retry_after", None)  # a client over its rate (auth/clientgate.py)
+    if retry is not None:
+        response.headers["Retry-After"] = str(retry)
     return response
 
 
@@ -121,7 +143,7 @@ async def metadata(request: Request) -> JSONResponse:
 
 
 @router.get("/Patient/{person_id}", response_class=FhirJSONResponse, responses=_ERRORS)
-async def read_patient(person_id: str, actor: CurrentActor, platform: PlatformDep) -> JSONResponse:
+async def read_patient(person_id: str, actor: PatientReader, platform: PlatformDep) -> JSONResponse:
     """One ``Patient`` by register id, as the caller may see it (404 outside its view)."""
 
     def read() -> dict[str, Any]:
@@ -135,7 +157,7 @@ async def read_patient(person_id: str, actor: CurrentActor, platform: PlatformDe
 
 @router.get("/Patient", response_class=FhirJSONResponse, responses=_ERRORS)
 async def search_patients(
-    request: Request, actor: CurrentActor, platform: PlatformDep
+    request: Request, actor: PatientReader, platform: PlatformDep
 ) -> JSONResponse:
     """``Patient?identifier=system|value`` (the 12-digit and 9-digit IDs are distinct
     systems), ``name``, ``birthdate``, ``_id``, ``_count``: a searchset Bundle."""
@@ -153,7 +175,7 @@ async def search_patients(
 
 @router.get("/Immunization/{dose_id}", response_class=FhirJSONResponse, responses=_ERRORS)
 async def read_immunization(
-    dose_id: str, actor: CurrentActor, platform: PlatformDep
+    dose_id: str, actor: ImmunizationReader, platform: PlatformDep
 ) -> JSONResponse:
     """One ``Immunization`` (a stored dose) of the caller's area; 404 otherwise."""
 
@@ -168,7 +190,7 @@ async def read_immunization(
 
 @router.get("/Immunization", response_class=FhirJSONResponse, responses=_ERRORS)
 async def search_immunizations(
-    request: Request, actor: CurrentActor, platform: PlatformDep
+    request: Request, actor: ImmunizationSearcher, platform: PlatformDep
 ) -> JSONResponse:
     """``Immunization?patient=``, ``date=ge…``, ``_lastUpdated=gt…``, ``_count`` (keyset
     ``next`` links), ``_include=Immunization:patient``: a searchset Bundle."""
@@ -186,7 +208,7 @@ async def search_immunizations(
 
 
 @router.get("/Location/{site_id}", response_class=FhirJSONResponse, responses=_ERRORS)
-async def read_location(site_id: str, actor: CurrentActor, platform: PlatformDep) -> JSONResponse:
+async def read_location(site_id: str, actor: LocationReader, platform: PlatformDep) -> JSONResponse:
     """One vaccination site as a ``Location`` (what an Immunization's ``location`` names),
     for the staff as ``/api/v1/sites/{site_id}``: 403 for a citizen, 404 outside the area."""
     require_roles(actor, Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)

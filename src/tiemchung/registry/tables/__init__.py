@@ -18,6 +18,7 @@ from tiemchung.registry.tables import (
     register_pull,
     registrations,
     templates,
+    throttles,
     webhooks,
 )
 
@@ -30,5 +31,6 @@ __all__ = [
     "register_pull",
     "registrations",
     "templates",
+    "throttles",
     "webhooks",
 ]

@@ -85,6 +85,8 @@ class ApiClient(Base):
     # requests per minute; null: the installation's default
     rate_per_minute: Mapped[int | None] = mapped_column(Integer)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # bumped when the client is disabled or its secret rotated: older tokens stop working
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
