@@ -311,3 +311,33 @@ def test_every_read_by_a_client_is_audited_under_its_name(
         assert len(r.json()["items"]) == 3
     r = api.get("/audit", "prov_b", params={"user": f"client:{cid}"})
     assert r.status_code == 200 and r.json()["items"] == []
+
+
+def test_a_client_exports_with_both_read_scopes_and_only_it_reads_the_job(
+    api: Api, platform: Platform
+) -> None:
+    """`$export` for a partner: both types' read scopes (the spec has no export scope), the
+    job's status and files only for the client that asked."""
+    from tiemchung.fhir.export_runner import runner_for
+
+    cid, secret = add(platform, "system/Patient.read system/Immunization.read", "01")
+    token = token_of(api, cid, secret)
+    other_id, other_secret = add(platform, "system/*.read", "01")
+    other = token_of(api, other_id, other_secret)
+    narrow_id, narrow_secret = add(platform, "system/Immunization.read", "01")
+    narrow = token_of(api, narrow_id, narrow_secret)
+    async_ = {"Prefer": "respond-async"}
+    refused = api.client.get(
+        "/fhir/R4/$export", headers={"Authorization": f"Bearer {narrow}"} | async_
+    )
+    assert "system/Patient.read" in outcome(refused, 403).issue[0].diagnostics  # type: ignore[operator]
+    kick = api.client.get("/fhir/R4/$export", headers={"Authorization": f"Bearer {token}"} | async_)
+    assert kick.status_code == 202, kick.text
+    status_url = kick.headers["Content-Location"]
+    assert runner_for(platform).wait_idle(60)
+    r = api.client.get(status_url, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    assert {o["type"] for o in r.json()["output"]} <= {"Patient", "Immunization"}
+    assert (
+        api.client.get(status_url, headers={"Authorization": f"Bearer {other}"}).status_code == 404
+    )

@@ -15,13 +15,13 @@ Every refusal is an ``OperationOutcome`` (:class:`~tiemchung.api.routes.fhir.Fhi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from tiemchung.api.deps import CurrentActor, PlatformDep
+from tiemchung.api.deps import PlatformDep, require_scope
 from tiemchung.api.routes.fhir import (
     _ERRORS,
     MEDIA_TYPE,
@@ -74,6 +74,13 @@ _STATUS: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: A partner client exports with the read scopes of both types it may write (the Bulk Data
+#: spec has no export scope of its own); a staff token as for every FHIR read.
+ExportActor = Annotated[
+    Actor, Depends(require_scope("system/Patient.read", "system/Immunization.read"))
+]
+
+
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + PREFIX
 
@@ -109,7 +116,7 @@ async def _start(
 @router.get("/$export", status_code=202, responses=_ERRORS | _ACCEPTED)
 async def export_system(
     request: Request,
-    actor: CurrentActor,
+    actor: ExportActor,
     platform: PlatformDep,
     prefer: str | None = Header(default=None),
 ) -> Response:
@@ -122,7 +129,7 @@ async def export_system(
 async def export_group(
     group_id: str,
     request: Request,
-    actor: CurrentActor,
+    actor: ExportActor,
     platform: PlatformDep,
     prefer: str | None = Header(default=None),
 ) -> Response:
@@ -133,7 +140,7 @@ async def export_group(
 
 @router.get("/$export-status/{job_id}", responses=_ERRORS | _STATUS)
 async def export_status(
-    job_id: str, request: Request, actor: CurrentActor, platform: PlatformDep
+    job_id: str, request: Request, actor: ExportActor, platform: PlatformDep
 ) -> Response:
     """Poll a job: 202 while it runs, the manifest (200) once done."""
 
@@ -158,7 +165,7 @@ async def export_status(
 
 
 @router.delete("/$export-status/{job_id}", status_code=202, responses=_ERRORS)
-async def export_cancel(job_id: str, actor: CurrentActor, platform: PlatformDep) -> Response:
+async def export_cancel(job_id: str, actor: ExportActor, platform: PlatformDep) -> Response:
     """Cancel a job (running or done): it and its files are deleted; polling it is 404."""
 
     def cancel() -> None:
@@ -175,7 +182,7 @@ async def export_cancel(job_id: str, actor: CurrentActor, platform: PlatformDep)
     responses=_ERRORS | {200: {"content": {bulk.NDJSON: {}}, "description": "NDJSON"}},
 )
 async def export_file(
-    job_id: str, name: str, actor: CurrentActor, platform: PlatformDep
+    job_id: str, name: str, actor: ExportActor, platform: PlatformDep
 ) -> Response:
     """One file of a done job, to the user who asked for it (with the same token)."""
 
