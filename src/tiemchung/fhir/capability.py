@@ -13,6 +13,7 @@ _PARAM_TYPES = {
     "identifier": "token",
     "name": "string",
     "birthdate": "date",
+    "gender": "token",
     "patient": "reference",
     "date": "date",
     "_lastUpdated": "date",

@@ -29,10 +29,11 @@ def instant(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def patient(view: dict[str, Any]) -> dict[str, Any]:
+def patient(view: dict[str, Any], updated_at: datetime | None = None) -> dict[str, Any]:
     """A person as the caller may see them (``persons.person_view``: the desk view has the
     ID numbers masked and no address or phone) as a ``Patient``. The date of birth keeps the
-    register's precision: ``1978`` stays a year."""
+    register's precision: ``1978`` stays a year. ``updated_at`` (the person's row) is its
+    ``meta.lastUpdated``, what ``_lastUpdated`` searches."""
     identifiers = [{"system": codes.PERSON_SYSTEM, "value": view["person_id"]}]
     if view.get("national_id"):
         identifiers.append({"system": codes.CCCD_SYSTEM, "value": view["national_id"]})
@@ -45,6 +46,7 @@ def patient(view: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "resourceType": "Patient",
         "id": view["person_id"],
+        **({"meta": {"lastUpdated": instant(updated_at)}} if updated_at else {}),
         "identifier": identifiers,
         "name": [name],
     }
@@ -116,7 +118,8 @@ def immunization(row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "resourceType": "Immunization",
         "id": str(row["id"]),
-        "meta": {"lastUpdated": instant(row["created_at"])},
+        # the dose's last change (the change log's), else its storing: what _lastUpdated reads
+        "meta": {"lastUpdated": instant(row.get("updated_at") or row["created_at"])},
         "status": _STATUS.get(row["status"], "completed"),
         "vaccineCode": vaccine_code(row),
         "patient": subject,

@@ -31,7 +31,16 @@ from tiemchung.registry.scope import Actor
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
-PATIENT_PARAMS = ("identifier", "name", "birthdate", "_id", "_count", "_cursor")
+PATIENT_PARAMS = (
+    "identifier",
+    "name",
+    "birthdate",
+    "gender",
+    "_lastUpdated",
+    "_id",
+    "_count",
+    "_cursor",
+)
 IMMUNIZATION_PARAMS = (
     "patient",
     "date",
@@ -111,7 +120,7 @@ def read_patient(session: Session, actor: Actor, person_id: str) -> dict[str, An
     person = get_person(session, actor, person_id)
     if person is None:
         raise not_found("id", "người này", "Patient")
-    return resources.patient(person_view(actor, person))
+    return resources.patient(person_view(actor, person), person.updated_at)
 
 
 def _identifier(value: str) -> PersonQuery:
@@ -139,11 +148,26 @@ def _identifier(value: str) -> PersonQuery:
     )
 
 
+#: FHIR administrative gender → the register's sex (the register knows only these two: an
+#: ``other`` or ``unknown`` search could match nobody, so it is refused rather than empty)
+_SEX = {"male": "M", "female": "F"}
+
+
+def _gender(value: str) -> str:
+    if value not in _SEX:
+        raise bad_param(
+            "gender",
+            "Giới tính: male hoặc female (sổ đăng ký chỉ ghi hai giá trị này)",
+            "gender is male or female (the only values the register records)",
+        )
+    return _SEX[value]
+
+
 def search_patients(
     session: Session, actor: Actor, url: str, params: list[tuple[str, str]]
 ) -> Result:
     """``Patient?identifier=system|value``, ``name`` (the whole name, accents optional),
-    ``birthdate``, ``_id``: the caller's persons (a site: an exact look-up only, as
+    ``birthdate``, ``gender``, ``_lastUpdated=gt…``, ``_id``: the caller's persons (a site: an exact look-up only, as
     ``/api/v1/persons``), keyset-paged."""
     args = _single(params, PATIENT_PARAMS)
     count, cursor = _count(args)
@@ -158,6 +182,8 @@ def search_patients(
         old_id=query.old_id,
         full_name=args["name"][0] if "name" in args else None,
         dob=args["birthdate"][0] if "birthdate" in args else None,
+        sex=_gender(args["gender"][0]) if "gender" in args else None,
+        updated_gt=_updated(args["_lastUpdated"][0]) if "_lastUpdated" in args else None,
     )
     if register_id is not None:
         person = get_person(session, actor, register_id)
@@ -166,7 +192,10 @@ def search_patients(
         rows = persons_after(session, actor, query, after_pk=cursor, limit=count + 1)
     more = len(rows) > count
     rows = rows[:count]
-    matches = [(f"{url}/{p.person_id}", resources.patient(person_view(actor, p))) for p in rows]
+    matches = [
+        (f"{url}/{p.person_id}", resources.patient(person_view(actor, p), p.updated_at))
+        for p in rows
+    ]
     next_url = _next_url(url, params, rows[-1].id) if more else None
     return Result(
         resources.bundle(_self_url(url, params), matches, [], next_url),
@@ -270,7 +299,7 @@ def search_immunizations_bundle(
         dose_id=dose_id,
         date_ge=low,
         date_le=high,
-        recorded_gt=_updated(args["_lastUpdated"][0]) if "_lastUpdated" in args else None,
+        updated_gt=_updated(args["_lastUpdated"][0]) if "_lastUpdated" in args else None,
         after_id=cursor,
     )
     rows = search_immunizations(session, actor, query, limit=count + 1)
@@ -284,7 +313,10 @@ def search_immunizations_bundle(
         wanted = sorted({r["person_id"] for r in rows if r["person_id"]})
         for p in persons_by_ids(session, actor, wanted):
             includes.append(
-                (f"{base}/Patient/{p.person_id}", resources.patient(person_view(actor, p)))
+                (
+                    f"{base}/Patient/{p.person_id}",
+                    resources.patient(person_view(actor, p), p.updated_at),
+                )
             )
             patient_ids.append(p.person_id)
     next_url = _next_url(url, params, rows[-1]["id"]) if more else None

@@ -13,11 +13,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from tiemchung.registry.models import Dose, Lot, Person, Product, Site
 from tiemchung.registry.scope import Actor
+
+
+#: when a dose last changed: its storing, or the last change the change log recorded
+#: (``registry/changes/log.append`` sets ``updated_at``): ``_lastUpdated`` and
+#: ``meta.lastUpdated`` both read this, so a corrected dose is seen again by a partner
+LAST_UPDATED = func.coalesce(Dose.updated_at, Dose.created_at)
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,7 @@ class ImmunizationQuery:
     dose_id: int | None = None
     date_ge: date | None = None
     date_le: date | None = None
-    recorded_gt: datetime | None = None
+    updated_gt: datetime | None = None
     after_id: int = 0  # the keyset cursor: doses with a larger id
 
     def where(self) -> list[ColumnElement[bool]]:
@@ -41,8 +47,8 @@ class ImmunizationQuery:
             where.append(Dose.dose_date >= self.date_ge)
         if self.date_le is not None:
             where.append(Dose.dose_date <= self.date_le)
-        if self.recorded_gt is not None:
-            where.append(Dose.created_at > self.recorded_gt)
+        if self.updated_gt is not None:
+            where.append(LAST_UPDATED > self.updated_gt)
         return where
 
 
@@ -53,6 +59,7 @@ COLUMNS = (
     "dose_number",
     "dose_date",
     "created_at",
+    "updated_at",
     "site_id",
     "product_code",
 )

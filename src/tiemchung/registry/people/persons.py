@@ -10,6 +10,7 @@ its site.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -28,6 +29,8 @@ class PersonQuery:
     full_name: str | None = None
     dob: str | None = None
     ward_code: str | None = None
+    sex: str | None = None  # "M" or "F" (the FHIR ``gender`` search)
+    updated_gt: datetime | None = None  # changed after (the FHIR ``_lastUpdated=gt``)
 
     def __post_init__(self) -> None:
         # whitespace is no value: a blank ID must neither count as an identifying query nor
@@ -74,6 +77,10 @@ def person_select(actor: Actor, q: PersonQuery) -> Select[Person]:
             stmt = stmt.where(Person.dob.like(f"{dob}%"))
     if q.ward_code:
         stmt = stmt.where(Person.ward_code == q.ward_code)
+    if q.sex:
+        stmt = stmt.where(Person.sex == q.sex)
+    if q.updated_gt is not None:
+        stmt = stmt.where(Person.updated_at > q.updated_gt)
     return stmt
 
 
