@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # is due a reminder is queued (registry/invitations/reminders.py).
     public_url: str = "http://localhost:8000"
     reminder_days: int = 3
+    # FHIR (issue 19, fhir/codes.py): the base of the identifier and code systems the
+    # installation publishes (Vietnam has no FHIR NamingSystem for CCCD/CMND): CCCD is
+    # ``<base>/sid/cccd``, CMND ``<base>/sid/cmnd``, listed at /fhir/R4/NamingSystem.
+    fhir_system_base: str = "https://tiemchung.vn/fhir"
 
     @property
     def resolved_database_url(self) -> str:

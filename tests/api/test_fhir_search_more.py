@@ -12,12 +12,14 @@ from fhir.resources.R4B.immunization import Immunization
 from fhir.resources.R4B.patient import Patient
 from sqlalchemy import update
 
+from tests.api import test_fhir_api
 from tests.api.conftest import Api
-from tests.api.test_fhir_api import doses, get, ok, outcome  # noqa: F401 (doses: a fixture)
+from tests.api.test_fhir_api import get, ok, outcome
 from tiemchung.core import Platform
 from tiemchung.registry.models import Dose, Person
 
 OLD = datetime(2020, 1, 1, tzinfo=UTC)
+doses = test_fhir_api.doses  # the six hand-made doses (a fixture)
 
 
 def ids(bundle: Bundle, mode: str = "match") -> list[str]:

@@ -10,6 +10,7 @@ into one, so scoping and its refusals stay exactly those of ``/api/v1``.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -19,9 +20,10 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
-from tiemchung.fhir import resources, search
+from tiemchung.core import Platform
+from tiemchung.fhir import codes, naming, recommend, resources, search
 from tiemchung.fhir.capability import capability_statement
-from tiemchung.registry.errors import ServiceError
+from tiemchung.registry.errors import ServiceError, not_found
 from tiemchung.registry.scope import Role
 
 MEDIA_TYPE = "application/fhir+json"
@@ -109,15 +111,40 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + PREFIX
 
 
+def _systems(platform: Platform) -> codes.Systems:
+    """The installation's identifier and code systems (``TIEMCHUNG_FHIR_SYSTEM_BASE``)."""
+    return codes.systems(platform.settings.fhir_system_base)
+
+
 def _params(request: Request) -> list[tuple[str, str]]:
     return list(request.query_params.multi_items())
 
 
 @router.get("/metadata", response_class=FhirJSONResponse)
-async def metadata(request: Request) -> JSONResponse:
+async def metadata(request: Request, platform: PlatformDep) -> JSONResponse:
     """The ``CapabilityStatement``: the resources, interactions and search parameters served
     (no token needed, as FHIR expects of ``metadata``)."""
-    return fhir_json(capability_statement(_base(request)))
+    return fhir_json(capability_statement(_base(request), _systems(platform)))
+
+
+@router.get("/NamingSystem", response_class=FhirJSONResponse)
+async def naming_systems(request: Request, platform: PlatformDep) -> JSONResponse:
+    """The identifier and code systems this installation publishes (the 12-digit and 9-digit
+    ID numbers' systems among them), a searchset Bundle; no token needed, as ``metadata``.
+    Vietnam publishes no NamingSystem for its ID numbers: these are the installation's."""
+    sy = _systems(platform)
+    url = f"{_base(request)}/NamingSystem"
+    matches = [(f"{url}/{r['id']}", r) for r in naming.naming_systems(sy)]
+    return fhir_json(resources.bundle(url, matches, [], None))
+
+
+@router.get("/NamingSystem/{ident}", response_class=FhirJSONResponse, responses=_ERRORS)
+async def read_naming_system(ident: str, platform: PlatformDep) -> JSONResponse:
+    """One ``NamingSystem`` (``cccd``, ``cmnd``, ``register-person``, ``site``…)."""
+    found = naming.find(_systems(platform), ident)
+    if found is None:
+        raise not_found("id", "hệ định danh", "NamingSystem")
+    return fhir_json(found)
 
 
 @router.get("/Patient/{person_id}", response_class=FhirJSONResponse, responses=_ERRORS)
@@ -126,7 +153,7 @@ async def read_patient(person_id: str, actor: CurrentActor, platform: PlatformDe
 
     def read() -> dict[str, Any]:
         with platform.sessions() as session:
-            return search.read_patient(session, actor, person_id)
+            return search.read_patient(session, actor, _systems(platform), person_id)
 
     body = await run_in_threadpool(read)
     await platform.audit_read(actor, "person.read", "person", [person_id])
@@ -143,7 +170,7 @@ async def search_patients(
     def read() -> search.Result:
         with platform.sessions() as session:
             return search.search_patients(
-                session, actor, f"{_base(request)}/Patient", _params(request)
+                session, actor, _systems(platform), f"{_base(request)}/Patient", _params(request)
             )
 
     result = await run_in_threadpool(read)
@@ -159,7 +186,7 @@ async def read_immunization(
 
     def read() -> dict[str, Any]:
         with platform.sessions() as session:
-            return search.read_immunization(session, actor, dose_id)
+            return search.read_immunization(session, actor, _systems(platform), dose_id)
 
     body = await run_in_threadpool(read)
     await platform.audit_read(actor, "dose.read", "dose", [dose_id])
@@ -176,13 +203,39 @@ async def search_immunizations(
     def read() -> search.Result:
         with platform.sessions() as session:
             return search.search_immunizations_bundle(
-                session, actor, _base(request), _params(request)
+                session, actor, _systems(platform), _base(request), _params(request)
             )
 
     result = await run_in_threadpool(read)
     await platform.audit_read(actor, "dose.read", "dose", result.dose_ids)
     await platform.audit_read(actor, "person.read", "person", result.patient_ids)
     return fhir_json(result.bundle)
+
+
+@router.get("/ImmunizationRecommendation", response_class=FhirJSONResponse, responses=_ERRORS)
+async def search_recommendations(
+    request: Request, actor: CurrentActor, platform: PlatformDep
+) -> JSONResponse:
+    """``ImmunizationRecommendation?patient=``: the patient's next dose due by the desk's
+    rule (forecastStatus, the earliest date, the dose number, the product), a Bundle of one;
+    empty when the caller may not read the patient."""
+    today, now = platform.today(), datetime.now(UTC)
+
+    def read() -> tuple[dict[str, Any], list[str]]:
+        with platform.sessions() as session:
+            return recommend.search_recommendations(
+                session,
+                actor,
+                _systems(platform),
+                f"{_base(request)}/ImmunizationRecommendation",
+                _params(request),
+                today=today,
+                now=now,
+            )
+
+    body, read_ids = await run_in_threadpool(read)
+    await platform.audit_read(actor, "person.read", "person", read_ids)
+    return fhir_json(body)
 
 
 @router.get("/Location/{site_id}", response_class=FhirJSONResponse, responses=_ERRORS)
@@ -193,6 +246,6 @@ async def read_location(site_id: str, actor: CurrentActor, platform: PlatformDep
 
     def read() -> dict[str, Any]:
         with platform.sessions() as session:
-            return search.read_location(session, actor, site_id)
+            return search.read_location(session, actor, _systems(platform), site_id)
 
     return fhir_json(await run_in_threadpool(read))

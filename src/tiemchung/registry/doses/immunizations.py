@@ -13,17 +13,24 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
+from tiemchung.registry.doses.verify import DoseEntry, NextDose, next_dose
 from tiemchung.registry.models import Dose, Lot, Person, Product, Site
 from tiemchung.registry.scope import Actor
+from tiemchung.registry.tables.registrations import PriorityGroup, Registration
 
 
-#: when a dose last changed: its storing, or the last change the change log recorded
-#: (``registry/changes/log.append`` sets ``updated_at``): ``_lastUpdated`` and
-#: ``meta.lastUpdated`` both read this, so a corrected dose is seen again by a partner
-LAST_UPDATED = func.coalesce(Dose.updated_at, Dose.created_at)
+def last_updated() -> ColumnElement[datetime]:
+    """When a dose last changed: its storing, or the last change the change log recorded
+    (``registry/changes/log.append`` sets ``updated_at``). ``_lastUpdated`` and
+    ``meta.lastUpdated`` both read this, so a corrected dose is seen again by a partner."""
+    return func.coalesce(Dose.updated_at, Dose.created_at)
+
+
+#: a dose's stored status that is no dose given (a double entry, a rejected record)
+NOT_GIVEN = ("duplicate", "rejected")
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,7 @@ class ImmunizationQuery:
         if self.date_le is not None:
             where.append(Dose.dose_date <= self.date_le)
         if self.updated_gt is not None:
-            where.append(LAST_UPDATED > self.updated_gt)
+            where.append(last_updated() > self.updated_gt)
         return where
 
 
@@ -70,7 +77,10 @@ def search_immunizations(
 ) -> list[dict[str, Any]]:
     """Up to ``limit`` doses of the caller's area matching ``query``, in id order, each a
     dict of :data:`COLUMNS` plus ``person_id``, ``lot_number``, ``expiry``, ``site_name``,
-    ``product_name`` and the EU DCC codes ``mp``, ``vp``, ``ma``."""
+    ``product_name``, the EU DCC codes ``mp``, ``vp``, ``ma``, and the person's priority
+    group (``priority_group``, ``group_vi``, ``group_en``; None without an active
+    registration): one registration per person (its unique ``person_id``), so the join
+    never repeats a dose."""
     stmt = (
         select(
             Dose,
@@ -82,8 +92,16 @@ def search_immunizations(
             Product.mp,
             Product.vp,
             Product.ma,
+            PriorityGroup.code,
+            PriorityGroup.name_vi,
+            PriorityGroup.name_en,
         )
         .outerjoin(Person, Dose.person_pk == Person.id)
+        .outerjoin(
+            Registration,
+            and_(Registration.person_id == Dose.person_pk, Registration.status == "active"),
+        )
+        .outerjoin(PriorityGroup, Registration.priority_group == PriorityGroup.code)
         .outerjoin(Lot, Dose.lot_id == Lot.id)
         .join(Site, Dose.site_id == Site.site_id)
         .join(Product, Dose.product_code == Product.code)
@@ -92,7 +110,20 @@ def search_immunizations(
         .limit(limit)
     )
     out = []
-    for dose, pid, lot, expiry, site, pname, mp, vp, ma in session.execute(stmt).all():
+    for (
+        dose,
+        pid,
+        lot,
+        expiry,
+        site,
+        pname,
+        mp,
+        vp,
+        ma,
+        group,
+        group_vi,
+        group_en,
+    ) in session.execute(stmt).all():
         row = {c: getattr(dose, c) for c in COLUMNS}
         row.update(
             person_id=pid,
@@ -103,6 +134,54 @@ def search_immunizations(
             mp=mp,
             vp=vp,
             ma=ma,
+            priority_group=group,
+            group_vi=group_vi,
+            group_en=group_en,
         )
         out.append(row)
     return out
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A person's next dose by the desk's rule (``verify.next_dose``), with the product's
+    codes for the FHIR ``vaccineCode`` (None: no dose given yet, any product; or none due)."""
+
+    next: NextDose | None
+    doses_given: int
+    product: dict[str, Any] | None
+
+
+def recommendation_for(session: Session, person_pk: int) -> Recommendation:
+    """The next dose of the person ``person_pk`` (whom the caller has already been allowed to
+    read): the desk's own rule, :func:`verify.next_dose`, over the person's doses — one
+    person's few rows, so the per-person rule the desk shows rather than the set-based
+    ``invitations/due.py`` (which is checked against it, and knows no first dose). A double
+    entry or a rejected record is no dose given (FHIR ``entered-in-error``), as ``due.py``."""
+    rows = session.execute(
+        select(Dose.dose_number, Dose.dose_date, Dose.product_code, Dose.site_id, Dose.status)
+        .where(Dose.person_pk == person_pk, Dose.status.not_in(NOT_GIVEN))
+        .order_by(Dose.dose_number, Dose.dose_date)
+    ).all()
+    history = [DoseEntry(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    products = {
+        p.code: p
+        for p in session.scalars(
+            select(Product).where(Product.code.in_(sorted({d.product_code for d in history})))
+        )
+    }
+    nxt = next_dose(
+        history, {c: (p.primary_doses, p.min_interval_days) for c, p in products.items()}
+    )
+    product = None
+    if nxt is not None and nxt.product_code in products:
+        p = products[nxt.product_code]
+        product = {
+            "product_code": p.code,
+            "product_name": p.name,
+            "mp": p.mp,
+            "vp": p.vp,
+            "ma": p.ma,
+            "primary_doses": p.primary_doses,
+        }
+    return Recommendation(nxt, len(history), product)
