@@ -161,9 +161,7 @@ def test_immunization_search_by_patient(api: Api, doses: dict[str, int]) -> None
     )
     assert first.protocolApplied[0].doseNumberPositiveInt == 1
     (performer,) = first.performer
-    assert performer.actor.identifier is not None
-    assert performer.actor.identifier.value == world().sites["a1"]
-    assert performer.actor.display == "Trạm Y tế a1"
+    assert performer.actor.reference == f"Organization/tram-{world().wards['a1']}"
     assert str(first.occurrenceDateTime) == "2021-10-01"
     second = found[1]
     assert second.protocolApplied[0].doseNumberPositiveInt == 2
@@ -252,6 +250,7 @@ def test_metadata_is_a_capability_statement(api: Api) -> None:
         "ImmunizationRecommendation",
         "Location",
         "NamingSystem",
+        "Organization",
     }
 
 
@@ -301,6 +300,17 @@ FHIR_MATRIX: dict[str, list[tuple[str, dict[str | None, int], dict[str | None, i
     ],
     "GET /fhir/R4/Location/{site_id}": [
         ("/Location/S-A1", st(200, 200, 404, 200, 404, 200, 404, 403, 401), None)
+    ],
+    "GET /fhir/R4/Location": [
+        (
+            "/Location",
+            st(200, 200, 200, 200, 200, 200, 200, 403, 401),
+            st(4, 2, 2, 1, 1, 1, 1, 0, 0),
+        )
+    ],
+    # a unit for whoever may read a site it runs (the department: a site of its province)
+    "GET /fhir/R4/Organization/{org_id}": [
+        ("/Organization/so-01", st(200, 200, 404, 200, 404, 200, 404, 403, 401), None)
     ],
     "GET /fhir/R4/Immunization/{dose_id}": [
         ("/Immunization/{dung}", st(200, 404, 200, 404, 200, 404, 200, 404, 401), None)

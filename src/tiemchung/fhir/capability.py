@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import tiemchung
-from tiemchung.fhir import naming, recommend, search
+from tiemchung.fhir import naming, places, recommend, search
 from tiemchung.fhir.codes import Systems
 
 _TYPES = {"_count": "number", "_cursor": "number", "_id": "token"}
@@ -18,6 +18,8 @@ _PARAM_TYPES = {
     "patient": "reference",
     "date": "date",
     "_lastUpdated": "date",
+    "address-city": "string",
+    "ward": "token",
 }
 
 
@@ -65,7 +67,12 @@ def capability_statement(base: str, sy: Systems) -> dict[str, Any]:
                         "interaction": [{"code": "read"}, {"code": "search-type"}],
                         "searchParam": _params(search.PATIENT_PARAMS),
                     },
-                    {"type": "Location", "interaction": [{"code": "read"}]},
+                    {
+                        "type": "Location",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": _params(places.LOCATION_PARAMS),
+                    },
+                    {"type": "Organization", "interaction": [{"code": "read"}]},
                     {
                         "type": "ImmunizationRecommendation",
                         "interaction": [{"code": "search-type"}],

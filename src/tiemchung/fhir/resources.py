@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from tiemchung.fhir import codes
+from tiemchung.fhir import codes, organizations
 
 #: a dose's stored status → the Immunization's (a double entry or a rejected record is no
 #: immunization: entered-in-error, so a partner removes it)
@@ -84,7 +84,8 @@ def location(site: Any, sy: codes.Systems) -> dict[str, Any]:
         "identifier": [{"system": sy.site, "value": site.site_id}],
         "status": "active" if site.active else "inactive",
         "name": site.name,
-        "type": [{"text": site.kind}],
+        "type": [{"coding": [{"system": sy.site_kind, "code": site.kind}], "text": site.kind}],
+        "managingOrganization": organizations.reference(organizations.runner(site)),
         "address": {
             "country": "VN",
             "extension": [
@@ -129,14 +130,11 @@ def immunization(row: dict[str, Any], sy: codes.Systems) -> dict[str, Any]:
         "recorded": instant(row["created_at"]),
         "primarySource": True,
         "location": {"reference": f"Location/{row['site_id']}", "display": row["site_name"]},
-        # the site gave the dose: named by its id (no Organization resource is served yet)
+        # the unit that runs the site gave the dose (fhir/organizations.py's model)
         "performer": [
             {
                 "function": {"coding": [{"system": _PERFORMER_FUNCTION, "code": "AP"}]},
-                "actor": {
-                    "identifier": {"system": sy.site, "value": row["site_id"]},
-                    "display": row["site_name"],
-                },
+                "actor": organizations.reference(organizations.runner(_SiteRow(row))),
             }
         ],
         "protocolApplied": [
@@ -166,6 +164,14 @@ def immunization(row: dict[str, Any], sy: codes.Systems) -> dict[str, Any]:
     if row.get("expiry"):
         out["expirationDate"] = _day(row["expiry"])
     return out
+
+
+class _SiteRow:
+    """The site columns of an Immunization row, as ``organizations.runner`` reads a site."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.site_id, self.name, self.kind = row["site_id"], row["site_name"], row["site_kind"]
+        self.ward_code, self.province_code = row["site_ward"], row["site_province"]
 
 
 def _day(value: date | str) -> str:

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
 from tiemchung.core import Platform
-from tiemchung.fhir import codes, naming, recommend, resources, search
+from tiemchung.fhir import codes, naming, places, recommend, resources, search
 from tiemchung.fhir.capability import capability_statement
 from tiemchung.registry.errors import ServiceError, not_found
 from tiemchung.registry.scope import Role
@@ -247,5 +247,37 @@ async def read_location(site_id: str, actor: CurrentActor, platform: PlatformDep
     def read() -> dict[str, Any]:
         with platform.sessions() as session:
             return search.read_location(session, actor, _systems(platform), site_id)
+
+    return fhir_json(await run_in_threadpool(read))
+
+
+@router.get("/Location", response_class=FhirJSONResponse, responses=_ERRORS)
+async def search_locations(
+    request: Request, actor: CurrentActor, platform: PlatformDep
+) -> JSONResponse:
+    """``Location?address-city=<province code>``, ``ward=<ward code>``, ``name``, ``_count``
+    (keyset ``next`` links): the sites of the caller's area, for the staff as ``/sites``."""
+    require_roles(actor, Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)
+
+    def read() -> search.Result:
+        with platform.sessions() as session:
+            return places.search_locations(
+                session, actor, _systems(platform), f"{_base(request)}/Location", _params(request)
+            )
+
+    return fhir_json((await run_in_threadpool(read)).bundle)
+
+
+@router.get("/Organization/{org_id}", response_class=FhirJSONResponse, responses=_ERRORS)
+async def read_organization(
+    org_id: str, actor: CurrentActor, platform: PlatformDep
+) -> JSONResponse:
+    """One unit that runs sites (``so-<province>``, ``tram-<ward>``, ``site-<hospital>``),
+    for the staff who may read one of its sites; 404 otherwise."""
+    require_roles(actor, Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)
+
+    def read() -> dict[str, Any]:
+        with platform.sessions() as session:
+            return places.read_organization(session, actor, _systems(platform), org_id)
 
     return fhir_json(await run_in_threadpool(read))
