@@ -31,6 +31,10 @@ def test_patient_search_by_gender(api: Api) -> None:
     assert ids(women) == ["P-BINH", "P-EM"]
     men_a = Bundle.model_validate(ok(get(api, "/Patient", "prov_a", gender="male")))
     assert ids(men_a) == ["P-AN", "P-CUONG"]
+    # by id, the other filters still apply
+    assert ids(Bundle.model_validate(ok(get(api, "/Patient", "central", _id="P-AN")))) == ["P-AN"]
+    by_id = Bundle.model_validate(ok(get(api, "/Patient", "central", _id="P-AN", gender="female")))
+    assert ids(by_id) == []
     refused = outcome(get(api, "/Patient", "central", gender="other"), 400)
     assert refused.issue[0].expression == ["gender"]
     assert "male" in (refused.issue[0].diagnostics or "")
@@ -52,6 +56,9 @@ def test_patient_last_updated_reads_the_persons_update_time(api: Api, platform: 
     )
     patient = Patient.model_validate(entry.resource.model_dump())
     assert patient.meta is not None
+    for pid, expected in (("P-EM", ["P-EM"]), ("P-AN", [])):
+        one = get(api, "/Patient", "central", _id=pid, _lastUpdated="gt2025-01-01T00:00:00Z")
+        assert ids(Bundle.model_validate(ok(one))) == expected
     every = Bundle.model_validate(ok(get(api, "/Patient", "central", _lastUpdated="gt2019-12-31")))
     assert len(ids(every)) == 5
 

@@ -165,6 +165,11 @@ def _gender(value: str) -> str:
     return _SEX[value]
 
 
+def _aware(value: datetime) -> datetime:
+    """A stored time with its zone (SQLite gives back the UTC it stored, naive)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def search_patients(
     session: Session, actor: Actor, sy: codes.Systems, url: str, params: list[tuple[str, str]]
 ) -> Result:
@@ -190,6 +195,11 @@ def search_patients(
     if register_id is not None:
         person = get_person(session, actor, register_id)
         rows = [person] if person is not None and cursor == 0 else []
+        # the one person must still meet the other filters a partner gave with the id
+        if query.sex is not None:
+            rows = [p for p in rows if p.sex == query.sex]
+        if updated_gt is not None:
+            rows = [p for p in rows if _aware(p.updated_at) > updated_gt]
     else:
         rows = persons_after(
             session, actor, query, after_pk=cursor, limit=count + 1, updated_gt=updated_gt
