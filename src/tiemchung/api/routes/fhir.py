@@ -152,7 +152,7 @@ async def read_patient(person_id: str, actor: CurrentActor, platform: PlatformDe
     """One ``Patient`` by register id, as the caller may see it (404 outside its view)."""
 
     def read() -> dict[str, Any]:
-        with platform.sessions() as session:
+        with search.reading(platform.sessions) as session:
             return search.read_patient(session, actor, _systems(platform), person_id)
 
     body = await run_in_threadpool(read)
@@ -168,7 +168,7 @@ async def search_patients(
     systems), ``name``, ``birthdate``, ``_id``, ``_count``: a searchset Bundle."""
 
     def read() -> search.Result:
-        with platform.sessions() as session:
+        with search.reading(platform.sessions) as session:
             return search.search_patients(
                 session, actor, _systems(platform), f"{_base(request)}/Patient", _params(request)
             )
@@ -185,7 +185,7 @@ async def read_immunization(
     """One ``Immunization`` (a stored dose) of the caller's area; 404 otherwise."""
 
     def read() -> dict[str, Any]:
-        with platform.sessions() as session:
+        with search.reading(platform.sessions) as session:
             return search.read_immunization(session, actor, _systems(platform), dose_id)
 
     body = await run_in_threadpool(read)
@@ -201,7 +201,7 @@ async def search_immunizations(
     ``next`` links), ``_include=Immunization:patient``: a searchset Bundle."""
 
     def read() -> search.Result:
-        with platform.sessions() as session:
+        with search.reading(platform.sessions) as session:
             return search.search_immunizations_bundle(
                 session, actor, _systems(platform), _base(request), _params(request)
             )
@@ -222,7 +222,7 @@ async def search_recommendations(
     today, now = platform.today(), datetime.now(UTC)
 
     def read() -> tuple[dict[str, Any], list[str]]:
-        with platform.sessions() as session:
+        with search.reading(platform.sessions) as session:
             return recommend.search_recommendations(
                 session,
                 actor,
@@ -245,7 +245,7 @@ async def read_location(site_id: str, actor: CurrentActor, platform: PlatformDep
     require_roles(actor, Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)
 
     def read() -> dict[str, Any]:
-        with platform.sessions() as session:
+        with search.reading(platform.sessions) as session:
             return search.read_location(session, actor, _systems(platform), site_id)
 
     return fhir_json(await run_in_threadpool(read))
@@ -260,7 +260,7 @@ async def search_locations(
     require_roles(actor, Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)
 
     def read() -> search.Result:
-        with platform.sessions() as session:
+        with search.reading(platform.sessions) as session:
             return places.search_locations(
                 session, actor, _systems(platform), f"{_base(request)}/Location", _params(request)
             )
@@ -277,7 +277,7 @@ async def read_organization(
     require_roles(actor, Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)
 
     def read() -> dict[str, Any]:
-        with platform.sessions() as session:
+        with search.reading(platform.sessions) as session:
             return places.read_organization(session, actor, _systems(platform), org_id)
 
     return fhir_json(await run_in_threadpool(read))
