@@ -7,8 +7,12 @@ writing its own result file:
 * ``webhook`` (``bench/fhir_webhook.py`` → ``bench/results/fhir_webhook.json``): a dose
   recorded over HTTP → its webhook at a local receiver (p99 ≤ 2 s), none lost across a
   SIGKILL of the server.
+* ``search`` (``bench/fhir_search.py`` → ``bench/results/fhir_search.json``):
+  ``Immunization?patient=`` over HTTP against a PostgreSQL store of N persons (10M) and ~2
+  doses each, K concurrent clients (8); p50/p99 (target p99 ≤ 30 ms), baselines in the
+  same run.
 
-    nice -n 10 .venv/bin/python bench/fhir.py --part export|webhook [the part's options]
+    nice -n 10 .venv/bin/python bench/fhir.py --part export|webhook|search [the part's options]
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 PARTS = {
     "export": "fhir_export",
     "webhook": "fhir_webhook",
+    "search": "fhir_search",
 }
 
 

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = 8  # then the batch is a dead letter and the cursor moves on
     webhook_backoff_s: float = 2.0  # first retry after 1-2 s, doubling, at most 10 minutes
     webhook_pause_after: int = 5  # dead batches in a row that pause a subscription
+    # FHIR (issue 19, fhir/codes.py): the base of the identifier and code systems the
+    # installation publishes (Vietnam has no FHIR NamingSystem for CCCD/CMND): CCCD is
+    # ``<base>/sid/cccd``, CMND ``<base>/sid/cmnd``, listed at /fhir/R4/NamingSystem.
+    fhir_system_base: str = "https://tiemchung.vn/fhir"
 
     @property
     def resolved_database_url(self) -> str:

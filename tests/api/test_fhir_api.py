@@ -161,9 +161,7 @@ def test_immunization_search_by_patient(api: Api, doses: dict[str, int]) -> None
     )
     assert first.protocolApplied[0].doseNumberPositiveInt == 1
     (performer,) = first.performer
-    assert performer.actor.identifier is not None
-    assert performer.actor.identifier.value == world().sites["a1"]
-    assert performer.actor.display == "Trạm Y tế a1"
+    assert performer.actor.reference == f"Organization/tram-{world().wards['a1']}"
     assert str(first.occurrenceDateTime) == "2021-10-01"
     second = found[1]
     assert second.protocolApplied[0].doseNumberPositiveInt == 2
@@ -246,7 +244,15 @@ def test_metadata_is_a_capability_statement(api: Api) -> None:
     statement = CapabilityStatement.model_validate(ok(r))
     assert statement.fhirVersion == "4.0.1"
     types = {res.type for res in statement.rest[0].resource}
-    assert types == {"Patient", "Immunization", "Location", "Group"}
+    assert types == {
+        "Patient",
+        "Immunization",
+        "ImmunizationRecommendation",
+        "Location",
+        "NamingSystem",
+        "Organization",
+        "Group",
+    }
     # the bulk export, system level and per Group (tests/api/test_fhir_export_api.py)
     assert [op.name for op in statement.rest[0].operation or []] == ["export"]
     (group,) = [res for res in statement.rest[0].resource if res.type == "Group"]
@@ -280,6 +286,13 @@ def st(*codes: int) -> dict[str | None, int]:
 #: unlinked and without a ward, belongs to its site's ward, a1).
 FHIR_MATRIX: dict[str, list[tuple[str, dict[str | None, int], dict[str | None, int] | None]]] = {
     "GET /fhir/R4/metadata": [("/metadata", st(200, 200, 200, 200, 200, 200, 200, 200, 200), None)],
+    # the systems of our identifiers are public, as the CapabilityStatement
+    "GET /fhir/R4/NamingSystem": [
+        ("/NamingSystem", st(200, 200, 200, 200, 200, 200, 200, 200, 200), st(*[8] * 9))
+    ],
+    "GET /fhir/R4/NamingSystem/{ident}": [
+        ("/NamingSystem/cccd", st(200, 200, 200, 200, 200, 200, 200, 200, 200), None)
+    ],
     "GET /fhir/R4/Patient/{person_id}": [
         # a site reads (masked) the people it vaccinated, as /api/v1/persons/{id}
         ("/Patient/P-AN", st(200, 200, 404, 200, 404, 200, 404, 200, 401), None),
@@ -295,8 +308,27 @@ FHIR_MATRIX: dict[str, list[tuple[str, dict[str | None, int], dict[str | None, i
     "GET /fhir/R4/Location/{site_id}": [
         ("/Location/S-A1", st(200, 200, 404, 200, 404, 200, 404, 403, 401), None)
     ],
+    "GET /fhir/R4/Location": [
+        (
+            "/Location",
+            st(200, 200, 200, 200, 200, 200, 200, 403, 401),
+            st(4, 2, 2, 1, 1, 1, 1, 0, 0),
+        )
+    ],
+    # a unit for whoever may read a site it runs (the department: a site of its province)
+    "GET /fhir/R4/Organization/{org_id}": [
+        ("/Organization/so-01", st(200, 200, 404, 200, 404, 200, 404, 403, 401), None)
+    ],
     "GET /fhir/R4/Immunization/{dose_id}": [
         ("/Immunization/{dung}", st(200, 404, 200, 404, 200, 404, 200, 404, 401), None)
+    ],
+    # the recommendation follows the patient's own scope (a site: the people it vaccinated)
+    "GET /fhir/R4/ImmunizationRecommendation": [
+        (
+            "/ImmunizationRecommendation?patient=P-AN",
+            st(200, 200, 200, 200, 200, 200, 200, 200, 401),
+            st(1, 1, 0, 1, 0, 1, 0, 1, 0),
+        )
     ],
     "GET /fhir/R4/Immunization": [
         (
@@ -339,7 +371,9 @@ def test_fhir_scope_matrix(api: Api, doses: dict[str, int]) -> None:
     for key, cases in FHIR_MATRIX.items():
         for path, statuses, counts in cases:
             for role in ROLES:
-                r = get(api, path.format(dung=doses["dung"]), role)
+                where, _, query = path.format(dung=doses["dung"]).partition("?")
+                args = dict(kv.split("=", 1) for kv in query.split("&") if kv)
+                r = get(api, where, role, **args)
                 assert r.status_code == statuses[role], (key, role, r.text)
                 assert r.headers["content-type"].startswith(FHIR_JSON)
                 if r.status_code != 200:

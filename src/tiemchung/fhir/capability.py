@@ -6,16 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 import tiemchung
-from tiemchung.fhir import search
+from tiemchung.fhir import naming, places, recommend, search
+from tiemchung.fhir.codes import Systems
 
 _TYPES = {"_count": "number", "_cursor": "number", "_id": "token"}
 _PARAM_TYPES = {
     "identifier": "token",
     "name": "string",
     "birthdate": "date",
+    "gender": "token",
     "patient": "reference",
     "date": "date",
     "_lastUpdated": "date",
+    "address-city": "string",
+    "ward": "token",
 }
 
 
@@ -35,8 +39,13 @@ _GROUP_EXPORT = f"{_BULK}/group-export"
 PUBLISHED = "2026-12-07"
 
 
-def capability_statement(base: str) -> dict[str, Any]:
-    """The statement for the server at ``base`` (its ``implementation.url``)."""
+def capability_statement(base: str, sy: Systems) -> dict[str, Any]:
+    """The statement for the server at ``base`` (its ``implementation.url``); the systems of
+    ``sy`` are named in the documentation of the ``NamingSystem`` resource, readable at
+    ``/NamingSystem`` without a token."""
+    systems = ", ".join(
+        f"{n['id']}: {n['uniqueId'][0]['value']}" for n in naming.naming_systems(sy)
+    )
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -62,7 +71,24 @@ def capability_statement(base: str) -> dict[str, Any]:
                         "interaction": [{"code": "read"}, {"code": "search-type"}],
                         "searchParam": _params(search.PATIENT_PARAMS),
                     },
-                    {"type": "Location", "interaction": [{"code": "read"}]},
+                    {
+                        "type": "Location",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": _params(places.LOCATION_PARAMS),
+                    },
+                    {"type": "Organization", "interaction": [{"code": "read"}]},
+                    {
+                        "type": "ImmunizationRecommendation",
+                        "interaction": [{"code": "search-type"}],
+                        "searchParam": _params(recommend.PARAMS),
+                        "documentation": "the patient's next dose due, by the desk's rule",
+                    },
+                    {
+                        "type": "NamingSystem",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "documentation": "the identifier and code systems of this "
+                        "installation (no token needed): " + systems,
+                    },
                     {
                         "type": "Immunization",
                         "interaction": [{"code": "read"}, {"code": "search-type"}],

@@ -1,23 +1,22 @@
 """The code systems and identifier systems the FHIR resources use, in one place, so a partner
-reads one list (the ``CapabilityStatement`` and docs/fhir.md name them too).
+reads one list (``/NamingSystem``, the ``CapabilityStatement`` and docs/fhir.md name them).
 
-The national ID systems are the platform's own URIs until the ministry publishes a
-NamingSystem: the 12-digit citizen ID (CCCD / số định danh cá nhân) and the old 9-digit
-identity card (CMND) are distinct systems, as issue 19 asks, so a partner never mistakes one
-for the other.
+The identifier systems are decided here, for real: Vietnam publishes no FHIR NamingSystem for
+the 12-digit personal identification number (CCCD / số định danh cá nhân) nor the old 9-digit
+identity card (CMND), so they are URIs under a base the installation owns
+(``TIEMCHUNG_FHIR_SYSTEM_BASE``, default :data:`DEFAULT_BASE`), published as ``NamingSystem``
+resources at ``/fhir/R4/NamingSystem``. The two ID numbers are distinct systems, as issue 19
+asks, so a partner never mistakes one for the other. Should the ministry publish official
+URIs, each NamingSystem lists ours beside them and the base moves in one setting.
 """
 
 from __future__ import annotations
 
-BASE = "https://tiemchung.vn/fhir"
+from dataclasses import dataclass
+from functools import lru_cache
 
-CCCD_SYSTEM = f"{BASE}/sid/cccd"  # the 12-digit personal identification number
-CMND_SYSTEM = f"{BASE}/sid/cmnd"  # the old 9-digit identity card number
-PERSON_SYSTEM = f"{BASE}/sid/register-person"  # the population register's person id
-SITE_SYSTEM = f"{BASE}/sid/site"  # a vaccination site's id (the catalogue's site_id)
-WARD_EXTENSION = f"{BASE}/StructureDefinition/ward-code"
-PROVINCE_EXTENSION = f"{BASE}/StructureDefinition/province-code"
-PRODUCT_SYSTEM = f"{BASE}/CodeSystem/product"
+#: the project's own base when the installation names none (the project's domain)
+DEFAULT_BASE = "https://tiemchung.vn/fhir"
 
 #: EU DCC ``vaccine-medicinal-product``: the EU register's system for a centrally authorised
 #: product (``EU/1/…``), the value set's temporary system for the others (as the DCC does)
@@ -42,3 +41,68 @@ ATC: dict[str, tuple[str, str]] = {
 
 def eu_product_system(mp: str) -> str:
     return EU_PRODUCT_SYSTEM if mp.startswith("EU/") else EU_TEMP_PRODUCT_SYSTEM
+
+
+@dataclass(frozen=True)
+class Systems:
+    """Every URI of ours under one base (``systems(base)`` builds it; the routes take the
+    installation's from its settings)."""
+
+    base: str
+
+    @property
+    def cccd(self) -> str:  # the 12-digit personal identification number
+        return f"{self.base}/sid/cccd"
+
+    @property
+    def cmnd(self) -> str:  # the old 9-digit identity card number
+        return f"{self.base}/sid/cmnd"
+
+    @property
+    def person(self) -> str:  # the population register's person id
+        return f"{self.base}/sid/register-person"
+
+    @property
+    def site(self) -> str:  # a vaccination site's id (the catalogue's site_id)
+        return f"{self.base}/sid/site"
+
+    @property
+    def organization(self) -> str:  # a unit's id (fhir/places.py: the model of units)
+        return f"{self.base}/sid/organization"
+
+    @property
+    def ward_extension(self) -> str:
+        return f"{self.base}/StructureDefinition/ward-code"
+
+    @property
+    def province_extension(self) -> str:
+        return f"{self.base}/StructureDefinition/province-code"
+
+    @property
+    def product(self) -> str:  # the platform's product codes (the catalogue)
+        return f"{self.base}/CodeSystem/product"
+
+    @property
+    def priority_group(self) -> str:  # the priority groups' codes (issue 18's table)
+        return f"{self.base}/CodeSystem/priority-group"
+
+    @property
+    def site_kind(self) -> str:  # a site's kind (health station, hospital, mobile team…)
+        return f"{self.base}/CodeSystem/site-kind"
+
+
+def _check_base(base: str) -> str:
+    base = base.strip().rstrip("/")
+    if not base.startswith(("https://", "http://", "urn:")) or " " in base:
+        raise ValueError(
+            f"TIEMCHUNG_FHIR_SYSTEM_BASE phải là một URI tuyệt đối (https://…) / "
+            f"must be an absolute URI (https://…): {base!r}"
+        )
+    return base
+
+
+@lru_cache(maxsize=8)
+def systems(base: str = DEFAULT_BASE) -> Systems:
+    """The URIs under ``base`` (an absolute URI; a trailing ``/`` is dropped); a malformed
+    base is refused when the server starts rather than published to partners."""
+    return Systems(_check_base(base))

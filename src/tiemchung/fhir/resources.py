@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from tiemchung.fhir import codes
+from tiemchung.fhir import codes, organizations
 
 #: a dose's stored status → the Immunization's (a double entry or a rejected record is no
 #: immunization: entered-in-error, so a partner removes it)
@@ -29,15 +29,18 @@ def instant(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def patient(view: dict[str, Any]) -> dict[str, Any]:
+def patient(
+    view: dict[str, Any], sy: codes.Systems, updated_at: datetime | None = None
+) -> dict[str, Any]:
     """A person as the caller may see them (``persons.person_view``: the desk view has the
     ID numbers masked and no address or phone) as a ``Patient``. The date of birth keeps the
-    register's precision: ``1978`` stays a year."""
-    identifiers = [{"system": codes.PERSON_SYSTEM, "value": view["person_id"]}]
+    register's precision: ``1978`` stays a year. ``updated_at`` (the person's row) is its
+    ``meta.lastUpdated``, what ``_lastUpdated`` searches."""
+    identifiers = [{"system": sy.person, "value": view["person_id"]}]
     if view.get("national_id"):
-        identifiers.append({"system": codes.CCCD_SYSTEM, "value": view["national_id"]})
+        identifiers.append({"system": sy.cccd, "value": view["national_id"]})
     if view.get("old_id"):
-        identifiers.append({"system": codes.CMND_SYSTEM, "value": view["old_id"]})
+        identifiers.append({"system": sy.cmnd, "value": view["old_id"]})
     words = view["full_name"].split()
     name: dict[str, Any] = {"use": "official", "text": view["full_name"]}
     if len(words) > 1:  # Vietnamese order: the family name first
@@ -45,6 +48,7 @@ def patient(view: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "resourceType": "Patient",
         "id": view["person_id"],
+        **({"meta": {"lastUpdated": instant(updated_at)}} if updated_at else {}),
         "identifier": identifiers,
         "name": [name],
     }
@@ -59,9 +63,9 @@ def patient(view: dict[str, Any]) -> dict[str, Any]:
     address: dict[str, Any] = {"country": "VN"}
     extensions = []
     if view.get("ward_code"):
-        extensions.append({"url": codes.WARD_EXTENSION, "valueCode": view["ward_code"]})
+        extensions.append({"url": sy.ward_extension, "valueCode": view["ward_code"]})
     if view.get("province_code"):
-        extensions.append({"url": codes.PROVINCE_EXTENSION, "valueCode": view["province_code"]})
+        extensions.append({"url": sy.province_extension, "valueCode": view["province_code"]})
     if extensions:
         address["extension"] = extensions
     if view.get("address"):
@@ -71,33 +75,34 @@ def patient(view: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def location(site: Any) -> dict[str, Any]:
+def location(site: Any, sy: codes.Systems) -> dict[str, Any]:
     """A vaccination site (``registry/models.Site``) as the ``Location`` an Immunization's
     ``location`` names; a closed site stays readable, ``inactive``."""
     return {
         "resourceType": "Location",
         "id": site.site_id,
-        "identifier": [{"system": codes.SITE_SYSTEM, "value": site.site_id}],
+        "identifier": [{"system": sy.site, "value": site.site_id}],
         "status": "active" if site.active else "inactive",
         "name": site.name,
-        "type": [{"text": site.kind}],
+        "type": [{"coding": [{"system": sy.site_kind, "code": site.kind}], "text": site.kind}],
+        "managingOrganization": organizations.reference(organizations.runner(site)),
         "address": {
             "country": "VN",
             "extension": [
-                {"url": codes.WARD_EXTENSION, "valueCode": site.ward_code},
-                {"url": codes.PROVINCE_EXTENSION, "valueCode": site.province_code},
+                {"url": sy.ward_extension, "valueCode": site.ward_code},
+                {"url": sy.province_extension, "valueCode": site.province_code},
             ],
         },
     }
 
 
-def vaccine_code(row: dict[str, Any]) -> dict[str, Any]:
+def vaccine_code(row: dict[str, Any], sy: codes.Systems) -> dict[str, Any]:
     """The product in the codes the certificates use (EU DCC medicinal product, SNOMED CT
     prophylaxis), the platform's product code, and WHO ATC where known."""
     coding = [
         {"system": codes.eu_product_system(row["mp"]), "code": row["mp"]},
         {"system": codes.SNOMED, "code": row["vp"]},
-        {"system": codes.PRODUCT_SYSTEM, "code": row["product_code"]},
+        {"system": sy.product, "code": row["product_code"]},
     ]
     if row["product_code"] in codes.ATC:
         code, display = codes.ATC[row["product_code"]]
@@ -105,7 +110,7 @@ def vaccine_code(row: dict[str, Any]) -> dict[str, Any]:
     return {"coding": coding, "text": row["product_name"]}
 
 
-def immunization(row: dict[str, Any]) -> dict[str, Any]:
+def immunization(row: dict[str, Any], sy: codes.Systems) -> dict[str, Any]:
     """A dose (``registry/doses/immunizations.search_immunizations``'s row) as an
     ``Immunization``. A dose not yet linked to a register person names no patient
     reference, only that it is unverified (the reference is required; its display says why)."""
@@ -116,22 +121,20 @@ def immunization(row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "resourceType": "Immunization",
         "id": str(row["id"]),
-        "meta": {"lastUpdated": instant(row["created_at"])},
+        # the dose's last change (the change log's), else its storing: what _lastUpdated reads
+        "meta": {"lastUpdated": instant(row.get("updated_at") or row["created_at"])},
         "status": _STATUS.get(row["status"], "completed"),
-        "vaccineCode": vaccine_code(row),
+        "vaccineCode": vaccine_code(row, sy),
         "patient": subject,
         "occurrenceDateTime": _day(row["dose_date"]),
         "recorded": instant(row["created_at"]),
         "primarySource": True,
         "location": {"reference": f"Location/{row['site_id']}", "display": row["site_name"]},
-        # the site gave the dose: named by its id (no Organization resource is served yet)
+        # the unit that runs the site gave the dose (fhir/organizations.py's model)
         "performer": [
             {
                 "function": {"coding": [{"system": _PERFORMER_FUNCTION, "code": "AP"}]},
-                "actor": {
-                    "identifier": {"system": codes.SITE_SYSTEM, "value": row["site_id"]},
-                    "display": row["site_name"],
-                },
+                "actor": organizations.reference(organizations.runner(_SiteRow(row))),
             }
         ],
         "protocolApplied": [
@@ -141,11 +144,34 @@ def immunization(row: dict[str, Any]) -> dict[str, Any]:
             }
         ],
     }
+    if row.get("priority_group"):
+        # why the person was vaccinated: the priority group of their registration, in our
+        # code system, the group's official Vietnamese name as the display
+        out["reasonCode"] = [
+            {
+                "coding": [
+                    {
+                        "system": sy.priority_group,
+                        "code": row["priority_group"],
+                        "display": row["group_vi"],
+                    }
+                ],
+                "text": f"{row['group_vi']} / {row['group_en']}",
+            }
+        ]
     if row.get("lot_number"):
         out["lotNumber"] = row["lot_number"]
     if row.get("expiry"):
         out["expirationDate"] = _day(row["expiry"])
     return out
+
+
+class _SiteRow:
+    """The site columns of an Immunization row, as ``organizations.runner`` reads a site."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.site_id, self.name, self.kind = row["site_id"], row["site_name"], row["site_kind"]
+        self.ward_code, self.province_code = row["site_ward"], row["site_province"]
 
 
 def _day(value: date | str) -> str:

@@ -9,6 +9,8 @@ while doses are being recorded.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -31,7 +33,16 @@ from tiemchung.registry.scope import Actor
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
-PATIENT_PARAMS = ("identifier", "name", "birthdate", "_id", "_count", "_cursor")
+PATIENT_PARAMS = (
+    "identifier",
+    "name",
+    "birthdate",
+    "gender",
+    "_lastUpdated",
+    "_id",
+    "_count",
+    "_cursor",
+)
 IMMUNIZATION_PARAMS = (
     "patient",
     "date",
@@ -51,6 +62,17 @@ def bad_param(name: str, vi: str, en: str) -> ServiceError:
     )
 
 
+@contextmanager
+def reading(sessions: Callable[[], Session]) -> Iterator[Session]:
+    """A session for one FHIR read that ends with COMMIT (nothing is written) rather than the
+    pool's ROLLBACK: psycopg forgets its prepared statements on a ROLLBACK, and the
+    Immunization search's eight-table query then costs ~2 ms of planning on every request,
+    twenty times its execution (bench/fhir.py search). An error still rolls back."""
+    with sessions() as session:
+        yield session
+        session.commit()
+
+
 @dataclass
 class Result:
     """A search's Bundle and the ids read, for the audit log."""
@@ -60,7 +82,7 @@ class Result:
     dose_ids: list[str] = field(default_factory=list)
 
 
-def _single(params: list[tuple[str, str]], allowed: tuple[str, ...]) -> dict[str, list[str]]:
+def single(params: list[tuple[str, str]], allowed: tuple[str, ...]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for name, value in params:
         if name not in allowed:
@@ -99,36 +121,38 @@ def _next_url(url: str, params: list[tuple[str, str]], cursor: int) -> str:
     return f"{url}?{urlencode(kept)}"
 
 
-def _self_url(url: str, params: list[tuple[str, str]]) -> str:
+def self_url(url: str, params: list[tuple[str, str]]) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
 # -- Patient ------------------------------------------------------------------------------------
 
 
-def read_patient(session: Session, actor: Actor, person_id: str) -> dict[str, Any]:
+def read_patient(
+    session: Session, actor: Actor, sy: codes.Systems, person_id: str
+) -> dict[str, Any]:
     """One ``Patient``; 404 when absent or outside the caller's view, as ``/api/v1``."""
     person = get_person(session, actor, person_id)
     if person is None:
         raise not_found("id", "người này", "Patient")
-    return resources.patient(person_view(actor, person))
+    return resources.patient(person_view(actor, person), sy, person.updated_at)
 
 
-def _identifier(value: str) -> PersonQuery:
+def _identifier(sy: codes.Systems, value: str) -> PersonQuery:
     system, sep, code = value.partition("|")
     if not sep:
         system, code = "", value
     if not code.strip():
         raise bad_param("identifier", "Thiếu giá trị định danh", "the identifier has no value")
-    if system == codes.CCCD_SYSTEM:
+    if system == sy.cccd:
         if not (code.isdigit() and len(code) == 12):
             raise bad_param("identifier", "Số định danh có 12 chữ số", "a citizen ID has 12 digits")
         return PersonQuery(national_id=code)
-    if system == codes.CMND_SYSTEM:
+    if system == sy.cmnd:
         if not (code.isdigit() and len(code) == 9):
             raise bad_param("identifier", "Số CMND có 9 chữ số", "an old ID card has 9 digits")
         return PersonQuery(old_id=code)
-    if system in ("", codes.PERSON_SYSTEM):
+    if system in ("", sy.person):
         if system == "" and code.isdigit() and len(code) in (9, 12):
             return PersonQuery(national_id=code)  # no system: either ID number
         return PersonQuery()  # the register id: filtered by _id below
@@ -139,17 +163,37 @@ def _identifier(value: str) -> PersonQuery:
     )
 
 
+#: FHIR administrative gender → the register's sex (the register knows only these two: an
+#: ``other`` or ``unknown`` search could match nobody, so it is refused rather than empty)
+_SEX = {"male": "M", "female": "F"}
+
+
+def _gender(value: str) -> str:
+    if value not in _SEX:
+        raise bad_param(
+            "gender",
+            "Giới tính: male hoặc female (sổ đăng ký chỉ ghi hai giá trị này)",
+            "gender is male or female (the only values the register records)",
+        )
+    return _SEX[value]
+
+
+def _aware(value: datetime) -> datetime:
+    """A stored time with its zone (SQLite gives back the UTC it stored, naive)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def search_patients(
-    session: Session, actor: Actor, url: str, params: list[tuple[str, str]]
+    session: Session, actor: Actor, sy: codes.Systems, url: str, params: list[tuple[str, str]]
 ) -> Result:
     """``Patient?identifier=system|value``, ``name`` (the whole name, accents optional),
-    ``birthdate``, ``_id``: the caller's persons (a site: an exact look-up only, as
-    ``/api/v1/persons``), keyset-paged."""
-    args = _single(params, PATIENT_PARAMS)
+    ``birthdate``, ``gender``, ``_lastUpdated=gt…``, ``_id``: the caller's persons (a site:
+    an exact look-up only, as ``/api/v1/persons``), keyset-paged."""
+    args = single(params, PATIENT_PARAMS)
     count, cursor = _count(args)
-    query = _identifier(args["identifier"][0]) if "identifier" in args else PersonQuery()
+    query = _identifier(sy, args["identifier"][0]) if "identifier" in args else PersonQuery()
     register_id = None
-    if "identifier" in args and args["identifier"][0].startswith(codes.PERSON_SYSTEM + "|"):
+    if "identifier" in args and args["identifier"][0].startswith(sy.person + "|"):
         register_id = args["identifier"][0].partition("|")[2]
     if "_id" in args:
         register_id = args["_id"][0]
@@ -158,35 +202,51 @@ def search_patients(
         old_id=query.old_id,
         full_name=args["name"][0] if "name" in args else None,
         dob=args["birthdate"][0] if "birthdate" in args else None,
+        sex=_gender(args["gender"][0]) if "gender" in args else None,
     )
+    updated_gt = _updated(args["_lastUpdated"][0]) if "_lastUpdated" in args else None
     if register_id is not None:
         person = get_person(session, actor, register_id)
         rows = [person] if person is not None and cursor == 0 else []
+        # the one person must still meet the other filters a partner gave with the id
+        if query.sex is not None:
+            rows = [p for p in rows if p.sex == query.sex]
+        if updated_gt is not None:
+            rows = [p for p in rows if _aware(p.updated_at) > updated_gt]
     else:
-        rows = persons_after(session, actor, query, after_pk=cursor, limit=count + 1)
+        rows = persons_after(
+            session, actor, query, after_pk=cursor, limit=count + 1, updated_gt=updated_gt
+        )
     more = len(rows) > count
     rows = rows[:count]
-    matches = [(f"{url}/{p.person_id}", resources.patient(person_view(actor, p))) for p in rows]
+    matches = [
+        (f"{url}/{p.person_id}", resources.patient(person_view(actor, p), sy, p.updated_at))
+        for p in rows
+    ]
     next_url = _next_url(url, params, rows[-1].id) if more else None
     return Result(
-        resources.bundle(_self_url(url, params), matches, [], next_url),
+        resources.bundle(self_url(url, params), matches, [], next_url),
         patient_ids=[p.person_id for p in rows],
     )
 
 
-def read_location(session: Session, actor: Actor, site_id: str) -> dict[str, Any]:
+def read_location(
+    session: Session, actor: Actor, sy: codes.Systems, site_id: str
+) -> dict[str, Any]:
     """One site as a ``Location``, for the staff whose area holds it (as
     ``/api/v1/sites/{id}``: the route refuses a citizen); 404 otherwise."""
     site = get_site(session, actor, site_id)
     if site is None:
         raise not_found("id", "điểm tiêm", "Location")
-    return resources.location(site)
+    return resources.location(site, sy)
 
 
 # -- Immunization -------------------------------------------------------------------------------
 
 
-def read_immunization(session: Session, actor: Actor, dose_id: str) -> dict[str, Any]:
+def read_immunization(
+    session: Session, actor: Actor, sy: codes.Systems, dose_id: str
+) -> dict[str, Any]:
     """One ``Immunization``; 404 when absent or outside the caller's area."""
     number = int(dose_id) if dose_id.isdigit() and len(dose_id) < 19 else None
     rows = (
@@ -196,7 +256,7 @@ def read_immunization(session: Session, actor: Actor, dose_id: str) -> dict[str,
     )
     if not rows:
         raise not_found("id", "mũi tiêm", "Immunization")
-    return resources.immunization(rows[0])
+    return resources.immunization(rows[0], sy)
 
 
 def _day(name: str, value: str) -> date:
@@ -242,7 +302,7 @@ def _updated(value: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _patient_ref(value: str) -> str:
+def patient_ref(value: str) -> str:
     ref = value.removeprefix("Patient/")
     if not ref or "/" in ref:
         raise bad_param("patient", "Tham chiếu bệnh nhân sai", "patient is Patient/{id} or an id")
@@ -250,12 +310,12 @@ def _patient_ref(value: str) -> str:
 
 
 def search_immunizations_bundle(
-    session: Session, actor: Actor, base: str, params: list[tuple[str, str]]
+    session: Session, actor: Actor, sy: codes.Systems, base: str, params: list[tuple[str, str]]
 ) -> Result:
     """``Immunization?patient=``, ``date=``, ``_lastUpdated=gt…``, ``_id``, ``_count``,
     ``_include=Immunization:patient``: the caller's doses (``Actor.dose_filter``), keyset
     pages in dose-id order."""
-    args = _single(params, IMMUNIZATION_PARAMS)
+    args = single(params, IMMUNIZATION_PARAMS)
     count, cursor = _count(args)
     if "_include" in args and args["_include"][0] != INCLUDE_PATIENT:
         raise bad_param(
@@ -266,30 +326,33 @@ def search_immunizations_bundle(
     if "_id" in args:
         dose_id = _int("_id", args["_id"][0], 1, 2**62)
     query = ImmunizationQuery(
-        person_id=_patient_ref(args["patient"][0]) if "patient" in args else None,
+        person_id=patient_ref(args["patient"][0]) if "patient" in args else None,
         dose_id=dose_id,
         date_ge=low,
         date_le=high,
-        recorded_gt=_updated(args["_lastUpdated"][0]) if "_lastUpdated" in args else None,
+        updated_gt=_updated(args["_lastUpdated"][0]) if "_lastUpdated" in args else None,
         after_id=cursor,
     )
     rows = search_immunizations(session, actor, query, limit=count + 1)
     more = len(rows) > count
     rows = rows[:count]
     url = f"{base}/Immunization"
-    matches = [(f"{url}/{r['id']}", resources.immunization(r)) for r in rows]
+    matches = [(f"{url}/{r['id']}", resources.immunization(r, sy)) for r in rows]
     includes: list[tuple[str, dict[str, Any]]] = []
     patient_ids: list[str] = []
     if "_include" in args:
         wanted = sorted({r["person_id"] for r in rows if r["person_id"]})
         for p in persons_by_ids(session, actor, wanted):
             includes.append(
-                (f"{base}/Patient/{p.person_id}", resources.patient(person_view(actor, p)))
+                (
+                    f"{base}/Patient/{p.person_id}",
+                    resources.patient(person_view(actor, p), sy, p.updated_at),
+                )
             )
             patient_ids.append(p.person_id)
     next_url = _next_url(url, params, rows[-1]["id"]) if more else None
     return Result(
-        resources.bundle(_self_url(url, params), matches, includes, next_url),
+        resources.bundle(self_url(url, params), matches, includes, next_url),
         patient_ids=patient_ids,
         dose_ids=[str(r["id"]) for r in rows],
     )

@@ -10,6 +10,7 @@ into one, so scoping and its refusals stay exactly those of ``/api/v1``.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -20,9 +21,10 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import PlatformDep, require_roles, require_scope
 from tiemchung.auth.scopes import read_scope
-from tiemchung.fhir import resources, search
+from tiemchung.core import Platform
+from tiemchung.fhir import codes, naming, places, recommend, resources, search
 from tiemchung.fhir.capability import capability_statement
-from tiemchung.registry.errors import ServiceError
+from tiemchung.registry.errors import ServiceError, not_found
 from tiemchung.registry.scope import Actor, Role
 
 MEDIA_TYPE = "application/fhir+json"
@@ -48,6 +50,10 @@ ImmunizationSearcher = Annotated[
     ),
 ]
 LocationReader = Annotated[Actor, Depends(require_scope(read_scope("Location")))]
+RecommendationReader = Annotated[
+    Actor, Depends(require_scope(read_scope("ImmunizationRecommendation")))
+]
+OrganizationReader = Annotated[Actor, Depends(require_scope(read_scope("Organization")))]
 
 
 class FhirJSONResponse(JSONResponse):
@@ -131,15 +137,40 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + PREFIX
 
 
+def _systems(platform: Platform) -> codes.Systems:
+    """The installation's identifier and code systems (``TIEMCHUNG_FHIR_SYSTEM_BASE``)."""
+    return codes.systems(platform.settings.fhir_system_base)
+
+
 def _params(request: Request) -> list[tuple[str, str]]:
     return list(request.query_params.multi_items())
 
 
 @router.get("/metadata", response_class=FhirJSONResponse)
-async def metadata(request: Request) -> JSONResponse:
+async def metadata(request: Request, platform: PlatformDep) -> JSONResponse:
     """The ``CapabilityStatement``: the resources, interactions and search parameters served
     (no token needed, as FHIR expects of ``metadata``)."""
-    return fhir_json(capability_statement(_base(request)))
+    return fhir_json(capability_statement(_base(request), _systems(platform)))
+
+
+@router.get("/NamingSystem", response_class=FhirJSONResponse)
+async def naming_systems(request: Request, platform: PlatformDep) -> JSONResponse:
+    """The identifier and code systems this installation publishes (the 12-digit and 9-digit
+    ID numbers' systems among them), a searchset Bundle; no token needed, as ``metadata``.
+    Vietnam publishes no NamingSystem for its ID numbers: these are the installation's."""
+    sy = _systems(platform)
+    url = f"{_base(request)}/NamingSystem"
+    matches = [(f"{url}/{r['id']}", r) for r in naming.naming_systems(sy)]
+    return fhir_json(resources.bundle(url, matches, [], None))
+
+
+@router.get("/NamingSystem/{ident}", response_class=FhirJSONResponse, responses=_ERRORS)
+async def read_naming_system(ident: str, platform: PlatformDep) -> JSONResponse:
+    """One ``NamingSystem`` (``cccd``, ``cmnd``, ``register-person``, ``site``…)."""
+    found = naming.find(_systems(platform), ident)
+    if found is None:
+        raise not_found("id", "hệ định danh", "NamingSystem")
+    return fhir_json(found)
 
 
 @router.get("/Patient/{person_id}", response_class=FhirJSONResponse, responses=_ERRORS)
@@ -147,8 +178,8 @@ async def read_patient(person_id: str, actor: PatientReader, platform: PlatformD
     """One ``Patient`` by register id, as the caller may see it (404 outside its view)."""
 
     def read() -> dict[str, Any]:
-        with platform.sessions() as session:
-            return search.read_patient(session, actor, person_id)
+        with search.reading(platform.sessions) as session:
+            return search.read_patient(session, actor, _systems(platform), person_id)
 
     body = await run_in_threadpool(read)
     await platform.audit_read(actor, "person.read", "person", [person_id])
@@ -163,9 +194,9 @@ async def search_patients(
     systems), ``name``, ``birthdate``, ``_id``, ``_count``: a searchset Bundle."""
 
     def read() -> search.Result:
-        with platform.sessions() as session:
+        with search.reading(platform.sessions) as session:
             return search.search_patients(
-                session, actor, f"{_base(request)}/Patient", _params(request)
+                session, actor, _systems(platform), f"{_base(request)}/Patient", _params(request)
             )
 
     result = await run_in_threadpool(read)
@@ -180,8 +211,8 @@ async def read_immunization(
     """One ``Immunization`` (a stored dose) of the caller's area; 404 otherwise."""
 
     def read() -> dict[str, Any]:
-        with platform.sessions() as session:
-            return search.read_immunization(session, actor, dose_id)
+        with search.reading(platform.sessions) as session:
+            return search.read_immunization(session, actor, _systems(platform), dose_id)
 
     body = await run_in_threadpool(read)
     await platform.audit_read(actor, "dose.read", "dose", [dose_id])
@@ -196,15 +227,41 @@ async def search_immunizations(
     ``next`` links), ``_include=Immunization:patient``: a searchset Bundle."""
 
     def read() -> search.Result:
-        with platform.sessions() as session:
+        with search.reading(platform.sessions) as session:
             return search.search_immunizations_bundle(
-                session, actor, _base(request), _params(request)
+                session, actor, _systems(platform), _base(request), _params(request)
             )
 
     result = await run_in_threadpool(read)
     await platform.audit_read(actor, "dose.read", "dose", result.dose_ids)
     await platform.audit_read(actor, "person.read", "person", result.patient_ids)
     return fhir_json(result.bundle)
+
+
+@router.get("/ImmunizationRecommendation", response_class=FhirJSONResponse, responses=_ERRORS)
+async def search_recommendations(
+    request: Request, actor: RecommendationReader, platform: PlatformDep
+) -> JSONResponse:
+    """``ImmunizationRecommendation?patient=``: the patient's next dose due by the desk's
+    rule (forecastStatus, the earliest date, the dose number, the product), a Bundle of one;
+    empty when the caller may not read the patient."""
+    today, now = platform.today(), datetime.now(UTC)
+
+    def read() -> tuple[dict[str, Any], list[str]]:
+        with search.reading(platform.sessions) as session:
+            return recommend.search_recommendations(
+                session,
+                actor,
+                _systems(platform),
+                f"{_base(request)}/ImmunizationRecommendation",
+                _params(request),
+                today=today,
+                now=now,
+            )
+
+    body, read_ids = await run_in_threadpool(read)
+    await platform.audit_read(actor, "person.read", "person", read_ids)
+    return fhir_json(body)
 
 
 @router.get("/Location/{site_id}", response_class=FhirJSONResponse, responses=_ERRORS)
@@ -214,7 +271,39 @@ async def read_location(site_id: str, actor: LocationReader, platform: PlatformD
     require_roles(actor, Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)
 
     def read() -> dict[str, Any]:
-        with platform.sessions() as session:
-            return search.read_location(session, actor, site_id)
+        with search.reading(platform.sessions) as session:
+            return search.read_location(session, actor, _systems(platform), site_id)
+
+    return fhir_json(await run_in_threadpool(read))
+
+
+@router.get("/Location", response_class=FhirJSONResponse, responses=_ERRORS)
+async def search_locations(
+    request: Request, actor: LocationReader, platform: PlatformDep
+) -> JSONResponse:
+    """``Location?address-city=<province code>``, ``ward=<ward code>``, ``name``, ``_count``
+    (keyset ``next`` links): the sites of the caller's area, for the staff as ``/sites``."""
+    require_roles(actor, Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)
+
+    def read() -> search.Result:
+        with search.reading(platform.sessions) as session:
+            return places.search_locations(
+                session, actor, _systems(platform), f"{_base(request)}/Location", _params(request)
+            )
+
+    return fhir_json((await run_in_threadpool(read)).bundle)
+
+
+@router.get("/Organization/{org_id}", response_class=FhirJSONResponse, responses=_ERRORS)
+async def read_organization(
+    org_id: str, actor: OrganizationReader, platform: PlatformDep
+) -> JSONResponse:
+    """One unit that runs sites (``so-<province>``, ``tram-<ward>``, ``site-<hospital>``),
+    for the staff who may read one of its sites; 404 otherwise."""
+    require_roles(actor, Role.CENTRAL, Role.PROVINCE, Role.COMMUNE, Role.SITE)
+
+    def read() -> dict[str, Any]:
+        with search.reading(platform.sessions) as session:
+            return places.read_organization(session, actor, _systems(platform), org_id)
 
     return fhir_json(await run_in_threadpool(read))

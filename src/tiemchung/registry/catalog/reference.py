@@ -40,6 +40,31 @@ def get_site(session: Session, actor: Actor, site_id: str) -> Site | None:
     return session.scalar(select(Site).where(Site.site_id == site_id, actor.site_filter()))
 
 
+def sites_after(
+    session: Session,
+    actor: Actor,
+    *,
+    after_site_id: str = "",
+    limit: int,
+    ward_code: str | None = None,
+    province_code: str | None = None,
+    name: str | None = None,
+) -> list[Site]:
+    """Up to ``limit`` sites of the caller's area (as :func:`list_sites`) with an id above
+    ``after_site_id``, by id: keyset pages for partner systems (the FHIR ``Location``
+    search). ``name``: contained in the site's name, case aside (on SQLite, for ASCII letters
+    only: its ``lower`` knows no others)."""
+    stmt = select(Site).where(actor.site_filter(), Site.site_id > after_site_id)
+    if ward_code:
+        stmt = stmt.where(Site.ward_code == ward_code)
+    if province_code:
+        stmt = stmt.where(Site.province_code == province_code)
+    if name:
+        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(func.lower(Site.name).like(f"%{escaped.lower()}%", escape="\\"))
+    return list(session.scalars(stmt.order_by(Site.site_id).limit(limit)).all())
+
+
 def products_with_lots(session: Session) -> list[tuple[Product, list[Lot]]]:
     """Every product by code, with its lots soonest expiry first: reference data any role reads."""
     lots: dict[str, list[Lot]] = {}

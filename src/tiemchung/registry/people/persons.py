@@ -10,6 +10,7 @@ its site.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -28,6 +29,7 @@ class PersonQuery:
     full_name: str | None = None
     dob: str | None = None
     ward_code: str | None = None
+    sex: str | None = None  # "M" or "F" (the FHIR ``gender`` search)
 
     def __post_init__(self) -> None:
         # whitespace is no value: a blank ID must neither count as an identifying query nor
@@ -74,6 +76,8 @@ def person_select(actor: Actor, q: PersonQuery) -> Select[Person]:
             stmt = stmt.where(Person.dob.like(f"{dob}%"))
     if q.ward_code:
         stmt = stmt.where(Person.ward_code == q.ward_code)
+    if q.sex:
+        stmt = stmt.where(Person.sex == q.sex)
     return stmt
 
 
@@ -87,12 +91,21 @@ def find_persons(
 
 
 def persons_after(
-    session: Session, actor: Actor, q: PersonQuery, *, after_pk: int, limit: int
+    session: Session,
+    actor: Actor,
+    q: PersonQuery,
+    *,
+    after_pk: int,
+    limit: int,
+    updated_gt: datetime | None = None,
 ) -> list[Person]:
     """Up to ``limit`` persons matching ``q`` (scoped as :func:`find_persons`) with a row id
     above ``after_pk``, in id order: keyset pages for partner systems (the FHIR ``Patient``
-    search), which must cost the same on the last page as on the first."""
+    search), which must cost the same on the last page as on the first. ``updated_gt``: only
+    those changed since (FHIR ``_lastUpdated``, a partner's incremental sync)."""
     stmt = person_select(actor, q).where(Person.id > after_pk)
+    if updated_gt is not None:
+        stmt = stmt.where(Person.updated_at > updated_gt)
     return list(session.scalars(stmt.order_by(Person.id).limit(limit)).all())
 
 
