@@ -103,11 +103,15 @@ def test_a_worklist_decision_logs_a_correction_or_a_link(platform: Platform) -> 
         ("Immunization", str(d2), "linked", "review", None, w.wards["a1"], "01"),
     ]
 
-    # a decision that fails halfway (its transaction rolled back) leaves nothing
-    def broken(s: Session) -> None:
-        decisions.accept(s, ward, i1 + 100_000)
+    # a decision whose transaction fails after link_dose appended: nothing of it is kept
+    (d3,) = record(platform, submission(None, ward_code=w.wards["a1"], **typo))
+    i3 = platform.writer.run(lambda s: review_item(s, d3, [("an", 0.9, {})]))
 
-    with pytest.raises(Exception):  # noqa: B017: the 404 of an unknown item
+    def broken(s: Session) -> None:
+        decisions.accept(s, ward, i3)
+        raise RuntimeError("the transaction fails after the decision")
+
+    with pytest.raises(RuntimeError):
         platform.writer.run(broken)
     assert [r for r in log(platform) if r[2] != "created"] == after
 

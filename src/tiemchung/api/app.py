@@ -19,6 +19,7 @@ from tiemchung.api.routes import (
     audit,
     auth,
     certificates,
+    changes,
     doses,
     fhir,
     health,
@@ -71,6 +72,7 @@ ROUTERS = (
     templates,
     invitations,
     registrations,
+    changes,
 )
 
 

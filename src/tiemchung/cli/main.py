@@ -11,6 +11,7 @@ import typer
 
 from tiemchung.cli import aefi, certify, orgs, reconcile, serve, sessions, setup, stock, synth
 from tiemchung.cli.backlog import backlog_app
+from tiemchung.cli.changes import changes_app
 from tiemchung.cli.invitations import invitations_app, reminders_app
 from tiemchung.cli.messages import messages_app, worker
 from tiemchung.cli.register import register_app
@@ -39,6 +40,7 @@ app.add_typer(reconcile.reconcile_app, name="reconcile")
 app.add_typer(worklist_app, name="worklist")
 app.add_typer(stats_app, name="stats")
 app.add_typer(messages_app, name="messages")
+app.add_typer(changes_app, name="changes")
 app.command()(worker)
 app.command()(setup.init)
 app.command()(serve.serve)
