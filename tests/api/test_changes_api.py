@@ -77,8 +77,6 @@ def test_bad_cursor_and_limit_are_refused_naming_them(api: Api) -> None:
         assert r.status_code == 422, (params, r.text)
         problem = r.json()["errors"][0]
         assert problem["field"] == field, params
-        if field == "limit":
-            assert "5,000" in problem["message_en"] and "5,000" in problem["message_vi"]
     assert api.get("/changes", None).status_code == 401
 
 

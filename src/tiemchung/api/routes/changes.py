@@ -14,6 +14,7 @@ from tiemchung.api.changes_schemas import ChangePagePublic
 from tiemchung.api.deps import CurrentActor, PlatformDep
 from tiemchung.api.problems import ERROR_RESPONSES
 from tiemchung.registry.changes import feed
+from tiemchung.serving.types import API_INT_MAX
 
 router = APIRouter(tags=["changes"])
 
@@ -23,10 +24,12 @@ async def list_changes(
     actor: CurrentActor,
     platform: PlatformDep,
     after: Annotated[
-        int, Query(description="the cursor: the last seq read (0: from the start)")
+        int,
+        Query(ge=0, le=API_INT_MAX, description="the cursor: the last seq read (0: the start)"),
     ] = 0,
     limit: Annotated[
-        int, Query(description=f"at most this many changes (1 to {feed.MAX_LIMIT:,})")
+        int,
+        Query(ge=1, le=feed.MAX_LIMIT, description=f"at most this many (1-{feed.MAX_LIMIT:,})"),
     ] = feed.DEFAULT_LIMIT,
 ) -> Any:
     """The changes after ``after`` in the caller's area (central all, a province its own, a
