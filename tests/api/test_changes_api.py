@@ -122,3 +122,13 @@ def test_the_cli_reads_the_same_feed(env: Settings, api: Api, three: list[str]) 
     assert f"Immunization\t{three[2]}\t/fhir/R4/Immunization/{three[2]}" in text.output
     bad = runner.invoke(app, ["changes", "list", "--limit", "9000"])
     assert bad.exit_code == 2 and "limit" in bad.output
+
+
+def test_a_batch_is_one_change_per_stored_dose(api: Api) -> None:
+    body = {"doses": [payload("an"), payload("binh"), payload("em", lot_number="NO-SUCH")]}
+    r = api.post("/doses:batch", "central", json=body)
+    assert r.status_code == 200, r.text
+    stored = [str(x["dose"]["id"]) for x in r.json()["results"] if x["dose"] is not None]
+    assert len(stored) == 2  # the third refused: no dose, no change
+    page = api.get("/changes", "central").json()
+    assert [(c["id"], c["action"]) for c in page["changes"]] == [(d, "created") for d in stored]
