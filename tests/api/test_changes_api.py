@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -43,6 +44,7 @@ def test_the_cursor_walks_every_change_once_in_order(api: Api, three: list[str])
     first = page["changes"][0]
     assert (first["resource"], first["action"]) == ("Immunization", "created")
     assert first["url"] == f"/fhir/R4/Immunization/{three[0]}"
+    assert datetime.fromisoformat(first["at"]).utcoffset() == timedelta(0)  # UTC, SQLite too
     assert page["next"] == page["changes"][1]["seq"] > first["seq"]
     rest = api.get("/changes", "central", params={"after": page["next"]}).json()
     assert [c["id"] for c in rest["changes"]] == three[2:] and rest["more"] is False

@@ -3,16 +3,17 @@ OpenAPI page shows."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tiemchung.serving.types import UtcDateTime
 
 _EXAMPLE: dict[str, Any] = {
     "changes": [
         {
             "seq": 10418,
-            "at": "2026-12-07T09:15:02.118000+07:00",
+            "at": "2026-12-07T02:15:02.118000Z",
             "resource": "Immunization",
             "id": "184233",
             "action": "created",
@@ -20,7 +21,7 @@ _EXAMPLE: dict[str, Any] = {
         },
         {
             "seq": 10419,
-            "at": "2026-12-07T09:15:40.502000+07:00",
+            "at": "2026-12-07T02:15:40.502000Z",
             "resource": "Patient",
             "id": "P-000812",
             "action": "updated",
@@ -36,7 +37,7 @@ class ChangePublic(BaseModel):
     """One change: re-read the resource at ``url`` for its state now."""
 
     seq: int = Field(description="the change's place in commit order: the cursor")
-    at: datetime
+    at: UtcDateTime = Field(description="when the change was written, in UTC")
     resource: Literal["Immunization", "Patient"]
     id: str = Field(description="the FHIR resource's id (a dose id, a register person id)")
     action: Literal["created", "updated", "linked", "corrected", "deleted"]

@@ -19,7 +19,7 @@ site's own system learns of its doses from ``POST /doses``' answers.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, true
@@ -60,6 +60,11 @@ class ChangePage:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _utc(at: datetime) -> datetime:
+    """``at`` with its zone: SQLite gives back the UTC instant it stored without one."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def feed_filter(actor: Actor) -> ColumnElement[bool]:
@@ -116,7 +121,7 @@ def read_changes(
     ).all()
     more = len(rows) > limit
     changes = [
-        ChangeOut(seq, at, resource, rid, action, f"{FHIR_BASE}/{resource}/{rid}")
+        ChangeOut(seq, _utc(at), resource, rid, action, f"{FHIR_BASE}/{resource}/{rid}")
         for seq, at, resource, rid, action in rows[:limit]
     ]
     page = ChangePage(changes, changes[-1].seq if changes else after, more)
