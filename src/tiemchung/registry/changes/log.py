@@ -12,7 +12,11 @@ once).
 
 The lock is taken after the doses' ``updated_at`` is set, never before: a writer holding the
 lock must not then wait for a dose row another writer holds while that writer waits for the
-lock (PostgreSQL would abort one of them as a deadlock).
+lock (PostgreSQL would abort one of them as a deadlock). Not yet covered: the group-commit
+writer runs several jobs in one transaction, so a group that appended (and holds the lock)
+may then update a dose that another transaction (an apply chunk) holds while it waits for
+the lock; PostgreSQL aborts one of the two. Appending a group's changes at its end, as its
+last statement, would close that.
 
 Set-based paths (the dose path's group, the backlog import, ``reconcile apply``) use
 :func:`append_doses`: one ``INSERT … SELECT`` from ``doses`` by id (or by ``client_uuid``),
