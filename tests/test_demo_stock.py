@@ -234,3 +234,33 @@ def test_the_demo_desk_records_a_dose_and_the_stock_goes_down_by_one(
     with platform.engine.connect() as conn:
         b = _raw_balances(conn)[(site, lot_number)]
     assert b["received"] - b["given"] - b["wasted"] == after["on_hand"]
+
+
+def test_the_demo_build_fills_the_change_log(platform: Platform) -> None:
+    """Every path the demo takes writes the partners' change log (issue 19 point 3): each
+    register person created, each dose created once, each backlog dose given a lot updated."""
+    from tiemchung.registry.models import Person
+    from tiemchung.registry.tables.changes import ChangeEntry
+
+    with platform.engine.connect() as conn:
+        log = Counter(
+            (resource, action, source)
+            for resource, action, source in conn.execute(
+                select(ChangeEntry.resource, ChangeEntry.action, ChangeEntry.source)
+            )
+        )
+        created = Counter(
+            conn.scalars(select(ChangeEntry.resource_id).where(ChangeEntry.action == "created"))
+        )
+        persons = conn.scalar(select(func.count()).select_from(Person))
+        doses = conn.scalar(select(func.count()).select_from(Dose))
+        lots = conn.scalar(
+            select(func.count())
+            .select_from(Dose)
+            .where(Dose.record_id.is_not(None), Dose.lot_id.is_not(None))
+        )
+    assert log[("Patient", "created", "register")] == persons
+    assert sum(n for (r, a, _), n in log.items() if (r, a) == ("Immunization", "created")) == doses
+    assert max(created.values()) == 1  # a dose (or person) is created once
+    assert log[("Immunization", "updated", "demo")] == lots
+    assert log[("Immunization", "linked", "reconcile")] > 0

@@ -30,6 +30,7 @@ from tiemchung.reconcile import Options, reconcile
 from tiemchung.registry.catalog.lots import LotReceipt, receive_lot
 from tiemchung.registry.catalog.products import load_products
 from tiemchung.registry.catalog.stock import record_wastage
+from tiemchung.registry.changes.log import append_doses
 from tiemchung.registry.imports.apply import apply_run
 from tiemchung.registry.imports.backlog import import_dose_records
 from tiemchung.registry.imports.register import import_register
@@ -470,15 +471,18 @@ def _give_lots(session: Session, actor: Actor, lots: dict[tuple[str, str], Lot])
     if not whens:
         return 0
     products = {product for product, _ in lots}  # the products the demo has lots of
-    result = session.execute(
+    ids = session.scalars(
         update(Dose)
         .where(Dose.lot_id.is_(None), Dose.record_id.is_not(None), Dose.product_code.in_(products))
         .values(lot_id=case(*whens))
+        .returning(Dose.id)
         .execution_options(synchronize_session=False)
-    )
-    total = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    ).all()
+    total = len(ids)
     if total:
         audit(session, actor, "demo.dose_lots", "dose", None, {"doses": total})
+        # a lot is part of the Immunization partners read: each dose is one change
+        append_doses(session, ids, action="updated", source="demo")
     return total
 
 

@@ -680,6 +680,8 @@ MATRIX: dict[str, list[Case]] = {
     # -- users and the audit log (issue 17): province and central, each within its area ------
     "GET /users": [Case("GET", "/users", STATS)],
     "GET /audit": [Case("GET", "/audit", STATS)],
+    # the change feed: areas read it (their own changes), sites and citizens none
+    "GET /changes": [Case("GET", "/changes", st(200, 200, 200, 200, 200, 403, 403, 403, 401))],
     "POST /users": [
         Case(  # a commune user of ward a2 (province A)
             "POST",

@@ -19,12 +19,16 @@ from tiemchung.registry.exports.rows import ReferenceMaps
 
 REFS = ReferenceMaps(
     lots={1: ("PF-001", date(2030, 1, 1)), 2: ('AZ "quoted" \\ lot', None)},
-    sites={"S1": "Trạm Y tế Phường 1", "S2": 'Bệnh viện "Đa khoa"'},
+    sites={
+        "S1": ("Trạm Y tế Phường 1", "commune_health_station", "00004", "01"),
+        "S2": ('Bệnh viện "Đa khoa"', "hospital", "00007", "01"),
+    },
     products={
         "PFIZER": ("Comirnaty", "EU/1/20/1528", "J07BX03", "ORG-100030215"),
         "AZ": ("Vaxzevria", "EU/1/21/1529", "J07BX03", "ORG-100001699"),
         "OTHER": ("Vắc xin khác", "Other-Vaccine", "1119349007", "ORG-1"),
     },
+    groups={"NQ21-01": ("Người làm việc trong các cơ sở y tế", "Health workers")},
 )
 ICT = timezone(timedelta(hours=7))
 
@@ -46,7 +50,13 @@ def rows() -> list[tuple[Any, ...]]:
             if k % 2:
                 created = datetime(2021, 10, 1, 1, k, j)  # SQLite: naive UTC
             day: date | str = date(2021, 9, 30 - j) if j else "2021-09-01"
-            out.append((100 * k + j, status, 1 + j % 2, day, created, site, product, lot, person))
+            # a later correction's time on some; a priority group on the linked ones
+            updated = created.replace(day=5) if (k + j) % 3 == 0 else None
+            group = "NQ21-01" if person is not None and j else None
+            out.append(
+                (100 * k + j, status, 1 + j % 2, day, created, site, product, lot, person,
+                 updated, group)
+            )  # fmt: skip
     return out
 
 
@@ -54,7 +64,7 @@ def test_every_dose_line_is_the_mapping_and_valid() -> None:
     mapper = bulk.DoseMapper(REFS)
     for row in rows() + rows():  # the second pass: every line from a template
         line = mapper.line(row)
-        assert json.loads(line) == resources.immunization(mapper.row(row))
+        assert json.loads(line) == resources.immunization(mapper.row(row), mapper.sy)
         Immunization.model_validate_json(line)
     first = json.loads(mapper.line(rows()[4]))  # the double entry: (k, j) at 2k + j
     assert first["status"] == "entered-in-error"
@@ -69,8 +79,8 @@ def test_a_mapping_varying_a_templated_element_falls_back(
 ) -> None:
     real = resources.immunization
 
-    def with_note(row: dict[str, Any]) -> dict[str, Any]:
-        out = real(row)
+    def with_note(row: dict[str, Any], sy: Any) -> dict[str, Any]:
+        out = real(row, sy)
         out["note"] = [{"text": f"dose {row['id']}"}]  # differs per dose: not templatable
         return out
 
@@ -78,13 +88,13 @@ def test_a_mapping_varying_a_templated_element_falls_back(
     mapper = bulk.DoseMapper(REFS)
     for row in rows():
         line = mapper.line(row)
-        assert json.loads(line) == with_note(mapper.row(row))
+        assert json.loads(line) == with_note(mapper.row(row), mapper.sy)
         assert json.loads(line)["note"] == [{"text": f"dose {row[0]}"}]
 
 
 def test_patient_lines_validate() -> None:
     row = ("P-1", "001085123456", "012345678", "Nguyễn Văn An", "1985", "M", "00004", "01",
-           'Thôn "1"', "0912000001")  # fmt: skip
+           'Thôn "1"', "0912000001", datetime(2026, 1, 2, tzinfo=UTC))  # fmt: skip
     line = json.loads(bulk._patient_line(row))
     Patient.model_validate(line)
     assert line["birthDate"] == "1985"
@@ -98,3 +108,19 @@ def test_since_needs_an_instant_with_its_zone() -> None:
         with pytest.raises(Exception) as err:
             bulk.parse_since(bad)
         assert getattr(err.value, "status", None) == 400
+
+
+def test_a_corrected_dose_and_its_priority_group_reach_the_line() -> None:
+    """The export shows what the search shows: meta.lastUpdated the correction's time (the
+    record's storing stays `recorded`), and the registration's priority group as reasonCode."""
+    mapper = bulk.DoseMapper(REFS)
+    corrected = [r for r in rows() if r[9] is not None and r[10] is not None]
+    assert corrected, "the rows must hold a corrected dose with a group"
+    for row in corrected + corrected:  # the second pass from the template
+        line = json.loads(mapper.line(row))
+        assert line["meta"]["lastUpdated"] == resources.instant(row[9])
+        assert line["recorded"] == resources.instant(row[4])
+        assert line["reasonCode"][0]["coding"][0]["code"] == "NQ21-01"
+        assert (
+            line["reasonCode"][0]["coding"][0]["display"] == "Người làm việc trong các cơ sở y tế"
+        )

@@ -19,6 +19,7 @@ from tiemchung.api.routes import (
     audit,
     auth,
     certificates,
+    changes,
     doses,
     fhir,
     fhir_bulk,
@@ -75,6 +76,7 @@ ROUTERS = (
     invitations,
     registrations,
     webhooks,
+    changes,
 )
 
 

@@ -46,6 +46,7 @@ def fhir(
     """Write Patient.ndjson and Immunization.ndjson (FHIR R4) to a folder (central scope)
     / Ghi dữ liệu FHIR R4 dạng NDJSON ra thư mục."""
     from tiemchung.core import Platform
+    from tiemchung.fhir import codes
     from tiemchung.fhir.bulk import export_to_folder
     from tiemchung.registry.errors import ServiceError
     from tiemchung.registry.scope import Actor
@@ -59,6 +60,7 @@ def fhir(
                 types=type_,
                 since=since,
                 group=ward,
+                sy=codes.systems(platform.settings.fhir_system_base),
             )
         except ServiceError as exc:
             problems = "; ".join(

@@ -22,6 +22,7 @@ from tiemchung.cli import (
     synth,
 )
 from tiemchung.cli.backlog import backlog_app
+from tiemchung.cli.changes import changes_app
 from tiemchung.cli.clients import clients_app
 from tiemchung.cli.export import export_app
 from tiemchung.cli.invitations import invitations_app, reminders_app
@@ -57,6 +58,7 @@ app.add_typer(stats_app, name="stats")
 app.add_typer(export_app, name="export")
 app.add_typer(messages_app, name="messages")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(changes_app, name="changes")
 app.command()(worker)
 app.command()(setup.init)
 app.command()(serve.serve)

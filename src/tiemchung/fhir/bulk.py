@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
-from tiemchung.fhir import resources
+from tiemchung.fhir import codes, resources
 from tiemchung.registry.exports import jobs as export_jobs
 from tiemchung.registry.exports.rows import (
     PERSON_COLUMNS,
@@ -118,11 +118,12 @@ def parse_since(value: str) -> datetime:
 # -- rows to lines ----------------------------------------------------------------------------
 
 
-def patient_dict(row: Sequence[Any]) -> dict[str, Any]:
+def patient_dict(row: Sequence[Any], sy: codes.Systems | None = None) -> dict[str, Any]:
     """A person row (:data:`PERSON_COLUMNS`) as its ``Patient``: the whole record, as the
     search shows it to the staff of the person's area (an export's only readers)."""
     view = dict(zip(PERSON_COLUMNS, row, strict=True))
-    return resources.patient(view)
+    updated = view.pop("updated_at")
+    return resources.patient(view, sy or codes.systems(), updated)
 
 
 #: the Immunization elements that differ from dose to dose; every other element is the same
@@ -145,28 +146,39 @@ class DoseMapper:
     checked at once against the resource it came from (parsed back and compared), and a
     combination whose check fails is always built the slow way: the mapping has one home."""
 
-    def __init__(self, refs: ReferenceMaps) -> None:
+    def __init__(self, refs: ReferenceMaps, sy: codes.Systems | None = None) -> None:
         self.refs = refs
+        self.sy = sy or codes.systems()
         self._templates: dict[tuple[Any, ...], str | None] = {}
         self._stamps: dict[Any, str] = {}
         self._days: dict[Any, str] = {}
 
     def row(self, row: Sequence[Any]) -> dict[str, Any]:
-        dose_id, status, number, day, created, site_id, product, lot_id, person_id = row
+        dose_id, status, number, day, created, site_id, product, lot_id, person_id = row[:9]
+        updated, group = row[9], row[10]
         lot = self.refs.lots.get(lot_id) if lot_id is not None else None
         name, mp, vp, ma = self.refs.products[product]
+        site_name, site_kind, site_ward, site_province = self.refs.sites[site_id]
+        group_vi, group_en = self.refs.groups.get(group, ("", "")) if group else ("", "")
         return {
             "id": dose_id,
             "status": status,
             "dose_number": number,
             "dose_date": day,
             "created_at": created,
+            "updated_at": updated,
             "site_id": site_id,
+            "site_kind": site_kind,
+            "site_ward": site_ward,
+            "site_province": site_province,
+            "priority_group": group,
+            "group_vi": group_vi,
+            "group_en": group_en,
             "product_code": product,
             "person_id": person_id,
             "lot_number": lot[0] if lot else None,
             "expiry": lot[1] if lot else None,
-            "site_name": self.refs.sites[site_id],
+            "site_name": site_name,
             "product_name": name,
             "mp": mp,
             "vp": vp,
@@ -174,30 +186,41 @@ class DoseMapper:
         }
 
     def resource(self, row: Sequence[Any]) -> dict[str, Any]:
-        return resources.immunization(self.row(row))
+        return resources.immunization(self.row(row), self.sy)
 
     def line(self, row: Sequence[Any]) -> str:
         """The resource's JSON text (one NDJSON line, without its newline)."""
-        dose_id, status, number, day, created, site_id, product, lot_id, person_id = row
-        key = (status, product, site_id, lot_id, number, person_id is None)
+        dose_id, status, number, day, created, site_id, product, lot_id, person_id = row[:9]
+        key = (status, product, site_id, lot_id, number, person_id is None, row[10])
         try:
             static = self._templates[key]
         except KeyError:
             return self._first(key, row)
         if static is None:
             return orjson.dumps(self.resource(row)).decode()
-        return self._format(static, dose_id, day, created, person_id)
+        return self._format(static, dose_id, day, created, row[9], person_id)
 
-    def _format(
-        self, static: str, dose_id: int, day: Any, created: Any, person_id: str | None
-    ) -> str:
-        # the doses of one group commit or import share their stored time, and a day has
-        # many doses: each distinct value is formatted once (the caches stay bounded)
-        stamp = self._stamps.get(created)
+    def _stamp(self, moment: Any) -> str:
+        stamp = self._stamps.get(moment)
         if stamp is None:
             if len(self._stamps) >= _CACHE_MAX:
                 self._stamps.clear()
-            stamp = self._stamps[created] = resources.instant(created)
+            stamp = self._stamps[moment] = resources.instant(moment)
+        return stamp
+
+    def _format(
+        self,
+        static: str,
+        dose_id: int,
+        day: Any,
+        created: Any,
+        updated: Any,
+        person_id: str | None,
+    ) -> str:
+        # the doses of one group commit or import share their stored time, and a day has
+        # many doses: each distinct value is formatted once (the caches stay bounded)
+        stamp = self._stamp(created)
+        last = stamp if updated is None else self._stamp(updated)
         day_text = self._days.get(day)
         if day_text is None:
             if len(self._days) >= _CACHE_MAX:
@@ -209,7 +232,7 @@ class DoseMapper:
             else ""
         )
         return (
-            f'{{{static},"id":"{dose_id}","meta":{{"lastUpdated":"{stamp}"}},'
+            f'{{{static},"id":"{dose_id}","meta":{{"lastUpdated":"{last}"}},'
             f'"recorded":"{stamp}","occurrenceDateTime":"{day_text}"{patient}}}'
         )
 
@@ -220,7 +243,7 @@ class DoseMapper:
         constant = {k: v for k, v in res.items() if k not in varying}
         static: str | None = orjson.dumps(constant).decode()[1:-1] or None
         if static is not None:
-            line = self._format(static, row[0], row[3], row[4], row[8])
+            line = self._format(static, row[0], row[3], row[4], row[9], row[8])
             if orjson.loads(line) != res:  # the mapping changed what varies: slow and sure
                 log.warning("export: template check failed for %s; built per row", key)
                 static = None
@@ -234,8 +257,8 @@ def _lines(chunk: Sequence[Any], build: Callable[[Any], str]) -> bytes:
     return ("\n".join([build(r) for r in chunk]) + "\n").encode()
 
 
-def _patient_line(row: Sequence[Any]) -> str:
-    return orjson.dumps(patient_dict(row)).decode()
+def _patient_line(row: Sequence[Any], sy: codes.Systems | None = None) -> str:
+    return orjson.dumps(patient_dict(row, sy)).decode()
 
 
 def write_type(
@@ -244,14 +267,16 @@ def write_type(
     kind: str,
     path: Path,
     progress: Callable[[int], None],
+    sy: codes.Systems | None = None,
 ) -> int:
     """Write one type's resources of ``scope`` to ``path`` (NDJSON), chunk by chunk;
     ``progress`` is told each chunk's count (it raises to stop). The count written."""
     chunks: Iterator[Sequence[Any]]
     if kind == "Patient":
-        chunks, build = person_rows(session, scope), _patient_line
+        chunks = person_rows(session, scope)
+        build: Callable[[Any], str] = lambda r: _patient_line(r, sy)  # noqa: E731
     else:
-        chunks, build = dose_rows(session, scope), DoseMapper(reference_maps(session)).line
+        chunks, build = dose_rows(session, scope), DoseMapper(reference_maps(session), sy).line
     count = 0
     with path.open("wb", buffering=1 << 20) as out:
         for chunk in chunks:
@@ -267,6 +292,7 @@ def export_files(
     types: list[str],
     folder: Path,
     progress: Callable[[int], None] = lambda n: None,
+    sy: codes.Systems | None = None,
 ) -> list[dict[str, Any]]:
     """The export itself, shared by the server's jobs and ``tiemchung export fhir``: one
     ``<Type>.ndjson`` per type in ``folder``; ``[{type, file, count}]`` (an empty type's
@@ -276,7 +302,7 @@ def export_files(
     for kind in types:
         name = f"{kind}.ndjson"
         with sessions() as session:
-            count = write_type(session, scope, kind, folder / name, progress)
+            count = write_type(session, scope, kind, folder / name, progress, sy)
         output.append({"type": kind, "file": name, "count": count})
     return output
 
@@ -323,6 +349,7 @@ def export_to_folder(
     since: str | None = None,
     group: str | None = None,
     progress: Callable[[int], None] = lambda n: None,
+    sy: codes.Systems | None = None,
 ) -> list[dict[str, Any]]:
     """``tiemchung export fhir``: the export a kick-off would run, written straight to
     ``folder`` (no job row: the operator owns the folder, nothing expires it). The same
@@ -334,7 +361,7 @@ def export_to_folder(
     export_jobs.check_role(actor)
     kind, code = export_jobs.resolve_group(actor, group) if group else (None, None)
     scope = ExportScope(actor, kind, code, when)
-    output = export_files(sessions, scope, kinds, folder, progress)
+    output = export_files(sessions, scope, kinds, folder, progress, sy)
     with sessions() as session:
         detail = {o["type"]: o["count"] for o in output} | {"group": code, "folder": str(folder)}
         audit(session, actor, "export.run", "export", None, detail)

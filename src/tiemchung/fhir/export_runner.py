@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tiemchung.fhir import codes
 from tiemchung.fhir.bulk import ExportCancelledError, export_files
 from tiemchung.registry.exports import jobs
 
@@ -36,6 +37,7 @@ def run_export_job(
     *,
     expiry_hours: float,
     stop: threading.Event | None = None,
+    sy: codes.Systems | None = None,
 ) -> str | None:
     """Run one job to its end; its status afterwards (``done``, ``failed``), ``running`` when
     the server stopped it (it runs again at the next start), None when cancelled or gone."""
@@ -60,7 +62,7 @@ def run_export_job(
 
     try:
         jobs.remove_files(str(folder))  # a crashed run's partial files
-        output = export_files(sessions, scope, types, folder, progress)
+        output = export_files(sessions, scope, types, folder, progress, sy)
     except ExportCancelledError:
         jobs.remove_files(str(folder))
         return None
@@ -82,9 +84,15 @@ def run_export_job(
 class ExportRunner:
     """A queue of job ids and the thread that runs them (and expires the old ones)."""
 
-    def __init__(self, sessions: sessionmaker[Session], expiry_hours: float) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        expiry_hours: float,
+        sy: codes.Systems | None = None,
+    ) -> None:
         self.sessions = sessions
         self.expiry_hours = expiry_hours
+        self.sy = sy
         self._queue: queue.Queue[int | None] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -142,7 +150,11 @@ class ExportRunner:
                 if job_id is None or self._stop.is_set():
                     return
                 run_export_job(
-                    self.sessions, job_id, expiry_hours=self.expiry_hours, stop=self._stop
+                    self.sessions,
+                    job_id,
+                    expiry_hours=self.expiry_hours,
+                    stop=self._stop,
+                    sy=self.sy,
                 )
             except Exception:  # a job's own failure is recorded; keep serving
                 log.exception("export job %s could not be run", job_id)
@@ -166,7 +178,11 @@ def runner_for(platform: Any) -> ExportRunner:
     with _LOCK:
         runner = _RUNNERS.get(platform)
         if runner is None:
-            runner = ExportRunner(platform.sessions, platform.settings.export_expiry_hours)
+            runner = ExportRunner(
+                platform.sessions,
+                platform.settings.export_expiry_hours,
+                codes.systems(platform.settings.fhir_system_base),
+            )
             _RUNNERS[platform] = runner
             on_close = getattr(platform, "on_close", None)
             if on_close is not None:

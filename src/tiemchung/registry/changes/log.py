@@ -9,6 +9,18 @@ scoped advisory lock first: appends to the log are serialised until their transa
 and numbers are handed out in commit order. The lock is held only by writers of changes, one
 short statement before their commit (the dose path appends a whole group commit's changes at
 once).
+
+The lock is taken after the doses' ``updated_at`` is set, never before: a writer holding the
+lock must not then wait for a dose row another writer holds while that writer waits for the
+lock (PostgreSQL would abort one of them as a deadlock). Not yet covered: the group-commit
+writer runs several jobs in one transaction, so a group that appended (and holds the lock)
+may then update a dose that another transaction (an apply chunk) holds while it waits for
+the lock; PostgreSQL aborts one of the two. Appending a group's changes at its end, as its
+last statement, would close that.
+
+Set-based paths (the dose path's group, the backlog import, ``reconcile apply``) use
+:func:`append_doses`: one ``INSERT … SELECT`` from ``doses`` by id (or by ``client_uuid``),
+which reads the dose's area and register person as stored, in the same transaction.
 """
 
 from __future__ import annotations
@@ -18,11 +30,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import Connection, DateTime, String, cast, insert, literal, select, text, update
+from sqlalchemy.orm import Session
 
-from tiemchung.registry.models import Dose
+from tiemchung.registry.models import Dose, Person
 from tiemchung.registry.tables.changes import ACTIONS, RESOURCES, ChangeEntry
-from tiemchung.store import bulk
+from tiemchung.store.bulk import keys_filter, keys_param
 
 #: The advisory lock's key: any constant no other part of the platform uses ("TCCH").
 LOCK_KEY = 0x54434348
@@ -47,14 +60,19 @@ class Change:
             raise ValueError(f"unknown action {self.action!r}")
 
 
-def _dialect(conn: Any) -> str:
-    """A Connection's dialect, or a Session's (which has none of its own)."""
-    return str((conn if hasattr(conn, "dialect") else conn.get_bind()).dialect.name)
+def _connection(conn: Connection | Session) -> Connection:
+    """The connection of a Session, its pending changes flushed first: their row locks are
+    taken before the log's lock (see the module's docstring), never after it at commit."""
+    if isinstance(conn, Session):
+        conn.flush()
+        return conn.connection()
+    return conn
 
 
 def lock(conn: Any) -> None:
     """Serialise appends until the transaction ends (PostgreSQL; a no-op on SQLite)."""
-    if _dialect(conn) == "postgresql":
+    conn = _connection(conn)
+    if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
 
 
@@ -64,21 +82,82 @@ def append(conn: Any, changes: Sequence[Change], *, at: datetime | None = None) 
     so FHIR's ``_lastUpdated`` and ``$export``'s ``_since`` see them."""
     if not changes:
         return
+    conn = _connection(conn)
     when = at or datetime.now(UTC)
-    lock(conn)
-    # vars(), not dataclasses.asdict: asdict deep-copies every field (4.7 s for 36,000
-    # changes of a register re-check, more than their insert)
-    conn.execute(insert(ChangeEntry), [{**vars(c), "at": when} for c in changes])
     touched = [
         int(c.resource_id)
         for c in changes
         if c.resource == "Immunization" and c.action != "created"
     ]
-    if touched:
+    if touched:  # before the lock: see the module's docstring
         # the ids as one parameter (store/bulk.py): a plain IN of 100,000 ids passes
         # SQLite's limit of bound parameters, and PostgreSQL plans each one
-        dialect = _dialect(conn)
+        dialect = conn.dialect.name
         conn.execute(
-            update(Dose).where(bulk.keys_filter(Dose.id, dialect)).values(updated_at=when),
-            {"keys": bulk.keys_param(touched, dialect)},
+            update(Dose).where(keys_filter(Dose.id, dialect)).values(updated_at=when),
+            {"keys": keys_param(touched, dialect)},
         )
+    lock(conn)
+    # vars(), not dataclasses.asdict: asdict deep-copies every field (4.7 s for 36,000
+    # changes of a register re-check, more than their insert)
+    conn.execute(insert(ChangeEntry), [{**vars(c), "at": when} for c in changes])
+
+
+def append_doses(
+    conn: Any,
+    keys: Sequence[Any],
+    *,
+    action: str,
+    source: str,
+    by: str = "id",
+    at: datetime | None = None,
+) -> None:
+    """Append one ``Immunization`` change per dose of ``keys`` (dose ids, or ``client_uuid``
+    values with ``by="client_uuid"``) in one ``INSERT … SELECT``, in the caller's transaction:
+    the set-based form of :func:`append` for thousands of doses at once. The person and area
+    are read from the stored dose (after the caller's update), so they are what a partner
+    re-reads. A change other than ``created`` also sets the doses' ``updated_at``."""
+    if not keys:
+        return
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    conn = _connection(conn)
+    when = at or datetime.now(UTC)
+    dialect = conn.dialect.name
+    column = Dose.client_uuid if by == "client_uuid" else Dose.id
+    where = keys_filter(column, dialect)
+    params = {"keys": keys_param(list(keys), dialect)}
+    if action != "created":
+        conn.execute(update(Dose).where(where).values(updated_at=when), params)
+    rows = (
+        select(
+            literal(when, DateTime(timezone=True)),
+            literal("Immunization", String()),
+            cast(Dose.id, String()),
+            literal(action, String()),
+            literal(source, String()),
+            Person.person_id,
+            Dose.area_ward_code,
+            Dose.area_province_code,
+        )
+        .select_from(Dose.__table__.outerjoin(Person.__table__, Person.id == Dose.person_pk))
+        .where(where)
+        .order_by(Dose.id)
+    )
+    lock(conn)
+    conn.execute(
+        insert(ChangeEntry).from_select(
+            [
+                "at",
+                "resource",
+                "resource_id",
+                "action",
+                "source",
+                "person_id",
+                "ward_code",
+                "province_code",
+            ],
+            rows,
+        ),
+        params,
+    )

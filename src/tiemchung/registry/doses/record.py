@@ -8,14 +8,13 @@ otherwise — the vaccination happened, so the data must not be lost.
 
 Only invalid input is refused (an unknown or expired lot, a lot with no stock left at the site
 (registry/catalog/stock.py), an unknown product, site or ward, a future date, a dose number
-outside 1-10, a session that does not match, a reused UUID). The
-sequence rules — a missing earlier dose, a dose before the minimum interval, a dose number
-recorded twice — only warn (registry/doses/rules.py): the dose is stored, the answer carries
-the warnings and they reach the person's commune on the dose's one worklist item. They run on
-the history of the register person the dose belongs to: the linked one, else the one the desk chose
-(``person_id``), else the only register person carrying the typed ID; a typed identity that
-differs from the register has no history of its own, and a gap in the system's history never
-blocks the next dose.
+outside 1-10, a session that does not match, a reused UUID). The sequence rules — a missing
+earlier dose, a dose before the minimum interval, a dose number recorded twice — only warn
+(registry/doses/rules.py): the dose is stored, the answer carries the warnings and they reach
+the person's commune on the dose's one worklist item. They run on the history of the register
+person the dose belongs to: the linked one, else the one the desk chose (``person_id``), else
+the only register person carrying the typed ID; a typed identity that differs from the register
+has no history of its own, and a gap in the system's history never blocks the next dose.
 
 An unverified dose always carries a ward, so it reaches a commune: the typed ward, else the
 ward named by the typed or scanned address, else the site's ward.
@@ -23,9 +22,9 @@ ward named by the typed or scanned address, else the site's ward.
 One set-based implementation serves a single POST and a 1,000-dose batch alike: it prefetches
 what the rules need in one or two queries, checks items in order (so dose 1 and dose 2 of a
 person in the same batch see each other) and inserts the accepted rows in one statement (the
-statements are in registry/doses/sql.py). The checks that need no database
-(:func:`prepare_submissions`) may run before the write is queued, off the writer thread.
-"""
+statements are in registry/doses/sql.py), and a group's changes for partners in one more
+(registry/changes/log.py). The checks that need no database (:func:`prepare_submissions`) may
+run before the write is queued, off the writer thread."""
 
 from __future__ import annotations
 
@@ -46,6 +45,7 @@ from sqlalchemy.orm import Session
 from tiemchung.identity import ward_of_address
 from tiemchung.registry.catalog.products import Catalog
 from tiemchung.registry.catalog.stock import stock_left
+from tiemchung.registry.changes.log import append_doses
 from tiemchung.registry.doses import entry as entry_review
 from tiemchung.registry.doses import rules as dose_rules
 from tiemchung.registry.doses import sql
@@ -345,6 +345,7 @@ def _record(session: Session, prepared: PreparedDoses) -> list[DoseResult]:
     if accepted:
         ids = sql.insert_doses(conn, [p.row for p in accepted])
         sql.insert_audit(conn, [(items[p.index][0], p.row) for p in accepted], ids)
+        append_doses(conn, ids, action="created", source="dose")
         for p, dose_id in zip(accepted, ids, strict=True):
             results[p.index].created = True
             values = (dose_id, *_dose_values(p.row))

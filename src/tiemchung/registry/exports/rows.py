@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from tiemchung.registry.models import Dose, Lot, Person, Product, Site
 from tiemchung.registry.scope import Actor
+from tiemchung.registry.tables.registrations import PriorityGroup, Registration
 
 #: rows fetched at a time: large enough that the per-chunk cost vanishes, small enough that
 #: memory stays flat
@@ -36,6 +37,7 @@ PERSON_COLUMNS = (
     "province_code",
     "address",
     "phone",
+    "updated_at",
 )
 #: an Immunization row's columns, in this order (``person_id``: the linked register person)
 DOSE_COLUMNS = (
@@ -48,6 +50,8 @@ DOSE_COLUMNS = (
     "product_code",
     "lot_id",
     "person_id",
+    "updated_at",
+    "priority_group",
 )
 
 
@@ -111,28 +115,52 @@ def person_rows(session: Session, scope: ExportScope) -> Iterator[Sequence[Any]]
 def dose_rows(session: Session, scope: ExportScope) -> Iterator[Sequence[Any]]:
     """The scope's doses, :data:`DOSE_COLUMNS` per row, in chunks (the person's register id
     by an outer join: an unlinked dose has none)."""
-    cols = [getattr(Dose, c) for c in DOSE_COLUMNS[:-1]] + [Person.person_id]
-    stmt = select(*cols).outerjoin(Person, Dose.person_pk == Person.id).where(*scope.dose_where())
+    cols = [getattr(Dose, c) for c in DOSE_COLUMNS[:8]] + [
+        Person.person_id,
+        Dose.updated_at,
+        Registration.priority_group,
+    ]
+    # the person's live registration names the priority group (reasonCode), as the search's
+    # registry/doses/immunizations reads it: one active registration per person at most
+    active = and_(Registration.person_id == Dose.person_pk, Registration.status == "active")
+    stmt = (
+        select(*cols)
+        .outerjoin(Person, Dose.person_pk == Person.id)
+        .outerjoin(Registration, active)
+        .where(*scope.dose_where())
+    )
     return _stream(session, stmt)
 
 
 @dataclass(frozen=True)
 class ReferenceMaps:
-    """The small tables a dose names, by key: lot id → (number, expiry); site id → name;
-    product code → (name, mp, vp, ma)."""
+    """The small tables a dose names, by key: lot id → (number, expiry); site id → (name,
+    kind, ward, province); product code → (name, mp, vp, ma); priority group → (vi, en)."""
 
     lots: dict[int, tuple[str, Any]]
-    sites: dict[str, str]
+    sites: dict[str, tuple[str, str, str, str]]
     products: dict[str, tuple[str, str, str, str]]
+    groups: dict[str, tuple[str, str]]
 
 
 def reference_maps(session: Session) -> ReferenceMaps:
     lots = {i: (n, e) for i, n, e in session.execute(select(Lot.id, Lot.lot_number, Lot.expiry))}
-    sites = {i: n for i, n in session.execute(select(Site.site_id, Site.name))}
+    sites = {
+        i: (n, k, w, p)
+        for i, n, k, w, p in session.execute(
+            select(Site.site_id, Site.name, Site.kind, Site.ward_code, Site.province_code)
+        )
+    }
+    groups = {
+        c: (vi, en)
+        for c, vi, en in session.execute(
+            select(PriorityGroup.code, PriorityGroup.name_vi, PriorityGroup.name_en)
+        )
+    }
     products = {
         c: (n, mp, vp, ma)
         for c, n, mp, vp, ma in session.execute(
             select(Product.code, Product.name, Product.mp, Product.vp, Product.ma)
         )
     }
-    return ReferenceMaps(lots, sites, products)
+    return ReferenceMaps(lots, sites, products, groups)

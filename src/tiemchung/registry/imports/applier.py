@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
 
+from tiemchung.registry.changes.log import append_doses
 from tiemchung.registry.doses.record import UNVERIFIED, VERIFIED
 from tiemchung.registry.imports.rejects import RejectsFile
 from tiemchung.registry.models import AuditEvent, Correction, Dose, ReviewItem
@@ -526,6 +527,21 @@ class Applier:
         sink.insert(CORR_T.name, _CORR_COLS, out.corrections)
         sink.insert(AUDIT_T.name, _AUDIT_COLS, out.audits)
         sink.insert(ITEM_T.name, _ITEM_COLS, out.items)
+        # the partners' changes, as link_dose's change_of names them: one INSERT … SELECT
+        # per action for the chunk
+        corrected = {row[0] for row in out.corrections}
+        by_action: dict[str, list[int]] = {"deleted": [], "corrected": [], "linked": []}
+        for d in {d["id"]: d for d in out.changed}.values():  # each dose once
+            action = (
+                "deleted"
+                if d["status"] == DUPLICATE
+                else "corrected"
+                if d["id"] in corrected
+                else "linked"
+            )
+            by_action[action].append(d["id"])
+        for action, ids in by_action.items():
+            append_doses(sink.s.connection(), ids, action=action, source="reconcile")
 
 
 def _set(out: _Chunk, dose: dict[str, Any], new: dict[str, Any], fields: list[str]) -> None:

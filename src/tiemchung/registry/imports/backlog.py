@@ -38,6 +38,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from tiemchung.columns import RECORD_COLUMNS
+from tiemchung.registry.changes.log import append_doses
 from tiemchung.registry.imports.backlog_rows import (  # client_uuid_for: for the callers
     INSERT_COLUMNS,
     RID,
@@ -387,6 +388,9 @@ class _DoseStore:
             copy_rows(self.wconn, _DOSES, INSERT_COLUMNS, rows)
         else:
             insert_tuples(self.wconn, _DOSES, INSERT_COLUMNS, rows)
+        # the partners' changes of the burst: one INSERT … SELECT by the rows' UUIDs
+        keys = [r[0] for r in rows]
+        append_doses(self.wconn, keys, action="created", source="import", by="client_uuid")
         if self.own:
             self.wconn.commit()
 

@@ -1,8 +1,10 @@
 """Import a population-register snapshot (CSV or Parquet) into the registry.
 
 The file is streamed in batches, each row cleaned with the identity toolkit and upserted on
-``person_id`` (a newer snapshot updates the same person). A row that cannot be used is never
-dropped: it goes to a rejects CSV beside the output with its row number and the reason.
+``person_id`` (a newer snapshot updates the same person); each person created or changed is
+one change for partners (``registry/changes/log.py``) in the batch's transaction. A row that
+cannot be used is never dropped: it goes to a rejects CSV beside the output with its row
+number and the reason.
 Problems with the file itself (unreadable, a required column missing, a mapping naming no
 such column) are reported before any row is written.
 """
@@ -24,14 +26,21 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tiemchung.columns import REGISTER_COLUMNS
+from tiemchung.registry.changes.log import Change, append
 from tiemchung.registry.errors import ServiceError, rule_error
 from tiemchung.registry.fields import clean_dob, clean_id, clean_name, clean_phone, clean_sex
 from tiemchung.registry.imports.closing import close_import
 from tiemchung.registry.imports.rejects import RejectsFile
 from tiemchung.registry.models import AdminUnit, Person
 from tiemchung.registry.scope import Actor
+from tiemchung.store.bulk import select_keys
 
 REQUIRED = ("person_id", "full_name")
+#: the columns a newer snapshot overwrites (the upsert's ``SET``)
+UPSERTED = (
+    *("national_id", "old_id", "full_name", "name_key", "dob", "sex"),
+    *("ward_code", "province_code", "address", "phone"),
+)
 BATCH_ROWS = 20_000
 
 
@@ -151,26 +160,14 @@ def import_register(
                     continue
                 rows[person["person_id"]] = person  # a later duplicate row in a batch wins
             if rows:
+                changes = _changes(session, rows)
                 stmt = insert_fn(Person)
                 stmt = stmt.on_conflict_do_update(
                     index_elements=["person_id"],
-                    set_={
-                        c: stmt.excluded[c]
-                        for c in (
-                            "national_id",
-                            "old_id",
-                            "full_name",
-                            "name_key",
-                            "dob",
-                            "sex",
-                            "ward_code",
-                            "province_code",
-                            "address",
-                            "phone",
-                        )
-                    },
+                    set_={c: stmt.excluded[c] for c in UPSERTED},
                 )
                 session.execute(stmt, list(rows.values()))
+                append(session, changes)
             report.rows_read += batch.num_rows
             report.rows_imported += len(rows)
             session.commit()
@@ -194,6 +191,30 @@ def import_register(
         session.execute(text("ANALYZE persons"))
         session.commit()
     return report
+
+
+def _changes(session: Session, rows: Mapping[str, Mapping[str, Any]]) -> list[Change]:
+    """The partners' changes of a batch: ``created`` for a person not stored yet, ``updated``
+    for one whose stored values differ from the row's (a snapshot repeating a person as it
+    is changes nothing), read in one query before the upsert."""
+    stored = {
+        r[0]: r[1:]
+        for r in select_keys(
+            session.connection(),
+            f"SELECT person_id, {', '.join(UPSERTED)} FROM persons WHERE person_id {{isin}}",
+            list(rows),
+        )
+    }
+    out = []
+    for pid, row in rows.items():
+        old = stored.get(pid)
+        if old is not None and old == tuple(row[c] for c in UPSERTED):
+            continue
+        action = "created" if old is None else "updated"
+        out.append(
+            Change("Patient", pid, action, "register", pid, row["ward_code"], row["province_code"])
+        )
+    return out
 
 
 def _clean(values: Mapping[str, Any], ward_province: Mapping[str, str]) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 Every path that settles a dose record — an applied reconciliation run (``source="automatic"``),
 a commune decision on a worklist item (``"review"``), a citizen's ticket (``"citizen"``) — goes
 through :func:`link_dose`, so a changed field is always one ``corrections`` row (old value, new
-value, who, why, which run, the evidence) plus one audit event, in the same transaction.
+value, who, why, which run, the evidence) plus one audit event and one change for partners
+(``registry/changes/log.py``: ``linked``, ``corrected``, or ``deleted`` for a double entry), in
+the same transaction.
 
 The person's decision is final: :func:`decided_by_person` tells a later automatic run to leave
 the dose alone.
@@ -18,6 +20,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from tiemchung.registry.changes.log import Change, append
 from tiemchung.registry.doses.record import UNVERIFIED, VERIFIED
 from tiemchung.registry.models import Correction, Dose, Person
 from tiemchung.registry.scope import Actor
@@ -29,6 +32,8 @@ SOURCES = ("automatic", "review", "citizen")
 # link_source values written by a person's decision: never overridden by a run.
 PERSON_DECIDED = ("review", "citizen")
 _LINK_SOURCE = {"automatic": "reconcile", "review": "review", "citizen": "citizen"}
+# the change log's ``source`` (registry/tables/changes.py) of each correction source
+_CHANGE_SOURCE = {"automatic": "reconcile", "review": "review", "citizen": "ticket"}
 DUPLICATE = "duplicate"
 #: the ``reason`` of a correction that *completes* a field (a reconciliation run found it
 #: missing or partial in the record and known in the register: no ID, only the birth year, a
@@ -137,7 +142,23 @@ def link_dose(
     if completed:
         detail["completed"] = [c.field for c in completed]
     audit(session, actor, audit_action(bool(changes), bool(completed)), "dose", dose.id, detail)
+    append(session, [change_of(dose, person, source, bool(changes or completed))])
     return changes + completed
+
+
+def change_of(dose: Dose, person: Person | None, source: str, corrected: bool) -> Change:
+    """The partners' change of linking ``dose``: a double entry is ``deleted`` (the partner
+    drops it), a field changed ``corrected``, else ``linked``."""
+    action = "deleted" if dose.status == DUPLICATE else "corrected" if corrected else "linked"
+    return Change(
+        "Immunization",
+        str(dose.id),
+        action,
+        _CHANGE_SOURCE[source],
+        person.person_id if person is not None else None,
+        dose.area_ward_code,
+        dose.area_province_code,
+    )
 
 
 def audit_action(corrected: bool, completed: bool) -> str:
