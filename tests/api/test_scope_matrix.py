@@ -35,15 +35,18 @@ from sqlalchemy import select
 from tests.api.conftest import Api
 from tests.certificates.conftest import KEYS_MADE
 from tests.factories import PASSWORD, PROVINCE_A, payload, review_item, world
+from tiemchung.auth import clients
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings
 from tiemchung.core import Platform
 from tiemchung.registry.catalog.sessions import SessionPlan, open_session, plan_session
+from tiemchung.registry.changes import webhooks
 from tiemchung.registry.imports.runner import runner_for
 from tiemchung.registry.messages.outbox import enqueue
 from tiemchung.registry.models import AuditEvent, VaccinationSession
 from tiemchung.registry.people.registration.priority import load_priority_groups
 from tiemchung.registry.scope import Actor
+from tiemchung.registry.tables.webhooks import WebhookDeadLetter
 
 ROLES = (
     "central",
@@ -258,6 +261,9 @@ WORKLIST_STAFF = st(200, 200, 200, 200, 200, 403, 403, 403, 401)
 IN_B1 = st(200, 404, 200, 404, 200, 403, 403, 403, 401)
 TICKET_A1 = st(200, 200, 404, 200, 404, 403, 403, 403, 401)
 STATS = st(200, 200, 200, 403, 403, 403, 403, 403, 401)
+#: a webhook of a partner client of ward a1
+HOOK_A1 = st(200, 200, 404, 200, 404, 403, 403, 403, 401)
+HOOK_URL = "http://127.0.0.1:9/hook"
 PUBLIC = st(*([200] * len(ROLES)))
 #: issue 18's organisations: read by those who decide on them (an empty list elsewhere)
 DECIDERS_READ = st(200, 200, 200, 200, 200, 403, 403, 403, 401)
@@ -682,6 +688,24 @@ MATRIX: dict[str, list[Case]] = {
     "GET /audit": [Case("GET", "/audit", STATS)],
     # the change feed: areas read it (their own changes), sites and citizens none
     "GET /changes": [Case("GET", "/changes", st(200, 200, 200, 200, 200, 403, 403, 403, 401))],
+    # partners' webhooks (issue 19): central, and the staff whose area covers the client's
+    # (the scene's client reads ward a1); another area's client is 404, sites and citizens 403
+    "POST /webhooks": [
+        Case(
+            "POST",
+            "/webhooks",
+            st(201, 201, 404, 201, 404, 403, 403, 403, 401),
+            kw=lambda ids: {"json": {"client_id": ids["client_a1"], "url": HOOK_URL}},
+        )
+    ],
+    "GET /webhooks": [Case("GET", "/webhooks", WORKLIST_STAFF)],
+    "GET /webhooks/dead-letters": [Case("GET", "/webhooks/dead-letters", WORKLIST_STAFF)],
+    "GET /webhooks/{sub_id}": [Case("GET", "/webhooks/{hook_a1}", HOOK_A1)],
+    "POST /webhooks/{sub_id}:pause": [Case("POST", "/webhooks/{hook_a1}:pause", HOOK_A1)],
+    "POST /webhooks/{sub_id}:resume": [Case("POST", "/webhooks/{hook_a1}:resume", HOOK_A1)],
+    "POST /webhooks/dead-letters/{dead_id}:replay": [
+        Case("POST", "/webhooks/dead-letters/{dead_a1}:replay", HOOK_A1)
+    ],
     "POST /users": [
         Case(  # a commune user of ward a2 (province A)
             "POST",
@@ -996,6 +1020,20 @@ def _scene(api: Api, platform: Platform, settings: Settings) -> dict[str, Any]:
         r = api.post("/users", "central", json=body | {"site_id": w.sites[site]})
         assert r.status_code == 201, r.text
         ids[key] = r.json()["id"]
+    with (
+        platform.sessions() as s
+    ):  # issue 19: a partner client of ward a1, its webhook, a dead batch
+        made = clients.add_client(s, Actor.system("scene"), "Đối tác a1", "changes.read",
+                                  w.wards["a1"])  # fmt: skip
+        ids["client_a1"] = made.client["client_id"]
+        added = webhooks.add_subscription(s, Actor.system("scene"), ids["client_a1"], HOOK_URL)
+        ids["hook_a1"] = added.subscription.id
+        dead = WebhookDeadLetter(subscription_id=ids["hook_a1"], first_seq=1, last_seq=1,
+                                 events=[], attempts=8, last_error="HTTP 500")  # fmt: skip
+        s.add(dead)
+        s.flush()
+        ids["dead_a1"] = dead.id
+        s.commit()
     with platform.sessions() as s:  # one text of ward a1's (an invitation to An)
         enqueue(
             s,
