@@ -341,3 +341,29 @@ def test_a_client_exports_with_both_read_scopes_and_only_it_reads_the_job(
     assert (
         api.client.get(status_url, headers={"Authorization": f"Bearer {other}"}).status_code == 404
     )
+
+
+def test_a_client_reads_the_change_feed_of_its_area_with_its_scope(
+    api: Api, platform: Platform
+) -> None:
+    """`GET /api/v1/changes` for a partner: `changes.read`, its province's rows only."""
+    from tests.factories import payload
+
+    for label in ("an", "dung"):  # province A and province B
+        assert api.post("/doses", "central", json=payload(label)).status_code == 201
+    cid, secret = add(platform, "changes.read", PROVINCE_A)
+    token = token_of(api, cid, secret)
+    r = api.client.get("/api/v1/changes", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    rows = r.json()["changes"]
+    assert rows and all(c["resource"] in ("Immunization", "Patient") for c in rows)
+    with platform.sessions() as s:
+        from tiemchung.registry.tables.changes import ChangeEntry
+
+        provinces = dict(s.execute(select(ChangeEntry.seq, ChangeEntry.province_code)).all())
+    assert {provinces[c["seq"]] for c in rows} == {PROVINCE_A}
+    assert len(rows) < len(provinces)  # province B's change is not among them
+    no_id, no_secret = add(platform, "system/Immunization.read", PROVINCE_A)
+    other = token_of(api, no_id, no_secret)
+    r = api.client.get("/api/v1/changes", headers={"Authorization": f"Bearer {other}"})
+    assert r.status_code == 403 and "changes.read" in r.text

@@ -1,27 +1,32 @@
 """``GET /changes``: the change feed partners read by cursor (issue 19 point 3), thin over
 ``registry/changes/feed.py`` (``tiemchung changes list`` calls the same function). The read
 is audited (one event per page), so it runs in a transaction of its own on a worker thread,
-off the doses' group-commit writer."""
+off the doses' group-commit writer. Partner clients read it too (OAuth2 client credentials
+with the ``changes.read`` scope, ``auth/clients.py``), within their area."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.changes_schemas import ChangePagePublic
-from tiemchung.api.deps import CurrentActor, PlatformDep
+from tiemchung.api.deps import PlatformDep, require_scope
 from tiemchung.api.problems import ERROR_RESPONSES
 from tiemchung.registry.changes import feed
+from tiemchung.registry.scope import Actor
 from tiemchung.serving.types import API_INT_MAX
 
 router = APIRouter(tags=["changes"])
 
+#: staff by their role and area; a partner client by its area with the ``changes.read`` scope
+FeedReader = Annotated[Actor, Depends(require_scope("changes.read"))]
+
 
 @router.get("/changes", response_model=ChangePagePublic, responses=ERROR_RESPONSES)
 async def list_changes(
-    actor: CurrentActor,
+    actor: FeedReader,
     platform: PlatformDep,
     after: Annotated[
         int,
