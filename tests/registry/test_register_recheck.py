@@ -66,6 +66,7 @@ def changes(s: Session, dose_id: int) -> list[tuple[str, str]]:
     rows = s.execute(
         select(ChangeEntry.action, ChangeEntry.source)
         .where(ChangeEntry.resource == "Immunization", ChangeEntry.resource_id == str(dose_id))
+        .where(ChangeEntry.source == "register")  # not the dose path's own "created"
         .order_by(ChangeEntry.seq)
     )
     return [tuple(r) for r in rows]  # type: ignore[misc]

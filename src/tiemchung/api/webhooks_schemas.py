@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tiemchung.serving.types import API_INT_MAX
+
 _SUB: dict[str, Any] = {
     "id": 3,
     "client_id": "sobaosuckhoe",
@@ -59,7 +61,7 @@ class WebhookBody(BaseModel):
     client_id: str = Field(min_length=1, max_length=64)
     url: str = Field(min_length=1, max_length=500)
     resources: list[str] | None = Field(default=None, max_length=10)
-    from_seq: int = Field(default=0, ge=0)
+    from_seq: int = Field(default=0, ge=0, le=API_INT_MAX)
 
 
 class PauseBody(BaseModel):

@@ -22,6 +22,7 @@ from tiemchung.api.webhooks_schemas import (
     WebhookPublic,
 )
 from tiemchung.registry.changes import webhooks as svc
+from tiemchung.serving.types import RowId
 
 router = APIRouter(tags=["webhooks"])
 
@@ -71,7 +72,7 @@ def list_dead_letters(
     response_model=DeadLetterPublic,
     responses=ERROR_RESPONSES,
 )
-async def replay_dead_letter(dead_id: int, actor: CurrentActor, platform: PlatformDep) -> Any:
+async def replay_dead_letter(dead_id: RowId, actor: CurrentActor, platform: PlatformDep) -> Any:
     """Send a dead batch again at the deliverer's next step (audited); 409 if it was already
     replayed."""
     d = await run_in_threadpool(platform.in_transaction, lambda s: svc.replay(s, actor, dead_id))
@@ -79,7 +80,7 @@ async def replay_dead_letter(dead_id: int, actor: CurrentActor, platform: Platfo
 
 
 @router.get("/webhooks/{sub_id}", response_model=WebhookPublic, responses=ERROR_RESPONSES)
-def get_webhook(sub_id: int, actor: CurrentActor, platform: PlatformDep) -> Any:
+def get_webhook(sub_id: RowId, actor: CurrentActor, platform: PlatformDep) -> Any:
     """One subscription (404 outside the caller's area)."""
     with platform.sessions() as s:
         return asdict(svc.get_subscription(s, actor, sub_id))
@@ -87,7 +88,7 @@ def get_webhook(sub_id: int, actor: CurrentActor, platform: PlatformDep) -> Any:
 
 @router.post("/webhooks/{sub_id}:pause", response_model=WebhookPublic, responses=ERROR_RESPONSES)
 async def pause_webhook(
-    sub_id: int, actor: CurrentActor, platform: PlatformDep, body: PauseBody | None = None
+    sub_id: RowId, actor: CurrentActor, platform: PlatformDep, body: PauseBody | None = None
 ) -> Any:
     """Stop delivering; the cursor stays where it is (audited)."""
     reason = body.reason if body else None
@@ -98,7 +99,7 @@ async def pause_webhook(
 
 
 @router.post("/webhooks/{sub_id}:resume", response_model=WebhookPublic, responses=ERROR_RESPONSES)
-async def resume_webhook(sub_id: int, actor: CurrentActor, platform: PlatformDep) -> Any:
+async def resume_webhook(sub_id: RowId, actor: CurrentActor, platform: PlatformDep) -> Any:
     """Deliver again from the cursor, at once (audited)."""
     v = await run_in_threadpool(
         platform.in_transaction, lambda s: svc.set_status(s, actor, sub_id, "active")
