@@ -22,7 +22,7 @@ from tiemchung.api.webhooks_schemas import (
     WebhookPublic,
 )
 from tiemchung.registry.changes import webhooks as svc
-from tiemchung.serving.types import RowId
+from tiemchung.serving.types import API_INT_MAX, RowId
 
 router = APIRouter(tags=["webhooks"])
 
@@ -57,7 +57,7 @@ def list_webhooks(
 def list_dead_letters(
     actor: CurrentActor,
     platform: PlatformDep,
-    subscription_id: Annotated[int | None, Query(ge=1)] = None,
+    subscription_id: Annotated[int | None, Query(ge=1, le=API_INT_MAX)] = None,
     status: Annotated[Literal["dead", "replay", "replayed"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
