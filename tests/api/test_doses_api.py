@@ -222,6 +222,8 @@ def test_health_and_openapi(api: Api) -> None:
                     # the FHIR API's errors are OperationOutcome resources (test_fhir_api.py)
                     fhir = path.startswith("/fhir/R4/")
                     media = "application/fhir+json" if fhir else "application/problem+json"
+                    if path == "/oauth/token":  # RFC 6749 §5.2: its errors are plain JSON
+                        media = "application/json"
                     assert list(resp.get("content", {})) == [media], (
                         path,
                         method,
