@@ -243,6 +243,14 @@ def test_metadata_is_a_capability_statement(api: Api) -> None:
     r = api.client.get("/fhir/R4/metadata")
     statement = CapabilityStatement.model_validate(ok(r))
     assert statement.fhirVersion == "4.0.1"
+    # a SMART backend-services client finds the token endpoint in the statement and it works
+    security = ok(r)["rest"][0]["security"]
+    (uris,) = [e for e in security["extension"] if e["url"].endswith("/oauth-uris")]
+    (token_url,) = [e["valueUri"] for e in uris["extension"] if e["url"] == "token"]
+    assert token_url.endswith("/oauth/token") and "/fhir/" not in token_url
+    no_secret = api.client.post(token_url, data={"grant_type": "client_credentials"})
+    assert no_secret.status_code in (400, 401) and "error" in no_secret.json()
+    assert security["service"][0]["coding"][0]["code"] == "SMART-on-FHIR"
     types = {res.type for res in statement.rest[0].resource}
     assert types == {
         "Patient",

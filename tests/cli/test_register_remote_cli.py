@@ -80,6 +80,8 @@ def test_register_pull_twice_and_with_the_register_down(
         second = _run("register", "pull")
     assert "1 created/thêm mới, 0 corrected/sửa" in first and "cursor 1" in first
     assert "0 created/thêm mới, 0 corrected/sửa" in second and "cursor 1" in second
+    # the re-check is reported in the words of `register recheck`, not as a repr
+    assert "1  người đã đổi / persons changed" in first and "RecheckReport" not in first
     down = _run("register", "pull", code=1)  # the server is stopped now
     assert "không liên lạc được" in down and "unreachable" in down
     monkeypatch.delenv("TIEMCHUNG_REGISTER_URL")

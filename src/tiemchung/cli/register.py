@@ -197,7 +197,13 @@ def pull_once(platform: object) -> bool:
         for person_id, reason in r.rejected[:50]:
             console.print(f"  {person_id}: {reason}")
     if r.recheck is not None:
-        console.print(f"re-check / kiểm tra lại: {r.recheck}")
+        from tiemchung.cli.register_recheck import LABELS
+
+        counts = r.recheck.counts()
+        console.print("re-check / kiểm tra lại:")
+        for key, label in LABELS:
+            if counts.get(key):
+                console.print(f"  {counts[key]:>10,}  {label}")
     return True
 
 

@@ -39,6 +39,32 @@ _GROUP_EXPORT = f"{_BULK}/group-export"
 PUBLISHED = "2026-12-07"
 
 
+#: SMART App Launch's extension naming the OAuth endpoints inside ``rest.security``
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+
+
+def _security(base: str) -> dict[str, Any]:
+    """How a partner gets in, machine-readable: a client written against SMART Backend
+    Services reads the token endpoint here (or at ``/.well-known/smart-configuration``)
+    instead of a person reading our docs. ``base`` ends in ``/fhir/R4``; the token endpoint
+    is at the server's root."""
+    root = base.removesuffix("/fhir/R4")
+    return {
+        "extension": [
+            {
+                "url": OAUTH_URIS,
+                "extension": [{"url": "token", "valueUri": root + "/oauth/token"}],
+            }
+        ],
+        "service": [{"coding": [{"system": SECURITY_SERVICE, "code": "SMART-on-FHIR"}]}],
+        "description": "OAuth2 client credentials: POST /oauth/token (partner clients, scopes "
+        "system/<Type>.read) or a user's bearer token from /api/v1/auth/token; every answer is "
+        "scoped to the caller's area as /api/v1 / Khoá truy cập OAuth2; dữ liệu giới hạn theo "
+        "địa bàn của bên gọi",
+    }
+
+
 def capability_statement(base: str, sy: Systems) -> dict[str, Any]:
     """The statement for the server at ``base`` (its ``implementation.url``); the systems of
     ``sy`` are named in the documentation of the ``NamingSystem`` resource, readable at
@@ -61,10 +87,7 @@ def capability_statement(base: str, sy: Systems) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
-                "security": {
-                    "description": "OAuth2 bearer token from /api/v1/auth/token; every answer "
-                    "is scoped to the caller's area as /api/v1"
-                },
+                "security": _security(base),
                 "resource": [
                     {
                         "type": "Patient",
