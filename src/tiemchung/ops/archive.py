@@ -117,9 +117,10 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_archive(out: Path, manifest: dict[str, Any], members: dict[str, Path]) -> None:
+def write_archive(out: Path, manifest: dict[str, Any], members: dict[str, Path]) -> dict[str, Any]:
     """Write the tar at a temporary name beside ``out``, fsync it, then rename: a killed
-    backup leaves ``.<name>.partial-<pid>``, never a file named like a whole archive."""
+    backup leaves ``.<name>.partial-<pid>``, never a file named like a whole archive. Returns
+    the manifest as written (with its ``members``)."""
     manifest = dict(manifest)
     manifest["members"] = {
         name: {"sha256": sha256_file(path), "size": path.stat().st_size}
@@ -142,6 +143,7 @@ def write_archive(out: Path, manifest: dict[str, Any], members: dict[str, Path])
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
+    return manifest
 
 
 def read_archive(archive: Path, into: Path) -> dict[str, Any]:

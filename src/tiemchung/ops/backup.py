@@ -160,7 +160,7 @@ def create_backup(
                 "keys": "encrypted" if include_keys else "absent",
                 "row_counts": counts,
             }
-            write_archive(out, manifest, members)
+            manifest = write_archive(out, manifest, members)
         with make_sessionmaker(engine)() as s:
             detail = {"file": out.name, "row_counts": counts, "keys": manifest["keys"]}
             audit(s, ACTOR, "backup.create", "backup", None, detail)

@@ -76,7 +76,8 @@ class PgTarget:
     @classmethod
     def from_url(cls, url: str | URL) -> PgTarget:
         parsed = make_url(url) if isinstance(url, str) else url
-        bare = parsed.set(drivername="postgresql", password=None)
+        # URL.set(password=None) keeps the password: None there means "unchanged"
+        bare = parsed._replace(drivername="postgresql", password=None)
         return cls(bare.render_as_string(hide_password=False), parsed.password)
 
     def env(self) -> dict[str, str]:
