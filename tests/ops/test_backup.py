@@ -259,3 +259,24 @@ def test_a_backup_from_newer_code_is_refused(
         err.value
     )
     _untouched(target)
+
+
+def test_restore_into_an_empty_database_without_init(
+    settings: Settings,
+    installed: Issued,
+    backend: str,
+    request: pytest.FixtureRequest,
+    secret: bytes,
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "b.tar"
+    create_backup(settings, out, secret=secret)
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'empty' / 'tiemchung.db'}"
+    else:
+        url = request.getfixturevalue("pg_server").create_database(f"empty_{id(tmp_path)}")
+    target = Settings(data_dir=tmp_path / "empty-data", database_url=url)
+    report = restore_backup(target, out, secret=secret)
+    assert report.mismatches == {}
+    assert _rows(url, "doses") == _rows(settings.resolved_database_url, "doses")
+    assert KeyStore.for_settings(target).exists()
