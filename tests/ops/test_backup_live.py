@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import sqlite3
 import tarfile
@@ -20,7 +22,8 @@ from tiemchung.cli.main import app
 from tiemchung.config import Settings, get_settings
 from tiemchung.core import Platform
 from tiemchung.ops import archive
-from tiemchung.ops.backup import create_backup
+from tiemchung.ops.archive import BackupError
+from tiemchung.ops.backup import create_backup, restore_backup
 
 
 def _doses(path: Path) -> int:
@@ -149,3 +152,38 @@ def test_the_commands(
         assert runner.invoke(app, ["restore", str(out), "--force"]).exit_code == 0
     finally:
         get_settings.cache_clear()
+
+
+def _tar(path: Path, members: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w") as tar:
+        for name, body in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    return path
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_hand_made_archives_are_refused_by_name(
+    settings: Settings, tmp_path: Path, backend: str
+) -> None:
+    db = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
+    before = db.read_bytes()
+    manifest = {"format": 1, "database": "sqlite", "alembic_revision": "0022_clients_more"}
+    cases = {
+        "no-db.tar": ({"manifest.json": json.dumps(manifest | {"members": {}}).encode()},
+                      ("database.sqlite", "missing")),
+        "odd.tar": ({"manifest.json": json.dumps(manifest | {"members": {}}).encode(),
+                     "../etc/passwd": b"x"}, ("../etc/passwd", "unexpected_member")),
+        "v9.tar": ({"manifest.json": json.dumps(manifest | {"format": 9}).encode()},
+                   ("manifest.json", "format")),
+        "none.tar": ({"database.sqlite": b"x"}, ("manifest.json", "missing")),
+        "unlisted.tar": ({"manifest.json": json.dumps(manifest | {"members": {}}).encode(),
+                          "database.sqlite": b"x"}, ("database.sqlite", "unlisted")),
+    }  # fmt: skip
+    for name, (members, (field, rule)) in cases.items():
+        with pytest.raises(BackupError) as err:
+            restore_backup(settings, _tar(tmp_path / name, members), force=True)
+        assert (err.value.problems[0].field, err.value.problems[0].rule) == (field, rule), name
+    assert db.read_bytes() == before
+    assert not (tmp_path.parent / "etc").exists()

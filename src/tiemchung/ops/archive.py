@@ -188,14 +188,22 @@ def read_archive(archive: Path, into: Path) -> dict[str, Any]:
         ) from None
     if manifest is None:
         raise backup_error(MANIFEST, "missing", "thiếu manifest.json", "manifest.json is missing")
-    if manifest.get("format") != FORMAT:
+    fmt = manifest.get("format") if isinstance(manifest, dict) else None
+    if fmt != FORMAT:
         raise backup_error(
             MANIFEST,
             "format",
-            f"định dạng {manifest.get('format')!r} không hỗ trợ (cần {FORMAT})",
-            f"format {manifest.get('format')!r} not supported (need {FORMAT})",
+            f"định dạng {fmt!r} không hỗ trợ (cần {FORMAT})",
+            f"format {fmt!r} not supported (need {FORMAT})",
         )
-    listed: dict[str, dict[str, Any]] = manifest.get("members", {})
+    listed = manifest.get("members")
+    if not isinstance(listed, dict) or not all(isinstance(v, dict) for v in listed.values()):
+        raise backup_error(
+            MANIFEST,
+            "members",
+            "manifest.json không liệt kê các thành phần",
+            "manifest.json does not list the members",
+        )
     for name, want in listed.items():
         path = into / name
         if name not in seen:

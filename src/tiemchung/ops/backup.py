@@ -238,6 +238,13 @@ def restore_backup(
                 f"bản sao lưu là {manifest.get('database')}, CSDL đích là {kind}",
                 f"the backup is {manifest.get('database')}, the target is {kind}",
             )
+        if DB_MEMBERS[kind] not in manifest["members"]:
+            raise backup_error(
+                DB_MEMBERS[kind],
+                "missing",
+                f"bản sao lưu không có {DB_MEMBERS[kind]}",
+                f"the archive holds no {DB_MEMBERS[kind]}",
+            )
         revision = manifest.get("alembic_revision")
         if not revision or not migrate.known_revision(str(revision)):
             raise backup_error(
