@@ -79,6 +79,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tiemchung.stats",
             "tiemchung.reconcile",
             "tiemchung.synth",
+            "tiemchung.ops",  # backup and restore; pg_dump/pg_restore behind ops/pgtools.py
         ),
     ),
     # What the front ends share: tokens, cookies, CSRF, throttle (auth); downloads and HTTP

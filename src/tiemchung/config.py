@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     # installation publishes (Vietnam has no FHIR NamingSystem for CCCD/CMND): CCCD is
     # ``<base>/sid/cccd``, CMND ``<base>/sid/cmnd``, listed at /fhir/R4/NamingSystem.
     fhir_system_base: str = "https://tiemchung.vn/fhir"
+    # Backups (issue 20 point 7, ops/backup.py, docs/backup.md): the file holding the
+    # passphrase that encrypts ``keys/`` inside an archive (else TIEMCHUNG_KEY_PASSPHRASE_FILE's
+    # file), and the folder of pg_dump/pg_restore (empty: the server's version, found).
+    backup_passphrase_file: str = ""
+    pg_bin: str = ""
 
     @property
     def resolved_database_url(self) -> str:

@@ -11,6 +11,7 @@ import typer
 
 from tiemchung.cli import (
     aefi,
+    backup,
     certify,
     orgs,
     reconcile,
@@ -63,6 +64,8 @@ app.command()(worker)
 app.command()(setup.init)
 app.command()(serve.serve)
 app.command()(setup.doctor)
+app.command()(backup.backup)
+app.command()(backup.restore)
 app.command()(synth.synth)
 app.command()(synth.demo)
 app.add_typer(certify.keys_app, name="keys")

@@ -56,3 +56,14 @@ def stored_revision(engine: Engine) -> str | None:
     Raises the driver's error when the database does not answer."""
     with engine.connect() as conn:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def known_revision(revision: str) -> bool:
+    """Whether this code ships ``revision`` (a restore refuses a backup made by newer code:
+    there would be no migration to bring it here, and old code must not run on a newer
+    schema)."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    try:
+        return script.get_revision(revision) is not None
+    except Exception:  # alembic raises its own ResolutionError family for an unknown id
+        return False
