@@ -3,6 +3,7 @@ ceremony through the CLI, and certificates signed and verified with the CSCA key
 
 from __future__ import annotations
 
+import json
 import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from tiemchung.certificates.service import issue_certificate
 from tiemchung.cli.main import app
 from tiemchung.config import Settings, get_settings
 from tiemchung.core import Platform
+from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.scope import Actor
 
 runner = CliRunner()
@@ -246,3 +248,26 @@ def test_certificates_sign_and_verify_without_the_csca_key(
     trust = store.trust_list()
     assert [e["current"] for e in trust["dsc"]] == [True]
     cert.verify_directly_issued_by(store.csca)
+
+
+def test_issuing_without_the_passphrase_is_a_clear_503(
+    settings: Settings, platform: Platform, vaccinated: dict
+) -> None:
+    folder = KeyStore.for_data_dir(settings.data_dir).folder
+    KeyStore(folder, passphrase=b"the right one").init(now=KEYS_MADE)
+    actor = Actor.system("tests")
+    with pytest.raises(ServiceError) as err:
+        platform.writer.run(
+            lambda s: issue_certificate(s, actor, "P-AN", keys=KeyStore(folder), now=NOW)
+        )
+    assert err.value.status == 503
+    problem = err.value.as_problem()
+    assert "TIEMCHUNG_KEY_PASSPHRASE_FILE" in json.dumps(problem, ensure_ascii=False)
+    # the trust list is served without touching the private key
+    assert KeyStore(folder).trust_list()["dsc"][0]["current"] is True
+    issued = platform.writer.run(
+        lambda s: issue_certificate(
+            s, actor, "P-AN", keys=KeyStore(folder, passphrase=b"the right one"), now=NOW
+        )
+    )
+    assert issued.hc1.startswith("HC1:")

@@ -301,6 +301,12 @@ class KeyStore:
             if not p.name.endswith("-key.pem")
         ]
 
+    def current_certificate(self) -> x509.Certificate:
+        """The certificate of the DSC that signs now (read without its private key)."""
+        self._require()
+        stem = (self.folder / "current").read_text(encoding="ascii").strip()
+        return x509.load_pem_x509_certificate((self.folder / f"{stem}.pem").read_bytes())
+
     @cached_property
     def signer(self) -> Signer:
         """The current DSC with its private key (read once per KeyStore)."""
@@ -313,7 +319,7 @@ class KeyStore:
 
     def trust_list(self) -> dict[str, Any]:
         """The public trust list: every DSC (base64 DER) with its kid, and the CSCA."""
-        current = self.signer.kid
+        current = kid_of(self.current_certificate())  # the trust list needs no private key
         csca = self.csca
         return {
             "country": COUNTRY,
