@@ -25,8 +25,8 @@ from tiemchung.certificates.keys import (
     DCC_EKUS,
     EKU_BY_KIND,
     KeyStore,
-    _name,
     dsc_certificate,
+    dsc_subject,
     load_certificate,
     make_csca,
 )
@@ -85,7 +85,7 @@ def request_signer(
     usages = usages_of(kinds)
     store.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     stem = _stamp(now)
-    subject = _name(f"Viet Nam DSC {now:%Y-%m-%d %H:%M}")
+    subject = dsc_subject(now)
     eku = x509.ExtendedKeyUsage([x509.ObjectIdentifier(o) for o in usages])
     if store.hsm is not None:
         from tiemchung.certificates.hsm import HsmKey, hsm_csr

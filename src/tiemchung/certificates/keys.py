@@ -123,6 +123,11 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
+def dsc_subject(now: datetime) -> x509.Name:
+    """A document signer's subject: the country, the ministry, and when it was made."""
+    return _name(f"Viet Nam DSC {now:%Y-%m-%d %H:%M}")
+
+
 def make_csca(now: datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     """A new country signing CA: an EC P-256 key and its self-signed certificate (5 years)."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -169,7 +174,7 @@ def dsc_certificate(
     extended key usages it may sign under (all three unless a CSR asked for fewer)."""
     cert = (
         x509.CertificateBuilder()
-        .subject_name(subject or _name(f"Viet Nam DSC {now:%Y-%m-%d %H:%M}"))
+        .subject_name(subject or dsc_subject(now))
         .issuer_name(csca.subject)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
