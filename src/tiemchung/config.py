@@ -11,6 +11,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -114,6 +115,15 @@ class Settings(BaseSettings):
     # file), and the folder of pg_dump/pg_restore (empty: the server's version, found).
     backup_passphrase_file: str = ""
     pg_bin: str = ""
+    # Key custody (issue 20 point 6, certificates/custody.py, docs/keys.md): the passphrase
+    # that encrypts the signing keys at rest, preferably from a file (its first line) so it
+    # is in no process's environment; and an optional PKCS#11 module holding the DSC key.
+    key_passphrase_file: Path | None = None
+    key_passphrase: SecretStr | None = None
+    pkcs11_module: Path | None = None
+    pkcs11_token_label: str = ""
+    pkcs11_key_label: str = ""
+    pkcs11_pin_file: Path | None = None
 
     @property
     def resolved_database_url(self) -> str:

@@ -19,7 +19,7 @@ import hashlib
 import json
 import math
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -72,8 +72,11 @@ def sig_structure(protected: bytes, payload: bytes) -> bytes:
 class Signer:
     """A document signer: its private key and certificate (ES256 for EC, PS256 for RSA)."""
 
-    private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+    private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | None
     certificate: x509.Certificate
+    #: A key held outside this process (a PKCS#11 module, certificates/hsm.py): signs the
+    #: message and returns the raw ES256 signature (r||s); ``private_key`` is then None.
+    external: Callable[[bytes], bytes] | None = None
 
     @property
     def kid(self) -> bytes:
@@ -81,6 +84,8 @@ class Signer:
 
     @property
     def alg(self) -> int:
+        if self.external is not None:
+            return ES256
         return ES256 if isinstance(self.private_key, ec.EllipticCurvePrivateKey) else PS256
 
     def sign(self, payload: bytes) -> bytes:
@@ -89,12 +94,16 @@ class Signer:
         protected = cbor2.dumps({HEADER_ALG: self.alg, HEADER_KID: self.kid})
         to_sign = sig_structure(protected, payload)
         key = self.private_key
-        if isinstance(key, ec.EllipticCurvePrivateKey):
+        if self.external is not None:
+            signature = self.external(to_sign)
+        elif isinstance(key, ec.EllipticCurvePrivateKey):
             r, s = decode_dss_signature(key.sign(to_sign, ec.ECDSA(hashes.SHA256())))
             size = (key.curve.key_size + 7) // 8
             signature = r.to_bytes(size, "big") + s.to_bytes(size, "big")
-        else:
+        elif key is not None:
             signature = key.sign(to_sign, _pss(), hashes.SHA256())
+        else:
+            raise ValueError("a signer needs a private key or an external one")
         return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
 
 

@@ -7,10 +7,12 @@ Files live in ``data_dir/keys/dcc/`` (folder 0700)::
                                             the EU DCC extended key usages
     current                                 the stem of the DSC that signs now
 
-Private keys are unencrypted PKCS#8 PEM created with mode 0600 (never world- or group-
-readable), are read only to sign, and are never logged nor served: the trust list holds
-certificates only. ``rotate`` adds a DSC and makes it current; the old ones stay in the trust
-list so that certificates they signed still verify.
+Private keys are PKCS#8 PEM, encrypted with the deployment's passphrase when one is set,
+created with mode 0600 (custody.py, the one home of those rules), are read only to sign, and
+are never logged nor served: the trust list holds certificates only. ``rotate`` adds a DSC and
+makes it current; the old ones stay in the trust list so that certificates they signed still
+verify. In production the CSCA key stays on an offline machine (ceremony.py, docs/keys.md);
+the DSC key may live in a PKCS#11 module (hsm.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -29,7 +31,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tiemchung.certificates.custody import load_private, passphrase_of, write_private
 from tiemchung.certificates.hcert import Signer, kid_of
+from tiemchung.certificates.hsm import Pkcs11Config, hsm_signer
 from tiemchung.config import Settings
 
 #: EU DCC extended key usages of a DSC (eHealth Network, *Technical Specifications for EU
@@ -54,6 +58,10 @@ DSC_DAYS = 2 * 365
 
 class KeysMissingError(RuntimeError):
     """``tiemchung keys init`` has not been run for this data directory."""
+
+
+class CscaOfflineError(KeysMissingError):
+    """The CSCA private key is not here (kept offline): a new DSC goes through the ceremony."""
 
 
 def _oid_tlv(dotted: str) -> bytes:
@@ -105,17 +113,6 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _write_private(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-
-
 def _name(common_name: str) -> x509.Name:
     return x509.Name(
         [
@@ -126,11 +123,101 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
+def dsc_subject(now: datetime) -> x509.Name:
+    """A document signer's subject: the country, the ministry, and when it was made."""
+    return _name(f"Viet Nam DSC {now:%Y-%m-%d %H:%M}")
+
+
+def make_csca(now: datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A new country signing CA: an EC P-256 key and its self-signed certificate (5 years)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = _name("Viet Nam CSCA DCC")
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=365 * CSCA_YEARS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ski, critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def dsc_certificate(
+    csca_key: ec.EllipticCurvePrivateKey,
+    csca: x509.Certificate,
+    public_key: ec.EllipticCurvePublicKey,
+    now: datetime,
+    usages: tuple[str, ...] = (EKU_TEST, EKU_VACCINATION, EKU_RECOVERY),
+    subject: x509.Name | None = None,
+) -> x509.Certificate:
+    """A document signer's certificate for ``public_key``, signed by the CSCA, with the EU DCC
+    extended key usages it may sign under (all three unless a CSR asked for fewer)."""
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject or dsc_subject(now))
+        .issuer_name(csca.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(min(now + timedelta(days=DSC_DAYS), csca.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.ObjectIdentifier(o) for o in usages]),
+            critical=False,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(csca.public_key()),  # type: ignore[arg-type]
+            critical=False,
+        )
+        .sign(csca_key, hashes.SHA256())
+    )
+    return cert
+
+
 @dataclass
 class KeyStore:
     """The CSCA and DSC files of one data directory."""
 
     folder: Path
+    #: encrypts new private keys and decrypts existing ones (custody.py); None: unencrypted
+    passphrase: bytes | None = field(default=None, repr=False)
+    #: the DSC key is in a PKCS#11 module (hsm.py) rather than a file
+    hsm: Pkcs11Config | None = None
 
     @classmethod
     def for_data_dir(cls, data_dir: Path) -> KeyStore:
@@ -143,7 +230,11 @@ class KeyStore:
         """The keys of a deployment: what every command, page and endpoint signs with and
         trusts. ``Platform.keys`` is this for a running platform; a command that needs no
         database (``keys init``, ``doctor``, ``verify``) calls it with the settings."""
-        return cls.for_data_dir(settings.data_dir)
+        return cls(
+            Path(settings.data_dir) / "keys" / "dcc",
+            passphrase=passphrase_of(settings),
+            hsm=Pkcs11Config.from_settings(settings),
+        )
 
     # -- creating --------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -158,36 +249,8 @@ class KeyStore:
         now = now or datetime.now(UTC)
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.folder, 0o700)
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = _name("Viet Nam CSCA DCC")
-        ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=365 * CSCA_YEARS))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(ski, critical=False)
-            .sign(key, hashes.SHA256())
-        )
-        _write_private(self.folder / "csca-key.pem", key)
+        key, cert = make_csca(now)
+        write_private(self.folder / "csca-key.pem", key, self.passphrase)
         (self.folder / "csca.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         self.rotate(now)
         return cert
@@ -196,58 +259,29 @@ class KeyStore:
         """Create a new DSC signed by the CSCA and make it the current signer."""
         now = now or datetime.now(UTC)
         csca = self.csca
-        csca_key = serialization.load_pem_private_key(
-            (self.folder / "csca-key.pem").read_bytes(), password=None
-        )
+        if not (self.folder / "csca-key.pem").exists():
+            raise CscaOfflineError(
+                f"the CSCA private key is not in {self.folder} (kept offline): make a new "
+                "document signer with `tiemchung keys request-signer` (docs/keys.md) / khoá "
+                "CSCA không có ở đây, hãy dùng `tiemchung keys request-signer`"
+            )
+        csca_key = load_private(self.folder / "csca-key.pem", self.passphrase)
         assert isinstance(csca_key, ec.EllipticCurvePrivateKey)
         stem = "dsc-" + now.strftime("%Y%m%dT%H%M%S%fZ")
         key = ec.generate_private_key(ec.SECP256R1())
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(_name(f"Viet Nam DSC {now:%Y-%m-%d %H:%M}"))
-            .issuer_name(csca.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(min(now + timedelta(days=DSC_DAYS), csca.not_valid_after_utc))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.ExtendedKeyUsage(
-                    [x509.ObjectIdentifier(o) for o in (EKU_TEST, EKU_VACCINATION, EKU_RECOVERY)]
-                ),
-                critical=False,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(csca.public_key()),  # type: ignore[arg-type]
-                critical=False,
-            )
-            .sign(csca_key, hashes.SHA256())
-        )
-        _write_private(self.folder / f"{stem}-key.pem", key)
+        cert = dsc_certificate(csca_key, csca, key.public_key(), now)
+        write_private(self.folder / f"{stem}-key.pem", key, self.passphrase)
+        self.make_current(stem, cert)
+        return cert
+
+    def make_current(self, stem: str, cert: x509.Certificate) -> None:
+        """Write the DSC's certificate and make it the signer (the key file is there)."""
         (self.folder / f"{stem}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         tmp = self.folder / "current.tmp"
         tmp.write_text(stem + "\n", encoding="ascii")
         tmp.replace(self.folder / "current")
         self.__dict__.pop("signer", None)
         self.__dict__.pop("signers", None)
-        return cert
 
     # -- reading ---------------------------------------------------------------------------
     def _require(self) -> None:
@@ -272,21 +306,25 @@ class KeyStore:
             if not p.name.endswith("-key.pem")
         ]
 
+    def current_certificate(self) -> x509.Certificate:
+        """The certificate of the DSC that signs now (read without its private key)."""
+        self._require()
+        stem = (self.folder / "current").read_text(encoding="ascii").strip()
+        return x509.load_pem_x509_certificate((self.folder / f"{stem}.pem").read_bytes())
+
     @cached_property
     def signer(self) -> Signer:
         """The current DSC with its private key (read once per KeyStore)."""
         self._require()
         stem = (self.folder / "current").read_text(encoding="ascii").strip()
-        key = serialization.load_pem_private_key(
-            (self.folder / f"{stem}-key.pem").read_bytes(), password=None
-        )
-        assert isinstance(key, ec.EllipticCurvePrivateKey)
         cert = x509.load_pem_x509_certificate((self.folder / f"{stem}.pem").read_bytes())
-        return Signer(key, cert)
+        if self.hsm is not None:
+            return hsm_signer(self.hsm, cert)
+        return Signer(load_private(self.folder / f"{stem}-key.pem", self.passphrase), cert)
 
     def trust_list(self) -> dict[str, Any]:
         """The public trust list: every DSC (base64 DER) with its kid, and the CSCA."""
-        current = self.signer.kid
+        current = kid_of(self.current_certificate())  # the trust list needs no private key
         csca = self.csca
         return {
             "country": COUNTRY,

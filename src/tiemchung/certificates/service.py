@@ -25,6 +25,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tiemchung.certificates import hcert
+from tiemchung.certificates.custody import KeyCustodyError
+from tiemchung.certificates.hsm import HsmError
 from tiemchung.certificates.keys import KeysMissingError, KeyStore, b64
 from tiemchung.certificates.names import dcc_name
 from tiemchung.certificates.schema import schema_errors, schema_version
@@ -232,6 +234,12 @@ def issue_certificate(
         signer = keys.signer
     except KeysMissingError as exc:
         raise keys_missing(exc) from exc
+    except (KeyCustodyError, HsmError) as exc:  # no or a wrong passphrase, a loose mode, HSM
+        raise ServiceError(
+            503,
+            "Signing key cannot be used / Không dùng được khoá ký",
+            [FieldProblem("keys", "keys_unusable", "Không dùng được khoá ký chứng nhận", str(exc))],
+        ) from exc
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     expires = add_months(now, VALID_MONTHS)
     if now < signer.certificate.not_valid_before_utc:

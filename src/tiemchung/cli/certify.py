@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tiemchung.cli import keycustody
 from tiemchung.cli.common import ProgressOnDemand, console, fail
 from tiemchung.config import get_settings
 
@@ -27,12 +28,31 @@ def _keystore() -> KeyStore:
 
 
 @keys_app.command("init")
-def keys_init() -> None:
-    """Create the country signing CA (self-signed) and a first document signer."""
-    store = _keystore()
+def keys_init(
+    csca_offline: Annotated[
+        Path | None,
+        typer.Option(
+            help="on the offline machine: make only the CSCA, in this folder / trên máy "
+            "ngoại tuyến: chỉ tạo CSCA trong thư mục này"
+        ),
+    ] = None,
+) -> None:
+    """Create the country signing CA (self-signed) and a first document signer / Tạo CSCA và
+    DSC đầu tiên (--csca-offline: only the CSCA, docs/keys.md)."""
+    from tiemchung.certificates.ceremony import CeremonyError, init_offline_csca
+    from tiemchung.certificates.custody import KeyCustodyError, passphrase_of
+
     try:
+        if csca_offline is not None:
+            init_offline_csca(csca_offline, passphrase_of(get_settings()))
+            console.print(
+                f"[green]✓[/green] CSCA in {csca_offline} (csca.pem, csca-key.pem 0600); "
+                "keep this folder offline / giữ thư mục này ngoại tuyến"
+            )
+            return
+        store = _keystore()
         store.init()
-    except FileExistsError as exc:
+    except (FileExistsError, CeremonyError, KeyCustodyError) as exc:
         fail(str(exc), 2)
     console.print(
         f"[green]✓[/green] CSCA and DSC created in {store.folder} (private keys 0600), "
@@ -40,16 +60,25 @@ def keys_init() -> None:
     )
 
 
+keys_app.command("check")(keycustody.keys_check)
+keys_app.command("encrypt")(keycustody.keys_encrypt)
+keys_app.command("request-signer")(keycustody.keys_request_signer)
+keys_app.command("sign-signer")(keycustody.keys_sign_signer)
+keys_app.command("install-signer")(keycustody.keys_install_signer)
+keys_app.command("hsm-check")(keycustody.keys_hsm_check)
+
+
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Create a new document signer; the old ones stay in the trust list."""
+    from tiemchung.certificates.custody import KeyCustodyError
     from tiemchung.certificates.keys import KeysMissingError
 
     store = _keystore()
     try:
         store.rotate()
         kid = store.trust_list()["dsc"][-1]["kid"]
-    except KeysMissingError as exc:
+    except (KeysMissingError, KeyCustodyError) as exc:
         fail(str(exc), 2)
     console.print(f"[green]✓[/green] new DSC, kid {kid}")
 
