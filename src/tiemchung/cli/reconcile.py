@@ -282,6 +282,13 @@ def reconcile(
         fail(f"missing {', '.join(missing)}; see tiemchung reconcile --help", 2)
     if engine not in ("duckdb", "spark"):
         fail(f"--engine must be duckdb or spark, not '{engine}'", 2)
+    if engine == "spark":
+        from tiemchung.reconcile.engines import MissingExtraError, require_spark
+
+        try:
+            require_spark()
+        except MissingExtraError as exc:
+            fail(str(exc), 2)
     if register_update:
         return run_register_update(records, register, out, state, map_file, threads, memory)
     if incremental or state is not None:
