@@ -99,7 +99,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # The two HTTP front ends: thin, one service call per route, never each other.
     ("front-ends", ("tiemchung.api", "tiemchung.web")),
     # What puts it all together: the ASGI app that mounts api and web, the CLI, the demo.
-    ("assembly", ("tiemchung.server", "tiemchung.cli", "tiemchung.demo")),
+    ("assembly", ("tiemchung.server", "tiemchung.cli", "tiemchung.demo", "tiemchung.demo_folder")),
 )
 
 # The two front ends that must never import each other.

@@ -282,6 +282,15 @@ def reconcile(
         fail(f"missing {', '.join(missing)}; see tiemchung reconcile --help", 2)
     if engine not in ("duckdb", "spark"):
         fail(f"--engine must be duckdb or spark, not '{engine}'", 2)
+    if engine == "spark":
+        from rich.markup import escape
+
+        from tiemchung.reconcile.engines import MissingExtraError, require_spark
+
+        try:
+            require_spark()
+        except MissingExtraError as exc:
+            fail(escape(str(exc)), 2)  # escaped: rich would take [spark] for markup
     if register_update:
         return run_register_update(records, register, out, state, map_file, threads, memory)
     if incremental or state is not None:

@@ -82,24 +82,38 @@ def demo(
     people: Annotated[
         int, typer.Option(help="residents to generate (a first run in the folder only)")
     ] = 50_000,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="xây lại thư mục demo từ đầu / rebuild the demo folder even when it is whole",
+        ),
+    ] = False,
 ) -> None:
     """Create a SQLite database with a synthetic province and certificate signing keys, print
-    logins and serve it."""
+    logins and serve it. A folder built whole by an earlier run is reused (seconds, not
+    minutes); one whose build stopped half-way is built again."""
     import tempfile
 
+    from tiemchung import demo_folder
     from tiemchung.demo import DEMO_PASSWORD, build_demo
     from tiemchung.installation import initialise
 
+    if people < 1:
+        fail("--people must be at least 1", 2)
     directory = directory or Path(tempfile.mkdtemp(prefix="tiemchung-demo-"))
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        state = demo_folder.prepare(directory, fresh=fresh)
+    except demo_folder.NotADemoFolderError as exc:
+        fail(str(exc), 2)
     os.environ["TIEMCHUNG_DATA_DIR"] = str(directory)
     os.environ["TIEMCHUNG_DATABASE_URL"] = f"sqlite:///{(directory / 'tiemchung.db').resolve()}"
     get_settings.cache_clear()
     settings = get_settings()
     initialise(settings)
-    if people < 1:
-        fail("--people must be at least 1", 2)
     summary = build_demo(settings, people=people)
+    if state == "build":
+        demo_folder.mark_whole(directory)  # last: a build stopped before here is redone
     out = Console()
     again = " (reused: built by an earlier run)" if summary["reused"] else ""
     out.print(f"[bold]tiemchung demo[/bold] — {directory}{again}")
