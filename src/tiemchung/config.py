@@ -109,6 +109,13 @@ class Settings(BaseSettings):
     # installation publishes (Vietnam has no FHIR NamingSystem for CCCD/CMND): CCCD is
     # ``<base>/sid/cccd``, CMND ``<base>/sid/cmnd``, listed at /fhir/R4/NamingSystem.
     fhir_system_base: str = "https://tiemchung.vn/fhir"
+    # Monitoring (issue 20, serving/metrics.py; docs/operations.md): ``/metrics`` answers
+    # loopback, the comma-separated CIDRs of ``metrics_allow`` and a caller sending
+    # ``Authorization: Bearer <metrics_token>``; everyone else gets 403 (or 401 when a token
+    # would admit them). ``health_timeout_s`` bounds the readiness probe's database check.
+    metrics_allow: str = ""
+    metrics_token: str = ""
+    health_timeout_s: float = 1.5
 
     @property
     def resolved_database_url(self) -> str:
