@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,15 +26,36 @@ def serve(
         _start_sender()
     if settings.webhooks_in_serve:
         _start_deliverer()
-    uvicorn.run(
-        "tiemchung.server:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=True,
-    )
+    metrics_dir = _metrics_dir(settings.data_dir) if workers > 1 else None
+    try:
+        uvicorn.run(
+            "tiemchung.server:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=True,
+        )
+    finally:
+        if metrics_dir is not None:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir(data_dir: Path) -> Path:
+    """A fresh folder for prometheus_client's multiprocess files, named in the environment
+    the workers inherit (serving/metrics.py): a scrape answered by any worker then sums them
+    all. Fresh each start, so a previous run's counts (and its dead pids) are not summed in."""
+    import os
+    import tempfile
+
+    base = data_dir / "run"
+    base.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="metrics-", dir=base))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return folder
 
 
 def _start_sender() -> None:
