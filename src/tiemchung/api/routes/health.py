@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -83,3 +83,22 @@ async def ready(platform: PlatformDep) -> ReadinessReport:
         migration_head=state.migration_head,
         version=tiemchung.__version__,
     )
+
+
+def document(app: FastAPI) -> None:
+    """Keep ``/health``'s 503 documented as ``application/json``: it is the same ``Health``
+    body as its 200, not a problem document (:mod:`tiemchung.api.problems` rewrites every
+    other error answer as one)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            op = spec.get("paths", {}).get("/api/v1/health", {}).get("get", {})
+            content = op.get("responses", {}).get("503", {}).get("content", {})
+            if "application/problem+json" in content:
+                content["application/json"] = content.pop("application/problem+json")
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
