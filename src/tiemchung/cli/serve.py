@@ -9,6 +9,10 @@ import typer
 
 from tiemchung.config import get_settings
 
+#: How long a worker may take to start, and to answer a ping once started, before uvicorn's
+#: supervisor kills and replaces it.
+WORKER_STARTUP_S = 30
+
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
@@ -36,6 +40,9 @@ def serve(
             workers=workers,
             log_config=None,
             access_log=True,
+            # a worker imports the whole app before it answers the supervisor's first ping:
+            # 5 s (uvicorn's default) killed every worker of a busy 2-core machine in a loop
+            timeout_worker_healthcheck=WORKER_STARTUP_S,
         )
     finally:
         if metrics_dir is not None:
