@@ -15,6 +15,7 @@ import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
 
@@ -50,16 +51,18 @@ class _RevisionProbe:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: dict[int, tuple[float, Future[str | None]]] = {}
+        # by engine, forgotten with it (a test run builds hundreds of platforms)
+        self._running: WeakKeyDictionary[Engine, tuple[float, Future[str | None]]] = (
+            WeakKeyDictionary()
+        )
 
     def read(self, engine: Engine) -> Future[str | None]:
-        key = id(engine)
         with self._lock:
-            entry = self._running.get(key)
+            entry = self._running.get(engine)
             now = time.monotonic()
             if entry is None or entry[1].done() or now - entry[0] > STUCK_AFTER_S:
                 fut: Future[str | None] = Future()
-                self._running[key] = (now, fut)
+                self._running[engine] = (now, fut)
                 threading.Thread(
                     target=_run_read, args=(engine, fut), name="tiemchung-health", daemon=True
                 ).start()
