@@ -13,7 +13,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.api.conftest import Api
 from tests.factories import payload
 from tiemchung.core import Platform
+from tiemchung.registry.changes import webhooks
+from tiemchung.registry.changes.log import Change, append
 from tiemchung.registry.messages.outbox import enqueue
+from tiemchung.registry.scope import Actor
+from tiemchung.registry.tables.changes import ApiClient
+from tiemchung.registry.tables.exports import ExportJob
+from tiemchung.registry.tables.webhooks import WebhookDeadLetter
 from tiemchung.server import create_app
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -119,3 +125,34 @@ def test_only_allowed_callers_may_scrape(platform: Platform) -> None:
         assert ok.status_code == 200 and "tiemchung_http_requests_total" in ok.text
     with TestClient(app, client=("::1", 40000)) as c:  # loopback needs nothing
         assert c.get("/metrics").status_code == 200
+
+
+def test_export_jobs_and_webhook_backlog_are_gauged(local: Api, platform: Platform) -> None:
+    with platform.sessions() as s:
+        s.add(ApiClient(client_id="app", name="A", secret_hash="x", scopes=[], role="central"))
+        s.flush()
+        sub = webhooks.add_subscription(s, Actor.system("t"), "app", "http://127.0.0.1:9/h")
+        append(s.connection(), [Change("Immunization", "7", "created", "api")])
+        s.add(
+            WebhookDeadLetter(
+                subscription_id=sub.subscription.id, first_seq=1, last_seq=1, events=[], attempts=8
+            )
+        )
+        for n in range(2):
+            s.add(
+                ExportJob(
+                    status="failed",
+                    request=f"/fhir/R4/$export?n={n}",
+                    types=["Patient"],
+                    folder="",
+                    username="central",
+                    role="central",
+                )
+            )
+        s.commit()
+    got = scrape(local.client)
+    assert value(got, "tiemchung_export_jobs", status="failed") == 2
+    assert value(got, "tiemchung_export_jobs", status="queued") == 0
+    assert value(got, "tiemchung_webhook_deliveries", state="pending") == 1  # behind the log
+    assert value(got, "tiemchung_webhook_deliveries", state="retrying") == 0
+    assert value(got, "tiemchung_webhook_deliveries", state="dead") == 1
