@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     pkcs11_token_label: str = ""
     pkcs11_key_label: str = ""
     pkcs11_pin_file: Path | None = None
+    # Monitoring (issue 20, serving/metrics.py; docs/operations.md): ``/metrics`` answers
+    # loopback, the comma-separated CIDRs of ``metrics_allow`` and a caller sending
+    # ``Authorization: Bearer <metrics_token>``; everyone else gets 403 (or 401 when a token
+    # would admit them). ``health_timeout_s`` bounds the readiness probe's database check.
+    metrics_allow: str = ""
+    metrics_token: str = ""
+    health_timeout_s: float = 1.5
 
     @property
     def resolved_database_url(self) -> str:

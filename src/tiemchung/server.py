@@ -20,10 +20,12 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.app import create_api
+from tiemchung.api.routes import metrics as metrics_route
 from tiemchung.auth.throttle import SignInThrottle
 from tiemchung.core import Platform
 from tiemchung.fhir.export_runner import runner_for as export_runner_for
 from tiemchung.registry.imports.runner import runner_for
+from tiemchung.serving.metrics import RequestMetrics
 from tiemchung.web import site
 
 
@@ -52,4 +54,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     # page): a failure at either counts at both (tiemchung.auth.throttle.signin_throttle)
     app.state.signin_throttle = SignInThrottle()
     site.install(app)  # the pages at /, over the same services
+    # Prometheus: every request counted by route template; /metrics for the monitoring only
+    app.add_middleware(RequestMetrics)
+    app.include_router(metrics_route.router)
     return app

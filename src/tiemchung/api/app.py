@@ -106,4 +106,5 @@ def create_api(lifespan: Any = None) -> FastAPI:
     # itself, as an RFC 6749 error)
     app.include_router(oauth.router)
     oauth.document(app)
+    health.document(app)  # /health's 503 is its Health body, not a problem document
     return app

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tiemchung.config import get_settings
+
+#: How long a worker may take to start, and to answer a ping once started, before uvicorn's
+#: supervisor kills and replaces it.
+WORKER_STARTUP_S = 30
 
 
 def serve(
@@ -25,15 +30,39 @@ def serve(
         _start_sender()
     if settings.webhooks_in_serve:
         _start_deliverer()
-    uvicorn.run(
-        "tiemchung.server:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=True,
-    )
+    metrics_dir = _metrics_dir(settings.data_dir) if workers > 1 else None
+    try:
+        uvicorn.run(
+            "tiemchung.server:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=True,
+            # a worker imports the whole app before it answers the supervisor's first ping:
+            # 5 s (uvicorn's default) killed every worker of a busy 2-core machine in a loop
+            timeout_worker_healthcheck=WORKER_STARTUP_S,
+        )
+    finally:
+        if metrics_dir is not None:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir(data_dir: Path) -> Path:
+    """A fresh folder for prometheus_client's multiprocess files, named in the environment
+    the workers inherit (serving/metrics.py): a scrape answered by any worker then sums them
+    all. Fresh each start, so a previous run's counts (and its dead pids) are not summed in."""
+    import os
+    import tempfile
+
+    base = data_dir / "run"
+    base.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="metrics-", dir=base))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return folder
 
 
 def _start_sender() -> None:

@@ -57,6 +57,9 @@ class Writer:
         self._started = False
         self.batches = 0
         self.jobs = 0
+        #: Called with each committed batch's size, on the writer thread (the metrics'
+        #: group-commit histogram, serving/metrics.py); the store imports no monitoring.
+        self.on_batch: Callable[[int], None] | None = None
 
     def start(self) -> Writer:
         if not self._started:
@@ -79,6 +82,15 @@ class Writer:
     def run(self, job: Callable[[Session], T], timeout: float | None = 60) -> T:
         """Blocking form of :meth:`submit` for synchronous callers."""
         return self.submit(job).result(timeout)
+
+    def alive(self) -> bool:
+        """Whether the thread every write waits for is running (readiness checks it: a
+        dead writer leaves every write hanging while reads still answer)."""
+        return self._thread.is_alive()
+
+    def queue_depth(self) -> int:
+        """Writes queued and not yet taken into a batch (approximate, as the queue is)."""
+        return self._queue.qsize()
 
     def stop(self) -> None:
         if self._started:
@@ -129,6 +141,11 @@ class Writer:
             return
         self.batches += 1
         self.jobs += len(done)
+        if self.on_batch is not None:
+            try:
+                self.on_batch(len(done))
+            except Exception:  # monitoring never fails a committed batch
+                log.exception("the writer's batch observer failed")
         for fut, ok, value in done:
             if ok:
                 fut.set_result(value)
