@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 
 import tiemchung
-from tiemchung.api import docs, problems
+from tiemchung.api import docs, openapi_media, problems
 from tiemchung.api.inputs import NoNul
 from tiemchung.api.routes import (
     aefi,
@@ -106,4 +106,5 @@ def create_api(lifespan: Any = None) -> FastAPI:
     # itself, as an RFC 6749 error)
     app.include_router(oauth.router)
     oauth.document(app)
+    openapi_media.install(app)  # last: every success body says what it is
     return app
