@@ -100,6 +100,23 @@ class PostgresServer:
             conn.execute(stmt)
         return self.url(name)
 
+    def restart(self) -> None:
+        """``pg_ctl restart -m fast``: every connection dropped, the server back when this
+        returns (a database restart under load: tests/api/test_resilience.py, bench/soak.py)."""
+        # -l as at start: without it the new postmaster would keep pg_ctl's captured
+        # stdout open, and waiting for it would never end
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-l",
+            str(self.root / "server.log"),
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+        )
+
     def stop(self) -> None:
         try:
             self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "stop")

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 
 import tiemchung
-from tiemchung.api import docs, problems
+from tiemchung.api import docs, openapi_media, problems
 from tiemchung.api.inputs import NoNul
 from tiemchung.api.routes import (
     aefi,
@@ -107,4 +107,5 @@ def create_api(lifespan: Any = None) -> FastAPI:
     app.include_router(oauth.router)
     oauth.document(app)
     health.document(app)  # /health's 503 is its Health body, not a problem document
+    openapi_media.install(app)  # last: every success body says what it is
     return app

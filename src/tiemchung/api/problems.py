@@ -18,7 +18,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tiemchung.api.schemas import Problem
 from tiemchung.registry.errors import FieldProblem, ServiceError, problem_body
-from tiemchung.store.db import ValueNotStorable
+from tiemchung.store.db import (
+    RETRY_AFTER_S,
+    UNAVAILABLE_ERRORS,
+    ValueNotStorable,
+    is_unavailable,
+)
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -37,6 +42,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: error_doc("Not found, or not visible to the caller"),
     409: error_doc("Client UUID reused for other content, or the dose is already recorded"),
     422: error_doc("A field breaks a rule (named in errors[])"),
+    503: error_doc(
+        "The database is unreachable for a moment (a restart): nothing was saved; retry "
+        "after Retry-After seconds (a dose with the same client_uuid is recorded once)"
+    ),
 }
 
 
@@ -159,8 +168,34 @@ def install(app: FastAPI) -> None:
             )
         )
 
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The database restarting or unreachable is not a server bug but a moment to wait:
+        # nothing of this request was acknowledged (store/writer.py), so the client retries.
+        log.warning(
+            "database unreachable on %s: %s", request.url.path, type(exc.__cause__ or exc).__name__
+        )
+        body = problem_body(
+            503,
+            "Database unavailable / Cơ sở dữ liệu tạm thời không truy cập được",
+            instance=request.url.path,
+            errors=[
+                FieldProblem(
+                    "request",
+                    "database_unavailable",
+                    f"Chưa lưu gì; vui lòng thử lại sau {RETRY_AFTER_S} giây",
+                    f"nothing was saved; retry in {RETRY_AFTER_S} s",
+                ).as_dict()
+            ],
+        )
+        return _response(body, {"Retry-After": str(RETRY_AFTER_S)})
+
+    for kind in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(kind, _unavailable)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_unavailable(exc):  # e.g. the PendingRollbackError a dropped connection leaves
+            return await _unavailable(request, exc)
         log.exception("unhandled error on %s", request.url.path)
         return _response(
             problem_body(500, "Internal error / Lỗi hệ thống", instance=request.url.path)

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 # The names the layers above use without importing the database library themselves (api/ and
@@ -18,6 +19,46 @@ from sqlalchemy.orm import Session, sessionmaker
 # and the error the database raises for a value it cannot store (the API answers it with 422).
 DbSession = Session
 ValueNotStorable = DataError
+
+#: How long a client is asked to wait (``Retry-After``) when the database cannot be reached:
+#: a ``pg_ctl restart`` or a fail-over takes a few seconds (tests/store/test_db_restart.py).
+RETRY_AFTER_S = 2
+
+
+class DatabaseUnavailableError(Exception):
+    """The database could not be reached, or dropped the connection, while serving a request.
+
+    Nothing of the request's writes was acknowledged: the writer answers every job of a
+    group whose connection or COMMIT failed with this (store/writer.py), reads raise the
+    driver's error, which :func:`is_unavailable` recognises. The API answers both 503 with
+    ``Retry-After`` (api/problems.py); a client retries a dose with the same client UUID, which
+    the registry answers with the original if the COMMIT had in fact landed.
+    """
+
+
+#: The errors of a database that is down, restarting or unreachable (and of a pool that
+#: cannot hand out a connection in time): the API answers each 503 with ``Retry-After``.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    DatabaseUnavailableError,
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+)
+
+
+def is_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what it was raised from, e.g. the ``PendingRollbackError`` that
+    follows a dropped connection) says the database cannot be reached, not that a request
+    broke a rule."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, UNAVAILABLE_ERRORS):
+            return True
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -61,4 +102,3 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
-

@@ -7,7 +7,11 @@ with ``synchronous=FULL``, one WAL flush for PostgreSQL). Items queued with
 single-dose requests become one set-based call — and are retried one by one if that call
 fails. A caller's future resolves only after that commit, so an HTTP 2xx is never sent for a
 write that is not durable — the property the crash test checks. If the commit itself fails,
-every job of the batch gets the error.
+every job of the batch gets the error — :class:`~tiemchung.store.db.DatabaseUnavailableError` when
+the connection was lost or the database is down (a restart), which the API answers 503 with
+``Retry-After``: such a group is never acknowledged and never retried here (its COMMIT may or
+may not have landed; the client's retry with the same client UUID settles which). The next
+group takes a fresh connection (``pool_pre_ping``), so the writer recovers by itself.
 
 Several server processes (``tiemchung serve --workers N``) each have a writer. Their
 transactions are serialised all the same — SQLite by ``BEGIN IMMEDIATE``, PostgreSQL by a
@@ -28,6 +32,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
+
+from tiemchung.store.db import DatabaseUnavailableError, is_unavailable
 
 T = TypeVar("T")
 
@@ -121,23 +127,43 @@ class Writer:
     def _commit_batch(self, batch: list[tuple[Any, Future[Any]]]) -> None:
         live = [(job, fut) for job, fut in batch if fut.set_running_or_notify_cancel()]
         done: list[tuple[Future[Any], bool, Any]] = []
+        invalidated = False
         try:
             with self._sessions() as session:
                 conn = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-                if conn.dialect.name == "postgresql":
-                    conn.execute(_LOCK, {"key": WRITER_LOCK})
-                for group in _groups(live):
-                    if isinstance(group[0][0], _Item):
-                        done.extend(self._run_items(session, group))
-                    else:
-                        job, fut = group[0]
-                        done.append(_in_savepoint(session, job, fut))
-                session.commit()
+                try:
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(_LOCK, {"key": WRITER_LOCK})
+                    for group in _groups(live):
+                        if isinstance(group[0][0], _Item):
+                            done.extend(self._run_items(session, group))
+                        else:
+                            job, fut = group[0]
+                            done.append(_in_savepoint(session, job, fut))
+                    session.commit()
+                except Exception:
+                    invalidated = conn.invalidated  # read before the session closes it
+                    raise
         except Exception as exc:
-            log.exception("group commit failed; %d writes not saved", len(batch))
+            answer: Exception = exc
+            # A job that lost the connection is answered as that job's failure and its
+            # savepoint "rolled back" on the dead connection; the COMMIT then raises only
+            # SQLAlchemy's PendingRollbackError. The lost connection is the cause all the same.
+            lost = invalidated or any(not ok and is_unavailable(value) for _fut, ok, value in done)
+            if lost or is_unavailable(exc):
+                log.warning(
+                    "group commit failed, the database is unreachable; %d writes not "
+                    "acknowledged: %s",
+                    len(batch),
+                    type(exc).__name__,
+                )
+                answer = DatabaseUnavailableError("the database is unreachable")
+                answer.__cause__ = exc
+            else:
+                log.exception("group commit failed; %d writes not saved", len(batch))
             for _job, fut in batch:
                 if not fut.done():
-                    fut.set_exception(exc)
+                    fut.set_exception(answer)
             return
         self.batches += 1
         self.jobs += len(done)

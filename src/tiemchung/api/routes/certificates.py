@@ -16,6 +16,13 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from tiemchung.api.certificates_schemas import (
+    CertificatePublic,
+    Revoked,
+    RevokedList,
+    TrustList,
+    VerifyVerdict,
+)
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
 from tiemchung.api.problems import ERROR_RESPONSES as _ERRORS
 from tiemchung.certificates.keys import KeysMissingError, KeyStore
@@ -62,7 +69,7 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-@router.get("/trust-list", responses=_ERRORS)
+@router.get("/trust-list", response_model=TrustList, responses=_ERRORS)
 async def trust_list(platform: PlatformDep) -> Response:
     """Public: every document signer certificate (base64 DER) with its kid, and the CSCA."""
     try:
@@ -71,7 +78,7 @@ async def trust_list(platform: PlatformDep) -> Response:
         raise keys_missing(exc) from exc
 
 
-@router.get("/certificates/revoked", responses=_ERRORS)
+@router.get("/certificates/revoked", response_model=RevokedList, responses=_ERRORS)
 async def revoked(platform: PlatformDep) -> Response:
     """Public: the UVCIs of revoked certificates, for verifiers to fetch."""
 
@@ -83,7 +90,7 @@ async def revoked(platform: PlatformDep) -> Response:
     return _json({"country": "VN", "count": len(items), "revoked": items})
 
 
-@router.post("/certificates/verify", responses=_ERRORS)
+@router.post("/certificates/verify", response_model=VerifyVerdict, responses=_ERRORS)
 async def verify_certificate(body: VerifyRequest, platform: PlatformDep) -> Response:
     """Public: verify an HC1: text or a QR image against our trust list and revocation list.
     Always answers 200 with the verdict (every step pass, fail or not_checked)."""
@@ -110,7 +117,12 @@ async def verify_certificate(body: VerifyRequest, platform: PlatformDep) -> Resp
     return _json(await run_in_threadpool(run))
 
 
-@router.post("/persons/{person_id}/certificate", status_code=201, responses=_ERRORS)
+@router.post(
+    "/persons/{person_id}/certificate",
+    status_code=201,
+    response_model=CertificatePublic,
+    responses=_ERRORS,
+)
 async def issue(person_id: str, actor: CurrentActor, platform: PlatformDep) -> Response:
     """Issue a certificate from the person's verified doses: by a caller whose area holds the
     person or one of their doses (a site: a dose given there; citizens for themselves), else
@@ -120,7 +132,17 @@ async def issue(person_id: str, actor: CurrentActor, platform: PlatformDep) -> R
     return _json(issued.public(), 201)
 
 
-@router.get("/persons/{person_id}/certificate", responses=_ERRORS)
+@router.get(
+    "/persons/{person_id}/certificate",
+    response_model=CertificatePublic,
+    responses={
+        200: {
+            "description": "The certificate (JSON), or the printable PDF with ?format=pdf",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **_ERRORS,
+    },
+)
 async def read_certificate(
     person_id: str,
     actor: CurrentActor,
@@ -143,7 +165,7 @@ async def read_certificate(
     return _json(cert.public())
 
 
-@router.post("/certificates/revoke", responses=_ERRORS)
+@router.post("/certificates/revoke", response_model=Revoked, responses=_ERRORS)
 async def revoke(body: RevokeRequest, actor: CurrentActor, platform: PlatformDep) -> Response:
     """Revoke a certificate by UVCI (central and province users; province: its persons).
     The UVCI is in the body: its ``#`` would end a URL path."""

@@ -26,7 +26,6 @@ from tiemchung.api.routes.fhir import (
     _ERRORS,
     MEDIA_TYPE,
     PREFIX,
-    FhirJSONResponse,
     FhirRoute,
     fhir_json,
 )
@@ -58,10 +57,22 @@ _MANIFEST_EXAMPLE = {
     ],
     "error": [],
 }
+#: The Bulk Data manifest (its own shape, not a FHIR resource), for the OpenAPI.
+_MANIFEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["transactionTime", "request", "requiresAccessToken", "output", "error"],
+    "properties": {
+        "transactionTime": {"type": "string"},
+        "request": {"type": "string"},
+        "requiresAccessToken": {"type": "boolean"},
+        "output": {"type": "array", "items": {"type": "object"}},
+        "error": {"type": "array", "items": {"type": "object"}},
+    },
+}
 _STATUS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Done: the manifest",
-        "content": {MEDIA_TYPE: {"example": _MANIFEST_EXAMPLE}},
+        "content": {MEDIA_TYPE: {"schema": _MANIFEST_SCHEMA, "example": _MANIFEST_EXAMPLE}},
     },
     202: {
         "description": "Still running (X-Progress, Retry-After)",
@@ -113,7 +124,7 @@ async def _start(
     return Response(status_code=202, headers={"Content-Location": status_url})
 
 
-@router.get("/$export", status_code=202, responses=_ERRORS | _ACCEPTED)
+@router.get("/$export", status_code=202, response_class=Response, responses=_ERRORS | _ACCEPTED)
 async def export_system(
     request: Request,
     actor: ExportActor,
@@ -125,7 +136,12 @@ async def export_system(
     return await _start(request, actor, platform, prefer, None)
 
 
-@router.get("/Group/{group_id}/$export", status_code=202, responses=_ERRORS | _ACCEPTED)
+@router.get(
+    "/Group/{group_id}/$export",
+    status_code=202,
+    response_class=Response,
+    responses=_ERRORS | _ACCEPTED,
+)
 async def export_group(
     group_id: str,
     request: Request,
@@ -138,7 +154,7 @@ async def export_group(
     return await _start(request, actor, platform, prefer, group_id)
 
 
-@router.get("/$export-status/{job_id}", responses=_ERRORS | _STATUS)
+@router.get("/$export-status/{job_id}", response_class=Response, responses=_ERRORS | _STATUS)
 async def export_status(
     job_id: str, request: Request, actor: ExportActor, platform: PlatformDep
 ) -> Response:
@@ -164,7 +180,9 @@ async def export_status(
     return Response(status_code=202, headers={"X-Progress": str(body), "Retry-After": RETRY_AFTER})
 
 
-@router.delete("/$export-status/{job_id}", status_code=202, responses=_ERRORS)
+@router.delete(
+    "/$export-status/{job_id}", status_code=202, response_class=Response, responses=_ERRORS
+)
 async def export_cancel(job_id: str, actor: ExportActor, platform: PlatformDep) -> Response:
     """Cancel a job (running or done): it and its files are deleted; polling it is 404."""
 
@@ -178,7 +196,7 @@ async def export_cancel(job_id: str, actor: ExportActor, platform: PlatformDep) 
 
 @router.get(
     "/$export-file/{job_id}/{name}",
-    response_class=FhirJSONResponse,
+    response_class=Response,
     responses=_ERRORS | {200: {"content": {bulk.NDJSON: {}}, "description": "NDJSON"}},
 )
 async def export_file(

@@ -142,6 +142,7 @@ async def read_import(job_id: RowId, actor: CurrentActor, platform: PlatformDep)
 
 @router.get(
     "/imports/{job_id}/rejects",
+    response_class=Response,
     responses=_ERRORS | {200: {"content": {"text/csv": {}}, "description": "the rejects CSV"}},
 )
 async def import_rejects(job_id: RowId, actor: CurrentActor, platform: PlatformDep) -> Response:

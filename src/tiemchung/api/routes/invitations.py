@@ -124,7 +124,9 @@ async def overdue(
     )
 
 
-@router.get("/overdue.xlsx", responses={200: {"content": {XLSX: {}}}, **_ERRORS})
+@router.get(
+    "/overdue.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}, **_ERRORS}
+)
 async def overdue_xlsx(
     actor: CurrentActor, platform: PlatformDep, ward_code: str | None = None
 ) -> Response:

@@ -186,6 +186,22 @@ def _answer(answer: OAuthAnswer) -> JSONResponse:
     return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers or None)
 
 
+_STRINGS: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+#: The discovery document's shape (SMART App Launch 2.x, the fields this server sends).
+_SMART_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["issuer", "token_endpoint", "grant_types_supported", "scopes_supported"],
+    "properties": {
+        "issuer": {"type": "string"},
+        "token_endpoint": {"type": "string"},
+        "grant_types_supported": _STRINGS,
+        "token_endpoint_auth_methods_supported": _STRINGS,
+        "scopes_supported": _STRINGS,
+        "capabilities": _STRINGS,
+    },
+}
+
+
 @router.get(
     "/.well-known/smart-configuration",
     response_class=JSONResponse,
@@ -194,11 +210,12 @@ def _answer(answer: OAuthAnswer) -> JSONResponse:
             "description": "SMART discovery: the token endpoint and the scopes",
             "content": {
                 "application/json": {
+                    "schema": _SMART_SCHEMA,
                     "example": {
                         "token_endpoint": "https://tiemchung.example/oauth/token",
                         "grant_types_supported": ["client_credentials"],
                         "scopes_supported": list(SCOPES),
-                    }
+                    },
                 }
             },
         }

@@ -76,7 +76,9 @@ async def list_worklist(
     return WorklistPage.model_validate(page.__dict__)
 
 
-@router.get("/worklist.xlsx", responses={200: {"content": {XLSX: {}}}, **_ERRORS})
+@router.get(
+    "/worklist.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}, **_ERRORS}
+)
 async def export_worklist(
     actor: CurrentActor,
     platform: PlatformDep,
