@@ -282,6 +282,9 @@ USER_PASSWORD = "Hoa-sen-no-7-giua-dam"
 
 MATRIX: dict[str, list[Case]] = {
     "GET /health": [Case("GET", "/health", PUBLIC)],
+    # the probes a load balancer and an orchestrator call: no token, no personal data
+    "GET /health/live": [Case("GET", "/health/live", PUBLIC)],
+    "GET /health/ready": [Case("GET", "/health/ready", PUBLIC)],
     "POST /auth/token": [
         # the token endpoint reads no bearer token: each role signs in as itself
         Case("POST", "/auth/token", PUBLIC, note="sign-in")
