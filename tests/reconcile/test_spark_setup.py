@@ -124,3 +124,14 @@ def test_spark_env_cli_refuses_a_name_spark_cannot_unpack(tmp_path: Path) -> Non
     r = runner.invoke(app, ["reconcile", "spark-env", str(tmp_path / "env.zip")])
     assert r.exit_code == 2
     assert ".tar.gz" in r.output
+
+
+def test_spark_connect_without_its_client_libraries_says_what_to_install() -> None:
+    import importlib.util
+
+    from tiemchung.reconcile.engines.spark_session import SparkSettings, spark_session
+
+    if all(importlib.util.find_spec(m) for m in ("pandas", "grpc", "zstandard")):
+        pytest.skip("Spark Connect's client libraries are installed here")
+    with pytest.raises(SparkSetupError, match=r"sc://h:15002.*pyspark\[connect\]"):
+        spark_session(settings=SparkSettings("sc://h:15002"))
