@@ -49,6 +49,10 @@ def test_spark_links_equal_duckdb_links_with_the_same_model(data: Path, duck: Pa
         )
     )
     assert summary["pipeline"]["engine"] == "spark"
+    # nothing named a cluster and none was active: a local session, bound to loopback
+    resources = summary["pipeline"]["resources"]
+    assert (resources["chosen_by"], resources["local"]) == ("local", True)
+    assert resources["master"].startswith("local[")
     a, b = _rows(duck), _rows(out)
     assert a.keys() == b.keys()
     different = [k for k in a if a[k] != b[k]]

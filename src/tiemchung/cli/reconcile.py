@@ -51,6 +51,7 @@ def run_staged(label: str, prefix: str, run: Callable[..., dict[str, Any]], **kw
     """Run a staged reconciliation call under a progress bar; input and model errors end the
     command with their message (exit 2) rather than a traceback."""
     from tiemchung.reconcile import ModelError, ReconcileInputError
+    from tiemchung.reconcile.errors import SparkSetupError
 
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -65,7 +66,7 @@ def run_staged(label: str, prefix: str, run: Callable[..., dict[str, Any]], **kw
 
         try:
             return run(progress=progress, **kwargs)
-        except (ReconcileInputError, ModelError) as exc:
+        except (ReconcileInputError, ModelError, SparkSetupError) as exc:
             console.print(f"[red]✗[/red] {exc}")
             raise typer.Exit(2) from None
 
@@ -228,12 +229,34 @@ def _from_store(out: Path) -> tuple[Path, Path, Path]:
 def reconcile(
     ctx: typer.Context,
     register: Annotated[
-        Path | None, typer.Option(help="register snapshot (CSV/Parquet/XLSX)")
+        str | None,
+        typer.Option(help="register snapshot (CSV/Parquet/XLSX; a path or file:///...)"),
     ] = None,
-    records: Annotated[Path | None, typer.Option(help="dose records (CSV/Parquet/XLSX)")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="output folder")] = None,
+    records: Annotated[
+        str | None, typer.Option(help="dose records (CSV/Parquet/XLSX; a path or file:///...)")
+    ] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", help="output folder (a path or file:///...)")
+    ] = None,
     map_file: Annotated[Path | None, typer.Option("--map", help="TOML \\[columns] mapping")] = None,
     engine: Annotated[str, typer.Option(help="duckdb|spark")] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="Spark master (spark://host:7077, yarn, k8s://..., local[4]); default: the "
+            "active session, spark-submit's, else local / máy chủ Spark, mặc định: phiên "
+            "đang chạy, của spark-submit, hoặc cục bộ",
+        ),
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--spark-conf",
+            help="a Spark setting key=value, repeatable (e.g. spark.executor.memory=4g) / "
+            "một thiết lập Spark khoá=giá trị, lặp lại được",
+        ),
+    ] = None,
     model: Annotated[Path | None, typer.Option(help="reuse a trained model.json")] = None,
     threads: Annotated[
         int | None,
@@ -269,10 +292,12 @@ def reconcile(
     """Link every dose record to a register person; say what is wrong and what to do."""
     if ctx.invoked_subcommand is not None:
         return
+    if (spark_master or spark_conf) and engine != "spark":
+        fail("--spark-master / --spark-conf cần / need --engine spark", 2)
     if from_store is not None:
         if register or records or out:
             fail("--from-store takes no --register, --records or --out", 2)
-        register, records, out = _from_store(from_store)
+        register, records, out = (str(p) for p in _from_store(from_store))
     missing = [
         n
         for n, v in (("--register", register), ("--records", records), ("--out", out))
@@ -291,22 +316,35 @@ def reconcile(
             require_spark()
         except MissingExtraError as exc:
             fail(escape(str(exc)), 2)  # escaped: rich would take [spark] for markup
+    assert register is not None and records is not None and out is not None  # checked above
+    from tiemchung.reconcile.errors import ReconcileInputError, SparkSetupError
+    from tiemchung.reconcile.locations import local_path
+
+    try:
+        reg_path = local_path(register, "--register", engine)
+        rec_path = local_path(records, "--records", engine)
+        out_path = local_path(out, "--out", engine)
+    except ReconcileInputError as exc:
+        fail(str(exc), 2)
     if register_update:
-        return run_register_update(records, register, out, state, map_file, threads, memory)
+        return run_register_update(rec_path, reg_path, out_path, state, map_file, threads, memory)
     if incremental or state is not None:
         if not (incremental and state is not None):
             fail("--incremental needs --state PREVIOUS_OUT (and the reverse)", 2)
-        assert records and register and out and state
         return run_incremental(
-            records, register, out, state, map_file=map_file, threads=threads, memory=memory
+            rec_path, reg_path, out_path, state, map_file=map_file, threads=threads, memory=memory
         )
     from tiemchung.reconcile import Options, run
+    from tiemchung.reconcile.engines.spark_session import SparkSettings, parse_conf
 
-    assert records and register and out  # checked above
+    try:
+        spark = SparkSettings(spark_master, parse_conf(spark_conf or []))
+    except SparkSetupError as exc:
+        fail(str(exc), 2)
     opts = Options(
-        records,
-        register,
-        out,
+        rec_path,
+        reg_path,
+        out_path,
         map_file,
         engine,
         model,
@@ -314,6 +352,7 @@ def reconcile(
         memory,
         resume=resume,
         keep_work=keep_work,
+        spark=spark,
     )
     summary = run_staged("reconcile", "reconcile", run.reconcile, opts=opts)
     o = summary["overall"]
@@ -321,7 +360,7 @@ def reconcile(
         f"[green]✓[/green] {o['records']:,} records: {o['verified']:,} verified "
         f"({o['verified_incomplete']:,} of them incomplete), "
         f"{o['corrected']:,} corrected, {o['duplicate']:,} duplicates, {o['review']:,} to "
-        f"review, {o['not_found']:,} not found — {out}/links.csv, report.html"
+        f"review, {o['not_found']:,} not found — {out_path}/links.csv, report.html"
     )
 
 
@@ -341,6 +380,29 @@ def reconcile_score(
     typer.echo(json.dumps(result, indent=2))
 
 
+def spark_env_command(
+    archive: Annotated[
+        Path,
+        typer.Argument(help="the archive to write (.tar.gz) / tệp nén cần ghi (.tar.gz)"),
+    ],
+) -> None:
+    """Pack this environment for Spark's executors (--archives) / Đóng gói môi trường Python
+    cho các executor của Spark."""
+    from tiemchung.reconcile.errors import SparkSetupError
+    from tiemchung.reconcile.spark_env import pack_environment
+
+    try:
+        packed = pack_environment(archive)
+    except SparkSetupError as exc:
+        fail(str(exc), 2)
+    console.print(
+        f"[green]✓[/green] {packed.files:,} files → {archive}. Các executor cần Python "
+        f"{packed.python_version} tại / the executors need Python {packed.python_version} "
+        f"at {packed.interpreter}. Submit with / chạy với:\n{packed.spark_submit_line()}"
+    )
+
+
 reconcile_app.callback()(reconcile)
+reconcile_app.command("spark-env")(spark_env_command)
 reconcile_app.command("apply")(apply_command)
 reconcile_app.command("score")(reconcile_score)

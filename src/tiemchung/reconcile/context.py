@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engines import Engine
+from .engines import Engine, SparkSettings
 from .model import Model
 from .steps import Plan
 
@@ -32,6 +32,9 @@ class Options:
     #: keep stage tables on disk so an interrupted run can resume (slower); ``None``: only
     #: for large inputs (more than DURABLE_BYTES of files) and always with Spark
     durable: bool | None = None
+    #: the Spark engine's master and ``--spark-conf`` settings; empty: an active session,
+    #: spark-submit's, or a local one (engines/spark_session.py), recorded in summary.json
+    spark: SparkSettings = field(default_factory=SparkSettings)
 
 
 @dataclass

@@ -11,3 +11,9 @@ class ReconcileInputError(Exception):
 class ModelError(Exception):
     """A ``model.json`` that cannot be used with these inputs (unknown version, a comparison
     whose columns the inputs lack)."""
+
+
+class SparkSetupError(Exception):
+    """The Spark engine cannot run as asked: a ``--spark-conf`` that is not ``key=value``, a
+    Spark Connect URL without its client libraries, executors whose Python lacks what the
+    run needs, a path the engine cannot read. The message says what to do."""

@@ -368,10 +368,19 @@ def reconcile(opts: Options, progress: Progress | None = None) -> dict[str, Any]
     work.mkdir(parents=True, exist_ok=True)
     durable = opts.durable
     if durable is None:
-        durable = opts.resume or sum(p.stat().st_size for p in (rec.path, reg.path)) > DURABLE_BYTES
+        # Spark keeps every table as Parquet anyway (its work tables), so its runs always
+        # resume; on a cluster a lost node is what --resume is for
+        big = sum(p.stat().st_size for p in (rec.path, reg.path)) > DURABLE_BYTES
+        durable = opts.resume or opts.engine == "spark" or big
     rows = sum(input_rows(p) for p in (rec.path, reg.path))
     engine = make_engine(
-        opts.engine, work, threads=opts.threads, memory=opts.memory, durable=durable, rows=rows
+        opts.engine,
+        work,
+        threads=opts.threads,
+        memory=opts.memory,
+        durable=durable,
+        rows=rows,
+        spark=opts.spark,
     )
     plan = Plan(rec, reg, engine.dialect)
     model = prepared.model

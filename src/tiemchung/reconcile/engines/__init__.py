@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Engine
+from .spark_session import SparkSettings
 
 # Spark is an optional extra (pyproject `[project.optional-dependencies] spark`): `make demo` and a
 # plain `pip install tiemchung` leave it out, so `--engine spark` without it must say how to add it.
@@ -34,9 +35,11 @@ def make_engine(
     memory: str | None = None,
     durable: bool = False,
     rows: int | None = None,
+    spark: SparkSettings | None = None,
 ) -> Engine:
     """The engine called ``name``; Spark is imported only when asked for. ``rows``: the
-    inputs' rows, which the DuckDB engine sizes its memory for."""
+    inputs' rows, which the DuckDB engine sizes its memory for; ``spark``: the Spark
+    engine's master and settings (spark_session.py)."""
     from pathlib import Path
 
     if name == "duckdb":
@@ -49,8 +52,15 @@ def make_engine(
         require_spark()
         from .spark_engine import SparkEngine
 
-        return SparkEngine(Path(str(work)), threads=threads, memory=memory)
+        return SparkEngine(Path(str(work)), threads=threads, memory=memory, spark=spark)
     raise ValueError(f"unknown engine '{name}'; expected duckdb or spark")
 
 
-__all__ = ["SPARK_MISSING", "Engine", "MissingExtraError", "make_engine", "require_spark"]
+__all__ = [
+    "SPARK_MISSING",
+    "Engine",
+    "MissingExtraError",
+    "SparkSettings",
+    "make_engine",
+    "require_spark",
+]

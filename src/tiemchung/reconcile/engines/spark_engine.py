@@ -1,5 +1,5 @@
-"""The Spark engine: the same SQL steps on Apache Spark (a local session here; a cluster for
-the national run, see docs/scale.md).
+"""The Spark engine: the same SQL steps on Apache Spark (a local session, or the cluster that
+:mod:`.spark_session` finds; see docs/scale.md).
 
 Every step is written as Parquet under ``work/tables/<name>`` and read back as a view, so a
 run can resume from its last finished stage and no plan grows across stages. Functions Spark
@@ -10,17 +10,20 @@ both engines therefore agree on every standardised value and every similarity.
 
 from __future__ import annotations
 
-import os
+import re
 import shutil
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from ..dialects import SPARK, SPARK_UDFS
+from ..errors import SparkSetupError
 from ..inputs import InputSpec, xlsx_table
 from .base import Engine, ValueFn, path_literal
+from .spark_session import SparkSettings, spark_session
 
 # --- DuckDB inside Spark's Python workers --------------------------------------------------------
 _CON: list[Any] = []
@@ -87,31 +90,31 @@ def _ddl(schema: pa.Schema) -> str:
 
 
 # --- the engine ----------------------------------------------------------------------------------
-def spark_session(threads: int | None = None, memory: str | None = None) -> Any:
-    """A local session (reused if one exists): no UI, no downloads, ANSI off like DuckDB's
-    lenient casts, few shuffle partitions for one machine."""
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    # A local session talks to itself over loopback only, never the machine's other address.
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from pyspark.sql import SparkSession
+_NO_MODULE = re.compile(r"No module named '([^']+)'")
 
-    n = threads or min(2, os.cpu_count() or 1)
-    session = (
-        SparkSession.builder.master(f"local[{n}]")
-        .appName("tiemchung-reconcile")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", str(max(2, 2 * n)))
-        .config("spark.sql.ansi.enabled", "false")
-        .config("spark.driver.memory", memory or "2g")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "20000")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    return session
+
+@contextmanager
+def executors_checked() -> Iterator[None]:
+    """A job that failed because an executor's Python cannot import what the UDFs need
+    (tiemchung, duckdb, pyarrow) becomes a :class:`SparkSetupError` saying what to ship,
+    instead of a page of JVM stack trace; any other failure passes through unchanged."""
+    try:
+        yield
+    except SparkSetupError:
+        raise
+    except Exception as exc:
+        text = str(exc)
+        if "ModuleNotFoundError" not in text and "No module named" not in text:
+            raise
+        found = _NO_MODULE.search(text)
+        module = found.group(1) if found else "?"
+        raise SparkSetupError(
+            f"Python của các executor Spark không có mô-đun '{module}' / the Spark executors' "
+            f"Python cannot import '{module}', which the run's functions need (tiemchung, "
+            "duckdb, pyarrow). Pack this environment with `tiemchung reconcile spark-env "
+            "env.tar.gz` and give it to the executors: --archives env.tar.gz#env --conf "
+            "spark.pyspark.python=./env/bin/python (docs/scale.md)"
+        ) from exc
 
 
 class SparkEngine(Engine):
@@ -124,13 +127,14 @@ class SparkEngine(Engine):
         threads: int | None = None,
         memory: str | None = None,
         durable: bool = True,
+        spark: SparkSettings | None = None,
     ):
         from pyspark.sql.functions import arrow_udf
 
         self.work = work
         self.tables = work / "tables"
         self.tables.mkdir(parents=True, exist_ok=True)
-        self.spark = spark_session(threads, memory)
+        self.spark, self.resources = spark_session(threads, memory, spark)
         reg = self.spark.udf.register
         # pyspark 4's stubs type arrow_udf(f, returnType) only with an explicit functionType;
         # at run time it is inferred from the functions' pa.Array hints (scalar, as meant here)
@@ -148,7 +152,8 @@ class SparkEngine(Engine):
         self.views.add(name)
 
     def _save(self, name: str, df: Any) -> None:
-        df.write.mode("overwrite").parquet(str(self.tables / name))
+        with executors_checked():
+            df.write.mode("overwrite").parquet(str(self.tables / name))
         self._view(name)
 
     def load_input(self, name: str, spec: InputSpec, columns: list[str]) -> None:
@@ -181,7 +186,8 @@ class SparkEngine(Engine):
         self._save(name, self.spark.sql(sql))
 
     def fetch(self, sql: str) -> pa.Table:
-        return self.spark.sql(sql).toArrow()
+        with executors_checked():
+            return self.spark.sql(sql).toArrow()
 
     def standardise(self, name: str, source_sql: str, fn: ValueFn, schema: pa.Schema) -> None:
         from pyspark.sql.functions import arrow_udf
@@ -206,7 +212,8 @@ class SparkEngine(Engine):
 
         parts = self.work / f"export-{path.name}"
         shutil.rmtree(parts, ignore_errors=True)
-        self.spark.sql(sql).write.parquet(str(parts))
+        with executors_checked():
+            self.spark.sql(sql).write.parquet(str(parts))
         opts = "FORMAT csv, HEADER true" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
         con = duckdb.connect()
         files = sorted(str(p) for p in parts.glob("part-*.parquet"))
