@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.app import create_api
-from tiemchung.auth.throttle import SignInThrottle
+from tiemchung.auth.throttle import signin_throttle
 from tiemchung.core import Platform
 from tiemchung.fhir.export_runner import runner_for as export_runner_for
 from tiemchung.registry.imports.runner import runner_for
@@ -49,7 +49,8 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app = create_api(lifespan)
     app.state.platform = platform or Platform()
     # one per process for both doors that take a password (the token endpoint, the sign-in
-    # page): a failure at either counts at both (tiemchung.auth.throttle.signin_throttle)
-    app.state.signin_throttle = SignInThrottle()
+    # page): a failure at either counts at both, and every worker shares its count (in the
+    # database or Redis: tiemchung.auth.throttlestore)
+    signin_throttle(app.state)
     site.install(app)  # the pages at /, over the same services
     return app

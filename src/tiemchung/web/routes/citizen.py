@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.auth import lookup as capability
 from tiemchung.auth.throttle import Failure, SignInThrottle, wait_words
+from tiemchung.auth.throttlestore import shared_store
 from tiemchung.core import Platform
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.fields import clean_dob
@@ -143,7 +144,7 @@ def _throttle(request: Request) -> SignInThrottle:
     state = request.app.state
     found = getattr(state, "lookup_throttle", None)
     if found is None:  # one per process, made on first use (no await in between: no race)
-        found = state.lookup_throttle = lookup.new_throttle()
+        found = state.lookup_throttle = lookup.new_throttle(shared_store(state))
     return found  # type: ignore[no-any-return]
 
 
