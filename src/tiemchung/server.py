@@ -19,11 +19,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from tiemchung import logmask
 from tiemchung.api.app import create_api
 from tiemchung.auth.throttle import signin_throttle
+from tiemchung.config import get_settings
 from tiemchung.core import Platform
 from tiemchung.fhir.export_runner import runner_for as export_runner_for
 from tiemchung.registry.imports.runner import runner_for
+from tiemchung.serving import requestid
 from tiemchung.web import site
 
 
@@ -31,6 +34,10 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     """Build the app; the platform is created from settings when not given, and then also
     closed with the app (a platform passed in belongs to the caller, who closes it)."""
     owned = platform is None
+    if owned:  # a served process (each ``serve --workers`` worker): its logs masked, its format
+        # (tests pass their own platform and keep pytest's logging)
+        settings = get_settings()
+        logmask.install(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,4 +60,5 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     # database or Redis: tiemchung.auth.throttlestore)
     signin_throttle(app.state)
     site.install(app)  # the pages at /, over the same services
+    requestid.install(app)  # outermost: every answer and log line of a request has its id
     return app

@@ -120,7 +120,7 @@ class DatabaseStore:
                 for k, forget in items
             ]
             stmt = insert(table).values(rows)
-            stmt = stmt.on_conflict_do_update(
+            upsert = stmt.on_conflict_do_update(
                 index_elements=[table.key],
                 set_={
                     "failures": case(
@@ -131,7 +131,7 @@ class DatabaseStore:
                     "expires_at": stmt.excluded.expires_at,
                 },
             ).returning(table.key, table.failures)
-            counts = {key: int(n) for key, n in s.execute(stmt)}
+            counts = {key: int(n) for key, n in s.execute(upsert)}
             if 1 in counts.values():  # a new key: the forgotten ones are done with
                 s.execute(delete(table).where(table.expires_at <= now))
             s.commit()

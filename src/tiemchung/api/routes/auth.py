@@ -20,7 +20,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import PlatformDep
-from tiemchung.api.problems import ERROR_RESPONSES, MEDIA_TYPE, error_doc
+from tiemchung.api.problems import ERROR_RESPONSES, MEDIA_TYPE, error_doc, with_request_id
 from tiemchung.api.schemas import Token
 from tiemchung.auth.security import create_token
 from tiemchung.auth.throttle import signin_throttle, wait_words
@@ -52,7 +52,7 @@ def throttled(wait: int, instance: str) -> JSONResponse:
         ],
     )
     return JSONResponse(
-        exc.as_problem(instance),
+        with_request_id(exc.as_problem(instance)),
         status_code=429,
         media_type=MEDIA_TYPE,
         headers={"Retry-After": str(wait)},
