@@ -44,6 +44,20 @@ def incoming_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route's full template (``/api/v1/persons/{person_id}``), never the path
+    with its values: FastAPI's route context when it gives one (a router included with a
+    prefix keeps the prefix there), else the route's path under its mount; "-" when none
+    matched."""
+    found = scope.get("fastapi")
+    context = found.get("effective_route_context") if isinstance(found, dict) else None
+    full = getattr(context, "path_format", None)
+    if isinstance(full, str):
+        return full
+    path = getattr(scope.get("route"), "path", None)
+    return f"{scope.get('root_path', '')}{path}" if isinstance(path, str) else "-"
+
+
 class RequestId:
     """ASGI middleware: the request id in and out, and one access line per request."""
 
@@ -69,9 +83,7 @@ class RequestId:
         try:
             await self.app(scope, receive, sending)
         finally:
-            # the matched route's template under its mount (/api/v1/persons/{person_id})
-            template = getattr(scope.get("route"), "path", None)
-            route = f"{scope.get('root_path', '')}{template}" if template else "-"
+            route = route_template(scope)
             duration = round((time.perf_counter() - started) * 1000, 1)
             access.info(
                 "%s %s %s %.1f ms",
