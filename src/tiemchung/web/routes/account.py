@@ -60,7 +60,8 @@ async def change_password(
 
     throttle = signin_throttle(request.app.state)
     client = request.client.host if request.client else "unknown"
-    if not problems and await run_in_threadpool(throttle.wait_seconds, actor.username, client):
+    wait = 0 if problems else await run_in_threadpool(throttle.wait_seconds, actor.username, client)
+    if wait:
         problems = [
             FieldProblem(
                 "old_password",
