@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     # Vietnam does not observe daylight saving; "today" for a dose date is Vietnam's today.
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: str = "INFO"
+    # Logs one JSON object a line ("json") or plain lines ("text"); see tiemchung.logmask.
+    log_format: str = "text"
+    # The throttles' shared counts (auth/throttlestore.py): in Redis when set
+    # (redis://host:6379/0), else in the database; either way every worker shares them.
+    redis_url: str = ""
     # Group commit: the writer commits at most this many queued writes in one transaction.
     writer_max_batch: int = 512
     # A lot with a cluster of serious AEFI (registry/aefi/signals.py, the rule's one home):

@@ -19,12 +19,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from tiemchung import logmask
 from tiemchung.api.app import create_api
 from tiemchung.api.routes import metrics as metrics_route
-from tiemchung.auth.throttle import SignInThrottle
+from tiemchung.auth.throttle import signin_throttle
+from tiemchung.config import get_settings
 from tiemchung.core import Platform
 from tiemchung.fhir.export_runner import runner_for as export_runner_for
 from tiemchung.registry.imports.runner import runner_for
+from tiemchung.serving import requestid
 from tiemchung.serving.metrics import RequestMetrics
 from tiemchung.web import site
 
@@ -33,6 +36,10 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     """Build the app; the platform is created from settings when not given, and then also
     closed with the app (a platform passed in belongs to the caller, who closes it)."""
     owned = platform is None
+    if owned:  # a served process (each ``serve --workers`` worker): its logs masked, its format
+        # (tests pass their own platform and keep pytest's logging)
+        settings = get_settings()
+        logmask.install(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,10 +58,12 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app = create_api(lifespan)
     app.state.platform = platform or Platform()
     # one per process for both doors that take a password (the token endpoint, the sign-in
-    # page): a failure at either counts at both (tiemchung.auth.throttle.signin_throttle)
-    app.state.signin_throttle = SignInThrottle()
+    # page): a failure at either counts at both, and every worker shares its count (in the
+    # database or Redis: tiemchung.auth.throttlestore)
+    signin_throttle(app.state)
     site.install(app)  # the pages at /, over the same services
     # Prometheus: every request counted by route template; /metrics for the monitoring only
     app.add_middleware(RequestMetrics)
     app.include_router(metrics_route.router)
+    requestid.install(app)  # outermost: every answer and log line of a request has its id
     return app

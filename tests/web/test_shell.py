@@ -99,3 +99,27 @@ def test_the_favicon_is_served_from_the_app(web: Web) -> None:
     assert r.status_code == 200 and r.headers["content-type"] == "image/vnd.microsoft.icon"
     assert r.content[:4] == b"\x00\x00\x01\x00"  # an ICO header
     assert len(r.content) < 10_000
+
+
+def test_an_error_names_its_request_for_the_nurse_to_quote(platform: Platform) -> None:
+    """The error page and the problem document show the request's id, the one its log lines
+    carry: the client's X-Request-ID when well-formed, else one made by the server."""
+    app = create_app(platform)
+
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    app.add_api_route("/oops", boom)
+    app.add_api_route("/api/v1/oops", boom)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/oops", headers={"X-Request-ID": "desk-7-0001"})
+        assert r.status_code == 500 and r.headers["x-request-id"] == "desk-7-0001"
+        assert "Mã yêu cầu (báo cho quản trị): desk-7-0001" in r.text
+        r = client.get("/oops?lang=en", headers={"X-Request-ID": "desk-7-0002"})
+        assert "Request id (quote it to the administrator): desk-7-0002" in r.text
+        r = client.get("/api/v1/oops")
+        made = r.headers["x-request-id"]
+        assert len(made) == 32 and r.json()["request_id"] == made
+        r = client.get("/api/v1/no-such-endpoint", headers={"X-Request-ID": "a b"})
+        assert r.status_code == 404 and r.json()["request_id"] == r.headers["x-request-id"]
+        assert r.headers["x-request-id"] != "a b"

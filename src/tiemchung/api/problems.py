@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tiemchung.api.schemas import Problem
+from tiemchung.logmask import request_id
 from tiemchung.registry.errors import FieldProblem, ServiceError, problem_body
 from tiemchung.store.db import (
     RETRY_AFTER_S,
@@ -49,8 +50,17 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def with_request_id(body: dict[str, Any]) -> dict[str, Any]:
+    """The document with the id of the request it answers (``request_id``), which the
+    server's logs carry too: the one thing a caller needs to quote."""
+    rid = request_id.get()
+    return {**body, "request_id": rid} if rid else body
+
+
 def _response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(body, status_code=body["status"], media_type=MEDIA_TYPE, headers=headers)
+    return JSONResponse(
+        with_request_id(body), status_code=body["status"], media_type=MEDIA_TYPE, headers=headers
+    )
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:

@@ -355,6 +355,7 @@ _PROBLEM_EXAMPLE: dict[str, Any] = {
             "message_en": "dose 2 may be given from 2021-10-26",
         }
     ],
+    "request_id": "4b8f0c2e9d7a4f15a3c6e1b2d9f08a77",
 }
 
 
@@ -369,6 +370,9 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[ProblemItem] = []
+    request_id: str | None = Field(
+        None, description="The request's id (X-Request-ID), as in the server's logs: quote it"
+    )
 
 
 class Token(BaseModel):

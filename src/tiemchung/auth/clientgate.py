@@ -6,7 +6,7 @@ One :class:`ClientGate` per server process, kept on the app's state (:func:`clie
 it caches each client's standing for ``client_cache_s`` seconds (a client disabled or rotated
 by the CLI, another process, is refused within that time; one changed by this process at
 once, :meth:`ClientGate.forget`), and brakes guessing of a client's secret per client id and
-source with the sign-in throttle (in memory, per process, as sign-in's). The rate limit is
+source with the sign-in throttle, in the store every process shares. The rate limit is
 counted in the database (:mod:`tiemchung.auth.ratelimit`), so every process shares it.
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 from tiemchung.auth import clients, ratelimit
 from tiemchung.auth import scopes as scopes_mod
 from tiemchung.auth.throttle import SignInThrottle, wait_words
+from tiemchung.auth.throttlestore import ThrottleStore, shared_store
 from tiemchung.auth.tokens import TokenError, TokenExpiredError
 from tiemchung.config import Settings
 from tiemchung.registry.errors import FieldProblem, ServiceError
@@ -77,11 +78,12 @@ class ClientGate:
         settings: Settings,
         clock: Callable[[], float] = time.time,
         cache_s: float | None = None,
+        store: ThrottleStore | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.cache_s = settings.client_cache_s if cache_s is None else cache_s
-        self.throttle = SignInThrottle()
+        self.throttle = SignInThrottle(store=store, name="client")
         self._states: dict[str, tuple[float, clients.ClientState | None]] = {}
 
     def forget(self, client_id: str) -> None:
@@ -218,7 +220,7 @@ def client_gate(state: Any, settings: Settings) -> ClientGate:
     await in between, so two requests cannot make two)."""
     found = getattr(state, "client_gate", None)
     if found is None:
-        found = state.client_gate = ClientGate(settings)
+        found = state.client_gate = ClientGate(settings, store=shared_store(state))
     return found  # type: ignore[no-any-return]
 
 

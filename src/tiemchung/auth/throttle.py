@@ -13,18 +13,22 @@ are left from the third on, and then each further failure doubles the wait befor
 attempt. A second counter per source alone (any user names) brakes one machine trying many
 accounts; it too slows down only that source.
 
-It counts in memory per server process: a restart forgets, which is acceptable for a brake
-(every failure is also in the audit log).
+It counts in shared storage (:mod:`tiemchung.auth.throttlestore`: the database, or Redis
+when configured), so several server processes brake one guesser as one: with per-process
+counts ``--workers 4`` gave four times the attempts. The policy stays here, the storage there;
+a throttle made without a store (unit tests with a fake clock) counts in memory. Times are
+wall-clock epoch seconds, the one clock every process shares.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from tiemchung.auth.throttlestore import MemoryStore, State, ThrottleStore, digest, shared_store
 
 
 @dataclass(frozen=True)
@@ -42,22 +46,12 @@ class Failure:
 
 
 class _Backoff:
-    """Failures per key: ``free`` of them cost nothing, then each one doubles the wait
-    (``base`` seconds after the ``free``-th, capped at ``cap``). A key is forgotten ``forget``
-    seconds after its last failure."""
+    """The policy for one kind of key: ``free`` failures cost nothing, then each one doubles
+    the wait (``base`` seconds after the ``free``-th, capped at ``cap``). A key is forgotten
+    ``forget`` seconds after its last failure (the store does the forgetting)."""
 
     def __init__(self, free: int, base: float, cap: float, forget: float) -> None:
         self.free, self.base, self.cap, self.forget = free, base, cap, forget
-        self._state: dict[str, tuple[int, float]] = {}  # key -> (failures, last failure)
-
-    def count(self, key: str, now: float) -> int:
-        found = self._state.get(key)
-        if found is None:
-            return 0
-        if now - found[1] >= self.forget:
-            del self._state[key]
-            return 0
-        return found[0]
 
     def delay(self, failures: int) -> float:
         """The wait after ``failures`` failures: 0, then base, 2·base, 4·base … up to cap."""
@@ -65,22 +59,11 @@ class _Backoff:
             return 0.0
         return float(min(self.cap, self.base * 2 ** min(failures - self.free, 32)))
 
-    def wait(self, key: str, now: float) -> int:
-        failures = self.count(key, now)
-        if failures < self.free:
+    def wait(self, state: State | None, now: float) -> int:
+        """Seconds still to wait for a key in ``state`` (None: no live count)."""
+        if state is None or state[0] < self.free:
             return 0
-        left = self._state[key][1] + self.delay(failures) - now
-        return max(0, math.ceil(left))
-
-    def failed(self, key: str, now: float) -> int:
-        failures = self.count(key, now) + 1
-        self._state[key] = (failures, now)
-        if len(self._state) > 100_000:  # bound memory under a spray of user names
-            self._state = {k: v for k, v in self._state.items() if now - v[1] < self.forget}
-        return failures
-
-    def clear(self, key: str) -> None:
-        self._state.pop(key, None)
+        return max(0, math.ceil(state[1] + self.delay(state[0]) - now))
 
 
 class SignInThrottle:
@@ -104,39 +87,40 @@ class SignInThrottle:
         cap: float = 3600.0,
         forget: float = 86400.0,
         client_forget: float = 3600.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+        store: ThrottleStore | None = None,
+        name: str = "signin",
     ) -> None:
         self.pairs = _Backoff(free, base, cap, forget)
         self.clients = _Backoff(per_client, base, cap, client_forget)
         self.clock = clock
-        self._lock = threading.Lock()
+        self.store: ThrottleStore = store if store is not None else MemoryStore()
+        self.name = name  # throttles sharing one store count apart (sign-in, look-up, clients)
 
-    @staticmethod
-    def _pair(username: str, client: str) -> str:
-        return f"{username.strip().lower()}\x00{client}"
+    def _keys(self, username: str, client: str) -> tuple[str, str]:
+        """The stored keys of a user name and source, and of the source alone."""
+        pair = digest(f"{self.name}\x00p\x00{username.strip().lower()}\x00{client}")
+        return pair, digest(f"{self.name}\x00c\x00{client}")
 
     def wait_seconds(self, username: str, client: str) -> int:
         """0 when this user name may try from this source now, else the seconds to wait."""
         now = self.clock()
-        with self._lock:
-            return max(
-                self.pairs.wait(self._pair(username, client), now),
-                self.clients.wait(client, now),
-            )
+        pair, source = self._keys(username, client)
+        found = self.store.read([pair, source], now)
+        return max(self.pairs.wait(found.get(pair), now), self.clients.wait(found.get(source), now))
 
     def failed(self, username: str, client: str) -> Failure:
         now = self.clock()
-        with self._lock:
-            count = self.pairs.failed(self._pair(username, client), now)
-            self.clients.failed(client, now)
-            wait = max(
-                self.pairs.wait(self._pair(username, client), now), self.clients.wait(client, now)
-            )
+        pair, source = self._keys(username, client)
+        counts = self.store.fail([(pair, self.pairs.forget), (source, self.clients.forget)], now)
+        count = counts[pair]
+        wait = max(
+            self.pairs.wait((count, now), now), self.clients.wait((counts[source], now), now)
+        )
         return Failure(count=count, remaining=max(0, self.pairs.free - count), wait=wait)
 
     def succeeded(self, username: str, client: str) -> None:
-        with self._lock:
-            self.pairs.clear(self._pair(username, client))
+        self.store.clear(self._keys(username, client)[0])
 
 
 def wait_words(seconds: int) -> tuple[str, str]:
@@ -151,10 +135,10 @@ def wait_words(seconds: int) -> tuple[str, str]:
 def signin_throttle(state: Any) -> SignInThrottle:
     """The server process's one sign-in throttle, kept on the app's ``state``: the API's
     token endpoint and the sign-in page both take it from here, so a failure at either door
-    counts at both. The app assembly (:mod:`tiemchung.server`) makes it at start; an app
-    built without it (the API alone) gets one on first use — no await in between, so two
-    requests cannot make two."""
+    counts at both; it counts in the process's shared store
+    (:func:`~tiemchung.auth.throttlestore.shared_store`), so every worker counts it too. Made
+    on first use — no await in between, so two requests cannot make two."""
     found = getattr(state, "signin_throttle", None)
     if found is None:
-        found = state.signin_throttle = SignInThrottle()
+        found = state.signin_throttle = SignInThrottle(store=shared_store(state))
     return found  # type: ignore[no-any-return]

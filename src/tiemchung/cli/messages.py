@@ -74,7 +74,7 @@ def worker(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     with Platform() as platform:
-        logmask.install(platform.settings.log_level)
+        logmask.install(platform.settings.log_level, platform.settings.log_format)
         puller = None
         if platform.settings.register_pull_every_s > 0 and platform.register_remote is not None:
             # the register's changes on their own schedule, beside the sender (issue 19)

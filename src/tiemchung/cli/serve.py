@@ -17,15 +17,33 @@ WORKER_STARTUP_S = 30
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    workers: Annotated[int, typer.Option(help="Worker processes / Số tiến trình xử lý")] = 1,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            help="Trust X-Forwarded-For/-Proto from --forwarded-allow-ips: the throttles then "
+            "count the client's address, not the proxy's / Tin địa chỉ khách do proxy chuyển tiếp"
+        ),
+    ] = False,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            help="Proxy addresses whose forwarded headers are trusted (comma-separated, or *) "
+            "/ Địa chỉ proxy được tin"
+        ),
+    ] = "127.0.0.1",
 ) -> None:
-    """Serve the web application and the HTTP API."""
+    """Serve the web application and the HTTP API / Chạy trang web và API.
+
+    Each worker masks its logs and writes them as TIEMCHUNG_LOG_FORMAT says (text or json),
+    every line with its request id; the throttles count in the database (or Redis,
+    TIEMCHUNG_REDIS_URL), so every worker shares them."""
     import uvicorn
 
     from tiemchung import logmask
 
     settings = get_settings()
-    logmask.install(settings.log_level)
+    logmask.install(settings.log_level, settings.log_format)
     if settings.sms_worker_in_serve:
         _start_sender()
     if settings.webhooks_in_serve:
@@ -39,7 +57,9 @@ def serve(
             port=port,
             workers=workers,
             log_config=None,
-            access_log=True,
+            access_log=False,  # each request's access line is the app's (serving/requestid.py)
+            proxy_headers=proxy_headers,
+            forwarded_allow_ips=forwarded_allow_ips,
             # a worker imports the whole app before it answers the supervisor's first ping:
             # 5 s (uvicorn's default) killed every worker of a busy 2-core machine in a loop
             timeout_worker_healthcheck=WORKER_STARTUP_S,

@@ -81,7 +81,9 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for ``url`` with the settings this project relies on."""
+    """Create an engine for ``url`` with the settings this project relies on; its errors
+    never carry the statement's parameters (ID numbers, names), which would reach the logs."""
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -25,6 +25,7 @@ from fastapi.exceptions import WebSocketRequestValidationError
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tiemchung.logmask import request_id
 from tiemchung.registry.errors import ServiceError
 from tiemchung.web import pages
 from tiemchung.web.guard import is_htmx
@@ -61,6 +62,7 @@ def error_page(
             "details": details,
             "path": request.url.path,
             "fragment": is_htmx(request),
+            "request_id": request_id.get(),
         },
         status=status,
         headers=headers,

@@ -9,8 +9,9 @@ No account is needed, so three things keep it from becoming an enumeration oracl
   alone let anyone do that for an hour); 5 failures are free, a warning from the 3rd says how
   many are left, then each failure doubles the wait (30 s … at most an hour). A second count
   per source alone (20 free) brakes one machine trying many numbers. A success is no
-  failure: it clears that number's count from that source and costs nothing. Per server
-  process, forgotten an hour after the last failure.
+  failure: it clears that number's count from that source and costs nothing. Counted in the
+  store every server process shares (the database or Redis), forgotten an hour after the
+  last failure.
 * **One answer for every miss**: an unknown ID and a known ID with the wrong date of birth
   get the same page, status and words.
 * **A capability, not a session**: a hit sets a short-lived signed cookie naming that one
@@ -23,16 +24,20 @@ from __future__ import annotations
 import hashlib
 
 from tiemchung.auth.throttle import SignInThrottle
+from tiemchung.auth.throttlestore import ThrottleStore
 
 __all__ = ["COOKIE", "clean_typed_id", "id_key", "new_throttle"]
 
 COOKIE = "tc_lookup"
 
 
-def new_throttle() -> SignInThrottle:
+def new_throttle(store: ThrottleStore | None = None) -> SignInThrottle:
     """The look-up's brake: the sign-in's, with the look-up's limits (5 failures per ID
-    number and source, 20 per source, forgotten an hour after the last failure)."""
-    return SignInThrottle(free=5, per_client=20, forget=3600.0, client_forget=3600.0)
+    number and source, 20 per source, forgotten an hour after the last failure), counted in
+    ``store`` apart from the sign-in's (its own name)."""
+    return SignInThrottle(
+        free=5, per_client=20, forget=3600.0, client_forget=3600.0, store=store, name="lookup"
+    )
 
 
 def id_key(national_id: str) -> str:

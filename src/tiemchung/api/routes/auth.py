@@ -20,7 +20,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import PlatformDep
-from tiemchung.api.problems import ERROR_RESPONSES, MEDIA_TYPE, error_doc
+from tiemchung.api.problems import ERROR_RESPONSES, MEDIA_TYPE, error_doc, with_request_id
 from tiemchung.api.schemas import Token
 from tiemchung.auth.security import create_token
 from tiemchung.auth.throttle import signin_throttle, wait_words
@@ -52,7 +52,7 @@ def throttled(wait: int, instance: str) -> JSONResponse:
         ],
     )
     return JSONResponse(
-        exc.as_problem(instance),
+        with_request_id(exc.as_problem(instance)),
         status_code=429,
         media_type=MEDIA_TYPE,
         headers={"Retry-After": str(wait)},
@@ -81,7 +81,7 @@ async def token(
     """Exchange a username and password for a bearer token (expires after a work shift)."""
     throttle = signin_throttle(request.app.state)
     client = _client(request)
-    wait = throttle.wait_seconds(form.username, client)
+    wait = await run_in_threadpool(throttle.wait_seconds, form.username, client)
     if wait:
         return throttled(wait, request.url.path)
 
@@ -91,7 +91,7 @@ async def token(
 
     user = await run_in_threadpool(check)  # argon2 is deliberately slow: keep it off the loop
     if user is None:
-        failure = throttle.failed(form.username, client)
+        failure = await run_in_threadpool(throttle.failed, form.username, client)
         name = form.username[:80]
         await platform.write(lambda s: audit(s, Actor.anonymous(name), "auth.failed", "user", name))
         vi, en = "Sai tên đăng nhập hoặc mật khẩu", "wrong username or password"
@@ -107,7 +107,7 @@ async def token(
             "Not authenticated / Chưa đăng nhập",
             [FieldProblem("password", "bad_credentials", vi, en)],
         )
-    throttle.succeeded(form.username, client)
+    await run_in_threadpool(throttle.succeeded, form.username, client)
     actor = actor_for(user)
     if user.must_change_password:
         # right password, but one an administrator chose: no token until it is replaced

@@ -149,7 +149,7 @@ async def change_password(body: PasswordChange, request: Request, platform: Plat
     gives a password guesser no more tries than the others."""
     throttle = signin_throttle(request.app.state)
     client = request.client.host if request.client else "unknown"
-    wait = throttle.wait_seconds(body.username, client)
+    wait = await run_in_threadpool(throttle.wait_seconds, body.username, client)
     if wait:
         return throttled(wait, request.url.path)
     secret, ttl = platform.settings.token_secret(), platform.settings.token_ttl_minutes
@@ -165,6 +165,6 @@ async def change_password(body: PasswordChange, request: Request, platform: Plat
         if exc.status == 401:
             throttle.failed(body.username, client)
         raise
-    throttle.succeeded(body.username, client)
+    await run_in_threadpool(throttle.succeeded, body.username, client)
     platform.forget_user(uid)
     return answer

@@ -60,7 +60,8 @@ async def change_password(
 
     throttle = signin_throttle(request.app.state)
     client = request.client.host if request.client else "unknown"
-    if not problems and throttle.wait_seconds(actor.username, client):
+    wait = 0 if problems else await run_in_threadpool(throttle.wait_seconds, actor.username, client)
+    if wait:
         problems = [
             FieldProblem(
                 "old_password",
@@ -72,10 +73,10 @@ async def change_password(
     if not problems:
         try:
             value, max_age = await run_in_threadpool(platform.in_transaction, job)
-            throttle.succeeded(actor.username, client)
+            await run_in_threadpool(throttle.succeeded, actor.username, client)
         except ServiceError as exc:
             if exc.status == 401:  # a wrong current password counts as a failed sign-in
-                throttle.failed(actor.username, client)
+                await run_in_threadpool(throttle.failed, actor.username, client)
             problems = exc.problems
     if problems:
         return pages.render(

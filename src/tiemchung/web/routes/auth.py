@@ -65,7 +65,7 @@ async def signin(
     template = "_reauth.html" if inline and is_htmx(request) else "signin.html"
     ctx = {"next": safe_next(next, ""), "username": username, "expired": False}
     client = _client(request)
-    wait = throttle.wait_seconds(username, client)
+    wait = await run_in_threadpool(throttle.wait_seconds, username, client)
     if wait:
         return pages.render(
             request,
@@ -83,7 +83,7 @@ async def signin(
 
     user = await run_in_threadpool(check)  # argon2 is deliberately slow: keep it off the loop
     if user is None:
-        failure = throttle.failed(username, client)
+        failure = await run_in_threadpool(throttle.failed, username, client)
         name = username[:80]
         await platform.write(
             lambda s: audit(s, Actor.anonymous(name), "auth.failed", "user", name, {"via": "web"})
@@ -95,7 +95,7 @@ async def signin(
         return pages.render(
             request, template, ctx | {"error": "bad_credentials"} | warning, status=401
         )
-    throttle.succeeded(username, client)
+    await run_in_threadpool(throttle.succeeded, username, client)
     actor = actor_for(user)
     await platform.write(lambda s: audit(s, actor, "auth.login", "user", user.id, {"via": "web"}))
     value, ttl = create_cookie(platform.token_secret, user, platform.settings.token_ttl_minutes)

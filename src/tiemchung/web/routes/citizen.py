@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tiemchung.auth import lookup as capability
 from tiemchung.auth.throttle import Failure, SignInThrottle, wait_words
+from tiemchung.auth.throttlestore import shared_store
 from tiemchung.core import Platform
 from tiemchung.registry.errors import ServiceError
 from tiemchung.registry.fields import clean_dob
@@ -143,7 +144,7 @@ def _throttle(request: Request) -> SignInThrottle:
     state = request.app.state
     found = getattr(state, "lookup_throttle", None)
     if found is None:  # one per process, made on first use (no await in between: no race)
-        found = state.lookup_throttle = lookup.new_throttle()
+        found = state.lookup_throttle = lookup.new_throttle(shared_store(state))
     return found  # type: ignore[no-any-return]
 
 
@@ -205,7 +206,7 @@ async def lookup_person(
     if not dob_iso or len(dob_iso) != 10:
         return _form(request, error="bad_dob", values=values, status=422)
     throttle, key, client = _throttle(request), lookup.id_key(nid), _client(request)
-    wait = throttle.wait_seconds(key, client)
+    wait = await run_in_threadpool(throttle.wait_seconds, key, client)
     if wait:
         return _form(
             request,
@@ -225,9 +226,9 @@ async def lookup_person(
 
     person = await run_in_threadpool(find)
     if person is None:
-        failure = throttle.failed(key, client)
+        failure = await run_in_threadpool(throttle.failed, key, client)
         return _form(request, error="not_found", values=values, status=404, failure=failure)
-    throttle.succeeded(key, client)
+    await run_in_threadpool(throttle.succeeded, key, client)
     value, ttl = capability.issue(platform.token_secret, person)
     response = RedirectResponse("/lookup/record", status_code=303)
     response.set_cookie(
