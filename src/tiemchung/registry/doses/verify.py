@@ -408,12 +408,21 @@ def next_dose(doses: Sequence[DoseEntry], products: dict[str, tuple[int, int]]) 
     )  # fmt: skip
 
 
+#: every product's rules: the catalogue is a handful of rows, and one constant statement is
+#: compiled once, where ``code IN (…)`` of the person's products was re-rendered per request
+#: (its expanding parameter): ~0.1 ms of CPU at the desk
+_ALL_PRODUCTS = select(
+    Product.__table__.c.code,
+    Product.__table__.c.primary_doses,
+    Product.__table__.c.min_interval_days,
+)
+
+
 def _products(conn: Any, codes: set[str]) -> dict[str, tuple[int, int]]:
     if not codes:
         return {}
-    t = Product.__table__.c
-    stmt = select(t.code, t.primary_doses, t.min_interval_days).where(t.code.in_(sorted(codes)))
-    return {r.code: (r.primary_doses, r.min_interval_days) for r in conn.execute(stmt)}
+    rows = conn.execute(_ALL_PRODUCTS)
+    return {r.code: (r.primary_doses, r.min_interval_days) for r in rows if r.code in codes}
 
 
 # -- the service ---------------------------------------------------------------------------------
