@@ -5,8 +5,9 @@
 2. In process: ``--calls`` verify() calls mixing chip-card QR payloads, ID only, name + date of
    birth, wrong fields and unknown IDs; p50/p99. Baseline in the same run: the bare indexed
    ``SELECT … WHERE national_id = ?`` on the same connection.
-3. Over HTTP: a real uvicorn server (one worker) and a separate client process (the lean
-   keep-alive client of bench/_http.py), ``POST /api/v1/verify`` with the same mix; baseline
+3. Over HTTP: a real uvicorn server (each of ``--workers``: 1 and 2 processes) and a separate
+   client process (the lean keep-alive client of bench/_http.py), ``POST /api/v1/verify``
+   with the same mix, throughput and p50/p99 per worker count; baseline
    ``GET /api/v1/health`` on the same server and client.
 4. The query plans of the look-ups (EXPLAIN QUERY PLAN / EXPLAIN) go in the result file.
 
@@ -252,12 +253,32 @@ def in_process(url: str, actor: Actor, reqs: list[tuple[str, dict[str, Any]]]) -
 def over_http(
     url: str, data_dir: Path, reqs: list[tuple[str, dict[str, Any]]], args: argparse.Namespace
 ) -> dict[str, Any]:
-    """A real uvicorn server (one worker); this process is the client (bench/ingest.py's)."""
+    """The same load against a server of each ``--workers`` count (issue 20 point 10: the
+    throughput per worker count), keyed ``workers<N>``; the one-worker figures also stay at
+    the top level, where earlier results have them."""
+    out: dict[str, Any] = {}
+    for workers in args.workers:
+        out[f"workers{workers}"] = _over_http(url, data_dir, reqs, args, workers)
+        log(f"  workers={workers} done")
+    if 1 in args.workers:
+        out |= out["workers1"]
+    return out
+
+
+def _over_http(
+    url: str,
+    data_dir: Path,
+    reqs: list[tuple[str, dict[str, Any]]],
+    args: argparse.Namespace,
+    workers: int,
+) -> dict[str, Any]:
+    """A real uvicorn server of ``workers`` processes; this process is the client
+    (bench/ingest.py's)."""
 
     from bench.ingest import load, measured, start_server
 
     port = 19000 + random.randint(0, 999)
-    server, token = start_server(url, data_dir, port)
+    server, token = start_server(url, data_dir, port, workers)
     try:
         bodies = [json.dumps(r, ensure_ascii=False).encode() for _, r in reqs]
         out: dict[str, Any] = {}
@@ -343,6 +364,12 @@ def main() -> None:
         "--http-concurrency", type=lambda v: [int(x) for x in v.split(",")], default=[1, 8]
     )
     ap.add_argument("--pg-people", type=int, default=10_000_000)
+    ap.add_argument(
+        "--workers",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[1, 2],
+        help="uvicorn worker counts to measure over HTTP, e.g. 1,2 / số tiến trình máy chủ",
+    )
     ap.add_argument("--backends", default="sqlite")
     ap.add_argument("--build-only", action="store_true")
     args = ap.parse_args()
@@ -371,6 +398,7 @@ def main() -> None:
             "calls_in_process": args.calls,
             "calls_http": args.http_calls,
             "http_concurrency": args.http_concurrency,
+            "workers": args.workers,
             "pg_people": args.pg_people,
             "mix": MIX,
             "targets": {"in_process_p99_ms": 10, "http_p99_ms": 30},

@@ -95,11 +95,16 @@ def create_api(lifespan: Any = None) -> FastAPI:
     )
     docs.install(app, "/api/v1/openapi.json", "tiemchung API")
     problems.install(app)
-    for module in ROUTERS:
-        app.include_router(module.router, prefix="/api/v1", dependencies=[NoNul])
-    # HL7 FHIR R4 for partner systems (issue 19): its errors are OperationOutcome resources
+    # Routes are matched in the order included, one by one (~3 µs a route): the two paths
+    # under load go first. The desk's verification (one literal path, so it cannot shadow
+    # another route) and HL7 FHIR R4 for partner systems (issue 19; its own prefix, its
+    # errors OperationOutcome resources). Last in the list cost ~0.3 ms a request.
+    app.include_router(verify.router, prefix="/api/v1", dependencies=[NoNul])
     app.include_router(fhir.router, prefix=fhir.PREFIX, dependencies=[NoNul])
     app.include_router(fhir_bulk.router, prefix=fhir.PREFIX, dependencies=[NoNul])
+    for module in ROUTERS:
+        if module is not verify:
+            app.include_router(module.router, prefix="/api/v1", dependencies=[NoNul])
     fhir.document(app)
     # partner clients' OAuth2 token endpoint and SMART discovery, at the root as SMART expects
     # (no NoNul: outside /api/ its 422 would be the web's page; the token route refuses a NUL

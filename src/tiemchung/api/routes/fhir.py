@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -57,9 +58,16 @@ OrganizationReader = Annotated[Actor, Depends(require_scope(read_scope("Organiza
 
 
 class FhirJSONResponse(JSONResponse):
-    """JSON as FHIR names it, so the OpenAPI documents the media type it is sent with."""
+    """JSON as FHIR names it, so the OpenAPI documents the media type it is sent with.
+
+    Encoded by orjson: the same compact UTF-8 text as Starlette's ``json.dumps`` (the
+    resources are plain dicts of strings, numbers and lists), at a fraction of the CPU of a
+    Bundle on the search's hot path."""
 
     media_type = MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def fhir_json(body: dict[str, Any], status: int = 200) -> JSONResponse:

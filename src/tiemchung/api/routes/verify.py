@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from tiemchung.api.deps import CurrentActor, PlatformDep, require_roles
@@ -26,7 +26,7 @@ _ERRORS = {k: v for k, v in ERROR_RESPONSES.items() if k != 404 and k != 409}
 )
 async def verify_person(
     body: DeskVerifyRequest, actor: CurrentActor, platform: PlatformDep
-) -> DeskVerifyResponse:
+) -> Response:
     """Check a scanned chip-card QR payload or typed fields against the register before a
     dose: status, the register person (masked as the caller's role allows), the fields that
     differ, ID conflicts, candidates when ambiguous, the dose history and the next dose due.
@@ -41,4 +41,9 @@ async def verify_person(
 
     result = await run_in_threadpool(run)
     await platform.audit_read(actor, "person.read", "person", result.read_person_ids)
-    return DeskVerifyResponse.model_validate(asdict(result))
+    answer = DeskVerifyResponse.model_validate(asdict(result))
+    # the model's own JSON, sent as it is: returned as a model, FastAPI would dump it to a
+    # dict, validate that again against ``response_model`` and encode it (~0.2 ms a request)
+    return Response(
+        answer.model_dump_json(exclude_unset=True), media_type="application/json"
+    )
