@@ -78,3 +78,20 @@ def test_the_env_file_and_the_image_agree_with_the_stack() -> None:
     nginx = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
     assert "server serve:8000;" in nginx and "X-Forwarded-For" in nginx
     assert "client_max_body_size" in nginx
+
+
+def test_every_setting_the_examples_name_exists() -> None:
+    """A misspelt variable in an operator's env file is silently ignored by pydantic-settings:
+    every TIEMCHUNG_ name in the example file and in docs/deploy.md must be a real setting."""
+    import re
+
+    from tiemchung.config import Settings
+
+    fields = {name.upper() for name in Settings.model_fields}
+    texts = [
+        (DEPLOY / "tiemchung.env.example").read_text(encoding="utf-8"),
+        (DEPLOY.parent / "docs" / "deploy.md").read_text(encoding="utf-8"),
+    ]
+    named = {m for t in texts for m in re.findall(r"\bTIEMCHUNG_([A-Z0-9_]+)=", t)}
+    assert named, "the examples name no setting"
+    assert named - fields == set(), "not settings of tiemchung.config.Settings"
