@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tests.pgserver import PostgresServer
+from tests.revisions import head
 from tiemchung.certificates.keys import KeyStore
 from tiemchung.config import Settings
 from tiemchung.core import Platform
@@ -50,7 +51,7 @@ def test_ready_and_live_when_all_is_right(client: TestClient) -> None:
     body = r.json()
     assert body["status"] == "ready"
     assert body["checks"] == {"database": "ok", "migrations": "ok", "keys": "ok", "writer": "ok"}
-    assert body["migration"] == body["migration_head"] == "0022_clients_more"
+    assert body["migration"] == body["migration_head"] == head()
     live = client.get("/api/v1/health/live")
     assert live.status_code == 200 and live.json()["pid"] == os.getpid()
     assert client.get("/api/v1/health").status_code == 200

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from tests.certificates.conftest import record
 from tests.factories import submission
+from tests.revisions import head
 from tiemchung.certificates.service import Issued
 from tiemchung.cli.main import app
 from tiemchung.config import Settings, get_settings
@@ -169,7 +170,7 @@ def test_hand_made_archives_are_refused_by_name(
 ) -> None:
     db = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
     before = db.read_bytes()
-    manifest = {"format": 1, "database": "sqlite", "alembic_revision": "0022_clients_more"}
+    manifest = {"format": 1, "database": "sqlite", "alembic_revision": head()}
     cases = {
         "no-db.tar": ({"manifest.json": json.dumps(manifest | {"members": {}}).encode()},
                       ("database.sqlite", "missing")),
