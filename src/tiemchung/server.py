@@ -22,7 +22,6 @@ from starlette.concurrency import run_in_threadpool
 from tiemchung import logmask
 from tiemchung.api.app import create_api
 from tiemchung.api.routes import metrics as metrics_route
-from tiemchung.auth.throttle import signin_throttle
 from tiemchung.config import get_settings
 from tiemchung.core import Platform
 from tiemchung.fhir.export_runner import runner_for as export_runner_for
@@ -57,10 +56,10 @@ def create_app(platform: Platform | None = None) -> FastAPI:
 
     app = create_api(lifespan)
     app.state.platform = platform or Platform()
-    # one per process for both doors that take a password (the token endpoint, the sign-in
-    # page): a failure at either counts at both, and every worker shares its count (in the
-    # database or Redis: tiemchung.auth.throttlestore)
-    signin_throttle(app.state)
+    # one sign-in throttle per process for both doors that take a password (the token
+    # endpoint, the sign-in page), made on first use by auth.throttle.signin_throttle: a
+    # failure at either counts at both, and every worker shares its count (in the database or
+    # Redis: tiemchung.auth.throttlestore). Not made here: building the app reads no settings.
     site.install(app)  # the pages at /, over the same services
     # Prometheus: every request counted by route template; /metrics for the monitoring only
     app.add_middleware(RequestMetrics)
