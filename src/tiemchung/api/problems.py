@@ -199,10 +199,6 @@ def install(app: FastAPI) -> None:
         )
         return _response(body, {"Retry-After": str(RETRY_AFTER_S)})
 
-    for kind in UNAVAILABLE_ERRORS:
-        app.add_exception_handler(kind, _unavailable)
-
-    @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if is_unavailable(exc):  # e.g. the PendingRollbackError a dropped connection leaves
             return await _unavailable(request, exc)
@@ -210,3 +206,8 @@ def install(app: FastAPI) -> None:
         return _response(
             problem_body(500, "Internal error / Lỗi hệ thống", instance=request.url.path)
         )
+
+    # one judge for every error: an OperationalError may be an outage (503) or a fault of the
+    # code or schema (SQLite's "no such table": 500), which is_unavailable tells apart
+    for kind in (*UNAVAILABLE_ERRORS, Exception):
+        app.add_exception_handler(kind, _unexpected)

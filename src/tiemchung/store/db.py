@@ -46,12 +46,20 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+#: sqlite3 raises OperationalError for a missing table or a bad statement as well as for a
+#: locked or unreadable file; these are faults of the code or the schema, which a retry never
+#: fixes (PostgreSQL calls them ProgrammingError)
+_SQLITE_FAULTS = ("no such table", "no such column", "syntax error", "near ")
+
+
 def is_unavailable(exc: BaseException | None) -> bool:
     """Whether ``exc`` (or what it was raised from, e.g. the ``PendingRollbackError`` that
     follows a dropped connection) says the database cannot be reached, not that a request
     broke a rule."""
     seen = 0
     while exc is not None and seen < 10:
+        if isinstance(exc, OperationalError) and str(exc.orig).startswith(_SQLITE_FAULTS):
+            return False  # the code or the schema is wrong: a 500 to fix, not a 503 to retry
         if isinstance(exc, UNAVAILABLE_ERRORS):
             return True
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
