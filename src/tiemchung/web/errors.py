@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tiemchung.logmask import request_id
 from tiemchung.registry.errors import ServiceError
+from tiemchung.store.db import is_unavailable
 from tiemchung.web import pages
 from tiemchung.web.guard import is_htmx
 
@@ -126,7 +127,7 @@ def install(app: FastAPI) -> None:
         async def handler(request: Request, exc: Exception) -> Response:
             if is_api(request):
                 return await api_answer(request, exc)
-            if kind is Exception:
+            if kind is Exception and not is_unavailable(exc):
                 log.exception("unhandled error on %s", request.url.path)
                 return error_page(request, 500, [])
             answer = await api_answer(request, exc)  # the status and headers the API gives

@@ -24,6 +24,7 @@ from tiemchung.api.schemas import Health
 from tiemchung.registry.errors import ServiceError
 from tiemchung.serving.health import readiness
 from tiemchung.store import migrate
+from tiemchung.store.db import RETRY_AFTER_S
 
 router = APIRouter(tags=["health"])
 
@@ -55,7 +56,10 @@ def health(platform: PlatformDep) -> Any:
     )
     if status == "ok":
         return body
-    return JSONResponse(body.model_dump(mode="json"), status_code=503)
+    # as every 503 of the API: a client (and a load balancer) may retry after this long
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)}
+    )
 
 
 @router.get("/health/live", response_model=Liveness)
